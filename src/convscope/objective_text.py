@@ -1,0 +1,172 @@
+"""The text form of objectives, as the command line takes them.
+
+Grammar (usual precedence, parentheses allowed)::
+
+    block8:12                 channel 12 of block8 (its mean activation)
+    block8:12@3,4             channel 12 at position x=3, y=4 (neuron)
+    block8                    the layer's DeepDream objective (sum of squares)
+    logits:65                 the logit of class 65
+    prob(65)                  the softmax probability of class 65
+    neuron(block8,12)         channel 12 at the centre
+    channel(L,N) layer(L) logit(K) diversity(L)
+    block8:12 - 0.5*block8:40 + 1e-2*diversity(block8)
+"""
+from __future__ import annotations
+
+import re
+
+from . import objectives as obj
+from .errors import ObjectiveSyntaxError
+from .objectives import Objective
+
+_TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
+                    r"|(?P<name>[A-Za-z_][\w.]*)|(?P<op>[-+*/():@,]))")
+
+_FUNCTIONS = {
+    "channel": (obj.channel, "LN"),
+    "neuron": (obj.neuron, "LNnn"),
+    "layer": (obj.layer, "L"),
+    "logit": (obj.class_logit, "N"),
+    "prob": (obj.class_prob, "N"),
+    "diversity": (obj.diversity, "L"),
+}
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[tuple[str, str, int]] = []
+        pos = 0
+        while pos < len(text):
+            if text[pos:].strip() == "":
+                break
+            m = _TOKEN.match(text, pos)
+            if not m:
+                self.fail(pos + len(text[pos:]) - len(text[pos:].lstrip()), "unexpected character")
+            kind = m.lastgroup
+            self.tokens.append((kind, m.group(kind), m.start(kind)))
+            pos = m.end()
+        self.i = 0
+
+    def fail(self, pos: int, what: str) -> None:
+        rest = self.text[pos:pos + 12] or "end of text"
+        raise ObjectiveSyntaxError(f"cannot parse objective {self.text!r} at column {pos + 1} "
+                                   f"({rest!r}): {what}")
+
+    def peek(self, offset: int = 0) -> tuple[str, str, int]:
+        j = self.i + offset
+        return self.tokens[j] if j < len(self.tokens) else ("end", "", len(self.text))
+
+    def take(self, value: str | None = None, kind: str | None = None) -> str:
+        k, v, pos = self.peek()
+        if (value is not None and v != value) or (kind is not None and k != kind):
+            self.fail(pos, f"expected {value or kind}")
+        self.i += 1
+        return v
+
+    def integer(self) -> int:
+        k, v, pos = self.peek()
+        if k != "number" or not v.isdigit():
+            self.fail(pos, "expected a whole number")
+        self.i += 1
+        return int(v)
+
+    def parse(self) -> Objective:
+        if not self.tokens:
+            raise ObjectiveSyntaxError("empty objective: give a unit such as block8:12")
+        result = self.expr()
+        k, _v, pos = self.peek()
+        if k != "end":
+            self.fail(pos, "expected an operator (+ - * /) or the end")
+        return result
+
+    def expr(self) -> Objective | float:
+        left = self.term()
+        while self.peek()[1] in ("+", "-"):
+            op = self.take()
+            right = self.term()
+            left = _apply(left, op, right)
+        return left
+
+    def term(self) -> Objective | float:
+        left = self.unary()
+        while self.peek()[1] in ("*", "/"):
+            op = self.take()
+            right = self.unary()
+            left = _apply(left, op, right)
+        return left
+
+    def unary(self) -> Objective | float:
+        if self.peek()[1] == "-":
+            self.take()
+            return -self.unary()
+        if self.peek()[1] == "+":
+            self.take()
+            return self.unary()
+        return self.primary()
+
+    def primary(self) -> Objective | float:
+        kind, value, pos = self.peek()
+        if value == "(":
+            self.take()
+            inner = self.expr()
+            self.take(")")
+            return inner
+        if kind == "number" and self.peek(1)[1] != ":":
+            self.take()
+            return float(value)
+        if kind == "name" and value in _FUNCTIONS and self.peek(1)[1] == "(":
+            return self.function()
+        if kind in ("name", "number"):
+            return self.unit()
+        self.fail(pos, "expected a unit (layer:channel), a number or '('")
+        raise AssertionError  # fail() raised
+
+    def function(self) -> Objective:
+        name = self.take()
+        fn, signature = _FUNCTIONS[name]
+        self.take("(")
+        args: list[object] = []
+        for i, code in enumerate(signature):
+            if self.peek()[1] == ")" and code.islower():
+                break
+            if i:
+                self.take(",")
+            if code == "L":
+                args.append(self.take(kind=self.peek()[0] if self.peek()[0] in ("name", "number") else "name"))
+            else:
+                args.append(self.integer())
+        self.take(")")
+        return fn(*args)
+
+    def unit(self) -> Objective:
+        name = self.take()
+        if self.peek()[1] != ":":
+            return obj.layer(name)
+        self.take(":")
+        n = self.integer()
+        if self.peek()[1] == "@":
+            self.take("@")
+            x = self.integer()
+            self.take(",")
+            y = self.integer()
+            return obj.neuron(name, n, x, y)
+        return obj.channel(name, n)
+
+
+def _apply(left: Objective | float, op: str, right: Objective | float) -> Objective | float:
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    return left / right
+
+
+def parse_objective(text: str) -> Objective:
+    """The objective written as ``text`` (see the module docstring for the grammar)."""
+    result = _Parser(text).parse()
+    if not isinstance(result, Objective):
+        raise ObjectiveSyntaxError(f"objective {text!r} is only a number: name a unit such as block8:12")
+    return result

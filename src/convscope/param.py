@@ -1,0 +1,132 @@
+"""Image parameterizations: how the optimized image is represented.
+
+Every parameterization is an ``nn.Module`` whose ``forward()`` returns a batch of RGB
+images (B, 3, H, W) in [0, 1] as the network should see them. Initial values are drawn
+from one seeded generator per batch slot, so a slot's start depends only on its seed.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import nn
+
+# Square root of ImageNet's colour correlation (Lucid's decomposition).
+COLOR_CORRELATION_SQRT = torch.tensor([[0.26, 0.09, 0.02],
+                                       [0.27, 0.00, -0.05],
+                                       [0.27, -0.09, 0.03]])
+COLOR_MATRIX = COLOR_CORRELATION_SQRT / COLOR_CORRELATION_SQRT.norm(dim=0).max()
+
+
+def _noise(seeds: Sequence[int], shape: tuple[int, ...], std: float) -> torch.Tensor:
+    """One (shape) normal draw per seed, stacked: the same seed gives the same slot."""
+    draws = [torch.randn(shape, generator=torch.Generator().manual_seed(int(s))) for s in seeds]
+    return torch.stack(draws) * std
+
+
+def decorrelate(x: torch.Tensor) -> torch.Tensor:
+    """Maps decorrelated colour coordinates to RGB (channels on dim 1)."""
+    return torch.einsum("ij,bjhw->bihw", COLOR_MATRIX.to(x), x)
+
+
+def correlate(rgb: torch.Tensor) -> torch.Tensor:
+    """The inverse of ``decorrelate``."""
+    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(COLOR_MATRIX).to(rgb), rgb)
+
+
+class PixelImage(nn.Module):
+    """Raw values per pixel; ``scale`` maps them to [0, 1] (255 for the article's 0..255 space)."""
+
+    def __init__(self, init: torch.Tensor, scale: float = 1.0) -> None:
+        super().__init__()
+        self.values = nn.Parameter(init.clone())
+        self.scale = scale
+
+    def forward(self) -> torch.Tensor:
+        return self.values / self.scale
+
+
+def spectrum_scale(h: int, w: int, decay: float) -> torch.Tensor:
+    """1 / f^decay for the rFFT frequencies of an h x w image (lowest frequency clamped)."""
+    fy = torch.fft.fftfreq(h)[:, None]
+    fx = torch.fft.rfftfreq(w)[None, :]
+    freqs = torch.sqrt(fx * fx + fy * fy)
+    return 1.0 / freqs.clamp(min=1.0 / max(h, w)) ** decay
+
+
+class SpectralImage(nn.Module):
+    """Fourier coefficients scaled by 1/f^decay: an image whose noise is mostly low-frequency."""
+
+    def __init__(self, spectrum: torch.Tensor, h: int, w: int, decay: float = 1.0) -> None:
+        super().__init__()
+        self.h, self.w = h, w
+        self.spectrum = nn.Parameter(spectrum.clone())  # (B, 3, h, w//2+1, 2) real/imag
+        self.register_buffer("scale", spectrum_scale(h, w, decay))
+
+    @classmethod
+    def random(cls, seeds: Sequence[int], h: int, w: int, decay: float = 1.0, std: float = 0.01) -> "SpectralImage":
+        return cls(_noise(seeds, (3, h, w // 2 + 1, 2), std), h, w, decay)
+
+    @classmethod
+    def from_spatial(cls, x: torch.Tensor, decay: float = 1.0) -> "SpectralImage":
+        """The coefficients whose image is ``x`` (B, 3, H, W)."""
+        h, w = x.shape[-2:]
+        coeffs = torch.fft.rfft2(x * 4, norm="ortho") / spectrum_scale(h, w, decay).to(x.device)
+        return cls(torch.view_as_real(coeffs), h, w, decay)
+
+    def forward(self) -> torch.Tensor:
+        coeffs = torch.view_as_complex(self.spectrum) * self.scale
+        return torch.fft.irfft2(coeffs, s=(self.h, self.w), norm="ortho") / 4
+
+
+class ToRGB(nn.Module):
+    """A base image made valid: optional colour decorrelation, then a sigmoid (or nothing)."""
+
+    def __init__(self, base: nn.Module, decorrelated: bool, sigmoid: bool) -> None:
+        super().__init__()
+        self.base, self.decorrelated, self.sigmoid = base, decorrelated, sigmoid
+
+    def raw(self) -> torch.Tensor:
+        """The base output before the sigmoid (what gets optimized, seen as an image)."""
+        x = self.base()
+        return decorrelate(x) if self.decorrelated else x
+
+    def forward(self) -> torch.Tensor:
+        x = self.raw()
+        return torch.sigmoid(x) if self.sigmoid else x
+
+
+def image_param(kind: str, seeds: Sequence[int], size: int | tuple[int, int], *, decorrelated: bool = True,
+                sigmoid: bool = True, decay: float = 1.0, init: torch.Tensor | None = None,
+                device: torch.device | str = "cpu") -> ToRGB:
+    """A parameterization by name: "pixel", "spectral", or "gray-noise" (the article's start).
+
+    ``init`` (B, 3, H, W) in [0, 1] starts every slot from a photo instead of noise.
+    """
+    h, w = (size, size) if isinstance(size, int) else size
+    if init is not None:
+        return _from_image(kind, init.to(device), decorrelated, sigmoid, decay)
+    if kind == "gray-noise":
+        values = torch.stack([torch.rand((3, h, w), generator=torch.Generator().manual_seed(int(s)))
+                              for s in seeds]) * 20 + 128
+        return ToRGB(PixelImage(values.to(device), scale=255.0), False, False)
+    if kind == "pixel":
+        return ToRGB(PixelImage(_noise(seeds, (3, h, w), 0.01).to(device)), decorrelated, sigmoid)
+    if kind == "spectral":
+        return ToRGB(SpectralImage.random(seeds, h, w, decay).to(device), decorrelated, sigmoid)
+    raise ValueError(f"unknown parameterization {kind!r}: use pixel, spectral or gray-noise")
+
+
+def _from_image(kind: str, image: torch.Tensor, decorrelated: bool, sigmoid: bool, decay: float) -> ToRGB:
+    """A parameterization whose first image is ``image``."""
+    x = image.clamp(1e-3, 1 - 1e-3)
+    if sigmoid:
+        x = torch.logit(x)
+    if decorrelated:
+        x = correlate(x)
+    if kind == "spectral":
+        return ToRGB(SpectralImage.from_spatial(x, decay), decorrelated, sigmoid)
+    if kind == "gray-noise":
+        return ToRGB(PixelImage(image * 255.0, scale=255.0), False, False)
+    return ToRGB(PixelImage(x), decorrelated, sigmoid)
+

@@ -1,0 +1,65 @@
+"""Real photos: the set that ships with the dependencies, or a folder of the user's own."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ImageInputError
+from .images import load_photo
+
+PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+@dataclass
+class Photo:
+    name: str
+    pixels: np.ndarray  # (H, W, 3) uint8
+
+
+def builtin_photos() -> list[Photo]:
+    """Six real photos from scikit-image and scikit-learn, available offline."""
+    from skimage import data
+    from sklearn.datasets import load_sample_image
+
+    photos = [Photo(n, getattr(data, n)()) for n in ("chelsea", "coffee", "astronaut", "rocket")]
+    photos += [Photo(n.removesuffix(".jpg"), load_sample_image(n)) for n in ("china.jpg", "flower.jpg")]
+    return photos
+
+
+def builtin_photo(name: str = "chelsea") -> Photo:
+    """One photo of the built-in set, by name."""
+    from .errors import unknown
+
+    photos = {p.name: p for p in builtin_photos()}
+    if name not in photos:
+        raise unknown("built-in photo", name, photos)
+    return photos[name]
+
+
+def folder_photos(folder: str | Path) -> tuple[list[Photo], list[str]]:
+    """Every readable photo in ``folder`` (sorted by name), and a note per unreadable one."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageInputError(f"photo folder not found: {folder}")
+    photos, skipped = [], []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in PHOTO_SUFFIXES:
+            continue
+        try:
+            pixels, _notes = load_photo(path)
+        except ImageInputError as e:
+            skipped.append(str(e))
+            continue
+        photos.append(Photo(path.name, pixels))
+    if not photos:
+        raise ImageInputError(f"no readable photos in {folder} (PNG or JPEG files)")
+    return photos, skipped
+
+
+def photo_set(folder: str | Path | None) -> tuple[list[Photo], list[str]]:
+    """The user's folder when given, else the built-in set; with notes on skipped files."""
+    if folder is None:
+        return builtin_photos(), []
+    return folder_photos(folder)

@@ -1,0 +1,136 @@
+"""Random transforms for robustness (pad, jitter, scale, rotate), in plain torch.
+
+Each transform draws its parameters from a seeded ``torch.Generator`` in ``draw`` and
+applies them deterministically in ``apply``; one draw serves the whole batch.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Transform(nn.Module):
+    """A random image transform: ``forward(x, gen)`` = ``apply(x, draw(gen))``."""
+
+    def draw(self, gen: torch.Generator) -> tuple:
+        return ()
+
+    def apply(self, x: torch.Tensor, *params: object) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        return self.apply(x, *self.draw(gen))
+
+
+def _choice(options: Sequence, gen: torch.Generator):
+    return options[int(torch.randint(len(options), (1,), generator=gen))]
+
+
+class Pad(Transform):
+    """Pads every side by ``pixels`` with a constant ``value``."""
+
+    def __init__(self, pixels: int, value: float = 0.5) -> None:
+        super().__init__()
+        self.pixels, self.value = pixels, value
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.pixels
+        return F.pad(x, (p, p, p, p), mode="constant", value=self.value)
+
+
+class Jitter(Transform):
+    """Crops ``pixels`` rows and columns away at a random offset (0..pixels each way)."""
+
+    def __init__(self, pixels: int) -> None:
+        super().__init__()
+        self.pixels = pixels
+
+    def draw(self, gen: torch.Generator) -> tuple[int, int]:
+        ox, oy = torch.randint(self.pixels + 1, (2,), generator=gen).tolist()
+        return ox, oy
+
+    def apply(self, x: torch.Tensor, ox: int, oy: int) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        d = self.pixels
+        return x[..., oy:oy + h - d, ox:ox + w - d]
+
+
+class RandomScale(Transform):
+    """Resizes by a factor drawn from ``scales`` (bilinear, antialiased like Pillow)."""
+
+    def __init__(self, scales: Sequence[float]) -> None:
+        super().__init__()
+        self.scales = list(scales)
+
+    def draw(self, gen: torch.Generator) -> tuple[float]:
+        return (_choice(self.scales, gen),)
+
+    def apply(self, x: torch.Tensor, scale: float) -> torch.Tensor:
+        h, w = x.shape[-2:]
+        size = (max(1, round(h * scale)), max(1, round(w * scale)))
+        return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+
+
+class RandomRotate(Transform):
+    """Rotates about the centre by an angle (degrees, counter-clockwise) drawn from ``angles``;
+    corners that come from outside are filled with ``fill``."""
+
+    def __init__(self, angles: Sequence[float], fill: float = 0.5) -> None:
+        super().__init__()
+        self.angles, self.fill = list(angles), fill
+
+    def draw(self, gen: torch.Generator) -> tuple[float]:
+        return (_choice(self.angles, gen),)
+
+    def apply(self, x: torch.Tensor, angle: float) -> torch.Tensor:
+        if angle == 0:
+            return x
+        return rotate(x, angle, self.fill)
+
+
+def rotate(x: torch.Tensor, angle: float, fill: float = 0.5) -> torch.Tensor:
+    """Rotates (N, C, H, W) images counter-clockwise by ``angle`` degrees, bilinear."""
+    n, _, h, w = x.shape
+    t = math.radians(angle)
+    cos, sin = math.cos(t), math.sin(t)
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype, device=x.device),
+                            torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij")
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    dx, dy = xs - cx, ys - cy
+    # Output pixel p shows input pixel R(-angle) p; y points down, so a counter-clockwise
+    # turn on screen has these signs.
+    sx = cos * dx - sin * dy + cx
+    sy = sin * dx + cos * dy + cy
+    grid = torch.stack(((2 * sx + 1) / w - 1, (2 * sy + 1) / h - 1), dim=-1)
+    grid = grid.expand(n, h, w, 2)
+    out = F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return out + fill
+
+
+class Compose(Transform):
+    """Transforms applied in order, each drawing from the same generator."""
+
+    def __init__(self, transforms: Sequence[Transform]) -> None:
+        super().__init__()
+        self.transforms = nn.ModuleList(transforms)
+
+    def forward(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        for t in self.transforms:
+            x = t(x, gen)
+        return x
+
+
+def lucid_transforms() -> Compose:
+    """Lucid's standard set: pad 12, jitter 8, scale 0.90-1.10, rotate -10..10 degrees, jitter 4."""
+    return Compose([
+        Pad(12),
+        Jitter(8),
+        RandomScale([1 + (i - 5) / 50 for i in range(11)]),
+        RandomRotate(list(range(-10, 11))),
+        Jitter(4),
+    ])
+

@@ -1,0 +1,70 @@
+"""The real networks: weights, preprocessing, layer table, strict loading."""
+from __future__ import annotations
+
+import torch
+import pytest
+
+import convscope
+from convscope.classify import classify
+from convscope.errors import UnknownNameError, WeightsError
+from convscope.models import efficientnet_lite
+from convscope.photos import builtin_photo
+
+CAT_CLASSES = set(range(281, 286))  # tabby, tiger cat, Persian, Siamese, Egyptian cat
+ESPRESSO = 967
+
+
+def test_chelsea_is_a_cat(model):
+    top = classify(model, builtin_photo("chelsea").pixels, 3)
+    assert top[0].index in CAT_CLASSES
+    assert sum(p.probability for p in top if p.index in CAT_CLASSES) > 0.6
+
+
+def test_coffee_is_espresso(model):
+    top = classify(model, builtin_photo("coffee").pixels, 1)
+    assert top[0].index == ESPRESSO and top[0].probability > 0.5
+
+
+def test_lite2_loads_and_sees_a_cat():
+    lite2 = convscope.load("efficientnet-lite2")
+    assert lite2.input_size == 260 and len([n for n in lite2.layers if n.startswith("block")]) == 21
+    assert classify(lite2, builtin_photo("chelsea").pixels, 1)[0].index in CAT_CLASSES
+
+
+def test_layer_table(model):
+    names = list(model.layers)
+    assert names[0] == "stem" and names[-2:] == ["head", "logits"]
+    assert names[1:-2] == [f"block{i}" for i in range(16)]
+    assert model.layer("block8").channels == 112 and model.layer("block8").shape == (112, 14, 14)
+    assert model.layer("logits").channels == 1000
+    assert model.labels[65] == "sea snake" and model.labels[18] == "magpie"
+
+
+def test_unknown_layer_suggests_close_names(model):
+    with pytest.raises(UnknownNameError, match="block8"):
+        model.layer("blok8")
+
+
+def test_unknown_model_suggests():
+    with pytest.raises(UnknownNameError, match="efficientnet-lite0"):
+        convscope.load("efficientnet-lite")
+
+
+def test_wrong_weights_file_names_the_differences(tmp_path):
+    sd = torch.load(efficientnet_lite.weights_file("efficientnet-lite0"), weights_only=True)
+    sd["_fc.weight"] = sd["_fc.weight"][:10]
+    sd["_fc.bias"] = sd["_fc.bias"][:10]
+    del sd["_bn1.running_mean"]
+    path = tmp_path / "broken.pth"
+    torch.save(sd, path)
+    with pytest.raises(WeightsError) as err:
+        convscope.load("efficientnet-lite0", weights=path)
+    assert "_bn1.running_mean" in str(err.value)
+
+
+def test_corrupt_weights_file(tmp_path):
+    path = tmp_path / "cut.pth"
+    data = efficientnet_lite.weights_file("efficientnet-lite0").read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(WeightsError, match="truncated or corrupt"):
+        convscope.load("efficientnet-lite0", weights=path)

@@ -1,0 +1,100 @@
+"""Objectives: values on real activations, arithmetic, descriptions, text form."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from convscope import objectives as obj
+from convscope.errors import ObjectiveSyntaxError, OutOfRangeError, UnknownNameError
+from convscope.objective_text import parse_objective
+from convscope.probe import Probe
+
+
+@pytest.fixture(scope="module")
+def acts(model):
+    x = torch.rand(3, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad(), Probe(model, ["block8", "logits"]) as probe:
+        return probe(x)
+
+
+def test_channel_neuron_layer_values(acts):
+    a = acts["block8"]
+    torch.testing.assert_close(obj.channel("block8", 5)(acts), a[:, 5].mean(dim=(1, 2)))
+    torch.testing.assert_close(obj.neuron("block8", 5)(acts), a[:, 5, 3, 3])
+    torch.testing.assert_close(obj.neuron("block8", 5, x=1, y=2)(acts), a[:, 5, 2, 1])
+    torch.testing.assert_close(obj.layer("block8")(acts), a.pow(2).sum(dim=(1, 2, 3)))
+
+
+def test_class_objectives(acts):
+    logits = acts["logits"]
+    torch.testing.assert_close(obj.class_logit(65)(acts), logits[:, 65])
+    torch.testing.assert_close(obj.class_prob(65)(acts), logits.softmax(1)[:, 65])
+
+
+def test_direction_is_a_weighted_channel_sum(acts):
+    vec = torch.zeros(112)
+    vec[4], vec[9] = 2.0, -1.0
+    expected = 2 * obj.channel("block8", 4)(acts) - obj.channel("block8", 9)(acts)
+    torch.testing.assert_close(obj.direction("block8", vec)(acts), expected)
+
+
+def test_diversity_follows_lucids_definition(acts):
+    a = acts["block8"]
+    b = a.shape[0]
+    flat = a.reshape(b, a.shape[1], -1)
+    grams = [g / g.norm() for g in flat @ flat.transpose(1, 2)]
+    expected = torch.stack([-sum((grams[i] * grams[j]).sum() for j in range(b) if j != i) / b for i in range(b)])
+    torch.testing.assert_close(obj.diversity("block8")(acts), expected)
+
+
+def test_arithmetic_values_and_layers(acts):
+    a, b = obj.channel("block8", 1), obj.channel("logits", 3)
+    combo = 2 * a - b / 4 + 1
+    torch.testing.assert_close(combo(acts), 2 * a(acts) - b(acts) / 4 + 1)
+    assert combo.layers == ("block8", "logits")
+    torch.testing.assert_close((-a)(acts), -a(acts))
+    torch.testing.assert_close((3 - a)(acts), 3 - a(acts))
+
+
+def test_descriptions_are_readable():
+    a, b = obj.channel("block8", 12), obj.channel("block8", 40)
+    assert str(a - 0.5 * b) == "block8:12 - 0.5 * block8:40"
+    assert str((a + b) * 2) == "(block8:12 + block8:40) * 2"
+    assert str(a - (b - a)) == "block8:12 - (block8:40 - block8:12)"
+
+
+@pytest.mark.parametrize("text, description", [
+    ("block8:12", "block8:12"),
+    ("block8:12 - 0.5*block8:40", "block8:12 - 0.5 * block8:40"),
+    ("logits:65", "logits:65"),
+    ("prob(18)", "prob(18)"),
+    ("block8:3@1,2", "block8:3@1,2"),
+    ("block8", "layer(block8)"),
+    ("neuron(block8, 3)", "block8:3"),
+    ("-(block3:1 + block3:2) / 2", "-(block3:1 + block3:2) / 2"),
+    ("block8:1 + 1e-2*diversity(block8)", "block8:1 + 0.01 * diversity(block8)"),
+])
+def test_parse(text, description):
+    assert str(parse_objective(text)) == description
+
+
+def test_parsed_text_computes_the_same(acts):
+    parsed = parse_objective("block8:12 - 0.5*block8:40")
+    built = obj.channel("block8", 12) - 0.5 * obj.channel("block8", 40)
+    torch.testing.assert_close(parsed(acts), built(acts))
+
+
+@pytest.mark.parametrize("text, column", [("block8:12 - *3", 13), ("block8:", 8), ("block8:1.5", 8),
+                                          ("block8:1 block9:2", 10), ("a$b", 2), ("(block8:1", 10)])
+def test_parse_errors_point_at_the_bad_part(text, column):
+    with pytest.raises(ObjectiveSyntaxError, match=f"column {column}"):
+        parse_objective(text)
+
+
+def test_validation_before_computation(model):
+    with pytest.raises(UnknownNameError, match="block8"):
+        parse_objective("blok8:1").validate(model, 128)
+    with pytest.raises(OutOfRangeError, match="112 channels"):
+        parse_objective("block8:112").validate(model, 128)
+    with pytest.raises(OutOfRangeError, match="1000 channels"):
+        obj.class_logit(1000).validate(model, 128)
