@@ -245,6 +245,88 @@ def cmd_stats(args: argparse.Namespace) -> None:
     emit(args, summary, "\n".join(lines))
 
 
+def parse_floats(text: str | None, name: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        fail(f"cannot read {name} {text!r}: write numbers separated by commas, such as 1,1.5")
+        raise AssertionError
+
+
+def read_photo(path: str | None) -> tuple[object, str]:
+    """The user's photo, or the built-in chelsea photo; with its name."""
+    from .images import load_photo
+    from .photos import builtin_photo
+
+    if path is None:
+        return builtin_photo("chelsea").pixels, "chelsea (built-in)"
+    pixels, notes = load_photo(path)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return pixels, path
+
+
+def cmd_dream(args: argparse.Namespace) -> None:
+    from .dream import dream
+
+    out = output_path(args.output)
+    photo, source = read_photo(args.photo)
+    model = load_model(args)
+    with progress_bar("dream", unit="step") as bar:
+        result = dream(model, photo, args.objective, layers=[l for l in args.layers.split(",") if l],
+                       layer_weights=parse_floats(args.layer_weights, "--layer-weights"),
+                       octaves=args.octaves, octave_scale=args.octave_scale,
+                       steps=args.steps, step_size=args.step_size, jitter=args.jitter, tile=args.tile,
+                       seed=args.seed, progress=bar)
+    result.picture.save(out)
+    data = {"output": str(out), "photo": source, "score_before": result.score_before,
+            "score_after": result.score_after, "octaves_used": result.octaves, **result.settings}
+    emit(args, data, f"{out}: {data['objective']} from {result.score_before:.4g} to {result.score_after:.4g} "
+                     f"({result.octaves} octaves)")
+
+
+def cmd_classviz(args: argparse.Namespace) -> None:
+    from .classes import resolve_class
+    from .classviz import class_model
+
+    out = output_path(args.output)
+    positive(args.steps, "--steps")
+    positive(args.size, "--size")
+    model = load_model(args)
+    target = resolve_class(model, args.target)
+    checks = [models.load(name, device=resolve_device(args.device)) for name in args.check or []]
+    with progress_bar(f"class {target}") as bar:
+        result = class_model(model, target, recipe=args.recipe, score=args.score, until=args.until,
+                             steps=args.steps, size=args.size, seed=args.seed, check=checks, progress=bar)
+    result.picture.save(out)
+    sidecar = {"output": str(out), **result.sidecar()}
+    write_json(f"{out}.json", sidecar)
+    lines = [f"{out}: class {target} ({result.name}), {result.steps_run} steps"
+             + (f", reached p >= {args.until}" if result.reached else "")]
+    for o in result.opinions:
+        lines.append(f"  {o.model}: p = {o.probability:.4f}, rank {o.rank}; top: "
+                     + ", ".join(f"{t['name']} {t['probability']:.3f}" for t in o.top[:3]))
+    emit(args, sidecar, "\n".join(lines))
+
+
+def cmd_saliency(args: argparse.Namespace) -> None:
+    from .classes import resolve_class
+    from .saliency import saliency
+
+    out = output_path(args.output)
+    positive(args.samples, "--samples")
+    photo, source = read_photo(args.photo)
+    model = load_model(args)
+    target = resolve_class(model, args.target) if args.target is not None else None
+    result = saliency(model, photo, target, samples=args.samples, noise=args.noise, seed=args.seed)
+    result.picture.save(out)
+    data = {"output": str(out), "photo": source, "class": result.target, "name": result.name,
+            "probability": result.probability, "samples": args.samples, "noise": args.noise}
+    emit(args, data, f"{out}: saliency of class {result.target} ({result.name}, p = {result.probability:.3f})")
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from .classify import classify
     from .photos import builtin_photo
@@ -352,6 +434,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     add_model_option(p)
     p.set_defaults(run=cmd_render)
+
+    p = sub.add_parser("dream", help="DeepDream: amplify what layers see in a photo")
+    p.add_argument("photo", nargs="?", metavar="PHOTO", help="PNG or JPEG (default: a built-in photo)")
+    p.add_argument("-o", "--output", required=True, help="output .jpg or .png (the photo's size)")
+    p.add_argument("--layers", default="block8,block10", help="layers to amplify (default block8,block10)")
+    p.add_argument("--layer-weights", help="one weight per layer, e.g. 1,1.5")
+    p.add_argument("--objective", help="any objective text instead of the layers, e.g. block8:12 or logits:18")
+    p.add_argument("--octaves", type=int, default=4)
+    p.add_argument("--octave-scale", type=float, default=1.4)
+    p.add_argument("--steps", type=int, default=10, help="steps per octave")
+    p.add_argument("--step-size", type=float, default=0.01, help="mean change per pixel and step, on 0..1")
+    p.add_argument("--jitter", type=int, default=32, help="random roll in px each step")
+    p.add_argument("--tile", type=int, default=512, help="gradient tile size in px (bounded memory)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    add_model_option(p)
+    p.set_defaults(run=cmd_dream)
+
+    p = sub.add_parser("classviz", help="the image the network takes for a class (the article's fooling images)")
+    p.add_argument("target", metavar="CLASS", help="class index (65) or name (\"sea snake\")")
+    p.add_argument("-o", "--output", default="class.png", help="output .png (with a .json sidecar)")
+    p.add_argument("--recipe", default="keras2016", choices=sorted(RECIPES), help="default keras2016")
+    p.add_argument("--score", default="logit", choices=["logit", "prob"], help="maximize the logit or softmax")
+    p.add_argument("--until", type=float, help="stop when the class probability reaches this, e.g. 0.999")
+    p.add_argument("--steps", type=int, help="step budget (default: keras2016 60, lucid 512)")
+    p.add_argument("--size", type=int, help="image size (default: the model's input size)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--check", action="append", metavar="MODEL", help="a second network to ask (repeatable)")
+    p.add_argument("--json", action="store_true")
+    add_model_option(p)
+    p.set_defaults(run=cmd_classviz)
+
+    p = sub.add_parser("saliency", help="where in a photo the class score is most sensitive")
+    p.add_argument("photo", nargs="?", metavar="PHOTO", help="PNG or JPEG (default: a built-in photo)")
+    p.add_argument("--class", dest="target", metavar="CLASS", help="index or name (default: the top class)")
+    p.add_argument("-o", "--output", default="saliency.png")
+    p.add_argument("--samples", type=int, default=16, help="noisy copies averaged (SmoothGrad); 1 = plain")
+    p.add_argument("--noise", type=float, default=0.15, help="noise std on 0..1; 0 = plain Simonyan")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    add_model_option(p)
+    p.set_defaults(run=cmd_saliency)
 
     p = sub.add_parser("stats", help="fidelity: picture activation over the best real photo's")
     p.add_argument("model_name", metavar="MODEL")

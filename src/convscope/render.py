@@ -16,6 +16,8 @@ from .transforms import Compose, lucid_transforms
 
 Progress = Callable[[int, int], None]
 """Called with (unit-steps done, unit-steps in all)."""
+Stop = Callable[[dict[str, torch.Tensor]], bool]
+"""Called each step with the step's activations, before the update; True ends the run."""
 
 
 @dataclass
@@ -81,9 +83,9 @@ def _normalized_ascent_step(param: torch.nn.Parameter, lr: float) -> None:
 
 
 def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], image: ToRGB, recipe: Recipe,
-             transform_seed: int, progress: Progress | None = None, done: int = 0, total: int | None = None
-             ) -> RenderResult:
-    """Runs ``recipe.steps`` steps of the loop on one batch and returns its pictures."""
+             transform_seed: int, progress: Progress | None = None, done: int = 0, total: int | None = None,
+             stop: Stop | None = None) -> RenderResult:
+    """Runs ``recipe.steps`` steps of the loop on one batch (fewer if ``stop`` says so)."""
     transforms = make_transforms(recipe.transforms)
     gen = torch.Generator().manual_seed(int(transform_seed))
     params = list(image.parameters())
@@ -96,7 +98,10 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
             for p in params:
                 p.grad = None
             x = transforms(image(), gen)
-            scores = slot_scores(objectives, probe(x))
+            acts = probe(x)
+            if stop is not None and stop(acts):
+                break
+            scores = slot_scores(objectives, acts)
             (-scores.sum()).backward()
             if adam is not None:
                 adam.step()
@@ -111,19 +116,22 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
             final = slot_scores(objectives, probe(final_image)).cpu()
     shown = deprocess_keras2016(final_image) if recipe.deprocess == "keras2016" else final_image
     pictures = [Picture.from_tensor(img) for img in shown]
-    return RenderResult(pictures, final_image.detach().cpu(), torch.stack(history), final)
+    history_t = torch.stack(history) if history else torch.empty(0, batch)
+    return RenderResult(pictures, final_image.detach().cpu(), history_t, final)
 
 
 def render(model: VisionModel, objectives: Objective | Sequence[Objective], recipe: Recipe, *,
            seeds: Sequence[int] | int = 0, transform_seed: int = 0, batch: int = 32,
-           init: torch.Tensor | None = None, progress: Progress | None = None) -> RenderResult:
+           init: torch.Tensor | None = None, progress: Progress | None = None, stop: Stop | None = None
+           ) -> RenderResult:
     """Pictures that maximize ``objectives``: one per objective (slot i optimizes objective i),
     or, for one objective, one per seed.
 
     The units are split into batches of ``batch``. Slot i starts from noise drawn with
     ``seeds[i]`` and all slots see the same transforms (drawn with ``transform_seed``), so a
     unit's picture does not depend on which batch it was in.
-    ``init`` (N, 3, H, W) in [0, 1] starts from photos instead of noise.
+    ``init`` (N, 3, H, W) in [0, 1] starts from photos instead of noise. ``stop`` can end
+    each batch early (see ``Stop``).
     """
     if isinstance(seeds, int):
         count = 1 if isinstance(objectives, Objective) else len(objectives)
@@ -146,5 +154,5 @@ def render(model: VisionModel, objectives: Objective | Sequence[Objective], reci
         image = image_param(recipe.param, seeds[chunk], recipe.size, decorrelated=recipe.decorrelate,
                             sigmoid=recipe.sigmoid, decay=recipe.decay, init=chunk_init, device=device)
         parts.append(optimize(model, shared if shared is not None else objs[chunk], image, recipe,
-                              transform_seed, progress, start * recipe.steps, total))
+                              transform_seed, progress, start * recipe.steps, total, stop))
     return RenderResult.concat(parts)

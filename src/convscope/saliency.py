@@ -1,0 +1,83 @@
+"""Simonyan's saliency map: where in a photo the class score is most sensitive."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import ImageInputError, OutOfRangeError
+from .images import Picture, to_tensor
+from .models.base import VisionModel
+
+# Anchor colours of a dark-to-bright heat scale (black, purple, red, orange, pale yellow).
+HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], dtype=float)
+
+
+@dataclass
+class Saliency:
+    picture: Picture  # the heat map over the photo
+    map: np.ndarray  # (H, W) in [0, 1], the photo's size
+    target: int
+    name: str
+    probability: float
+
+
+def saliency_map(model: VisionModel, photo: np.ndarray, target: int | None = None, samples: int = 16,
+                 noise: float = 0.15, seed: int = 0) -> tuple[np.ndarray, int, float]:
+    """Simonyan's map: per pixel, the largest absolute gradient of the class logit over the
+    colour channels; averaged over ``samples`` copies of the photo with Gaussian noise of
+    std ``noise`` (SmoothGrad; ``samples=1, noise=0`` is the plain map). Returned at the
+    photo's size (H, W), divided by its 99th percentile and clipped to [0, 1], with the
+    class and its probability.
+
+    The photo is shown whole (not cropped) with its short side at the model's input size;
+    ``target`` defaults to the top prediction.
+    """
+    if samples <= 0 or noise < 0:
+        raise OutOfRangeError(f"samples must be positive and noise 0 or more, got {samples} and {noise}")
+    h, w = photo.shape[:2]
+    if min(h, w) < model.min_size:
+        raise ImageInputError(f"the photo is {w}x{h}; {model.name} needs at least {model.min_size} px a side")
+    image = to_tensor(photo)[None].to(model.device)
+    scale = model.input_size / min(h, w)
+    size = (round(h * scale), round(w * scale))
+    x = F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
+    with torch.no_grad():
+        probs = model.logits(x)[0].softmax(0)
+    k = int(probs.argmax()) if target is None else target
+    gen = torch.Generator().manual_seed(int(seed))
+    heat = torch.zeros(size, device=x.device)
+    for _ in range(samples):
+        noisy = (x + noise * torch.randn(x.shape, generator=gen).to(x.device)).requires_grad_(True)
+        (grad,) = torch.autograd.grad(model.logits(noisy)[0, k], noisy)
+        heat += grad[0].abs().amax(dim=0)
+    heat = F.interpolate(heat[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
+    heat = (heat / (torch.quantile(heat.flatten(), 0.99) + 1e-12)).clamp(max=1)
+    return heat.cpu().numpy(), k, float(probs[k])
+
+
+def heat_colors(values: np.ndarray) -> np.ndarray:
+    """(H, W) in [0, 1] to (H, W, 3) float RGB on the heat scale."""
+    pos = np.clip(values, 0, 1) * (len(HEAT) - 1)
+    low = np.floor(pos).astype(int).clip(0, len(HEAT) - 2)
+    frac = (pos - low)[..., None]
+    return HEAT[low] * (1 - frac) + HEAT[low + 1] * frac
+
+
+def overlay(photo: np.ndarray, heat: np.ndarray, gamma: float = 0.8) -> np.ndarray:
+    """The photo dimmed to gray, with the heat map blended over it by its strength."""
+    strength = np.clip(heat, 0, 1) ** gamma
+    gray = photo.astype(float).mean(axis=2, keepdims=True) * 0.5
+    alpha = strength[..., None]
+    out = gray * (1 - alpha) + heat_colors(strength) * alpha
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def saliency(model: VisionModel, photo: np.ndarray, target: int | None = None, samples: int = 16,
+             noise: float = 0.15, seed: int = 0) -> Saliency:
+    """A saliency heat map over ``photo`` (H, W, 3 uint8) for class ``target`` (default: the
+    top class); see ``saliency_map`` for the options."""
+    heat, k, p = saliency_map(model, photo, target, samples, noise, seed)
+    return Saliency(Picture(overlay(photo, heat)), heat, k, model.class_name(k), p)
