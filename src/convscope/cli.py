@@ -76,7 +76,12 @@ def positive(value: int | None, name: str) -> None:
 
 
 def load_model(args: argparse.Namespace) -> models.VisionModel:
-    return models.load(args.model, weights=getattr(args, "weights", None), device=resolve_device(args.device))
+    """The model the command names, with its notes (weights used, orientation) on stderr."""
+    model = models.load(args.model, weights=args.weights, device=resolve_device(args.device),
+                        kernel_orientation=args.kernel_orientation)
+    for note in model.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return model
 
 
 def resolve_device(name: str) -> str:
@@ -360,12 +365,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- parser
 
 def add_model_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=models.DEFAULT_MODEL, help="model name (see: convscope models)")
+    p.add_argument("--model", default=models.DEFAULT_MODEL,
+                   help="model name (see: convscope models) or path/to/file.py:factory")
     add_common(p)
 
 
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu or cuda")
+    p.add_argument("--weights", metavar="FILE", help="weights file (vgg16/vgg19: Keras .h5 or torchvision .pth)")
+    p.add_argument("--kernel-orientation", default="auto", choices=["auto", "as-stored", "flipped"],
+                   help="for Keras files: whether conv kernels are stored flipped (default: detect)")
 
 
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
@@ -461,7 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="step budget (default: keras2016 60, lucid 512)")
     p.add_argument("--size", type=int, help="image size (default: the model's input size)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--check", action="append", metavar="MODEL", help="a second network to ask (repeatable)")
+    p.add_argument("--check", action="append", metavar="MODEL",
+                   help="a second network to ask (repeatable; built-in models with their default weights)")
     p.add_argument("--json", action="store_true")
     add_model_option(p)
     p.set_defaults(run=cmd_classviz)

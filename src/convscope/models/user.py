@@ -1,0 +1,84 @@
+"""Any PyTorch network: ``wrap(module, ...)``, and ``file.py:factory`` on the command line."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ..errors import ConvscopeError, WeightsError
+from .base import LOGITS, VisionModel
+
+
+class UserModelError(ConvscopeError):
+    """A user's model file or factory that cannot be used."""
+
+
+def identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+def wrap(module: nn.Module, preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None,
+         input_size: int = 224, labels: Sequence[str] | None = None, name: str | None = None,
+         min_size: int = 32) -> VisionModel:
+    """A VisionModel for any network. ``preprocess`` maps RGB in [0, 1] to the network's
+    input (default: none). Every submodule from ``named_modules`` that the forward pass
+    calls is a layer (a module called several times is read at its first call); the
+    network's output is the layer ``logits``."""
+    if not isinstance(module, nn.Module):
+        raise UserModelError(f"expected a torch.nn.Module, got {type(module).__name__}")
+    layer_modules = {n: (m, type(m).__name__) for n, m in module.named_modules() if n and n != LOGITS}
+    layer_modules[LOGITS] = (module, "output")
+    return VisionModel(
+        name=name or type(module).__name__,
+        net=module,
+        preprocess=preprocess or identity,
+        input_size=input_size,
+        labels=labels,
+        layer_modules=layer_modules,
+        description=f"{type(module).__name__} (user network)",
+        min_size=min_size,
+    )
+
+
+def load_factory(spec: str) -> VisionModel:
+    """``path/to/file.py:factory``: calls ``factory()``, which returns a module, a
+    ``(module, preprocess)`` pair, or a VisionModel (from ``wrap``)."""
+    path_text, _, factory_name = spec.rpartition(":")
+    path = Path(path_text)
+    if not factory_name or path.suffix != ".py":
+        raise UserModelError(f"--model {spec!r}: write a user network as path/to/file.py:factory")
+    if not path.is_file():
+        raise UserModelError(f"model file not found: {path}")
+    module_name = f"convscope_user_{path.stem}"
+    try:
+        spec_obj = importlib.util.spec_from_file_location(module_name, path)
+        source = importlib.util.module_from_spec(spec_obj)
+        sys.modules[module_name] = source
+        spec_obj.loader.exec_module(source)
+    except Exception as e:  # the user's file can raise anything while importing
+        raise UserModelError(f"cannot import {path}: {type(e).__name__}: {e}") from e
+    factory = getattr(source, factory_name, None)
+    if not callable(factory):
+        names = [n for n in vars(source) if callable(vars(source)[n]) and not n.startswith("_")]
+        raise UserModelError(f"{path} has no function {factory_name!r} (it has: {', '.join(names) or 'none'})")
+    try:
+        made = factory()
+    except ConvscopeError:
+        raise
+    except Exception as e:
+        raise UserModelError(f"{path}:{factory_name}() failed: {type(e).__name__}: {e}") from e
+    if isinstance(made, VisionModel):
+        return made
+    if isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], nn.Module) and callable(made[1]):
+        return wrap(made[0], preprocess=made[1], name=spec)
+    if isinstance(made, nn.Module):
+        return wrap(made, name=spec)
+    raise UserModelError(f"{path}:{factory_name}() returned {type(made).__name__}; it must return a "
+                         "torch.nn.Module, a (module, preprocess) pair, or convscope.models.wrap(...)")
+
+
+__all__ = ["UserModelError", "WeightsError", "load_factory", "wrap"]
