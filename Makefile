@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup demo test bench clean
+.PHONY: setup browser demo test bench clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,7 +21,15 @@ setup: $(VENV)/.installed
 demo: setup
 	$(BIN)/convscope demo out
 
-test: setup
+# Debian's Chromium and its driver, for the atlas's real-browser test (installed as root
+# through apt where that is possible; without them that one test is skipped).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: install chromium and chromium-driver for the browser test"; fi
+
+test: setup browser
 	$(BIN)/python -m pytest -q
 
 bench: setup

@@ -332,6 +332,44 @@ def cmd_saliency(args: argparse.Namespace) -> None:
     emit(args, data, f"{out}: saliency of class {result.target} ({result.name}, p = {result.probability:.3f})")
 
 
+def cmd_atlas(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from .atlas import build_atlas
+
+    positive(args.batch, "--batch")
+    positive(args.steps, "--steps")
+    args.model = args.model_name
+    model = load_model(args)
+    layers = [l for l in args.layers.split(",") if l] if args.layers else None
+    bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=None,
+               bar_format="{l_bar}{bar}| {n:.0f}/{total} units [{elapsed}<{remaining}{postfix}]")
+    start: list[float] = []
+
+    def update(done: float, total: int) -> None:
+        bar.total = total
+        if not start:
+            start.extend((done, bar.format_dict["elapsed"]))
+        bar.update(done - bar.n)
+        elapsed = bar.format_dict["elapsed"] - start[1]
+        if elapsed > 0 and done > start[0]:
+            bar.set_postfix_str(f"{60 * (done - start[0]) / elapsed:.1f} units/min", refresh=False)
+
+    try:
+        summary = build_atlas(model, args.out, layers=layers, recipe=args.recipe, steps=args.steps, size=args.size,
+                              photos_dir=args.photos, batch=args.batch, seed=args.seed, force=args.force,
+                              progress=update)
+    finally:
+        bar.close()
+    for note in summary.skipped_photos:
+        print(f"warning: skipped {note}", file=sys.stderr)
+    data = {"out": str(summary.root), "index": str(summary.root / "index.html"), "units": summary.units,
+            "rendered": summary.rendered, "layers": summary.layers, "skipped_photos": len(summary.skipped_photos)}
+    emit(args, data, f"{data['index']}: {summary.units} units in {len(summary.layers)} layers "
+                     f"({summary.rendered} rendered now, the rest already there)"
+         + (f"; {len(summary.skipped_photos)} unreadable photos skipped" if summary.skipped_photos else ""))
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from .classify import classify
     from .photos import builtin_photo
@@ -486,6 +524,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     add_model_option(p)
     p.set_defaults(run=cmd_saliency)
+
+    p = sub.add_parser("atlas", help="every unit of a network, rendered and measured, as a static site")
+    p.add_argument("model_name", metavar="MODEL", nargs="?", default=models.DEFAULT_MODEL)
+    p.add_argument("--out", required=True, help="output folder (resumable: run again to continue)")
+    p.add_argument("--layers", help="comma-separated layers (default: every layer, logits included)")
+    p.add_argument("--photos", help="folder of your own photos for the statistics (default: built-in set)")
+    p.add_argument("--batch", type=int, default=32, help="units optimized together (default 32)")
+    p.add_argument("--force", action="store_true", help="replace an atlas with other settings in --out")
+    add_recipe_options(p)
+    p.add_argument("--json", action="store_true")
+    add_common(p)
+    p.set_defaults(run=cmd_atlas)
 
     p = sub.add_parser("stats", help="fidelity: picture activation over the best real photo's")
     p.add_argument("model_name", metavar="MODEL")

@@ -1,0 +1,167 @@
+"""Building an atlas: render every unit of the chosen layers in fixed batches, measure it,
+record it, then write the site. Stopped at any moment, the same call resumes."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..errors import OutOfRangeError, UnknownNameError
+from ..images import Picture, write_json
+from ..models.base import LOGITS, VisionModel
+from ..objectives import channel
+from ..photos import Photo, photo_set
+from ..recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from ..render import render
+from ..stats import fidelity
+from . import measure
+from .site import write_site
+from .store import AtlasStore, unit_stem
+
+THUMB_PX = 64
+AtlasProgress = Callable[[float, int], None]
+"""Called with (units done, units in all); fractions count partly rendered batches."""
+
+
+@dataclass
+class AtlasSummary:
+    root: Path
+    units: int
+    rendered: int
+    layers: list[str]
+    skipped_photos: list[str]
+
+
+def default_layers(model: VisionModel, size: int) -> list[str]:
+    """Every layer, logits included, except those that cannot run at ``size``."""
+    return [name for name in model.layers if name not in model.fixed_size_layers or size == model.input_size]
+
+
+def photos_signature(photos: Sequence[Photo]) -> str:
+    digest = hashlib.sha256()
+    for photo in photos:
+        digest.update(photo.name.encode())
+        digest.update(photo.pixels.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def unit_batches(channels: int, batch: int) -> list[list[int]]:
+    """The fixed batches of a layer: the same units are always rendered together."""
+    return [list(range(start, min(start + batch, channels))) for start in range(0, channels, batch)]
+
+
+def logits_layer(model: VisionModel) -> str | None:
+    """The canonical name of the model's class-score layer, if it has one."""
+    try:
+        return model.layer(LOGITS).name
+    except UnknownNameError:
+        return None
+
+
+class _LayerContext:
+    """Photo statistics of one layer, computed once when the layer needs rendering."""
+
+    def __init__(self, model: VisionModel, layer: str, images: list[torch.Tensor], drive_layer: str | None) -> None:
+        self.stats = measure.layer_photo_stats(model, layer, images)
+        self.is_logits = layer == logits_layer(model)
+        self.drive = (measure.class_drive(model, layer, images)
+                      if layer == drive_layer and model.labels is not None else None)
+
+
+def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | None = None,
+                recipe: str | Recipe = DEFAULT_RECIPE, steps: int | None = None, size: int | None = None,
+                photos_dir: str | Path | None = None, batch: int = 32, seed: int = 0, force: bool = False,
+                progress: AtlasProgress | None = None) -> AtlasSummary:
+    """Renders and measures every unit of ``layers`` into ``out`` and writes the site there."""
+    rec = get_recipe(recipe, steps=steps, size=size)
+    if batch <= 0:
+        raise OutOfRangeError(f"batch must be positive, got {batch}")
+    model.check_size(rec.size)
+    names = [model.layer(name).name for name in (layers or default_layers(model, rec.size))]
+    for name in names:
+        channel(name, 0).validate(model, rec.size)
+    photos, skipped = photo_set(photos_dir)
+    config = {"model": model.name, "recipe": rec.as_dict(), "seed": seed, "batch": batch, "layers": names,
+              "photos": [p.name for p in photos], "photos_signature": photos_signature(photos)}
+    total = sum(model.layers[n].channels for n in names)
+    rendered = 0
+    with AtlasStore(out) as store:
+        store.open(config, force)
+        store.remove_partial_files()
+        done = sum(store.is_done(n, c) for n in names for c in range(model.layers[n].channels))
+        if progress:
+            progress(done, total)
+        images = measure.prepared_photos(model, photos)
+        drive_layer = measure.last_conv_layer(model)
+        for name in names:
+            context = None
+            for units in unit_batches(model.layers[name].channels, batch):
+                missing = [u for u in units if not store.is_done(name, u)]
+                if not missing:
+                    continue
+                context = context or _LayerContext(model, name, images, drive_layer)
+                result = render(model, [channel(name, u) for u in units], rec, seeds=[seed + u for u in units],
+                                transform_seed=seed, batch=len(units),
+                                progress=(lambda d, t, base=done: progress(base + d / rec.steps, total))
+                                if progress else None)
+                for i, u in enumerate(units):
+                    if u in missing:
+                        _write_unit(store, model, name, u, result.pictures[i], float(result.final[i]),
+                                    context, photos, images)
+                        rendered += 1
+                done += len(missing)
+                if progress:
+                    progress(done, total)
+        atlas = _collect(store, model, names, config, photos)
+        write_json(store.root / "atlas.json", atlas)
+        write_site(store.root, atlas)
+    return AtlasSummary(Path(out), total, rendered, names, skipped)
+
+
+def _thumbnail(picture: Picture) -> Picture:
+    small = F.interpolate(picture.to_tensor()[None], size=(THUMB_PX, THUMB_PX), mode="bilinear",
+                          antialias=True, align_corners=False)[0]
+    return Picture.from_tensor(small)
+
+
+def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, picture: Picture,
+                activation: float, context: _LayerContext, photos: Sequence[Photo],
+                images: Sequence[torch.Tensor]) -> None:
+    """The unit's pictures, then its record (the mark that the unit is finished)."""
+    folder = store.unit_dir(layer)
+    stem = unit_stem(unit)
+    picture.save(folder / f"{stem}.png")
+    _thumbnail(picture).save(folder / f"{stem}.thumb.png")
+    stats = context.stats
+    photo_max = float(stats.means[:, unit].max())
+    tops = []
+    for rank, index in enumerate(measure.top_photos(stats, unit), start=1):
+        position = tuple(int(v) for v in stats.positions[index, unit])
+        measure.crop_around(images[index], position, stats.map_size).save(folder / f"{stem}.top{rank}.png")
+        tops.append({"photo": photos[index].name, "peak": float(stats.peaks[index, unit]),
+                     "position": list(position) if stats.map_size else None})
+    record = {"layer": layer, "channel": unit, "activation": activation, "photo_max": photo_max,
+              "ratio": fidelity(activation, photo_max), "top_photos": tops}
+    if context.is_logits and model.labels is not None:
+        record["class_name"] = model.class_name(unit)
+    if context.drive is not None:
+        record["drives"] = measure.top_classes(model, context.drive, unit)
+    store.write_record(layer, unit, record)
+
+
+def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config: dict,
+             photos: Sequence[Photo]) -> dict:
+    """atlas.json: every number of every unit, layer by layer."""
+    layers = []
+    for name in names:
+        info = model.layers[name]
+        units = [store.read_record(name, c) for c in range(info.channels)]
+        ratios = sorted(u["ratio"] for u in units if u["ratio"] is not None)
+        layers.append({"name": name, "kind": info.kind, "channels": info.channels, "shape": list(info.shape),
+                       "median_ratio": ratios[len(ratios) // 2] if ratios else None, "units": units})
+    return {"model": model.name, "description": model.description, "config": config,
+            "photos": [p.name for p in photos], "layers": layers}

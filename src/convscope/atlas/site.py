@@ -1,0 +1,114 @@
+"""The static site: index.html with every layer's grid of units, one page per unit.
+
+Everything from a model (layer names, class names, photo names) is escaped; the pages
+use relative links only, so the site works opened from disk with nothing fetched.
+"""
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+from urllib.parse import quote
+
+from ..images import atomic_path
+from .store import safe_name, unit_stem
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5em;background:#111;color:#ddd}
+a{color:#9cf} h1,h2{font-weight:500} table{border-collapse:collapse}
+td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #333}
+.grid{display:flex;flex-wrap:wrap;gap:3px} .grid a{display:block;position:relative}
+.grid img{width:64px;height:64px;display:block;background:#222}
+.grid span{position:absolute;left:2px;bottom:1px;font-size:10px;color:#fff;text-shadow:0 0 2px #000}
+.unit img.big{width:256px;height:256px;image-rendering:auto}
+.crops img{width:96px;height:96px;margin-right:6px} nav a{margin-right:1em}
+"""
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def page(title: str, body: str) -> str:
+    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
+
+
+def unit_href(layer: str, channel: int, from_root: bool = True) -> str:
+    prefix = f"units/{quote(safe_name(layer))}/" if from_root else ""
+    return f"{prefix}{unit_stem(channel)}.html"
+
+
+def fmt(value: float | None, digits: int = 3) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def unit_label(record: dict) -> str:
+    name = record.get("class_name")
+    return f"{record['layer']}:{record['channel']}" + (f" ({name})" if name else "")
+
+
+def render_index(atlas: dict) -> str:
+    parts = [f"<h1>{escape(atlas['model'])}</h1>",
+             f"<p>{escape(atlas['description'])}</p>",
+             f"<p>Recipe {escape(atlas['config']['recipe']['name'])}, "
+             f"{atlas['config']['recipe']['steps']} steps at {atlas['config']['recipe']['size']} px, "
+             f"seed {atlas['config']['seed']}; {len(atlas['photos'])} photos for the statistics.</p>",
+             "<h2>Layers</h2><table><tr><th>layer</th><th>kind</th><th>units</th><th>median ratio</th></tr>"]
+    for layer in atlas["layers"]:
+        anchor = quote(safe_name(layer["name"]))
+        parts.append(f"<tr><td><a href=\"#{anchor}\">{escape(layer['name'])}</a></td>"
+                     f"<td>{escape(layer['kind'])}</td><td>{len(layer['units'])}</td>"
+                     f"<td>{fmt(layer['median_ratio'], 2)}</td></tr>")
+    parts.append("</table>")
+    for layer in atlas["layers"]:
+        parts.append(f"<h2 id=\"{quote(safe_name(layer['name']))}\">{escape(layer['name'])}</h2><div class=\"grid\">")
+        for rec in layer["units"]:
+            thumb = f"units/{quote(safe_name(rec['layer']))}/{unit_stem(rec['channel'])}.thumb.png"
+            title = f"{unit_label(rec)}, activation {fmt(rec['activation'])}, ratio {fmt(rec['ratio'], 2)}"
+            parts.append(f"<a href=\"{unit_href(rec['layer'], rec['channel'])}\" title=\"{escape(title)}\">"
+                         f"<img src=\"{thumb}\" loading=\"lazy\" width=\"64\" height=\"64\" alt=\"{escape(title)}\">"
+                         f"<span>{rec['channel']}</span></a>")
+        parts.append("</div>")
+    return page(f"{atlas['model']} atlas", "\n".join(parts))
+
+
+def render_unit(atlas: dict, record: dict, previous: dict | None, following: dict | None) -> str:
+    stem = unit_stem(record["channel"])
+    nav = [f"<a href=\"../../index.html#{quote(safe_name(record['layer']))}\">index</a>"]
+    if previous:
+        nav.append(f"<a href=\"{unit_href(previous['layer'], previous['channel'], False)}\">&larr; "
+                   f"{escape(unit_label(previous))}</a>")
+    if following:
+        nav.append(f"<a href=\"{unit_href(following['layer'], following['channel'], False)}\">"
+                   f"{escape(unit_label(following))} &rarr;</a>")
+    rows = [("activation of the picture", fmt(record["activation"])),
+            ("best activation on a photo", fmt(record["photo_max"])),
+            ("ratio", fmt(record["ratio"], 2))]
+    body = [f"<nav>{''.join(nav)}</nav>", f"<h1>{escape(atlas['model'])} &middot; {escape(unit_label(record))}</h1>",
+            f"<div class=\"unit\"><img class=\"big\" src=\"{stem}.png\" width=\"256\" height=\"256\" "
+            f"alt=\"{escape(unit_label(record))}\"></div>",
+            "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"]
+    if record.get("top_photos"):
+        body.append("<h2>Photos that excite it most</h2><div class=\"crops\">")
+        for i, top in enumerate(record["top_photos"], start=1):
+            label = f"{top['photo']}: peak {fmt(top['peak'])}"
+            body.append(f"<img src=\"{stem}.top{i}.png\" width=\"96\" height=\"96\" title=\"{escape(label)}\" "
+                        f"alt=\"{escape(label)}\">")
+        body.append("</div>")
+    if record.get("drives"):
+        body.append("<h2>Classes it drives most</h2><table>" + "".join(
+            f"<tr><td>{d['index']}</td><td>{escape(d['name'])}</td><td>{fmt(d['drive'], 4)}</td></tr>"
+            for d in record["drives"]) + "</table>")
+    return page(f"{atlas['model']} {unit_label(record)}", "\n".join(body))
+
+
+def write_site(root: Path, atlas: dict) -> None:
+    """Writes index.html and every unit page (each whole or not at all)."""
+    records = [rec for layer in atlas["layers"] for rec in layer["units"]]
+    for i, rec in enumerate(records):
+        previous = records[i - 1] if i > 0 else None
+        following = records[i + 1] if i + 1 < len(records) else None
+        path = root / "units" / safe_name(rec["layer"]) / unit_href(rec["layer"], rec["channel"], False)
+        write_text(path, render_unit(atlas, rec, previous, following))
+    write_text(root / "index.html", render_index(atlas))

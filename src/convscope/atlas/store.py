@@ -1,0 +1,136 @@
+"""The atlas folder: its lock, its settings, and one record per finished unit.
+
+A unit's record (``units/LAYER/NNNN.json``) is written last, after its pictures, each by
+rename from a temporary name: the records are the manifest of finished work, so a run
+stopped at any moment leaves only whole units behind.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import re
+import shutil
+from pathlib import Path
+
+from ..errors import ConvscopeError
+from ..images import write_json
+
+CONFIG = "atlas-config.json"
+LOCK = ".atlas.lock"
+GENERATED = ("units", "index.html", "atlas.json", CONFIG)
+
+
+class AtlasFolderError(ConvscopeError):
+    """An output folder that cannot hold this atlas."""
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe, collision-free form of a layer name."""
+    clean = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
+    if clean != name or clean.startswith(".") or not clean:
+        clean = f"{clean.lstrip('.') or 'layer'}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
+    return clean
+
+
+def unit_stem(channel: int) -> str:
+    return f"{channel:04d}"
+
+
+class AtlasStore:
+    """Owns an atlas folder for one run: holds its lock, checks and records its settings."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self._lock_file = None
+
+    def open(self, config: dict, force: bool) -> None:
+        """Locks the folder and makes sure it holds this atlas (or nothing yet)."""
+        if self.root.exists() and not self.root.is_dir():
+            raise AtlasFolderError(f"{self.root} is a file: give a folder for the atlas")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._lock_file = open(self.root / LOCK, "a+")
+        except OSError as e:
+            raise AtlasFolderError(f"cannot write to {self.root}: {e.strerror}") from e
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            self._lock_file.close()
+            self._lock_file = None
+            raise AtlasFolderError(f"another convscope atlas run is writing {self.root}; wait for it "
+                                   "to finish (or stop it) and run again") from e
+        existing = self.read_config()
+        if existing is not None and existing != config:
+            if not force:
+                differs = sorted(k for k in set(existing) | set(config) if existing.get(k) != config.get(k))
+                self.close()
+                raise AtlasFolderError(
+                    f"{self.root} holds an atlas with other settings ({', '.join(differs)} differ: "
+                    f"{existing.get('model')} / recipe {existing.get('recipe', {}).get('name')}); "
+                    "use another folder, or --force to replace it")
+            self.clear()
+        write_json(self.root / CONFIG, config)
+
+    def close(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def __enter__(self) -> "AtlasStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read_config(self) -> dict | None:
+        path = self.root / CONFIG
+        if not path.is_file():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+
+    def clear(self) -> None:
+        """Removes what an earlier atlas wrote here (and nothing else)."""
+        for name in GENERATED:
+            path = self.root / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+
+    def unit_dir(self, layer: str) -> Path:
+        return self.root / "units" / safe_name(layer)
+
+    def record_path(self, layer: str, channel: int) -> Path:
+        return self.unit_dir(layer) / f"{unit_stem(channel)}.json"
+
+    def is_done(self, layer: str, channel: int) -> bool:
+        return self.record_path(layer, channel).is_file()
+
+    def write_record(self, layer: str, channel: int, record: dict) -> None:
+        write_json(self.record_path(layer, channel), record)
+
+    def read_record(self, layer: str, channel: int) -> dict:
+        return json.loads(self.record_path(layer, channel).read_text())
+
+    def remove_partial_files(self) -> None:
+        """Deletes temporary files a killed run left behind."""
+        units = self.root / "units"
+        if units.is_dir():
+            for part in units.rglob("*.part"):
+                part.unlink(missing_ok=True)
+        for part in self.root.glob(".*.part"):
+            part.unlink(missing_ok=True)
+
+
+def same_tree(a: Path, b: Path) -> list[str]:
+    """Relative paths whose presence or bytes differ between two folders (the lock aside)."""
+    def files(root: Path) -> dict[str, Path]:
+        return {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file() and p.name != LOCK}
+    fa, fb = files(a), files(b)
+    return sorted(k for k in set(fa) | set(fb)
+                  if k not in fa or k not in fb or fa[k].read_bytes() != fb[k].read_bytes())

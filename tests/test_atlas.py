@@ -1,0 +1,180 @@
+"""The atlas: end to end, killed and resumed, locked, escaped, and opened in a real browser."""
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from convscope import models
+from convscope.atlas import AtlasFolderError, build_atlas
+from convscope.atlas.store import same_tree
+
+SMALL = ["--layers", "stem,block1", "--steps", "3", "--size", "48", "--batch", "16", "--seed", "4"]
+ARTIFACTS = Path(os.environ.get("CONVSCOPE_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
+
+
+def atlas_command(out: Path) -> list[str]:
+    return [sys.executable, "-m", "convscope", "atlas", "efficientnet-lite0", "--out", str(out), *SMALL]
+
+
+@pytest.fixture(scope="module")
+def clean_atlas(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("clean") / "atlas"
+    subprocess.run(atlas_command(out), check=True, capture_output=True, timeout=600)
+    return out
+
+
+def records(out: Path) -> list[Path]:
+    return sorted(out.glob("units/*/*.json"))
+
+
+def test_small_atlas_end_to_end(clean_atlas):
+    atlas = json.loads((clean_atlas / "atlas.json").read_text())
+    assert [l["name"] for l in atlas["layers"]] == ["stem", "block1"]
+    assert [len(l["units"]) for l in atlas["layers"]] == [32, 24]
+    unit = atlas["layers"][1]["units"][5]
+    assert unit["channel"] == 5 and len(unit["top_photos"]) == 3
+    assert unit["ratio"] is None or unit["ratio"] == pytest.approx(unit["activation"] / unit["photo_max"])
+    for name in ("0005.png", "0005.thumb.png", "0005.top1.png", "0005.html", "0005.json"):
+        assert (clean_atlas / "units" / "block1" / name).is_file()
+    index = (clean_atlas / "index.html").read_text()
+    assert index.count('loading="lazy"') == 56 and "units/block1/0005.html" in index
+    assert "http://" not in index and "https://" not in index
+
+
+def test_kill_9_then_resume_gives_the_same_atlas(tmp_path, clean_atlas):
+    out = tmp_path / "atlas"
+    child = subprocess.Popen(atlas_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kill_after = random.randint(1, 40)  # units finished; the last batch (8 units) is still to come
+    deadline = time.time() + 300
+    while len(records(out)) < kill_after and time.time() < deadline and child.poll() is None:
+        time.sleep(0.01)
+    time.sleep(random.uniform(0, 0.05))
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    finished = len(records(out))
+    assert 0 < finished < 56, "the kill should land in the middle of the job"
+    assert not (out / "index.html").exists()
+    result = subprocess.run(atlas_command(out), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert f"({56 - finished} rendered now" in result.stdout
+    assert same_tree(out, clean_atlas) == []
+
+
+def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
+    out = tmp_path / "atlas"
+    child = subprocess.Popen(atlas_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        while not (out / "atlas-config.json").exists() and time.time() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(AtlasFolderError, match="another convscope atlas run"):
+            build_atlas(models.load(), out, layers=["stem"], steps=3, size=48, batch=16, seed=4)
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_other_settings_are_refused_unless_forced(tmp_path, clean_atlas):
+    out = tmp_path / "atlas"
+    shutil.copytree(clean_atlas, out)
+    model = models.load()
+    with pytest.raises(AtlasFolderError, match="other settings"):
+        build_atlas(model, out, layers=["stem"], steps=3, size=48, batch=16, seed=4, recipe="keras2016")
+    summary = build_atlas(model, out, layers=["block0"], steps=2, size=48, batch=16, seed=1, force=True)
+    assert summary.rendered == 16 and not (out / "units" / "stem").exists()
+
+
+def test_bad_folders(tmp_path):
+    model = models.load()
+    a_file = tmp_path / "file"
+    a_file.write_text("x")
+    with pytest.raises(AtlasFolderError, match="is a file"):
+        build_atlas(model, a_file, layers=["stem"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(Exception, match="no readable photos"):
+        build_atlas(model, tmp_path / "out", layers=["stem"], photos_dir=empty)
+
+
+def hostile_model():
+    net = nn.Sequential()
+    net.add_module("<script>alert(1)</script>", nn.Conv2d(3, 4, 3, padding=1))
+    net.add_module("pool", nn.AdaptiveAvgPool2d(1))
+    net.add_module("flat", nn.Flatten())
+    net.add_module("fc", nn.Linear(4, 3))
+    torch.manual_seed(0)
+    labels = ['<img src=x onerror="alert(2)">', "plain & simple", "ok"]
+    return models.wrap(net, input_size=48, labels=labels, name="<b>evil</b>")
+
+
+def test_hostile_names_are_escaped(tmp_path):
+    out = tmp_path / "atlas"
+    build_atlas(hostile_model(), out, steps=2, size=32, batch=8)
+    pages = [out / "index.html", *out.glob("units/*/*.html")]
+    text = "\n".join(p.read_text() for p in pages)
+    assert "<script>alert" not in text and "<img src=x" not in text and "<b>evil" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "plain &amp; simple" in text
+    atlas = json.loads((out / "atlas.json").read_text())
+    logits = [l for l in atlas["layers"] if l["name"] == "logits"][0]
+    assert logits["units"][0]["class_name"] == labels_of_hostile()[0]
+    conv = atlas["layers"][0]["units"][0]
+    assert len(conv["drives"]) == 3  # the last conv layer lists the classes it drives
+
+
+def labels_of_hostile() -> list[str]:
+    return hostile_model().labels
+
+
+def chromium_paths() -> tuple[str, str] | None:
+    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    return (browser, driver) if browser and driver else None
+
+
+@pytest.mark.skipif(chromium_paths() is None, reason="Debian's chromium and chromium-driver are not installed "
+                    "(make test installs them where it can)")
+def test_real_browser_opens_the_site_from_disk(clean_atlas):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    browser, driver_path = chromium_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1100,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    all_loaded = ("return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0) "
+                  "&& document.images.length")
+    try:
+        driver.get((clean_atlas / "index.html").as_uri())
+        driver.execute_script("for (const i of document.images) i.loading = 'eager';")
+        deadline = time.time() + 30
+        while not driver.execute_script(all_loaded) and time.time() < deadline:
+            time.sleep(0.2)
+        assert driver.execute_script(all_loaded) == 56
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "atlas-index.png"))
+        driver.find_element("css selector", 'a[href="units/block1/0003.html"]').click()
+        deadline = time.time() + 30
+        while not driver.execute_script(all_loaded) and time.time() < deadline:
+            time.sleep(0.2)
+        assert driver.current_url.endswith("units/block1/0003.html")
+        assert driver.execute_script(all_loaded) == 4  # the picture and three photo crops
+        driver.save_screenshot(str(ARTIFACTS / "atlas-unit.png"))
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == []
+    finally:
+        driver.quit()
