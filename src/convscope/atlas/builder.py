@@ -1,11 +1,15 @@
 """Building an atlas: render every unit of the chosen layers in fixed batches, measure it,
-record it, then write the site. Stopped at any moment, the same call resumes."""
+record it, then write the site. Stopped at any moment, the same call resumes.
+
+The batches are rendered by a runner: in this process (the default), or as Ray tasks
+(``ray_runner``); either way only this process writes the folder.
+"""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -16,15 +20,33 @@ from ..models.base import LOGITS, VisionModel
 from ..objectives import channel
 from ..photos import Photo, photo_set
 from ..recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from ..render import render
+from ..render import Progress, render
 from ..stats import fidelity
 from . import measure
 from .site import write_site
 from .store import AtlasStore, unit_stem
 
 THUMB_PX = 64
-AtlasProgress = Callable[[float, int], None]
-"""Called with (units done, units in all); fractions count partly rendered batches."""
+AtlasProgress = Callable[[float, int, "int | None"], None]
+"""Called with (units done, units in all, workers busy or None); fractions count partly
+rendered batches."""
+
+
+@dataclass(frozen=True)
+class BatchJob:
+    """Units of one layer that are always rendered together."""
+
+    layer: str
+    units: tuple[int, ...]
+
+
+@dataclass
+class LayerContext:
+    """What the photos make a layer do, computed once per layer."""
+
+    stats: measure.LayerPhotoStats
+    drive: torch.Tensor | None  # (classes, channels) for the last conv layer
+    is_logits: bool
 
 
 @dataclass
@@ -34,6 +56,17 @@ class AtlasSummary:
     rendered: int
     layers: list[str]
     skipped_photos: list[str]
+
+
+class BatchRunner(Protocol):
+    """Renders batches (and computes layer statistics) somewhere; yields finished batches."""
+
+    def layer_context(self, layer: str) -> LayerContext: ...
+
+    def run(self, jobs: Sequence[BatchJob], progress: Callable[[float, int | None], None]
+            ) -> Iterator[tuple[BatchJob, list[Picture], list[float]]]: ...
+
+    def close(self) -> None: ...
 
 
 def default_layers(model: VisionModel, size: int) -> list[str]:
@@ -62,21 +95,54 @@ def logits_layer(model: VisionModel) -> str | None:
         return None
 
 
-class _LayerContext:
-    """Photo statistics of one layer, computed once when the layer needs rendering."""
+def layer_context(model: VisionModel, layer: str, images: Sequence[torch.Tensor]) -> LayerContext:
+    """Photo statistics of ``layer``, and the classes it drives if it is the last conv layer."""
+    drive = None
+    if layer == measure.last_conv_layer(model) and model.labels is not None:
+        drive = measure.class_drive(model, layer, images)
+    return LayerContext(measure.layer_photo_stats(model, layer, images), drive, layer == logits_layer(model))
 
-    def __init__(self, model: VisionModel, layer: str, images: list[torch.Tensor], drive_layer: str | None) -> None:
-        self.stats = measure.layer_photo_stats(model, layer, images)
-        self.is_logits = layer == logits_layer(model)
-        self.drive = (measure.class_drive(model, layer, images)
-                      if layer == drive_layer and model.labels is not None else None)
+
+def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,
+                 progress: Progress | None = None) -> tuple[list[Picture], list[float]]:
+    """The pictures of a batch's units and the activation each reaches."""
+    result = render(model, [channel(job.layer, u) for u in job.units], recipe, seeds=[seed + u for u in job.units],
+                    transform_seed=seed, batch=len(job.units), progress=progress)
+    return result.pictures, result.final.tolist()
+
+
+class LocalRunner:
+    """Renders the batches in this process, one after another."""
+
+    def __init__(self, model: VisionModel, recipe: Recipe, seed: int, images: Sequence[torch.Tensor]) -> None:
+        self.model, self.recipe, self.seed, self.images = model, recipe, seed, images
+
+    def layer_context(self, layer: str) -> LayerContext:
+        return layer_context(self.model, layer, self.images)
+
+    def run(self, jobs: Sequence[BatchJob], progress: Callable[[float, int | None], None]
+            ) -> Iterator[tuple[BatchJob, list[Picture], list[float]]]:
+        for job in jobs:
+            steps = self.recipe.steps
+            pictures, finals = render_batch(self.model, job, self.recipe, self.seed,
+                                            lambda done, _total: progress(done / steps, None))
+            yield job, pictures, finals
+
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | None = None,
                 recipe: str | Recipe = DEFAULT_RECIPE, steps: int | None = None, size: int | None = None,
                 photos_dir: str | Path | None = None, batch: int = 32, seed: int = 0, force: bool = False,
-                progress: AtlasProgress | None = None) -> AtlasSummary:
-    """Renders and measures every unit of ``layers`` into ``out`` and writes the site there."""
+                progress: AtlasProgress | None = None,
+                runner_factory: Callable[[VisionModel, Recipe, int, list[torch.Tensor]], BatchRunner] | None = None
+                ) -> AtlasSummary:
+    """Renders and measures every unit of ``layers`` into ``out`` and writes the site there.
+
+    ``runner_factory`` builds what renders the batches (default: this process); the
+    result is the same files either way.
+    """
     rec = get_recipe(recipe, steps=steps, size=size)
     if batch <= 0:
         raise OutOfRangeError(f"batch must be positive, got {batch}")
@@ -88,38 +154,43 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     config = {"model": model.name, "recipe": rec.as_dict(), "seed": seed, "batch": batch, "layers": names,
               "photos": [p.name for p in photos], "photos_signature": photos_signature(photos)}
     total = sum(model.layers[n].channels for n in names)
+    images = measure.prepared_photos(model, photos)
+    runner = (runner_factory or LocalRunner)(model, rec, seed, images)  # a remote one checks itself here
+    try:
+        rendered = _build(model, out, names, rec, seed, batch, force, config, photos, images, total, runner,
+                          progress or (lambda *_: None))
+    finally:
+        runner.close()
+    return AtlasSummary(Path(out), total, rendered, names, skipped)
+
+
+def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, seed: int, batch: int, force: bool,
+           config: dict, photos: Sequence[Photo], images: list[torch.Tensor], total: int, runner: BatchRunner,
+           report: AtlasProgress) -> int:
+    """The job proper, under the folder's lock; returns how many units it rendered."""
     rendered = 0
     with AtlasStore(out) as store:
         store.open(config, force)
         store.remove_partial_files()
         done = sum(store.is_done(n, c) for n in names for c in range(model.layers[n].channels))
-        if progress:
-            progress(done, total)
-        images = measure.prepared_photos(model, photos)
-        drive_layer = measure.last_conv_layer(model)
-        for name in names:
-            context = None
-            for units in unit_batches(model.layers[name].channels, batch):
-                missing = [u for u in units if not store.is_done(name, u)]
-                if not missing:
-                    continue
-                context = context or _LayerContext(model, name, images, drive_layer)
-                result = render(model, [channel(name, u) for u in units], rec, seeds=[seed + u for u in units],
-                                transform_seed=seed, batch=len(units),
-                                progress=(lambda d, t, base=done: progress(base + d / rec.steps, total))
-                                if progress else None)
-                for i, u in enumerate(units):
-                    if u in missing:
-                        _write_unit(store, model, name, u, result.pictures[i], float(result.final[i]),
-                                    context, photos, images)
-                        rendered += 1
-                done += len(missing)
-                if progress:
-                    progress(done, total)
+        report(done, total, None)
+        jobs = [BatchJob(n, tuple(units)) for n in names for units in unit_batches(model.layers[n].channels, batch)
+                if not all(store.is_done(n, u) for u in units)]
+        contexts: dict[str, LayerContext] = {}
+        for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
+            if job.layer not in contexts:
+                contexts[job.layer] = runner.layer_context(job.layer)
+            for unit, picture, activation in zip(job.units, pictures, finals):
+                if not store.is_done(job.layer, unit):
+                    _write_unit(store, model, job.layer, unit, picture, activation, contexts[job.layer], photos,
+                                images)
+                    rendered += 1
+                    done += 1
+            report(done, total, None)
         atlas = _collect(store, model, names, config, photos)
         write_json(store.root / "atlas.json", atlas)
         write_site(store.root, atlas)
-    return AtlasSummary(Path(out), total, rendered, names, skipped)
+    return rendered
 
 
 def _thumbnail(picture: Picture) -> Picture:
@@ -129,7 +200,7 @@ def _thumbnail(picture: Picture) -> Picture:
 
 
 def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, picture: Picture,
-                activation: float, context: _LayerContext, photos: Sequence[Photo],
+                activation: float, context: LayerContext, photos: Sequence[Photo],
                 images: Sequence[torch.Tensor]) -> None:
     """The unit's pictures, then its record (the mark that the unit is finished)."""
     folder = store.unit_dir(layer)

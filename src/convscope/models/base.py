@@ -52,6 +52,8 @@ class VisionModel:
     layers: dict[str, Layer] = field(init=False)
 
     def __post_init__(self) -> None:
+        # channels_last weights run 15-27% faster on oneDNN here (see BENCHMARKS.md)
+        self.net.to(memory_format=torch.channels_last)
         self.net.eval()
         for p in self.net.parameters():
             p.requires_grad_(False)

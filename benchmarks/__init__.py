@@ -1,0 +1,1 @@
+"""Speed and fidelity benchmarks, run with ``python -m benchmarks`` (not part of the tests)."""

@@ -1,0 +1,166 @@
+"""``python -m benchmarks [--quick] [--json]``: every comparison side by side, into BENCHMARKS.md."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import convscope
+
+from .harness import machine
+from .speed import article_vs_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
+
+ROOT = Path(__file__).resolve().parent.parent
+LUCENT_PYTHON = os.environ.get("LUCENT_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python"))
+ALL_LAYERS = ["stem"] + [f"block{i}" for i in range(16)] + ["head", "logits"]
+
+
+def lucent_rows(layers: str, units: int, steps: int, runs: int) -> list[dict] | str:
+    if not Path(LUCENT_PYTHON).exists():
+        return f"not run: no Lucent environment at {LUCENT_PYTHON} (make bench-env)"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks" / "lucent_stubs"),
+                                                         str(ROOT / "src"), str(ROOT)])}
+    out = subprocess.run([LUCENT_PYTHON, "-m", "benchmarks.lucent_side", layers, str(units), str(steps), str(runs)],
+                         capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def article_section(quick: bool) -> dict:
+    lite0 = convscope.load()
+    rows = [article_vs_grid(lite0, layer, 8 if quick else 16, 2 if quick else 3)
+            for layer in ("block2", "block8", "head")]
+    vgg = random_vgg16()
+    rows += [article_vs_grid(vgg, layer, 2 if quick else 4, 2) for layer in ("conv1_2", "conv3_3", "conv5_1")]
+    return {"article": rows}
+
+
+def atlas_section(quick: bool) -> dict:
+    unit_steps = atlas_unit_steps(ALL_LAYERS, 4 if quick else 8, 32)
+    full_s = sum(r["channels"] * 512 * r["s_per_unit_step"] for r in unit_steps)
+    memory = [atlas_memory("stem,block1", 2), atlas_memory("stem,block0,block1,block2,block3,block4", 2)]
+    return {"atlas_unit_steps": unit_steps, "atlas_full_lucid_estimate_s": full_s, "atlas_memory": memory}
+
+
+def ray_section(quick: bool) -> dict:
+    from .ray_side import ray_nodes
+
+    return {"ray": ray_nodes()}
+
+
+SECTIONS = {
+    "article": ("the article's loop against grid --recipe keras2016", article_section),
+    "lucent": ("Lucent against the lucid recipe",
+               lambda quick: {"lucent": lucent_rows("block3,block8,head", 8, 16 if quick else 32, 1 if quick else 2)}),
+    "dream": ("DeepDream on a big photo",
+              lambda quick: {"dream": [dream_big_photo(451, 300, 1, 4), dream_big_photo(4000, 3000, 1, 4)]}),
+    "atlas": ("the atlas", atlas_section),
+    "ray": ("the atlas on Ray", ray_section),
+}
+
+
+def run(quick: bool, only: list[str], previous: dict) -> dict:
+    """Runs the chosen sections; the others keep their previous results."""
+    results = dict(previous)
+    for i, name in enumerate(only, start=1):
+        title, section = SECTIONS[name]
+        print(f"{i}/{len(only)} {title}", file=sys.stderr)
+        results.update(section(quick))
+        results.setdefault("machines", {})[name] = machine()
+    return results
+
+
+def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    head = "| " + " | ".join(title for title, _key, _fmt in columns) + " |"
+    rule = "| " + " | ".join("---" for _ in columns) + " |"
+    body = ["| " + " | ".join(format(r[key], fmt) if fmt else str(r[key]) for _t, key, fmt in columns) + " |"
+            for r in rows]
+    return "\n".join([head, rule, *body])
+
+
+def markdown(res: dict) -> str:
+    machines = sorted(set(res["machines"].values()))
+    parts = ["# Benchmarks", "", "Machine and date: " + "; ".join(machines) + ".", "",
+             "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
+             "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
+             "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
+             "read, since the machine is noisy. GPU: not measured yet (no GPU was available to these runs).", "",
+             "## 1. The article's loop against `grid --recipe keras2016`", "",
+             "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
+             "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
+             "network. convscope: `filter_grid(..., recipe='keras2016')` over the same filters and seeds in one "
+             "batch (photo statistics included). VGG16 has random weights (timing needs none).", "",
+             table(res["article"], [("model", "model", ""), ("layer", "layer", ""), ("filters", "filters", ""),
+                                    ("article s/filter", "article_s_per_filter", ".3f"),
+                                    ("convscope s/filter", "convscope_s_per_filter", ".3f"),
+                                    ("speed-up", "speedup", ".1f"),
+                                    ("article mean act.", "article_mean_activation", ".3f"),
+                                    ("convscope mean act.", "convscope_mean_activation", ".3f")]), ""]
+    parts += ["## 2. torch-lucent's `render_vis` against the `lucid` recipe", ""]
+    if isinstance(res["lucent"], str):
+        parts += [res["lucent"], ""]
+    else:
+        parts += ["Same network (efficientnet-lite0, its preprocessing inside the module handed to Lucent), "
+                  "128 px, spectral + decorrelated + sigmoid image, Lucid's standard transforms, Adam 0.05; "
+                  "Lucent renders one unit per call, convscope the units of a layer in one batch. Ratio: a "
+                  "picture's activation over the unit's best on the built-in photos (median over units).", "",
+                  table(res["lucent"], [("layer", "layer", ""), ("units", "units", ""), ("steps", "steps", ""),
+                                        ("Lucent unit-steps/s", "lucent_unit_steps_per_s", ".1f"),
+                                        ("convscope unit-steps/s", "convscope_unit_steps_per_s", ".1f"),
+                                        ("speed-up", "speedup", ".1f"),
+                                        ("Lucent ratio", "lucent_median_ratio", ".2f"),
+                                        ("convscope ratio", "convscope_median_ratio", ".2f")]), ""]
+    parts += ["## 3. DeepDream on a big photo", "",
+              "Default layers (block8, block10), 4 octaves of scale 1.4, 512 px tiles; one step per octave "
+              "here (the default is 10: multiply the time by about 10). Peak memory is the whole process's "
+              "maximum resident size.", "",
+              table(res["dream"], [("photo", "photo", ""), ("steps/octave", "steps_per_octave", ""),
+                                   ("seconds", "seconds", ".1f"), ("peak RSS MiB", "peak_rss_mib", ".0f")]), ""]
+    parts += ["## 4. The atlas of efficientnet-lite0", "",
+              "Seconds per unit-step of the lucid recipe at 128 px, one batch of 32 units per layer:", "",
+              table(res["atlas_unit_steps"], [("layer", "layer", ""), ("channels", "channels", ""),
+                                              ("s per unit-step", "s_per_unit_step", ".4f")]), "",
+              f"A full atlas (every layer, {sum(r['channels'] for r in res['atlas_unit_steps'])} units, 512 steps) "
+              f"would take about {res['atlas_full_lucid_estimate_s'] / 3600:.1f} hours on this machine.", "",
+              "Peak memory does not grow with the number of units (2 steps per unit):", "",
+              table(res["atlas_memory"], [("layers", "layers", ""), ("units", "units", ""),
+                                          ("seconds", "seconds", ".0f"), ("peak RSS MiB", "peak_rss_mib", ".0f")]),
+              ""]
+    if "ray" in res:
+        r = res["ray"]
+        parts += ["## 5. The atlas on Ray", "",
+                  f"The same small atlas ({r['units']} units in {r['tasks']} batch tasks; `{r['settings']}`) in "
+                  "one process, and through `--ray` on a head node started on loopback with 1 CPU, then with a "
+                  "second 1-CPU worker node added (both on this 2-core machine).", "",
+                  "| run | seconds | units/min |", "| --- | --- | --- |",
+                  f"| one process | {r['local_s']:.1f} | {r['local_units_per_min']:.0f} |",
+                  f"| Ray, one node | {r['one_node_s']:.1f} | {r['one_node_units_per_min']:.0f} |",
+                  f"| Ray, two nodes | {r['two_nodes_s']:.1f} | {r['two_nodes_units_per_min']:.0f} |", "",
+                  f"Overhead per task (one node against one process, per batch): {r['overhead_per_task_s']:.2f} s; "
+                  "it includes connecting to the cluster and sending the network once.", ""]
+    return "\n".join(parts)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer filters, steps and runs")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run: {','.join(SECTIONS)}")
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    only = [s for s in args.only.split(",") if s]
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown sections {unknown}: choose from {', '.join(SECTIONS)}")
+    raw = Path(args.out).with_suffix(".json")
+    previous = json.loads(raw.read_text()) if raw.exists() and set(only) != set(SECTIONS) else {}
+    res = run(args.quick, only, previous)
+    raw.write_text(json.dumps(res, indent=2) + "\n")
+    Path(args.out).write_text(markdown(res))
+    print(json.dumps(res, indent=2) if args.json else f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()

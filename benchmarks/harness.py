@@ -1,0 +1,55 @@
+"""Side-by-side timing: alternate A and B, keep every run, report medians and ratios."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from typing import Callable
+
+
+def alternate(runs: int, **variants: Callable[[], object]) -> dict[str, list[float]]:
+    """Runs each variant once untimed (warm-up), then in turn (A, B, A, B ...) ``runs`` times;
+    the seconds of each timed run."""
+    for fn in variants.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(runs):
+        for name, fn in variants.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def peak_rss_of(code: str) -> dict:
+    """Runs ``code`` in a fresh Python and returns what it printed last as JSON, with its
+    peak resident memory (MiB) and wall time (s)."""
+    wrapper = (code + "\nimport resource, json\n"
+               "print(json.dumps({**RESULT, 'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["wall_s"] = time.perf_counter() - start
+    return result
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), Python {platform.python_version()}; {date.today().isoformat()}")

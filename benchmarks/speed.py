@@ -1,0 +1,95 @@
+"""Benchmarks 1 and 3-4: the article's loop against `grid`, DeepDream on a big photo, the atlas."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+import convscope
+from convscope.models import vgg
+from convscope.models.base import VisionModel
+
+from .article_loop import article_filter
+from .harness import alternate, median, peak_rss_of
+
+SEED = 0
+
+
+def random_vgg16() -> VisionModel:
+    """VGG16's conv layers with random weights, as the article ran it at 128 px (timing needs
+    no trained weights)."""
+    torch.manual_seed(0)
+    net = vgg.VGG(vgg.CONFIGS["vgg16"], classifier=False)
+    loaded = vgg.LoadedWeights("random", "caffe", {"as-stored": net.state_dict()}, False)
+    return vgg.assemble("vgg16", loaded, net.state_dict(), Path("random weights"), [])
+
+
+def article_vs_grid(model: VisionModel, layer: str, filters: int, runs: int) -> dict:
+    """Seconds per filter of the article's loop and of `grid --recipe keras2016`, same seeds."""
+    acts: dict[str, list[float]] = {}
+
+    def baseline() -> None:
+        acts["article"] = [article_filter(model, layer, u, SEED) for u in range(filters)]
+
+    def ours() -> None:
+        grid = convscope.filter_grid(model, layer, candidates=filters, top=filters, recipe="keras2016",
+                                     seed=SEED, batch=filters)
+        by_channel = {t["channel"]: t["activation"] for t in grid.tiles}
+        by_channel.update({d["channel"]: d["activation"] for d in grid.dropped})
+        acts["convscope"] = [by_channel[u] for u in range(filters)]
+
+    times = alternate(runs, article=baseline, convscope=ours)
+    a, c = median(times["article"]) / filters, median(times["convscope"]) / filters
+    return {"model": model.name, "layer": layer, "filters": filters, "runs": runs,
+            "article_s_per_filter": a, "convscope_s_per_filter": c, "speedup": a / c,
+            "article_mean_activation": sum(acts["article"]) / filters,
+            "convscope_mean_activation": sum(acts["convscope"]) / filters}
+
+
+def dream_big_photo(width: int, height: int, steps: int, octaves: int) -> dict:
+    """Time and peak memory of dreaming a photo of width x height, in a fresh process."""
+    code = f"""
+import time, numpy as np, convscope
+from PIL import Image
+from convscope.photos import builtin_photo
+photo = np.asarray(Image.fromarray(builtin_photo('chelsea').pixels).resize(({width}, {height})))
+model = convscope.load()
+start = time.perf_counter()
+result = convscope.dream(model, photo, octaves={octaves}, steps={steps})
+RESULT = {{'seconds': time.perf_counter() - start, 'size': list(result.picture.size)}}
+"""
+    out = peak_rss_of(code)
+    out.update({"photo": f"{width}x{height}", "steps_per_octave": steps, "octaves": octaves})
+    return out
+
+
+def atlas_unit_steps(layers: list[str], steps: int, batch: int) -> list[dict]:
+    """Seconds per unit-step of the lucid recipe at 128 px, one full batch per layer."""
+    from convscope.objectives import channel
+    from convscope.recipes import get_recipe
+    from convscope.render import render
+
+    model = convscope.load()
+    rec = get_recipe("lucid", steps=steps)
+    rows = []
+    for name in layers:
+        units = list(range(min(batch, model.layers[name].channels)))
+        times = alternate(1, run=lambda: render(model, [channel(name, u) for u in units], rec, batch=batch))
+        rows.append({"layer": name, "channels": model.layers[name].channels,
+                     "s_per_unit_step": median(times["run"]) / (len(units) * steps)})
+    return rows
+
+
+def atlas_memory(layers: str, steps: int) -> dict:
+    """Peak memory of an atlas over ``layers`` (few steps), in a fresh process."""
+    code = f"""
+import tempfile, time, convscope
+from convscope.atlas import build_atlas
+with tempfile.TemporaryDirectory() as out:
+    start = time.perf_counter()
+    s = build_atlas(convscope.load(), out, layers={layers.split(',')!r}, steps={steps}, batch=32)
+    RESULT = {{'units': s.units, 'seconds': time.perf_counter() - start}}
+"""
+    out = peak_rss_of(code)
+    out["layers"] = layers
+    return out

@@ -1,0 +1,132 @@
+"""Rendering an atlas's batches as Ray tasks, on a local Ray instance or a cluster.
+
+The network and the photos go to Ray's object store once; each batch is a task that
+renders its units wherever a worker takes it (one GPU per task where asked), and sends
+the pictures and numbers back. Only the driver writes the atlas folder. Ray is imported
+here alone, so the single-machine path never needs it.
+"""
+from __future__ import annotations
+
+import socket
+from typing import Callable, Iterator, Sequence
+
+import torch
+
+from ..errors import ConvscopeError
+from ..images import Picture
+from ..models.base import VisionModel
+from ..recipes import Recipe
+from .builder import BatchJob, LayerContext, layer_context, render_batch
+
+PROBE_TIMEOUT_S = 120
+TASK_RETRIES = 3
+
+
+class RayClusterError(ConvscopeError):
+    """A Ray cluster that cannot run the atlas."""
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError as e:
+        raise RayClusterError("--ray needs Ray: pip install 'convscope[ray]'") from e
+    return ray
+
+
+def _check_reachable(address: str) -> None:
+    """Fails at once, with a clear message, when nothing listens at host:port."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise RayClusterError(f"--ray {address!r}: give auto, or a cluster address such as 10.0.0.5:6379")
+    try:
+        with socket.create_connection((host, int(port)), timeout=5):
+            pass
+    except OSError as e:
+        raise RayClusterError(f"no Ray cluster answers at {address} ({e.strerror or e}); start one with "
+                              "'ray start --head' or check the address") from e
+
+
+def _probe() -> dict:
+    import convscope
+
+    return {"convscope": convscope.__version__, "torch": torch.__version__}
+
+
+def _render_task(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int, threads: int, use_gpu: bool
+                 ) -> tuple[list[Picture], list[float]]:
+    torch.set_num_threads(threads)  # the driver's thread count: the same arithmetic, the same pixels
+    if use_gpu:
+        model = model.to("cuda")
+    return render_batch(model, job, recipe, seed)
+
+
+def _context_task(model: VisionModel, layer: str, images: Sequence[torch.Tensor], threads: int) -> LayerContext:
+    torch.set_num_threads(threads)
+    return layer_context(model, layer, images)
+
+
+class RayRunner:
+    """Runs batches as Ray tasks; yields each batch as it finishes."""
+
+    def __init__(self, address: str, model: VisionModel, recipe: Recipe, seed: int,
+                 images: Sequence[torch.Tensor], gpus_per_task: float = 0.0) -> None:
+        ray = self.ray = _import_ray()
+        if address != "auto":
+            _check_reachable(address)
+        try:
+            ray.init(address=None if address == "auto" else address, logging_level="ERROR", log_to_driver=False,
+                     configure_logging=True, ignore_reinit_error=True,
+                     **({"include_dashboard": False} if address == "auto" else {}))
+        except Exception as e:  # Ray raises many kinds of errors while connecting
+            raise RayClusterError(f"cannot connect to Ray at {address}: {type(e).__name__}: {e}") from e
+        resources = ray.cluster_resources()
+        if gpus_per_task > 0 and resources.get("GPU", 0) < gpus_per_task:
+            self.close()
+            raise RayClusterError(f"--gpus-per-task {gpus_per_task:g}, but the cluster has "
+                                  f"{resources.get('GPU', 0):g} GPUs")
+        probe = ray.remote(_probe).options(num_cpus=0)
+        try:
+            ray.get(probe.remote(), timeout=PROBE_TIMEOUT_S)
+        except Exception as e:
+            self.close()
+            raise RayClusterError("the cluster's workers cannot run convscope; install it on every node "
+                                  f"(pip install 'convscope[ray]'): {type(e).__name__}: {str(e).splitlines()[0]}") from e
+        self.slots = max(1, int(resources.get("GPU", 0) // gpus_per_task) if gpus_per_task
+                         else int(resources.get("CPU", 1)))
+        self.recipe, self.seed, self.threads = recipe, seed, torch.get_num_threads()
+        self.use_gpu = gpus_per_task > 0
+        self.model_ref = ray.put(model)  # the weights travel once
+        self.images_ref = ray.put(list(images))  # and so do the photos
+        options = {"max_retries": TASK_RETRIES, "num_gpus": gpus_per_task} if gpus_per_task else \
+            {"max_retries": TASK_RETRIES}
+        self._render = ray.remote(_render_task).options(**options)
+        self._context = ray.remote(_context_task).options(max_retries=TASK_RETRIES)
+
+    def close(self) -> None:
+        if self.ray.is_initialized():
+            self.ray.shutdown()
+
+    def layer_context(self, layer: str) -> LayerContext:
+        return self.ray.get(self._context.remote(self.model_ref, layer, self.images_ref, self.threads))
+
+    def run(self, jobs: Sequence[BatchJob], progress: Callable[[float, int | None], None]
+            ) -> Iterator[tuple[BatchJob, list[Picture], list[float]]]:
+        pending = {self._render.remote(self.model_ref, job, self.recipe, self.seed, self.threads, self.use_gpu): job
+                   for job in jobs}
+        try:
+            while pending:
+                progress(0.0, min(len(pending), self.slots))
+                ready, _ = self.ray.wait(list(pending), num_returns=1)
+                job = pending.pop(ready[0])
+                pictures, finals = self.ray.get(ready[0])
+                yield job, pictures, finals
+        finally:
+            for ref in pending:
+                self.ray.cancel(ref, force=True)
+
+
+def ray_runner_factory(address: str, gpus_per_task: float = 0.0
+                       ) -> Callable[[VisionModel, Recipe, int, list[torch.Tensor]], RayRunner]:
+    """A factory for ``build_atlas(runner_factory=...)``."""
+    return lambda model, recipe, seed, images: RayRunner(address, model, recipe, seed, images, gpus_per_task)

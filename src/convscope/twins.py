@@ -1,0 +1,179 @@
+"""Rotated twins: units of a layer that respond to the same pattern turned by an angle.
+
+The functional score of units (i, j) at angle t: rotate the photos by t, and correlate
+unit j's activation maps on the rotated photos with unit i's maps on the originals,
+rotated by t (over every position and photo; for angles other than multiples of 90
+degrees, over the positions that stay inside the rotated photo). If j is i turned by t,
+then i is j turned by -t, so a pair's score is the mean of both directions: symmetric
+by construction. The pictures give a second view for the strongest pairs: the pixel
+correlation of i's picture turned by t with j's picture, and how strongly j responds to
+i's turned picture relative to its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .classify import prepare
+from .errors import OutOfRangeError
+from .images import Picture
+from .models.base import VisionModel
+from .photos import Photo
+from .probe import Probe
+from .transforms import rotate
+
+DEFAULT_ANGLES = (90, 180, 270)
+
+
+@dataclass
+class TwinPair:
+    unit: int
+    twin: int
+    angle: float  # the twin is the unit turned counter-clockwise by this angle
+    score: float  # functional: rotation-matched correlation of activation maps
+    unrotated: float  # the same correlation without rotating: a high value means a plain look-alike
+    picture_correlation: float | None = None
+    picture_response: float | None = None  # twin's activation on the unit's turned picture / on its own
+
+
+@dataclass
+class TwinReport:
+    layer: str
+    units: int
+    angles: list[float]
+    threshold: float
+    pairs: list[TwinPair]
+    with_twin_by_angle: dict[str, int]  # by undirected angle: "90" counts twins at 90 and at 270
+    with_twin: int
+    sheet: Picture | None = None
+    settings: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        return {"layer": self.layer, "units": self.units, "pairs": len(self.pairs),
+                "with_twin": self.with_twin, "fraction": self.with_twin / self.units,
+                "by_angle": {a: {"units": n, "fraction": n / self.units} for a, n in self.with_twin_by_angle.items()}}
+
+
+def angle_list(angles: Sequence[float] | None = None, step: float | None = None) -> list[float]:
+    """The angles to try, each in (0, 360)."""
+    if step is not None:
+        if step <= 0 or step >= 360:
+            raise OutOfRangeError(f"--angle-step must be between 0 and 360 (exclusive), got {step}")
+        values = [step * k for k in range(1, int(359.999 // step) + 1)]
+    else:
+        values = list(angles or DEFAULT_ANGLES)
+    for a in values:
+        if not 0 < a < 360:
+            raise OutOfRangeError(f"angles must be between 0 and 360 (exclusive), got {a}")
+    return sorted(set(float(a) for a in values))
+
+
+def turn(x: torch.Tensor, angle: float) -> torch.Tensor:
+    """Turns (N, C, H, W) counter-clockwise; exact for multiples of 90 degrees on squares."""
+    if angle % 90 == 0 and x.shape[-1] == x.shape[-2]:
+        return torch.rot90(x, k=int(angle // 90) % 4, dims=(-2, -1))
+    return rotate(x, angle, fill=0.0)
+
+
+def inside_mask(h: int, w: int, angle: float) -> torch.Tensor:
+    """(h, w) booleans: positions that stay inside the image when turned by ``angle``."""
+    if angle % 90 == 0 and h == w:
+        return torch.ones(h, w, dtype=torch.bool)
+    ones = torch.ones(1, 1, h, w)
+    inner = rotate(rotate(ones, angle, 0.0), -angle, 0.0)  # shrinks by the lost corners, both ways
+    return (rotate(ones, angle, 0.0)[0, 0] > 0.999) & (inner[0, 0] > 0.999)
+
+
+def _standardize(x: torch.Tensor) -> torch.Tensor:
+    """(C, N) rows to mean 0 and norm sqrt(N) (so that x @ y.T / N is a correlation)."""
+    x = x - x.mean(dim=1, keepdim=True)
+    return x / (x.pow(2).mean(dim=1, keepdim=True).sqrt() + 1e-8)
+
+
+def correlation_by_angle(model: VisionModel, layer: str, images: torch.Tensor, angle: float,
+                         probe: Probe) -> torch.Tensor:
+    """(C, C): entry (i, j) correlates j's maps on the turned photos with i's turned maps."""
+    with torch.no_grad():
+        original = probe(images)[layer]
+        turned_input = probe(turn(images, angle) if angle else images)[layer]
+    maps_i = turn(original, angle) if angle else original
+    h, w = original.shape[-2:]
+    mask = inside_mask(h, w, angle) if angle else torch.ones(h, w, dtype=torch.bool)
+    x = maps_i[..., mask].permute(1, 0, 2).reshape(original.shape[1], -1)
+    y = turned_input[..., mask].permute(1, 0, 2).reshape(original.shape[1], -1)
+    return (_standardize(x) @ _standardize(y).T / x.shape[1]).cpu()
+
+
+def find_twins(model: VisionModel, layer: str, photos: Sequence[Photo], *, angles: Sequence[float] = DEFAULT_ANGLES,
+               threshold: float = 0.7, margin: float = 0.1) -> TwinReport:
+    """Every pair of units whose functional twin score at its best angle reaches ``threshold``
+    and beats their unrotated correlation by ``margin``."""
+    info = model.layer(layer)
+    if not info.spatial:
+        raise OutOfRangeError(f"layer {info.name!r} has no spatial maps to turn: choose a conv layer")
+    if info.channels < 2:
+        raise OutOfRangeError(f"layer {info.name!r} has one unit: twins need two or more")
+    if not photos:
+        raise OutOfRangeError("twins need at least one photo")
+    angles = [float(a) for a in angles]
+    images = torch.cat([prepare(model, p.pixels) for p in photos])
+    needed = sorted(set(angles) | {(360 - a) % 360 for a in angles} | {0.0})
+    with Probe(model, [layer]) as probe:
+        by_angle = {a: correlation_by_angle(model, layer, images, a, probe) for a in needed}
+    unrotated = by_angle[0.0]
+    # (i, j) at t and (j, i) at -t describe the same relation: average them.
+    scores = torch.stack([(by_angle[a] + by_angle[(360 - a) % 360].T) / 2 for a in angles])
+    best, best_index = scores.max(dim=0)
+    pairs = []
+    c = info.channels
+    for i in range(c):
+        for j in range(i + 1, c):
+            s = float(best[i, j])
+            base = float((unrotated[i, j] + unrotated[j, i]) / 2)
+            if s >= threshold and s >= base + margin:
+                pairs.append(TwinPair(i, j, angles[int(best_index[i, j])], s, base))
+    pairs.sort(key=lambda p: -p.score)
+    counts = {}
+    for a in sorted({min(a, 360 - a) for a in angles}):  # 90 and 270 are one relation, seen from each side
+        members = {u for p in pairs if min(p.angle, 360 - p.angle) == a for u in (p.unit, p.twin)}
+        counts[f"{a:g}"] = len(members)
+    with_twin = len({u for p in pairs for u in (p.unit, p.twin)})
+    settings = {"model": model.name, "layer": info.name, "photos": [p.name for p in photos], "margin": margin}
+    return TwinReport(info.name, c, angles, threshold, pairs, counts, with_twin, settings=settings)
+
+
+def add_picture_view(model: VisionModel, report: TwinReport, picture_of: Callable[[int], Picture],
+                     top: int = 8) -> None:
+    """Scores the ``top`` pairs by their pictures and puts them on a sheet (unit, twin)."""
+    layer = report.layer
+    tiles = []
+    with torch.no_grad(), Probe(model, [layer]) as probe:
+        for pair in report.pairs[:top]:
+            a = picture_of(pair.unit).to_tensor()[None].to(model.device)
+            b = picture_of(pair.twin).to_tensor()[None].to(model.device)
+            turned = turn(a, pair.angle)
+            mask = inside_mask(a.shape[-2], a.shape[-1], pair.angle)
+            x = turned.mean(dim=1)[0][mask][None]
+            y = b.mean(dim=1)[0][mask][None]
+            pair.picture_correlation = float(_standardize(x) @ _standardize(y).T / x.shape[1])
+            acts = probe(torch.cat([turned, b]))[layer][:, pair.twin].flatten(1).mean(dim=1)
+            pair.picture_response = float(acts[0] / acts[1]) if float(acts[1]) > 0 else None
+            tiles += [Picture.from_tensor(a[0].cpu()), Picture.from_tensor(b[0].cpu())]
+    if tiles:
+        report.sheet = _pair_sheet(tiles)
+
+
+def _pair_sheet(tiles: list[Picture], margin: int = 5) -> Picture:
+    """Pairs side by side, one pair per row."""
+    h, w = tiles[0].pixels.shape[:2]
+    rows = len(tiles) // 2
+    sheet = np.zeros((rows * h + (rows - 1) * margin, 2 * w + 3 * margin, 3), dtype=np.uint8)
+    for r in range(rows):
+        y = r * (h + margin)
+        sheet[y:y + h, :w] = tiles[2 * r].pixels
+        sheet[y:y + h, w + 3 * margin:] = tiles[2 * r + 1].pixels
+    return Picture(sheet)
+
