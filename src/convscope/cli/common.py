@@ -1,0 +1,120 @@
+"""Shared pieces of the command line: errors, progress bars, option parsing, output."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from .. import models
+from ..errors import ConvscopeError, OutOfRangeError
+from ..images import image_format
+
+
+class CliError(ConvscopeError):
+    """A bad command-line value."""
+
+
+def fail(message: str) -> None:
+    raise CliError(message)
+
+
+@contextmanager
+def progress_bar(label: str, unit: str = "unit-step") -> Iterator:
+    """A tqdm bar on stderr, fed through the library's (done, total) progress callback."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, dynamic_ncols=True,
+                       disable=None, leave=False)
+        bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def parse_units(text: str) -> list[int]:
+    """'0-7', '3', '1,5,9' or '0-3,8' to a list of unit indices."""
+    units: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part:
+                a, b = part.split("-")
+                units += range(int(a), int(b) + 1)
+            else:
+                units.append(int(part))
+    except ValueError:
+        fail(f"cannot read units {text!r}: write them as 0-7, 3 or 1,5,9")
+    if not units or min(units) < 0:
+        fail(f"cannot read units {text!r}: give non-negative unit numbers such as 0-7")
+    return units
+
+
+def output_path(path: str) -> Path:
+    """Checks an output image path before any work starts."""
+    out = Path(path)
+    if out.is_dir():
+        fail(f"{out} is a folder: give a file name such as {out / 'picture.png'}")
+    image_format(out)
+    return out
+
+
+def positive(value: int | None, name: str) -> None:
+    if value is not None and value <= 0:
+        raise OutOfRangeError(f"{name} must be positive, got {value}")
+
+
+def load_model(args: argparse.Namespace) -> models.VisionModel:
+    """The model the command names, with its notes (weights used, orientation) on stderr."""
+    model = models.load(args.model, weights=args.weights, device=resolve_device(args.device),
+                        kernel_orientation=args.kernel_orientation)
+    for note in model.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return model
+
+
+def resolve_device(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        fail("--device cuda: no CUDA device is available here; use --device cpu")
+    return name
+
+
+def emit(args: argparse.Namespace, data: object, text: str) -> None:
+    """Prints JSON with --json, else the human text."""
+    print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
+
+
+def parse_floats(text: str | None, name: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        fail(f"cannot read {name} {text!r}: write numbers separated by commas, such as 1,1.5")
+        raise AssertionError
+
+
+def read_photo(path: str | None) -> tuple[object, str]:
+    """The user's photo, or the built-in chelsea photo; with its name."""
+    from ..images import load_photo
+    from ..photos import builtin_photo
+
+    if path is None:
+        return builtin_photo("chelsea").pixels, "chelsea (built-in)"
+    pixels, notes = load_photo(path)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return pixels, path

@@ -1,0 +1,129 @@
+"""Commands over whole layers and networks: atlas, twins."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import models
+from ..images import write_json
+from .common import emit, fail, load_model, output_path, parse_floats, positive, progress_bar
+
+
+def cmd_atlas(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from ..atlas import build_atlas
+
+    positive(args.batch, "--batch")
+    positive(args.steps, "--steps")
+    args.model = args.model_name
+    model = load_model(args)
+    layers = [l for l in args.layers.split(",") if l] if args.layers else None
+    factory = None
+    if args.ray:
+        from ..atlas.ray_runner import ray_runner_factory
+
+        factory = ray_runner_factory(args.ray, args.gpus_per_task)
+    elif args.gpus_per_task:
+        fail("--gpus-per-task is for --ray")
+    bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=None,
+               bar_format="{l_bar}{bar}| {n:.0f}/{total} units [{elapsed}<{remaining}{postfix}]")
+    start: list[float] = []
+    workers: list[int | None] = [None]
+
+    def update(done: float, total: int, busy: int | None) -> None:
+        bar.total = total
+        if not start:
+            start.extend((done, bar.format_dict["elapsed"]))
+        if busy is not None:
+            workers[0] = busy
+        bar.update(done - bar.n)
+        elapsed = bar.format_dict["elapsed"] - start[1]
+        if elapsed > 0 and done > start[0]:
+            busy_text = f", {workers[0]} workers busy" if workers[0] is not None else ""
+            bar.set_postfix_str(f"{60 * (done - start[0]) / elapsed:.1f} units/min{busy_text}", refresh=False)
+
+    try:
+        summary = build_atlas(model, args.out, layers=layers, recipe=args.recipe, steps=args.steps, size=args.size,
+                              photos_dir=args.photos, batch=args.batch, seed=args.seed, force=args.force,
+                              progress=update, runner_factory=factory)
+    finally:
+        bar.close()
+    for note in summary.skipped_photos:
+        print(f"warning: skipped {note}", file=sys.stderr)
+    data = {"out": str(summary.root), "index": str(summary.root / "index.html"), "units": summary.units,
+            "rendered": summary.rendered, "layers": summary.layers, "skipped_photos": len(summary.skipped_photos)}
+    emit(args, data, f"{data['index']}: {summary.units} units in {len(summary.layers)} layers "
+                     f"({summary.rendered} rendered now, the rest already there)"
+         + (f"; {len(summary.skipped_photos)} unreadable photos skipped" if summary.skipped_photos else ""))
+
+
+def cmd_twins(args: argparse.Namespace) -> None:
+    from ..photos import photo_set
+    from ..twins import add_picture_view, angle_list, find_twins
+
+    if args.angles is not None and args.angle_step is not None:
+        fail("give --angles or --angle-step, not both")
+    angles = angle_list(parse_floats(args.angles, "--angles"), args.angle_step)
+    layers = [l for l in args.layers.split(",") if l] if args.layers else [args.layer]
+    if layers == [None]:
+        fail("name a layer (convscope twins MODEL LAYER) or several with --layers a,b,c")
+    out = None if args.summary else output_path(args.output)
+    args.model = args.model_name
+    model = load_model(args)
+    for name in layers:
+        model.layer(name)
+    photos, skipped = photo_set(args.photos)
+    for note in skipped:
+        print(f"warning: skipped {note}", file=sys.stderr)
+    reports = [find_twins(model, name, photos, angles=angles, threshold=args.threshold) for name in layers]
+    if args.summary:
+        rows = [r.summary() for r in reports]
+        lines = [f"{'layer':12s} {'units':>5s} {'pairs':>5s} {'with twin':>10s}  by angle"]
+        for r in rows:
+            by = ", ".join(f"{a}: {v['units']} ({v['fraction']:.0%})" for a, v in r["by_angle"].items())
+            lines.append(f"{r['layer']:12s} {r['units']:5d} {r['pairs']:5d} {r['with_twin']:5d} "
+                         f"({r['fraction']:3.0%})  {by}")
+        emit(args, rows, "\n".join(lines))
+        return
+    report = reports[0]
+    picture_of = twin_pictures(model, report, args)
+    add_picture_view(model, report, picture_of, top=args.top)
+    data = {**report.summary(), "threshold": report.threshold, "angles": report.angles, **report.settings,
+            "pairs_above_threshold": [p.__dict__ for p in report.pairs]}
+    if report.sheet is not None:
+        report.sheet.save(out)
+        data["sheet"] = str(out)
+    write_json(f"{out}.json", data)
+    lines = [f"{report.layer}: {len(report.pairs)} twin pairs; {report.with_twin} of {report.units} units "
+             f"({report.with_twin / report.units:.0%}) have a rotated twin"]
+    lines += [f"  {p.unit} -> {p.twin} at {p.angle:g} deg: score {p.score:.2f} (unrotated {p.unrotated:.2f})"
+              + (f", pictures {p.picture_correlation:.2f}" if p.picture_correlation is not None else "")
+              for p in report.pairs[:args.top]]
+    lines.append(f"{out}.json" + (f", {out}" if report.sheet is not None else " (no pair above the threshold)"))
+    emit(args, data, "\n".join(lines))
+
+
+def twin_pictures(model: models.VisionModel, report, args: argparse.Namespace):
+    """Unit pictures for the twin sheet: from an atlas folder, else rendered now (lucid)."""
+    from ..images import Picture, load_photo
+    from ..atlas.store import safe_name, unit_stem
+    from ..objectives import channel
+    from ..recipes import get_recipe
+    from ..render import render
+
+    units = sorted({u for p in report.pairs[:args.top] for u in (p.unit, p.twin)})
+    if args.atlas:
+        folder = Path(args.atlas) / "units" / safe_name(report.layer)
+        missing = [u for u in units if not (folder / f"{unit_stem(u)}.png").is_file()]
+        if missing:
+            fail(f"the atlas in {args.atlas} has no pictures of {report.layer} units {missing[:5]}")
+        return lambda u: Picture(load_photo(folder / f"{unit_stem(u)}.png")[0])
+    if not units:
+        return lambda u: None
+    recipe = get_recipe("lucid", steps=args.steps)
+    with progress_bar(f"pictures of {len(units)} units") as bar:
+        result = render(model, [channel(report.layer, u) for u in units], recipe, seeds=units, progress=bar)
+    pictures = dict(zip(units, result.pictures))
+    return pictures.__getitem__

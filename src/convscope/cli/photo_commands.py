@@ -1,0 +1,67 @@
+"""Commands on photos and classes: dream, classviz, saliency."""
+from __future__ import annotations
+
+import argparse
+
+from .. import models
+from ..images import write_json
+from .common import emit, load_model, output_path, parse_floats, positive, progress_bar, read_photo, resolve_device
+
+
+def cmd_dream(args: argparse.Namespace) -> None:
+    from ..dream import dream
+
+    out = output_path(args.output)
+    photo, source = read_photo(args.photo)
+    model = load_model(args)
+    with progress_bar("dream", unit="step") as bar:
+        result = dream(model, photo, args.objective, layers=[l for l in args.layers.split(",") if l],
+                       layer_weights=parse_floats(args.layer_weights, "--layer-weights"),
+                       octaves=args.octaves, octave_scale=args.octave_scale,
+                       steps=args.steps, step_size=args.step_size, jitter=args.jitter, tile=args.tile,
+                       seed=args.seed, progress=bar)
+    result.picture.save(out)
+    data = {"output": str(out), "photo": source, "score_before": result.score_before,
+            "score_after": result.score_after, "octaves_used": result.octaves, **result.settings}
+    emit(args, data, f"{out}: {data['objective']} from {result.score_before:.4g} to {result.score_after:.4g} "
+                     f"({result.octaves} octaves)")
+
+
+def cmd_classviz(args: argparse.Namespace) -> None:
+    from ..classes import resolve_class
+    from ..classviz import class_model
+
+    out = output_path(args.output)
+    positive(args.steps, "--steps")
+    positive(args.size, "--size")
+    model = load_model(args)
+    target = resolve_class(model, args.target)
+    checks = [models.load(name, device=resolve_device(args.device)) for name in args.check or []]
+    with progress_bar(f"class {target}") as bar:
+        result = class_model(model, target, recipe=args.recipe, score=args.score, until=args.until,
+                             steps=args.steps, size=args.size, seed=args.seed, check=checks, progress=bar)
+    result.picture.save(out)
+    sidecar = {"output": str(out), **result.sidecar()}
+    write_json(f"{out}.json", sidecar)
+    lines = [f"{out}: class {target} ({result.name}), {result.steps_run} steps"
+             + (f", reached p >= {args.until}" if result.reached else "")]
+    for o in result.opinions:
+        lines.append(f"  {o.model}: p = {o.probability:.4f}, rank {o.rank}; top: "
+                     + ", ".join(f"{t['name']} {t['probability']:.3f}" for t in o.top[:3]))
+    emit(args, sidecar, "\n".join(lines))
+
+
+def cmd_saliency(args: argparse.Namespace) -> None:
+    from ..classes import resolve_class
+    from ..saliency import saliency
+
+    out = output_path(args.output)
+    positive(args.samples, "--samples")
+    photo, source = read_photo(args.photo)
+    model = load_model(args)
+    target = resolve_class(model, args.target) if args.target is not None else None
+    result = saliency(model, photo, target, samples=args.samples, noise=args.noise, seed=args.seed)
+    result.picture.save(out)
+    data = {"output": str(out), "photo": source, "class": result.target, "name": result.name,
+            "probability": result.probability, "samples": args.samples, "noise": args.noise}
+    emit(args, data, f"{out}: saliency of class {result.target} ({result.name}, p = {result.probability:.3f})")
