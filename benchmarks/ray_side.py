@@ -26,13 +26,13 @@ def _atlas(extra: list[str]) -> float:
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "convscope", "atlas", "efficientnet-lite0", "--out", out, *ARGS, *extra],
-                       check=True, capture_output=True)
+                       check=True, capture_output=True, env={**os.environ, "RAY_AUTH_MODE": "disabled"})
         return time.perf_counter() - start
 
 
 def ray_nodes() -> dict:
     """Seconds for the same small atlas: in one process, on Ray with one node, with two."""
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # loopback only
     port, temp = _port(), Path(tempfile.mkdtemp(prefix="cs_ray_", dir="/tmp"))
     common = ["--num-cpus", "1", "--disable-usage-stats"]
     result = {"units": UNITS, "tasks": TASKS, "settings": " ".join(ARGS)}

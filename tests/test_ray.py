@@ -31,17 +31,28 @@ def cluster(tmp_path_factory):
     """`ray start --head` and a second node with `ray start --address`, stopped at the end."""
     port = free_port()
     temp = Path("/tmp") / f"cs_ray_{os.getpid()}"
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    # A loopback-only test cluster: no token authentication (Ray 2.5x turns it on by default), for
+    # the nodes and for every driver this module starts (in this process or as a child).
+    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED")}
+    os.environ.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"})
+    env = dict(os.environ)
     common = ["--num-cpus", "1", "--disable-usage-stats"]
-    subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
-                    "--include-dashboard", "false", "--temp-dir", str(temp), *common],
-                   check=True, capture_output=True, env=env, timeout=180)
     address = f"127.0.0.1:{port}"
-    subprocess.run([RAY, "start", "--address", address, "--node-ip-address", "127.0.0.1", *common],
-                   check=True, capture_output=True, env=env, timeout=180)
-    yield address
-    subprocess.run([RAY, "stop", "--force"], capture_output=True, env=env, timeout=120)
-    shutil.rmtree(temp, ignore_errors=True)
+    try:
+        for argv in (["--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--include-dashboard",
+                      "false", "--temp-dir", str(temp)], ["--address", address, "--node-ip-address", "127.0.0.1"]):
+            started = subprocess.run([RAY, "start", *argv, *common], capture_output=True, text=True, env=env,
+                                     timeout=180)
+            assert started.returncode == 0, f"ray start failed: {started.stderr[-2000:]}"
+        yield address
+    finally:
+        subprocess.run([RAY, "stop", "--force"], capture_output=True, env=env, timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

@@ -78,7 +78,7 @@ class Picture:
 
     def to_tensor(self) -> torch.Tensor:
         """(3, H, W) float in [0, 1]."""
-        return torch.from_numpy(self.pixels).permute(2, 0, 1).float().div(255)
+        return torch.tensor(self.pixels).permute(2, 0, 1).float().div(255)  # a copy: pixels may be read-only
 
     def save(self, path: str | Path, quality: int = 95) -> Path:
         """Writes PNG or JPEG (by suffix), atomically; returns the path."""

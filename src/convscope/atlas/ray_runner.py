@@ -77,7 +77,7 @@ class RayRunner:
         try:
             ray.init(address=None if address == "auto" else address, logging_level="ERROR", log_to_driver=False,
                      configure_logging=True, ignore_reinit_error=True,
-                     **({"include_dashboard": False} if address == "auto" else {}))
+                     **({"include_dashboard": False, "_node_ip_address": "127.0.0.1"} if address == "auto" else {}))
         except Exception as e:  # Ray raises many kinds of errors while connecting
             raise RayClusterError(f"cannot connect to Ray at {address}: {type(e).__name__}: {e}") from e
         resources = ray.cluster_resources()

@@ -54,8 +54,9 @@ def cmd_atlas(args: argparse.Namespace) -> None:
         print(f"warning: skipped {note}", file=sys.stderr)
     data = {"out": str(summary.root), "index": str(summary.root / "index.html"), "units": summary.units,
             "rendered": summary.rendered, "layers": summary.layers, "skipped_photos": len(summary.skipped_photos)}
+    already = summary.units - summary.rendered
     emit(args, data, f"{data['index']}: {summary.units} units in {len(summary.layers)} layers "
-                     f"({summary.rendered} rendered now, the rest already there)"
+                     f"({summary.rendered} rendered now" + (f", {already} already there)" if already else ")")
          + (f"; {len(summary.skipped_photos)} unreadable photos skipped" if summary.skipped_photos else ""))
 
 

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..errors import WeightsError
 from .base import VisionModel
+from .fold import fold_batch_norm
 from .labels import imagenet_labels
 from .weights import load_state_dict_strict, read_torch_file
 
@@ -117,6 +118,18 @@ def architecture_from_state_dict(sd: dict[str, torch.Tensor]) -> list[tuple[int,
     return blocks
 
 
+def fold_batch_norms(net: EfficientNetLite) -> None:
+    """Folds every BatchNorm into its convolution (after the strict load: the file is
+    checked as it is); the BatchNorm attributes become Identity modules."""
+    net._bn0 = fold_batch_norm(net._conv_stem, net._bn0)
+    net._bn1 = fold_batch_norm(net._conv_head, net._bn1)
+    for block in net._blocks:
+        if block.expands:
+            block._bn0 = fold_batch_norm(block._expand_conv, block._bn0)
+        block._bn1 = fold_batch_norm(block._depthwise_conv, block._bn1)
+        block._bn2 = fold_batch_norm(block._project_conv, block._bn2)
+
+
 def preprocess_lite(x: torch.Tensor) -> torch.Tensor:
     """RGB in [0, 1] to the Lite models' input, (x * 255 - 127) / 128."""
     return (x * 255.0 - 127.0) / 128.0
@@ -141,6 +154,7 @@ def build(name: str, weights: str | Path | None = None) -> VisionModel:
     net = EfficientNetLite(blocks, sd["_conv_stem.weight"].shape[0], sd["_conv_head.weight"].shape[0],
                            sd["_fc.weight"].shape[0])
     load_state_dict_strict(net, sd, path)
+    fold_batch_norms(net)
     # stem and head are read before their ReLU6, as Lucid does: a dead unit still has a gradient.
     layer_modules = {"stem": (net._bn0, "conv")}
     for i, block in enumerate(net._blocks):
