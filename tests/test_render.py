@@ -124,3 +124,12 @@ def test_sheet_sizes():
     assert stitch([tile] * 64).size == (1059, 1059)
     assert stitch([tile] * 10).size == (4 * 128 + 15, 4 * 128 + 15)
     assert stitch([tile]).size == (128, 128)
+
+
+def test_recipe_options_are_checked():
+    from convscope.errors import OutOfRangeError
+    with pytest.raises(OutOfRangeError, match="optimizer must be one of normalized-ascent, adam"):
+        get_recipe("lucid", optimizer="sgd")
+    with pytest.raises(OutOfRangeError, match="steps must be positive"):
+        get_recipe("keras2016", steps=0)
+    assert get_recipe("lucid", steps=7, decay=1.5).steps == 7

@@ -45,6 +45,9 @@ class Recipe:
         return recipe
 
     def check(self) -> None:
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise OutOfRangeError(f"recipe {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if self.steps <= 0:
             raise OutOfRangeError(f"steps must be positive, got {self.steps}")
         if self.size <= 0:
@@ -55,6 +58,13 @@ class Recipe:
     def as_dict(self) -> dict:
         return asdict(self)
 
+
+CHOICES = {
+    "param": ("gray-noise", "pixel", "spectral"),
+    "optimizer": ("normalized-ascent", "adam"),
+    "transforms": ("none", "lucid"),
+    "deprocess": ("none", "keras2016"),
+}
 
 RECIPES = {
     "keras2016": Recipe(
