@@ -16,7 +16,7 @@ from .render import Progress, render
 
 TOP = 5
 # Step budgets where the recipe's own default is for filters: normalized ascent from gray
-# noise reached p >= 0.999 within 9-12 steps for class 65 and 15-34 for class 18 (seeds 0-4).
+# noise reached p >= 0.999 within 7-13 steps for class 65 and 17-36 for class 18 (seeds 0-4).
 STEP_BUDGET = {"keras2016": 60}
 
 
