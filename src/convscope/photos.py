@@ -18,24 +18,38 @@ class Photo:
     pixels: np.ndarray  # (H, W, 3) uint8
 
 
+def _skimage(name: str):
+    from skimage import data
+
+    return lambda: getattr(data, name)()
+
+
+def _sklearn(filename: str):
+    def load():
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(filename)
+    return load
+
+
+BUILTIN = {
+    "chelsea": _skimage("chelsea"), "coffee": _skimage("coffee"), "astronaut": _skimage("astronaut"),
+    "rocket": _skimage("rocket"), "china": _sklearn("china.jpg"), "flower": _sklearn("flower.jpg"),
+}
+
+
 def builtin_photos() -> list[Photo]:
     """Six real photos from scikit-image and scikit-learn, available offline."""
-    from skimage import data
-    from sklearn.datasets import load_sample_image
-
-    photos = [Photo(n, getattr(data, n)()) for n in ("chelsea", "coffee", "astronaut", "rocket")]
-    photos += [Photo(n.removesuffix(".jpg"), load_sample_image(n)) for n in ("china.jpg", "flower.jpg")]
-    return photos
+    return [Photo(name, load()) for name, load in BUILTIN.items()]
 
 
 def builtin_photo(name: str = "chelsea") -> Photo:
-    """One photo of the built-in set, by name."""
+    """One photo of the built-in set, by name (only that one is read)."""
     from .errors import unknown
 
-    photos = {p.name: p for p in builtin_photos()}
-    if name not in photos:
-        raise unknown("built-in photo", name, photos)
-    return photos[name]
+    if name not in BUILTIN:
+        raise unknown("built-in photo", name, BUILTIN)
+    return Photo(name, BUILTIN[name]())
 
 
 def folder_photos(folder: str | Path) -> tuple[list[Photo], list[str]]:

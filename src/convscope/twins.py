@@ -93,8 +93,7 @@ def _standardize(x: torch.Tensor) -> torch.Tensor:
     return x / (x.pow(2).mean(dim=1, keepdim=True).sqrt() + 1e-8)
 
 
-def correlation_by_angle(model: VisionModel, layer: str, images: torch.Tensor, angle: float,
-                         probe: Probe) -> torch.Tensor:
+def correlation_by_angle(layer: str, images: torch.Tensor, angle: float, probe: Probe) -> torch.Tensor:
     """(C, C): entry (i, j) correlates j's maps on the turned photos with i's turned maps."""
     with torch.no_grad():
         original = probe(images)[layer]
@@ -122,7 +121,7 @@ def find_twins(model: VisionModel, layer: str, photos: Sequence[Photo], *, angle
     images = torch.cat([prepare(model, p.pixels) for p in photos])
     needed = sorted(set(angles) | {(360 - a) % 360 for a in angles} | {0.0})
     with Probe(model, [layer]) as probe:
-        by_angle = {a: correlation_by_angle(model, layer, images, a, probe) for a in needed}
+        by_angle = {a: correlation_by_angle(layer, images, a, probe) for a in needed}
     unrotated = by_angle[0.0]
     # (i, j) at t and (j, i) at -t describe the same relation: average them.
     scores = torch.stack([(by_angle[a] + by_angle[(360 - a) % 360].T) / 2 for a in angles])
