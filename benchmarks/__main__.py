@@ -10,6 +10,7 @@ from pathlib import Path
 
 import convscope
 
+from .gpu_report import gpu_markdown
 from .harness import machine
 from .speed import article_vs_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
 
@@ -86,18 +87,22 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. GPU: not measured yet (no GPU was available to these runs).", "",
+             "read, since the machine is noisy. Sections 1-5 are CPU runs; section 6 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
              "network. convscope: `filter_grid(..., recipe='keras2016')` over the same filters and seeds in one "
-             "batch (photo statistics included). VGG16 has random weights (timing needs none).", "",
+             "batch (photo statistics included), in float32 and with `--precision bfloat16` (autocast; this CPU "
+             "has AMX). VGG16 has random weights (timing needs none).", "",
              table(res["article"], [("model", "model", ""), ("layer", "layer", ""), ("filters", "filters", ""),
                                     ("article s/filter", "article_s_per_filter", ".3f"),
                                     ("convscope s/filter", "convscope_s_per_filter", ".3f"),
                                     ("speed-up", "speedup", ".1f"),
+                                    ("bfloat16 s/filter", "bf16_s_per_filter", ".3f"),
+                                    ("bfloat16 speed-up", "bf16_speedup", ".1f"),
                                     ("article mean act.", "article_mean_activation", ".3f"),
-                                    ("convscope mean act.", "convscope_mean_activation", ".3f")]), ""]
+                                    ("convscope mean act.", "convscope_mean_activation", ".3f"),
+                                    ("bfloat16 mean act.", "bf16_mean_activation", ".3f")]), ""]
     parts += ["## 2. torch-lucent's `render_vis` against the `lucid` recipe", ""]
     if isinstance(res["lucent"], str):
         parts += [res["lucent"], ""]
@@ -140,6 +145,7 @@ def markdown(res: dict) -> str:
                   f"| Ray, two nodes | {r['two_nodes_s']:.1f} | {r['two_nodes_units_per_min']:.0f} |", "",
                   f"Overhead per task (one node against one process, per batch): {r['overhead_per_task_s']:.2f} s; "
                   "it includes connecting to the cluster and sending the network once.", ""]
+    parts += gpu_markdown(res.get("gpu"), table)
     return "\n".join(parts)
 
 
@@ -149,14 +155,18 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"sections to run: {','.join(SECTIONS)}")
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    parser.add_argument("--gpu-results", metavar="FILE",
+                        help="put a `python -m benchmarks.gpu` result into the report, running nothing else")
     args = parser.parse_args()
-    only = [s for s in args.only.split(",") if s]
+    only = [] if args.gpu_results else [s for s in args.only.split(",") if s]
     unknown = [s for s in only if s not in SECTIONS]
     if unknown:
         parser.error(f"unknown sections {unknown}: choose from {', '.join(SECTIONS)}")
     raw = Path(args.out).with_suffix(".json")
     previous = json.loads(raw.read_text()) if raw.exists() and set(only) != set(SECTIONS) else {}
     res = run(args.quick, only, previous)
+    if args.gpu_results:
+        res["gpu"] = json.loads(Path(args.gpu_results).read_text())
     raw.write_text(json.dumps(res, indent=2) + "\n")
     Path(args.out).write_text(markdown(res))
     print(json.dumps(res, indent=2) if args.json else f"written {args.out}")

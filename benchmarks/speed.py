@@ -25,25 +25,32 @@ def random_vgg16() -> VisionModel:
 
 
 def article_vs_grid(model: VisionModel, layer: str, filters: int, runs: int) -> dict:
-    """Seconds per filter of the article's loop and of `grid --recipe keras2016`, same seeds."""
+    """Seconds per filter of the article's loop and of `grid --recipe keras2016` (in float32 and
+    in bfloat16 autocast), same seeds."""
     acts: dict[str, list[float]] = {}
 
     def baseline() -> None:
         acts["article"] = [article_filter(model, layer, u, SEED) for u in range(filters)]
 
-    def ours() -> None:
-        grid = convscope.filter_grid(model, layer, candidates=filters, top=filters, recipe="keras2016",
-                                     seed=SEED, batch=filters)
+    def ours(precision: str) -> None:
+        model.set_precision(precision)
+        try:
+            grid = convscope.filter_grid(model, layer, candidates=filters, top=filters, recipe="keras2016",
+                                         seed=SEED, batch=filters)
+        finally:
+            model.set_precision("auto")
         by_channel = {t["channel"]: t["activation"] for t in grid.tiles}
         by_channel.update({d["channel"]: d["activation"] for d in grid.dropped})
-        acts["convscope"] = [by_channel[u] for u in range(filters)]
+        acts[precision] = [by_channel[u] for u in range(filters)]
 
-    times = alternate(runs, article=baseline, convscope=ours)
-    a, c = median(times["article"]) / filters, median(times["convscope"]) / filters
+    times = alternate(runs, article=baseline, float32=lambda: ours("float32"), bfloat16=lambda: ours("bfloat16"))
+    a, c, b = (median(times[k]) / filters for k in ("article", "float32", "bfloat16"))
     return {"model": model.name, "layer": layer, "filters": filters, "runs": runs,
             "article_s_per_filter": a, "convscope_s_per_filter": c, "speedup": a / c,
+            "bf16_s_per_filter": b, "bf16_speedup": a / b,
             "article_mean_activation": sum(acts["article"]) / filters,
-            "convscope_mean_activation": sum(acts["convscope"]) / filters}
+            "convscope_mean_activation": sum(acts["float32"]) / filters,
+            "bf16_mean_activation": sum(acts["bfloat16"]) / filters}
 
 
 def dream_big_photo(width: int, height: int, steps: int, octaves: int) -> dict:

@@ -86,6 +86,7 @@ def class_model(model: VisionModel, target: int | str, *, recipe: str | Recipe =
     image = result.images[0]
     opinions = [opinion(model, image, target, resize=False)] + [opinion(m, image, target) for m in check]
     curve.append(opinions[0].probability)
-    settings = {"model": model.name, "score": score, "until": until, "seed": seed, "recipe": rec.as_dict()}
+    settings = {"model": model.name, "score": score, "until": until, "seed": seed, "recipe": rec.as_dict(),
+                "precision": model.effective_precision}
     return ClassModel(result.pictures[0], target, model.class_name(target), curve, len(result.history),
                       until is not None and curve[-1] >= until, opinions, settings)

@@ -58,8 +58,9 @@ def tiled_gradient(probe: Probe, objective: Objective, image: torch.Tensor, tile
     for y in _tile_starts(h, tile):
         for x in _tile_starts(w, tile):
             part = rolled[:, :, y:y + tile, x:x + tile].detach().requires_grad_(True)
-            value = objective(probe(part)).sum()
-            (g,) = torch.autograd.grad(value, part)
+            with probe.model.math_mode():
+                value = objective(probe(part)).sum()
+                (g,) = torch.autograd.grad(value, part)
             grad[:, :, y:y + tile, x:x + tile] = g
             score += float(value.detach())
     return torch.roll(grad, (-sy, -sx), dims=(2, 3)), score

@@ -57,12 +57,13 @@ class Probe:
         return hook
 
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Layer outputs for RGB images in [0, 1], keyed by the names asked for."""
+        """Layer outputs (float32) for RGB images in [0, 1], keyed by the names asked for."""
         if not self._handles:
             raise RuntimeError("use Probe as a context manager (with Probe(...) as probe)")
         self._acts = {}
         try:
-            self.model.net(self.model.preprocess(images))
+            with self.model.autocast():
+                self.model.net(self.model.preprocess(images))
         except _StopForward:
             pass
-        return {name: self._acts[layer.name] for name, layer in self.requested.items()}
+        return {name: self._acts[layer.name].float() for name, layer in self.requested.items()}

@@ -93,7 +93,7 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
     history = []
     batch = image().shape[0]
     total = total if total is not None else recipe.steps * batch
-    with Probe(model, needed_layers(objectives)) as probe:
+    with model.math_mode(), Probe(model, needed_layers(objectives)) as probe:
         for step in range(recipe.steps):
             for p in params:
                 p.grad = None

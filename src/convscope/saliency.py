@@ -51,7 +51,8 @@ def saliency_map(model: VisionModel, photo: np.ndarray, target: int | None = Non
     heat = torch.zeros(size, device=x.device)
     for _ in range(samples):
         noisy = (x + noise * torch.randn(x.shape, generator=gen).to(x.device)).requires_grad_(True)
-        (grad,) = torch.autograd.grad(model.logits(noisy)[0, k], noisy)
+        with model.math_mode():
+            (grad,) = torch.autograd.grad(model.logits(noisy)[0, k], noisy)
         heat += grad[0].abs().amax(dim=0)
     heat = F.interpolate(heat[None, None], size=(h, w), mode="bilinear", align_corners=False)[0, 0]
     heat = (heat / (torch.quantile(heat.flatten(), 0.99) + 1e-12)).clamp(max=1)

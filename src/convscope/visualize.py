@@ -31,7 +31,7 @@ def visualize_filter(model: VisionModel | str, layer: str, unit: int, *, recipe:
     picture = result.pictures[0]
     picture.info = {"model": model.name, "layer": model.layer(layer).name, "channel": unit,
                     "activation": float(result.final[0]), "start": float(result.history[0, 0]),
-                    "recipe": rec.as_dict(), "seed": seed}
+                    "recipe": rec.as_dict(), "seed": seed, "precision": model.effective_precision}
     return picture
 
 
@@ -74,5 +74,5 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     dropped = [r[0] for r in rows if r[0]["activation"] <= 0]
     sheet = stitch([pic for _row, pic in kept])
     settings = {"model": model.name, "layer": info.name, "candidates": len(units), "top": top,
-                "seed": seed, "recipe": rec.as_dict()}
+                "seed": seed, "recipe": rec.as_dict(), "precision": model.effective_precision}
     return Grid(sheet, [row for row, _pic in kept], dropped, settings)

@@ -151,7 +151,8 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     for name in names:
         channel(name, 0).validate(model, rec.size)
     photos, skipped = photo_set(photos_dir)
-    config = {"model": model.name, "recipe": rec.as_dict(), "seed": seed, "batch": batch, "layers": names,
+    config = {"model": model.name, "recipe": rec.as_dict(), "precision": model.effective_precision,
+              "seed": seed, "batch": batch, "layers": names,
               "photos": [p.name for p in photos], "photos_signature": photos_signature(photos)}
     total = sum(model.layers[n].channels for n in names)
     images = measure.prepared_photos(model, photos)

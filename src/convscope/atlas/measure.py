@@ -99,15 +99,16 @@ def class_drive(model: VisionModel, layer: str, images: Sequence[torch.Tensor]) 
 
     batch = torch.cat(list(images))
     handle = info.module.register_forward_hook(add_offset)
-    try:
-        logits = model.logits(batch).sum(dim=0)
-    finally:
-        handle.remove()
     rows = []
-    for start in range(0, logits.shape[0], 100):
-        eye = torch.eye(logits.shape[0], device=logits.device)[start:start + 100]
-        (g,) = torch.autograd.grad(logits, delta, eye, retain_graph=True, is_grads_batched=True)
-        rows.append(g.flatten(1).cpu())
+    with model.math_mode():
+        try:
+            logits = model.logits(batch).sum(dim=0)
+        finally:
+            handle.remove()
+        for start in range(0, logits.shape[0], 100):
+            eye = torch.eye(logits.shape[0], device=logits.device)[start:start + 100]
+            (g,) = torch.autograd.grad(logits, delta, eye, retain_graph=True, is_grads_batched=True)
+            rows.append(g.flatten(1).cpu())
     return torch.cat(rows)
 
 

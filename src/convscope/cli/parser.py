@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from .. import models
+from ..precision import PRECISIONS
 from ..recipes import DEFAULT_RECIPE, RECIPES
 from .info import cmd_classify, cmd_layers, cmd_models
 from .layer_commands import cmd_atlas, cmd_twins
@@ -19,6 +20,9 @@ def add_model_option(p: argparse.ArgumentParser) -> None:
 
 def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu or cuda")
+    p.add_argument("--precision", default="auto", choices=list(PRECISIONS),
+                   help="arithmetic of the network: auto (TF32 on CUDA, float32 on the CPU), float32, "
+                        "tf32 (CUDA) or bfloat16 autocast (fast on GPUs and AMX CPUs)")
     p.add_argument("--weights", metavar="FILE", help="weights file (vgg16/vgg19: Keras .h5 or torchvision .pth)")
     p.add_argument("--kernel-orientation", default="auto", choices=["auto", "as-stored", "flipped"],
                    help="for Keras files: whether conv kernels are stored flipped (default: detect)")

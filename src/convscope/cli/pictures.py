@@ -79,7 +79,7 @@ def cmd_render(args: argparse.Namespace) -> None:
     picture = result.pictures[0] if args.count == 1 else stitch(result.pictures)
     picture.save(out)
     data = {"objective": str(objective), "output": str(out), "activation": result.final.tolist(),
-            "recipe": recipe.as_dict(), "seed": args.seed}
+            "recipe": recipe.as_dict(), "seed": args.seed, "precision": model.effective_precision}
     emit(args, data, f"{out}: {objective} reached " + ", ".join(f"{v:.3f}" for v in data["activation"]))
 
 
@@ -113,7 +113,8 @@ def cmd_stats(args: argparse.Namespace) -> None:
         rows.append({"unit": u, "activation": act, "photo_max": peak, "best_photo": photos[best].name,
                      "ratio": fidelity(act, peak)})
     ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
-    summary = {"model": model.name, "layer": info.name, "recipe": recipe.as_dict(), "photos": len(photos),
+    summary = {"model": model.name, "layer": info.name, "recipe": recipe.as_dict(),
+               "precision": model.effective_precision, "photos": len(photos),
                "skipped_photos": len(skipped), "units": rows,
                "median_ratio": sorted(ratios)[len(ratios) // 2] if ratios else None}
     lines = [f"{model.name} {info.name}, recipe {recipe.name}, {len(photos)} photos",

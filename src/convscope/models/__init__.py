@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import WeightsError, unknown
+from ..precision import check as check_precision
 from . import efficientnet_lite, vgg
 from .base import Layer, VisionModel
 from .user import load_factory, wrap
@@ -29,16 +30,18 @@ def available() -> dict[str, str]:
 
 
 def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "cpu",
-         kernel_orientation: str = "auto") -> VisionModel:
-    """The model called ``name`` (or a ``path/to/file.py:factory``), in eval mode on ``device``."""
+         kernel_orientation: str = "auto", precision: str = "auto") -> VisionModel:
+    """The model called ``name`` (or a ``path/to/file.py:factory``), in eval mode on ``device``,
+    running in ``precision`` (see ``convscope.precision``)."""
+    check_precision(precision)
     if ".py:" in name:
         if weights is not None:
             raise WeightsError("--weights is for the built-in models; a file.py:factory loads its own")
-        return load_factory(name).to(device)
+        return load_factory(name).to(device).set_precision(precision)
     if name not in _BUILDERS:
         raise unknown("model", name, _BUILDERS)
     model = _BUILDERS[name][0](weights, kernel_orientation)
-    return model.to(device)
+    return model.to(device).set_precision(precision)
 
 
 __all__ = ["DEFAULT_MODEL", "Layer", "VisionModel", "available", "load", "wrap"]

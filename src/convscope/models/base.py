@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from .. import precision as arithmetic
 from ..errors import OutOfRangeError, unknown
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
@@ -36,6 +37,8 @@ class VisionModel:
 
     ``preprocess`` maps RGB images in [0, 1] (N, 3, H, W) to what ``net`` expects,
     so callers never deal with a model's own colour order or normalization.
+    ``precision`` is one of ``convscope.precision.PRECISIONS`` (``auto``: TF32 on CUDA,
+    float32 on the CPU).
     """
 
     name: str
@@ -49,6 +52,7 @@ class VisionModel:
     fixed_size_layers: frozenset[str] = frozenset()
     aliases: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    precision: str = "auto"
     layers: dict[str, Layer] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +71,25 @@ class VisionModel:
         """Moves the network to ``device``; returns self."""
         self.net.to(device)
         return self
+
+    def set_precision(self, name: str) -> "VisionModel":
+        """Runs the network in precision ``name`` from now on (checked for this device); returns self."""
+        arithmetic.resolve(name, self.device)
+        self.precision = name
+        return self
+
+    @property
+    def effective_precision(self) -> str:
+        """The precision the network runs in on its device (``auto`` resolved)."""
+        return arithmetic.resolve(self.precision, self.device)
+
+    def autocast(self):
+        """The context for a forward pass in this model's precision."""
+        return arithmetic.autocast(self.precision, self.device)
+
+    def math_mode(self):
+        """The context for a whole step (forward and backward) in this model's precision."""
+        return arithmetic.math_mode(self.precision, self.device)
 
     def layer(self, name: str) -> Layer:
         """The layer called ``name`` (or one of its aliases); suggests close names."""
@@ -97,8 +120,9 @@ class VisionModel:
         return self.labels[index]
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
-        """Class scores for RGB images in [0, 1]."""
-        return self.net(self.preprocess(images))
+        """Class scores for RGB images in [0, 1], in float32."""
+        with self.autocast():
+            return self.net(self.preprocess(images)).float()
 
 
 def _trace_layers(model: VisionModel) -> dict[str, Layer]:

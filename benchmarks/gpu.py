@@ -1,0 +1,321 @@
+"""``python -m benchmarks.gpu``: the GPU benchmark, one script that fits in a few minutes.
+
+On the first CUDA device (``--device cpu`` runs a small smoke version anywhere) it measures:
+
+1. the device's own matmul peak (8192 x 8192 x 8192) in float32, TF32 and bfloat16;
+2. the vgg16 conv-layer atlas (4,224 filters): per-layer unit-step times of each recipe,
+   the whole atlas's time from them, and one real ``build_atlas`` of every filter at a few
+   steps (writing included);
+3. fidelity: each precision's pictures against float32's (efficientnet-lite0, real weights);
+4. steady-state unit-steps/s and achieved TFLOP/s of the library's render step for vgg16
+   (random weights) and efficientnet-lite0, at 128 and 224 px, batch 1 to 256, in float32,
+   TF32 and bfloat16 autocast, with channels_last and contiguous weights;
+5. torch.compile of the network's forward and input gradient against eager.
+
+Sections run in that order until ``--budget-s`` is spent; what did not fit is listed.
+The JSON goes to ``--out``; ``python -m benchmarks --gpu-results FILE`` puts it into BENCHMARKS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+import convscope
+from convscope.atlas import build_atlas
+from convscope.models.base import VisionModel
+from convscope.objectives import channel
+from convscope.probe import Probe
+from convscope.recipes import get_recipe
+from convscope.render import render
+
+from .harness import machine
+from .speed import random_vgg16
+
+PRECISIONS = ("float32", "tf32", "bfloat16")
+VGG16_CONV = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", "conv3_3",
+              "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3"]
+DEEPEST = {"vgg16": "conv5_3", "efficientnet-lite0": "head"}
+TOLERANCE = 0.97  # a precision keeps pictures when their median activation is >= 97% of float32's
+
+
+class Budget:
+    """Seconds left for the run; sections check it before each measurement."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+        self.skipped: list[str] = []
+
+    def allows(self, what: str) -> bool:
+        if time.monotonic() < self.end:
+            return True
+        self.skipped.append(what)
+        return False
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def matmul_peaks(device: torch.device, n: int) -> dict[str, float]:
+    """TFLOP/s of an n x n x n matmul in each precision (mean of 10 after 3 warm-ups)."""
+    peaks = {}
+    for name in PRECISIONS:
+        dtype = torch.bfloat16 if name == "bfloat16" else torch.float32
+        a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
+        previous = torch.backends.cuda.matmul.allow_tf32
+        torch.backends.cuda.matmul.allow_tf32 = name == "tf32"
+        try:
+            for _ in range(3):
+                a @ b
+            sync(device)
+            start = time.perf_counter()
+            for _ in range(10):
+                a @ b
+            sync(device)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = previous
+        peaks[name] = 2 * n ** 3 * 10 / (time.perf_counter() - start) / 1e12
+    return peaks
+
+
+def flops_per_unit_step(model: VisionModel, layer: str, size: int) -> float:
+    """FLOPs of one image's forward to ``layer`` and its input gradient."""
+    x = torch.rand(1, 3, size, size, device=model.device, requires_grad=True)
+    with FlopCounterMode(display=False) as counter, Probe(model, [layer]) as probe:
+        probe(x)[layer][:, 0].mean().backward()
+    return float(counter.get_total_flops())
+
+
+def seconds_per_step(model: VisionModel, layer: str, units: list[int], recipe: str, size: int,
+                     steps: tuple[int, int]) -> float:
+    """Steady-state seconds of one render step of ``units``: the time of ``steps[1]`` steps less
+    that of ``steps[0]``, so set-up and the final pictures cancel out."""
+    times = []
+    objectives = [channel(layer, u) for u in units]
+    for count in (steps[0], *steps):  # the first run warms up
+        rec = get_recipe(recipe, size=size, steps=count)
+        sync(model.device)
+        start = time.perf_counter()
+        render(model, objectives, rec, seeds=units, batch=len(units))
+        sync(model.device)
+        times.append(time.perf_counter() - start)
+    return max(times[2] - times[1], 1e-9) / (steps[1] - steps[0])
+
+
+def units_of(model: VisionModel, layer: str, batch: int) -> list[int]:
+    """``batch`` units of ``layer``, cycling through its channels when it has fewer."""
+    return [u % model.layers[layer].channels for u in range(batch)]
+
+
+def atlas_section(vgg: VisionModel, budget: Budget, batch: int, steps: tuple[int, int], smoke: bool) -> dict:
+    """Per-layer unit-step times of each recipe and precision, the whole atlas from them, and a
+    real build of every filter at a few steps."""
+    rows = []
+    layers = VGG16_CONV[:2] if smoke else VGG16_CONV
+    for precision in ("auto", "bfloat16"):
+        vgg.set_precision(precision)
+        for recipe in ("keras2016", "lucid"):
+            for layer in layers:
+                if not budget.allows(f"atlas {precision} {recipe} {layer}"):
+                    continue
+                s = seconds_per_step(vgg, layer, units_of(vgg, layer, batch), recipe, 128, steps)
+                rows.append({"precision": vgg.effective_precision, "recipe": recipe, "layer": layer,
+                             "channels": vgg.layers[layer].channels, "s_per_unit_step": s / batch})
+    totals = []
+    for precision in {r["precision"] for r in rows}:
+        for recipe in ("keras2016", "lucid"):
+            mine = [r for r in rows if r["precision"] == precision and r["recipe"] == recipe]
+            if len(mine) == len(layers):
+                unit_steps = get_recipe(recipe).steps
+                totals.append({"precision": precision, "recipe": recipe, "filters": sum(r["channels"] for r in mine),
+                               "steps": unit_steps, "batch": batch,
+                               "estimate_s": sum(r["channels"] * unit_steps * r["s_per_unit_step"] for r in mine)})
+    vgg.set_precision("auto")
+    real = None
+    if budget.allows("real vgg16 conv atlas"):
+        build_steps = 2 if smoke else 16
+        with tempfile.TemporaryDirectory() as out:
+            start = time.perf_counter()
+            summary = build_atlas(vgg, out, layers=layers, recipe="lucid", steps=build_steps, size=128, batch=batch)
+            real = {"filters": summary.rendered, "steps": build_steps, "batch": batch,
+                    "precision": vgg.effective_precision, "seconds": time.perf_counter() - start}
+    return {"atlas_layers": rows, "atlas_totals": totals, "atlas_real": real}
+
+
+def fidelity_section(lite0: VisionModel, budget: Budget, units: int, steps: int) -> list[dict]:
+    """Each precision's lucid pictures against float32's, both judged in float32."""
+    rows = []
+    for layer in ("block8", "head"):
+        if not budget.allows(f"fidelity {layer}"):
+            continue
+        chosen = list(range(units))
+        rec = get_recipe("lucid", steps=steps)
+        images = {}
+        for precision in ("float32", "tf32", "bfloat16"):
+            try:
+                lite0.set_precision(precision)
+            except convscope.ConvscopeError:
+                continue  # tf32 off CUDA
+            images[precision] = render(lite0, [channel(layer, u) for u in chosen], rec, seeds=chosen).images
+        lite0.set_precision("float32")
+        with torch.no_grad(), lite0.math_mode(), Probe(lite0, [layer]) as probe:
+            reached = {p: _unit_means(probe(im.to(lite0.device))[layer], chosen) for p, im in images.items()}
+        for precision, act in reached.items():
+            ratios = (act / reached["float32"]).sort().values
+            rows.append({"layer": layer, "precision": precision, "units": units, "steps": steps,
+                         "median_activation_ratio": float(ratios[len(ratios) // 2]),
+                         "mean_abs_pixel_difference": float((images[precision] - images["float32"]).abs().mean()),
+                         "within_tolerance": bool(ratios[len(ratios) // 2] >= TOLERANCE)})
+    lite0.set_precision("auto")
+    return rows
+
+
+def _unit_means(acts: torch.Tensor, units: list[int]) -> torch.Tensor:
+    picked = acts[range(len(units)), units]
+    return picked.mean(dim=(1, 2)) if picked.dim() == 3 else picked
+
+
+def throughput_section(models: dict[str, VisionModel], budget: Budget, sizes: list[int], batches: list[int],
+                       steps: tuple[int, int], peaks: dict[str, float]) -> list[dict]:
+    """Unit-steps/s and TFLOP/s of the lucid render step in every precision and weight layout."""
+    rows = []
+    for name, model in models.items():
+        layer = DEEPEST[name]
+        for size in sizes:
+            flops = flops_per_unit_step(model, layer, size)
+            for layout in ("channels_last", "contiguous"):
+                model.net.to(memory_format=torch.channels_last if layout == "channels_last"
+                             else torch.contiguous_format)
+                for precision in PRECISIONS:
+                    try:
+                        model.set_precision(precision)
+                    except convscope.ConvscopeError:
+                        continue  # tf32 off CUDA
+                    for batch in batches:
+                        what = f"{name} {size}px {layout} {precision} batch {batch}"
+                        if not budget.allows(what):
+                            continue
+                        row = {"model": name, "layer": layer, "size": size, "layout": layout,
+                               "precision": precision, "batch": batch, "gflop_per_unit_step": flops / 1e9}
+                        try:
+                            s = seconds_per_step(model, layer, units_of(model, layer, batch), "lucid", size, steps)
+                        except torch.OutOfMemoryError:
+                            torch.cuda.empty_cache()
+                            rows.append({**row, "error": "out of memory"})
+                            continue
+                        tflops = flops * batch / s / 1e12
+                        rows.append({**row, "unit_steps_per_s": batch / s, "tflops": tflops,
+                                     "fraction_of_bf16_peak": tflops / peaks["bfloat16"],
+                                     "fraction_of_own_peak": tflops / peaks[precision]})
+            model.net.to(memory_format=torch.channels_last)
+            model.set_precision("auto")
+    return rows
+
+
+def compile_section(models: dict[str, VisionModel], budget: Budget, size: int, batch: int) -> list[dict]:
+    """The network's forward and input gradient, eager against torch.compile, in bfloat16."""
+    rows = []
+    for name, model in models.items():
+        if not budget.allows(f"compile {name}"):
+            continue
+        model.set_precision("bfloat16")
+        x = torch.rand(batch, 3, size, size, device=model.device)
+
+        def step(net: Callable) -> None:
+            image = x.clone().requires_grad_(True)
+            with model.autocast():
+                out = net(model.preprocess(image))
+            out.float().square().mean().backward()
+
+        compiled = torch.compile(model.net)
+        start = time.perf_counter()
+        step(compiled)
+        sync(model.device)
+        warm_up = time.perf_counter() - start
+        timing = {}
+        for label, net in (("eager", model.net), ("compiled", compiled)):
+            step(net)
+            sync(model.device)
+            start = time.perf_counter()
+            for _ in range(10):
+                step(net)
+            sync(model.device)
+            timing[label] = (time.perf_counter() - start) / 10
+        rows.append({"model": name, "size": size, "batch": batch, "precision": "bfloat16",
+                     "eager_s": timing["eager"], "compiled_s": timing["compiled"],
+                     "speedup": timing["eager"] / timing["compiled"], "compile_s": warm_up})
+        model.set_precision("auto")
+    return rows
+
+
+def recommend(throughput: list[dict], fidelity: list[dict]) -> dict:
+    """The fastest precision and layout at batch 64 (or the largest measured) whose pictures
+    stay within tolerance of float32's."""
+    kept = {"float32"} | {r["precision"] for r in fidelity
+                          if all(f["within_tolerance"] for f in fidelity if f["precision"] == r["precision"])}
+    ok = [r for r in throughput if "error" not in r and r["precision"] in kept]
+    if not ok:
+        return {}
+    batch = 64 if any(r["batch"] == 64 for r in ok) else max(r["batch"] for r in ok)
+    scores: dict[tuple[str, str], float] = {}
+    for (precision, layout) in {(r["precision"], r["layout"]) for r in ok}:
+        mine = [r for r in ok if (r["precision"], r["layout"]) == (precision, layout) and r["batch"] == batch]
+        if mine:  # geometric mean over models and sizes
+            scores[(precision, layout)] = math.exp(sum(math.log(r["unit_steps_per_s"]) for r in mine) / len(mine))
+    (precision, layout), _ = max(scores.items(), key=lambda item: item[1])
+    return {"precision": precision, "layout": layout, "batch": batch, "kept_precisions": sorted(kept)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda", help="cuda (default), or cpu for a smoke run")
+    parser.add_argument("--budget-s", type=float, default=420, help="stop starting measurements after this")
+    parser.add_argument("--out", default="gpu.json", help="where the JSON goes")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("no CUDA device here; use --device cpu for a smoke run")
+    smoke = device.type != "cuda"
+    budget = Budget(args.budget_s)
+    torch.manual_seed(0)
+    started = time.perf_counter()
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU (smoke run)"
+    res: dict = {"device": name, "machine": machine(), "smoke": smoke}
+
+    def note(text: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {text}", file=sys.stderr, flush=True)
+
+    res["peaks_tflops"] = matmul_peaks(device, 1024 if smoke else 8192)
+    note(f"matmul peaks {res['peaks_tflops']}")
+    vgg = random_vgg16().to(device)
+    lite0 = convscope.load(device=str(device))
+    steps = (1, 3) if smoke else (2, 8)
+    res.update(atlas_section(vgg, budget, 16 if smoke else 128, steps, smoke))
+    note("atlas done")
+    res["fidelity"] = fidelity_section(lite0, budget, 4 if smoke else 16, 8 if smoke else 128)
+    note("fidelity done")
+    models = {"vgg16": vgg, "efficientnet-lite0": lite0}
+    res["throughput"] = throughput_section(models, budget, [64] if smoke else [128, 224],
+                                           [1, 2] if smoke else [1, 4, 16, 64, 256], steps, res["peaks_tflops"])
+    note("throughput done")
+    res["compile"] = [] if smoke else compile_section(models, budget, 224, 64)
+    note("compile done")
+    res["recommended"] = recommend(res["throughput"], res["fidelity"])
+    res["skipped"] = budget.skipped
+    res["seconds"] = time.perf_counter() - started
+    Path(args.out).write_text(json.dumps(res, indent=2) + "\n")
+    note(f"written {args.out}; recommended {res['recommended']}; skipped {len(budget.skipped)}")
+
+
+if __name__ == "__main__":
+    main()

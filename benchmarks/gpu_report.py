@@ -1,0 +1,63 @@
+"""The GPU section of BENCHMARKS.md, from what ``python -m benchmarks.gpu`` wrote."""
+from __future__ import annotations
+
+from typing import Callable
+
+Table = Callable[[list[dict], list[tuple[str, str, str]]], str]
+
+
+def gpu_markdown(g: dict | None, table: Table) -> list[str]:
+    """Lines of the GPU section; a short notice when no GPU run was merged."""
+    parts = ["## 6. GPU", ""]
+    if not g:
+        return parts + ["Not measured yet: run `python -m benchmarks.gpu --out gpu.json` on a machine with a "
+                        "CUDA GPU, then `python -m benchmarks --gpu-results gpu.json` here.", ""]
+    peaks = g["peaks_tflops"]
+    parts += [f"{g['device']}; {g['machine']}. Produced by `python -m benchmarks.gpu` in {g['seconds']:.0f} s"
+              + (" (a CPU smoke run: the numbers say nothing about a GPU)" if g.get("smoke") else "") + ".", "",
+              "Measured matmul peak (8192 x 8192 x 8192): " + ", ".join(f"{k} {v:.0f} TFLOP/s" for k, v in peaks.items())
+              + ".", ""]
+    parts += ["### The vgg16 conv-layer atlas", "",
+              "Whole atlas time from each layer's measured seconds per unit-step (random weights, 128 px, "
+              "every filter of conv1_1 to conv5_3):", "",
+              table(g["atlas_totals"], [("precision", "precision", ""), ("recipe", "recipe", ""),
+                                        ("filters", "filters", ""), ("steps", "steps", ""), ("batch", "batch", ""),
+                                        ("estimated s", "estimate_s", ".0f")]), ""]
+    if g.get("atlas_real"):
+        r = g["atlas_real"]
+        parts += [f"A real `build_atlas` of the same {r['filters']} filters at {r['steps']} steps "
+                  f"({r['precision']}, batch {r['batch']}, pictures, records and site written): {r['seconds']:.0f} s.", ""]
+    parts += ["### Pictures in each precision", "",
+              "efficientnet-lite0 (real weights), lucid recipe at 128 px, pictures judged in float32: median "
+              "activation over float32's, and the mean absolute pixel difference (pixels in [0, 1]).", "",
+              table(g["fidelity"], [("layer", "layer", ""), ("precision", "precision", ""), ("units", "units", ""),
+                                    ("steps", "steps", ""), ("activation ratio", "median_activation_ratio", ".3f"),
+                                    ("mean pixel diff.", "mean_abs_pixel_difference", ".4f"),
+                                    ("within tolerance", "within_tolerance", "")]), ""]
+    ok = [r for r in g["throughput"] if "error" not in r]
+    parts += ["### Render-step throughput", "",
+              "The lucid recipe's steady-state step through the library (the deepest conv layer: vgg16 conv5_3, "
+              "efficientnet-lite0 head), batch = units rendered together; TFLOP/s from the counted FLOPs of the "
+              "forward pass and the input gradient.", "",
+              table(ok, [("model", "model", ""), ("px", "size", ""), ("weights", "layout", ""),
+                         ("precision", "precision", ""), ("batch", "batch", ""),
+                         ("unit-steps/s", "unit_steps_per_s", ".0f"), ("TFLOP/s", "tflops", ".1f"),
+                         ("of bf16 peak", "fraction_of_bf16_peak", ".0%"),
+                         ("of own peak", "fraction_of_own_peak", ".0%")]), ""]
+    failed = [r for r in g["throughput"] if "error" in r]
+    if failed:
+        parts += ["Did not fit: " + "; ".join(f"{r['model']} {r['size']} px batch {r['batch']} {r['precision']} "
+                                              f"({r['error']})" for r in failed) + ".", ""]
+    if g.get("compile"):
+        parts += ["### torch.compile", "",
+                  table(g["compile"], [("model", "model", ""), ("px", "size", ""), ("batch", "batch", ""),
+                                       ("precision", "precision", ""), ("eager s/step", "eager_s", ".4f"),
+                                       ("compiled s/step", "compiled_s", ".4f"), ("speed-up", "speedup", ".2f"),
+                                       ("compile s", "compile_s", ".0f")]), ""]
+    if g.get("recommended"):
+        rec = g["recommended"]
+        parts += [f"Fastest settings that keep pictures within tolerance (at batch {rec['batch']}): precision "
+                  f"{rec['precision']}, {rec['layout']} weights.", ""]
+    if g.get("skipped"):
+        parts += [f"Not measured within the time budget: {', '.join(g['skipped'])}.", ""]
+    return parts
