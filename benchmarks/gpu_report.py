@@ -15,7 +15,7 @@ def gpu_markdown(g: dict | None, table: Table) -> list[str]:
     peaks = g["peaks_tflops"]
     parts += [f"{g['device']}; {g['machine']}. Produced by `python -m benchmarks.gpu` in {g['seconds']:.0f} s"
               + (" (a CPU smoke run: the numbers say nothing about a GPU)" if g.get("smoke") else "") + ".", "",
-              "Measured matmul peak (8192 x 8192 x 8192): " + ", ".join(f"{k} {v:.0f} TFLOP/s" for k, v in peaks.items())
+              "Measured matmul peak (8192 x 8192 x 8192 on a GPU): " + ", ".join(f"{k} {v:.1f} TFLOP/s" for k, v in peaks.items())
               + ".", ""]
     parts += ["### The vgg16 conv-layer atlas", "",
               "Whole atlas time from each layer's measured seconds per unit-step (random weights, 128 px, "
