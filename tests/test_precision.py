@@ -74,6 +74,8 @@ def test_cli_precision_option(capsys, tmp_path):
     code, out, _ = run(capsys, "filter", "efficientnet-lite0", "block2", "1", "-o", str(tmp_path / "f.png"),
                        "--size", "48", "--steps", "3", "--precision", "bfloat16", "--json")
     assert code == 0 and json.loads(out)["precision"] == "bfloat16"
+    code, out, _ = run(capsys, "saliency", "-o", str(tmp_path / "s.png"), "--samples", "1", "--json")
+    assert code == 0 and json.loads(out)["precision"] == "float32"
     bad(capsys, tmp_path, "filter", "efficientnet-lite0", "block2", "1", "-o", "OUT", "--device", "cpu",
         "--precision", "tf32", match="CUDA format")
 

@@ -141,5 +141,6 @@ def dream(model: VisionModel, photo: np.ndarray, objective: Objective | str | No
             detail = image - octave_base
         _, after = tiled_gradient(probe, objective, image, tile)
     settings = {"objective": str(objective), "octaves": octaves, "octave_scale": octave_scale, "steps": steps,
-                "step_size": step_size, "jitter": jitter, "tile": tile, "seed": seed, "model": model.name}
+                "step_size": step_size, "jitter": jitter, "tile": tile, "seed": seed, "model": model.name,
+                "precision": model.effective_precision}
     return DreamResult(Picture.from_tensor(image[0]), before, after, len(sizes), settings)

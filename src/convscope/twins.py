@@ -140,7 +140,8 @@ def find_twins(model: VisionModel, layer: str, photos: Sequence[Photo], *, angle
         members = {u for p in pairs if min(p.angle, 360 - p.angle) == a for u in (p.unit, p.twin)}
         counts[f"{a:g}"] = len(members)
     with_twin = len({u for p in pairs for u in (p.unit, p.twin)})
-    settings = {"model": model.name, "layer": info.name, "photos": [p.name for p in photos], "margin": margin}
+    settings = {"model": model.name, "layer": info.name, "photos": [p.name for p in photos], "margin": margin,
+                "precision": model.effective_precision}
     return TwinReport(info.name, c, angles, threshold, pairs, counts, with_twin, settings=settings)
 
 

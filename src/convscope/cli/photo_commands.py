@@ -63,5 +63,6 @@ def cmd_saliency(args: argparse.Namespace) -> None:
     result = saliency(model, photo, target, samples=args.samples, noise=args.noise, seed=args.seed)
     result.picture.save(out)
     data = {"output": str(out), "photo": source, "class": result.target, "name": result.name,
-            "probability": result.probability, "samples": args.samples, "noise": args.noise}
+            "probability": result.probability, "samples": args.samples, "noise": args.noise,
+            "precision": model.effective_precision}
     emit(args, data, f"{out}: saliency of class {result.target} ({result.name}, p = {result.probability:.3f})")
