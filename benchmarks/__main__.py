@@ -10,7 +10,7 @@ from pathlib import Path
 
 import convscope
 
-from .gpu_report import gpu_markdown
+from .gpu_report import gpu_markdown, profile_markdown
 from .harness import machine
 from .speed import article_vs_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
 
@@ -45,6 +45,15 @@ def atlas_section(quick: bool) -> dict:
     return {"atlas_unit_steps": unit_steps, "atlas_full_lucid_estimate_s": full_s, "atlas_memory": memory}
 
 
+def profile_section(quick: bool) -> dict:
+    from .profile_step import profile_step
+
+    lite0 = convscope.load()
+    steps = 2 if quick else 4
+    return {"profile": [profile_step(lite0, "block8", 16, 128, steps), profile_step(lite0, "head", 16, 128, steps),
+                        profile_step(random_vgg16(), "conv5_1", 4, 128, steps)]}
+
+
 def ray_section(quick: bool) -> dict:
     from .ray_side import ray_nodes
 
@@ -59,6 +68,7 @@ SECTIONS = {
               lambda quick: {"dream": [dream_big_photo(451, 300, 1, 4), dream_big_photo(4000, 3000, 1, 4)]}),
     "atlas": ("the atlas", atlas_section),
     "ray": ("the atlas on Ray", ray_section),
+    "profile": ("where a render step's time goes", profile_section),
 }
 
 
@@ -87,7 +97,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-5 are CPU runs; section 6 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
@@ -145,6 +155,11 @@ def markdown(res: dict) -> str:
                   f"| Ray, two nodes | {r['two_nodes_s']:.1f} | {r['two_nodes_units_per_min']:.0f} |", "",
                   f"Overhead per task (one node against one process, per batch): {r['overhead_per_task_s']:.2f} s; "
                   "it includes connecting to the cluster and sending the network once.", ""]
+    if "profile" in res:
+        parts += ["## 6. Where a step's time goes", "",
+                  "torch.profiler over one render (lucid recipe, 128 px, a few steps; its set-up and final "
+                  "pictures included), operators by self time:", ""]
+        parts += profile_markdown(res["profile"], table)
     parts += gpu_markdown(res.get("gpu"), table)
     return "\n".join(parts)
 

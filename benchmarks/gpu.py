@@ -9,8 +9,9 @@ On the first CUDA device (``--device cpu`` runs a small smoke version anywhere) 
 4. steady-state unit-steps/s and achieved TFLOP/s of the library's render step for vgg16
    (random weights) and efficientnet-lite0, at 128 and 224 px, batch 1 to 256, in float32,
    TF32 and bfloat16 autocast, with channels_last and contiguous weights;
-5. torch.compile of the network's forward and input gradient against eager;
-6. one real ``build_atlas`` of every vgg16 conv filter at a few steps (writing included).
+5. a profile of the render step (vgg16 at 224 px, efficientnet-lite0 at 128 px, batch 64);
+6. torch.compile of the network's forward and input gradient against eager;
+7. one real ``build_atlas`` of every vgg16 conv filter at a few steps (writing included).
 
 Sections run in that order until ``--budget-s`` is spent; what did not fit is listed.
 The JSON goes to ``--out``; ``python -m benchmarks --gpu-results FILE`` puts it into BENCHMARKS.md.
@@ -38,6 +39,7 @@ from convscope.recipes import get_recipe
 from convscope.render import render
 
 from .harness import machine
+from .profile_step import profile_step
 from .speed import random_vgg16
 
 PRECISIONS = ("float32", "tf32", "bfloat16")
@@ -309,6 +311,13 @@ def main() -> None:
     res["throughput"] = throughput_section(models, budget, [64] if smoke else [128, 224],
                                            [1, 2] if smoke else [1, 4, 16, 64, 256], steps, res["peaks_tflops"])
     note("throughput done")
+    res["profile"] = []
+    for model, size, precision in ((vgg, 224, "bfloat16"), (lite0, 128, "auto")):
+        if budget.allows(f"profile {model.name}"):
+            model.set_precision(precision)
+            res["profile"].append(profile_step(model, DEEPEST[model.name], 4 if smoke else 64, 64 if smoke else size))
+            model.set_precision("auto")
+    note("profile done")
     res["compile"] = [] if smoke else compile_section(models, budget, 224, 64)
     note("compile done")
     res["atlas_real"] = real_atlas(vgg, layers, batch, 2 if smoke else 16) if budget.allows("real atlas") else None

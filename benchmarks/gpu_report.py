@@ -8,7 +8,7 @@ Table = Callable[[list[dict], list[tuple[str, str, str]]], str]
 
 def gpu_markdown(g: dict | None, table: Table) -> list[str]:
     """Lines of the GPU section; a short notice when no GPU run was merged."""
-    parts = ["## 6. GPU", ""]
+    parts = ["## 7. GPU", ""]
     if not g:
         return parts + ["Not measured yet: run `python -m benchmarks.gpu --out gpu.json` on a machine with a "
                         "CUDA GPU, then `python -m benchmarks --gpu-results gpu.json` here.", ""]
@@ -48,6 +48,8 @@ def gpu_markdown(g: dict | None, table: Table) -> list[str]:
     if failed:
         parts += ["Did not fit: " + "; ".join(f"{r['model']} {r['size']} px batch {r['batch']} {r['precision']} "
                                               f"({r['error']})" for r in failed) + ".", ""]
+    if g.get("profile"):
+        parts += ["### Where a step's time goes", ""] + profile_markdown(g["profile"], table)
     if g.get("compile"):
         parts += ["### torch.compile", "",
                   table(g["compile"], [("model", "model", ""), ("px", "size", ""), ("batch", "batch", ""),
@@ -60,4 +62,14 @@ def gpu_markdown(g: dict | None, table: Table) -> list[str]:
                   f"{rec['precision']}, {rec['layout']} weights.", ""]
     if g.get("skipped"):
         parts += [f"Not measured within the time budget: {', '.join(g['skipped'])}.", ""]
+    return parts
+
+
+def profile_markdown(profiles: list[dict], table: Table) -> list[str]:
+    """One small table per profiled step: its operators by share of the time."""
+    parts = []
+    for p in profiles:
+        parts += [f"{p['model']} {p['layer']}, batch {p['batch']}, {p['size']} px, {p['precision']} "
+                  f"({p['clock']} time):", "",
+                  table(p["top"], [("operator", "op", ""), ("share", "share", ".0%"), ("ms", "ms", ".0f")]), ""]
     return parts
