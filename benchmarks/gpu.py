@@ -301,7 +301,7 @@ def main() -> None:
     note(f"matmul peaks {res['peaks_tflops']}")
     vgg = random_vgg16().to(device)
     lite0 = convscope.load(device=str(device))
-    steps = (1, 3) if smoke else (2, 8)
+    steps = (1, 3) if smoke else (2, 12)
     layers, batch = (VGG16_CONV[:2], 16) if smoke else (VGG16_CONV, 128)
     res.update(atlas_section(vgg, budget, layers, batch, steps))
     note("atlas estimate done")
