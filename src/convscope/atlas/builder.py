@@ -61,6 +61,8 @@ class AtlasSummary:
 class BatchRunner(Protocol):
     """Renders batches (and computes layer statistics) somewhere; yields finished batches."""
 
+    precision: str  # the precision the batches render in, on the device that renders them
+
     def layer_context(self, layer: str) -> LayerContext: ...
 
     def run(self, jobs: Sequence[BatchJob], progress: Callable[[float, int | None], None]
@@ -116,6 +118,7 @@ class LocalRunner:
 
     def __init__(self, model: VisionModel, recipe: Recipe, seed: int, images: Sequence[torch.Tensor]) -> None:
         self.model, self.recipe, self.seed, self.images = model, recipe, seed, images
+        self.precision = model.effective_precision
 
     def layer_context(self, layer: str) -> LayerContext:
         return layer_context(self.model, layer, self.images)
@@ -151,12 +154,12 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     for name in names:
         channel(name, 0).validate(model, rec.size)
     photos, skipped = photo_set(photos_dir)
-    config = {"model": model.name, "recipe": rec.as_dict(), "precision": model.effective_precision,
-              "seed": seed, "batch": batch, "layers": names,
-              "photos": [p.name for p in photos], "photos_signature": photos_signature(photos)}
     total = sum(model.layers[n].channels for n in names)
     images = measure.prepared_photos(model, photos)
     runner = (runner_factory or LocalRunner)(model, rec, seed, images)  # a remote one checks itself here
+    config = {"model": model.name, "recipe": rec.as_dict(), "precision": runner.precision,
+              "seed": seed, "batch": batch, "layers": names,
+              "photos": [p.name for p in photos], "photos_signature": photos_signature(photos)}
     try:
         rendered = _build(model, out, names, rec, seed, batch, force, config, photos, images, total, runner,
                           progress or (lambda *_: None))

@@ -15,6 +15,7 @@ import torch
 from ..errors import ConvscopeError
 from ..images import Picture
 from ..models.base import VisionModel
+from ..precision import resolve as resolve_precision
 from ..recipes import Recipe
 from .builder import BatchJob, LayerContext, layer_context, render_batch
 
@@ -71,6 +72,8 @@ class RayRunner:
 
     def __init__(self, address: str, model: VisionModel, recipe: Recipe, seed: int,
                  images: Sequence[torch.Tensor], gpus_per_task: float = 0.0) -> None:
+        # the precision on the workers' device (a GPU with --gpus-per-task), checked before connecting
+        self.precision = resolve_precision(model.precision, torch.device("cuda" if gpus_per_task > 0 else "cpu"))
         ray = self.ray = _import_ray()
         if address != "auto":
             _check_reachable(address)
