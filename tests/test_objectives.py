@@ -98,3 +98,21 @@ def test_validation_before_computation(model):
         parse_objective("block8:112").validate(model, 128)
     with pytest.raises(OutOfRangeError, match="1000 channels"):
         obj.class_logit(1000).validate(model, 128)
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 6, 4), (5, 9)])
+def test_a_layers_units_are_scored_in_one_gather_with_the_same_values_and_gradients(shape):
+    from convscope.render import slot_scores
+
+    acts = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    objectives = [obj.channel("L", n) for n in (3, 0, 3, 6, 1)]
+    one_by_one = torch.stack([o({"L": acts})[i] for i, o in enumerate(objectives)])
+    gathered_input = acts.clone().requires_grad_(True)
+    gathered = slot_scores(objectives, {"L": gathered_input})
+    assert torch.allclose(gathered, one_by_one, atol=1e-6)
+    gathered.sum().backward()
+    reference_input = acts.clone().requires_grad_(True)
+    torch.stack([o({"L": reference_input})[i] for i, o in enumerate(objectives)]).sum().backward()
+    assert torch.equal(gathered_input.grad, reference_input.grad)
+    mixed = objectives[:4] + [obj.channel("L", 1) * 2]  # not a plain channel: scored one by one
+    assert slot_scores(mixed, {"L": acts})[4] == pytest.approx(2 * float(one_by_one[4]))

@@ -20,12 +20,13 @@ class Objective:
     """A differentiable score per batch slot, the layers it reads, and a readable name."""
 
     def __init__(self, fn: Callable[[Acts], torch.Tensor], layers: Sequence[str], description: str,
-                 checks: Sequence[Check] = (), precedence: int = 3) -> None:
+                 checks: Sequence[Check] = (), precedence: int = 3, unit: tuple[str, int] | None = None) -> None:
         self.fn = fn
         self.layers = tuple(dict.fromkeys(layers))
         self.description = description
         self.checks = tuple(checks)
         self.precedence = precedence  # 1: sum, 2: product, 3: atom (for parentheses in descriptions)
+        self.unit = unit  # (layer, channel) for a plain channel objective, so batches of them can be gathered
 
     def __call__(self, acts: Acts) -> torch.Tensor:
         return self.fn(acts)
@@ -91,7 +92,15 @@ def channel(layer: str, n: int) -> Objective:
     def fn(acts: Acts) -> torch.Tensor:
         a = acts[layer][:, n]
         return _slot_mean(a) if a.dim() > 1 else a
-    return Objective(fn, [layer], f"{layer}:{n}", [_channel_check(layer, n)])
+    return Objective(fn, [layer], f"{layer}:{n}", [_channel_check(layer, n)], unit=(layer, n))
+
+
+def channel_scores(acts: torch.Tensor, channels: Sequence[int]) -> torch.Tensor:
+    """Slot i's ``channel(layer, channels[i])`` for a batch of the layer's outputs, in one gather
+    (the same values and gradients as evaluating each objective on the whole batch)."""
+    rows = torch.arange(len(channels), device=acts.device)
+    picked = acts[rows, torch.as_tensor(channels, device=acts.device)]
+    return _slot_mean(picked) if picked.dim() > 1 else picked
 
 
 def neuron(layer: str, n: int, x: int | None = None, y: int | None = None) -> Objective:

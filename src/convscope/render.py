@@ -8,7 +8,7 @@ import torch
 
 from .images import Picture, deprocess_keras2016
 from .models.base import VisionModel
-from .objectives import Objective
+from .objectives import Objective, channel_scores
 from .param import ToRGB, image_param
 from .probe import Probe
 from .recipes import Recipe
@@ -53,6 +53,9 @@ def slot_scores(objectives: Objective | Sequence[Objective], acts: dict[str, tor
         values = objectives(acts)
         batch = next(iter(acts.values())).shape[0]
         return values.expand(batch) if values.dim() == 0 else values
+    units = [objective.unit for objective in objectives]
+    if all(units) and len({layer for layer, _n in units}) == 1:  # a layer's units: one gather, not N passes
+        return channel_scores(acts[units[0][0]], [n for _layer, n in units])
     return torch.stack([objective(acts)[i] for i, objective in enumerate(objectives)])
 
 
@@ -108,7 +111,7 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
             else:
                 for p in params:
                     _normalized_ascent_step(p, recipe.lr)
-            history.append(scores.detach().cpu())
+            history.append(scores.detach())  # kept on the device: no sync per step
             if progress is not None:
                 progress(done + (step + 1) * batch, total)
         with torch.no_grad():
@@ -116,7 +119,7 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
             final = slot_scores(objectives, probe(final_image)).cpu()
     shown = deprocess_keras2016(final_image) if recipe.deprocess == "keras2016" else final_image
     pictures = [Picture.from_tensor(img) for img in shown]
-    history_t = torch.stack(history) if history else torch.empty(0, batch)
+    history_t = torch.stack(history).cpu() if history else torch.empty(0, batch)
     return RenderResult(pictures, final_image.detach().cpu(), history_t, final)
 
 
