@@ -33,7 +33,7 @@ from torch.utils.flop_counter import FlopCounterMode
 import convscope
 from convscope.atlas import build_atlas
 from convscope.models.base import VisionModel
-from convscope.objectives import channel
+from convscope.objectives import channel, channel_scores
 from convscope.probe import Probe
 from convscope.recipes import get_recipe
 from convscope.render import render
@@ -47,6 +47,11 @@ VGG16_CONV = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2", 
               "conv4_1", "conv4_2", "conv4_3", "conv5_1", "conv5_2", "conv5_3"]
 DEEPEST = {"vgg16": "conv5_3", "efficientnet-lite0": "head"}
 TOLERANCE = 0.97  # a precision keeps pictures when their median activation is >= 97% of float32's
+
+
+def precisions_on(device: torch.device) -> list[str]:
+    """The precisions measured on ``device`` (TF32 is CUDA's alone)."""
+    return [p for p in PRECISIONS if device.type == "cuda" or p != "tf32"]
 
 
 class Budget:
@@ -163,15 +168,12 @@ def fidelity_section(lite0: VisionModel, budget: Budget, units: int, steps: int)
         chosen = list(range(units))
         rec = get_recipe("lucid", steps=steps)
         images = {}
-        for precision in ("float32", "tf32", "bfloat16"):
-            try:
-                lite0.set_precision(precision)
-            except convscope.ConvscopeError:
-                continue  # tf32 off CUDA
+        for precision in precisions_on(lite0.device):
+            lite0.set_precision(precision)
             images[precision] = render(lite0, [channel(layer, u) for u in chosen], rec, seeds=chosen).images
         lite0.set_precision("float32")
         with torch.no_grad(), lite0.math_mode(), Probe(lite0, [layer]) as probe:
-            reached = {p: _unit_means(probe(im.to(lite0.device))[layer], chosen) for p, im in images.items()}
+            reached = {p: channel_scores(probe(im.to(lite0.device))[layer], chosen) for p, im in images.items()}
         for precision, act in reached.items():
             ratios = (act / reached["float32"]).sort().values
             rows.append({"layer": layer, "precision": precision, "units": units, "steps": steps,
@@ -180,11 +182,6 @@ def fidelity_section(lite0: VisionModel, budget: Budget, units: int, steps: int)
                          "within_tolerance": bool(ratios[len(ratios) // 2] >= TOLERANCE)})
     lite0.set_precision("auto")
     return rows
-
-
-def _unit_means(acts: torch.Tensor, units: list[int]) -> torch.Tensor:
-    picked = acts[range(len(units)), units]
-    return picked.mean(dim=(1, 2)) if picked.dim() == 3 else picked
 
 
 def throughput_section(models: dict[str, VisionModel], budget: Budget, sizes: list[int], batches: list[int],
@@ -198,11 +195,8 @@ def throughput_section(models: dict[str, VisionModel], budget: Budget, sizes: li
             for layout in ("channels_last", "contiguous"):
                 model.net.to(memory_format=torch.channels_last if layout == "channels_last"
                              else torch.contiguous_format)
-                for precision in PRECISIONS:
-                    try:
-                        model.set_precision(precision)
-                    except convscope.ConvscopeError:
-                        continue  # tf32 off CUDA
+                for precision in precisions_on(model.device):
+                    model.set_precision(precision)
                     for batch in batches:
                         what = f"{name} {size}px {layout} {precision} batch {batch}"
                         if not budget.allows(what):
@@ -263,8 +257,8 @@ def compile_section(models: dict[str, VisionModel], budget: Budget, size: int, b
 def recommend(throughput: list[dict], fidelity: list[dict]) -> dict:
     """The fastest precision and layout at batch 64 (or the largest measured) whose pictures
     stay within tolerance of float32's."""
-    kept = {"float32"} | {r["precision"] for r in fidelity
-                          if all(f["within_tolerance"] for f in fidelity if f["precision"] == r["precision"])}
+    failed = {f["precision"] for f in fidelity if not f["within_tolerance"]}
+    kept = ({"float32"} | {f["precision"] for f in fidelity}) - failed
     ok = [r for r in throughput if "error" not in r and r["precision"] in kept]
     if not ok:
         return {}

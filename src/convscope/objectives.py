@@ -95,7 +95,7 @@ def channel(layer: str, n: int) -> Objective:
     return Objective(fn, [layer], f"{layer}:{n}", [_channel_check(layer, n)], unit=(layer, n))
 
 
-def channel_scores(acts: torch.Tensor, channels: Sequence[int]) -> torch.Tensor:
+def channel_scores(acts: torch.Tensor, channels: Sequence[int] | torch.Tensor) -> torch.Tensor:
     """Slot i's ``channel(layer, channels[i])`` for a batch of the layer's outputs, in one gather
     (the same values and gradients as evaluating each objective on the whole batch)."""
     rows = torch.arange(len(channels), device=acts.device)

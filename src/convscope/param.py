@@ -24,9 +24,10 @@ def _noise(seeds: Sequence[int], shape: tuple[int, ...], std: float) -> torch.Te
     return torch.stack(draws) * std
 
 
-def decorrelate(x: torch.Tensor) -> torch.Tensor:
-    """Maps decorrelated colour coordinates to RGB (channels on dim 1)."""
-    return torch.einsum("ij,bjhw->bihw", COLOR_MATRIX.to(x), x)
+def decorrelate(x: torch.Tensor, matrix: torch.Tensor = COLOR_MATRIX) -> torch.Tensor:
+    """Maps decorrelated colour coordinates to RGB (channels on dim 1); ``matrix`` is
+    ``COLOR_MATRIX``, possibly already on ``x``'s device."""
+    return torch.einsum("ij,bjhw->bihw", matrix.to(x), x)
 
 
 def correlate(rgb: torch.Tensor) -> torch.Tensor:
@@ -85,11 +86,13 @@ class ToRGB(nn.Module):
     def __init__(self, base: nn.Module, decorrelated: bool, sigmoid: bool) -> None:
         super().__init__()
         self.base, self.decorrelated, self.sigmoid = base, decorrelated, sigmoid
+        # kept on the image's device, so a step copies nothing from the host
+        self.register_buffer("color", COLOR_MATRIX.to(next(base.parameters()).device))
 
     def raw(self) -> torch.Tensor:
         """The base output before the sigmoid (what gets optimized, seen as an image)."""
         x = self.base()
-        return decorrelate(x) if self.decorrelated else x
+        return decorrelate(x, self.color) if self.decorrelated else x
 
     def forward(self) -> torch.Tensor:
         x = self.raw()

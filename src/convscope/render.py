@@ -47,16 +47,23 @@ def make_transforms(name: str) -> Compose:
     raise ValueError(f"unknown transforms {name!r}: use lucid or none")
 
 
-def slot_scores(objectives: Objective | Sequence[Objective], acts: dict[str, torch.Tensor]) -> torch.Tensor:
-    """One score per batch slot: slot i is scored by objective i (or all by one objective)."""
+Scorer = Callable[[dict[str, torch.Tensor]], torch.Tensor]
+
+
+def slot_scorer(objectives: Objective | Sequence[Objective], device: torch.device) -> Scorer:
+    """What gives one score per batch slot: slot i is scored by objective i (or all by one
+    objective). Decided once per batch, so a step does no set-up (and no host-to-device copy)."""
     if isinstance(objectives, Objective):
-        values = objectives(acts)
-        batch = next(iter(acts.values())).shape[0]
-        return values.expand(batch) if values.dim() == 0 else values
+        def shared(acts: dict[str, torch.Tensor]) -> torch.Tensor:
+            values = objectives(acts)
+            batch = next(iter(acts.values())).shape[0]
+            return values.expand(batch) if values.dim() == 0 else values
+        return shared
     units = [objective.unit for objective in objectives]
     if all(units) and len({layer for layer, _n in units}) == 1:  # a layer's units: one gather, not N passes
-        return channel_scores(acts[units[0][0]], [n for _layer, n in units])
-    return torch.stack([objective(acts)[i] for i, objective in enumerate(objectives)])
+        layer, channels = units[0][0], torch.tensor([n for _layer, n in units], device=device)
+        return lambda acts: channel_scores(acts[layer], channels)
+    return lambda acts: torch.stack([objective(acts)[i] for i, objective in enumerate(objectives)])
 
 
 def needed_layers(objectives: Objective | Sequence[Objective]) -> list[str]:
@@ -94,8 +101,9 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
     params = list(image.parameters())
     adam = torch.optim.Adam(params, lr=recipe.lr) if recipe.optimizer == "adam" else None
     history = []
-    batch = image().shape[0]
+    batch = params[0].shape[0]  # every parameterization keeps the batch first
     total = total if total is not None else recipe.steps * batch
+    score = slot_scorer(objectives, model.device)
     with model.math_mode(), Probe(model, needed_layers(objectives)) as probe:
         for step in range(recipe.steps):
             for p in params:
@@ -104,7 +112,7 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
             acts = probe(x)
             if stop is not None and stop(acts):
                 break
-            scores = slot_scores(objectives, acts)
+            scores = score(acts)
             (-scores.sum()).backward()
             if adam is not None:
                 adam.step()
@@ -116,7 +124,7 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
                 progress(done + (step + 1) * batch, total)
         with torch.no_grad():
             final_image = image()
-            final = slot_scores(objectives, probe(final_image)).cpu()
+            final = score(probe(final_image)).cpu()
     shown = deprocess_keras2016(final_image) if recipe.deprocess == "keras2016" else final_image
     pictures = [Picture.from_tensor(img) for img in shown]
     history_t = torch.stack(history).cpu() if history else torch.empty(0, batch)

@@ -33,7 +33,7 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
          kernel_orientation: str = "auto", precision: str = "auto") -> VisionModel:
     """The model called ``name`` (or a ``path/to/file.py:factory``), in eval mode on ``device``,
     running in ``precision`` (see ``convscope.precision``)."""
-    check_precision(precision)
+    check_precision(precision)  # before the weights load, so a typo fails at once
     if ".py:" in name:
         if weights is not None:
             raise WeightsError("--weights is for the built-in models; a file.py:factory loads its own")
