@@ -83,3 +83,17 @@ def test_folding_batch_norm_keeps_the_function():
         after = net(x)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
     torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kernel, stride, size", [(3, 1, 14), (5, 1, 9), (3, 2, 16), (5, 2, 15), (1, 1, 7)])
+def test_same_padding_matches_tensorflow(kernel, stride, size):
+    """TF "SAME": output ceil(size / stride), the odd pixel of padding at the bottom and right;
+    the symmetric case padded by the convolution itself gives the same numbers."""
+    conv = efficientnet_lite.SameConv2d(4, 6, kernel, stride, bias=False)
+    x = torch.randn(2, 4, size, size, generator=torch.Generator().manual_seed(0))
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    padded = torch.nn.functional.pad(x, [total // 2, total - total // 2] * 2)
+    expected = torch.nn.functional.conv2d(padded, conv.weight, stride=stride)
+    out = conv(x)
+    assert out.shape[-1] == -(-size // stride)
+    assert torch.allclose(out, expected, atol=1e-6)
