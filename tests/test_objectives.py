@@ -70,7 +70,7 @@ def test_descriptions_are_readable():
     ("prob(18)", "prob(18)"),
     ("block8:3@1,2", "block8:3@1,2"),
     ("block8", "layer(block8)"),
-    ("neuron(block8, 3)", "block8:3"),
+    ("neuron(block8, 3)", "block8:3@c"),
     ("-(block3:1 + block3:2) / 2", "-(block3:1 + block3:2) / 2"),
     ("block8:1 + 1e-2*diversity(block8)", "block8:1 + 0.01 * diversity(block8)"),
 ])

@@ -12,12 +12,12 @@ from .objective_text import parse_objective
 from .recipes import RECIPES, Recipe, get_recipe
 from .render import RenderResult, render
 from .saliency import saliency
-from .visualize import Grid, filter_grid, visualize_filter
+from .visualize import Grid, filter_grid, show, visualize_filter
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConvscopeError", "Grid", "Picture", "RECIPES", "Recipe", "RenderResult", "classify", "classviz", "dream",
     "filter_grid", "get_recipe", "load", "models", "objectives", "parse_objective", "render", "saliency",
-    "visualize_filter",
+    "show", "visualize_filter",
 ]

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from .errors import OutOfRangeError
-from .images import fit_square, to_tensor
+from .images import as_photo, fit_square, to_tensor
 from .models.base import VisionModel
 
 
@@ -23,8 +23,10 @@ def prepare(model: VisionModel, rgb: np.ndarray, size: int | None = None) -> tor
     return fit_square(to_tensor(rgb), size or model.input_size)[None].to(model.device)
 
 
-def classify(model: VisionModel, rgb: np.ndarray, top: int = 5) -> list[Prediction]:
-    """The ``top`` most probable classes of one photo, (H, W, 3) uint8."""
+def classify(model: VisionModel, photo: object, top: int = 5) -> list[Prediction]:
+    """The ``top`` most probable classes of one photo (a path, Picture, PIL image or array;
+    see ``images.as_photo``), seen as its centre square at the model's input size."""
+    rgb = as_photo(photo)
     if model.labels is None:
         raise OutOfRangeError(f"{model.name} has no class labels to classify with")
     if top <= 0:

@@ -32,18 +32,25 @@ class Opinion:
 
 @dataclass
 class ClassModel:
+    """The image the network took for the class (``picture``: exactly what it was sure of,
+    as 8-bit pixels), the article's display of it where the recipe has one, and the numbers."""
+
     picture: Picture
     target: int
     name: str
-    curve: list[float]  # the target's probability before each step, and at the end
+    curve: list[float]  # the target's probability before each step, and at the end (steps_run + 1)
     steps_run: int
     reached: bool
-    opinions: list[Opinion]
+    opinions: list[Opinion]  # the first is the model's own, on ``picture``'s pixels
     settings: dict
+    display: Picture | None = None  # the article's display (centred, std 0.1, +0.5), not what was scored
 
     def sidecar(self) -> dict:
         return {"class": self.target, "name": self.name, "steps_run": self.steps_run, "reached": self.reached,
                 "probability_curve": self.curve, "networks": [asdict(o) for o in self.opinions], **self.settings}
+
+    def _repr_png_(self) -> bytes:
+        return self.picture._repr_png_()
 
 
 def opinion(model: VisionModel, image: torch.Tensor, target: int, resize: bool = True) -> Opinion:
@@ -78,15 +85,25 @@ def class_model(model: VisionModel, target: int | str, *, recipe: str | Recipe =
     objective = class_logit(target) if score == "logit" else class_prob(target)
     curve: list[float] = []
 
-    def watch(acts: dict[str, torch.Tensor]) -> bool:
+    def watch(acts: dict[str, torch.Tensor], images: torch.Tensor) -> bool:
         curve.append(float(acts["logits"].detach().softmax(dim=1)[0, target]))
-        return until is not None and curve[-1] >= until
+        # stop only when the 8-bit picture that will be saved is as sure as the float image
+        return until is not None and curve[-1] >= until and \
+            opinion(model, Picture.from_tensor(images[0]).to_tensor(), target, resize=False).probability >= until
 
     result = render(model, [objective], rec, seeds=[seed], transform_seed=seed, progress=progress, stop=watch)
-    image = result.images[0]
+    picture = Picture.from_tensor(result.images[0])
+    image = picture.to_tensor()
     opinions = [opinion(model, image, target, resize=False)] + [opinion(m, image, target) for m in check]
-    curve.append(opinions[0].probability)
-    settings = {"model": model.name, "score": score, "until": until, "seed": seed, "recipe": rec.as_dict(),
-                "precision": model.effective_precision}
-    return ClassModel(result.pictures[0], target, model.class_name(target), curve, len(result.history),
-                      until is not None and curve[-1] >= until, opinions, settings)
+    steps_run = len(result.history)
+    curve = curve[:steps_run] + [opinions[0].probability]
+    h, w = rec.hw
+    settings = {"model": model.name, "score": score, "until": until, "seed": seed, "size": [w, h],
+                "recipe": rec.as_dict(), "precision": model.effective_precision,
+                "picture": "the image the network scored, as 8-bit pixels"}
+    display = result.pictures[0] if rec.deprocess != "none" else None
+    info = {"class": target, "name": model.class_name(target), "probability": opinions[0].probability,
+            "steps_run": steps_run}
+    picture.info = info
+    return ClassModel(picture, target, model.class_name(target), curve, steps_run,
+                      until is not None and curve[-1] >= until, opinions, settings, display)

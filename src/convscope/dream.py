@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .errors import ImageInputError, OutOfRangeError
-from .images import Picture, to_tensor
+from .images import Picture, as_photo, to_tensor
 from .models.base import VisionModel
-from .objectives import Objective, layer
+from .objectives import Objective, as_objective, layer
 from .probe import Probe
 from .render import Progress
 
@@ -30,6 +29,9 @@ class DreamResult:
     score_after: float
     octaves: int
     settings: dict
+
+    def _repr_png_(self) -> bytes:
+        return self.picture._repr_png_()
 
 
 def layers_objective(layers: Sequence[str], weights: Sequence[float] | None = None) -> Objective:
@@ -89,22 +91,29 @@ def octave_sizes(h: int, w: int, octaves: int, scale: float, min_size: int) -> l
     return sizes
 
 
-def dream(model: VisionModel, photo: np.ndarray, objective: Objective | str | None = None, *,
-          layers: Sequence[str] = ("block8", "block10"), layer_weights: Sequence[float] | None = None,
+DEFAULT_LAYERS = ("block8", "block10")
+
+
+def dream(model: VisionModel, photo: object, objective: Objective | str | None = None, *,
+          layers: Sequence[str] | None = None, layer_weights: Sequence[float] | None = None,
           octaves: int = 4,
           octave_scale: float = 1.4, steps: int = 10, step_size: float = 0.01, jitter: int = 32,
           tile: int = 512, seed: int = 0, progress: Progress | None = None) -> DreamResult:
-    """Amplifies what ``objective`` sees in ``photo`` (H, W, 3 uint8); the result has the photo's size.
+    """Amplifies what ``objective`` sees in ``photo`` (a path, Picture, PIL image or array; see
+    ``images.as_photo``); the result has the photo's size.
 
     ``objective`` (an Objective or its text) defaults to the squared activations of
-    ``layers`` weighted by ``layer_weights``. ``step_size`` is the mean change per pixel and
-    step, on the [0, 1] scale.
+    ``layers`` (default block8, block10) weighted by ``layer_weights``; give one or the
+    other. ``step_size`` is the mean change per pixel and step, on the [0, 1] scale.
     """
     if objective is None:
-        objective = layers_objective(layers, layer_weights)
-    elif isinstance(objective, str):
-        from .objective_text import parse_objective
-        objective = parse_objective(objective)
+        objective = layers_objective(layers or DEFAULT_LAYERS, layer_weights)
+    elif layers is not None or layer_weights is not None:
+        raise OutOfRangeError("give an objective or layers to dream with, not both "
+                              "(an objective such as 'block8 + 1.5*block10' weights layers itself)")
+    else:
+        objective = as_objective(objective)
+    photo = as_photo(photo)
     for value, name in ((octaves, "octaves"), (steps, "steps"), (tile, "tile"), (step_size, "step size"),
                         (octave_scale, "octave scale")):
         if value <= 0:
@@ -143,4 +152,6 @@ def dream(model: VisionModel, photo: np.ndarray, objective: Objective | str | No
     settings = {"objective": str(objective), "octaves": octaves, "octave_scale": octave_scale, "steps": steps,
                 "step_size": step_size, "jitter": jitter, "tile": tile, "seed": seed, "model": model.name,
                 "precision": model.effective_precision}
-    return DreamResult(Picture.from_tensor(image[0]), before, after, len(sizes), settings)
+    picture = Picture.from_tensor(image[0], {**settings, "score_before": before, "score_after": after,
+                                             "octaves_used": len(sizes)})
+    return DreamResult(picture, before, after, len(sizes), settings)

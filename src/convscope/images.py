@@ -17,14 +17,41 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from .errors import ImageInputError
 
 IMAGE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+HIGH_DEPTH_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+
+
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def check_output_folder(path: str | Path) -> None:
+    """Fails at once, with a clear message, when ``path`` cannot be created: a part of its
+    folder is a file, or the folder cannot be written."""
+    path = Path(path)
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    for part in [*reversed(path.parents)]:
+        if part.exists() and not part.is_dir():
+            raise ImageInputError(f"cannot write {path}: {part} is a file, not a folder")
+    if folder.exists() and not os.access(folder, os.W_OK | os.X_OK):
+        raise ImageInputError(f"cannot write {path}: no permission to write in {folder}")
 
 
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yields a temporary path beside ``path``; renames it onto ``path`` only on success."""
+    """Yields a temporary path beside ``path``; renames it onto ``path`` only on success.
+
+    The file gets the mode a plain ``open(path, "w")`` would give it under the umask
+    (``mkstemp`` alone would leave it private to the user)."""
     path = Path(path)
+    check_output_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~current_umask())
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -51,13 +78,15 @@ def image_format(path: str | Path) -> str:
 
 class Picture:
     """An RGB picture (H, W, 3 uint8) that saves itself, converts with numpy.asarray,
-    and shows itself in Jupyter."""
+    and shows itself in Jupyter. ``info`` holds its numbers (JSON-ready); ``extras`` related
+    pictures (a first-layer unit's "kernel", the picture at chosen steps: "step 32", ...)."""
 
     def __init__(self, pixels: np.ndarray, info: dict | None = None) -> None:
         if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
             raise ValueError("a Picture holds an (H, W, 3) uint8 array")
         self.pixels = pixels
         self.info = dict(info or {})
+        self.extras: dict[str, Picture] = {}
 
     @classmethod
     def from_tensor(cls, image: torch.Tensor, info: dict | None = None) -> "Picture":
@@ -71,7 +100,14 @@ class Picture:
         return self.pixels.shape[1], self.pixels.shape[0]
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        return self.pixels if dtype is None else self.pixels.astype(dtype)
+        """NumPy's protocol: ``copy=True`` always copies, ``copy=False`` never does (and
+        refuses a dtype change), ``None`` copies only to change the dtype."""
+        needs_cast = dtype is not None and np.dtype(dtype) != self.pixels.dtype
+        if copy is False and needs_cast:
+            raise ValueError(f"a Picture holds uint8 pixels: converting to {np.dtype(dtype)} needs a copy")
+        if needs_cast:
+            return self.pixels.astype(dtype)
+        return self.pixels.copy() if copy else self.pixels
 
     def to_pil(self) -> Image.Image:
         return Image.fromarray(self.pixels)
@@ -114,11 +150,58 @@ def load_photo(path: str | Path) -> tuple[np.ndarray, list[str]]:
             img = ImageOps.exif_transpose(img)
             if "A" in img.getbands() or img.info.get("transparency") is not None:
                 notes.append(f"{path.name}: alpha channel dropped")
-            rgb = np.asarray(img.convert("RGB"))
+            rgb = _to_rgb8(img, path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageInputError(f"cannot read {path} as an image ({type(e).__name__}): "
                               "use a PNG or JPEG file") from e
     return rgb, notes
+
+
+def _to_rgb8(img: Image.Image, path: Path) -> np.ndarray:
+    """8-bit RGB pixels of any Pillow image; 16-bit and 32-bit gray are scaled, not clipped."""
+    if img.mode in HIGH_DEPTH_MODES:
+        values = np.asarray(img).astype(np.float64)
+        if img.mode == "F":
+            top = 1.0 if values.max(initial=0) <= 1.0 else 65535.0
+        else:
+            top = 65535.0 if img.mode.startswith("I;16") or values.max(initial=0) <= 65535 else 2.0 ** 32 - 1
+        if values.min(initial=0) < 0:
+            raise ImageInputError(f"{path} holds negative pixel values (mode {img.mode}): "
+                                  "save it as an 8- or 16-bit PNG")
+        gray = np.clip(np.round(values / top * 255), 0, 255).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=2)
+    return np.asarray(img.convert("RGB"))
+
+
+def as_photo(photo: object) -> np.ndarray:
+    """An (H, W, 3) uint8 array from what a user naturally has: a path, a Picture, a PIL
+    image, or an array (H, W) or (H, W, 3|4) of uint8, uint16, or floats in [0, 1]."""
+    if isinstance(photo, (str, Path)):
+        return load_photo(photo)[0]
+    if isinstance(photo, Picture):
+        return photo.pixels
+    if isinstance(photo, Image.Image):
+        return _to_rgb8(ImageOps.exif_transpose(photo), Path("the PIL image"))
+    if isinstance(photo, torch.Tensor):
+        raise ImageInputError("give the photo as a NumPy array (H, W, 3), a path, a PIL image or a Picture, "
+                              "not a tensor: use tensor.permute(1, 2, 0).numpy() for a (3, H, W) tensor")
+    array = np.asarray(photo)
+    if array.ndim == 2:
+        array = array[..., None].repeat(3, axis=2)
+    if array.ndim != 3 or array.shape[2] not in (3, 4) or min(array.shape[:2]) < 1:
+        raise ImageInputError(f"a photo array must be (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+    array = array[..., :3]
+    if array.dtype == np.uint8:
+        return np.ascontiguousarray(array)
+    if array.dtype == np.uint16:
+        return np.round(array / 257.0).astype(np.uint8)
+    if np.issubdtype(array.dtype, np.floating):
+        low, high = float(np.nanmin(array)), float(np.nanmax(array))
+        if np.isnan(array).any() or low < 0 or high > 1:
+            raise ImageInputError(f"a float photo array must hold values in [0, 1], got {low:.3g}..{high:.3g}: "
+                                  "divide 0..255 values by 255, or pass a uint8 array")
+        return np.round(array * 255).astype(np.uint8)
+    raise ImageInputError(f"a photo array must be uint8, uint16 or float in [0, 1], got {array.dtype}")
 
 
 def to_tensor(rgb: np.ndarray) -> torch.Tensor:
@@ -147,6 +230,32 @@ def deprocess_keras2016(image: torch.Tensor) -> torch.Tensor:
 def sheet_side(count: int) -> int:
     """Tiles per side of the smallest square that holds ``count`` tiles."""
     return max(1, math.ceil(math.sqrt(count)))
+
+
+def labelled(picture: Picture, text: str, band: int = 14) -> Picture:
+    """The picture under a black band with ``text`` written in it."""
+    from PIL import ImageDraw
+
+    w, h = picture.size
+    canvas = Image.new("RGB", (w, h + band))
+    canvas.paste(picture.to_pil(), (0, band))
+    ImageDraw.Draw(canvas).text((3, 1), text, fill=(255, 255, 255))
+    return Picture(np.asarray(canvas).copy(), picture.info)
+
+
+def row(pictures: Sequence[Picture], margin: int = 5) -> Picture:
+    """Pictures side by side (tops aligned) on black, ``margin`` px apart."""
+    if not pictures:
+        raise ValueError("nothing to put in a row")
+    h = max(p.size[1] for p in pictures)
+    w = sum(p.size[0] for p in pictures) + margin * (len(pictures) - 1)
+    sheet = np.zeros((h, w, 3), dtype=np.uint8)
+    x = 0
+    for pic in pictures:
+        pw, ph = pic.size
+        sheet[:ph, x:x + pw] = pic.pixels
+        x += pw + margin
+    return Picture(sheet)
 
 
 def stitch(pictures: Sequence[Picture], margin: int = 5) -> Picture:

@@ -7,9 +7,14 @@ Grammar (usual precedence, parentheses allowed)::
     block8                    the layer's DeepDream objective (sum of squares)
     logits:65                 the logit of class 65
     prob(65)                  the softmax probability of class 65
-    neuron(block8,12)         channel 12 at the centre
+    neuron(block8,12)         channel 12 at the centre (also written block8:12@c)
     channel(L,N) layer(L) logit(K) diversity(L)
+    group(block8,1,5,9)       the sum of several channels (a neuron group)
+    channel_interpolate(block8,1,block8,5)   with --count N, a picture turning from one unit into another
+    alignment(L) alignment(L,2)              keeps neighbouring pictures of a batch alike
+    l1() tv() blur()          penalties on the image (or l1(L) on a layer), to subtract
     block8:12 - 0.5*block8:40 + 1e-2*diversity(block8)
+    block8:12 - 0.05*l1() - 2*tv()
 """
 from __future__ import annotations
 
@@ -29,7 +34,16 @@ _FUNCTIONS = {
     "logit": (obj.class_logit, "N"),
     "prob": (obj.class_prob, "N"),
     "diversity": (obj.diversity, "L"),
+    "group": (obj.group, "L+"),
+    "channel_interpolate": (obj.channel_interpolate, "LNLN"),
+    "alignment": (obj.alignment, "Lf"),
+    "l1": (obj.l1, "l"),
+    "tv": (obj.total_variation, "l"),
+    "total_variation": (obj.total_variation, "l"),
+    "blur": (obj.blur, "l"),
 }
+"""Each function's arguments: L a layer, N a whole number, f a number; lower case: optional;
++ after N or L: one or more whole numbers."""
 
 
 class _Parser:
@@ -132,8 +146,15 @@ class _Parser:
                 break
             if i:
                 self.take(",")
-            if code == "L":
+            if code in "Ll":
                 args.append(self.take(kind=self.peek()[0] if self.peek()[0] in ("name", "number") else "name"))
+            elif code == "f":
+                args.append(float(self.take(kind="number")))
+            elif code == "+":
+                args.append(self.integer())
+                while self.peek()[1] == ",":
+                    self.take(",")
+                    args.append(self.integer())
             else:
                 args.append(self.integer())
         self.take(")")
@@ -147,6 +168,9 @@ class _Parser:
         n = self.integer()
         if self.peek()[1] == "@":
             self.take("@")
+            if self.peek()[1] == "c":
+                self.take("c")
+                return obj.neuron(name, n)
             x = self.integer()
             self.take(",")
             y = self.integer()

@@ -5,12 +5,13 @@ per batch slot, shape (B,).
 """
 from __future__ import annotations
 
+import operator
 from typing import Callable, Sequence
 
 import torch
 
 from .errors import OutOfRangeError
-from .models.base import LOGITS, VisionModel
+from .models.base import INPUT, LOGITS, VisionModel
 
 Acts = dict[str, torch.Tensor]
 Check = Callable[[VisionModel, int], None]
@@ -31,11 +32,15 @@ class Objective:
     def __call__(self, acts: Acts) -> torch.Tensor:
         return self.fn(acts)
 
-    def validate(self, model: VisionModel, size: int) -> None:
-        """Fails before any computation when a layer, channel or size does not fit ``model``."""
+    def validate(self, model: VisionModel, size: int | tuple[int, int]) -> None:
+        """Fails before any computation when a layer, channel or size (a side, or (height,
+        width)) does not fit ``model``."""
+        hw = (size, size) if isinstance(size, int) else tuple(size)
         for name in self.layers:
+            if name == INPUT:
+                continue
             layer = model.layer(name)
-            if layer.name in model.fixed_size_layers and size != model.input_size:
+            if layer.name in model.fixed_size_layers and hw != (model.input_size, model.input_size):
                 raise OutOfRangeError(
                     f"layer {name!r} of {model.name} only works at {model.input_size}x{model.input_size} "
                     f"(its fully connected weights fix the input size); use --size {model.input_size}")
@@ -82,9 +87,31 @@ def _channel_check(layer: str, n: int) -> Check:
     return lambda model, size: model.check_channel(layer, n)
 
 
+def unit_number(value: object, what: str = "channel") -> int:
+    """A unit number from an int or a numeric string ("12"); a clear error otherwise."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if not isinstance(value, (bool, str)):
+        try:
+            return operator.index(value)
+        except TypeError:
+            pass
+    raise OutOfRangeError(f"{what} must be a whole number such as 12, got {value!r}")
+
+
 def _slot_mean(t: torch.Tensor) -> torch.Tensor:
     """The mean of everything but the batch dimension."""
     return t.flatten(1).mean(dim=1)
+
+
+def as_objective(objective: "Objective | str") -> Objective:
+    """An Objective from itself or from its text (see ``convscope.objective_text``)."""
+    if isinstance(objective, Objective):
+        return objective
+    if isinstance(objective, str):
+        from .objective_text import parse_objective
+        return parse_objective(objective)
+    raise OutOfRangeError(f"an objective is text such as 'block8:12' or an Objective, got {type(objective).__name__}")
 
 
 def channel(layer: str, n: int) -> Objective:
@@ -115,8 +142,82 @@ def neuron(layer: str, n: int, x: int | None = None, y: int | None = None) -> Ob
         if not (0 <= px < w and 0 <= py < h):
             raise OutOfRangeError(f"position ({px}, {py}) is outside layer {layer!r}, which is {w}x{h} here")
         return a[:, n, py, px]
-    where = "" if x is None and y is None else f"@{x},{y}"
+    where = "@c" if x is None and y is None else f"@{x},{y}"
     return Objective(fn, [layer], f"{layer}:{n}{where}", [_channel_check(layer, n)])
+
+
+def unit_objective(model: VisionModel, layer: str, n: int) -> Objective:
+    """What a unit's picture maximizes: its channel mean, or for the model's first convolution
+    its centre neuron (a linear layer's channel mean is maximized by a flat colour)."""
+    return neuron(layer, n) if model.first_conv == model.layer(layer).name else channel(layer, n)
+
+
+def group(layer: str, *units: int) -> Objective:
+    """The sum of several channels' mean activations (a neuron group)."""
+    if not units:
+        raise OutOfRangeError(f"a group of {layer} needs at least one unit, such as group({layer},1,5)")
+    def fn(acts: Acts) -> torch.Tensor:
+        a = acts[layer][:, list(units)]
+        return (a.flatten(2).mean(dim=2) if a.dim() > 2 else a).sum(dim=1)
+    return Objective(fn, [layer], f"group({layer},{','.join(map(str, units))})",
+                     [_channel_check(layer, n) for n in units])
+
+
+def channel_interpolate(layer_a: str, a: int, layer_b: str, b: int) -> Objective:
+    """Across a batch of B pictures, slot i maximizes (1 - t) * unit a + t * unit b with
+    t = i / (B - 1): one picture that turns from a into b (render it with --count)."""
+    first, second = channel(layer_a, a), channel(layer_b, b)
+
+    def fn(acts: Acts) -> torch.Tensor:
+        va, vb = first(acts), second(acts)
+        count = va.shape[0]
+        t = torch.linspace(0, 1, count, device=va.device) if count > 1 else torch.zeros(1, device=va.device)
+        return (1 - t) * va + t * vb
+    return Objective(fn, [layer_a, layer_b], f"channel_interpolate({layer_a},{a},{layer_b},{b})",
+                     first.checks + second.checks)
+
+
+def alignment(layer: str, decay: float = 2.0) -> Objective:
+    """Lucid's alignment: minus the mean squared difference of the layer's activations between
+    batch slots d = 1..4 apart, divided by decay**d (slot i carries its pairs with later slots).
+    Added with a weight to ``channel_interpolate``, it keeps neighbouring pictures aligned."""
+    def fn(acts: Acts) -> torch.Tensor:
+        a = acts[layer].flatten(1)
+        out = torch.zeros(a.shape[0], device=a.device)
+        for d in range(1, 5):
+            if d < a.shape[0]:
+                diff = (a[:-d] - a[d:]).pow(2).mean(dim=1) / decay ** d
+                out = out + torch.cat([diff, diff.new_zeros(d)])
+        return -out
+    return Objective(fn, [layer], f"alignment({layer})" if decay == 2 else f"alignment({layer},{decay:g})")
+
+
+def l1(layer: str = INPUT, constant: float = 0.5) -> Objective:
+    """The mean absolute difference of a layer (by default the image) from ``constant``:
+    a penalty to subtract, as in ``block8:12 - 0.5*l1()``."""
+    return Objective(lambda acts: (acts[layer] - constant).abs().flatten(1).mean(dim=1), [layer],
+                     "l1()" if layer == INPUT else f"l1({layer})")
+
+
+def total_variation(layer: str = INPUT) -> Objective:
+    """The mean absolute difference between neighbouring pixels of a layer (by default the
+    image): a penalty to subtract, as in ``block8:12 - 5*tv()``."""
+    def fn(acts: Acts) -> torch.Tensor:
+        x = acts[layer]
+        dy = (x[..., 1:, :] - x[..., :-1, :]).abs().flatten(1).mean(dim=1)
+        dx = (x[..., :, 1:] - x[..., :, :-1]).abs().flatten(1).mean(dim=1)
+        return dx + dy
+    return Objective(fn, [layer], "tv()" if layer == INPUT else f"tv({layer})")
+
+
+def blur(layer: str = INPUT) -> Objective:
+    """Lucid's blur penalty: the mean squared difference between a layer (by default the
+    image) and a 3x3 box blur of it (held fixed); subtract it, as in ``block8:12 - 10*blur()``."""
+    def fn(acts: Acts) -> torch.Tensor:
+        x = acts[layer]
+        smooth = torch.nn.functional.avg_pool2d(x, 3, stride=1, padding=1, count_include_pad=False).detach()
+        return (x - smooth).pow(2).flatten(1).mean(dim=1)
+    return Objective(fn, [layer], "blur()" if layer == INPUT else f"blur({layer})")
 
 
 def layer(name: str) -> Objective:

@@ -55,6 +55,8 @@ def builtin_photo(name: str = "chelsea") -> Photo:
 def folder_photos(folder: str | Path) -> tuple[list[Photo], list[str]]:
     """Every readable photo in ``folder`` (sorted by name), and a note per unreadable one."""
     folder = Path(folder)
+    if folder.is_file():
+        raise ImageInputError(f"{folder} is a file: --photos takes a folder of photos (PNG or JPEG)")
     if not folder.is_dir():
         raise ImageInputError(f"photo folder not found: {folder}")
     photos, skipped = [], []

@@ -5,7 +5,7 @@ from typing import Iterable
 
 import torch
 
-from .models.base import VisionModel
+from .models.base import INPUT, VisionModel
 
 
 class _StopForward(Exception):
@@ -23,13 +23,16 @@ class Probe:
 
     def __init__(self, model: VisionModel, layers: Iterable[str]) -> None:
         self.model = model
-        self.requested = {name: model.layer(name) for name in layers}
-        if not self.requested:
+        layers = list(layers)
+        self.wants_input = INPUT in layers  # the image itself, for image penalties
+        self.requested = {name: model.layer(name) for name in layers if name != INPUT}
+        if not self.requested and not self.wants_input:
             raise ValueError("a probe needs at least one layer")
         self.layers = list({layer.name: layer for layer in self.requested.values()}.values())
-        self.deepest = max(self.layers, key=lambda layer: layer.order)
+        self.deepest = max(self.layers, key=lambda layer: layer.order) if self.layers else None
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._acts: dict[str, torch.Tensor] = {}
+        self._active = False  # hooks act only during this probe's own forward pass
 
     def __enter__(self) -> "Probe":
         for layer in self.layers:
@@ -46,9 +49,11 @@ class Probe:
         self._handles.clear()
 
     def _hook(self, name: str):
-        stop = name == self.deepest.name
+        stop = self.deepest is not None and name == self.deepest.name
 
         def hook(_module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> None:
+            if not self._active:  # another forward pass of the same network (e.g. model.logits)
+                return
             if name not in self._acts:  # a module called twice keeps its first output
                 self._acts[name] = output
             if stop:
@@ -58,12 +63,19 @@ class Probe:
 
     def __call__(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """Layer outputs (float32) for RGB images in [0, 1], keyed by the names asked for."""
-        if not self._handles:
+        if not self._handles and self.layers:
             raise RuntimeError("use Probe as a context manager (with Probe(...) as probe)")
         self._acts = {}
-        try:
-            with self.model.autocast():
-                self.model.net(self.model.preprocess(images))
-        except _StopForward:
-            pass
-        return {name: self._acts[layer.name].float() for name, layer in self.requested.items()}
+        if self.layers:
+            self._active = True
+            try:
+                with self.model.autocast():
+                    self.model.net(self.model.preprocess(images))
+            except _StopForward:
+                pass
+            finally:
+                self._active = False
+        acts = {name: self._acts[layer.name].float() for name, layer in self.requested.items()}
+        if self.wants_input:
+            acts[INPUT] = images
+        return acts

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
+from typing import Sequence
 
 from .errors import OutOfRangeError, unknown
 
@@ -16,7 +17,7 @@ class Recipe:
     decay:       spectral images scale frequency f by 1/f^decay
     optimizer:   "normalized-ascent" (gradient / (sqrt(mean(g^2)) + 1e-5), per image) or "adam"
     lr:          the step size of either optimizer
-    steps, size: optimization steps and image size in pixels
+    steps, size: optimization steps; image size in pixels, a side (128) or (height, width)
     transforms:  "none" or "lucid" (pad 12, jitter 8, scale 0.9-1.1, rotate -10..10, jitter 4)
     deprocess:   "none" or "keras2016" (centre, std 0.1, +0.5, clip)
     """
@@ -28,7 +29,7 @@ class Recipe:
     optimizer: str
     lr: float
     steps: int
-    size: int
+    size: int | tuple[int, int]
     transforms: str
     deprocess: str
     decay: float = 1.0
@@ -40,6 +41,9 @@ class Recipe:
         for key in chosen:
             if key not in names:
                 raise unknown("recipe option", key, names)
+        if isinstance(chosen.get("size"), (tuple, list)):
+            h, w = size_hw(chosen["size"])
+            chosen["size"] = h if h == w else (h, w)
         recipe = replace(self, **chosen)
         recipe.check()
         return recipe
@@ -50,13 +54,34 @@ class Recipe:
                 raise OutOfRangeError(f"recipe {name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
         if self.steps <= 0:
             raise OutOfRangeError(f"steps must be positive, got {self.steps}")
-        if self.size <= 0:
+        if min(self.hw) <= 0:
             raise OutOfRangeError(f"size must be positive, got {self.size}")
         if self.lr <= 0:
             raise OutOfRangeError(f"the step size (lr) must be positive, got {self.lr}")
 
+    @property
+    def hw(self) -> tuple[int, int]:
+        """(height, width) of the pictures."""
+        return size_hw(self.size)
+
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def size_hw(size: int | Sequence[int]) -> tuple[int, int]:
+    """(height, width) from a side or a (height, width) pair."""
+    if isinstance(size, int):
+        return size, size
+    values = tuple(int(v) for v in size)
+    if len(values) != 2:
+        raise OutOfRangeError(f"a size is one number or (height, width), got {size!r}")
+    return values[0], values[1]
+
+
+def size_text(size: int | Sequence[int]) -> str:
+    """'128' or '192x128' (width x height)."""
+    h, w = size_hw(size)
+    return str(h) if h == w else f"{w}x{h}"
 
 
 CHOICES = {

@@ -1,33 +1,42 @@
 """The one loop: parameterize, transform, probe, score, step; batched over units."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
 
-from .images import Picture, deprocess_keras2016
+from .errors import OutOfRangeError
+from .images import Picture, deprocess_keras2016, stitch
+from .memory import check_render_memory
 from .models.base import VisionModel
-from .objectives import Objective, channel_scores
+from .objectives import Objective, as_objective, channel_scores
 from .param import ToRGB, image_param
 from .probe import Probe
-from .recipes import Recipe
+from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from .transforms import Compose, lucid_transforms
 
 Progress = Callable[[int, int], None]
 """Called with (unit-steps done, unit-steps in all)."""
-Stop = Callable[[dict[str, torch.Tensor]], bool]
-"""Called each step with the step's activations, before the update; True ends the run."""
+Stop = Callable[[dict[str, torch.Tensor], torch.Tensor], bool]
+"""Called each step with the step's activations and the current (untransformed) images,
+before the update; True ends the run."""
 
 
 @dataclass
 class RenderResult:
-    """Pictures of a batch of units, with each unit's objective per step and at the end."""
+    """Pictures of a batch of units, with each unit's objective per step and at the end.
+
+    ``final`` is the objective on the optimized image; ``picture_final`` on the saved
+    picture (8-bit, and in the recipe's display: the article's recipe shows a normalized
+    version). ``snapshots`` holds the pictures at the steps asked for."""
 
     pictures: list[Picture]
     images: torch.Tensor  # (B, 3, H, W) in [0, 1], what the network saw at the end
     history: torch.Tensor  # (steps, B): the objective at each step (on the transformed image)
     final: torch.Tensor  # (B,): the objective on the final image, untransformed
+    picture_final: torch.Tensor  # (B,): the objective on the pictures as saved
+    snapshots: dict[int, list[Picture]] = field(default_factory=dict)  # step -> pictures after it
 
     @staticmethod
     def concat(parts: Sequence["RenderResult"]) -> "RenderResult":
@@ -36,7 +45,18 @@ class RenderResult:
             images=torch.cat([p.images for p in parts]),
             history=torch.cat([p.history for p in parts], dim=1),
             final=torch.cat([p.final for p in parts]),
+            picture_final=torch.cat([p.picture_final for p in parts]),
+            snapshots={step: [pic for p in parts for pic in p.snapshots.get(step, [])]
+                       for step in parts[0].snapshots},
         )
+
+    def _repr_png_(self) -> bytes:
+        return stitch(self.pictures)._repr_png_()
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{v:.3f}" for v in self.final.tolist()[:8])
+        more = ", ..." if len(self.pictures) > 8 else ""
+        return f"RenderResult({len(self.pictures)} pictures, final [{values}{more}])"
 
 
 def make_transforms(name: str) -> Compose:
@@ -71,16 +91,16 @@ def needed_layers(objectives: Objective | Sequence[Objective]) -> list[str]:
     return list(dict.fromkeys(name for o in objs for name in o.layers))
 
 
-def validate(model: VisionModel, objectives: Objective | Sequence[Objective], size: int) -> None:
+def validate(model: VisionModel, objectives: Objective | Sequence[Objective], size: int | tuple[int, int]) -> None:
     """Checks layers, channels and size before any computation."""
     model.check_size(size)
     objs = [objectives] if isinstance(objectives, Objective) else list(objectives)
     if not objs:
-        raise ValueError("nothing to render: no objectives")
+        raise OutOfRangeError("nothing to render: no objectives")
     for o in objs:
         o.validate(model, size)
         if not o.layers:
-            raise ValueError(f"objective {o} reads no layer")
+            raise OutOfRangeError(f"objective {o} reads no layer: name a unit such as block8:12")
 
 
 def _normalized_ascent_step(param: torch.nn.Parameter, lr: float) -> None:
@@ -92,10 +112,17 @@ def _normalized_ascent_step(param: torch.nn.Parameter, lr: float) -> None:
         param.sub_(lr * g / rms.view(-1, *([1] * (g.dim() - 1))))
 
 
+def _shown(recipe: Recipe, images: torch.Tensor) -> list[Picture]:
+    """The pictures of a batch of images, in the recipe's display."""
+    shown = deprocess_keras2016(images) if recipe.deprocess == "keras2016" else images
+    return [Picture.from_tensor(img) for img in shown]
+
+
 def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], image: ToRGB, recipe: Recipe,
              transform_seed: int, progress: Progress | None = None, done: int = 0, total: int | None = None,
-             stop: Stop | None = None) -> RenderResult:
-    """Runs ``recipe.steps`` steps of the loop on one batch (fewer if ``stop`` says so)."""
+             stop: Stop | None = None, thresholds: Sequence[int] = ()) -> RenderResult:
+    """Runs ``recipe.steps`` steps of the loop on one batch (fewer if ``stop`` says so),
+    keeping the pictures after each step in ``thresholds``."""
     transforms = make_transforms(recipe.transforms)
     gen = torch.Generator().manual_seed(int(transform_seed))
     params = list(image.parameters())
@@ -104,13 +131,15 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
     batch = params[0].shape[0]  # every parameterization keeps the batch first
     total = total if total is not None else recipe.steps * batch
     score = slot_scorer(objectives, model.device)
+    snapshots: dict[int, list[Picture]] = {}
     with model.math_mode(), Probe(model, needed_layers(objectives)) as probe:
         for step in range(recipe.steps):
             for p in params:
                 p.grad = None
-            x = transforms(image(), gen)
+            current = image()
+            x = transforms(current, gen)
             acts = probe(x)
-            if stop is not None and stop(acts):
+            if stop is not None and stop(acts, current.detach()):
                 break
             scores = score(acts)
             (-scores.sum()).backward()
@@ -120,30 +149,42 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
                 for p in params:
                     _normalized_ascent_step(p, recipe.lr)
             history.append(scores.detach())  # kept on the device: no sync per step
+            if step + 1 in thresholds:
+                with torch.no_grad():
+                    snapshots[step + 1] = _shown(recipe, image())
             if progress is not None:
                 progress(done + (step + 1) * batch, total)
         with torch.no_grad():
             final_image = image()
             final = score(probe(final_image)).cpu()
-    shown = deprocess_keras2016(final_image) if recipe.deprocess == "keras2016" else final_image
-    pictures = [Picture.from_tensor(img) for img in shown]
+            pictures = _shown(recipe, final_image)
+            saved = torch.stack([p.to_tensor() for p in pictures]).to(final_image.device)
+            picture_final = score(probe(saved)).cpu()
     history_t = torch.stack(history).cpu() if history else torch.empty(0, batch)
-    return RenderResult(pictures, final_image.detach().cpu(), history_t, final)
+    return RenderResult(pictures, final_image.detach().cpu(), history_t, final, picture_final, snapshots)
 
 
-def render(model: VisionModel, objectives: Objective | Sequence[Objective], recipe: Recipe, *,
-           seeds: Sequence[int] | int = 0, transform_seed: int = 0, batch: int = 32,
-           init: torch.Tensor | None = None, progress: Progress | None = None, stop: Stop | None = None
-           ) -> RenderResult:
-    """Pictures that maximize ``objectives``: one per objective (slot i optimizes objective i),
-    or, for one objective, one per seed.
+def render(model: VisionModel, objectives: Objective | str | Sequence[Objective | str],
+           recipe: Recipe | str = DEFAULT_RECIPE, *, seeds: Sequence[int] | int = 0, transform_seed: int = 0,
+           batch: int = 32, init: torch.Tensor | None = None, progress: Progress | None = None,
+           stop: Stop | None = None, thresholds: Sequence[int] = ()) -> RenderResult:
+    """Pictures that maximize ``objectives`` (Objectives or their text): one per objective
+    (slot i optimizes objective i), or, for one objective, one per seed. ``recipe`` is a
+    Recipe or a recipe name.
 
     The units are split into batches of ``batch``. Slot i starts from noise drawn with
     ``seeds[i]`` and all slots see the same transforms (drawn with ``transform_seed``), so a
     unit's picture does not depend on which batch it was in.
     ``init`` (N, 3, H, W) in [0, 1] starts from photos instead of noise. ``stop`` can end
-    each batch early (see ``Stop``).
+    each batch early (see ``Stop``). ``thresholds`` are steps after which the pictures are
+    also kept (``result.snapshots``).
     """
+    recipe = get_recipe(recipe)
+    objectives = as_objective(objectives) if isinstance(objectives, (Objective, str)) else \
+        [as_objective(o) for o in objectives]
+    thresholds = sorted(set(int(t) for t in thresholds))
+    if thresholds and not (thresholds[0] >= 1 and thresholds[-1] <= recipe.steps):
+        raise OutOfRangeError(f"thresholds must be steps from 1 to {recipe.steps}, got {thresholds}")
     if isinstance(seeds, int):
         count = 1 if isinstance(objectives, Objective) else len(objectives)
         seeds = [seeds + i for i in range(count)]
@@ -152,9 +193,10 @@ def render(model: VisionModel, objectives: Objective | Sequence[Objective], reci
     if len(objs) != len(seeds):
         raise ValueError(f"{len(objs)} objectives but {len(seeds)} seeds")
     if batch <= 0:
-        raise ValueError(f"batch must be positive, got {batch}")
-    size = recipe.size if init is None else max(init.shape[-2:])
-    validate(model, objs, size)
+        raise OutOfRangeError(f"batch must be positive, got {batch}")
+    hw = recipe.hw if init is None else tuple(init.shape[-2:])
+    validate(model, objs, hw)
+    check_render_memory(model, needed_layers(objs), hw, min(batch, len(objs)))
     device = model.device
     shared = objectives if isinstance(objectives, Objective) else None
     parts = []
@@ -162,8 +204,8 @@ def render(model: VisionModel, objectives: Objective | Sequence[Objective], reci
     for start in range(0, len(objs), batch):
         chunk = slice(start, start + batch)
         chunk_init = None if init is None else init[chunk]
-        image = image_param(recipe.param, seeds[chunk], recipe.size, decorrelated=recipe.decorrelate,
+        image = image_param(recipe.param, seeds[chunk], recipe.hw, decorrelated=recipe.decorrelate,
                             sigmoid=recipe.sigmoid, decay=recipe.decay, init=chunk_init, device=device)
         parts.append(optimize(model, shared if shared is not None else objs[chunk], image, recipe,
-                              transform_seed, progress, start * recipe.steps, total, stop))
+                              transform_seed, progress, start * recipe.steps, total, stop, thresholds))
     return RenderResult.concat(parts)

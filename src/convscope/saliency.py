@@ -8,11 +8,14 @@ import torch
 import torch.nn.functional as F
 
 from .errors import ImageInputError, OutOfRangeError
-from .images import Picture, to_tensor
+from .images import Picture, as_photo, to_tensor
 from .models.base import VisionModel
 
 # Anchor colours of a dark-to-bright heat scale (black, purple, red, orange, pale yellow).
 HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], dtype=float)
+
+
+VIEW = "the whole photo, short side at the network's input size (classify uses the centre square)"
 
 
 @dataclass
@@ -21,7 +24,11 @@ class Saliency:
     map: np.ndarray  # (H, W) in [0, 1], the photo's size
     target: int
     name: str
-    probability: float
+    probability: float  # on the view the map explains: the whole photo (see VIEW)
+    classify_probability: float  # on the centre square, as ``classify`` reports it
+
+    def _repr_png_(self) -> bytes:
+        return self.picture._repr_png_()
 
 
 def saliency_map(model: VisionModel, photo: np.ndarray, target: int | None = None, samples: int = 16,
@@ -76,9 +83,22 @@ def overlay(photo: np.ndarray, heat: np.ndarray, gamma: float = 0.8) -> np.ndarr
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def saliency(model: VisionModel, photo: np.ndarray, target: int | None = None, samples: int = 16,
+def saliency(model: VisionModel, photo: object, target: int | str | None = None, samples: int = 16,
              noise: float = 0.15, seed: int = 0) -> Saliency:
-    """A saliency heat map over ``photo`` (H, W, 3 uint8) for class ``target`` (default: the
-    top class); see ``saliency_map`` for the options."""
-    heat, k, p = saliency_map(model, photo, target, samples, noise, seed)
-    return Saliency(Picture(overlay(photo, heat)), heat, k, model.class_name(k), p)
+    """A saliency heat map over ``photo`` (a path, Picture, PIL image or array; see
+    ``images.as_photo``) for class ``target`` (an index or name; default: the top class);
+    see ``saliency_map`` for the options.
+
+    The map explains the whole photo, so ``probability`` is the network's on the whole photo;
+    ``classify_probability`` is the one ``classify`` gives on its centre square."""
+    from .classes import resolve_class
+    from .classify import prepare
+
+    pixels = as_photo(photo)
+    k_asked = None if target is None else resolve_class(model, target)
+    heat, k, p = saliency_map(model, pixels, k_asked, samples, noise, seed)
+    with torch.no_grad():
+        centre = float(model.logits(prepare(model, pixels)).softmax(dim=1)[0, k])
+    info = {"class": k, "name": model.class_name(k), "probability": p, "classify_probability": centre,
+            "view": VIEW, "samples": samples, "noise": noise, "seed": seed}
+    return Saliency(Picture(overlay(pixels, heat), info), heat, k, model.class_name(k), p, centre)

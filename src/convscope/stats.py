@@ -1,7 +1,8 @@
 """Fidelity: how a unit's picture compares with what real photos make the unit do."""
 from __future__ import annotations
 
-from typing import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import torch
 
@@ -10,20 +11,30 @@ from .models.base import VisionModel
 from .photos import Photo
 from .probe import Probe
 
+if TYPE_CHECKING:
+    from .recipes import Recipe
+    from .render import Progress
 
-def photo_activations(model: VisionModel, layer: str, photos: Sequence[Photo]) -> torch.Tensor:
-    """(photos, channels): each channel's mean activation on each photo at the model's input size."""
+
+def photo_activations(model: VisionModel, layer: str, photos: Sequence[Photo], peak: bool = False,
+                      after: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+    """(photos, channels): each channel's mean activation (or its peak over positions) on each
+    photo at the model's input size; ``after`` is applied to the maps first (an activation
+    function the network applies after the layer)."""
     rows = []
     with torch.no_grad(), Probe(model, [layer]) as probe:
         for photo in photos:
             a = probe(prepare(model, photo.pixels))[layer][0]
-            rows.append((a.flatten(1).mean(dim=1) if a.dim() > 1 else a).cpu())
+            a = after(a) if after is not None else a
+            flat = a.flatten(1) if a.dim() > 1 else a[:, None]
+            rows.append((flat.amax(dim=1) if peak else flat.mean(dim=1)).cpu())
     return torch.stack(rows)
 
 
-def photo_maxima(model: VisionModel, layer: str, photos: Sequence[Photo]) -> torch.Tensor:
-    """(channels,): the highest mean activation each channel reaches on any of the photos."""
-    return photo_activations(model, layer, photos).max(dim=0).values
+def photo_maxima(model: VisionModel, layer: str, photos: Sequence[Photo], peak: bool = False) -> torch.Tensor:
+    """(channels,): the highest mean activation (or peak, with ``peak``) each channel reaches
+    on any of the photos."""
+    return photo_activations(model, layer, photos, peak).max(dim=0).values
 
 
 def fidelity(picture_activation: float, photo_max: float) -> float | None:
@@ -31,3 +42,74 @@ def fidelity(picture_activation: float, photo_max: float) -> float | None:
     if photo_max <= 0:
         return None
     return picture_activation / photo_max
+
+
+def unit_values(model: VisionModel, layer: str, units: Sequence[int], images: torch.Tensor,
+                after: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list[float]:
+    """Slot i's value of unit ``units[i]`` on ``images[i]`` (B, 3, H, W), as its picture
+    objective reads it (the channel mean, or the centre neuron of the first convolution),
+    optionally after ``after``."""
+    centre = model.first_conv == model.layer(layer).name
+    with torch.no_grad(), Probe(model, [layer]) as probe:
+        a = probe(images.to(model.device))[layer]
+    a = after(a) if after is not None else a
+    picked = a[torch.arange(len(units)), torch.as_tensor(list(units), device=a.device)]
+    if picked.dim() == 1:
+        return picked.tolist()
+    if centre:
+        h, w = picked.shape[-2:]
+        return picked[:, h // 2, w // 2].tolist()
+    return picked.flatten(1).mean(dim=1).tolist()
+
+
+@dataclass
+class UnitFidelity:
+    """A layer's units rendered and compared with real photos (see ``measure_units``)."""
+
+    layer: str
+    rows: list[dict]
+    settings: dict
+
+    @property
+    def median_ratio(self) -> float | None:
+        ratios = sorted(r["ratio"] for r in self.rows if r["ratio"] is not None)
+        return ratios[len(ratios) // 2] if ratios else None
+
+
+def measure_units(model: VisionModel, layer: str, units: Sequence[int], photos: Sequence[Photo],
+                  recipe: "Recipe | str" = "lucid", *, seed: int = 0, batch: int = 32,
+                  progress: "Progress | None" = None) -> UnitFidelity:
+    """Renders ``units`` of ``layer`` and divides each picture's activation by the best the
+    unit reaches on ``photos`` (the channel mean; for the first convolution, whose pictures
+    maximize the centre neuron, the peak). For a layer read before the network's own
+    activation function (efficientnet-lite's stem and head, before ReLU6), the same ratio is
+    also given after that function: what the next layer receives."""
+    from .objectives import unit_objective
+    from .recipes import get_recipe
+    from .render import render
+
+    info = model.layer(layer)
+    rec = get_recipe(recipe)
+    for u in units:
+        model.check_channel(layer, u)
+    first = model.first_conv == info.name
+    result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
+                    transform_seed=seed, batch=batch, progress=progress)
+    acts = photo_activations(model, layer, photos, peak=first)
+    rows = []
+    for u, act in zip(units, result.final.tolist()):
+        best = int(acts[:, u].argmax())
+        rows.append({"unit": u, "activation": act, "photo_max": float(acts[best, u]),
+                     "best_photo": photos[best].name, "ratio": fidelity(act, float(acts[best, u]))})
+    if info.after is not None:
+        after_acts = photo_activations(model, layer, photos, peak=first, after=info.after.fn)
+        pictures = unit_values(model, layer, units, result.images, info.after.fn)
+        for row, u, value in zip(rows, units, pictures):
+            top = float(after_acts[:, u].max())
+            row.update({"activation_after": value, "photo_max_after": top, "ratio_after": fidelity(value, top)})
+    settings = {"model": model.name, "layer": info.name, "recipe": rec.as_dict(), "seed": seed,
+                "precision": model.effective_precision, "photos": len(photos),
+                "objective": "the centre neuron" if first else "the channel mean",
+                "read": f"before its {info.after.name}" if info.after is not None else "as the network outputs it",
+                "after": info.after.name if info.after is not None else None}
+    return UnitFidelity(info.name, rows, settings)

@@ -19,10 +19,11 @@ import torch
 
 from .classify import prepare
 from .errors import OutOfRangeError
-from .images import Picture
+from .images import Picture, labelled
 from .models.base import VisionModel
 from .photos import Photo
 from .probe import Probe
+from .render import Progress
 from .transforms import rotate
 
 DEFAULT_ANGLES = (90, 180, 270)
@@ -106,10 +107,18 @@ def correlation_by_angle(layer: str, images: torch.Tensor, angle: float, probe: 
     return (_standardize(x) @ _standardize(y).T / x.shape[1]).cpu()
 
 
+def check_threshold(threshold: float) -> None:
+    """A twin threshold is a correlation, in [-1, 1]."""
+    if not -1 <= threshold <= 1:
+        raise OutOfRangeError(f"--threshold is a correlation: give a value in [-1, 1], such as 0.7; got {threshold:g}")
+
+
 def find_twins(model: VisionModel, layer: str, photos: Sequence[Photo], *, angles: Sequence[float] = DEFAULT_ANGLES,
-               threshold: float = 0.7, margin: float = 0.1) -> TwinReport:
+               threshold: float = 0.7, margin: float = 0.1, progress: Progress | None = None) -> TwinReport:
     """Every pair of units whose functional twin score at its best angle reaches ``threshold``
-    and beats their unrotated correlation by ``margin``."""
+    (a correlation, in [-1, 1]) and beats their unrotated correlation by ``margin``.
+    ``progress`` is called with (angles done, angles in all)."""
+    check_threshold(threshold)
     info = model.layer(layer)
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name!r} has no spatial maps to turn: choose a conv layer")
@@ -120,8 +129,12 @@ def find_twins(model: VisionModel, layer: str, photos: Sequence[Photo], *, angle
     angles = [float(a) for a in angles]
     images = torch.cat([prepare(model, p.pixels) for p in photos])
     needed = sorted(set(angles) | {(360 - a) % 360 for a in angles} | {0.0})
+    by_angle = {}
     with Probe(model, [layer]) as probe:
-        by_angle = {a: correlation_by_angle(layer, images, a, probe) for a in needed}
+        for done, a in enumerate(needed, start=1):
+            by_angle[a] = correlation_by_angle(layer, images, a, probe)
+            if progress is not None:
+                progress(done, len(needed))
     unrotated = by_angle[0.0]
     # (i, j) at t and (j, i) at -t describe the same relation: average them.
     scores = torch.stack([(by_angle[a] + by_angle[(360 - a) % 360].T) / 2 for a in angles])
@@ -161,7 +174,8 @@ def add_picture_view(model: VisionModel, report: TwinReport, picture_of: Callabl
             pair.picture_correlation = float(_standardize(x) @ _standardize(y).T / x.shape[1])
             acts = probe(torch.cat([turned, b]))[layer][:, pair.twin].flatten(1).mean(dim=1)
             pair.picture_response = float(acts[0] / acts[1]) if float(acts[1]) > 0 else None
-            tiles += [Picture.from_tensor(a[0].cpu()), Picture.from_tensor(b[0].cpu())]
+            tiles += [labelled(Picture.from_tensor(a[0].cpu()), f"unit {pair.unit}"),
+                      labelled(Picture.from_tensor(b[0].cpu()), f"unit {pair.twin} = {pair.unit} at {pair.angle:g} deg")]
     if tiles:
         report.sheet = _pair_sheet(tiles)
 

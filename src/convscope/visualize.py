@@ -6,46 +6,79 @@ from typing import Sequence
 
 from .errors import OutOfRangeError
 from .images import Picture, stitch
+from .kernels import kernel_pictures
 from .models import VisionModel, load
-from .objectives import channel
+from .objectives import Objective, unit_number, unit_objective
 from .photos import Photo, builtin_photos
 from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from .render import Progress, render
 from .stats import fidelity, photo_maxima
+
+ACTIVATION_NOTE = ("activation: the objective on the optimized image; picture_activation: on the saved "
+                   "picture (8-bit, in the recipe's display)")
 
 
 def as_model(model: VisionModel | str) -> VisionModel:
     return load(model) if isinstance(model, str) else model
 
 
-def visualize_filter(model: VisionModel | str, layer: str, unit: int, *, recipe: str | Recipe = DEFAULT_RECIPE,
-                     size: int | None = None, steps: int | None = None, seed: int = 0,
-                     progress: Progress | None = None) -> Picture:
-    """The picture that maximizes channel ``unit`` of ``layer``; ``picture.info`` holds the
-    activation reached and the settings."""
+def show(model: VisionModel | str, objective: Objective | str, *, recipe: str | Recipe = DEFAULT_RECIPE,
+         seed: int = 0, progress: Progress | None = None, **options: object) -> Picture:
+    """One picture of ``objective`` (text such as "block8:12", or an Objective) with the
+    default recipe, in one line; recipe fields (steps=, size=, ...) can be overridden.
+    It shows itself in Jupyter; ``info`` holds the numbers."""
     model = as_model(model)
+    rec = get_recipe(recipe, **options)
+    result = render(model, objective, rec, seeds=[seed], transform_seed=seed, progress=progress)
+    picture = result.pictures[0]
+    picture.info = {"model": model.name, "objective": str(objective), "activation": float(result.final[0]),
+                    "picture_activation": float(result.picture_final[0]), "recipe": rec.as_dict(), "seed": seed}
+    return picture
+
+
+def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *,
+                     recipe: str | Recipe = DEFAULT_RECIPE, size: int | tuple[int, int] | None = None,
+                     steps: int | None = None, seed: int = 0, thresholds: Sequence[int] = (),
+                     progress: Progress | None = None) -> Picture:
+    """The picture that maximizes channel ``unit`` of ``layer`` (for the first convolution: the
+    centre neuron, since its channel mean is maximized by a flat colour); ``picture.info``
+    holds the activation reached and the settings; ``picture.extras`` the pictures at
+    ``thresholds`` ("step 32", ...) and, for the first convolution, its "kernel"."""
+    model = as_model(model)
+    unit = unit_number(unit)
     model.check_channel(layer, unit)
     rec = get_recipe(recipe, size=size, steps=steps)
-    result = render(model, [channel(layer, unit)], rec, seeds=[seed + unit], transform_seed=seed,
-                    progress=progress)
+    objective = unit_objective(model, layer, unit)
+    result = render(model, [objective], rec, seeds=[seed + unit], transform_seed=seed,
+                    thresholds=thresholds, progress=progress)
     picture = result.pictures[0]
     picture.info = {"model": model.name, "layer": model.layer(layer).name, "channel": unit,
-                    "activation": float(result.final[0]), "start": float(result.history[0, 0]),
-                    "recipe": rec.as_dict(), "seed": seed, "precision": model.effective_precision}
+                    "objective": str(objective), "activation": float(result.final[0]),
+                    "picture_activation": float(result.picture_final[0]), "start": float(result.history[0, 0]),
+                    "activations": ACTIVATION_NOTE, "recipe": rec.as_dict(), "seed": seed,
+                    "precision": model.effective_precision}
+    picture.extras.update({f"step {step}": pics[0] for step, pics in result.snapshots.items()})
+    if model.first_conv == model.layer(layer).name:
+        picture.extras["kernel"] = kernel_pictures(model, min(picture.size))[unit]
     return picture
 
 
 @dataclass
 class Grid:
-    """A layer's sheet of its strongest filters, and each tile's numbers in tile order."""
+    """A layer's sheet of its strongest filters, and each tile's numbers in tile order; for the
+    first convolution also ``kernels``, the same tiles' kernels enlarged."""
 
     sheet: Picture
     tiles: list[dict]
     dropped: list[dict]
     settings: dict = field(default_factory=dict)
+    kernels: Picture | None = None
 
     def sidecar(self) -> dict:
         return {**self.settings, "tiles": self.tiles, "dropped": self.dropped}
+
+    def _repr_png_(self) -> bytes:
+        return self.sheet._repr_png_()
 
 
 def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, top: int = 64,
@@ -60,12 +93,13 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
         raise OutOfRangeError("--candidates and --top must be positive")
     rec = get_recipe(recipe, size=size, steps=steps)
     units = list(range(min(candidates, info.channels)))
-    result = render(model, [channel(layer, u) for u in units], rec, seeds=[seed + u for u in units],
+    first = model.first_conv == info.name
+    result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
                     transform_seed=seed, batch=batch, progress=progress)
-    maxima = photo_maxima(model, layer, photos if photos is not None else builtin_photos())
+    maxima = photo_maxima(model, layer, photos if photos is not None else builtin_photos(), peak=first)
     rows = []
-    for u, act, pic in zip(units, result.final.tolist(), result.pictures):
-        rows.append(({"channel": u, "activation": act, "photo_max": float(maxima[u]),
+    for u, act, shown, pic in zip(units, result.final.tolist(), result.picture_final.tolist(), result.pictures):
+        rows.append(({"channel": u, "activation": act, "picture_activation": shown, "photo_max": float(maxima[u]),
                       "ratio": fidelity(act, float(maxima[u]))}, pic))
     alive = sorted((r for r in rows if r[0]["activation"] > 0), key=lambda r: -r[0]["activation"])
     kept = alive[:top]
@@ -74,5 +108,12 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     dropped = [r[0] for r in rows if r[0]["activation"] <= 0]
     sheet = stitch([pic for _row, pic in kept])
     settings = {"model": model.name, "layer": info.name, "candidates": len(units), "top": top,
-                "seed": seed, "recipe": rec.as_dict(), "precision": model.effective_precision}
-    return Grid(sheet, [row for row, _pic in kept], dropped, settings)
+                "objective": "the centre neuron (first convolution)" if first else "the channel mean",
+                "photo_max": "the best photo's peak" if first else "the best photo's mean",
+                "activations": ACTIVATION_NOTE, "seed": seed, "recipe": rec.as_dict(),
+                "precision": model.effective_precision}
+    kernels = None
+    if first:
+        all_kernels = kernel_pictures(model, min(sheet.size[0], kept[0][1].size[0]))
+        kernels = stitch([all_kernels[row["channel"]] for row, _pic in kept])
+    return Grid(sheet, [row for row, _pic in kept], dropped, settings, kernels)

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 from .. import models
+from ..devices import resolve_device
 from ..errors import ConvscopeError, OutOfRangeError
-from ..images import image_format
+from ..images import check_output_folder, image_format
 
 
 class CliError(ConvscopeError):
@@ -65,7 +66,34 @@ def output_path(path: str) -> Path:
     if out.is_dir():
         fail(f"{out} is a folder: give a file name such as {out / 'picture.png'}")
     image_format(out)
+    check_output_folder(out)
     return out
+
+
+def output_folder(path: str) -> Path:
+    """Checks an output folder before any work starts."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        fail(f"{out} is a file, not a folder: give a folder name")
+    check_output_folder(out / "index.html")
+    return out
+
+
+def parse_size(text: str) -> int | tuple[int, int]:
+    """'128' to 128, '192x128' (width x height) to (128, 192) as (height, width)."""
+    parts = text.lower().replace(" ", "").split("x")
+    try:
+        values = [int(v) for v in parts]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"cannot read size {text!r}: write 128 or WIDTHxHEIGHT such as 192x128")
+    if len(values) not in (1, 2) or min(values) <= 0:
+        raise argparse.ArgumentTypeError(f"cannot read size {text!r}: write 128 or WIDTHxHEIGHT such as 192x128")
+    return values[0] if len(values) == 1 else (values[1], values[0])
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """'1 layer', '2 layers'."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def positive(value: int | None, name: str) -> None:
@@ -80,16 +108,6 @@ def load_model(args: argparse.Namespace) -> models.VisionModel:
     for note in model.notes:
         print(f"note: {note}", file=sys.stderr)
     return model
-
-
-def resolve_device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        fail("--device cuda: no CUDA device is available here; use --device cpu")
-    return name
 
 
 def emit(args: argparse.Namespace, data: object, text: str) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import models
 from ..images import write_json
-from .common import emit, fail, load_model, output_path, parse_floats, positive, progress_bar
+from .common import emit, fail, load_model, output_folder, output_path, parse_floats, plural, positive, progress_bar
 
 
 def cmd_atlas(args: argparse.Namespace) -> None:
@@ -15,6 +15,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
 
     from ..atlas import build_atlas
 
+    output_folder(args.out)
     positive(args.batch, "--batch")
     positive(args.steps, "--steps")
     args.model = args.model_name
@@ -55,15 +56,17 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     data = {"out": str(summary.root), "index": str(summary.root / "index.html"), "units": summary.units,
             "rendered": summary.rendered, "layers": summary.layers, "skipped_photos": len(summary.skipped_photos)}
     already = summary.units - summary.rendered
-    emit(args, data, f"{data['index']}: {summary.units} units in {len(summary.layers)} layers "
+    emit(args, data, f"{data['index']}: {plural(summary.units, 'unit')} in {plural(len(summary.layers), 'layer')} "
                      f"({summary.rendered} rendered now" + (f", {already} already there)" if already else ")")
-         + (f"; {len(summary.skipped_photos)} unreadable photos skipped" if summary.skipped_photos else ""))
+         + (f"; {plural(len(summary.skipped_photos), 'unreadable photo')} skipped" if summary.skipped_photos else ""))
 
 
 def cmd_twins(args: argparse.Namespace) -> None:
     from ..photos import photo_set
-    from ..twins import add_picture_view, angle_list, find_twins
+    from ..twins import add_picture_view, angle_list, check_threshold, find_twins
 
+    check_threshold(args.threshold)
+    positive(args.top, "--top")
     if args.angles is not None and args.angle_step is not None:
         fail("give --angles or --angle-step, not both")
     angles = angle_list(parse_floats(args.angles, "--angles"), args.angle_step)
@@ -78,7 +81,10 @@ def cmd_twins(args: argparse.Namespace) -> None:
     photos, skipped = photo_set(args.photos)
     for note in skipped:
         print(f"warning: skipped {note}", file=sys.stderr)
-    reports = [find_twins(model, name, photos, angles=angles, threshold=args.threshold) for name in layers]
+    reports = []
+    for name in layers:
+        with progress_bar(f"twins {name}: rotations", unit="angle") as bar:
+            reports.append(find_twins(model, name, photos, angles=angles, threshold=args.threshold, progress=bar))
     if args.summary:
         rows = [r.summary() for r in reports]
         lines = [f"{'layer':12s} {'units':>5s} {'pairs':>5s} {'with twin':>10s}  by angle"]
@@ -97,7 +103,7 @@ def cmd_twins(args: argparse.Namespace) -> None:
         report.sheet.save(out)
         data["sheet"] = str(out)
     write_json(f"{out}.json", data)
-    lines = [f"{report.layer}: {len(report.pairs)} twin pairs; {report.with_twin} of {report.units} units "
+    lines = [f"{report.layer}: {plural(len(report.pairs), 'twin pair')}; {report.with_twin} of {report.units} units "
              f"({report.with_twin / report.units:.0%}) have a rotated twin"]
     lines += [f"  {p.unit} -> {p.twin} at {p.angle:g} deg: score {p.score:.2f} (unrotated {p.unrotated:.2f})"
               + (f", pictures {p.picture_correlation:.2f}" if p.picture_correlation is not None else "")

@@ -3,181 +3,234 @@ from __future__ import annotations
 
 import argparse
 
-from .. import models
+from .. import __version__, models
+from ..devices import DEVICE_CHOICES
 from ..precision import PRECISIONS
 from ..recipes import DEFAULT_RECIPE, RECIPES
+from .common import parse_size
 from .info import cmd_classify, cmd_layers, cmd_models
 from .layer_commands import cmd_atlas, cmd_twins
 from .photo_commands import cmd_classviz, cmd_dream, cmd_saliency
 from .pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
 
 
+MODEL_HELP = ("a model name from `convscope models` (efficientnet-lite0, vgg16, ...) or path/to/file.py:factory "
+              "for your own network")
+LAYER_HELP = "a layer name from `convscope layers MODEL` (block8, conv3_3, head, logits, ...)"
+CHANNEL_HELP = "the unit's number in the layer, from 0 (a filter of a conv layer, a class of logits)"
+JSON_HELP = "print the results as JSON on stdout instead of text"
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, exit status 2, like every other error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"convscope: error: {message} (see {self.prog} --help)\n")
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows every option's default, unless it has none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, False) or "(default" in (action.help or ""):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
 def add_model_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=models.DEFAULT_MODEL,
-                   help="model name (see: convscope models) or path/to/file.py:factory")
+    p.add_argument("--model", default=models.DEFAULT_MODEL, help=MODEL_HELP)
     add_common(p)
 
 
-def add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="auto", help="auto (CUDA when there is one), cpu or cuda")
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
+def add_device(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default="auto", help=f"{', '.join(DEVICE_CHOICES)} or cuda:N "
+                   "(auto: CUDA when there is one)")
     p.add_argument("--precision", default="auto", choices=list(PRECISIONS),
                    help="arithmetic of the network: auto (TF32 on CUDA, float32 on the CPU), float32, "
                         "tf32 (CUDA) or bfloat16 autocast (fast on GPUs and AMX CPUs)")
+
+
+def add_common(p: argparse.ArgumentParser) -> None:
+    add_device(p)
     p.add_argument("--weights", metavar="FILE", help="weights file (vgg16/vgg19: Keras .h5 or torchvision .pth)")
     p.add_argument("--kernel-orientation", default="auto", choices=["auto", "as-stored", "flipped"],
-                   help="for Keras files: whether conv kernels are stored flipped (default: detect)")
+                   help="for Keras files: whether conv kernels are stored flipped (auto: detect)")
 
 
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES),
-                   help=f"render recipe (default {DEFAULT_RECIPE})")
-    p.add_argument("--size", type=int, help="image size in px (recipe default: 128)")
-    p.add_argument("--steps", type=int, help="optimization steps (keras2016: 20, lucid: 512)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help="render recipe")
+    p.add_argument("--size", type=parse_size, metavar="PX|WxH",
+                   help="image size: 128, or width x height such as 192x128 (default: the recipe's, 128)")
+    p.add_argument("--steps", type=int, help="optimization steps (default: the recipe's; keras2016 20, lucid 512)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+
+
+def add_thresholds(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--thresholds", metavar="STEPS",
+                   help="also write the pictures at these steps as a strip, e.g. 32,128,512 (beside the "
+                        "output, as NAME.steps.png)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="convscope", description="See what a convolutional network has learned.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = Parser(prog="convscope", description="See what a convolutional network has learned.",
+                    formatter_class=HelpFormatter)
+    parser.add_argument("--version", action="version", version=f"convscope {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    add_parser = sub.add_parser
 
-    p = sub.add_parser("demo", help="classify two photos and render the article's pictures into a folder")
+    def command(name: str, **kwargs: object) -> argparse.ArgumentParser:
+        return add_parser(name, formatter_class=HelpFormatter, **kwargs)
+
+    p = command("demo", help="classify two photos and render the article's pictures into a folder")
     p.add_argument("out", nargs="?", default="out", help="output folder (default: out)")
     add_model_option(p)
     p.set_defaults(run=cmd_demo)
 
-    p = sub.add_parser("models", help="list the models")
-    p.add_argument("--json", action="store_true")
+    p = command("models", help="list the models")
+    add_json(p)
+    add_device(p)
     p.set_defaults(run=cmd_models)
 
-    p = sub.add_parser("layers", help="list a model's layers")
-    p.add_argument("model_name", metavar="MODEL")
-    p.add_argument("--json", action="store_true")
+    p = command("layers", help="list a model's layers")
+    p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
+    add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_layers)
 
-    p = sub.add_parser("classify", help="top classes of photos")
+    p = command("classify", help="top classes of photos")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--top", type=int, default=5)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--top", type=int, default=5, help="classes to show per photo")
+    add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_classify)
 
-    p = sub.add_parser("filter", help="the picture one filter (channel) responds to most")
-    p.add_argument("model_name", metavar="MODEL")
-    p.add_argument("layer", metavar="LAYER")
-    p.add_argument("channel", type=int, metavar="CHANNEL")
-    p.add_argument("-o", "--output", required=True, help="output .png or .jpg")
+    p = command("filter", help="the picture one filter (channel) responds to most")
+    p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("layer", metavar="LAYER", help=LAYER_HELP)
+    p.add_argument("channel", metavar="CHANNEL", help=CHANNEL_HELP)
+    p.add_argument("-o", "--output", required=True, help="output .png or .jpg (for the first convolution its "
+                   "kernel is written beside it as NAME.kernel.png)")
     add_recipe_options(p)
-    p.add_argument("--json", action="store_true")
+    add_thresholds(p)
+    add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_filter)
 
-    p = sub.add_parser("grid", help="a sheet of a layer's strongest filters (the article's 8x8 grids)")
-    p.add_argument("model_name", metavar="MODEL")
-    p.add_argument("layer", metavar="LAYER", nargs="?")
+    p = command("grid", help="a sheet of a layer's strongest filters (the article's 8x8 grids)")
+    p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("layer", metavar="LAYER", nargs="?", help=LAYER_HELP)
     p.add_argument("--layers", help="several layers, comma-separated: one sheet each")
     p.add_argument("-o", "--output", required=True, help="output .png (with a .json sidecar beside it)")
-    p.add_argument("--candidates", type=int, default=200, help="first filters to render (default 200)")
-    p.add_argument("--top", type=int, default=64, help="best filters to keep (default 64)")
-    p.add_argument("--batch", type=int, default=32, help="units optimized together (default 32)")
+    p.add_argument("--candidates", type=int, default=200, help="first filters to render")
+    p.add_argument("--top", type=int, default=64, help="best filters to keep")
+    p.add_argument("--batch", type=int, default=32, help="units optimized together")
     add_recipe_options(p)
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_grid)
 
-    p = sub.add_parser("render", help="pictures for any objective, e.g. \"block8:12 - 0.5*block8:40\"")
-    p.add_argument("objective", metavar="OBJECTIVE")
+    p = command("render", help="pictures for any objective, e.g. \"block8:12 - 0.5*block8:40\"")
+    p.add_argument("objective", metavar="OBJECTIVE",
+                   help="what to maximize, e.g. block8:12 or \"block8:12 - 0.5*block8:40\"; one that starts "
+                        "with a minus goes after --, or with a space: \" -block8:12\"")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--count", type=int, default=1, help="pictures with different seeds, on one sheet")
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batch", type=int, default=32, help="pictures optimized together")
     add_recipe_options(p)
-    p.add_argument("--json", action="store_true")
+    add_thresholds(p)
+    add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_render)
 
-    p = sub.add_parser("dream", help="DeepDream: amplify what layers see in a photo")
+    p = command("dream", help="DeepDream: amplify what layers see in a photo")
     p.add_argument("photo", nargs="?", metavar="PHOTO", help="PNG or JPEG (default: a built-in photo)")
     p.add_argument("-o", "--output", required=True, help="output .jpg or .png (the photo's size)")
-    p.add_argument("--layers", default="block8,block10", help="layers to amplify (default block8,block10)")
+    p.add_argument("--layers", help="layers to amplify (default block8,block10 for efficientnet-lite)")
     p.add_argument("--layer-weights", help="one weight per layer, e.g. 1,1.5")
-    p.add_argument("--objective", help="any objective text instead of the layers, e.g. block8:12 or logits:18")
-    p.add_argument("--octaves", type=int, default=4)
-    p.add_argument("--octave-scale", type=float, default=1.4)
+    p.add_argument("--objective", help="any objective text instead of --layers, e.g. block8:12 or logits:18")
+    p.add_argument("--octaves", type=int, default=4, help="image scales, each --octave-scale smaller")
+    p.add_argument("--octave-scale", type=float, default=1.4, help="size ratio between octaves")
     p.add_argument("--steps", type=int, default=10, help="steps per octave")
     p.add_argument("--step-size", type=float, default=0.01, help="mean change per pixel and step, on 0..1")
     p.add_argument("--jitter", type=int, default=32, help="random roll in px each step")
     p.add_argument("--tile", type=int, default=512, help="gradient tile size in px (bounded memory)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_dream)
 
-    p = sub.add_parser("classviz", help="the image the network takes for a class (the article's fooling images)")
+    p = command("classviz", help="the image the network takes for a class (the article's fooling images)")
     p.add_argument("target", metavar="CLASS", help="class index (65) or name (\"sea snake\")")
-    p.add_argument("-o", "--output", default="class.png", help="output .png (with a .json sidecar)")
-    p.add_argument("--recipe", default="keras2016", choices=sorted(RECIPES), help="default keras2016")
+    p.add_argument("-o", "--output", default="class.png", help="output .png: the image the network was sure of "
+                   "(with a .json sidecar; keras2016 also writes the article's display as NAME.display.png)")
+    p.add_argument("--recipe", default="keras2016", choices=sorted(RECIPES), help="render recipe")
     p.add_argument("--score", default="logit", choices=["logit", "prob"], help="maximize the logit or softmax")
     p.add_argument("--until", type=float, help="stop when the class probability reaches this, e.g. 0.999")
     p.add_argument("--steps", type=int, help="step budget (default: keras2016 60, lucid 512)")
-    p.add_argument("--size", type=int, help="image size (default: the model's input size)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--check", action="append", metavar="MODEL",
-                   help="a second network to ask (repeatable; built-in models with their default weights)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--size", type=parse_size, metavar="PX|WxH",
+                   help="image size (default: the model's input size, with every recipe)")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--check", action="append", metavar="MODEL[=WEIGHTS]",
+                   help="a second network to ask, e.g. efficientnet-lite1 or vgg16=vgg16.pth (repeatable)")
+    add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_classviz)
 
-    p = sub.add_parser("saliency", help="where in a photo the class score is most sensitive")
+    p = command("saliency", help="where in a photo the class score is most sensitive")
     p.add_argument("photo", nargs="?", metavar="PHOTO", help="PNG or JPEG (default: a built-in photo)")
     p.add_argument("--class", dest="target", metavar="CLASS", help="index or name (default: the top class)")
-    p.add_argument("-o", "--output", default="saliency.png")
+    p.add_argument("-o", "--output", default="saliency.png", help="output heat map over the photo")
     p.add_argument("--samples", type=int, default=16, help="noisy copies averaged (SmoothGrad); 1 = plain")
     p.add_argument("--noise", type=float, default=0.15, help="noise std on 0..1; 0 = plain Simonyan")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_saliency)
 
-    p = sub.add_parser("atlas", help="every unit of a network, rendered and measured, as a static site")
-    p.add_argument("model_name", metavar="MODEL", nargs="?", default=models.DEFAULT_MODEL)
+    p = command("atlas", help="every unit of a network, rendered and measured, as a static site")
+    p.add_argument("model_name", metavar="MODEL", nargs="?", default=models.DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--out", required=True, help="output folder (resumable: run again to continue)")
     p.add_argument("--layers", help="comma-separated layers (default: every layer, logits included)")
     p.add_argument("--photos", help="folder of your own photos for the statistics (default: built-in set)")
-    p.add_argument("--batch", type=int, default=32, help="units optimized together (default 32)")
+    p.add_argument("--batch", type=int, default=32, help="units optimized together")
     p.add_argument("--force", action="store_true", help="replace an atlas with other settings in --out")
     p.add_argument("--ray", metavar="ADDRESS", help="render the batches as Ray tasks: auto (a local Ray "
                    "instance) or a cluster address such as 10.0.0.5:6379")
     p.add_argument("--gpus-per-task", type=float, default=0.0, help="with --ray: GPUs for each batch task")
     add_recipe_options(p)
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_atlas)
 
-    p = sub.add_parser("twins", help="find units that are rotated copies of each other")
-    p.add_argument("model_name", metavar="MODEL")
-    p.add_argument("layer", metavar="LAYER", nargs="?")
+    p = command("twins", help="find units that are rotated copies of each other")
+    p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("layer", metavar="LAYER", nargs="?", help=LAYER_HELP)
     p.add_argument("--layers", help="several layers, comma-separated (with --summary)")
     p.add_argument("--summary", action="store_true", help="only the per-layer summary")
     p.add_argument("-o", "--output", default="twins.png", help="sheet of the strongest pairs (+ .json)")
     p.add_argument("--angles", help="angles to try, in degrees (default 90,180,270)")
     p.add_argument("--angle-step", type=float, help="try every multiple of this angle instead")
-    p.add_argument("--threshold", type=float, default=0.7, help="lowest twin score reported (default 0.7)")
-    p.add_argument("--top", type=int, default=8, help="pairs on the sheet (default 8)")
+    p.add_argument("--threshold", type=float, default=0.7, help="lowest twin score reported, a correlation in [-1, 1]")
+    p.add_argument("--top", type=int, default=8, help="pairs on the sheet")
     p.add_argument("--photos", help="folder of your own photos (default: the built-in set)")
     p.add_argument("--atlas", help="an atlas folder to take the unit pictures from")
     p.add_argument("--steps", type=int, default=256, help="lucid steps for pictures rendered now")
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_twins)
 
-    p = sub.add_parser("stats", help="fidelity: picture activation over the best real photo's")
-    p.add_argument("model_name", metavar="MODEL")
-    p.add_argument("layer", metavar="LAYER")
+    p = command("stats", help="fidelity: picture activation over the best real photo's")
+    p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("layer", metavar="LAYER", help=LAYER_HELP)
     p.add_argument("--units", help="units to measure, e.g. 0-7 (default: the first 8)")
     p.add_argument("--photos", help="folder of your own photos (default: the built-in set)")
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batch", type=int, default=32, help="units optimized together")
     add_recipe_options(p)
-    p.add_argument("--json", action="store_true")
+    add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_stats)
     return parser

@@ -5,17 +5,22 @@ import argparse
 
 from .. import models
 from ..images import write_json
-from .common import emit, load_model, output_path, parse_floats, positive, progress_bar, read_photo, resolve_device
+from .common import (emit, fail, load_model, output_path, parse_floats, positive, progress_bar, read_photo,
+                     resolve_device)
 
 
 def cmd_dream(args: argparse.Namespace) -> None:
     from ..dream import dream
 
     out = output_path(args.output)
+    if args.objective is not None and (args.layers is not None or args.layer_weights is not None):
+        fail("give --objective or --layers (with --layer-weights), not both: an objective such as "
+             "\"block8 + 1.5*block10\" weights layers itself")
     photo, source = read_photo(args.photo)
     model = load_model(args)
+    layers = [l for l in args.layers.split(",") if l] if args.layers is not None else None
     with progress_bar("dream", unit="step") as bar:
-        result = dream(model, photo, args.objective, layers=[l for l in args.layers.split(",") if l],
+        result = dream(model, photo, args.objective, layers=layers,
                        layer_weights=parse_floats(args.layer_weights, "--layer-weights"),
                        octaves=args.octaves, octave_scale=args.octave_scale,
                        steps=args.steps, step_size=args.step_size, jitter=args.jitter, tile=args.tile,
@@ -33,15 +38,16 @@ def cmd_classviz(args: argparse.Namespace) -> None:
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
-    positive(args.size, "--size")
     model = load_model(args)
     target = resolve_class(model, args.target)
-    checks = [models.load(name, device=resolve_device(args.device)) for name in args.check or []]
+    checks = [check_model(spec, args.device) for spec in args.check or []]
     with progress_bar(f"class {target}") as bar:
         result = class_model(model, target, recipe=args.recipe, score=args.score, until=args.until,
                              steps=args.steps, size=args.size, seed=args.seed, check=checks, progress=bar)
     result.picture.save(out)
     sidecar = {"output": str(out), **result.sidecar()}
+    if result.display is not None:
+        sidecar["display"] = str(result.display.save(out.with_name(f"{out.stem}.display{out.suffix}")))
     write_json(f"{out}.json", sidecar)
     lines = [f"{out}: class {target} ({result.name}), {result.steps_run} steps"
              + (f", reached p >= {args.until}" if result.reached else "")]
@@ -49,6 +55,12 @@ def cmd_classviz(args: argparse.Namespace) -> None:
         lines.append(f"  {o.model}: p = {o.probability:.4f}, rank {o.rank}; top: "
                      + ", ".join(f"{t['name']} {t['probability']:.3f}" for t in o.top[:3]))
     emit(args, sidecar, "\n".join(lines))
+
+
+def check_model(spec: str, device: str) -> models.VisionModel:
+    """A --check network: MODEL, or MODEL=WEIGHTS for one that needs a weights file."""
+    name, _, weights = spec.partition("=")
+    return models.load(name, weights=weights or None, device=resolve_device(device))
 
 
 def cmd_saliency(args: argparse.Namespace) -> None:
@@ -62,7 +74,6 @@ def cmd_saliency(args: argparse.Namespace) -> None:
     target = resolve_class(model, args.target) if args.target is not None else None
     result = saliency(model, photo, target, samples=args.samples, noise=args.noise, seed=args.seed)
     result.picture.save(out)
-    data = {"output": str(out), "photo": source, "class": result.target, "name": result.name,
-            "probability": result.probability, "samples": args.samples, "noise": args.noise,
-            "precision": model.effective_precision}
-    emit(args, data, f"{out}: saliency of class {result.target} ({result.name}, p = {result.probability:.3f})")
+    data = {"output": str(out), "photo": source, **result.picture.info, "precision": model.effective_precision}
+    emit(args, data, f"{out}: saliency of class {result.target} ({result.name}, p = {result.probability:.3f} on the "
+                     f"whole photo, {result.classify_probability:.3f} on its centre square as classify sees it)")

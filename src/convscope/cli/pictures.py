@@ -5,35 +5,69 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..images import write_json
-from .common import emit, fail, load_model, output_path, parse_units, positive, progress_bar
+from ..images import Picture, labelled, row, stitch, write_json
+from .common import emit, fail, load_model, output_path, parse_units, plural, positive, progress_bar
+
+
+def parse_thresholds(text: str | None) -> list[int]:
+    """'32,128,512' to [32, 128, 512]."""
+    if not text:
+        return []
+    try:
+        steps = [int(v) for v in text.split(",")]
+    except ValueError:
+        fail(f"cannot read --thresholds {text!r}: write steps separated by commas, such as 32,128,512")
+        raise AssertionError
+    if min(steps) <= 0:
+        fail(f"--thresholds are steps from 1 on, got {text!r}")
+    return steps
+
+
+def steps_strip(snapshots: dict[int, list[Picture]], final: list[Picture], steps: int) -> Picture:
+    """The pictures at each chosen step, and at the end, side by side with their step."""
+    frames = {**snapshots, steps: final}
+    return row([labelled(stitch(pics), f"step {step}") for step, pics in sorted(frames.items())])
+
+
+def strip_path(out: Path) -> Path:
+    return out.with_name(f"{out.stem}.steps{out.suffix}")
 
 
 def cmd_filter(args: argparse.Namespace) -> None:
+    from ..objectives import unit_number
     from ..visualize import visualize_filter
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
-    positive(args.size, "--size")
+    thresholds = parse_thresholds(args.thresholds)
+    channel = unit_number(args.channel)
     args.model = args.model_name
     model = load_model(args)
-    model.check_channel(args.layer, args.channel)
+    model.check_channel(args.layer, channel)
     if args.size:
         model.check_size(args.size)
-    with progress_bar(f"{args.layer}:{args.channel}") as bar:
-        picture = visualize_filter(model, args.layer, args.channel, recipe=args.recipe, size=args.size,
-                                   steps=args.steps, seed=args.seed, progress=bar)
+    with progress_bar(f"{args.layer}:{channel}") as bar:
+        picture = visualize_filter(model, args.layer, channel, recipe=args.recipe, size=args.size,
+                                   steps=args.steps, seed=args.seed, thresholds=thresholds, progress=bar)
     picture.save(out)
     info = {**picture.info, "output": str(out)}
-    emit(args, info, f"{out}: {info['layer']}:{args.channel} activation {info['activation']:.3f} "
-                     f"(from {info['start']:.3f} on the start image)")
+    if thresholds:
+        snapshots = {int(k.split()[1]): [p] for k, p in picture.extras.items() if k.startswith("step ")}
+        info["steps_strip"] = str(steps_strip(snapshots, [picture], picture.info["recipe"]["steps"])
+                                  .save(strip_path(out)))
+    if "kernel" in picture.extras:
+        info["kernel"] = str(picture.extras["kernel"].save(out.with_name(f"{out.stem}.kernel{out.suffix}")))
+    emit(args, info, f"{out}: {info['objective']} activation {info['activation']:.3f} "
+                     f"(from {info['start']:.3f} on the start image; the saved picture: "
+                     f"{info['picture_activation']:.3f})"
+                     + (f"\n{info['kernel']}: its kernel, enlarged" if "kernel" in info else ""))
 
 
 def cmd_grid(args: argparse.Namespace) -> None:
     from ..visualize import filter_grid
 
     out = output_path(args.output)
-    for value, name in ((args.steps, "--steps"), (args.size, "--size"), (args.candidates, "--candidates"),
+    for value, name in ((args.steps, "--steps"), (args.candidates, "--candidates"),
                         (args.top, "--top"), (args.batch, "--batch")):
         positive(value, name)
     layers = [l for l in (args.layers or "").split(",") if l] if args.layers else [args.layer]
@@ -53,16 +87,18 @@ def cmd_grid(args: argparse.Namespace) -> None:
                                size=args.size, steps=args.steps, seed=args.seed, batch=args.batch, progress=bar)
         grid.sheet.save(target)
         write_json(f"{target}.json", grid.sidecar())
-        written.append({"layer": grid.settings["layer"], "output": str(target), "sidecar": f"{target}.json",
-                        "tiles": len(grid.tiles), "dropped": len(grid.dropped),
-                        "best": grid.tiles[0]})
+        entry = {"layer": grid.settings["layer"], "output": str(target), "sidecar": f"{target}.json",
+                 "tiles": len(grid.tiles), "dropped": len(grid.dropped), "best": grid.tiles[0]}
+        if grid.kernels is not None:
+            entry["kernels"] = str(grid.kernels.save(target.with_name(f"{target.stem}.kernels{target.suffix}")))
+        written.append(entry)
     emit(args, written, "\n".join(
-        f"{w['output']}: {w['layer']}, {w['tiles']} tiles ({w['dropped']} dead filters dropped), "
-        f"best channel {w['best']['channel']} at {w['best']['activation']:.3f}" for w in written))
+        f"{w['output']}: {w['layer']}, {plural(w['tiles'], 'tile')} ({plural(w['dropped'], 'dead filter')} "
+        f"dropped), best channel {w['best']['channel']} at {w['best']['activation']:.3f}"
+        + (f"\n{w['kernels']}: the same units' kernels" if "kernels" in w else "") for w in written))
 
 
 def cmd_render(args: argparse.Namespace) -> None:
-    from ..images import stitch
     from ..objective_text import parse_objective
     from ..recipes import get_recipe
     from ..render import render
@@ -70,27 +106,30 @@ def cmd_render(args: argparse.Namespace) -> None:
     out = output_path(args.output)
     positive(args.count, "--count")
     positive(args.batch, "--batch")
+    thresholds = parse_thresholds(args.thresholds)
     objective = parse_objective(args.objective)
     model = load_model(args)
     recipe = get_recipe(args.recipe, size=args.size, steps=args.steps)
     with progress_bar(str(objective)) as bar:
         result = render(model, objective, recipe, seeds=[args.seed + i for i in range(args.count)],
-                        transform_seed=args.seed, batch=args.batch, progress=bar)
+                        transform_seed=args.seed, batch=args.batch, thresholds=thresholds, progress=bar)
     picture = result.pictures[0] if args.count == 1 else stitch(result.pictures)
     picture.save(out)
     data = {"objective": str(objective), "output": str(out), "activation": result.final.tolist(),
-            "recipe": recipe.as_dict(), "seed": args.seed, "precision": model.effective_precision}
+            "picture_activation": result.picture_final.tolist(), "recipe": recipe.as_dict(), "seed": args.seed,
+            "precision": model.effective_precision}
+    if thresholds:
+        data["steps_strip"] = str(steps_strip(result.snapshots, result.pictures, recipe.steps).save(strip_path(out)))
     emit(args, data, f"{out}: {objective} reached " + ", ".join(f"{v:.3f}" for v in data["activation"]))
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    from ..objectives import channel
     from ..photos import photo_set
     from ..recipes import get_recipe
-    from ..render import render
-    from ..stats import fidelity, photo_activations
+    from ..stats import measure_units
 
     positive(args.batch, "--batch")
+    positive(args.steps, "--steps")
     args.model = args.model_name
     model = load_model(args)
     info = model.layer(args.layer)
@@ -101,27 +140,23 @@ def cmd_stats(args: argparse.Namespace) -> None:
     for note in skipped:
         print(f"warning: skipped {note}", file=sys.stderr)
     recipe = get_recipe(args.recipe, size=args.size, steps=args.steps)
-    acts = photo_activations(model, args.layer, photos)
     with progress_bar(f"stats {info.name}") as bar:
-        result = render(model, [channel(args.layer, u) for u in units], recipe,
-                        seeds=[args.seed + u for u in units], transform_seed=args.seed, batch=args.batch,
-                        progress=bar)
-    rows = []
-    for u, act in zip(units, result.final.tolist()):
-        best = int(acts[:, u].argmax())
-        peak = float(acts[best, u])
-        rows.append({"unit": u, "activation": act, "photo_max": peak, "best_photo": photos[best].name,
-                     "ratio": fidelity(act, peak)})
-    ratios = [r["ratio"] for r in rows if r["ratio"] is not None]
-    summary = {"model": model.name, "layer": info.name, "recipe": recipe.as_dict(),
-               "precision": model.effective_precision, "photos": len(photos),
-               "skipped_photos": len(skipped), "units": rows,
-               "median_ratio": sorted(ratios)[len(ratios) // 2] if ratios else None}
-    lines = [f"{model.name} {info.name}, recipe {recipe.name}, {len(photos)} photos",
-             f"{'unit':>5s} {'picture':>9s} {'best photo':>10s} {'ratio':>7s}  photo"]
-    for r in rows:
-        ratio = f"{r['ratio']:7.2f}" if r["ratio"] is not None else "      -"
-        lines.append(f"{r['unit']:5d} {r['activation']:9.3f} {r['photo_max']:10.3f} {ratio}  {r['best_photo']}")
+        report = measure_units(model, args.layer, units, photos, recipe, seed=args.seed, batch=args.batch,
+                               progress=bar)
+    summary = {**report.settings, "skipped_photos": len(skipped), "units": report.rows,
+               "median_ratio": report.median_ratio}
+    after = report.settings["after"]
+    lines = [f"{model.name} {info.name} (read {report.settings['read']}), recipe {recipe.name}, "
+             f"{plural(len(photos), 'photo')}",
+             f"{'unit':>5s} {'picture':>9s} {'best photo':>10s} {'ratio':>7s}"
+             + (f" {'after ' + after:>14s}" if after else "") + "  photo"]
+
+    def ratio_text(value: float | None, width: int) -> str:
+        return f"{value:{width}.2f}" if value is not None else " " * (width - 1) + "-"
+
+    for r in report.rows:
+        lines.append(f"{r['unit']:5d} {r['activation']:9.3f} {r['photo_max']:10.3f} {ratio_text(r['ratio'], 7)}"
+                     + (f" {ratio_text(r['ratio_after'], 14)}" if after else "") + f"  {r['best_photo']}")
     emit(args, summary, "\n".join(lines))
 
 

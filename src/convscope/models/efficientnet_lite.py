@@ -15,12 +15,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import WeightsError
-from .base import VisionModel
+from .base import Activation, VisionModel
 from .fold import fold_batch_norm
 from .labels import imagenet_labels
 from .weights import load_state_dict_strict, read_torch_file
 
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
+RELU6 = Activation("ReLU6", F.relu6)
 BN_EPS = 1e-3
 
 VARIANTS = {
@@ -149,7 +150,15 @@ def weights_file(name: str) -> Path:
 def build(name: str, weights: str | Path | None = None) -> VisionModel:
     """EfficientNet-Lite variant ``name``, loaded strictly from its weights."""
     path = Path(weights) if weights else weights_file(name)
+    if path.suffix.lower() in (".h5", ".hdf5", ".keras"):
+        raise WeightsError(f"{path} is a Keras file; {name} reads the PyTorch weights of the "
+                           f"efficientnet-lite packages (VGG .h5 files go with --model vgg16 or vgg19)")
     sd = read_torch_file(path)
+    if not any(key.startswith("_blocks.") for key in sd):
+        looks_vgg = any(key.startswith(("features.", "classifier.")) for key in sd)
+        raise WeightsError(f"{path} is not an EfficientNet-Lite weights file (no _blocks.* keys; it has "
+                           f"{', '.join(list(sd)[:3])}, ...)" + ("; it looks like VGG weights: use --model vgg16 "
+                                                                  "or vgg19" if looks_vgg else ""))
     blocks = architecture_from_state_dict(sd)
     net = EfficientNetLite(blocks, sd["_conv_stem.weight"].shape[0], sd["_conv_head.weight"].shape[0],
                            sd["_fc.weight"].shape[0])
@@ -171,5 +180,8 @@ def build(name: str, weights: str | Path | None = None) -> VisionModel:
         layer_modules=layer_modules,
         description=f"EfficientNet-Lite ({len(blocks)} blocks), ImageNet weights, {size} px",
         min_size=32,
+        activations={"stem": RELU6, "head": RELU6},
+        first_conv="stem",
+        first_conv_module=net._conv_stem,
     )
 

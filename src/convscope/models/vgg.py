@@ -138,6 +138,20 @@ def assemble(name: str, loaded: LoadedWeights, state_dict: dict[str, torch.Tenso
         fixed_size_layers=frozenset({"fc6", "fc7", "fc8"}) if loaded.has_classifier else frozenset(),
         aliases=aliases,
         notes=notes,
+        first_conv="conv1_1",
+        first_conv_module=net.features[0],
+    )
+
+
+def architecture(name: str) -> VisionModel:
+    """VGG ``name`` with untrained weights: its layers' names and shapes, nothing learned."""
+    net = VGG(CONFIGS[name], classifier=True)
+    modules, aliases = layer_table(net, CONFIGS[name])
+    return VisionModel(
+        name=name, net=net, preprocess=torchvision_preprocess, input_size=INPUT_SIZE, labels=imagenet_labels(),
+        layer_modules=modules, description=f"{name.upper()} architecture (untrained: pass --weights for pictures)",
+        min_size=32, fixed_size_layers=frozenset({"fc6", "fc7", "fc8"}), aliases=aliases,
+        first_conv="conv1_1", first_conv_module=net.features[0],
     )
 
 
