@@ -178,3 +178,68 @@ def test_real_browser_opens_the_site_from_disk(clean_atlas):
         assert errors == []
     finally:
         driver.quit()
+
+
+def test_every_link_of_the_site_resolves_to_the_right_page(clean_atlas):
+    """Each href and src of every page names an existing file; the neighbour links of a unit
+    page lead to the unit they are labelled with, across layers too."""
+    import re
+    from html import unescape
+    from urllib.parse import unquote
+
+    pages = [clean_atlas / "index.html", *sorted(clean_atlas.glob("units/*/*.html"))]
+    checked = 0
+    for page in pages:
+        text = page.read_text()
+        for target in re.findall(r'(?:href|src)="([^"#]+)', text):
+            assert (page.parent / unquote(target)).resolve().is_file(), f"{page.name}: {target}"
+            checked += 1
+        for target, label in re.findall(r'<a href="([^"#]+)">(?:&larr; )?([^<]+?)(?: &rarr;)?</a>', text):
+            title = (page.parent / unquote(target)).read_text()
+            assert f"&middot; {label.strip()}</h1>" in title, f"{page}: {target} is not {unescape(label)}"
+    assert checked > 500
+    last_stem = (clean_atlas / "units" / "stem" / "0031.html").read_text()
+    first_block = (clean_atlas / "units" / "block1" / "0000.html").read_text()
+    assert 'href="../block1/0000.html"' in last_stem and 'href="../stem/0031.html"' in first_block
+
+
+def test_unit_pages_caption_their_crops_and_show_first_layer_kernels(clean_atlas):
+    page = (clean_atlas / "units" / "block1" / "0002.html").read_text()
+    record = json.loads((clean_atlas / "units" / "block1" / "0002.json").read_text())
+    assert page.count("<figcaption>") == 1 + len(record["top_photos"])
+    assert f"{record['top_photos'][0]['photo']}: peak" in page
+    stem = json.loads((clean_atlas / "units" / "stem" / "0003.json").read_text())
+    assert stem["kernel"] and stem["objective"] == "stem:3@c" and stem["after"] == "ReLU6"
+    assert (clean_atlas / "units" / "stem" / "0003.kernel.png").is_file()
+    assert "0003.kernel.png" in (clean_atlas / "units" / "stem" / "0003.html").read_text()
+    assert stem["ratio_after"] is None or stem["ratio_after"] == pytest.approx(
+        stem["activation_after"] / stem["photo_max_after"])
+    layers = json.loads((clean_atlas / "atlas.json").read_text())["layers"]
+    assert layers[0]["read"] == "before ReLU6" and "read" not in layers[1]
+
+
+def test_a_changed_batch_names_both_values(tmp_path, clean_atlas):
+    out = tmp_path / "atlas"
+    shutil.copytree(clean_atlas, out)
+    with pytest.raises(AtlasFolderError, match=r"batch: 16 in the folder, 32 now.*--batch 16"):
+        build_atlas(models.load(), out, layers=["stem", "block1"], steps=3, size=48, batch=32, seed=4)
+
+
+def test_a_user_network_atlas_takes_its_conv_and_block_layers(tmp_path):
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = nn.Conv2d(4, 4, 3, padding=1)
+            self.act = nn.ReLU()
+
+        def forward(self, x):
+            return self.act(self.conv(x)) + x
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.Sequential(Block(), Block()),
+                        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+    model = models.wrap(net, input_size=32)
+    assert model.main_layers == ["0", "2.0.conv", "2.0", "2.1.conv", "2.1", "2", "logits"]  # in output order
+    summary = build_atlas(model, tmp_path / "a", steps=1, size=32)
+    assert summary.layers == model.main_layers
+    with pytest.raises(Exception, match="has the layers 0, 2.0.conv, 2.0"):
+        model.layer("3x")

@@ -8,6 +8,7 @@ import pytest
 import torch
 from PIL import Image
 
+import convscope
 from convscope.classes import resolve_class
 from convscope.classviz import class_model
 from convscope.cli import main
@@ -138,3 +139,69 @@ def test_bad_input_for_dream_and_classviz(tmp_path, capsys, photo_files, argv, m
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and match in err[0]
     assert not out.exists()
+
+
+def test_class_picture_is_the_image_the_network_was_sure_of(model, tmp_path, capsys):
+    from convscope.cli import main
+    from convscope.images import load_photo
+    from convscope.classviz import opinion
+    from convscope.images import to_tensor
+
+    out = tmp_path / "snake.png"
+    code = main(["classviz", "65", "-o", str(out), "--until", "0.999", "--json"])
+    capsys.readouterr()
+    sidecar = json.loads((tmp_path / "snake.png.json").read_text())
+    assert code == 0 and sidecar["reached"]
+    assert len(sidecar["probability_curve"]) == sidecar["steps_run"] + 1
+    assert sidecar["size"] == [224, 224] and sidecar["picture"].startswith("the image the network scored")
+    saved = to_tensor(load_photo(out)[0])
+    again = opinion(model, saved, 65, resize=False)
+    assert again.probability >= 0.999 and again.probability == pytest.approx(sidecar["networks"][0]["probability"])
+    assert (tmp_path / "snake.display.png").is_file() and sidecar["display"].endswith("snake.display.png")
+
+
+def test_curve_has_one_value_per_step_and_one_at_the_end(model):
+    result = convscope.classviz(model, 18, steps=10)
+    assert result.steps_run == 10 and len(result.curve) == 11
+    stopped = convscope.classviz(model, 65, until=0.5, steps=60)
+    assert len(stopped.curve) == stopped.steps_run + 1 and stopped.curve[-1] >= 0.5
+
+
+def test_check_network_from_a_weights_file(tmp_path, capsys):
+    from vgg_files import random_arrays, write_torchvision
+    from convscope.cli import main
+
+    weights = tmp_path / "vgg16.pth"
+    write_torchvision(weights, random_arrays(0))
+    code = main(["classviz", "65", "-o", str(tmp_path / "c.png"), "--steps", "2", "--check", f"vgg16={weights}",
+                 "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and [n["model"] for n in data["networks"]] == ["efficientnet-lite0", "vgg16"]
+
+
+def test_saliency_reports_the_probability_classify_gives(model, photo_files):
+    top = convscope.classify(model, photo_files["coffee"], 1)[0]
+    result = convscope.saliency(model, photo_files["coffee"], samples=1, noise=0)
+    assert result.target == top.index
+    assert result.classify_probability == pytest.approx(top.probability, abs=1e-5)
+    assert "whole photo" in result.picture.info["view"]
+
+
+def test_class_names_are_the_common_short_ones_and_unique(model):
+    from convscope.classes import resolve_class
+
+    assert model.class_name(282) == "tiger cat" and len(set(model.labels)) == 1000
+    assert resolve_class(model, "a cat having a striped coat") == 282
+    assert resolve_class(model, "missile") == 657 and resolve_class(model, "projectile") == 744
+    assert resolve_class(model, "sunglasses") == 837 and resolve_class(model, "sunglass") == 836
+    with pytest.raises(convscope.errors.UnknownNameError) as error:
+        resolve_class(model, "crane")
+    for index in (134, 517):  # every name the message offers resolves
+        assert repr(model.class_name(index)) in str(error.value)
+        assert resolve_class(model, model.class_name(index)) == index
+
+
+def test_efficientnet_lite1_is_in_the_registry(photo_files):
+    lite1 = convscope.load("efficientnet-lite1")
+    assert lite1.input_size == 240
+    assert 281 <= convscope.classify(lite1, photo_files["chelsea"], 1)[0].index <= 285

@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+import convscope
+
 from convscope import objectives as obj
 from convscope.errors import ObjectiveSyntaxError, OutOfRangeError, UnknownNameError
 from convscope.objective_text import parse_objective
@@ -119,3 +121,43 @@ def test_a_layers_units_are_scored_in_one_gather_with_the_same_values_and_gradie
     assert torch.equal(gathered_input.grad, reference_input.grad)
     mixed = objectives[:4] + [obj.channel("L", 1) * 2]  # not a plain channel: scored one by one
     assert slot_scores(mixed, {"L": acts})[4] == pytest.approx(2 * float(one_by_one[4]))
+
+
+def test_image_penalties_are_lower_for_smoother_images(model):
+
+    gen = torch.Generator().manual_seed(0)
+    noisy = torch.rand(1, 3, 48, 48, generator=gen)
+    smooth = torch.nn.functional.avg_pool2d(noisy, 5, stride=1, padding=2, count_include_pad=False)
+    flat = torch.full((1, 3, 48, 48), 0.5)
+    images = torch.cat([noisy, smooth, flat])
+    penalties = [parse_objective(t) for t in ("l1()", "tv()", "blur()", "total_variation()")]
+    with Probe(model, ["input"]) as probe:
+        acts = probe(images)
+    for p in penalties:
+        values = p(acts)
+        assert values[0] > values[1] > values[2] - 1e-9 and float(values[2]) == pytest.approx(0, abs=1e-6)
+    tv = parse_objective("tv()")(acts)[0]
+    x = images[0]
+    expected = (x[:, 1:] - x[:, :-1]).abs().mean() + (x[:, :, 1:] - x[:, :, :-1]).abs().mean()
+    assert float(tv) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_a_penalty_in_the_loop_smooths_the_picture(model):
+    recipe = convscope.get_recipe("lucid", steps=24, size=48)
+    plain = convscope.render(model, "block3:1", recipe)
+    smoothed = convscope.render(model, "block3:1 - 300*tv()", recipe)
+    def variation(x):
+        return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., 1:] - x[..., :-1]).abs().mean())
+    assert variation(smoothed.images) < 0.8 * variation(plain.images)
+
+
+def test_group_interpolate_and_alignment_against_plain_arithmetic():
+    acts = {"block8": torch.randn(4, 6, 3, 3)}
+    means = acts["block8"].flatten(2).mean(dim=2)
+    assert torch.allclose(parse_objective("group(block8,1,3,5)")(acts), means[:, [1, 3, 5]].sum(dim=1))
+    t = torch.tensor([0, 1 / 3, 2 / 3, 1])
+    assert torch.allclose(parse_objective("channel_interpolate(block8,1,block8,4)")(acts),
+                          (1 - t) * means[:, 1] + t * means[:, 4])
+    flat = acts["block8"].flatten(1)
+    total = sum(((flat[a] - flat[a + d]) ** 2).mean() / 2 ** d for d in range(1, 4) for a in range(4 - d))
+    assert float(parse_objective("alignment(block8)")(acts).sum()) == pytest.approx(-float(total), rel=1e-5)

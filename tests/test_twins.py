@@ -104,3 +104,19 @@ def test_bad_input(tmp_path, capsys, argv, match):
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and match in err[0]
+
+
+def test_the_sheet_is_labelled_and_the_rotations_report_progress(photos):
+    import numpy as np
+
+    from convscope.images import Picture
+    from convscope.twins import add_picture_view
+
+    calls = []
+    model = twin_network()
+    report = find_twins(model, "0", photos, progress=lambda done, total: calls.append((done, total)))
+    assert calls[-1] == (4, 4) and [c[0] for c in calls] == [1, 2, 3, 4]  # 0, 90, 180, 270 degrees
+    gray = Picture(np.full((32, 32, 3), 128, dtype=np.uint8))
+    add_picture_view(model, report, lambda unit: gray, top=2)
+    band = np.asarray(report.sheet)[:14]
+    assert band.max() > 200 and report.sheet.size[1] == 2 * (32 + 14) + 5  # a white caption above each pair

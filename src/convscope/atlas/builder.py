@@ -17,11 +17,12 @@ import torch.nn.functional as F
 from ..errors import OutOfRangeError, UnknownNameError
 from ..images import Picture, write_json
 from ..models.base import LOGITS, VisionModel
-from ..objectives import channel
+from ..kernels import kernel_pictures
+from ..objectives import channel, unit_objective
 from ..photos import Photo, photo_set
 from ..recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from ..render import Progress, render
-from ..stats import fidelity
+from ..stats import fidelity, unit_values
 from . import measure
 from .site import write_site
 from .store import AtlasStore, unit_stem
@@ -71,9 +72,12 @@ class BatchRunner(Protocol):
     def close(self) -> None: ...
 
 
-def default_layers(model: VisionModel, size: int) -> list[str]:
-    """Every layer, logits included, except those that cannot run at ``size``."""
-    return [name for name in model.layers if name not in model.fixed_size_layers or size == model.input_size]
+def default_layers(model: VisionModel, size: int | tuple[int, int]) -> list[str]:
+    """The model's main layers (for a user's network: convolutions, blocks and logits, not
+    every activation or pooling module), logits included, except those that cannot run at ``size``."""
+    hw = (size, size) if isinstance(size, int) else tuple(size)
+    return [name for name in model.main_layers
+            if name not in model.fixed_size_layers or hw == (model.input_size, model.input_size)]
 
 
 def photos_signature(photos: Sequence[Photo]) -> str:
@@ -108,8 +112,8 @@ def layer_context(model: VisionModel, layer: str, images: Sequence[torch.Tensor]
 def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,
                  progress: Progress | None = None) -> tuple[list[Picture], list[float]]:
     """The pictures of a batch's units and the activation each reaches."""
-    result = render(model, [channel(job.layer, u) for u in job.units], recipe, seeds=[seed + u for u in job.units],
-                    transform_seed=seed, batch=len(job.units), progress=progress)
+    result = render(model, [unit_objective(model, job.layer, u) for u in job.units], recipe,
+                    seeds=[seed + u for u in job.units], transform_seed=seed, batch=len(job.units), progress=progress)
     return result.pictures, result.final.tolist()
 
 
@@ -181,13 +185,20 @@ def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, s
         jobs = [BatchJob(n, tuple(units)) for n in names for units in unit_batches(model.layers[n].channels, batch)
                 if not all(store.is_done(n, u) for u in units)]
         contexts: dict[str, LayerContext] = {}
+        kernels: dict[str, list[Picture]] = {}
         for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
             if job.layer not in contexts:
                 contexts[job.layer] = runner.layer_context(job.layer)
-            for unit, picture, activation in zip(job.units, pictures, finals):
+                if model.first_conv == job.layer:
+                    kernels[job.layer] = kernel_pictures(model, min(pictures[0].size))
+            after = model.layers[job.layer].after
+            afters = unit_values(model, job.layer, job.units, torch.stack([p.to_tensor() for p in pictures]),
+                                 after.fn) if after is not None else [None] * len(job.units)
+            for unit, picture, activation, value_after in zip(job.units, pictures, finals, afters):
                 if not store.is_done(job.layer, unit):
-                    _write_unit(store, model, job.layer, unit, picture, activation, contexts[job.layer], photos,
-                                images)
+                    kernel = kernels[job.layer][unit] if job.layer in kernels else None
+                    _write_unit(store, model, job.layer, unit, UnitResult(picture, activation, value_after, kernel),
+                                contexts[job.layer], photos, images)
                     rendered += 1
                     done += 1
             report(done, total, None)
@@ -203,29 +214,55 @@ def _thumbnail(picture: Picture) -> Picture:
     return Picture.from_tensor(small)
 
 
-def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, picture: Picture,
-                activation: float, context: LayerContext, photos: Sequence[Photo],
-                images: Sequence[torch.Tensor]) -> None:
+@dataclass
+class UnitResult:
+    """What rendering gave for one unit."""
+
+    picture: Picture
+    activation: float  # of the optimized image, as the objective reads the layer
+    activation_after: float | None  # of the saved picture, after the layer's activation function
+    kernel: Picture | None  # the first convolution's kernel
+
+
+def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, result: UnitResult,
+                context: LayerContext, photos: Sequence[Photo], images: Sequence[torch.Tensor]) -> None:
     """The unit's pictures, then its record (the mark that the unit is finished)."""
     folder = store.unit_dir(layer)
     stem = unit_stem(unit)
-    picture.save(folder / f"{stem}.png")
-    _thumbnail(picture).save(folder / f"{stem}.thumb.png")
+    result.picture.save(folder / f"{stem}.png")
+    _thumbnail(result.picture).save(folder / f"{stem}.thumb.png")
+    if result.kernel is not None:
+        result.kernel.save(folder / f"{stem}.kernel.png")
     stats = context.stats
-    photo_max = float(stats.means[:, unit].max())
+    first = model.first_conv == layer  # its picture maximizes the centre neuron: compare with photo peaks
+    photo_max = float((stats.peaks if first else stats.means)[:, unit].max())
     tops = []
     for rank, index in enumerate(measure.top_photos(stats, unit), start=1):
         position = tuple(int(v) for v in stats.positions[index, unit])
         measure.crop_around(images[index], position, stats.map_size).save(folder / f"{stem}.top{rank}.png")
         tops.append({"photo": photos[index].name, "peak": float(stats.peaks[index, unit]),
                      "position": list(position) if stats.map_size else None})
-    record = {"layer": layer, "channel": unit, "activation": activation, "photo_max": photo_max,
-              "ratio": fidelity(activation, photo_max), "top_photos": tops}
+    activation = result.activation
+    record = {"layer": layer, "channel": unit, "objective": str(unit_objective(model, layer, unit)),
+              "activation": activation, "photo_max": photo_max, "ratio": fidelity(activation, photo_max),
+              "top_photos": tops}
+    after = model.layers[layer].after
+    if after is not None:
+        top_after = float((stats.peaks_after if first else stats.means_after)[:, unit].max())
+        record.update({"after": after.name, "activation_after": result.activation_after,
+                       "photo_max_after": top_after, "ratio_after": fidelity(result.activation_after, top_after)})
+    if result.kernel is not None:
+        record["kernel"] = True
     if context.is_logits and model.labels is not None:
         record["class_name"] = model.class_name(unit)
     if context.drive is not None:
         record["drives"] = measure.top_classes(model, context.drive, unit)
     store.write_record(layer, unit, record)
+
+
+def _median(values) -> float | None:
+    known = sorted(v for v in values if v is not None)
+    return known[len(known) // 2] if known else None
 
 
 def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config: dict,
@@ -235,8 +272,11 @@ def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config
     for name in names:
         info = model.layers[name]
         units = [store.read_record(name, c) for c in range(info.channels)]
-        ratios = sorted(u["ratio"] for u in units if u["ratio"] is not None)
-        layers.append({"name": name, "kind": info.kind, "channels": info.channels, "shape": list(info.shape),
-                       "median_ratio": ratios[len(ratios) // 2] if ratios else None, "units": units})
+        entry = {"name": name, "kind": info.kind, "channels": info.channels, "shape": list(info.shape),
+                 "median_ratio": _median(u["ratio"] for u in units), "units": units}
+        if info.after is not None:
+            entry.update({"read": f"before {info.after.name}",
+                          "median_ratio_after": _median(u.get("ratio_after") for u in units)})
+        layers.append(entry)
     return {"model": model.name, "description": model.description, "config": config,
             "photos": [p.name for p in photos], "layers": layers}

@@ -26,6 +26,8 @@ class LayerPhotoStats:
     peaks: torch.Tensor  # (P, C)
     positions: torch.Tensor  # (P, C, 2) as (y, x) in the layer's map, or zeros for vectors
     map_size: tuple[int, int] | None  # (h, w) of the layer at the input size; None for vectors
+    means_after: torch.Tensor | None = None  # (P, C) after the layer's activation function, if it has one
+    peaks_after: torch.Tensor | None = None
 
 
 def prepared_photos(model: VisionModel, photos: Sequence[Photo]) -> list[torch.Tensor]:
@@ -34,12 +36,18 @@ def prepared_photos(model: VisionModel, photos: Sequence[Photo]) -> list[torch.T
 
 
 def layer_photo_stats(model: VisionModel, layer: str, images: Sequence[torch.Tensor]) -> LayerPhotoStats:
-    """Streams the prepared photos through the network once, keeping only per-channel numbers."""
-    means, peaks, positions = [], [], []
+    """Streams the prepared photos through the network once, keeping only per-channel numbers
+    (also after the layer's activation function, where the layer is read before it)."""
+    means, peaks, positions, means_after, peaks_after = [], [], [], [], []
     map_size = None
+    after = model.layer(layer).after
     with torch.no_grad(), Probe(model, [layer]) as probe:
         for image in images:
             a = probe(image)[layer][0].float().cpu()
+            if after is not None:
+                flat_after = after.fn(a).flatten(1) if a.dim() == 3 else after.fn(a)[:, None]
+                means_after.append(flat_after.mean(dim=1))
+                peaks_after.append(flat_after.amax(dim=1))
             if a.dim() == 3:
                 map_size = tuple(a.shape[-2:])
                 flat = a.flatten(1)
@@ -51,7 +59,9 @@ def layer_photo_stats(model: VisionModel, layer: str, images: Sequence[torch.Ten
                 means.append(a)
                 peaks.append(a)
                 positions.append(torch.zeros(a.shape[0], 2, dtype=torch.long))
-    return LayerPhotoStats(torch.stack(means), torch.stack(peaks), torch.stack(positions), map_size)
+    return LayerPhotoStats(torch.stack(means), torch.stack(peaks), torch.stack(positions), map_size,
+                           torch.stack(means_after) if means_after else None,
+                           torch.stack(peaks_after) if peaks_after else None)
 
 
 def crop_around(prepared: torch.Tensor, position: tuple[int, int], map_size: tuple[int, int] | None) -> Picture:

@@ -20,7 +20,10 @@ td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #333}
 .grid img{width:64px;height:64px;display:block;background:#222}
 .grid span{position:absolute;left:2px;bottom:1px;font-size:10px;color:#fff;text-shadow:0 0 2px #000}
 .unit img.big{width:256px;height:256px;image-rendering:auto}
-.crops img{width:96px;height:96px;margin-right:6px} nav a{margin-right:1em}
+.crops{display:flex;gap:8px;flex-wrap:wrap} .crops figure{margin:0;width:96px}
+.crops img{width:96px;height:96px;display:block} .crops figcaption{font-size:11px;color:#aaa;overflow-wrap:anywhere}
+.unit{display:flex;gap:12px;align-items:flex-start} .unit figure{margin:0} .unit figcaption{font-size:12px;color:#aaa}
+nav a{margin-right:1em}
 """
 
 
@@ -34,9 +37,10 @@ def page(title: str, body: str) -> str:
             f"<title>{escape(title)}</title><style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
 
 
-def unit_href(layer: str, channel: int, from_root: bool = True) -> str:
-    prefix = f"units/{quote(safe_name(layer))}/" if from_root else ""
-    return f"{prefix}{unit_stem(channel)}.html"
+def unit_href(layer: str, channel: int, base: str = "units/") -> str:
+    """The link to a unit's page from a page whose path to the ``units/`` folder is ``base``
+    ("units/" from the index, "../" from a unit page, which sits in units/LAYER/)."""
+    return f"{base}{quote(safe_name(layer))}/{unit_stem(channel)}.html"
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -49,17 +53,21 @@ def unit_label(record: dict) -> str:
 
 
 def render_index(atlas: dict) -> str:
+    read = {l["name"]: l.get("read") for l in atlas["layers"] if l.get("read")}
     parts = [f"<h1>{escape(atlas['model'])}</h1>",
              f"<p>{escape(atlas['description'])}</p>",
              f"<p>Recipe {escape(atlas['config']['recipe']['name'])}, "
              f"{atlas['config']['recipe']['steps']} steps at {atlas['config']['recipe']['size']} px, "
              f"seed {atlas['config']['seed']}; {len(atlas['photos'])} photos for the statistics.</p>",
-             "<h2>Layers</h2><table><tr><th>layer</th><th>kind</th><th>units</th><th>median ratio</th></tr>"]
+             "<p>Ratio: the activation a unit's picture reaches over the best it reaches on a photo.</p>",
+             "<h2>Layers</h2><table><tr><th>layer</th><th>kind</th><th>units</th><th>read</th>"
+             "<th>median ratio</th><th>after the activation</th></tr>"]
     for layer in atlas["layers"]:
         anchor = quote(safe_name(layer["name"]))
         parts.append(f"<tr><td><a href=\"#{anchor}\">{escape(layer['name'])}</a></td>"
                      f"<td>{escape(layer['kind'])}</td><td>{len(layer['units'])}</td>"
-                     f"<td>{fmt(layer['median_ratio'], 2)}</td></tr>")
+                     f"<td>{escape(read.get(layer['name'], 'as output'))}</td>"
+                     f"<td>{fmt(layer['median_ratio'], 2)}</td><td>{fmt(layer.get('median_ratio_after'), 2)}</td></tr>")
     parts.append("</table>")
     for layer in atlas["layers"]:
         parts.append(f"<h2 id=\"{quote(safe_name(layer['name']))}\">{escape(layer['name'])}</h2><div class=\"grid\">")
@@ -77,24 +85,34 @@ def render_unit(atlas: dict, record: dict, previous: dict | None, following: dic
     stem = unit_stem(record["channel"])
     nav = [f"<a href=\"../../index.html#{quote(safe_name(record['layer']))}\">index</a>"]
     if previous:
-        nav.append(f"<a href=\"{unit_href(previous['layer'], previous['channel'], False)}\">&larr; "
+        nav.append(f"<a href=\"{unit_href(previous['layer'], previous['channel'], '../')}\">&larr; "
                    f"{escape(unit_label(previous))}</a>")
     if following:
-        nav.append(f"<a href=\"{unit_href(following['layer'], following['channel'], False)}\">"
+        nav.append(f"<a href=\"{unit_href(following['layer'], following['channel'], '../')}\">"
                    f"{escape(unit_label(following))} &rarr;</a>")
-    rows = [("activation of the picture", fmt(record["activation"])),
-            ("best activation on a photo", fmt(record["photo_max"])),
-            ("ratio", fmt(record["ratio"], 2))]
+    after = record.get("after")
+    before = f" (before {escape(after)})" if after else ""
+    rows = [("objective", escape(record.get("objective", f"{record['layer']}:{record['channel']}"))),
+            (f"activation of the picture{before}", fmt(record["activation"])),
+            (f"best activation on a photo{before}", fmt(record["photo_max"])),
+            (f"ratio{before}", fmt(record["ratio"], 2))]
+    if after:
+        rows += [(f"ratio after {escape(after)}", fmt(record.get("ratio_after"), 2))]
+    figures = [f"<figure><img class=\"big\" src=\"{stem}.png\" width=\"256\" height=\"256\" "
+               f"alt=\"{escape(unit_label(record))}\"><figcaption>its picture</figcaption></figure>"]
+    if record.get("kernel"):
+        figures.append(f"<figure><img class=\"big\" src=\"{stem}.kernel.png\" width=\"256\" height=\"256\" "
+                       f"alt=\"kernel of {escape(unit_label(record))}\"><figcaption>its kernel, enlarged "
+                       "(gray is 0)</figcaption></figure>")
     body = [f"<nav>{''.join(nav)}</nav>", f"<h1>{escape(atlas['model'])} &middot; {escape(unit_label(record))}</h1>",
-            f"<div class=\"unit\"><img class=\"big\" src=\"{stem}.png\" width=\"256\" height=\"256\" "
-            f"alt=\"{escape(unit_label(record))}\"></div>",
+            f"<div class=\"unit\">{''.join(figures)}</div>",
             "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"]
     if record.get("top_photos"):
         body.append("<h2>Photos that excite it most</h2><div class=\"crops\">")
         for i, top in enumerate(record["top_photos"], start=1):
             label = f"{top['photo']}: peak {fmt(top['peak'])}"
-            body.append(f"<img src=\"{stem}.top{i}.png\" width=\"96\" height=\"96\" title=\"{escape(label)}\" "
-                        f"alt=\"{escape(label)}\">")
+            body.append(f"<figure><img src=\"{stem}.top{i}.png\" width=\"96\" height=\"96\" "
+                        f"alt=\"{escape(label)}\"><figcaption>{escape(label)}</figcaption></figure>")
         body.append("</div>")
     if record.get("drives"):
         body.append("<h2>Classes it drives most</h2><table>" + "".join(
@@ -109,6 +127,6 @@ def write_site(root: Path, atlas: dict) -> None:
     for i, rec in enumerate(records):
         previous = records[i - 1] if i > 0 else None
         following = records[i + 1] if i + 1 < len(records) else None
-        path = root / "units" / safe_name(rec["layer"]) / unit_href(rec["layer"], rec["channel"], False)
+        path = root / "units" / safe_name(rec["layer"]) / f"{unit_stem(rec['channel'])}.html"
         write_text(path, render_unit(atlas, rec, previous, following))
     write_text(root / "index.html", render_index(atlas))

@@ -33,6 +33,29 @@ def safe_name(name: str) -> str:
     return clean
 
 
+def _short(value: object) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def describe_change(stored: dict, new: dict) -> str:
+    """'batch: 16 in the folder, 32 now; ...' for every setting that differs (recipe fields one by one)."""
+    parts = []
+    for key in sorted(set(stored) | set(new)):
+        old, now = stored.get(key), new.get(key)
+        if old == now:
+            continue
+        if isinstance(old, dict) and isinstance(now, dict):
+            parts += [f"{key} {field}: {_short(old.get(field))} in the folder, {_short(now.get(field))} now"
+                      for field in sorted(set(old) | set(now)) if old.get(field) != now.get(field)]
+        else:
+            parts.append(f"{key}: {_short(old)} in the folder, {_short(now)} now")
+    if stored.get("batch") != new.get("batch"):
+        parts.append("(the batch is part of an atlas: units are rendered in fixed batches so that a resumed "
+                     f"atlas has the pixels of a clean run; rerun with --batch {stored.get('batch')})")
+    return "; ".join(parts)
+
+
 def unit_stem(channel: int) -> str:
     return f"{channel:04d}"
 
@@ -63,12 +86,9 @@ class AtlasStore:
         existing = self.read_config()
         if existing is not None and existing != config:
             if not force:
-                differs = sorted(k for k in set(existing) | set(config) if existing.get(k) != config.get(k))
                 self.close()
-                raise AtlasFolderError(
-                    f"{self.root} holds an atlas with other settings ({', '.join(differs)} differ: "
-                    f"{existing.get('model')} / recipe {existing.get('recipe', {}).get('name')}); "
-                    "use another folder, or --force to replace it")
+                raise AtlasFolderError(f"{self.root} holds an atlas with other settings: {describe_change(existing, config)}; "
+                                       "use the same settings to resume, another folder, or --force to replace it")
             self.clear()
         write_json(self.root / CONFIG, config)
 

@@ -116,7 +116,7 @@ def twin_pictures(model: models.VisionModel, report, args: argparse.Namespace):
     """Unit pictures for the twin sheet: from an atlas folder, else rendered now (lucid)."""
     from ..images import Picture, load_photo
     from ..atlas.store import safe_name, unit_stem
-    from ..objectives import channel
+    from ..objectives import unit_objective
     from ..recipes import get_recipe
     from ..render import render
 
@@ -131,6 +131,7 @@ def twin_pictures(model: models.VisionModel, report, args: argparse.Namespace):
         return lambda u: None
     recipe = get_recipe("lucid", steps=args.steps)
     with progress_bar(f"pictures of {len(units)} units") as bar:
-        result = render(model, [channel(report.layer, u) for u in units], recipe, seeds=units, progress=bar)
+        result = render(model, [unit_objective(model, report.layer, u) for u in units], recipe, seeds=units,
+                        progress=bar)
     pictures = dict(zip(units, result.pictures))
     return pictures.__getitem__

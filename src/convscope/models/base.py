@@ -20,6 +20,7 @@ class Activation:
     name: str
     fn: Callable[[torch.Tensor], torch.Tensor]
 LOGITS = "logits"
+SHOW_LAYERS = 30  # layers named in an unknown-layer message
 INPUT = "input"  # the image the network sees (after transforms, before preprocessing): for image penalties
 
 
@@ -64,6 +65,7 @@ class VisionModel:
     notes: list[str] = field(default_factory=list)
     precision: str = "auto"
     activations: dict[str, Activation] = field(default_factory=dict)  # layer -> what follows it
+    main_layer_names: tuple[str, ...] | None = None  # the layers an atlas takes by default (None: all)
     first_conv: str | None = None  # the layer read right after the convolution on the image
     first_conv_module: nn.Module | None = None  # that convolution (found by itself for user networks)
     layers: dict[str, Layer] = field(init=False)
@@ -113,11 +115,23 @@ class VisionModel:
         """The context for a whole step (forward and backward) in this model's precision."""
         return arithmetic.math_mode(self.precision, self.device)
 
+    @property
+    def main_layers(self) -> list[str]:
+        """The layers worth looking at by default (for a user's network: convolutions, blocks
+        and logits, not every activation or pooling module)."""
+        if self.main_layer_names is None:
+            return list(self.layers)
+        return [name for name in self.layers if name in self.main_layer_names]
+
     def layer(self, name: str) -> Layer:
-        """The layer called ``name`` (or one of its aliases); suggests close names."""
+        """The layer called ``name`` (or one of its aliases); suggests close names and lists
+        the layers."""
         name = self.aliases.get(name, name)
         if name not in self.layers:
-            raise unknown("layer", name, list(self.layers) + list(self.aliases))
+            error = unknown("layer", name, list(self.layers) + list(self.aliases))
+            shown = self.main_layers
+            listing = ", ".join(shown[:SHOW_LAYERS]) + (f", ... ({len(shown)} in all)" if len(shown) > SHOW_LAYERS else "")
+            raise type(error)(f"{error}; {self.name} has the layers {listing} (see convscope layers)")
         return self.layers[name]
 
     def check_channel(self, layer: str, channel: int) -> None:

@@ -32,6 +32,7 @@ def wrap(module: nn.Module, preprocess: Callable[[torch.Tensor], torch.Tensor] |
         raise UserModelError(f"expected a torch.nn.Module, got {type(module).__name__}")
     layer_modules = {n: (m, type(m).__name__) for n, m in module.named_modules() if n and n != LOGITS}
     layer_modules[LOGITS] = (module, "output")
+    main = main_layer_names(module)
     return VisionModel(
         name=name or type(module).__name__,
         net=module,
@@ -41,7 +42,22 @@ def wrap(module: nn.Module, preprocess: Callable[[torch.Tensor], torch.Tensor] |
         layer_modules=layer_modules,
         description=f"{type(module).__name__} (user network)",
         min_size=min_size,
+        main_layer_names=main,
     )
+
+
+def main_layer_names(module: nn.Module) -> tuple[str, ...] | None:
+    """The convolutions, the blocks that hold them (numbered children, as in ``layer1.0``) and
+    the logits; None (every layer) for a network without convolutions."""
+    names = []
+    for name, m in module.named_modules():
+        if not name or name == LOGITS:
+            continue
+        is_block = name.rsplit(".", 1)[-1].isdigit() and any(True for _ in m.children()) and \
+            any(isinstance(c, nn.Conv2d) for c in m.modules())
+        if isinstance(m, nn.Conv2d) or is_block:
+            names.append(name)
+    return (*names, LOGITS) if names else None
 
 
 def load_factory(spec: str) -> VisionModel:
