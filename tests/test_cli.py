@@ -34,7 +34,9 @@ def test_models_and_layers_json(capsys):
     assert code == 0 and "efficientnet-lite0" in [m["name"] for m in json.loads(out)]
     code, out, _ = run(capsys, "layers", "efficientnet-lite0", "--json")
     layers = json.loads(out)
-    assert code == 0 and {"name": "block8", "kind": "mbconv", "channels": 112, "shape": [112, 14, 14]} in layers
+    block8 = next(row for row in layers if row["name"] == "block8")
+    assert code == 0 and block8 == {"name": "block8", "kind": "mbconv", "channels": 112, "shape": [112, 14, 14],
+                                    "layout": "maps", "grid": [14, 14], "extra_tokens": 0, "main": True}
 
 
 def test_classify_coffee(capsys, photo_files):

@@ -62,7 +62,9 @@ def test_wrap_lists_layers_in_call_order_and_renders():
 def test_factory_through_layers_and_filter(net_file, tmp_path, capsys):
     assert main(["layers", f"{net_file}:make", "--json"]) == 0
     layers = json.loads(capsys.readouterr().out)
-    assert [l["name"] for l in layers] == ["conv1", "act1", "conv2", "head", "logits"]
+    # the convolutions and logits first (what an atlas takes by default), then the rest, in network order
+    assert [l["name"] for l in layers] == ["conv1", "conv2", "logits", "act1", "head"]
+    assert [l["main"] for l in layers] == [True, True, True, False, False]
     out = tmp_path / "f.png"
     assert main(["filter", f"{net_file}:make_with_preprocess", "conv2", "7", "-o", str(out),
                  "--recipe", "keras2016", "--size", "40", "--json"]) == 0

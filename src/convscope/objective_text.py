@@ -10,6 +10,7 @@ Grammar (usual precedence, parentheses allowed)::
     neuron(block8,12)         channel 12 at the centre (also written block8:12@c)
     channel(L,N) layer(L) logit(K) diversity(L)
     group(block8,1,5,9)       the sum of several channels (a neuron group)
+    all_tokens(blocks.7,5)    feature 5 of a token layer over all tokens, class tokens included
     channel_interpolate(block8,1,block8,5)   with --count N, a picture turning from one unit into another
     alignment(L) alignment(L,2)              keeps neighbouring pictures of a batch alike
     l1() tv() blur()          penalties on the image (or l1(L) on a layer), to subtract
@@ -35,6 +36,7 @@ _FUNCTIONS = {
     "prob": (obj.class_prob, "N"),
     "diversity": (obj.diversity, "L"),
     "group": (obj.group, "L+"),
+    "all_tokens": (obj.all_tokens, "LN"),
     "channel_interpolate": (obj.channel_interpolate, "LNLN"),
     "alignment": (obj.alignment, "Lf"),
     "l1": (obj.l1, "l"),

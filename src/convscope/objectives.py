@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 import torch
 
 from .errors import OutOfRangeError
-from .models.base import INPUT, LOGITS, VisionModel
+from .models.base import EXTRA, INPUT, LOGITS, VisionModel
 
 Acts = dict[str, torch.Tensor]
 Check = Callable[[VisionModel, int], None]
@@ -39,7 +39,7 @@ class Objective:
         for name in self.layers:
             if name == INPUT:
                 continue
-            layer = model.layer(name)
+            layer = model.layer(name.removesuffix(EXTRA))
             if layer.name in model.fixed_size_layers and hw != (model.input_size, model.input_size):
                 raise OutOfRangeError(
                     f"layer {name!r} of {model.name} only works at {model.input_size}x{model.input_size} "
@@ -128,6 +128,15 @@ def channel_scores(acts: torch.Tensor, channels: Sequence[int] | torch.Tensor) -
     rows = torch.arange(len(channels), device=acts.device)
     picked = acts[rows, torch.as_tensor(channels, device=acts.device)]
     return _slot_mean(picked) if picked.dim() > 1 else picked
+
+
+def all_tokens(layer: str, n: int) -> Objective:
+    """Feature ``n`` of a token layer, averaged over every token: the patches and the class
+    and register tokens (``channel`` averages the patches only)."""
+    def fn(acts: Acts) -> torch.Tensor:
+        patches, extra = acts[layer][:, n].flatten(1), acts[layer + EXTRA][:, n]
+        return torch.cat([patches, extra], dim=1).mean(dim=1)
+    return Objective(fn, [layer, layer + EXTRA], f"all_tokens({layer},{n})", [_channel_check(layer, n)])
 
 
 def neuron(layer: str, n: int, x: int | None = None, y: int | None = None) -> Objective:

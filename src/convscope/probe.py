@@ -5,15 +5,25 @@ from typing import Iterable
 
 import torch
 
-from .models.base import INPUT, VisionModel
+from .models.base import EXTRA, INPUT, VisionModel
 
 
 class _StopForward(Exception):
     """Raised from the deepest hook: the rest of the network is not needed."""
 
 
+def _canonical(name: str, layer, output: torch.Tensor, image_hw: tuple[int, int]) -> torch.Tensor:
+    """A layer's output in canonical form (B, C, H, W) or (B, C); for ``name#extra``, its class
+    and register tokens (B, C, E), empty for a layer without them."""
+    if name.endswith(EXTRA):
+        extra = layer.layout.extra_tokens(output)
+        return extra if extra is not None else output.new_zeros(output.shape[0], layer.channels, 0)
+    return layer.layout.to_maps(output, image_hw)
+
+
 class Probe:
-    """Captures the outputs of ``layers`` and stops the forward pass right after the deepest.
+    """Captures the outputs of ``layers``, in canonical form (see ``models.layouts``), and stops
+    the forward pass right after the deepest.
 
     Use as a context manager; hooks are removed on every exit, errors and Ctrl-C included::
 
@@ -25,7 +35,7 @@ class Probe:
         self.model = model
         layers = list(layers)
         self.wants_input = INPUT in layers  # the image itself, for image penalties
-        self.requested = {name: model.layer(name) for name in layers if name != INPUT}
+        self.requested = {name: model.layer(name.removesuffix(EXTRA)) for name in layers if name != INPUT}
         if not self.requested and not self.wants_input:
             raise ValueError("a probe needs at least one layer")
         self.layers = list({layer.name: layer for layer in self.requested.values()}.values())
@@ -75,7 +85,9 @@ class Probe:
                 pass
             finally:
                 self._active = False
-        acts = {name: self._acts[layer.name].float() for name, layer in self.requested.items()}
+        hw = tuple(images.shape[-2:])
+        acts = {name: _canonical(name, layer, self._acts[layer.name], hw).float()
+                for name, layer in self.requested.items()}
         if self.wants_input:
             acts[INPUT] = images
         return acts

@@ -105,7 +105,7 @@ def class_drive(model: VisionModel, layer: str, images: Sequence[torch.Tensor]) 
     delta = torch.zeros(1, info.channels, 1, 1, device=model.device, requires_grad=True)
 
     def add_offset(_module: torch.nn.Module, _inputs: object, output: torch.Tensor) -> torch.Tensor:
-        return output + delta
+        return output + info.layout.channel_view(delta.flatten())
 
     batch = torch.cat(list(images))
     handle = info.module.register_forward_hook(add_offset)

@@ -24,10 +24,21 @@ def cmd_layers(args: argparse.Namespace) -> None:
         model = models.load_architecture(args.model)
     else:
         model = load_model(args)
-    rows = [{"name": l.name, "kind": l.kind, "channels": l.channels, "shape": list(l.shape)}
-            for l in model.layers.values()]
-    lines = [f"{'name':12s} {'kind':8s} {'channels':>8s}  output at {model.input_size} px"]
-    lines += [f"{r['name']:12s} {r['kind']:8s} {r['channels']:8d}  {'x'.join(map(str, r['shape']))}" for r in rows]
+    main = set(model.main_layers)
+    ordered = [l for l in model.layers.values() if l.name in main] + \
+        [l for l in model.layers.values() if l.name not in main]
+    rows = [{"name": l.name, "kind": l.kind, "channels": l.channels, "shape": list(l.shape),
+             "layout": l.layout.kind, "grid": list(l.shape[1:]) if len(l.shape) == 3 else None,
+             "extra_tokens": l.layout.extra, "main": l.name in main} for l in ordered]
+    width = max(12, *(len(r["name"]) for r in rows))
+    kind_width = max(8, *(len(r["kind"]) for r in rows))
+    lines = [f"{'name':{width}s} {'kind':{kind_width}s} {'features':>8s}  {'grid':7s} layout (at {model.input_size} px)"]
+    for r, layer in zip(rows, ordered):
+        grid = "x".join(map(str, r["grid"])) if r["grid"] else "-"
+        lines.append(f"{r['name']:{width}s} {r['kind']:{kind_width}s} {r['channels']:8d}  {grid:7s} "
+                     f"{layer.layout.describe()}")
+    if len(main) < len(rows):
+        lines.insert(len(main) + 1, f"-- the other {len(rows) - len(main)} layers (inside the blocks) --")
     emit(args, rows, "\n".join(lines))
 
 

@@ -9,6 +9,7 @@ from ..errors import WeightsError, unknown
 from ..precision import check as check_precision
 from . import efficientnet_lite, vgg
 from .base import Layer, VisionModel
+from .layouts import Layout
 from .user import load_factory, wrap
 
 DEFAULT_MODEL = "efficientnet-lite0"
@@ -60,5 +61,5 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
     return model.to(device).set_precision(precision)
 
 
-__all__ = ["DEFAULT_MODEL", "Layer", "NEEDS_WEIGHTS", "VisionModel", "available", "load", "load_architecture",
+__all__ = ["DEFAULT_MODEL", "Layer", "Layout", "NEEDS_WEIGHTS", "VisionModel", "available", "load", "load_architecture",
            "wrap"]

@@ -9,6 +9,7 @@ from torch import nn
 
 from .. import precision as arithmetic
 from ..errors import OutOfRangeError, unknown
+from .layouts import Layout, as_layout, detect_layout
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
 
@@ -20,13 +21,15 @@ class Activation:
     name: str
     fn: Callable[[torch.Tensor], torch.Tensor]
 LOGITS = "logits"
+EXTRA = "#extra"  # suffix of a pseudo-layer: a token layer's class and register tokens, (B, C, E)
 SHOW_LAYERS = 30  # layers named in an unknown-layer message
 INPUT = "input"  # the image the network sees (after transforms, before preprocessing): for image penalties
 
 
 @dataclass(frozen=True)
 class Layer:
-    """A layer a user can target: its module, and what it outputs at the default size."""
+    """A layer a user can target: its module, its layout, and what it outputs at the default
+    size in canonical form: ``channels`` features, ``shape`` (C, H, W) or (C,)."""
 
     name: str
     module: nn.Module
@@ -35,6 +38,7 @@ class Layer:
     shape: tuple[int, ...]
     order: int
     after: "Activation | None" = None  # the function the network applies right after this layer, if read before it
+    layout: Layout = Layout("maps")
 
     @property
     def spatial(self) -> bool:
@@ -66,6 +70,7 @@ class VisionModel:
     precision: str = "auto"
     activations: dict[str, Activation] = field(default_factory=dict)  # layer -> what follows it
     main_layer_names: tuple[str, ...] | None = None  # the layers an atlas takes by default (None: all)
+    layouts: dict[str, "Layout | str"] = field(default_factory=dict)  # declared layouts (else detected)
     first_conv: str | None = None  # the layer read right after the convolution on the image
     first_conv_module: nn.Module | None = None  # that convolution (found by itself for user networks)
     layers: dict[str, Layer] = field(init=False)
@@ -138,9 +143,10 @@ class VisionModel:
         """Raises a clear error when ``channel`` is not a unit of ``layer``."""
         info = self.layer(layer)
         if not 0 <= channel < info.channels:
+            what = "features" if info.layout.kind == "tokens" else "channels"
             raise OutOfRangeError(
                 f"channel {channel} is out of range for layer {info.name!r}, "
-                f"which has {info.channels} channels (0..{info.channels - 1})"
+                f"which has {info.channels} {what} (0..{info.channels - 1})"
             )
 
     def check_size(self, size: int | tuple[int, int]) -> None:
@@ -163,9 +169,19 @@ class VisionModel:
             return self.net(self.preprocess(images)).float()
 
 
+def _layout_of(declared: "Layout | str | None", raw: tuple[int, ...]) -> Layout:
+    """The declared layout (its token grid filled in from the output) or the detected one."""
+    if declared is None:
+        return detect_layout(raw)
+    layout = as_layout(declared)
+    if layout.kind == "tokens" and layout.grid is None:
+        return Layout("tokens", layout.patch_grid(raw[0] - layout.extra), layout.extra)
+    return layout
+
+
 def _trace_layers(model: VisionModel) -> dict[str, Layer]:
     """Runs one forward pass at the default size to learn each layer's shape and order."""
-    seen: dict[str, tuple[int, tuple[int, ...]]] = {}
+    seen: dict[str, tuple[int, tuple[int, ...]]] = {}  # name -> (call order, raw output shape without batch)
     handles = []
 
     def recorder(name: str):
@@ -189,6 +205,8 @@ def _trace_layers(model: VisionModel) -> dict[str, Layer]:
     for name, (module, kind) in model.layer_modules.items():
         if name not in seen:
             continue  # a module that the forward pass never calls is not a layer
-        order, shape = seen[name]
-        layers[name] = Layer(name, module, kind, shape[0], shape, order, model.activations.get(name))
+        order, raw = seen[name]
+        layout = _layout_of(model.layouts.get(name), raw)
+        canonical = tuple(layout.to_maps(torch.zeros(1, *raw)).shape[1:])
+        layers[name] = Layer(name, module, kind, canonical[0], canonical, order, model.activations.get(name), layout)
     return dict(sorted(layers.items(), key=lambda item: item[1].order))

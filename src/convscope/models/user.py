@@ -11,6 +11,7 @@ from torch import nn
 
 from ..errors import ConvscopeError, WeightsError
 from .base import LOGITS, VisionModel
+from .layouts import Layout
 
 
 class UserModelError(ConvscopeError):
@@ -23,11 +24,16 @@ def identity(x: torch.Tensor) -> torch.Tensor:
 
 def wrap(module: nn.Module, preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None,
          input_size: int = 224, labels: Sequence[str] | None = None, name: str | None = None,
-         min_size: int = 32) -> VisionModel:
+         min_size: int = 32, layouts: dict[str, Layout | str] | None = None) -> VisionModel:
     """A VisionModel for any network. ``preprocess`` maps RGB in [0, 1] to the network's
     input (default: none). Every submodule from ``named_modules`` that the forward pass
     calls is a layer (a module called several times is read at its first call); the
-    network's output is the layer ``logits``."""
+    network's output is the layer ``logits``.
+
+    Each layer's layout is found from its output ((B, C, H, W) maps, (B, N, C) tokens with
+    up to 8 class or register tokens before a square patch grid, (B, H, W, C) channels-last
+    maps, (B, C) vectors); ``layouts`` declares it where that guess would be wrong, e.g.
+    ``{"blocks.3": Layout("tokens", grid=(14, 14), extra=5)}`` or ``{"stage2": "channels_last"}``."""
     if not isinstance(module, nn.Module):
         raise UserModelError(f"expected a torch.nn.Module, got {type(module).__name__}")
     layer_modules = {n: (m, type(m).__name__) for n, m in module.named_modules() if n and n != LOGITS}
@@ -43,18 +49,18 @@ def wrap(module: nn.Module, preprocess: Callable[[torch.Tensor], torch.Tensor] |
         description=f"{type(module).__name__} (user network)",
         min_size=min_size,
         main_layer_names=main,
+        layouts=dict(layouts or {}),
     )
 
 
 def main_layer_names(module: nn.Module) -> tuple[str, ...] | None:
-    """The convolutions, the blocks that hold them (numbered children, as in ``layer1.0``) and
-    the logits; None (every layer) for a network without convolutions."""
+    """The convolutions, the blocks (numbered children that hold modules, as ``layer1.0`` or
+    ``blocks.7``) and the logits; None (every layer) for a network with neither."""
     names = []
     for name, m in module.named_modules():
         if not name or name == LOGITS:
             continue
-        is_block = name.rsplit(".", 1)[-1].isdigit() and any(True for _ in m.children()) and \
-            any(isinstance(c, nn.Conv2d) for c in m.modules())
+        is_block = name.rsplit(".", 1)[-1].isdigit() and any(True for _ in m.children())
         if isinstance(m, nn.Conv2d) or is_block:
             names.append(name)
     return (*names, LOGITS) if names else None
