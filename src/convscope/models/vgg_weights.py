@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from ..errors import WeightsError
-from .weights import read_torch_file
+from .weights import read_weights
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ORIENTATIONS = ("auto", "as-stored", "flipped")
@@ -62,13 +62,13 @@ def read_vgg_weights(path: Path, name: str, convs_per_block: tuple[int, ...],
         head = f.read(8)
     if head == HDF5_MAGIC:
         return _read_h5(path, name, convs_per_block, orientation)
-    if head[:2] == b"PK" or head[:1] == b"\x80":
-        sd = read_torch_file(path)
-        return LoadedWeights("torchvision checkpoint", "torchvision", {"as-stored": sd},
-                             "classifier.0.weight" in sd)
+    if head[:2] == b"PK" or head[:1] == b"\x80" or path.suffix.lower() == ".safetensors":
+        sd = read_weights(path)
+        kind = "torchvision safetensors" if path.suffix.lower() == ".safetensors" else "torchvision checkpoint"
+        return LoadedWeights(kind, "torchvision", {"as-stored": sd}, "classifier.0.weight" in sd)
     raise WeightsError(f"{path} is in none of the known layouts: use a Keras .h5 file (the article's "
                        "vgg16_weights.h5 or keras.applications' vgg16_weights_tf_dim_ordering_tf_kernels.h5) "
-                       "or a torchvision .pth checkpoint")
+                       "or a torchvision .pth or .safetensors file")
 
 
 def _read_h5(path: Path, name: str, convs_per_block: tuple[int, ...], orientation: str) -> LoadedWeights:

@@ -13,6 +13,35 @@ from ..errors import WeightsError
 SHOW = 5
 
 
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state_dict from a weights file: ``.safetensors`` (preferred: it cannot run code), or a
+    torch ``.pth``/``.pt``/``.bin`` file read with ``weights_only=True``."""
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors" or (path.is_file() and _is_safetensors(path)):
+        return read_safetensors(path)
+    return read_torch_file(path)
+
+
+def _is_safetensors(path: Path) -> bool:
+    """A safetensors file starts with an 8-byte header length and a JSON header."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    return len(head) == 9 and head[8:9] == b"{"
+
+
+def read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    """A state_dict from a safetensors file."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise WeightsError(f"weights file not found: {path}")
+    try:
+        return load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as e:
+        raise WeightsError(f"{path} is not a readable safetensors file: {str(e).splitlines()[0]}") from e
+
+
 def read_torch_file(path: Path) -> dict[str, torch.Tensor]:
     """A state_dict from a torch file, loaded with ``weights_only=True``."""
     if not path.is_file():
