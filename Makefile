@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup browser demo test bench bench-env clean
+.PHONY: setup browser extras demo test bench bench-env clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,8 +29,23 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "note: install chromium and chromium-driver for the browser test"; fi
 
-test: setup browser
+# timm and onnx2torch import torchvision, which does not import beside the CPU build of torch
+# above; the optional extras are tested for real in their own environment, with a torch and
+# torchvision pair that import together.
+EXTRAS_TORCH := torch==2.14.1 torchvision==0.29.1
+
+.venv-extras/.installed: pyproject.toml
+	$(PY) -m venv .venv-extras
+	.venv-extras/bin/python -m pip install --quiet --upgrade pip
+	.venv-extras/bin/python -m pip install --quiet $(EXTRAS_TORCH)
+	.venv-extras/bin/python -m pip install --quiet -e '.[test,timm,onnx]'
+	touch $@
+
+extras: .venv-extras/.installed
+
+test: setup browser extras
 	$(BIN)/python -m pytest -q
+	.venv-extras/bin/python -m pytest -q tests/test_timm_onnx.py
 
 # A separate environment for torch-lucent (it pins kornia<=0.4.1 and imports torchvision,
 # which a stand-in in benchmarks/lucent_stubs provides).
@@ -48,4 +63,4 @@ bench: setup bench-env
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-bench out
+	rm -rf $(VENV) .venv-bench .venv-extras out

@@ -32,6 +32,10 @@ class ObjectiveSyntaxError(ConvscopeError, ValueError):
     """An objective text that does not parse."""
 
 
+class MissingExtraError(ConvscopeError, ImportError):
+    """An optional dependency that is not installed; the message says how to install it."""
+
+
 def closest(name: str, choices: Iterable[str], n: int = 5) -> list[str]:
     """The names among ``choices`` that look most like ``name``."""
     choices = list(choices)

@@ -20,7 +20,7 @@ def rgb_kernels(model: VisionModel) -> torch.Tensor:
         raise ValueError(f"{model.name} has no first convolution on the image")
     k = max(conv.kernel_size)
     stride = max(conv.stride)
-    side = max(4 * k * stride, model.min_size)
+    side = max(3 * k, 2 * stride + k, model.min_size)  # the centre output sees a whole kernel inside the image
     x = torch.full((1, 3, side, side), 0.5, device=model.device, requires_grad=True)
     captured: list[torch.Tensor] = []
 

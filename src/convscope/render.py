@@ -6,7 +6,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from .errors import OutOfRangeError
+from .errors import ConvscopeError, OutOfRangeError
 from .images import Picture, deprocess_keras2016, stitch
 from .memory import check_render_memory
 from .models.base import VisionModel
@@ -103,6 +103,20 @@ def validate(model: VisionModel, objectives: Objective | Sequence[Objective], si
             raise OutOfRangeError(f"objective {o} reads no layer: name a unit such as block8:12")
 
 
+def check_forward(model: VisionModel, layers: Sequence[str], hw: tuple[int, int]) -> None:
+    """One forward pass of a gray image of ``hw`` (height, width): a network that cannot take that
+    size (a fixed position embedding, a fully connected layer) fails here, with a clear message."""
+    try:
+        with torch.no_grad(), Probe(model, layers) as probe:
+            probe(torch.full((1, 3, *hw), 0.5, device=model.device))
+    except ConvscopeError:
+        raise
+    except (RuntimeError, AssertionError, ValueError, TypeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise OutOfRangeError(f"{model.name} cannot take {hw[1]}x{hw[0]} images ({first}); "
+                              f"try --size {model.input_size}") from e
+
+
 def _normalized_ascent_step(param: torch.nn.Parameter, lr: float) -> None:
     """The article's step, up the objective: its gradient divided by its root mean square,
     per image. ``param.grad`` holds the gradient of the loss (minus the objective)."""
@@ -197,6 +211,7 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
     hw = recipe.hw if init is None else tuple(init.shape[-2:])
     validate(model, objs, hw)
     check_render_memory(model, needed_layers(objs), hw, min(batch, len(objs)))
+    check_forward(model, needed_layers(objs), hw)
     device = model.device
     shared = objectives if isinstance(objectives, Objective) else None
     parts = []

@@ -91,11 +91,12 @@ def top_photos(stats: LayerPhotoStats, channel: int, count: int = TOP_PHOTOS) ->
 
 
 def last_conv_layer(model: VisionModel) -> str | None:
-    """The deepest spatial layer whose kind says conv (else the deepest spatial layer)."""
-    spatial = [l for l in model.layers.values() if l.spatial and l.name != LOGITS]
-    convs = [l for l in spatial if "conv" in l.kind.lower()]
-    chosen = (convs or spatial)[-1:] if spatial else []
-    return chosen[0].name if chosen else None
+    """The deepest spatial main layer that is not a pooling layer: the last maps before the
+    classifier (efficientnet-lite's head, VGG's conv5_3, a ViT's last block)."""
+    main = set(model.main_layers)
+    spatial = [l for l in model.layers.values()
+               if l.spatial and l.name != LOGITS and l.name in main and "pool" not in l.kind.lower()]
+    return spatial[-1].name if spatial else None
 
 
 def class_drive(model: VisionModel, layer: str, images: Sequence[torch.Tensor]) -> torch.Tensor:

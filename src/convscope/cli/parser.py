@@ -14,8 +14,8 @@ from .photo_commands import cmd_classviz, cmd_dream, cmd_saliency
 from .pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
 
 
-MODEL_HELP = ("a model name from `convscope models` (efficientnet-lite0, vgg16, ...) or path/to/file.py:factory "
-              "for your own network")
+MODEL_HELP = ("a model name from `convscope models` (efficientnet-lite0, vgg16, ...), timm:NAME for a timm "
+              "model, path/model.onnx, or path/to/file.py:factory for your own network")
 LAYER_HELP = "a layer name from `convscope layers MODEL` (block8, conv3_3, head, logits, ...)"
 CHANNEL_HELP = "the unit's number in the layer, from 0 (a filter of a conv layer, a class of logits)"
 JSON_HELP = "print the results as JSON on stdout instead of text"
@@ -60,6 +60,9 @@ def add_common(p: argparse.ArgumentParser) -> None:
                         "a Keras .h5")
     p.add_argument("--kernel-orientation", default="auto", choices=["auto", "as-stored", "flipped"],
                    help="for Keras files: whether conv kernels are stored flipped (auto: detect)")
+    p.add_argument("--preprocess", metavar="PRESET",
+                   help="for ONNX files: imagenet (default), caffe-bgr, tf ([-1, 1]), none, or "
+                        "'mean=0.485,0.456,0.406;std=0.229,0.224,0.225' on RGB in [0, 1]")
 
 
 def add_recipe_options(p: argparse.ArgumentParser) -> None:

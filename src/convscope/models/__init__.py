@@ -7,9 +7,11 @@ from typing import Callable
 from ..devices import resolve_device
 from ..errors import WeightsError, unknown
 from ..precision import check as check_precision
-from . import efficientnet_lite, vgg
+from . import efficientnet_lite, inception_v1, vgg
 from .base import Layer, VisionModel
 from .layouts import Layout
+from .onnx_models import load_onnx
+from .timm_models import PREFIX as TIMM_PREFIX, load_timm
 from .user import load_factory, wrap
 from .weights import read_weights
 
@@ -26,16 +28,20 @@ _BUILDERS: dict[str, tuple[Callable[..., VisionModel], str]] = {
               "VGG16, the article's network, 224 px (--weights: Keras .h5 or torchvision .pth)"),
     "vgg19": (lambda w, o: vgg.build("vgg19", w, o),
               "VGG19, 224 px (--weights: Keras .h5 or torchvision .pth)"),
+    "inceptionv1": (lambda w, o: inception_v1.build(w),
+                    "InceptionV1 (GoogLeNet) as in Lucid and Lucent, 224 px (--weights: Lucent's inception5h.pth)"),
 }
 
 
-NEEDS_WEIGHTS = ("vgg16", "vgg19")
+NEEDS_WEIGHTS = ("vgg16", "vgg19", "inceptionv1")
 """Models whose weights come from a file the user has (no package ships them)."""
 
 
 def load_architecture(name: str) -> VisionModel:
     """Model ``name`` with its layers but untrained weights where no package ships them
     (for listing layers without a weights file); the others load as usual."""
+    if name == "inceptionv1":
+        return inception_v1.architecture()
     if name in NEEDS_WEIGHTS:
         return vgg.architecture(name)
     return load(name)
@@ -47,17 +53,30 @@ def available() -> dict[str, str]:
 
 
 def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "cpu",
-         kernel_orientation: str = "auto", precision: str = "auto") -> VisionModel:
-    """The model called ``name`` (or a ``path/to/file.py:factory``), in eval mode on ``device``,
-    running in ``precision`` (see ``convscope.precision``)."""
+         kernel_orientation: str = "auto", precision: str = "auto", preprocess: str | None = None) -> VisionModel:
+    """The model called ``name``, in eval mode on ``device``, running in ``precision`` (see
+    ``convscope.precision``). ``name`` is a built-in model, ``timm:NAME`` (any timm model),
+    ``path/model.onnx`` (with ``preprocess``: imagenet, caffe-bgr, tf, none, or
+    "mean=...;std=...") or ``path/to/file.py:factory``."""
     check_precision(precision)  # before the weights load, so a typo fails at once
     device = resolve_device(device)
+    is_onnx = name.lower().endswith(".onnx")
+    if preprocess is not None and not is_onnx:
+        raise WeightsError("--preprocess is for ONNX files; other models bring their own preprocessing")
+    if is_onnx:
+        if weights is not None:
+            raise WeightsError("--weights is not for ONNX files: the weights are inside the file")
+        return load_onnx(name, preprocess).to(device).set_precision(precision)
+    if name.startswith(TIMM_PREFIX):
+        return load_timm(name, weights).to(device).set_precision(precision)
     if ".py:" in name:
         if weights is not None:
-            raise WeightsError("--weights is for the built-in models; a file.py:factory loads its own")
+            raise WeightsError("--weights is for the built-in models; a file.py:factory loads its own "
+                               "(with convscope.models.read_weights)")
         return load_factory(name).to(device).set_precision(precision)
     if name not in _BUILDERS:
-        raise unknown("model", name, _BUILDERS)
+        error = unknown("model", name, _BUILDERS)
+        raise type(error)(f"{error} (or timm:NAME, path/model.onnx, path/to/file.py:factory)")
     model = _BUILDERS[name][0](weights, kernel_orientation)
     return model.to(device).set_precision(precision)
 
