@@ -16,6 +16,7 @@ from .speed import article_vs_grid, atlas_memory, atlas_unit_steps, dream_big_ph
 
 ROOT = Path(__file__).resolve().parent.parent
 LUCENT_PYTHON = os.environ.get("LUCENT_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python"))
+EXTRAS_PYTHON = os.environ.get("EXTRAS_PYTHON", str(ROOT / ".venv-extras" / "bin" / "python"))
 ALL_LAYERS = ["stem"] + [f"block{i}" for i in range(16)] + ["head", "logits"]
 
 
@@ -26,6 +27,17 @@ def lucent_rows(layers: str, units: int, steps: int, runs: int) -> list[dict] | 
                                                          str(ROOT / "src"), str(ROOT)])}
     out = subprocess.run([LUCENT_PYTHON, "-m", "benchmarks.lucent_side", layers, str(units), str(steps), str(runs)],
                          capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def networks_section(quick: bool) -> dict:
+    """timm's ViT beside efficientnet-lite0, run in .venv-extras (timm needs torchvision)."""
+    if not Path(EXTRAS_PYTHON).exists():
+        return {"networks": f"not run: no extras environment at {EXTRAS_PYTHON} (make extras)"}
+    args = ["8", "4" if quick else "16", "1" if quick else "2"]
+    out = subprocess.run([EXTRAS_PYTHON, "-m", "benchmarks.networks_side", *args], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
+                         cwd=ROOT, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -69,6 +81,7 @@ SECTIONS = {
     "atlas": ("the atlas", atlas_section),
     "ray": ("the atlas on Ray", ray_section),
     "profile": ("where a render step's time goes", profile_section),
+    "networks": ("a timm ViT beside efficientnet-lite0", networks_section),
 }
 
 
@@ -97,7 +110,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
@@ -161,6 +174,23 @@ def markdown(res: dict) -> str:
                   "pictures included), operators by self time:", ""]
         parts += profile_markdown(res["profile"], table)
     parts += gpu_markdown(res.get("gpu"), table)
+    if "networks" in res:
+        parts += ["## 8. A Vision Transformer beside efficientnet-lite0", ""]
+        if isinstance(res["networks"], str):
+            parts += [res["networks"], ""]
+        else:
+            g = res["vit_grid"]
+            parts += [f"Machine: {res['networks_machine']} (the extras environment's torch, which timm needs). "
+                      "The lucid recipe at 224 px, 8 units of a middle layer in one batch, both models in one "
+                      "process, alternating; timm's vit_small_patch16_224 (12 blocks, 384 features, random "
+                      "weights: timing needs no trained ones) and efficientnet-lite0 with its real weights.", "",
+                      table(res["networks"], [("model", "model", ""), ("layer", "layer", ""), ("units", "units", ""),
+                                              ("steps", "steps", ""),
+                                              ("unit-steps/s", "unit_steps_per_s", ".2f")]), "",
+                      f"A 64-unit grid of the ViT's {g['layer']} in one batched run ({g['steps']} steps at 224 px): "
+                      f"{g['seconds']:.0f} s, {g['s_per_unit_step']:.3f} s per unit-step; {g['tiles']} tiles kept. "
+                      f"At 512 steps that grid would take about {g['s_per_unit_step'] * 64 * 512 / 60:.0f} minutes "
+                      "on this machine.", ""]
     return "\n".join(parts)
 
 
