@@ -172,7 +172,7 @@ def test_real_browser_opens_the_site_from_disk(clean_atlas):
         while not driver.execute_script(all_loaded) and time.time() < deadline:
             time.sleep(0.2)
         assert driver.current_url.endswith("units/block1/0003.html")
-        assert driver.execute_script(all_loaded) == 4  # the picture and three photo crops
+        assert driver.execute_script(all_loaded) == 5  # the picture, with its importance map, three photo crops
         driver.save_screenshot(str(ARTIFACTS / "atlas-unit.png"))
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
         assert errors == []
@@ -206,7 +206,8 @@ def test_every_link_of_the_site_resolves_to_the_right_page(clean_atlas):
 def test_unit_pages_caption_their_crops_and_show_first_layer_kernels(clean_atlas):
     page = (clean_atlas / "units" / "block1" / "0002.html").read_text()
     record = json.loads((clean_atlas / "units" / "block1" / "0002.json").read_text())
-    assert page.count("<figcaption>") == 1 + len(record["top_photos"])
+    assert page.count("<figcaption>") == 2 + len(record["top_photos"])  # picture, importance, crops
+    assert (clean_atlas / "units" / "block1" / "0002.alpha.png").is_file() and "centre_share" in record["importance"]
     assert f"{record['top_photos'][0]['photo']}: peak" in page
     stem = json.loads((clean_atlas / "units" / "stem" / "0003.json").read_text())
     assert stem["kernel"] and stem["objective"] == "stem:3@c" and stem["after"] == "ReLU6"

@@ -68,6 +68,17 @@ def write_json(path: str | Path, data: object) -> None:
         tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
+def check_alpha_format(path: str | Path) -> None:
+    """An importance map as alpha needs a format with alpha: PNG."""
+    if image_format(path) != "PNG":
+        raise ImageInputError(f"{Path(path).name}: JPEG has no alpha channel; write a .png with --alpha")
+
+
+def importance_pixels(values: np.ndarray) -> np.ndarray:
+    """(H, W) in [0, 1] to 8-bit."""
+    return np.round(np.clip(values, 0, 1) * 255).astype(np.uint8)
+
+
 def image_format(path: str | Path) -> str:
     """The Pillow format for an output path, from its suffix."""
     suffix = Path(path).suffix.lower()
@@ -87,6 +98,7 @@ class Picture:
         self.pixels = pixels
         self.info = dict(info or {})
         self.extras: dict[str, Picture] = {}
+        self.importance: np.ndarray | None = None  # (H, W) in [0, 1]: where the objective looked, if rendered
 
     @classmethod
     def from_tensor(cls, image: torch.Tensor, info: dict | None = None) -> "Picture":
@@ -116,13 +128,39 @@ class Picture:
         """(3, H, W) float in [0, 1]."""
         return torch.tensor(self.pixels).permute(2, 0, 1).float().div(255)  # a copy: pixels may be read-only
 
-    def save(self, path: str | Path, quality: int = 95) -> Path:
-        """Writes PNG or JPEG (by suffix), atomically; returns the path."""
+    def save(self, path: str | Path, quality: int = 95, alpha: bool = False) -> Path:
+        """Writes PNG or JPEG (by suffix), atomically; returns the path. With ``alpha``, a PNG
+        with the importance map as its alpha channel."""
         fmt = image_format(path)
+        if alpha:
+            check_alpha_format(path)
+            if self.importance is None:
+                raise ImageInputError("this picture has no importance map (only rendered pictures have one)")
         with atomic_path(path) as tmp:
             options = {"quality": quality} if fmt == "JPEG" else {}
-            self.to_pil().save(tmp, format=fmt, **options)
+            image = self.to_pil()
+            if alpha:
+                image = Image.fromarray(np.dstack([self.pixels, importance_pixels(self.importance)]), "RGBA")
+            image.save(tmp, format=fmt, **options)
         return Path(path)
+
+    def importance_picture(self) -> "Picture":
+        """The importance map as a gray picture (white: where the objective looked most)."""
+        if self.importance is None:
+            raise ImageInputError("this picture has no importance map (only rendered pictures have one)")
+        return Picture(np.repeat(importance_pixels(self.importance)[..., None], 3, axis=2))
+
+    def importance_summary(self) -> dict | None:
+        """The map's share of mass in the central quarter of the picture (0.25 when even) and at
+        the border (the outer eighth on each side)."""
+        if self.importance is None:
+            return None
+        values = self.importance.astype(np.float64)
+        total = values.sum() or 1.0
+        h, w = values.shape
+        centre = values[h // 4:h - h // 4, w // 4:w - w // 4].sum()
+        inner = values[h // 8:h - h // 8, w // 8:w - w // 8].sum()
+        return {"centre_share": float(centre / total), "border_share": float((total - inner) / total)}
 
     def _repr_png_(self) -> bytes:
         buf = io.BytesIO()
@@ -259,14 +297,20 @@ def row(pictures: Sequence[Picture], margin: int = 5) -> Picture:
 
 
 def stitch(pictures: Sequence[Picture], margin: int = 5) -> Picture:
-    """Pictures in row-major order on a square black sheet with ``margin`` px between tiles."""
+    """Pictures in row-major order on a square black sheet with ``margin`` px between tiles
+    (their importance maps likewise, when every picture has one)."""
     if not pictures:
         raise ValueError("nothing to stitch")
     w, h = pictures[0].size
     n = sheet_side(len(pictures))
     sheet = np.zeros((n * h + (n - 1) * margin, n * w + (n - 1) * margin, 3), dtype=np.uint8)
+    maps = np.zeros(sheet.shape[:2], dtype=np.float32) if all(p.importance is not None for p in pictures) else None
     for i, pic in enumerate(pictures):
         r, c = divmod(i, n)
         y, x = r * (h + margin), c * (w + margin)
         sheet[y:y + h, x:x + w] = pic.pixels
-    return Picture(sheet)
+        if maps is not None:
+            maps[y:y + h, x:x + w] = pic.importance
+    result = Picture(sheet)
+    result.importance = maps
+    return result

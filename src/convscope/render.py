@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 
 from .errors import ConvscopeError, OutOfRangeError
@@ -29,7 +30,8 @@ class RenderResult:
 
     ``final`` is the objective on the optimized image; ``picture_final`` on the saved
     picture (8-bit, and in the recipe's display: the article's recipe shows a normalized
-    version). ``snapshots`` holds the pictures at the steps asked for."""
+    version). ``snapshots`` holds the pictures at the steps asked for. Each picture's
+    ``importance`` is its map of |d objective / d image| summed over the steps."""
 
     pictures: list[Picture]
     images: torch.Tensor  # (B, 3, H, W) in [0, 1], what the network saw at the end
@@ -126,6 +128,12 @@ def _normalized_ascent_step(param: torch.nn.Parameter, lr: float) -> None:
         param.sub_(lr * g / rms.view(-1, *([1] * (g.dim() - 1))))
 
 
+def normalize_importance(values: torch.Tensor) -> np.ndarray:
+    """(H, W) accumulated |gradient| to [0, 1]: divided by its 99th percentile and clipped."""
+    top = float(torch.quantile(values.flatten().float(), 0.99))
+    return (values / top).clamp(0, 1).numpy() if top > 0 else torch.zeros_like(values).numpy()
+
+
 def _shown(recipe: Recipe, images: torch.Tensor) -> list[Picture]:
     """The pictures of a batch of images, in the recipe's display."""
     shown = deprocess_keras2016(images) if recipe.deprocess == "keras2016" else images
@@ -146,17 +154,21 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
     total = total if total is not None else recipe.steps * batch
     score = slot_scorer(objectives, model.device)
     snapshots: dict[int, list[Picture]] = {}
+    importance = None
     with model.math_mode(), Probe(model, needed_layers(objectives)) as probe:
         for step in range(recipe.steps):
             for p in params:
                 p.grad = None
             current = image()
+            current.retain_grad()  # d objective / d image, for the importance map
             x = transforms(current, gen)
             acts = probe(x)
             if stop is not None and stop(acts, current.detach()):
                 break
             scores = score(acts)
             (-scores.sum()).backward()
+            step_importance = current.grad.abs().sum(dim=1)
+            importance = step_importance if importance is None else importance + step_importance
             if adam is not None:
                 adam.step()
             else:
@@ -174,6 +186,9 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
             pictures = _shown(recipe, final_image)
             saved = torch.stack([p.to_tensor() for p in pictures]).to(final_image.device)
             picture_final = score(probe(saved)).cpu()
+    if importance is not None:
+        for picture, values in zip(pictures, importance.cpu()):
+            picture.importance = normalize_importance(values)
     history_t = torch.stack(history).cpu() if history else torch.empty(0, batch)
     return RenderResult(pictures, final_image.detach().cpu(), history_t, final, picture_final, snapshots)
 

@@ -100,7 +100,7 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     rows = []
     for u, act, shown, pic in zip(units, result.final.tolist(), result.picture_final.tolist(), result.pictures):
         rows.append(({"channel": u, "activation": act, "picture_activation": shown, "photo_max": float(maxima[u]),
-                      "ratio": fidelity(act, float(maxima[u]))}, pic))
+                      "ratio": fidelity(act, float(maxima[u])), "importance": pic.importance_summary()}, pic))
     alive = sorted((r for r in rows if r[0]["activation"] > 0), key=lambda r: -r[0]["activation"])
     kept = alive[:top]
     if not kept:

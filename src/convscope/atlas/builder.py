@@ -233,6 +233,8 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
     _thumbnail(result.picture).save(folder / f"{stem}.thumb.png")
     if result.kernel is not None:
         result.kernel.save(folder / f"{stem}.kernel.png")
+    if result.picture.importance is not None:
+        result.picture.save(folder / f"{stem}.alpha.png", alpha=True)
     stats = context.stats
     first = model.first_conv == layer  # its picture maximizes the centre neuron: compare with photo peaks
     photo_max = float((stats.peaks if first else stats.means)[:, unit].max())
@@ -253,6 +255,8 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
                        "photo_max_after": top_after, "ratio_after": fidelity(result.activation_after, top_after)})
     if result.kernel is not None:
         record["kernel"] = True
+    if result.picture.importance is not None:
+        record["importance"] = result.picture.importance_summary()
     if context.is_logits and model.labels is not None:
         record["class_name"] = model.class_name(unit)
     if context.drive is not None:

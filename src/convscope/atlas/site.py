@@ -23,6 +23,7 @@ td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #333}
 .crops{display:flex;gap:8px;flex-wrap:wrap} .crops figure{margin:0;width:96px}
 .crops img{width:96px;height:96px;display:block} .crops figcaption{font-size:11px;color:#aaa;overflow-wrap:anywhere}
 .unit{display:flex;gap:12px;align-items:flex-start} .unit figure{margin:0} .unit figcaption{font-size:12px;color:#aaa}
+.checker{background:repeating-conic-gradient(#555 0 25%,#777 0 50%) 0 0/16px 16px}
 nav a{margin-right:1em}
 """
 
@@ -100,6 +101,11 @@ def render_unit(atlas: dict, record: dict, previous: dict | None, following: dic
         rows += [(f"ratio after {escape(after)}", fmt(record.get("ratio_after"), 2))]
     figures = [f"<figure><img class=\"big\" src=\"{stem}.png\" width=\"256\" height=\"256\" "
                f"alt=\"{escape(unit_label(record))}\"><figcaption>its picture</figcaption></figure>"]
+    if record.get("importance"):
+        share = record["importance"]["centre_share"]
+        figures.append(f"<figure><img class=\"big checker\" src=\"{stem}.alpha.png\" width=\"256\" height=\"256\" "
+                       f"alt=\"{escape(unit_label(record))} with its importance map\"><figcaption>where it looks "
+                       f"(importance as transparency; {share:.0%} in the centre quarter)</figcaption></figure>")
     if record.get("kernel"):
         figures.append(f"<figure><img class=\"big\" src=\"{stem}.kernel.png\" width=\"256\" height=\"256\" "
                        f"alt=\"kernel of {escape(unit_label(record))}\"><figcaption>its kernel, enlarged "

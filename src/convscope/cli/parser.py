@@ -73,6 +73,13 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed")
 
 
+def add_importance(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--alpha", action="store_true",
+                   help="write the picture as RGBA, its importance map (where the objective looked: the summed "
+                        "|gradient| over the steps) as alpha; needs a .png")
+    p.add_argument("--importance", action="store_true", help="also write the importance map as NAME.importance.png")
+
+
 def add_thresholds(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thresholds", metavar="STEPS",
                    help="also write the pictures at these steps as a strip, e.g. 32,128,512 (beside the "
@@ -120,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "kernel is written beside it as NAME.kernel.png)")
     add_recipe_options(p)
     add_thresholds(p)
+    add_importance(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_filter)
@@ -133,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=64, help="best filters to keep")
     p.add_argument("--batch", type=int, default=32, help="units optimized together")
     add_recipe_options(p)
+    add_importance(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_grid)
@@ -146,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=32, help="pictures optimized together")
     add_recipe_options(p)
     add_thresholds(p)
+    add_importance(p)
     add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_render)

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..images import Picture, labelled, row, stitch, write_json
+from ..images import Picture, check_alpha_format, labelled, row, stitch, write_json
 from .common import emit, fail, load_model, output_path, parse_units, plural, positive, progress_bar
 
 
@@ -29,6 +29,23 @@ def steps_strip(snapshots: dict[int, list[Picture]], final: list[Picture], steps
     return row([labelled(stitch(pics), f"step {step}") for step, pics in sorted(frames.items())])
 
 
+def importance_output(args: argparse.Namespace, out: Path) -> None:
+    """Checks, before any work, that --alpha goes with a PNG."""
+    if args.alpha:
+        check_alpha_format(out)
+
+
+def save_picture(picture: Picture, out: Path, args: argparse.Namespace) -> dict:
+    """Writes the picture (RGBA with --alpha) and, with --importance, its map beside it; returns
+    what was written and the map's summary."""
+    picture.save(out, alpha=args.alpha)
+    written: dict = {"importance": picture.importance_summary()}
+    if args.importance:
+        written["importance_map"] = str(picture.importance_picture().save(
+            out.with_name(f"{out.stem}.importance.png")))
+    return written
+
+
 def strip_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.steps{out.suffix}")
 
@@ -38,6 +55,7 @@ def cmd_filter(args: argparse.Namespace) -> None:
     from ..visualize import visualize_filter
 
     out = output_path(args.output)
+    importance_output(args, out)
     positive(args.steps, "--steps")
     thresholds = parse_thresholds(args.thresholds)
     channel = unit_number(args.channel)
@@ -49,8 +67,7 @@ def cmd_filter(args: argparse.Namespace) -> None:
     with progress_bar(f"{args.layer}:{channel}") as bar:
         picture = visualize_filter(model, args.layer, channel, recipe=args.recipe, size=args.size,
                                    steps=args.steps, seed=args.seed, thresholds=thresholds, progress=bar)
-    picture.save(out)
-    info = {**picture.info, "output": str(out)}
+    info = {**picture.info, "output": str(out), **save_picture(picture, out, args)}
     if thresholds:
         snapshots = {int(k.split()[1]): [p] for k, p in picture.extras.items() if k.startswith("step ")}
         info["steps_strip"] = str(steps_strip(snapshots, [picture], picture.info["recipe"]["steps"])
@@ -67,6 +84,7 @@ def cmd_grid(args: argparse.Namespace) -> None:
     from ..visualize import filter_grid
 
     out = output_path(args.output)
+    importance_output(args, out)
     for value, name in ((args.steps, "--steps"), (args.candidates, "--candidates"),
                         (args.top, "--top"), (args.batch, "--batch")):
         positive(value, name)
@@ -85,10 +103,10 @@ def cmd_grid(args: argparse.Namespace) -> None:
         with progress_bar(f"grid {name}") as bar:
             grid = filter_grid(model, name, candidates=args.candidates, top=args.top, recipe=args.recipe,
                                size=args.size, steps=args.steps, seed=args.seed, batch=args.batch, progress=bar)
-        grid.sheet.save(target)
+        sheet = save_picture(grid.sheet, target, args)
         write_json(f"{target}.json", grid.sidecar())
         entry = {"layer": grid.settings["layer"], "output": str(target), "sidecar": f"{target}.json",
-                 "tiles": len(grid.tiles), "dropped": len(grid.dropped), "best": grid.tiles[0]}
+                 "tiles": len(grid.tiles), "dropped": len(grid.dropped), "best": grid.tiles[0], **sheet}
         if grid.kernels is not None:
             entry["kernels"] = str(grid.kernels.save(target.with_name(f"{target.stem}.kernels{target.suffix}")))
         written.append(entry)
@@ -104,6 +122,7 @@ def cmd_render(args: argparse.Namespace) -> None:
     from ..render import render
 
     out = output_path(args.output)
+    importance_output(args, out)
     positive(args.count, "--count")
     positive(args.batch, "--batch")
     thresholds = parse_thresholds(args.thresholds)
@@ -114,10 +133,11 @@ def cmd_render(args: argparse.Namespace) -> None:
         result = render(model, objective, recipe, seeds=[args.seed + i for i in range(args.count)],
                         transform_seed=args.seed, batch=args.batch, thresholds=thresholds, progress=bar)
     picture = result.pictures[0] if args.count == 1 else stitch(result.pictures)
-    picture.save(out)
+    written = save_picture(picture, out, args)
     data = {"objective": str(objective), "output": str(out), "activation": result.final.tolist(),
             "picture_activation": result.picture_final.tolist(), "recipe": recipe.as_dict(), "seed": args.seed,
-            "precision": model.effective_precision}
+            "precision": model.effective_precision, **written,
+            "importance": [p.importance_summary() for p in result.pictures]}
     if thresholds:
         data["steps_strip"] = str(steps_strip(result.snapshots, result.pictures, recipe.steps).save(strip_path(out)))
     emit(args, data, f"{out}: {objective} reached " + ", ".join(f"{v:.3f}" for v in data["activation"]))
