@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from . import models, objectives
+from .accentuate import accentuate, caricature
 from .classify import classify
 from .classviz import class_model as classviz
 from .dream import dream
@@ -17,7 +18,8 @@ from .visualize import Grid, filter_grid, show, visualize_filter
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConvscopeError", "Grid", "Picture", "RECIPES", "Recipe", "RenderResult", "classify", "classviz", "dream",
+    "ConvscopeError", "Grid", "Picture", "RECIPES", "Recipe", "RenderResult", "accentuate", "caricature",
+    "classify", "classviz", "dream",
     "filter_grid", "get_recipe", "load", "models", "objectives", "parse_objective", "render", "saliency",
     "show", "visualize_filter",
 ]

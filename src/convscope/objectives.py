@@ -201,6 +201,53 @@ def alignment(layer: str, decay: float = 2.0) -> Objective:
     return Objective(fn, [layer], f"alignment({layer})" if decay == 2 else f"alignment({layer},{decay:g})")
 
 
+def _matched(target: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """``target`` (one image's activations) resized to the maps of ``a`` (the transforms pad
+    and scale the image, so its maps can be a little larger or smaller), batch-expanded."""
+    t = target.to(a).reshape(1, *target.shape[-(a.dim() - 1):])
+    if t.dim() == 4 and t.shape[-2:] != a.shape[-2:]:
+        t = torch.nn.functional.interpolate(t, size=a.shape[-2:], mode="bilinear", align_corners=False)
+    return t.expand_as(a)
+
+
+def closeness(layer: str, target: torch.Tensor, name: str = "photo") -> Objective:
+    """Minus the mean squared difference between a layer's activations and ``target`` (the
+    activations of one image, (1, ...) or (...)), over the target's mean square: 0 when equal.
+    Feature accentuation subtracts it, weighted, to keep a result close to its photo."""
+    target = target.detach().float()
+    scale = float(target.pow(2).mean().clamp(min=1e-12))
+
+    def fn(acts: Acts) -> torch.Tensor:
+        a = acts[layer]
+        return -(a - _matched(target, a)).pow(2).flatten(1).mean(dim=1) / scale
+    return Objective(fn, [layer], f"closeness({layer},{name})")
+
+
+def cosine(layer: str, target: torch.Tensor, name: str = "photo") -> Objective:
+    """The cosine similarity of a layer's activations with ``target`` (one image's activations)."""
+    target = target.detach().float()
+
+    def fn(acts: Acts) -> torch.Tensor:
+        a = acts[layer]
+        return torch.nn.functional.cosine_similarity(a.flatten(1), _matched(target, a).flatten(1), dim=1)
+    return Objective(fn, [layer], f"cosine({layer},{name})")
+
+
+def caricature_of(layer: str, target: torch.Tensor, name: str = "photo") -> Objective:
+    """Lucid's caricature objective: the activations' projection on ``target`` (one image's
+    activations; 1 when equal) times their cosine similarity with it. It grows as the layer sees
+    more of what it saw in the photo, in the same proportions: an exaggeration."""
+    target = target.detach().float()
+    norm = float(target.pow(2).mean().clamp(min=1e-12))
+
+    def fn(acts: Acts) -> torch.Tensor:
+        a = acts[layer].flatten(1)
+        t = _matched(target, acts[layer]).flatten(1)
+        cos = torch.nn.functional.cosine_similarity(a, t, dim=1)
+        return (a * t).mean(dim=1) / norm * cos.clamp(min=0)
+    return Objective(fn, [layer], f"caricature({layer},{name})")
+
+
 def l1(layer: str = INPUT, constant: float = 0.5) -> Objective:
     """The mean absolute difference of a layer (by default the image) from ``constant``:
     a penalty to subtract, as in ``block8:12 - 0.5*l1()``."""

@@ -10,7 +10,7 @@ from ..recipes import DEFAULT_RECIPE, RECIPES
 from .common import parse_size
 from .info import cmd_classify, cmd_layers, cmd_models
 from .layer_commands import cmd_atlas, cmd_twins
-from .photo_commands import cmd_classviz, cmd_dream, cmd_saliency
+from .photo_commands import cmd_accentuate, cmd_caricature, cmd_classviz, cmd_dream, cmd_saliency
 from .pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
 
 
@@ -56,7 +56,8 @@ def add_device(p: argparse.ArgumentParser) -> None:
 
 def add_common(p: argparse.ArgumentParser) -> None:
     add_device(p)
-    p.add_argument("--weights", metavar="FILE", help="weights file: .safetensors (preferred: it cannot run code), torch .pth, or for vgg16/vgg19 "
+    p.add_argument("--weights", metavar="FILE",
+                   help="weights file: .safetensors (preferred: it cannot run code), torch .pth, or for vgg16/vgg19 "
                         "a Keras .h5")
     p.add_argument("--kernel-orientation", default="auto", choices=["auto", "as-stored", "flipped"],
                    help="for Keras files: whether conv kernels are stored flipped (auto: detect)")
@@ -193,6 +194,30 @@ def build_parser() -> argparse.ArgumentParser:
     add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_classviz)
+
+    p = command("accentuate", help="feature accentuation: a photo changed to raise an objective, still itself")
+    p.add_argument("photo", metavar="PHOTO", help="PNG or JPEG")
+    p.add_argument("objective", metavar="OBJECTIVE", help="what to raise: block8:12, logits:18, any objective text")
+    p.add_argument("-o", "--output", required=True, help="output .png or .jpg (with NAME.sheet.png and a .json)")
+    p.add_argument("--layer", help="the earlier layer kept close to the photo's (default: a main layer about "
+                   "halfway to the objective's)")
+    p.add_argument("--strength", type=float, default=5.0, help="weight of staying close to the photo (0: none)")
+    p.add_argument("--steps", type=int, default=128, help="optimization steps")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    add_json(p)
+    add_model_option(p)
+    p.set_defaults(run=cmd_accentuate)
+
+    p = command("caricature", help="exaggerate what layers see in a photo (Lucid's caricature)")
+    p.add_argument("photo", metavar="PHOTO", help="PNG or JPEG")
+    p.add_argument("--layers", default="block8", help="layers whose view of the photo to exaggerate")
+    p.add_argument("-o", "--output", required=True, help="output .png or .jpg (with NAME.sheet.png and a .json)")
+    p.add_argument("--from-noise", action="store_true", help="start from noise instead of the photo")
+    p.add_argument("--steps", type=int, default=128, help="optimization steps")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    add_json(p)
+    add_model_option(p)
+    p.set_defaults(run=cmd_caricature)
 
     p = command("saliency", help="where in a photo the class score is most sensitive")
     p.add_argument("photo", nargs="?", metavar="PHOTO", help="PNG or JPEG (default: a built-in photo)")

@@ -77,3 +77,46 @@ def cmd_saliency(args: argparse.Namespace) -> None:
     data = {"output": str(out), "photo": source, **result.picture.info, "precision": model.effective_precision}
     emit(args, data, f"{out}: saliency of class {result.target} ({result.name}, p = {result.probability:.3f} on the "
                      f"whole photo, {result.classify_probability:.3f} on its centre square as classify sees it)")
+
+
+def cmd_accentuate(args: argparse.Namespace) -> None:
+    from ..accentuate import accentuate
+    from ..objective_text import parse_objective
+
+    out = output_path(args.output)
+    positive(args.steps, "--steps")
+    objective = parse_objective(args.objective)
+    photo, source = read_photo(args.photo)
+    model = load_model(args)
+    with progress_bar(f"accentuate {objective}") as bar:
+        result = accentuate(model, photo, objective, layer=args.layer, strength=args.strength, steps=args.steps,
+                            seed=args.seed, progress=bar)
+    write_accentuated(result, out, args, source, f"{out}: {result.info['objective']} from "
+                      f"{result.info['objective_before']:.3f} to {result.info['objective_after']:.3f}; "
+                      f"{result.info['layer']} distance to the photo {result.info['layer_distance']:.3f}")
+
+
+def cmd_caricature(args: argparse.Namespace) -> None:
+    from ..accentuate import caricature
+
+    out = output_path(args.output)
+    positive(args.steps, "--steps")
+    layers = [l for l in args.layers.split(",") if l]
+    photo, source = read_photo(args.photo)
+    model = load_model(args)
+    with progress_bar("caricature") as bar:
+        result = caricature(model, photo, layers, steps=args.steps, from_noise=args.from_noise, seed=args.seed,
+                            progress=bar)
+    similarity = ", ".join(f"{k} {result.info['cosine_before'][k]:.2f} -> {v:.2f}"
+                           for k, v in result.info["cosine_after"].items())
+    write_accentuated(result, out, args, source, f"{out}: caricature of {', '.join(layers)}, cosine similarity "
+                                                 f"with the photo's activations {similarity}")
+
+
+def write_accentuated(result, out, args: argparse.Namespace, source: str, text: str) -> None:
+    """The result, the sheet beside it (NAME.sheet.png) and the sidecar (NAME.json)."""
+    result.picture.save(out)
+    sheet = result.sheet.save(out.with_name(f"{out.stem}.sheet.png"))
+    data = {"output": str(out), "sheet": str(sheet), "photo": source, **result.info}
+    write_json(f"{out}.json", data)
+    emit(args, data, f"{text}\n{sheet}: photo, result and their difference")
