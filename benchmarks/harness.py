@@ -48,7 +48,9 @@ def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+            text = f.read()
+        cpu = next(line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name"))
+        cpu += " with AMX" if "amx_bf16" in text else " without AMX"  # bfloat16 speed depends on it
     except (OSError, StopIteration):
         pass
     return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
