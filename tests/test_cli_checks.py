@@ -133,3 +133,13 @@ def test_a_leading_minus_objective_with_a_space(capsys, tmp_path):
                          "48", "--json")
     assert code == 0, err
     assert json.loads(out)["objective"] == "-block8:1"
+
+
+def test_missing_extras_say_how_to_install_them(capsys, tmp_path):
+    import importlib.util
+
+    refused(capsys, "layers", "efficientnet-lite0", "--preprocess", "tf", match="--preprocess is for ONNX files")
+    if importlib.util.find_spec("timm") is None:
+        refused(capsys, "layers", "timm:resnet18", match="pip install 'convscope[timm]'")
+    if importlib.util.find_spec("onnx2torch") is None:
+        refused(capsys, "layers", str(tmp_path / "net.onnx"), match="pip install 'convscope[onnx]'")
