@@ -111,7 +111,7 @@ def accentuate(model: VisionModel, photo: object, objective: Objective | str, *,
     result = render(model, [total], rec, seeds=[seed], transform_seed=seed, init=start.cpu(), progress=progress)
     picture = result.pictures[0]
     saved = picture.to_tensor()[None]
-    before, keep_before = _values(model, [target, keep], start)
+    (before,) = _values(model, [target], start)
     after, keep_after = _values(model, [target, keep], saved)
     info = {"model": model.name, "objective": str(target), "layer": layer, "strength": strength, "steps": steps,
             "objective_before": before, "objective_after": after, "layer_distance": -keep_after,

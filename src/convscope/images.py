@@ -12,7 +12,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageOps, UnidentifiedImageError
 
 from .errors import ImageInputError
 
@@ -272,8 +272,6 @@ def sheet_side(count: int) -> int:
 
 def labelled(picture: Picture, text: str, band: int = 14) -> Picture:
     """The picture under a black band with ``text`` written in it."""
-    from PIL import ImageDraw
-
     w, h = picture.size
     canvas = Image.new("RGB", (w, h + band))
     canvas.paste(picture.to_pil(), (0, band))

@@ -158,7 +158,7 @@ def neuron(layer: str, n: int, x: int | None = None, y: int | None = None) -> Ob
 def unit_objective(model: VisionModel, layer: str, n: int) -> Objective:
     """What a unit's picture maximizes: its channel mean, or for the model's first convolution
     its centre neuron (a linear layer's channel mean is maximized by a flat colour)."""
-    return neuron(layer, n) if model.first_conv == model.layer(layer).name else channel(layer, n)
+    return neuron(layer, n) if model.is_first_conv(layer) else channel(layer, n)
 
 
 def group(layer: str, *units: int) -> Objective:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import torch
 
@@ -49,7 +49,7 @@ def unit_values(model: VisionModel, layer: str, units: Sequence[int], images: to
     """Slot i's value of unit ``units[i]`` on ``images[i]`` (B, 3, H, W), as its picture
     objective reads it (the channel mean, or the centre neuron of the first convolution),
     optionally after ``after``."""
-    centre = model.first_conv == model.layer(layer).name
+    centre = model.is_first_conv(layer)
     with torch.no_grad(), Probe(model, [layer]) as probe:
         a = probe(images.to(model.device))[layer]
     a = after(a) if after is not None else a
@@ -62,6 +62,12 @@ def unit_values(model: VisionModel, layer: str, units: Sequence[int], images: to
     return picked.flatten(1).mean(dim=1).tolist()
 
 
+def median_of(values: Iterable[float | None]) -> float | None:
+    """The median of the known values (the upper one of an even count); None when none is known."""
+    known = sorted(v for v in values if v is not None)
+    return known[len(known) // 2] if known else None
+
+
 @dataclass
 class UnitFidelity:
     """A layer's units rendered and compared with real photos (see ``measure_units``)."""
@@ -72,8 +78,7 @@ class UnitFidelity:
 
     @property
     def median_ratio(self) -> float | None:
-        ratios = sorted(r["ratio"] for r in self.rows if r["ratio"] is not None)
-        return ratios[len(ratios) // 2] if ratios else None
+        return median_of(r["ratio"] for r in self.rows)
 
 
 def measure_units(model: VisionModel, layer: str, units: Sequence[int], photos: Sequence[Photo],
@@ -92,7 +97,7 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int], photos: 
     rec = get_recipe(recipe)
     for u in units:
         model.check_channel(layer, u)
-    first = model.first_conv == info.name
+    first = model.is_first_conv(info.name)
     result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
                     transform_seed=seed, batch=batch, progress=progress)
     acts = photo_activations(model, layer, photos, peak=first)

@@ -58,7 +58,7 @@ def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *,
                     "activations": ACTIVATION_NOTE, "recipe": rec.as_dict(), "seed": seed,
                     "precision": model.effective_precision}
     picture.extras.update({f"step {step}": pics[0] for step, pics in result.snapshots.items()})
-    if model.first_conv == model.layer(layer).name:
+    if model.is_first_conv(layer):
         picture.extras["kernel"] = kernel_pictures(model, min(picture.size))[unit]
     return picture
 
@@ -93,7 +93,7 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
         raise OutOfRangeError("--candidates and --top must be positive")
     rec = get_recipe(recipe, size=size, steps=steps)
     units = list(range(min(candidates, info.channels)))
-    first = model.first_conv == info.name
+    first = model.is_first_conv(info.name)
     result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
                     transform_seed=seed, batch=batch, progress=progress)
     maxima = photo_maxima(model, layer, photos if photos is not None else builtin_photos(), peak=first)

@@ -22,7 +22,7 @@ from ..objectives import channel, unit_objective
 from ..photos import Photo, photo_set
 from ..recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from ..render import Progress, render
-from ..stats import fidelity, unit_values
+from ..stats import fidelity, median_of, unit_values
 from . import measure
 from .site import write_site
 from .store import AtlasStore, unit_stem
@@ -189,7 +189,7 @@ def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, s
         for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
             if job.layer not in contexts:
                 contexts[job.layer] = runner.layer_context(job.layer)
-                if model.first_conv == job.layer:
+                if model.is_first_conv(job.layer):
                     kernels[job.layer] = kernel_pictures(model, min(pictures[0].size))
             after = model.layers[job.layer].after
             afters = unit_values(model, job.layer, job.units, torch.stack([p.to_tensor() for p in pictures]),
@@ -236,7 +236,7 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
     if result.picture.importance is not None:
         result.picture.save(folder / f"{stem}.alpha.png", alpha=True)
     stats = context.stats
-    first = model.first_conv == layer  # its picture maximizes the centre neuron: compare with photo peaks
+    first = model.is_first_conv(layer)  # its picture maximizes the centre neuron: compare with photo peaks
     photo_max = float((stats.peaks if first else stats.means)[:, unit].max())
     tops = []
     for rank, index in enumerate(measure.top_photos(stats, unit), start=1):
@@ -264,11 +264,6 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
     store.write_record(layer, unit, record)
 
 
-def _median(values) -> float | None:
-    known = sorted(v for v in values if v is not None)
-    return known[len(known) // 2] if known else None
-
-
 def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config: dict,
              photos: Sequence[Photo]) -> dict:
     """atlas.json: every number of every unit, layer by layer."""
@@ -277,10 +272,10 @@ def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config
         info = model.layers[name]
         units = [store.read_record(name, c) for c in range(info.channels)]
         entry = {"name": name, "kind": info.kind, "channels": info.channels, "shape": list(info.shape),
-                 "median_ratio": _median(u["ratio"] for u in units), "units": units}
+                 "median_ratio": median_of(u["ratio"] for u in units), "units": units}
         if info.after is not None:
             entry.update({"read": f"before {info.after.name}",
-                          "median_ratio_after": _median(u.get("ratio_after") for u in units)})
+                          "median_ratio_after": median_of(u.get("ratio_after") for u in units)})
         layers.append(entry)
     return {"model": model.name, "description": model.description, "config": config,
             "photos": [p.name for p in photos], "layers": layers}

@@ -37,9 +37,9 @@ def importance_output(args: argparse.Namespace, out: Path) -> None:
 
 def save_picture(picture: Picture, out: Path, args: argparse.Namespace) -> dict:
     """Writes the picture (RGBA with --alpha) and, with --importance, its map beside it; returns
-    what was written and the map's summary."""
+    the map's path, if written."""
     picture.save(out, alpha=args.alpha)
-    written: dict = {"importance": picture.importance_summary()}
+    written: dict = {}
     if args.importance:
         written["importance_map"] = str(picture.importance_picture().save(
             out.with_name(f"{out.stem}.importance.png")))
@@ -67,7 +67,8 @@ def cmd_filter(args: argparse.Namespace) -> None:
     with progress_bar(f"{args.layer}:{channel}") as bar:
         picture = visualize_filter(model, args.layer, channel, recipe=args.recipe, size=args.size,
                                    steps=args.steps, seed=args.seed, thresholds=thresholds, progress=bar)
-    info = {**picture.info, "output": str(out), **save_picture(picture, out, args)}
+    info = {**picture.info, "output": str(out), "importance": picture.importance_summary(),
+            **save_picture(picture, out, args)}
     if thresholds:
         snapshots = {int(k.split()[1]): [p] for k, p in picture.extras.items() if k.startswith("step ")}
         info["steps_strip"] = str(steps_strip(snapshots, [picture], picture.info["recipe"]["steps"])
@@ -136,8 +137,8 @@ def cmd_render(args: argparse.Namespace) -> None:
     written = save_picture(picture, out, args)
     data = {"objective": str(objective), "output": str(out), "activation": result.final.tolist(),
             "picture_activation": result.picture_final.tolist(), "recipe": recipe.as_dict(), "seed": args.seed,
-            "precision": model.effective_precision, **written,
-            "importance": [p.importance_summary() for p in result.pictures]}
+            "precision": model.effective_precision, "importance": [p.importance_summary() for p in result.pictures],
+            **written}
     if thresholds:
         data["steps_strip"] = str(steps_strip(result.snapshots, result.pictures, recipe.steps).save(strip_path(out)))
     emit(args, data, f"{out}: {objective} reached " + ", ".join(f"{v:.3f}" for v in data["activation"]))

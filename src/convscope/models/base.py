@@ -120,6 +120,10 @@ class VisionModel:
         """The context for a whole step (forward and backward) in this model's precision."""
         return arithmetic.math_mode(self.precision, self.device)
 
+    def is_first_conv(self, layer: str) -> bool:
+        """Whether ``layer`` (or its alias) is read right after the convolution on the image."""
+        return self.first_conv is not None and self.layer(layer).name == self.first_conv
+
     @property
     def main_layers(self) -> list[str]:
         """The layers worth looking at by default (for a user's network: convolutions, blocks
