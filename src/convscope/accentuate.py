@@ -33,8 +33,13 @@ DEFAULT_STEPS = 128
 
 def photo_recipe(recipe: str | Recipe, steps: int, size: int) -> Recipe:
     """The recipe without its robustness transforms: the result is compared with the photo's own
-    activations position by position, and jitter, scale and rotation would misalign them."""
-    return get_recipe(recipe, steps=steps, size=size, transforms="none")
+    activations position by position, and jitter, scale and rotation would misalign them (so would
+    maco's crops, and its fixed amplitude cannot start from the photo's)."""
+    base = get_recipe(recipe)
+    if base.transforms == "crops" or base.param == "maco":
+        raise OutOfRangeError(f"accentuation and caricature compare the image with the photo position by position: "
+                              f"use the lucid recipe, not {base.name}")
+    return get_recipe(base, steps=steps, size=size, transforms="none")
 
 
 @dataclass

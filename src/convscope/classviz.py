@@ -80,21 +80,22 @@ def class_model(model: VisionModel, target: int | str, *, recipe: str | Recipe =
         raise OutOfRangeError(f"score must be logit or prob, got {score!r}")
     if until is not None and not 0 < until < 1:
         raise OutOfRangeError(f"--until must be a probability between 0 and 1, got {until}")
-    name = recipe if isinstance(recipe, str) else recipe.name
-    rec = get_recipe(recipe, steps=steps or STEP_BUDGET.get(name), size=size or model.input_size)
+    base = get_recipe(recipe)
+    views = base.transforms == "crops"  # the network sees crops: the picture keeps the recipe's size
+    rec = get_recipe(base, steps=steps or STEP_BUDGET.get(base.name), size=size or (None if views else model.input_size))
     objective = class_logit(target) if score == "logit" else class_prob(target)
     curve: list[float] = []
 
     def watch(acts: dict[str, torch.Tensor], images: torch.Tensor) -> bool:
-        curve.append(float(acts["logits"].detach().softmax(dim=1)[0, target]))
+        curve.append(float(acts["logits"].detach().softmax(dim=1)[:, target].mean()))  # over the views
         # stop only when the 8-bit picture that will be saved is as sure as the float image
         return until is not None and curve[-1] >= until and \
-            opinion(model, Picture.from_tensor(images[0]).to_tensor(), target, resize=False).probability >= until
+            opinion(model, Picture.from_tensor(images[0]).to_tensor(), target, resize=views).probability >= until
 
     result = render(model, [objective], rec, seeds=[seed], transform_seed=seed, progress=progress, stop=watch)
     picture = Picture.from_tensor(result.images[0])
     image = picture.to_tensor()
-    opinions = [opinion(model, image, target, resize=False)] + [opinion(m, image, target) for m in check]
+    opinions = [opinion(model, image, target, resize=views)] + [opinion(m, image, target) for m in check]
     steps_run = len(result.history)
     curve = curve[:steps_run] + [opinions[0].probability]
     h, w = rec.hw

@@ -188,14 +188,14 @@ def load_photo(path: str | Path) -> tuple[np.ndarray, list[str]]:
             img = ImageOps.exif_transpose(img)
             if "A" in img.getbands() or img.info.get("transparency") is not None:
                 notes.append(f"{path.name}: alpha channel dropped")
-            rgb = _to_rgb8(img, path)
+            rgb = to_rgb8(img, path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise ImageInputError(f"cannot read {path} as an image ({type(e).__name__}): "
                               "use a PNG or JPEG file") from e
     return rgb, notes
 
 
-def _to_rgb8(img: Image.Image, path: Path) -> np.ndarray:
+def to_rgb8(img: Image.Image, path: Path) -> np.ndarray:
     """8-bit RGB pixels of any Pillow image; 16-bit and 32-bit gray are scaled, not clipped."""
     if img.mode in HIGH_DEPTH_MODES:
         values = np.asarray(img).astype(np.float64)
@@ -219,7 +219,7 @@ def as_photo(photo: object) -> np.ndarray:
     if isinstance(photo, Picture):
         return photo.pixels
     if isinstance(photo, Image.Image):
-        return _to_rgb8(ImageOps.exif_transpose(photo), Path("the PIL image"))
+        return to_rgb8(ImageOps.exif_transpose(photo), Path("the PIL image"))
     if isinstance(photo, torch.Tensor):
         raise ImageInputError("give the photo as a NumPy array (H, W, 3), a path, a PIL image or a Picture, "
                               "not a tensor: use tensor.permute(1, 2, 0).numpy() for a (3, H, W) tensor")

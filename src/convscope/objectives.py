@@ -179,11 +179,27 @@ def channel_interpolate(layer_a: str, a: int, layer_b: str, b: int) -> Objective
 
     def fn(acts: Acts) -> torch.Tensor:
         va, vb = first(acts), second(acts)
-        count = va.shape[0]
+        views = views_of(acts)
+        count = va.shape[0] // views
         t = torch.linspace(0, 1, count, device=va.device) if count > 1 else torch.zeros(1, device=va.device)
+        t = t.repeat_interleave(views)
         return (1 - t) * va + t * vb
     return Objective(fn, [layer_a, layer_b], f"channel_interpolate({layer_a},{a},{layer_b},{b})",
                      first.checks + second.checks)
+
+
+VIEWS = "#views"
+"""The key under which the render loop tells the objectives how many rows (views) each batch
+slot has, when it is more than one: row i*views+k is view k of slot i."""
+
+
+def views_of(acts: Acts) -> int:
+    return int(acts[VIEWS]) if VIEWS in acts else 1
+
+
+def per_slot(values: torch.Tensor, views: int) -> torch.Tensor:
+    """(slots*views, ...) per row to (slots, ...): the mean over each slot's views."""
+    return values if views == 1 else values.view(-1, views, *values.shape[1:]).mean(dim=1)
 
 
 def alignment(layer: str, decay: float = 2.0) -> Objective:
@@ -191,13 +207,14 @@ def alignment(layer: str, decay: float = 2.0) -> Objective:
     batch slots d = 1..4 apart, divided by decay**d (slot i carries its pairs with later slots).
     Added with a weight to ``channel_interpolate``, it keeps neighbouring pictures aligned."""
     def fn(acts: Acts) -> torch.Tensor:
-        a = acts[layer].flatten(1)
+        views = views_of(acts)
+        a = per_slot(acts[layer].flatten(1), views)
         out = torch.zeros(a.shape[0], device=a.device)
         for d in range(1, 5):
             if d < a.shape[0]:
                 diff = (a[:-d] - a[d:]).pow(2).mean(dim=1) / decay ** d
                 out = out + torch.cat([diff, diff.new_zeros(d)])
-        return -out
+        return -out.repeat_interleave(views)
     return Objective(fn, [layer], f"alignment({layer})" if decay == 2 else f"alignment({layer},{decay:g})")
 
 
@@ -318,12 +335,13 @@ def diversity(layer: str) -> Objective:
     with the other slots' (divided by the batch size). Add it with a weight to a
     batch of the same unit to get different pictures of it."""
     def fn(acts: Acts) -> torch.Tensor:
+        views = views_of(acts)
         a = acts[layer]
-        b, c = a.shape[:2]
-        flat = a.reshape(b, c, -1)
-        grams = torch.bmm(flat, flat.transpose(1, 2)).reshape(b, -1)
+        rows, c = a.shape[:2]
+        flat = a.reshape(rows, c, -1)
+        grams = per_slot(torch.bmm(flat, flat.transpose(1, 2)).reshape(rows, -1), views)
         grams = torch.nn.functional.normalize(grams, dim=1, eps=1e-10)
         sims = grams @ grams.T
         others = sims.sum(dim=1) - sims.diagonal()
-        return -others / b
+        return (-others / grams.shape[0]).repeat_interleave(views)
     return Objective(fn, [layer], f"diversity({layer})")

@@ -11,6 +11,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .errors import OutOfRangeError
+
 # Square root of ImageNet's colour correlation (Lucid's decomposition).
 COLOR_CORRELATION_SQRT = torch.tensor([[0.26, 0.09, 0.02],
                                        [0.27, 0.00, -0.05],
@@ -80,6 +82,34 @@ class SpectralImage(nn.Module):
         return torch.fft.irfft2(coeffs, s=(self.h, self.w), norm="ortho") / 4
 
 
+def standardize(x: torch.Tensor) -> torch.Tensor:
+    """Each image (the first dimension) to mean 0 and standard deviation 1."""
+    dims = tuple(range(1, x.dim()))
+    mean = x.mean(dim=dims, keepdim=True)
+    std = x.std(dim=dims, keepdim=True, unbiased=False)
+    return (x - mean) / (std + 1e-5)
+
+
+class MacoImage(nn.Module):
+    """MACO's image (Fel et al. 2023): only the phase of the rFFT is optimized; the amplitude
+    is a fixed natural-image spectrum. A step standardizes the phase, forms the spectrum
+    with the fixed magnitude, inverts it and standardizes the image (per image)."""
+
+    def __init__(self, phase: torch.Tensor, magnitude: torch.Tensor, h: int, w: int) -> None:
+        super().__init__()
+        self.h, self.w = h, w
+        self.phase = nn.Parameter(phase.clone())  # (B, 3, h, w//2+1)
+        self.register_buffer("magnitude", magnitude.clone())  # (3, h, w//2+1)
+
+    @classmethod
+    def random(cls, seeds: Sequence[int], magnitude: torch.Tensor, h: int, w: int) -> "MacoImage":
+        return cls(_noise(seeds, (3, h, w // 2 + 1), 1.0), magnitude, h, w)
+
+    def forward(self) -> torch.Tensor:
+        coeffs = torch.polar(self.magnitude.expand_as(self.phase), standardize(self.phase))
+        return standardize(torch.fft.irfft2(coeffs, s=(self.h, self.w), norm="ortho"))
+
+
 class ToRGB(nn.Module):
     """A base image made valid: optional colour decorrelation, then a sigmoid (or nothing)."""
 
@@ -101,12 +131,20 @@ class ToRGB(nn.Module):
 
 def image_param(kind: str, seeds: Sequence[int], size: int | tuple[int, int], *, decorrelated: bool = True,
                 sigmoid: bool = True, decay: float = 1.0, init: torch.Tensor | None = None,
-                device: torch.device | str = "cpu") -> ToRGB:
-    """A parameterization by name: "pixel", "spectral", or "gray-noise" (the article's start).
+                magnitude: torch.Tensor | None = None, device: torch.device | str = "cpu") -> ToRGB:
+    """A parameterization by name: "pixel", "spectral", "maco" (phase only, with the fixed
+    ``magnitude`` (3, H, W//2+1)), or "gray-noise" (the article's start).
 
     ``init`` (B, 3, H, W) in [0, 1] starts every slot from a photo instead of noise.
     """
     h, w = (size, size) if isinstance(size, int) else size
+    if kind == "maco":
+        if init is not None:
+            raise OutOfRangeError("the maco recipe starts from noise (its amplitude is fixed): start from a photo "
+                                  "with the lucid recipe")
+        if magnitude is None or tuple(magnitude.shape) != (3, h, w // 2 + 1):
+            raise ValueError(f"maco needs a magnitude of shape (3, {h}, {w // 2 + 1})")
+        return ToRGB(MacoImage.random(seeds, magnitude, h, w).to(device), decorrelated, sigmoid)
     if init is not None:
         return _from_image(kind, init.to(device), decorrelated, sigmoid, decay)
     if kind == "gray-noise":
@@ -117,7 +155,7 @@ def image_param(kind: str, seeds: Sequence[int], size: int | tuple[int, int], *,
         return ToRGB(PixelImage(_noise(seeds, (3, h, w), 0.01).to(device)), decorrelated, sigmoid)
     if kind == "spectral":
         return ToRGB(SpectralImage.random(seeds, h, w, decay).to(device), decorrelated, sigmoid)
-    raise ValueError(f"unknown parameterization {kind!r}: use pixel, spectral or gray-noise")
+    raise ValueError(f"unknown parameterization {kind!r}: use pixel, spectral, maco or gray-noise")
 
 
 def _from_image(kind: str, image: torch.Tensor, decorrelated: bool, sigmoid: bool, decay: float) -> ToRGB:

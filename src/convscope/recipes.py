@@ -11,15 +11,22 @@ from .errors import OutOfRangeError, unknown
 class Recipe:
     """How to render: image representation, optimizer, transforms and display.
 
-    param:       "gray-noise" (the article's start, 0..255 pixels), "pixel" or "spectral"
+    param:       "gray-noise" (the article's start, 0..255 pixels), "pixel", "spectral", or
+                 "maco" (only the phase of the spectrum; the amplitude is a natural photo's)
     decorrelate: map colours through the square root of ImageNet's colour correlation
     sigmoid:     squash the image into [0, 1] with a sigmoid
     decay:       spectral images scale frequency f by 1/f^decay
-    optimizer:   "normalized-ascent" (gradient / (sqrt(mean(g^2)) + 1e-5), per image) or "adam"
-    lr:          the step size of either optimizer
+    optimizer:   "normalized-ascent" (gradient / (sqrt(mean(g^2)) + 1e-5), per image), "adam" or "nadam"
+    lr:          the step size of the optimizer
     steps, size: optimization steps; image size in pixels, a side (128) or (height, width)
-    transforms:  "none" or "lucid" (pad 12, jitter 8, scale 0.9-1.1, rotate -10..10, jitter 4)
+    transforms:  "none", "lucid" (pad 12, jitter 8, scale 0.9-1.1, rotate -10..10, jitter 4), or
+                 "crops" (``views`` random crops per step, each resized to ``view_size``)
     deprocess:   "none" or "keras2016" (centre, std 0.1, +0.5, clip)
+    views:       crops per unit and step ("crops" only); a unit's objective is their mean
+    view_size:   the side the crops are resized to, in pixels (0: the network's input size)
+    crop_scale:  a crop's side as a fraction of the image's (drawn from 0.8x to 1.2x of it)
+    noise:       Gaussian noise of this std, plus uniform noise of this width, on each crop
+    spectrum:    the amplitude spectrum file of "maco" ("": the one that ships with convscope)
     """
 
     name: str
@@ -33,6 +40,11 @@ class Recipe:
     transforms: str
     deprocess: str
     decay: float = 1.0
+    views: int = 1
+    view_size: int = 0
+    crop_scale: float = 1.0
+    noise: float = 0.0
+    spectrum: str = ""
 
     def with_options(self, **options: object) -> "Recipe":
         """A copy with every option that is not None replaced."""
@@ -58,6 +70,14 @@ class Recipe:
             raise OutOfRangeError(f"size must be positive, got {self.size}")
         if self.lr <= 0:
             raise OutOfRangeError(f"the step size (lr) must be positive, got {self.lr}")
+        if self.views < 1 or (self.views > 1 and self.transforms != "crops"):
+            raise OutOfRangeError(f"views must be 1, or more with transforms crops (the maco recipe), got {self.views}")
+        if not 0 < self.crop_scale <= 1:
+            raise OutOfRangeError(f"crop_scale is a crop's side over the image's: from 0 to 1, got {self.crop_scale}")
+        if not 0 <= self.noise <= 1:
+            raise OutOfRangeError(f"noise is a std on 0..1 pixels: from 0 to 1, got {self.noise}")
+        if self.view_size < 0:
+            raise OutOfRangeError(f"view_size must be 0 (the network's input size) or positive, got {self.view_size}")
 
     @property
     def hw(self) -> tuple[int, int]:
@@ -85,9 +105,9 @@ def size_text(size: int | Sequence[int]) -> str:
 
 
 CHOICES = {
-    "param": ("gray-noise", "pixel", "spectral"),
-    "optimizer": ("normalized-ascent", "adam"),
-    "transforms": ("none", "lucid"),
+    "param": ("gray-noise", "pixel", "spectral", "maco"),
+    "optimizer": ("normalized-ascent", "adam", "nadam"),
+    "transforms": ("none", "lucid", "crops"),
     "deprocess": ("none", "keras2016"),
 }
 
@@ -99,6 +119,9 @@ RECIPES = {
     "lucid": Recipe(
         name="lucid", param="spectral", decorrelate=True, sigmoid=True,
         optimizer="adam", lr=0.05, steps=512, size=128, transforms="lucid", deprocess="none"),
+    "maco": Recipe(
+        name="maco", param="maco", decorrelate=True, sigmoid=True, optimizer="nadam", lr=1.0, steps=256,
+        size=256, transforms="crops", deprocess="none", views=4, view_size=128, crop_scale=0.8, noise=0.05),
 }
 DEFAULT_RECIPE = "lucid"
 

@@ -11,26 +11,27 @@ from .errors import ConvscopeError, OutOfRangeError
 from .images import Picture, deprocess_keras2016, stitch
 from .memory import check_render_memory
 from .models.base import VisionModel
-from .objectives import Objective, as_objective, channel_scores
+from .objectives import VIEWS, Objective, as_objective, channel_scores
 from .param import ToRGB, image_param
 from .probe import Probe
 from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from .transforms import Compose, lucid_transforms
+from .spectrum import spectrum_for
+from .transforms import Compose, RandomCrops, Transform, lucid_transforms
 
 Progress = Callable[[int, int], None]
 """Called with (unit-steps done, unit-steps in all)."""
 Stop = Callable[[dict[str, torch.Tensor], torch.Tensor], bool]
-"""Called each step with the step's activations and the current (untransformed) images,
-before the update; True ends the run."""
+"""Called each step with the step's activations (of every view) and the current
+(untransformed) images, before the update; True ends the run."""
 
 
 @dataclass
 class RenderResult:
     """Pictures of a batch of units, with each unit's objective per step and at the end.
 
-    ``final`` is the objective on the optimized image; ``picture_final`` on the saved
-    picture (8-bit, and in the recipe's display: the article's recipe shows a normalized
-    version). ``snapshots`` holds the pictures at the steps asked for. Each picture's
+    ``final`` is the objective on the optimized image (for the "crops" transforms: resized
+    to the views' size); ``picture_final`` on the saved picture (8-bit, and in the recipe's
+    display: the article's recipe shows a normalized version). ``snapshots`` holds the pictures at the steps asked for. Each picture's
     ``importance`` is its map of |d objective / d image| summed over the steps."""
 
     pictures: list[Picture]
@@ -61,31 +62,62 @@ class RenderResult:
         return f"RenderResult({len(self.pictures)} pictures, final [{values}{more}])"
 
 
-def make_transforms(name: str) -> Compose:
-    if name == "lucid":
+def view_hw(recipe: Recipe, model: VisionModel) -> tuple[int, int]:
+    """(height, width) of what the network sees: the picture, or for "crops" a view of it,
+    its shorter side ``view_size`` (0: the network's input size), in the picture's shape."""
+    h, w = recipe.hw
+    if recipe.transforms != "crops":
+        return h, w
+    side = recipe.view_size or model.input_size
+    return (side, max(1, round(side * w / h))) if h <= w else (max(1, round(side * h / w)), side)
+
+
+def make_transforms(recipe: Recipe, model: VisionModel) -> Transform:
+    """The recipe's transforms for ``model``."""
+    if recipe.transforms == "lucid":
         return lucid_transforms()
-    if name == "none":
+    if recipe.transforms == "crops":
+        return RandomCrops(recipe.views, view_hw(recipe, model), recipe.crop_scale, recipe.noise)
+    if recipe.transforms == "none":
         return Compose([])
-    raise ValueError(f"unknown transforms {name!r}: use lucid or none")
+    raise ValueError(f"unknown transforms {recipe.transforms!r}: use lucid, crops or none")
+
+
+def as_seen(recipe: Recipe, model: VisionModel, images: torch.Tensor) -> torch.Tensor:
+    """Whole pictures as the network judges them after a render with ``recipe`` (for
+    "crops": resized to the views' size), as ``RenderResult.final`` does."""
+    return make_transforms(recipe, model).whole(images)
+
+
+def make_optimizer(recipe: Recipe, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer | None:
+    """Adam or NAdam as the recipe says; None for the article's normalized ascent."""
+    if recipe.optimizer == "adam":
+        return torch.optim.Adam(params, lr=recipe.lr)
+    if recipe.optimizer == "nadam":
+        return torch.optim.NAdam(params, lr=recipe.lr)
+    return None
 
 
 Scorer = Callable[[dict[str, torch.Tensor]], torch.Tensor]
 
 
-def slot_scorer(objectives: Objective | Sequence[Objective], device: torch.device) -> Scorer:
+def slot_scorer(objectives: Objective | Sequence[Objective], device: torch.device, views: int = 1) -> Scorer:
     """What gives one score per batch slot: slot i is scored by objective i (or all by one
-    objective). Decided once per batch, so a step does no set-up (and no host-to-device copy)."""
+    objective), as the mean over its ``views`` rows (rows i*views ... i*views+views-1).
+    Decided once per batch, so a step does no set-up (and no host-to-device copy)."""
     if isinstance(objectives, Objective):
         def shared(acts: dict[str, torch.Tensor]) -> torch.Tensor:
             values = objectives(acts)
-            batch = next(iter(acts.values())).shape[0]
-            return values.expand(batch) if values.dim() == 0 else values
+            rows = next(iter(acts.values())).shape[0]
+            return (values.expand(rows) if values.dim() == 0 else values).view(-1, views).mean(dim=1)
         return shared
     units = [objective.unit for objective in objectives]
     if all(units) and len({layer for layer, _n in units}) == 1:  # a layer's units: one gather, not N passes
-        layer, channels = units[0][0], torch.tensor([n for _layer, n in units], device=device)
-        return lambda acts: channel_scores(acts[layer], channels)
-    return lambda acts: torch.stack([objective(acts)[i] for i, objective in enumerate(objectives)])
+        layer = units[0][0]
+        channels = torch.tensor([n for _layer, n in units], device=device).repeat_interleave(views)
+        return lambda acts: channel_scores(acts[layer], channels).view(-1, views).mean(dim=1)
+    return lambda acts: torch.stack([objective(acts)[i * views:(i + 1) * views].mean()
+                                     for i, objective in enumerate(objectives)])
 
 
 def needed_layers(objectives: Objective | Sequence[Objective]) -> list[str]:
@@ -105,9 +137,10 @@ def validate(model: VisionModel, objectives: Objective | Sequence[Objective], si
             raise OutOfRangeError(f"objective {o} reads no layer: name a unit such as block8:12")
 
 
-def check_forward(model: VisionModel, layers: Sequence[str], hw: tuple[int, int]) -> None:
+def check_forward(model: VisionModel, layers: Sequence[str], hw: tuple[int, int], option: str = "--size") -> None:
     """One forward pass of a gray image of ``hw`` (height, width): a network that cannot take that
-    size (a fixed position embedding, a fully connected layer) fails here, with a clear message."""
+    size (a fixed position embedding, a fully connected layer) fails here, with a clear message
+    that names the ``option`` that sets it."""
     try:
         with torch.no_grad(), Probe(model, layers) as probe:
             probe(torch.full((1, 3, *hw), 0.5, device=model.device))
@@ -116,7 +149,7 @@ def check_forward(model: VisionModel, layers: Sequence[str], hw: tuple[int, int]
     except (RuntimeError, AssertionError, ValueError, TypeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise OutOfRangeError(f"{model.name} cannot take {hw[1]}x{hw[0]} images ({first}); "
-                              f"try --size {model.input_size}") from e
+                              f"try {option} {model.input_size}") from e
 
 
 def _normalized_ascent_step(param: torch.nn.Parameter, lr: float) -> None:
@@ -145,14 +178,15 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
              stop: Stop | None = None, thresholds: Sequence[int] = ()) -> RenderResult:
     """Runs ``recipe.steps`` steps of the loop on one batch (fewer if ``stop`` says so),
     keeping the pictures after each step in ``thresholds``."""
-    transforms = make_transforms(recipe.transforms)
+    transforms = make_transforms(recipe, model)
     gen = torch.Generator().manual_seed(int(transform_seed))
     params = list(image.parameters())
-    adam = torch.optim.Adam(params, lr=recipe.lr) if recipe.optimizer == "adam" else None
+    optimizer = make_optimizer(recipe, params)
     history = []
     batch = params[0].shape[0]  # every parameterization keeps the batch first
     total = total if total is not None else recipe.steps * batch
-    score = slot_scorer(objectives, model.device)
+    score = slot_scorer(objectives, model.device, transforms.views)
+    score_whole = slot_scorer(objectives, model.device)
     snapshots: dict[int, list[Picture]] = {}
     importance = None
     with model.math_mode(), Probe(model, needed_layers(objectives)) as probe:
@@ -163,14 +197,16 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
             current.retain_grad()  # d objective / d image, for the importance map
             x = transforms(current, gen)
             acts = probe(x)
+            if transforms.views > 1:
+                acts[VIEWS] = torch.tensor(transforms.views)  # for objectives that compare slots
             if stop is not None and stop(acts, current.detach()):
                 break
             scores = score(acts)
             (-scores.sum()).backward()
             step_importance = current.grad.abs().sum(dim=1)
             importance = step_importance if importance is None else importance + step_importance
-            if adam is not None:
-                adam.step()
+            if optimizer is not None:
+                optimizer.step()
             else:
                 for p in params:
                     _normalized_ascent_step(p, recipe.lr)
@@ -182,10 +218,10 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
                 progress(done + (step + 1) * batch, total)
         with torch.no_grad():
             final_image = image()
-            final = score(probe(final_image)).cpu()
+            final = score_whole(probe(transforms.whole(final_image))).cpu()
             pictures = _shown(recipe, final_image)
             saved = torch.stack([p.to_tensor() for p in pictures]).to(final_image.device)
-            picture_final = score(probe(saved)).cpu()
+            picture_final = score_whole(probe(transforms.whole(saved))).cpu()
     if importance is not None:
         for picture, values in zip(pictures, importance.cpu()):
             picture.importance = normalize_importance(values)
@@ -223,10 +259,13 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
         raise ValueError(f"{len(objs)} objectives but {len(seeds)} seeds")
     if batch <= 0:
         raise OutOfRangeError(f"batch must be positive, got {batch}")
-    hw = recipe.hw if init is None else tuple(init.shape[-2:])
-    validate(model, objs, hw)
-    check_render_memory(model, needed_layers(objs), hw, min(batch, len(objs)))
-    check_forward(model, needed_layers(objs), hw)
+    if init is not None:
+        recipe = recipe.with_options(size=tuple(init.shape[-2:]))
+    seen = view_hw(recipe, model)
+    validate(model, objs, seen)
+    check_render_memory(model, needed_layers(objs), seen, min(batch, len(objs)) * recipe.views)
+    check_forward(model, needed_layers(objs), seen, "--view-size" if recipe.transforms == "crops" else "--size")
+    magnitude = spectrum_for(recipe.spectrum).resized(*recipe.hw) if recipe.param == "maco" else None
     device = model.device
     shared = objectives if isinstance(objectives, Objective) else None
     parts = []
@@ -235,7 +274,8 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
         chunk = slice(start, start + batch)
         chunk_init = None if init is None else init[chunk]
         image = image_param(recipe.param, seeds[chunk], recipe.hw, decorrelated=recipe.decorrelate,
-                            sigmoid=recipe.sigmoid, decay=recipe.decay, init=chunk_init, device=device)
+                            sigmoid=recipe.sigmoid, decay=recipe.decay, init=chunk_init, magnitude=magnitude,
+                            device=device)
         parts.append(optimize(model, shared if shared is not None else objs[chunk], image, recipe,
                               transform_seed, progress, start * recipe.steps, total, stop, thresholds))
     return RenderResult.concat(parts)

@@ -91,7 +91,7 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int], photos: 
     also given after that function: what the next layer receives."""
     from .objectives import unit_objective
     from .recipes import get_recipe
-    from .render import render
+    from .render import as_seen, render
 
     info = model.layer(layer)
     rec = get_recipe(recipe)
@@ -108,7 +108,7 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int], photos: 
                      "best_photo": photos[best].name, "ratio": fidelity(act, float(acts[best, u]))})
     if info.after is not None:
         after_acts = photo_activations(model, layer, photos, peak=first, after=info.after.fn)
-        pictures = unit_values(model, layer, units, result.images, info.after.fn)
+        pictures = unit_values(model, layer, units, as_seen(rec, model, result.images), info.after.fn)
         for row, u, value in zip(rows, units, pictures):
             top = float(after_acts[:, u].max())
             row.update({"activation_after": value, "photo_max_after": top, "ratio_after": fidelity(value, top)})

@@ -1,7 +1,11 @@
-"""Random transforms for robustness (pad, jitter, scale, rotate), in plain torch.
+"""Random transforms for robustness (pad, jitter, scale, rotate; crops with noise), in plain torch.
 
 Each transform draws its parameters from a seeded ``torch.Generator`` in ``draw`` and
 applies them deterministically in ``apply``; one draw serves the whole batch.
+
+A transform makes ``views`` images of each image it is given (one for all but
+``RandomCrops``), unit-major: the views of image i are rows i*views ... i*views+views-1.
+``whole`` is how the network sees the untransformed image (for the final score).
 """
 from __future__ import annotations
 
@@ -15,6 +19,12 @@ from torch import nn
 
 class Transform(nn.Module):
     """A random image transform: ``forward(x, gen)`` = ``apply(x, draw(gen))``."""
+
+    views = 1
+
+    def whole(self, x: torch.Tensor) -> torch.Tensor:
+        """The untransformed images as the network should see them."""
+        return x
 
     def draw(self, gen: torch.Generator) -> tuple:
         return ()
@@ -122,6 +132,46 @@ class Compose(Transform):
         for t in self.transforms:
             x = t(x, gen)
         return x
+
+
+class RandomCrops(Transform):
+    """MACO's views: ``views`` random square-ish crops of each image, resized to ``size``
+    (height, width), with Gaussian noise of std ``noise`` and uniform noise of width ``noise``.
+
+    A crop's side is the image's times a scale drawn from ``scale`` x [0.8, 1.2] (at most 1);
+    its centre is drawn around the image's (std 0.15 of the side) and kept inside. The same
+    crops and noise serve every image of a batch."""
+
+    def __init__(self, views: int, size: tuple[int, int], scale: float, noise: float) -> None:
+        super().__init__()
+        self.views, self.size, self.scale, self.noise = views, size, scale, noise
+
+    def draw(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        k = self.views
+        sides = (self.scale * (0.8 + 0.4 * torch.rand(k, generator=gen))).clamp(max=1.0)
+        room = 1 - sides  # how far a centre may move from the middle, in half-widths
+        centres = (torch.randn(k, 2, generator=gen) * 0.3).clamp(-1, 1) * room[:, None]
+        theta = torch.zeros(k, 2, 3)
+        theta[:, 0, 0] = theta[:, 1, 1] = sides
+        theta[:, :, 2] = centres
+        h, w = self.size
+        noise = torch.randn(k, 3, h, w, generator=gen) * self.noise
+        noise += (torch.rand(k, 3, h, w, generator=gen) - 0.5) * self.noise
+        return theta, noise
+
+    def apply(self, x: torch.Tensor, theta: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        b, c, _h, _w = x.shape
+        k = theta.shape[0]
+        h, w = self.size
+        # sampled at twice the size and averaged down: a cheap antialiasing filter
+        grid = F.affine_grid(theta.to(x), [k, c, 2 * h, 2 * w], align_corners=False)
+        views = F.grid_sample(x.reshape(1, b * c, *x.shape[-2:]).expand(k, -1, -1, -1), grid,
+                              mode="bilinear", padding_mode="reflection", align_corners=False)
+        views = F.avg_pool2d(views, 2).view(k, b, c, h, w) + noise.to(x)[:, None]
+        return views.transpose(0, 1).reshape(b * k, c, h, w)
+
+    def whole(self, x: torch.Tensor) -> torch.Tensor:
+        return F.interpolate(x, size=self.size, mode="bilinear", align_corners=False, antialias=True)
 
 
 def lucid_transforms() -> Compose:

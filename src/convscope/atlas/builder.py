@@ -21,7 +21,7 @@ from ..kernels import kernel_pictures
 from ..objectives import channel, unit_objective
 from ..photos import Photo, photo_set
 from ..recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from ..render import Progress, render
+from ..render import Progress, as_seen, render, view_hw
 from ..stats import fidelity, median_of, unit_values
 from . import measure
 from .site import write_site
@@ -153,10 +153,11 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     rec = get_recipe(recipe, steps=steps, size=size)
     if batch <= 0:
         raise OutOfRangeError(f"batch must be positive, got {batch}")
-    model.check_size(rec.size)
-    names = [model.layer(name).name for name in (layers or default_layers(model, rec.size))]
+    seen = view_hw(rec, model)  # what the network sees: the picture, or maco's crops of it
+    model.check_size(seen)
+    names = [model.layer(name).name for name in (layers or default_layers(model, seen))]
     for name in names:
-        channel(name, 0).validate(model, rec.size)
+        channel(name, 0).validate(model, seen)
     photos, skipped = photo_set(photos_dir)
     total = sum(model.layers[n].channels for n in names)
     images = measure.prepared_photos(model, photos)
@@ -192,8 +193,9 @@ def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, s
                 if model.is_first_conv(job.layer):
                     kernels[job.layer] = kernel_pictures(model, min(pictures[0].size))
             after = model.layers[job.layer].after
-            afters = unit_values(model, job.layer, job.units, torch.stack([p.to_tensor() for p in pictures]),
-                                 after.fn) if after is not None else [None] * len(job.units)
+            shown = as_seen(rec, model, torch.stack([p.to_tensor() for p in pictures]))
+            afters = unit_values(model, job.layer, job.units, shown, after.fn) if after is not None \
+                else [None] * len(job.units)
             for unit, picture, activation, value_after in zip(job.units, pictures, finals, afters):
                 if not store.is_done(job.layer, unit):
                     kernel = kernels[job.layer][unit] if job.layer in kernels else None

@@ -6,12 +6,15 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from .. import models
 from ..devices import resolve_device
 from ..errors import ConvscopeError, OutOfRangeError
 from ..images import check_output_folder, image_format
+
+if TYPE_CHECKING:
+    from ..recipes import Recipe
 
 
 class CliError(ConvscopeError):
@@ -77,6 +80,27 @@ def output_folder(path: str) -> Path:
         fail(f"{out} is a file, not a folder: give a folder name")
     check_output_folder(out / "index.html")
     return out
+
+
+def cli_recipe(args: argparse.Namespace, shape: bool = True) -> "Recipe":
+    """The recipe the options name, with every option given (``shape=False``: all but --size
+    and --steps); a --spectrum file is read (and refused if it is not one) before any work."""
+    from ..recipes import get_recipe
+    from ..spectrum import load_spectrum
+
+    base = get_recipe(args.recipe)
+    if base.transforms != "crops":
+        for flag, value in (("--views", args.views), ("--view-size", args.view_size),
+                            ("--crop-scale", args.crop_scale), ("--noise", args.noise)):
+            if value is not None:
+                fail(f"{flag} sets the crops of --recipe maco; recipe {base.name} takes no crops")
+    if args.spectrum:
+        if base.param != "maco":
+            fail(f"--spectrum is for --recipe maco, not {base.name}")
+        load_spectrum(args.spectrum)
+    sized = {"size": args.size, "steps": args.steps} if shape else {}
+    return base.with_options(**sized, views=args.views, view_size=args.view_size, crop_scale=args.crop_scale,
+                             noise=args.noise, spectrum=args.spectrum)
 
 
 def parse_size(text: str) -> int | tuple[int, int]:

@@ -4,10 +4,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import models
 from ..images import write_json
-from .common import emit, fail, load_model, output_folder, output_path, parse_floats, plural, positive, progress_bar
+from .common import (cli_recipe, emit, fail, load_model, output_folder, output_path, parse_floats, plural, positive,
+                     progress_bar)
+
+if TYPE_CHECKING:
+    from ..recipes import Recipe
 
 
 def cmd_atlas(args: argparse.Namespace) -> None:
@@ -18,6 +23,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     output_folder(args.out)
     positive(args.batch, "--batch")
     positive(args.steps, "--steps")
+    recipe = cli_recipe(args)
     args.model = args.model_name
     model = load_model(args)
     layers = [l for l in args.layers.split(",") if l] if args.layers else None
@@ -46,8 +52,8 @@ def cmd_atlas(args: argparse.Namespace) -> None:
             bar.set_postfix_str(f"{60 * (done - start[0]) / elapsed:.1f} units/min{busy_text}", refresh=False)
 
     try:
-        summary = build_atlas(model, args.out, layers=layers, recipe=args.recipe, steps=args.steps, size=args.size,
-                              photos_dir=args.photos, batch=args.batch, seed=args.seed, force=args.force,
+        summary = build_atlas(model, args.out, layers=layers, recipe=recipe, photos_dir=args.photos,
+                              batch=args.batch, seed=args.seed, force=args.force,
                               progress=update, runner_factory=factory)
     finally:
         bar.close()
@@ -74,6 +80,7 @@ def cmd_twins(args: argparse.Namespace) -> None:
     if layers == [None]:
         fail("name a layer (convscope twins MODEL LAYER) or several with --layers a,b,c")
     out = None if args.summary else output_path(args.output)
+    recipe = cli_recipe(args)
     args.model = args.model_name
     model = load_model(args)
     for name in layers:
@@ -95,7 +102,7 @@ def cmd_twins(args: argparse.Namespace) -> None:
         emit(args, rows, "\n".join(lines))
         return
     report = reports[0]
-    picture_of = twin_pictures(model, report, args)
+    picture_of = twin_pictures(model, report, recipe, args.atlas, args.top)
     add_picture_view(model, report, picture_of, top=args.top)
     data = {**report.summary(), "threshold": report.threshold, "angles": report.angles, **report.settings,
             "pairs_above_threshold": [p.__dict__ for p in report.pairs]}
@@ -112,24 +119,22 @@ def cmd_twins(args: argparse.Namespace) -> None:
     emit(args, data, "\n".join(lines))
 
 
-def twin_pictures(model: models.VisionModel, report, args: argparse.Namespace):
-    """Unit pictures for the twin sheet: from an atlas folder, else rendered now (lucid)."""
+def twin_pictures(model: models.VisionModel, report, recipe: "Recipe", atlas: str | None, top: int):
+    """Unit pictures for the twin sheet: from an atlas folder, else rendered now (--recipe)."""
     from ..images import Picture, load_photo
     from ..atlas.store import safe_name, unit_stem
     from ..objectives import unit_objective
-    from ..recipes import get_recipe
     from ..render import render
 
-    units = sorted({u for p in report.pairs[:args.top] for u in (p.unit, p.twin)})
-    if args.atlas:
-        folder = Path(args.atlas) / "units" / safe_name(report.layer)
+    units = sorted({u for p in report.pairs[:top] for u in (p.unit, p.twin)})
+    if atlas:
+        folder = Path(atlas) / "units" / safe_name(report.layer)
         missing = [u for u in units if not (folder / f"{unit_stem(u)}.png").is_file()]
         if missing:
-            fail(f"the atlas in {args.atlas} has no pictures of {report.layer} units {missing[:5]}")
+            fail(f"the atlas in {atlas} has no pictures of {report.layer} units {missing[:5]}")
         return lambda u: Picture(load_photo(folder / f"{unit_stem(u)}.png")[0])
     if not units:
         return lambda u: None
-    recipe = get_recipe("lucid", steps=args.steps)
     with progress_bar(f"pictures of {len(units)} units") as bar:
         result = render(model, [unit_objective(model, report.layer, u) for u in units], recipe, seeds=units,
                         progress=bar)

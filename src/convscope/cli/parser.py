@@ -10,7 +10,7 @@ from ..recipes import DEFAULT_RECIPE, RECIPES
 from .common import parse_size
 from .info import cmd_classify, cmd_layers, cmd_models
 from .layer_commands import cmd_atlas, cmd_twins
-from .photo_commands import cmd_accentuate, cmd_caricature, cmd_classviz, cmd_dream, cmd_saliency
+from .photo_commands import cmd_accentuate, cmd_caricature, cmd_classviz, cmd_dream, cmd_saliency, cmd_spectrum
 from .pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
 
 
@@ -69,9 +69,23 @@ def add_common(p: argparse.ArgumentParser) -> None:
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help="render recipe")
     p.add_argument("--size", type=parse_size, metavar="PX|WxH",
-                   help="image size: 128, or width x height such as 192x128 (default: the recipe's, 128)")
-    p.add_argument("--steps", type=int, help="optimization steps (default: the recipe's; keras2016 20, lucid 512)")
+                   help="image size: 128, or width x height such as 192x128 (default: the recipe's: keras2016 "
+                        "and lucid 128, maco 512)")
+    p.add_argument("--steps", type=int, help="optimization steps (default: the recipe's; keras2016 20, lucid 512, "
+                   "maco 256)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    add_view_options(p)
+
+
+def add_view_options(p: argparse.ArgumentParser) -> None:
+    """The maco recipe's settings (a recipe's own values when not given)."""
+    p.add_argument("--views", type=int, help="maco: random crops of each picture per step (default 8)")
+    p.add_argument("--view-size", type=int, metavar="PX",
+                   help="maco: side the crops are resized to (default: the network's input size)")
+    p.add_argument("--crop-scale", type=float, help="maco: a crop's side over the picture's, 0 to 1 (default 0.5)")
+    p.add_argument("--noise", type=float, help="maco: noise std added to each crop, on 0..1 pixels (default 0.05)")
+    p.add_argument("--spectrum", metavar="FILE", help="maco: amplitude spectrum from `convscope spectrum` "
+                   "(default: the one that ships with convscope)")
 
 
 def add_importance(p: argparse.ArgumentParser) -> None:
@@ -185,10 +199,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", default="keras2016", choices=sorted(RECIPES), help="render recipe")
     p.add_argument("--score", default="logit", choices=["logit", "prob"], help="maximize the logit or softmax")
     p.add_argument("--until", type=float, help="stop when the class probability reaches this, e.g. 0.999")
-    p.add_argument("--steps", type=int, help="step budget (default: keras2016 60, lucid 512)")
+    p.add_argument("--steps", type=int, help="step budget (default: keras2016 60, lucid 512, maco 256)")
     p.add_argument("--size", type=parse_size, metavar="PX|WxH",
-                   help="image size (default: the model's input size, with every recipe)")
+                   help="image size (default: the model's input size; maco: the recipe's, 512)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
+    add_view_options(p)
     p.add_argument("--check", action="append", metavar="MODEL[=WEIGHTS]",
                    help="a second network to ask, e.g. efficientnet-lite1 or vgg16=vgg16.pth (repeatable)")
     add_json(p)
@@ -218,6 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
     add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_caricature)
+
+    p = command("spectrum", help="the mean amplitude spectrum of photos, for --recipe maco --spectrum FILE")
+    p.add_argument("photos", nargs="*", metavar="PHOTO_OR_DIR", help="photos, or folders of photos")
+    p.add_argument("--builtin", action="store_true", help="also use the built-in photos")
+    p.add_argument("-o", "--output", required=True, help="output .npz")
+    p.add_argument("--resolution", type=int, default=256, help="side in px the crops are resized to")
+    p.add_argument("--crops", type=int, default=32, help="random crops per photo")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    add_json(p)
+    p.set_defaults(run=cmd_spectrum)
 
     p = command("saliency", help="where in a photo the class score is most sensitive")
     p.add_argument("photo", nargs="?", metavar="PHOTO", help="PNG or JPEG (default: a built-in photo)")
@@ -257,7 +282,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=8, help="pairs on the sheet")
     p.add_argument("--photos", help="folder of your own photos (default: the built-in set)")
     p.add_argument("--atlas", help="an atlas folder to take the unit pictures from")
-    p.add_argument("--steps", type=int, default=256, help="lucid steps for pictures rendered now")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES),
+                   help="render recipe of the pictures rendered now")
+    p.add_argument("--steps", type=int, default=256, help="steps of the pictures rendered now")
+    p.add_argument("--size", type=parse_size, metavar="PX|WxH", help="size of the pictures rendered now "
+                   "(default: the recipe's)")
+    add_view_options(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_twins)

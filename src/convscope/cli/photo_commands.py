@@ -5,7 +5,7 @@ import argparse
 
 from .. import models
 from ..images import write_json
-from .common import (emit, fail, load_model, output_path, parse_floats, positive, progress_bar, read_photo,
+from .common import (cli_recipe, emit, fail, load_model, output_path, parse_floats, positive, progress_bar, read_photo,
                      resolve_device)
 
 
@@ -38,11 +38,12 @@ def cmd_classviz(args: argparse.Namespace) -> None:
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
+    recipe = cli_recipe(args, shape=False)
     model = load_model(args)
     target = resolve_class(model, args.target)
     checks = [check_model(spec, args.device) for spec in args.check or []]
     with progress_bar(f"class {target}") as bar:
-        result = class_model(model, target, recipe=args.recipe, score=args.score, until=args.until,
+        result = class_model(model, target, recipe=recipe, score=args.score, until=args.until,
                              steps=args.steps, size=args.size, seed=args.seed, check=checks, progress=bar)
     result.picture.save(out)
     sidecar = {"output": str(out), **result.sidecar()}
@@ -120,3 +121,59 @@ def write_accentuated(result, out, args: argparse.Namespace, source: str, text: 
     data = {"output": str(out), "sheet": str(sheet), "photo": source, **result.info}
     write_json(f"{out}.json", data)
     emit(args, data, f"{text}\n{sheet}: photo, result and their difference")
+
+
+def cmd_spectrum(args: argparse.Namespace) -> None:
+    import shlex
+    import sys
+    from pathlib import Path
+
+    from ..errors import ImageInputError
+    from ..images import check_output_folder, load_photo
+    from ..photos import BUILTIN, PHOTO_SUFFIXES, builtin_photos
+    from ..spectrum import measure_spectrum
+
+    out = Path(args.output)
+    if out.suffix.lower() != ".npz" or out.is_dir():
+        fail(f"{out}: give the spectrum a file name ending in .npz, such as spectrum.npz")
+    check_output_folder(out)
+    if not args.photos and not args.builtin:
+        fail("name photos or folders of photos to measure, or --builtin for the built-in photos")
+    files: list[Path] = []
+    for name in args.photos:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(f for f in path.rglob("*") if f.suffix.lower() in PHOTO_SUFFIXES and f.is_file())
+            if not found:
+                fail(f"no photos (PNG, JPEG, ...) in the folder {path}")
+            files += found
+        elif path.exists():
+            files.append(path)
+        else:
+            fail(f"photo not found: {path}")
+    skipped: list[str] = []
+
+    def photos():
+        for path in files:
+            try:
+                yield str(path), load_photo(path)[0]
+            except ImageInputError as e:
+                skipped.append(str(e))
+        if args.builtin:
+            yield from ((p.name, p.pixels) for p in builtin_photos())
+
+    with progress_bar("spectrum", unit="photo") as bar:
+        try:
+            spectrum = measure_spectrum(photos(), resolution=args.resolution, crops=args.crops, seed=args.seed,
+                                        count=len(files) + (len(BUILTIN) if args.builtin else 0), progress=bar)
+        except ImageInputError:
+            if skipped:
+                fail(f"no photo could be read ({len(skipped)} files); the first: {skipped[0]}")
+            raise
+    spectrum.settings["command"] = shlex.join(["convscope", *sys.argv[1:]])
+    spectrum.save(out)
+    for note in skipped:
+        print(f"warning: skipped {note}", file=sys.stderr)
+    data = {"output": str(out), "skipped": skipped, **spectrum.settings}
+    emit(args, data, f"{out}: the mean amplitude spectrum of {data['photos']} photos ({args.crops} crops each, "
+                     f"{args.resolution} px)" + (f"; {len(skipped)} files skipped" if skipped else ""))

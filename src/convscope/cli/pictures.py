@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from ..images import Picture, check_alpha_format, labelled, row, stitch, write_json
-from .common import emit, fail, load_model, output_path, parse_units, plural, positive, progress_bar
+from .common import cli_recipe, emit, fail, load_model, output_path, parse_units, plural, positive, progress_bar
 
 
 def parse_thresholds(text: str | None) -> list[int]:
@@ -59,14 +59,13 @@ def cmd_filter(args: argparse.Namespace) -> None:
     positive(args.steps, "--steps")
     thresholds = parse_thresholds(args.thresholds)
     channel = unit_number(args.channel)
+    recipe = cli_recipe(args)
     args.model = args.model_name
     model = load_model(args)
     model.check_channel(args.layer, channel)
-    if args.size:
-        model.check_size(args.size)
     with progress_bar(f"{args.layer}:{channel}") as bar:
-        picture = visualize_filter(model, args.layer, channel, recipe=args.recipe, size=args.size,
-                                   steps=args.steps, seed=args.seed, thresholds=thresholds, progress=bar)
+        picture = visualize_filter(model, args.layer, channel, recipe=recipe, seed=args.seed,
+                                   thresholds=thresholds, progress=bar)
     info = {**picture.info, "output": str(out), "importance": picture.importance_summary(),
             **save_picture(picture, out, args)}
     if thresholds:
@@ -92,18 +91,17 @@ def cmd_grid(args: argparse.Namespace) -> None:
     layers = [l for l in (args.layers or "").split(",") if l] if args.layers else [args.layer]
     if not layers or layers == [None]:
         fail("name a layer (convscope grid MODEL LAYER) or several with --layers a,b,c")
+    recipe = cli_recipe(args)
     args.model = args.model_name
     model = load_model(args)
     for name in layers:
         model.layer(name)
-    if args.size:
-        model.check_size(args.size)
     written = []
     for name in layers:
         target = out if len(layers) == 1 else out.with_name(f"{out.stem}-{name}{out.suffix}")
         with progress_bar(f"grid {name}") as bar:
-            grid = filter_grid(model, name, candidates=args.candidates, top=args.top, recipe=args.recipe,
-                               size=args.size, steps=args.steps, seed=args.seed, batch=args.batch, progress=bar)
+            grid = filter_grid(model, name, candidates=args.candidates, top=args.top, recipe=recipe,
+                               seed=args.seed, batch=args.batch, progress=bar)
         sheet = save_picture(grid.sheet, target, args)
         write_json(f"{target}.json", grid.sidecar())
         entry = {"layer": grid.settings["layer"], "output": str(target), "sidecar": f"{target}.json",
@@ -119,7 +117,6 @@ def cmd_grid(args: argparse.Namespace) -> None:
 
 def cmd_render(args: argparse.Namespace) -> None:
     from ..objective_text import parse_objective
-    from ..recipes import get_recipe
     from ..render import render
 
     out = output_path(args.output)
@@ -128,8 +125,8 @@ def cmd_render(args: argparse.Namespace) -> None:
     positive(args.batch, "--batch")
     thresholds = parse_thresholds(args.thresholds)
     objective = parse_objective(args.objective)
+    recipe = cli_recipe(args)
     model = load_model(args)
-    recipe = get_recipe(args.recipe, size=args.size, steps=args.steps)
     with progress_bar(str(objective)) as bar:
         result = render(model, objective, recipe, seeds=[args.seed + i for i in range(args.count)],
                         transform_seed=args.seed, batch=args.batch, thresholds=thresholds, progress=bar)
@@ -146,11 +143,11 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 def cmd_stats(args: argparse.Namespace) -> None:
     from ..photos import photo_set
-    from ..recipes import get_recipe
     from ..stats import measure_units
 
     positive(args.batch, "--batch")
     positive(args.steps, "--steps")
+    recipe = cli_recipe(args)
     args.model = args.model_name
     model = load_model(args)
     info = model.layer(args.layer)
@@ -160,7 +157,6 @@ def cmd_stats(args: argparse.Namespace) -> None:
     photos, skipped = photo_set(args.photos)
     for note in skipped:
         print(f"warning: skipped {note}", file=sys.stderr)
-    recipe = get_recipe(args.recipe, size=args.size, steps=args.steps)
     with progress_bar(f"stats {info.name}") as bar:
         report = measure_units(model, args.layer, units, photos, recipe, seed=args.seed, batch=args.batch,
                                progress=bar)
