@@ -21,6 +21,7 @@ from ..kernels import kernel_pictures
 from ..objectives import channel, unit_objective
 from ..photos import Photo, photo_set
 from ..recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from ..exemplar_crops import ExemplarIndex
 from ..render import Progress, as_seen, render, view_hw
 from ..stats import fidelity, median_of, unit_values
 from . import measure
@@ -141,7 +142,8 @@ class LocalRunner:
 
 def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | None = None,
                 recipe: str | Recipe = DEFAULT_RECIPE, steps: int | None = None, size: int | None = None,
-                photos_dir: str | Path | None = None, batch: int = 32, seed: int = 0, force: bool = False,
+                photos_dir: str | Path | None = None, exemplars_dir: str | Path | None = None, batch: int = 32,
+                seed: int = 0, force: bool = False,
                 progress: AtlasProgress | None = None,
                 runner_factory: Callable[[VisionModel, Recipe, int, list[torch.Tensor]], BatchRunner] | None = None
                 ) -> AtlasSummary:
@@ -159,15 +161,18 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     for name in names:
         channel(name, 0).validate(model, seen)
     photos, skipped = photo_set(photos_dir)
+    exemplars = ExemplarIndex.open(exemplars_dir, model) if exemplars_dir is not None else None
     total = sum(model.layers[n].channels for n in names)
     images = measure.prepared_photos(model, photos)
     runner = (runner_factory or LocalRunner)(model, rec, seed, images)  # a remote one checks itself here
     config = {"model": model.name, "recipe": rec.as_dict(), "precision": runner.precision,
               "seed": seed, "batch": batch, "layers": names,
               "photos": [p.name for p in photos], "photos_signature": photos_signature(photos)}
+    if exemplars is not None:
+        config["exemplars"] = exemplars.signature()
     try:
         rendered = _build(model, out, names, rec, seed, batch, force, config, photos, images, total, runner,
-                          progress or (lambda *_: None))
+                          progress or (lambda *_: None), exemplars)
     finally:
         runner.close()
     return AtlasSummary(Path(out), total, rendered, names, skipped)
@@ -175,7 +180,7 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
 
 def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, seed: int, batch: int, force: bool,
            config: dict, photos: Sequence[Photo], images: list[torch.Tensor], total: int, runner: BatchRunner,
-           report: AtlasProgress) -> int:
+           report: AtlasProgress, exemplars: ExemplarIndex | None) -> int:
     """The job proper, under the folder's lock; returns how many units it rendered."""
     rendered = 0
     with AtlasStore(out) as store:
@@ -200,7 +205,7 @@ def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, s
                 if not store.is_done(job.layer, unit):
                     kernel = kernels[job.layer][unit] if job.layer in kernels else None
                     _write_unit(store, model, job.layer, unit, UnitResult(picture, activation, value_after, kernel),
-                                contexts[job.layer], photos, images)
+                                contexts[job.layer], photos, images, exemplars)
                     rendered += 1
                     done += 1
             report(done, total, None)
@@ -227,7 +232,8 @@ class UnitResult:
 
 
 def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, result: UnitResult,
-                context: LayerContext, photos: Sequence[Photo], images: Sequence[torch.Tensor]) -> None:
+                context: LayerContext, photos: Sequence[Photo], images: Sequence[torch.Tensor],
+                exemplars: ExemplarIndex | None) -> None:
     """The unit's pictures, then its record (the mark that the unit is finished)."""
     folder = store.unit_dir(layer)
     stem = unit_stem(unit)
@@ -263,6 +269,12 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
         record["class_name"] = model.class_name(unit)
     if context.drive is not None:
         record["drives"] = measure.top_classes(model, context.drive, unit)
+    if exemplars is not None and layer in exemplars.layers:
+        exemplars.sheet(model, layer, unit).save(folder / f"{stem}.exemplars.png")
+        arrays = exemplars.layers[layer]
+        record["exemplars"] = {"photos": exemplars.top_photos(layer, unit), "dataset_photos": len(exemplars.summary["files"]),
+                               "best_mean": float(arrays["mean_values"][unit, 0]),
+                               "mean": float(arrays["running_mean"][unit])}
     store.write_record(layer, unit, record)
 
 

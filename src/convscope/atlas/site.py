@@ -120,6 +120,13 @@ def render_unit(atlas: dict, record: dict, previous: dict | None, following: dic
             body.append(f"<figure><img src=\"{stem}.top{i}.png\" width=\"96\" height=\"96\" "
                         f"alt=\"{escape(label)}\"><figcaption>{escape(label)}</figcaption></figure>")
         body.append("</div>")
+    if record.get("exemplars"):
+        ex = record["exemplars"]
+        files = ", ".join(f"{top['file']} ({fmt(top['peak'])})" for top in ex["photos"])
+        body.append(f"<h2>Dataset examples</h2><figure><img src=\"{stem}.exemplars.png\" alt=\"the {len(ex['photos'])} photos of the dataset that excite it most\">"
+                    f"<figcaption>the top of {ex['dataset_photos']} photos by peak, cropped to the unit's receptive "
+                    f"field around it: {escape(files)}; best mean {fmt(ex['best_mean'])}, mean over the dataset "
+                    f"{fmt(ex['mean'])}</figcaption></figure>")
     if record.get("drives"):
         body.append("<h2>Classes it drives most</h2><table>" + "".join(
             f"<tr><td>{d['index']}</td><td>{escape(d['name'])}</td><td>{fmt(d['drive'], 4)}</td></tr>"

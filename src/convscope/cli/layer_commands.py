@@ -53,7 +53,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
 
     try:
         summary = build_atlas(model, args.out, layers=layers, recipe=recipe, photos_dir=args.photos,
-                              batch=args.batch, seed=args.seed, force=args.force,
+                              exemplars_dir=args.exemplars, batch=args.batch, seed=args.seed, force=args.force,
                               progress=update, runner_factory=factory)
     finally:
         bar.close()
@@ -65,6 +65,35 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     emit(args, data, f"{data['index']}: {plural(summary.units, 'unit')} in {plural(len(summary.layers), 'layer')} "
                      f"({summary.rendered} rendered now" + (f", {already} already there)" if already else ")")
          + (f"; {plural(len(summary.skipped_photos), 'unreadable photo')} skipped" if summary.skipped_photos else ""))
+
+
+def cmd_exemplars(args: argparse.Namespace) -> None:
+    from ..exemplars import layer_file, run_exemplars
+    from ..photo_stream import photo_files
+
+    output_folder(args.out)
+    for value, name in ((args.top, "--top"), (args.batch, "--batch"), (args.checkpoint_every, "--checkpoint-every")):
+        positive(value, name)
+    if args.workers < 0:
+        fail(f"--workers must be 0 or more, got {args.workers}")
+    photo_files(args.photos)  # a missing or empty folder is refused before the model loads
+    args.model = args.model_name
+    model = load_model(args)
+    layers = [l for l in args.layers.split(",") if l] if args.layers else list(model.main_layers)
+    for name in layers:
+        model.layer(name)
+    with progress_bar("exemplars", unit="photo") as bar:
+        run = run_exemplars(model, args.photos, args.out, layers, top=args.top, batch=args.batch,
+                            workers=args.workers, checkpoint_every=args.checkpoint_every, progress=bar)
+    for entry in run.skipped:
+        print(f"warning: skipped {entry['reason']}", file=sys.stderr)
+    data = {"out": str(args.out), "photos": len(run.files), "skipped": len(run.skipped),
+            "layers": {name: {"file": layer_file(Path(args.out), name).name, "units": int(r.peak_values.shape[0]),
+                              "best_peak_unit": int(r.max_peak.argmax())} for name, r in run.layers.items()},
+            **{k: v for k, v in run.settings.items() if k not in ("layers", "photos")}}
+    emit(args, data, f"{args.out}: the top {args.top} of {plural(len(run.files) - len(run.skipped), 'photo')} for "
+                     f"every unit of {plural(len(run.layers), 'layer')}"
+                     + (f" ({plural(len(run.skipped), 'file')} skipped)" if run.skipped else ""))
 
 
 def cmd_twins(args: argparse.Namespace) -> None:

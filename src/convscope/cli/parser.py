@@ -9,7 +9,7 @@ from ..precision import PRECISIONS
 from ..recipes import DEFAULT_RECIPE, RECIPES
 from .common import parse_size
 from .info import cmd_classify, cmd_layers, cmd_models
-from .layer_commands import cmd_atlas, cmd_twins
+from .layer_commands import cmd_atlas, cmd_exemplars, cmd_twins
 from .photo_commands import cmd_accentuate, cmd_caricature, cmd_classviz, cmd_dream, cmd_saliency, cmd_spectrum
 from .pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
 
@@ -260,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (resumable: run again to continue)")
     p.add_argument("--layers", help="comma-separated layers (default: every layer, logits included)")
     p.add_argument("--photos", help="folder of your own photos for the statistics (default: built-in set)")
+    p.add_argument("--exemplars", metavar="DIR", help="a finished `convscope exemplars` folder: each unit's page "
+                   "shows its dataset examples, cropped to its receptive field")
     p.add_argument("--batch", type=int, default=32, help="units optimized together")
     p.add_argument("--force", action="store_true", help="replace an atlas with other settings in --out")
     p.add_argument("--ray", metavar="ADDRESS", help="render the batches as Ray tasks: auto (a local Ray "
@@ -269,6 +271,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_atlas)
+
+    p = command("exemplars", help="the photos of a folder (of any size) that excite each unit most: one "
+                "streaming, resumable pass")
+    p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("--photos", required=True, help="folder of photos, read with its subfolders (ImageNet's "
+                   "class folders)")
+    p.add_argument("--out", required=True, help="output folder: a result file per layer and exemplars.json "
+                   "(run the same command again to continue after a stop)")
+    p.add_argument("--layers", help="comma-separated layers (default: the model's main layers, logits included)")
+    p.add_argument("--top", type=int, default=9, help="photos kept per unit, by peak and by mean")
+    p.add_argument("--batch", type=int, default=64, help="photos per forward pass")
+    p.add_argument("--workers", type=int, default=2, help="processes decoding photos (0: decode in this one)")
+    p.add_argument("--checkpoint-every", type=int, default=20, metavar="BATCHES",
+                   help="save the state every this many batches")
+    add_json(p)
+    add_common(p)
+    p.set_defaults(run=cmd_exemplars)
 
     p = command("twins", help="find units that are rotated copies of each other")
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)

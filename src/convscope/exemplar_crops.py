@@ -1,0 +1,79 @@
+"""A finished ``convscope exemplars`` pass, read back: each unit's top photos cropped to the
+unit's receptive field around its peak, as a 3x3 sheet."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .errors import ImageInputError
+from .exemplars import SUMMARY_FILE, load_layer_file
+from .images import Picture, stitch
+from .models.base import VisionModel
+from .photo_stream import read_square
+from .receptive import ReceptiveField, receptive_field
+
+TILE_PX = 96
+
+
+@dataclass
+class ExemplarIndex:
+    """The pass's files and per-layer results, and the receptive fields found so far."""
+
+    root: Path
+    summary: dict
+    layers: dict[str, dict[str, np.ndarray]]
+    fields: dict[str, ReceptiveField | None] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, folder: str | Path, model: VisionModel) -> "ExemplarIndex":
+        folder = Path(folder)
+        path = folder / SUMMARY_FILE
+        if not path.is_file():
+            raise ImageInputError(f"{folder} holds no finished exemplars pass (no {SUMMARY_FILE}): run "
+                                  f"`convscope exemplars {model.name} --photos DIR --out {folder}` first")
+        summary = json.loads(path.read_text())
+        if summary["model"] != model.name:
+            raise ImageInputError(f"the exemplars in {folder} are of {summary['model']}, not {model.name}")
+        layers = {name: load_layer_file(folder / filename)[0] for name, filename in summary["layer_files"].items()}
+        return cls(Path(summary["root"]), summary, layers)
+
+    def signature(self) -> dict:
+        """What identifies the pass, for an atlas's settings."""
+        return {k: self.summary[k] for k in ("files_signature", "top", "size", "batch")}
+
+    def top_photos(self, layer: str, unit: int, count: int = 9) -> list[dict]:
+        """The unit's best photos by peak: file, peak value and (y, x) of the peak."""
+        arrays = self.layers[layer]
+        rows = []
+        for photo, value, (y, x) in zip(arrays["peak_photos"][unit][:count], arrays["peak_values"][unit][:count],
+                                        arrays["peak_positions"][unit][:count]):
+            if photo >= 0:
+                rows.append({"file": self.summary["files"][int(photo)], "peak": float(value),
+                             "position": [int(y), int(x)]})
+        return rows
+
+    def receptive(self, model: VisionModel, layer: str) -> ReceptiveField | None:
+        if layer not in self.fields:
+            self.fields[layer] = receptive_field(model, layer) if model.layer(layer).spatial else None
+        return self.fields[layer]
+
+    def sheet(self, model: VisionModel, layer: str, unit: int, count: int = 9) -> Picture:
+        """The top photos cropped to the receptive field around their peaks (whole photos for
+        a layer without positions, such as the logits), on a square sheet."""
+        rf = self.receptive(model, layer)
+        tiles = []
+        for top in self.top_photos(layer, unit, count):
+            pixels = torch.from_numpy(read_square(self.root / top["file"], int(self.summary["size"])))
+            image = pixels.permute(2, 0, 1).float().div(255)
+            if rf is not None:
+                t, l, b, r = rf.box(*top["position"])
+                image = image[:, t:b, l:r]
+            tile = F.interpolate(image[None], size=(TILE_PX, TILE_PX), mode="bilinear", antialias=True,
+                                 align_corners=False)[0]
+            tiles.append(Picture.from_tensor(tile))
+        return stitch(tiles)

@@ -1,0 +1,249 @@
+"""Dataset examples at scale: one streaming pass over a photo folder keeps, for every unit of
+the layers asked for, the top-k photos by peak activation (with where the peak is), the
+top-k by mean activation, and running means and maxima. Memory is bounded by units x k,
+whatever the number of photos. The job checkpoints with atomic files and resumes to the
+same result; the result is one small file per layer.
+
+Ties are broken by the lower photo index, so the result equals a brute-force sort.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .errors import ImageInputError, OutOfRangeError
+from .images import atomic_path, write_json
+from .models.base import VisionModel
+from .photo_stream import photo_batches, photo_files
+from .probe import Probe
+
+STATE_FILE = "exemplars-state.pt"
+SUMMARY_FILE = "exemplars.json"
+Progress = Callable[[int, int], None]
+"""Called with (photos done, photos in all)."""
+
+
+@dataclass
+class LayerExemplars:
+    """Per unit: the best ``k`` photos by peak (value, photo, (y, x) of the peak in the layer's
+    map) and by mean, the mean of the photos' means and the highest peak. Photo -1 is empty."""
+
+    peak_values: torch.Tensor  # (C, k) float32, best first
+    peak_photos: torch.Tensor  # (C, k) int64
+    peak_positions: torch.Tensor  # (C, k, 2) int64
+    mean_values: torch.Tensor  # (C, k)
+    mean_photos: torch.Tensor  # (C, k)
+    sum_of_means: torch.Tensor  # (C,) float64
+    max_peak: torch.Tensor  # (C,) float32
+    photos: int = 0
+    map_size: tuple[int, int] | None = None
+
+    @classmethod
+    def empty(cls, channels: int, k: int) -> "LayerExemplars":
+        return cls(torch.full((channels, k), -torch.inf), torch.full((channels, k), -1, dtype=torch.long),
+                   torch.zeros(channels, k, 2, dtype=torch.long), torch.full((channels, k), -torch.inf),
+                   torch.full((channels, k), -1, dtype=torch.long), torch.zeros(channels, dtype=torch.float64),
+                   torch.full((channels,), -torch.inf))
+
+    @property
+    def running_mean(self) -> torch.Tensor:
+        return (self.sum_of_means / max(self.photos, 1)).float()
+
+    def update(self, photo_ids: torch.Tensor, acts: torch.Tensor) -> None:
+        """Takes a batch of a layer's outputs, (B, C, H, W) maps or (B, C) vectors, of photos
+        ``photo_ids`` (increasing)."""
+        acts = acts.float().cpu()
+        b, c = acts.shape[:2]
+        flat = acts.reshape(b, c, -1)
+        peaks, where = flat.max(dim=2)  # (B, C)
+        means = flat.mean(dim=2)
+        if acts.dim() == 4:
+            self.map_size = (acts.shape[-2], acts.shape[-1])
+            w = acts.shape[-1]
+            positions = torch.stack((where // w, where % w), dim=-1)  # (B, C, 2)
+        else:
+            positions = torch.zeros(b, c, 2, dtype=torch.long)
+        ids = photo_ids.view(b, 1).expand(b, c).T  # (C, B)
+        self.peak_values, order = _merge(self.peak_values, peaks.T)
+        self.peak_photos = torch.cat([self.peak_photos, ids], dim=1).gather(1, order)
+        merged_positions = torch.cat([self.peak_positions, positions.transpose(0, 1)], dim=1)
+        self.peak_positions = merged_positions.gather(1, order[..., None].expand(-1, -1, 2))
+        self.mean_values, order = _merge(self.mean_values, means.T)
+        self.mean_photos = torch.cat([self.mean_photos, ids], dim=1).gather(1, order)
+        self.sum_of_means += means.double().sum(dim=0)
+        self.max_peak = torch.maximum(self.max_peak, peaks.max(dim=0).values)
+        self.photos += b
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], meta: dict) -> "LayerExemplars":
+        """A layer's result as written by ``arrays`` (with its file's settings)."""
+        photos = int(meta["photos_read"])
+        t = {k: torch.from_numpy(np.array(v)) for k, v in arrays.items()}
+        return cls(t["peak_values"], t["peak_photos"], t["peak_positions"], t["mean_values"], t["mean_photos"],
+                   t["running_mean"].double() * photos, t["max_peak"], photos,
+                   tuple(meta["map_size"]) if meta["map_size"] else None)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"peak_values": self.peak_values.numpy(), "peak_photos": self.peak_photos.numpy(),
+                "peak_positions": self.peak_positions.numpy(), "mean_values": self.mean_values.numpy(),
+                "mean_photos": self.mean_photos.numpy(), "running_mean": self.running_mean.numpy(),
+                "max_peak": self.max_peak.numpy()}
+
+
+def _merge(kept: torch.Tensor, new: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The best k of kept (C, k) and new (C, B) values, best first, and where each came from
+    in their concatenation. The sort is stable: on ties, the earlier photo stays first."""
+    k = kept.shape[1]
+    values, order = torch.cat([kept, new], dim=1).sort(dim=1, descending=True, stable=True)
+    return values[:, :k].contiguous(), order[:, :k]
+
+
+@dataclass
+class ExemplarRun:
+    """What a pass produced: the layers' results, the files, and the files skipped."""
+
+    layers: dict[str, LayerExemplars]
+    files: list[str]
+    skipped: list[dict]
+    settings: dict = field(default_factory=dict)
+
+
+def _settings(model: VisionModel, layers: Sequence[str], files: Sequence[Path], root: Path, top: int, size: int,
+              batch: int) -> dict:
+    digest = hashlib.sha256("\n".join(p.relative_to(root).as_posix() for p in files).encode()).hexdigest()[:16]
+    return {"model": model.name, "layers": list(layers), "top": top, "size": size, "batch": batch,
+            "photos": len(files), "files_signature": digest, "precision": model.effective_precision}
+
+
+def write_layer_file(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """An .npz (NumPy can read it) with fixed zip dates, so equal results are equal bytes."""
+    with atomic_path(path) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for name, array in [*sorted(arrays.items()), ("meta", np.array(json.dumps(meta, sort_keys=True)))]:
+                buffer = io.BytesIO()
+                np.lib.format.write_array(buffer, np.ascontiguousarray(array), allow_pickle=False)
+                zf.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buffer.getvalue(),
+                            compress_type=zipfile.ZIP_DEFLATED)
+
+
+def load_layer_file(path: str | Path) -> tuple[dict[str, np.ndarray], dict]:
+    """A layer's result file: its arrays and its settings."""
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files if k != "meta"}
+        meta = json.loads(data["meta"].item())
+    return arrays, meta
+
+
+def layer_file(out: Path, layer: str) -> Path:
+    return out / f"{layer.replace('/', '_')}.npz"
+
+
+def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, layers: Sequence[str], *,
+                  top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
+                  progress: Progress | None = None, stop_after: int | None = None) -> ExemplarRun:
+    """One pass over every photo under ``photos_dir`` (subfolders included) at the network's
+    input size, all ``layers`` from one forward per batch, stopped after the deepest; the
+    state is saved every ``checkpoint_every`` batches and the same call continues from it.
+    ``stop_after`` ends after that many batches (as a kill would), for tests."""
+    if top <= 0 or batch <= 0 or checkpoint_every <= 0 or workers < 0:
+        raise OutOfRangeError("--top, --batch and --checkpoint-every must be positive, --workers 0 or more")
+    names = [model.layer(name).name for name in layers]
+    if not names:
+        raise OutOfRangeError("name at least one layer")
+    root, out = Path(photos_dir), Path(out)
+    files = photo_files(root)
+    size = model.input_size
+    settings = _settings(model, names, files, root, top, size, batch)
+    done = finished_run(out, settings)
+    if done is not None:
+        if progress is not None:
+            progress(len(files), len(files))
+        return done
+    state = _load_state(out, settings)
+    if state is None:
+        state = {"next_batch": 0, "layers": {n: LayerExemplars.empty(model.layer(n).channels, top) for n in names},
+                 "skipped": [], "settings": settings}
+    batches = (len(files) + batch - 1) // batch
+    done_photos = min(len(files), state["next_batch"] * batch)
+    if progress is not None:
+        progress(done_photos, len(files))
+    ran = 0
+    with torch.no_grad(), Probe(model, names) as probe:
+        for part in photo_batches(files, size, batch, workers, first=state["next_batch"]):
+            state["skipped"] += [{"file": files[i].relative_to(root).as_posix(), "reason": r} for i, r in part.skipped]
+            if len(part.indices):
+                acts = probe(part.images(model.device))
+                for name in names:
+                    state["layers"][name].update(part.indices, acts[name])
+            state["next_batch"] = part.number + 1
+            ran += 1
+            if state["next_batch"] % checkpoint_every == 0 and state["next_batch"] < batches:
+                _save_state(out, state)
+            if progress is not None:
+                progress(min(len(files), state["next_batch"] * batch), len(files))
+            if stop_after is not None and ran >= stop_after:
+                _save_state(out, state)
+                return ExemplarRun(state["layers"], [], state["skipped"], settings)
+    relative = [p.relative_to(root).as_posix() for p in files]
+    if len(state["skipped"]) == len(files):
+        (out / STATE_FILE).unlink(missing_ok=True)
+        names_shown = ", ".join(entry["file"] for entry in state["skipped"][:3])
+        raise ImageInputError(f"none of the {len(files)} files in {root} could be read as a photo ({names_shown}"
+                              f"{', ...' if len(files) > 3 else ''}): give a folder of PNG or JPEG photos")
+    _finish(out, state, relative, root)
+    return ExemplarRun(state["layers"], relative, state["skipped"], settings)
+
+
+def _finish(out: Path, state: dict, files: list[str], root: Path) -> None:
+    settings = state["settings"]
+    for name, result in state["layers"].items():
+        meta = {**settings, "layer": name, "photos_read": result.photos,
+                "map_size": list(result.map_size) if result.map_size else None}
+        write_layer_file(layer_file(out, name), result.arrays(), meta)
+    write_json(out / SUMMARY_FILE, {**settings, "root": str(root.resolve()), "files": files,
+                                    "skipped": state["skipped"],
+                                    "layer_files": {n: layer_file(out, n).name for n in state["layers"]}})
+    (out / STATE_FILE).unlink(missing_ok=True)
+
+
+def _save_state(out: Path, state: dict) -> None:
+    plain = {**state, "layers": {name: vars(result) for name, result in state["layers"].items()}}
+    with atomic_path(out / STATE_FILE) as tmp:
+        torch.save(plain, tmp)
+
+
+def _load_state(out: Path, settings: dict) -> dict | None:
+    """The saved state of the same job, or None. A state of other settings is an error."""
+    path = out / STATE_FILE
+    if not path.exists():
+        return None
+    state = torch.load(path, weights_only=True)
+    if state["settings"] != settings:
+        changed = [k for k in settings if state["settings"].get(k) != settings[k]]
+        raise OutOfRangeError(f"{out} holds an unfinished pass with other settings ({', '.join(changed)}): "
+                              f"give another --out, or delete {path} to start again")
+    state["layers"] = {name: LayerExemplars(**fields) for name, fields in state["layers"].items()}
+    return state
+
+
+def finished_run(out: Path, settings: dict) -> ExemplarRun | None:
+    """The result already in ``out`` of a pass with these settings, or None."""
+    summary_path = out / SUMMARY_FILE
+    if not summary_path.exists() or (out / STATE_FILE).exists():
+        return None
+    summary = json.loads(summary_path.read_text())
+    if {k: summary.get(k) for k in settings} != settings:
+        return None
+    layers = {}
+    for name, filename in summary["layer_files"].items():
+        arrays, meta = load_layer_file(out / filename)
+        layers[name] = LayerExemplars.from_arrays(arrays, meta)
+    return ExemplarRun(layers, summary["files"], summary["skipped"], settings)
