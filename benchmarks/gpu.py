@@ -11,7 +11,10 @@ On the first CUDA device (``--device cpu`` runs a small smoke version anywhere) 
    TF32 and bfloat16 autocast, with channels_last and contiguous weights;
 5. a profile of the render step (vgg16 at 224 px, efficientnet-lite0 at 128 px, batch 64);
 6. torch.compile of the network's forward and input gradient against eager;
-7. one real ``build_atlas`` of every vgg16 conv filter at a few steps (writing included).
+7. one real ``build_atlas`` of every vgg16 conv filter at a few steps (writing included);
+8. the maco recipe's step (views per unit) for efficientnet-lite0 and vgg16, beside lucid's;
+9. ``convscope exemplars`` over a timed slice of generated photos, every conv layer of
+   efficientnet-lite0, and the 50,000-photo ImageNet validation pass estimated from it.
 
 Sections run in that order until ``--budget-s`` is spent; what did not fit is listed.
 The JSON goes to ``--out``; ``python -m benchmarks --gpu-results FILE`` puts it into BENCHMARKS.md.
@@ -272,6 +275,40 @@ def recommend(throughput: list[dict], fidelity: list[dict]) -> dict:
     return {"precision": precision, "layout": layout, "batch": batch, "kept_precisions": sorted(kept)}
 
 
+def maco_section(models: dict[str, VisionModel], budget: Budget, batch: int, steps: tuple[int, int]) -> list[dict]:
+    """Seconds per unit-step of maco (its defaults: 256 px pictures, 4 crops at 128 px) beside lucid."""
+    rows = []
+    for name, layer in (("efficientnet-lite0", "block8"), ("efficientnet-lite0", "head"), ("vgg16", "conv4_3")):
+        model = models[name]
+        for recipe in ("lucid", "maco"):
+            if not budget.allows(f"maco {name} {layer} {recipe}"):
+                continue
+            size = get_recipe(recipe).hw[0]
+            s = seconds_per_step(model, layer, units_of(model, layer, batch), recipe, size, steps)
+            rows.append({"model": name, "layer": layer, "recipe": recipe, "batch": batch,
+                         "s_per_unit_step": s / batch})
+    return rows
+
+
+def exemplars_section(lite0: VisionModel, budget: Budget, photos: int, workers: int, batch: int) -> dict | None:
+    """A timed exemplars pass over ``photos`` generated JPEGs, and 50,000 photos estimated from it."""
+    from convscope.exemplars import run_exemplars
+
+    from .exemplars_speed import ALL_CONV, make_photos
+
+    if not budget.allows("exemplars slice"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        make_photos(Path(tmp) / "photos", photos)
+        sync(lite0.device)
+        start = time.perf_counter()
+        run_exemplars(lite0, Path(tmp) / "photos", Path(tmp) / "out", ALL_CONV, batch=batch, workers=workers)
+        sync(lite0.device)
+        seconds = time.perf_counter() - start
+    return {"photos": photos, "workers": workers, "batch": batch, "seconds": seconds,
+            "photos_per_s": photos / seconds, "imagenet_val_estimate_s": 50000 * seconds / photos}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda", help="cuda (default), or cpu for a smoke run")
@@ -316,6 +353,11 @@ def main() -> None:
     note("compile done")
     res["atlas_real"] = real_atlas(vgg, layers, batch, 2 if smoke else 16) if budget.allows("real atlas") else None
     note("real atlas done")
+    res["maco"] = maco_section(models, budget, 4 if smoke else 64, steps)
+    note("maco done")
+    res["exemplars"] = exemplars_section(lite0, budget, 64 if smoke else 4096, 2 if smoke else 14,
+                                         16 if smoke else 256)
+    note("exemplars done")
     res["recommended"] = recommend(res["throughput"], res["fidelity"])
     res["skipped"] = budget.skipped
     res["seconds"] = time.perf_counter() - started

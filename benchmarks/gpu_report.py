@@ -56,6 +56,19 @@ def gpu_markdown(g: dict | None, table: Table) -> list[str]:
                                        ("precision", "precision", ""), ("eager s/step", "eager_s", ".4f"),
                                        ("compiled s/step", "compiled_s", ".4f"), ("speed-up", "speedup", ".2f"),
                                        ("compile s", "compile_s", ".0f")]), ""]
+    if g.get("maco"):
+        parts += ["### The maco recipe's step", "",
+                  "Seconds per unit-step at each recipe's defaults (lucid: 128 px; maco: 256 px pictures, 4 crops "
+                  "per unit seen at 128 px), steady state:", "",
+                  table(g["maco"], [("model", "model", ""), ("layer", "layer", ""), ("recipe", "recipe", ""),
+                                    ("batch", "batch", ""), ("s per unit-step", "s_per_unit_step", ".5f")]), ""]
+    if g.get("exemplars"):
+        e = g["exemplars"]
+        parts += ["### Dataset examples", "",
+                  f"`convscope exemplars` over {e['photos']} generated 500 x 375 JPEGs, every conv layer of "
+                  f"efficientnet-lite0, batch {e['batch']}, {e['workers']} decoding workers: {e['seconds']:.1f} s, "
+                  f"{e['photos_per_s']:.0f} photos/s; ImageNet's 50,000 validation photos would take about "
+                  f"{e['imagenet_val_estimate_s'] / 60:.1f} minutes.", ""]
     if g.get("recommended"):
         rec = g["recommended"]
         parts += [f"Fastest settings that keep pictures within tolerance (at batch {rec['batch']}): precision "

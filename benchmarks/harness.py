@@ -11,6 +11,21 @@ import time
 from datetime import date
 from typing import Callable
 
+import torch
+
+
+class WithPreprocessing(torch.nn.Module):
+    """A convscope network with its preprocessing inside: what a peer that takes a plain module
+    on [0, 1] images (Lucent, DreamLens) is given."""
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        self.vm = model
+        self.net = model.net
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self.vm.preprocess(x))
+
 
 def alternate(runs: int, **variants: Callable[[], object]) -> dict[str, list[float]]:
     """Runs each variant once untimed (warm-up), then in turn (A, B, A, B ...) ``runs`` times;
@@ -43,8 +58,6 @@ def peak_rss_of(code: str) -> dict:
 
 
 def machine() -> str:
-    import torch
-
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:

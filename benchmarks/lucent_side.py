@@ -17,17 +17,7 @@ from convscope.recipes import get_recipe
 from convscope.render import render as convscope_render
 from convscope.stats import photo_maxima
 
-
-class Wrapped(torch.nn.Module):
-    """The network with its preprocessing inside, as Lucent expects a plain module."""
-
-    def __init__(self, model: convscope.models.VisionModel) -> None:
-        super().__init__()
-        self.vm = model
-        self.net = model.net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(self.vm.preprocess(x))
+from .harness import WithPreprocessing
 
 
 def activation(model, layer: str, unit: int, image: torch.Tensor) -> float:
@@ -37,7 +27,7 @@ def activation(model, layer: str, unit: int, image: torch.Tensor) -> float:
 
 def main(layers: list[str], units: int, steps: int, runs: int) -> list[dict]:
     model = convscope.load()
-    wrapped = Wrapped(model).eval()
+    wrapped = WithPreprocessing(model).eval()
     recipe = get_recipe("lucid", steps=steps, size=128)
     photos = builtin_photos()
     rows = []

@@ -96,3 +96,15 @@ def test_classify_reads_what_it_can_and_reports_the_rest(capsys, tmp_path, photo
     assert [("top" in r, "error" in r) for r in rows] == [(True, False), (False, True), (True, False)]
     assert rows[2]["top"][0]["name"] == "espresso"
     assert "broken.jpg" in err and "1 image of 3 could not be read" in err
+
+
+def test_column_stacks_pictures_with_a_margin():
+    from convscope.images import Picture, column
+
+    top = Picture(np.full((10, 20, 3), 50, np.uint8))
+    bottom = Picture(np.full((6, 8, 3), 200, np.uint8))
+    sheet = column([top, bottom], margin=3)
+    assert sheet.size == (20, 19)
+    pixels = np.asarray(sheet)
+    assert (pixels[:10] == 50).all() and (pixels[10:13] == 0).all()
+    assert (pixels[13:, :8] == 200).all() and (pixels[13:, 8:] == 0).all()

@@ -294,6 +294,12 @@ def row(pictures: Sequence[Picture], margin: int = 5) -> Picture:
     return Picture(sheet)
 
 
+def column(pictures: Sequence[Picture], margin: int = 5) -> Picture:
+    """Pictures one under another (left edges aligned) on black, ``margin`` px apart."""
+    return Picture(np.ascontiguousarray(row([Picture(np.ascontiguousarray(p.pixels.transpose(1, 0, 2)))
+                                             for p in pictures], margin).pixels.transpose(1, 0, 2)))
+
+
 def stitch(pictures: Sequence[Picture], margin: int = 5) -> Picture:
     """Pictures in row-major order on a square black sheet with ``margin`` px between tiles
     (their importance maps likewise, when every picture has one)."""

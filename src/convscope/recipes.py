@@ -120,7 +120,7 @@ RECIPES = {
         name="lucid", param="spectral", decorrelate=True, sigmoid=True,
         optimizer="adam", lr=0.05, steps=512, size=128, transforms="lucid", deprocess="none"),
     "maco": Recipe(
-        name="maco", param="maco", decorrelate=True, sigmoid=True, optimizer="nadam", lr=1.0, steps=256,
+        name="maco", param="maco", decorrelate=True, sigmoid=True, optimizer="nadam", lr=1.0, steps=128,
         size=256, transforms="crops", deprocess="none", views=4, view_size=128, crop_scale=0.8, noise=0.05),
 }
 DEFAULT_RECIPE = "lucid"

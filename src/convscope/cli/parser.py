@@ -70,19 +70,19 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help="render recipe")
     p.add_argument("--size", type=parse_size, metavar="PX|WxH",
                    help="image size: 128, or width x height such as 192x128 (default: the recipe's: keras2016 "
-                        "and lucid 128, maco 512)")
+                        "and lucid 128, maco 256)")
     p.add_argument("--steps", type=int, help="optimization steps (default: the recipe's; keras2016 20, lucid 512, "
-                   "maco 256)")
+                   "maco 128)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     add_view_options(p)
 
 
 def add_view_options(p: argparse.ArgumentParser) -> None:
     """The maco recipe's settings (a recipe's own values when not given)."""
-    p.add_argument("--views", type=int, help="maco: random crops of each picture per step (default 8)")
+    p.add_argument("--views", type=int, help="maco: random crops of each picture per step (default 4)")
     p.add_argument("--view-size", type=int, metavar="PX",
-                   help="maco: side the crops are resized to (default: the network's input size)")
-    p.add_argument("--crop-scale", type=float, help="maco: a crop's side over the picture's, 0 to 1 (default 0.5)")
+                   help="maco: side the crops are resized to, 0 for the network's input size (default 128)")
+    p.add_argument("--crop-scale", type=float, help="maco: a crop's side over the picture's, 0 to 1 (default 0.8)")
     p.add_argument("--noise", type=float, help="maco: noise std added to each crop, on 0..1 pixels (default 0.05)")
     p.add_argument("--spectrum", metavar="FILE", help="maco: amplitude spectrum from `convscope spectrum` "
                    "(default: the one that ships with convscope)")
@@ -199,9 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", default="keras2016", choices=sorted(RECIPES), help="render recipe")
     p.add_argument("--score", default="logit", choices=["logit", "prob"], help="maximize the logit or softmax")
     p.add_argument("--until", type=float, help="stop when the class probability reaches this, e.g. 0.999")
-    p.add_argument("--steps", type=int, help="step budget (default: keras2016 60, lucid 512, maco 256)")
+    p.add_argument("--steps", type=int, help="step budget (default: keras2016 60, lucid 512, maco 128)")
     p.add_argument("--size", type=parse_size, metavar="PX|WxH",
-                   help="image size (default: the model's input size; maco: the recipe's, 512)")
+                   help="image size (default: the model's input size; maco: the recipe's, 256)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     add_view_options(p)
     p.add_argument("--check", action="append", metavar="MODEL[=WEIGHTS]",

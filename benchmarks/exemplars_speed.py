@@ -1,0 +1,79 @@
+"""Benchmark 11: dataset examples in one streaming pass, against the per-layer, one-photo-at-a-time
+loop the atlas used for its photo statistics; and peak memory for 1,000 against 10,000 photos.
+
+The photos are made from the built-in ones (random crops, flips and rescales to ImageNet's
+typical 500 x 375), written as JPEG to a temporary folder.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .harness import peak_rss_of
+
+ALL_CONV = ["stem"] + [f"block{i}" for i in range(16)] + ["head"]
+
+
+def make_photos(folder: Path, count: int, seed: int = 0) -> None:
+    """``count`` JPEGs in 10 class folders, made from the built-in photos."""
+    from convscope.photos import builtin_photos
+
+    rng = np.random.default_rng(seed)
+    photos = [p.pixels for p in builtin_photos()]
+    for i in range(count):
+        pixels = photos[i % len(photos)]
+        h, w = pixels.shape[:2]
+        ch, cw = int(h * rng.uniform(0.5, 1.0)), int(w * rng.uniform(0.5, 1.0))
+        top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
+        crop = pixels[top:top + ch, left:left + cw]
+        if rng.random() < 0.5:
+            crop = crop[:, ::-1]
+        sub = folder / f"n{i % 10:08d}"
+        sub.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.ascontiguousarray(crop)).resize((500, 375)).save(sub / f"{i:06d}.JPEG", quality=90)
+
+
+def streaming_code(photos: Path, out: Path, layers: list[str], workers: int, batch: int) -> str:
+    return (f"import time, convscope\nfrom convscope.exemplars import run_exemplars\n"
+            f"m = convscope.load()\nstart = time.perf_counter()\n"
+            f"run = run_exemplars(m, {str(photos)!r}, {str(out)!r}, {layers!r}, workers={workers}, batch={batch})\n"
+            f"RESULT = {{'seconds': time.perf_counter() - start, 'photos': len(run.files)}}")
+
+
+def per_layer_code(photos: Path, layers: list[str], count: int) -> str:
+    return (f"import time, convscope\n"
+            f"from convscope.photo_stream import photo_files\nfrom convscope.images import load_photo\n"
+            f"from convscope.photos import Photo\nfrom convscope.atlas import measure\n"
+            f"m = convscope.load()\nstart = time.perf_counter()\n"
+            f"files = photo_files({str(photos)!r})[:{count}]\n"
+            f"images = measure.prepared_photos(m, [Photo(f.name, load_photo(f)[0]) for f in files])\n"
+            f"for layer in {layers!r}:\n    measure.layer_photo_stats(m, layer, images)\n"
+            f"RESULT = {{'seconds': time.perf_counter() - start, 'photos': len(files)}}")
+
+
+def main(small: int, large: int, compare: int) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_photos(root / "large", large)
+        make_photos(root / "small", small)
+        streaming = [peak_rss_of(streaming_code(root / name, root / f"out-{name}", ALL_CONV, workers=2, batch=64))
+                     for name in ("small", "large")]
+        per_layer = peak_rss_of(per_layer_code(root / "small", ALL_CONV, compare))
+    rows = [{"run": f"streaming, {r['photos']} photos", "photos": r["photos"], "seconds": r["seconds"],
+             "photos_per_s": r["photos"] / r["seconds"], "peak_rss_mib": r["peak_rss_mib"]} for r in streaming]
+    rows.append({"run": f"per layer, one photo at a time, {per_layer['photos']} photos", "photos": per_layer["photos"],
+                 "seconds": per_layer["seconds"], "photos_per_s": per_layer["photos"] / per_layer["seconds"],
+                 "peak_rss_mib": per_layer["peak_rss_mib"]})
+    memory_growth = streaming[1]["peak_rss_mib"] / streaming[0]["peak_rss_mib"] - 1
+    return {"rows": rows, "layers": len(ALL_CONV), "speedup": rows[0]["photos_per_s"] / rows[-1]["photos_per_s"],
+            "memory_growth": memory_growth}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))))

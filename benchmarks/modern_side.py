@@ -1,0 +1,141 @@
+"""Benchmark 9, run inside the bench environment (DreamLens is installed there): DreamLens
+0.1.1's ``maximize`` and ``maco`` against convscope's ``lucid`` and ``maco`` on the same
+efficientnet-lite0 units and classes, at equal steps, image size, network input size and
+crops. Prints JSON; writes a contact sheet per method.
+
+Every picture is judged the same way: resized to the size the network saw during the
+optimization (the picture itself for lucid and maximize, the crops' size for maco), the
+unit's channel mean over the best of the built-in photos. Class pictures are shown to
+efficientnet-lite2 and -lite1 at their input size.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from dreamlens import FeatureTarget, FeatureVisualizer, MacoConfig, RenderConfig
+
+import convscope
+from convscope.classviz import opinion
+from convscope.images import Picture, column, labelled, row
+from convscope.objectives import channel, class_logit
+from convscope.photos import builtin_photos
+from convscope.probe import Probe
+from convscope.recipes import get_recipe
+from convscope.render import render, view_hw
+from convscope.stats import photo_maxima
+
+from .harness import WithPreprocessing
+
+CLASSES = [1, 65, 207, 309, 417, 949]
+LAYERS = ("block8", "head")
+
+
+def module_path(model: convscope.models.VisionModel, layer: str) -> str:
+    module = model.layer(layer).module
+    return "net." + next(name for name, m in model.net.named_modules() if m is module)
+
+
+def chosen_units(maxima: torch.Tensor, count: int) -> list[int]:
+    """The first ``count`` units that some built-in photo drives above 0 (so a ratio means something)."""
+    return [u for u in range(len(maxima)) if maxima[u] > 0][:count]
+
+
+def seen(images: torch.Tensor, size: int) -> torch.Tensor:
+    return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+
+
+def unit_ratios(model, layer: str, units: list[int], images: torch.Tensor, size: int, maxima) -> list[float]:
+    with torch.no_grad(), Probe(model, [layer]) as probe:
+        acts = probe(seen(images, size))[layer]
+    return [float(acts[i, u].mean()) / float(maxima[u]) for i, u in enumerate(units)]
+
+
+def centre_share(maps: torch.Tensor) -> float:
+    """The median share of each map's mass in the central quarter of its picture."""
+    shares = []
+    for m in maps:
+        h, w = m.shape[-2:]
+        shares.append(float(m[..., h // 4:h - h // 4, w // 4:w - w // 4].sum() / m.sum()))
+    return sorted(shares)[len(shares) // 2]
+
+
+def median(values: list[float]) -> float:
+    values = sorted(values)
+    return values[len(values) // 2]
+
+
+def main(units: int, steps: int, sheets: Path) -> dict:
+    model = convscope.load()
+    checkers = [convscope.load("efficientnet-lite2"), convscope.load("efficientnet-lite1")]
+    maco = get_recipe("maco", steps=steps)
+    lucid = get_recipe("lucid", steps=steps)
+    view = view_hw(maco, model)[0]
+    side = maco.hw[0]
+    vis = FeatureVisualizer(WithPreprocessing(model).eval(), quiet=True, normalize=False)
+    maco_config = MacoConfig(width=side, height=side, input_shape=(3, view, view), steps=steps, crops=maco.views,
+                             noise_intensity=maco.noise)
+    render_config = RenderConfig(width=lucid.hw[0], height=lucid.hw[0], steps=steps)
+    rows, pictures = [], {m: [] for m in ("dreamlens maximize", "dreamlens maco", "convscope lucid", "convscope maco")}
+    sizes = {"dreamlens maximize": lucid.hw[0], "convscope lucid": lucid.hw[0], "dreamlens maco": view,
+             "convscope maco": view}
+    photos = builtin_photos()
+    targets = [(layer, None) for layer in LAYERS] + [("logits", CLASSES)]
+    for layer, fixed in targets:
+        maxima = photo_maxima(model, layer, photos)
+        ids = fixed or chosen_units(maxima, units)
+        path = module_path(model, layer)
+        objectives = [class_logit(c) for c in ids] if fixed else [channel(layer, u) for u in ids]
+        images, seconds, maps = {}, {}, {}
+        start = time.perf_counter()
+        result = vis.maximize_channels(path, ids, config=render_config)
+        seconds["dreamlens maximize"] = time.perf_counter() - start
+        images["dreamlens maximize"] = result.as_nchw().clamp(0, 1)
+        start = time.perf_counter()
+        runs = [vis.maco(FeatureTarget.for_channel(path, i), config=maco_config) for i in ids]
+        seconds["dreamlens maco"] = time.perf_counter() - start
+        images["dreamlens maco"] = torch.stack([r.as_chw() for r in runs]).clamp(0, 1)
+        maps["dreamlens maco"] = torch.stack([r.transparency_chw().sum(dim=0) for r in runs])
+        for name, recipe in (("convscope lucid", lucid), ("convscope maco", maco)):
+            start = time.perf_counter()
+            ours = render(model, objectives, recipe, batch=len(ids))
+            seconds[name] = time.perf_counter() - start
+            images[name] = ours.images
+            maps[name] = torch.stack([torch.from_numpy(p.importance) for p in ours.pictures])
+        for method, batch in images.items():
+            entry = {"layer": layer, "method": method, "targets": len(ids), "steps": steps,
+                     "unit_steps_per_s": len(ids) * steps / seconds[method]}
+            if method in maps:
+                entry["importance_centre_share"] = centre_share(maps[method])
+            if fixed:
+                entry["lite2_ranks"] = [opinion(checkers[0], img, c).rank for img, c in zip(batch, ids)]
+                entry["lite2_median_rank"] = median(entry["lite2_ranks"])
+                entry["lite2_median_probability"] = median([opinion(checkers[0], img, c).probability
+                                                            for img, c in zip(batch, ids)])
+                entry["lite1_median_rank"] = median([opinion(checkers[1], img, c).rank for img, c in zip(batch, ids)])
+            else:
+                ratios = unit_ratios(model, layer, ids, batch, sizes[method], maxima)
+                entry.update({"median_ratio": median(ratios), "min_ratio": min(ratios),
+                              "above_best_photo": sum(r > 1 for r in ratios)})
+            rows.append(entry)
+            tiles = [Picture.from_tensor(seen(img[None], 128)[0]) for img in batch]
+            pictures[method].append(labelled(row(tiles), f"{method}, {layer}: {', '.join(map(str, ids))}"))
+    sheets.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for method, parts in pictures.items():
+        path = sheets / f"modern-{method.replace(' ', '-')}.png"
+        column(parts).save(path)
+        written[method] = f"{sheets.name}/{path.name}"
+    settings = {"maco": maco.as_dict(), "lucid": lucid.as_dict(), "view": view,
+                "dreamlens_maco": {"width": side, "input": view, "crops": maco.views, "noise": maco.noise,
+                                   "box_size": "from 0.5 to 0.05 of the side, shrinking over the steps"},
+                "dreamlens_maximize": {"width": lucid.hw[0], "steps": steps, "lr": render_config.lr}}
+    return {"rows": rows, "sheets": written, "settings": settings}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))))
