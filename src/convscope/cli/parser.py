@@ -10,7 +10,7 @@ from ..recipes import DEFAULT_RECIPE, RECIPES
 from .common import parse_size
 from .info import cmd_classify, cmd_layers, cmd_models
 from .layer_commands import cmd_atlas, cmd_exemplars, cmd_twins
-from .photo_commands import cmd_accentuate, cmd_caricature, cmd_classviz, cmd_dream, cmd_saliency, cmd_spectrum
+from .photo_commands import cmd_accentuate, cmd_caricature, cmd_classviz, cmd_dream, cmd_saliency, cmd_spectrum, cmd_explain
 from .pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
 
 
@@ -233,6 +233,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_caricature)
+
+    p = command("explain", help="a photo explained by a layer's units: what fires at each position, and what "
+                "drives the top class (a static page)")
+    p.add_argument("photo", metavar="PHOTO", help="PNG or JPEG")
+    p.add_argument("--layer", required=True, help="a conv layer, e.g. block10")
+    p.add_argument("--out", required=True, help="output folder (index.html, photo, unit pictures, explain.json)")
+    p.add_argument("--atlas", metavar="DIR", help="an atlas folder to take the unit pictures from (else rendered now)")
+    p.add_argument("--per-position", type=int, default=3, help="units shown per position")
+    p.add_argument("--max-units", type=int, default=16,
+                   help="without --atlas: the units with the highest peaks that positions choose from")
+    p.add_argument("--class-units", type=int, default=8, help="units shown for the top class")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help="recipe of pictures rendered now")
+    p.add_argument("--steps", type=int, default=128, help="steps of pictures rendered now")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    add_json(p)
+    add_model_option(p)
+    p.set_defaults(run=cmd_explain)
 
     p = command("spectrum", help="the mean amplitude spectrum of photos, for --recipe maco --spectrum FILE")
     p.add_argument("photos", nargs="*", metavar="PHOTO_OR_DIR", help="photos, or folders of photos")

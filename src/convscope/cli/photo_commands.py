@@ -5,8 +5,8 @@ import argparse
 
 from .. import models
 from ..images import write_json
-from .common import (cli_recipe, emit, fail, load_model, output_path, parse_floats, positive, progress_bar, read_photo,
-                     resolve_device)
+from .common import (cli_recipe, emit, fail, load_model, output_folder, output_path, parse_floats, positive,
+                     progress_bar, read_photo, resolve_device)
 
 
 def cmd_dream(args: argparse.Namespace) -> None:
@@ -121,6 +121,34 @@ def write_accentuated(result, out, args: argparse.Namespace, source: str, text: 
     data = {"output": str(out), "sheet": str(sheet), "photo": source, **result.info}
     write_json(f"{out}.json", data)
     emit(args, data, f"{text}\n{sheet}: photo, result and their difference")
+
+
+def cmd_explain(args: argparse.Namespace) -> None:
+    import sys
+    from pathlib import Path
+
+    from ..explain import explain
+    from ..explain_page import write_explanation
+    from ..images import load_photo
+
+    output_folder(args.out)
+    for value, name in ((args.per_position, "--per-position"), (args.max_units, "--max-units"),
+                        (args.class_units, "--class-units"), (args.steps, "--steps")):
+        positive(value, name)
+    pixels, notes = load_photo(args.photo)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    model = load_model(args)
+    with progress_bar(f"explain {args.layer}") as bar:
+        result = explain(model, pixels, args.layer, per_position=args.per_position, max_units=args.max_units,
+                         class_units=args.class_units, atlas=args.atlas, recipe=args.recipe, steps=args.steps,
+                         seed=args.seed, progress=bar)
+    index = write_explanation(args.out, result, model.name, Path(args.photo).name)
+    top = result.top_class
+    data = {"index": str(index), "layer": result.layer, "top_class": top, "units_pictured": len(result.pictures),
+            "class_units": result.class_units}
+    emit(args, data, f"{index}: {Path(args.photo).name} at {result.layer}, top class {top['name']} "
+                     f"(p = {top['probability']:.3f}); {len(result.pictures)} units pictured")
 
 
 def cmd_spectrum(args: argparse.Namespace) -> None:

@@ -1,0 +1,99 @@
+"""A photo explained by its units: the "semantic dictionary" of Olah et al. (2018), "The
+Building Blocks of Interpretability". For each position of a layer, the units that fire most
+there, with their pictures; and the units that contribute most to the top class
+(activation x gradient of its logit, summed over positions)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from .atlas.store import safe_name, unit_stem
+from .classify import prepare
+from .errors import OutOfRangeError
+from .images import Picture, as_photo, load_photo
+from .models.base import LOGITS, VisionModel
+from .objectives import unit_objective
+from .probe import Probe
+from .recipes import Recipe, get_recipe
+from .render import Progress, render
+
+
+@dataclass
+class Explanation:
+    """The photo as the network saw it, the layer's top units at each position, the units that
+    drive the top class, and a picture of every unit named."""
+
+    layer: str
+    photo: Picture
+    grid: tuple[int, int]  # (h, w) of the layer's map
+    positions: list[list[dict]]  # row-major: per position, [{"unit", "activation"}], best first
+    top_class: dict  # {"index", "name", "probability"}
+    class_units: list[dict]  # [{"unit", "contribution"}], most first
+    pictures: dict[int, Picture]
+    source: str  # where the pictures come from: "rendered" or the atlas folder
+
+
+def _layer_and_gradient(model: VisionModel, layer: str, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The layer's maps (C, H, W), the gradient of the top class's logit by them, and that class."""
+    with model.math_mode(), Probe(model, [layer, LOGITS]) as probe:
+        acts = probe(image.detach().requires_grad_(True))
+        maps, logits = acts[layer], acts[LOGITS]
+        top = int(logits[0].argmax())
+        (grad,) = torch.autograd.grad(logits[0, top], maps, allow_unused=True)
+    if grad is None:  # the layer's maps are a rearranged copy of its output (a token layer)
+        raise OutOfRangeError(f"explain needs the maps of a convolutional layer; {layer} is a {model.layer(layer).layout.kind} layer")
+    return maps[0].detach().float().cpu(), grad[0].float().cpu(), top
+
+
+def explain(model: VisionModel, photo: object, layer: str, *, per_position: int = 3, max_units: int = 16,
+            class_units: int = 8, atlas: str | Path | None = None, recipe: str | Recipe = "lucid",
+            steps: int | None = 128, seed: int = 0, progress: Progress | None = None) -> Explanation:
+    """Explains ``photo`` at ``layer``: at each position the ``per_position`` units that fire most
+    there among the ``max_units`` units with the highest peaks (all units when pictures come
+    from an ``atlas`` folder), and the ``class_units`` units that drive the top class most.
+    Pictures not taken from the atlas are rendered now, in one batch, with ``recipe``."""
+    info = model.layer(layer)
+    if not info.spatial:
+        raise OutOfRangeError(f"layer {info.name} has no positions to explain: choose a conv layer (or a token layer)")
+    if model.labels is None:
+        raise OutOfRangeError(f"{model.name} has no classes: explain needs its top class")
+    if min(per_position, max_units, class_units) <= 0:
+        raise OutOfRangeError("--per-position, --max-units and --class-units must be positive")
+    image = prepare(model, as_photo(photo))
+    maps, grad, top = _layer_and_gradient(model, info.name, image)
+    contribution = (maps * grad).flatten(1).sum(dim=1)
+    drivers = [int(u) for u in contribution.argsort(descending=True)[:class_units]]
+    peaks = maps.flatten(1).amax(dim=1)
+    allowed = torch.arange(info.channels) if atlas is not None else peaks.argsort(descending=True)[:max_units]
+    c, h, w = maps.shape
+    chosen = maps[allowed].reshape(len(allowed), h * w)
+    positions = []
+    for p in range(h * w):
+        values, order = chosen[:, p].sort(descending=True, stable=True)
+        positions.append([{"unit": int(allowed[i]), "activation": float(v)}
+                          for v, i in zip(values[:per_position], order[:per_position])])
+    named = sorted({entry["unit"] for row in positions for entry in row} | set(drivers))
+    pictures = _pictures(model, info.name, named, atlas, recipe, steps, seed, progress)
+    with torch.no_grad():
+        probability = float(model.logits(image).softmax(dim=1)[0, top])
+    return Explanation(info.name, Picture.from_tensor(image[0].cpu()), (h, w), positions,
+                       {"index": top, "name": model.class_name(top), "probability": probability},
+                       [{"unit": u, "contribution": float(contribution[u])} for u in drivers], pictures,
+                       str(atlas) if atlas is not None else "rendered")
+
+
+def _pictures(model: VisionModel, layer: str, units: list[int], atlas: str | Path | None, recipe: str | Recipe,
+              steps: int | None, seed: int, progress: Progress | None) -> dict[int, Picture]:
+    if atlas is not None:
+        folder = Path(atlas) / "units" / safe_name(layer)
+        missing = [u for u in units if not (folder / f"{unit_stem(u)}.png").is_file()]
+        if missing:
+            raise OutOfRangeError(f"the atlas in {atlas} has no pictures of {layer} units {missing[:5]}: build it "
+                                  f"with --layers {layer}, or leave out --atlas to render them now")
+        return {u: Picture(load_photo(folder / f"{unit_stem(u)}.png")[0]) for u in units}
+    rec = get_recipe(recipe, steps=steps)
+    result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
+                    transform_seed=seed, batch=len(units), progress=progress)
+    return dict(zip(units, result.pictures))
