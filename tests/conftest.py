@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import shutil
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -26,3 +28,27 @@ def photo_files(tmp_path_factory) -> dict[str, Path]:
         Image.fromarray(np.asarray(builtin_photo(name).pixels)).save(path)
         files[name] = path
     return files
+
+
+@pytest.fixture
+def chromium():
+    """A headless Chromium driven by selenium (Debian's chromium and chromium-driver, which
+    `make test` installs where it can); the test is skipped without them."""
+    browser, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (browser and driver_path):
+        pytest.skip("Debian's chromium and chromium-driver are not installed (make test installs them where it can)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1100,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -136,48 +136,27 @@ def labels_of_hostile() -> list[str]:
     return hostile_model().labels
 
 
-def chromium_paths() -> tuple[str, str] | None:
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
-
-
-@pytest.mark.skipif(chromium_paths() is None, reason="Debian's chromium and chromium-driver are not installed "
-                    "(make test installs them where it can)")
-def test_real_browser_opens_the_site_from_disk(clean_atlas):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    browser, driver_path = chromium_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1100,900"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+def test_real_browser_opens_the_site_from_disk(clean_atlas, chromium):
+    driver = chromium
     all_loaded = ("return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0) "
                   "&& document.images.length")
-    try:
-        driver.get((clean_atlas / "index.html").as_uri())
-        driver.execute_script("for (const i of document.images) i.loading = 'eager';")
-        deadline = time.time() + 30
-        while not driver.execute_script(all_loaded) and time.time() < deadline:
-            time.sleep(0.2)
-        assert driver.execute_script(all_loaded) == 56
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        driver.save_screenshot(str(ARTIFACTS / "atlas-index.png"))
-        driver.find_element("css selector", 'a[href="units/block1/0003.html"]').click()
-        deadline = time.time() + 30
-        while not driver.execute_script(all_loaded) and time.time() < deadline:
-            time.sleep(0.2)
-        assert driver.current_url.endswith("units/block1/0003.html")
-        assert driver.execute_script(all_loaded) == 5  # the picture, with its importance map, three photo crops
-        driver.save_screenshot(str(ARTIFACTS / "atlas-unit.png"))
-        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        assert errors == []
-    finally:
-        driver.quit()
+    driver.get((clean_atlas / "index.html").as_uri())
+    driver.execute_script("for (const i of document.images) i.loading = 'eager';")
+    deadline = time.time() + 30
+    while not driver.execute_script(all_loaded) and time.time() < deadline:
+        time.sleep(0.2)
+    assert driver.execute_script(all_loaded) == 56
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / "atlas-index.png"))
+    driver.find_element("css selector", 'a[href="units/block1/0003.html"]').click()
+    deadline = time.time() + 30
+    while not driver.execute_script(all_loaded) and time.time() < deadline:
+        time.sleep(0.2)
+    assert driver.current_url.endswith("units/block1/0003.html")
+    assert driver.execute_script(all_loaded) == 5  # the picture, with its importance map, three photo crops
+    driver.save_screenshot(str(ARTIFACTS / "atlas-unit.png"))
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
 
 
 def test_every_link_of_the_site_resolves_to_the_right_page(clean_atlas):

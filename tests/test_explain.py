@@ -3,7 +3,6 @@ real browser hovering its grid."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -15,12 +14,6 @@ from convscope.classify import classify, prepare
 from convscope.explain import explain
 from convscope.photos import builtin_photo
 from convscope.probe import Probe
-
-
-
-def chromium_paths() -> tuple[str, str] | None:
-    browser, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    return (browser, driver) if browser and driver else None
 
 
 @pytest.fixture(scope="module")
@@ -60,34 +53,21 @@ def test_positions_list_the_units_that_fire_most_there(model):
     assert contributions == sorted(contributions, reverse=True)
 
 
-@pytest.mark.skipif(chromium_paths() is None, reason="Debian's chromium and chromium-driver are not installed "
-                    "(make test installs them where it can)")
-def test_a_real_browser_shows_the_units_of_a_hovered_position(page_folder):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def test_a_real_browser_shows_the_units_of_a_hovered_position(page_folder, chromium):
     from selenium.webdriver.common.action_chains import ActionChains
 
-    browser, driver_path = chromium_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1100,900"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver = chromium
     all_loaded = "return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"
-    try:
-        driver.get((page_folder / "index.html").as_uri())
-        cell = driver.find_elements("css selector", ".cell")[3]
-        ActionChains(driver).move_to_element(cell).perform()
-        deadline = time.time() + 30
-        while not driver.execute_script(all_loaded) and time.time() < deadline:
-            time.sleep(0.2)
-        assert driver.execute_script(all_loaded)
-        assert driver.find_element("id", "where").text == "position (3, 0)"
-        assert len(driver.find_elements("css selector", "#panel img")) == 3
-        assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
-    finally:
-        driver.quit()
+    driver.get((page_folder / "index.html").as_uri())
+    cell = driver.find_elements("css selector", ".cell")[3]
+    ActionChains(driver).move_to_element(cell).perform()
+    deadline = time.time() + 30
+    while not driver.execute_script(all_loaded) and time.time() < deadline:
+        time.sleep(0.2)
+    assert driver.execute_script(all_loaded)
+    assert driver.find_element("id", "where").text == "position (3, 0)"
+    assert len(driver.find_elements("css selector", "#panel img")) == 3
+    assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
 
 
 def test_bad_explain_input_gets_one_line(tmp_path, photo_files):
