@@ -148,11 +148,10 @@ def layer_file(out: Path, layer: str) -> Path:
 
 def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, layers: Sequence[str], *,
                   top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
-                  progress: Progress | None = None, stop_after: int | None = None) -> ExemplarRun:
+                  progress: Progress | None = None) -> ExemplarRun:
     """One pass over every photo under ``photos_dir`` (subfolders included) at the network's
     input size, all ``layers`` from one forward per batch, stopped after the deepest; the
-    state is saved every ``checkpoint_every`` batches and the same call continues from it.
-    ``stop_after`` ends after that many batches (as a kill would), for tests."""
+    state is saved every ``checkpoint_every`` batches and the same call continues from it."""
     if top <= 0 or batch <= 0 or checkpoint_every <= 0 or workers < 0:
         raise OutOfRangeError("--top, --batch and --checkpoint-every must be positive, --workers 0 or more")
     names = [model.layer(name).name for name in layers]
@@ -175,7 +174,6 @@ def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, l
     done_photos = min(len(files), state["next_batch"] * batch)
     if progress is not None:
         progress(done_photos, len(files))
-    ran = 0
     with torch.no_grad(), Probe(model, names) as probe:
         for part in photo_batches(files, size, batch, workers, first=state["next_batch"]):
             state["skipped"] += [{"file": files[i].relative_to(root).as_posix(), "reason": r} for i, r in part.skipped]
@@ -184,14 +182,10 @@ def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, l
                 for name in names:
                     state["layers"][name].update(part.indices, acts[name])
             state["next_batch"] = part.number + 1
-            ran += 1
             if state["next_batch"] % checkpoint_every == 0 and state["next_batch"] < batches:
                 _save_state(out, state)
             if progress is not None:
                 progress(min(len(files), state["next_batch"] * batch), len(files))
-            if stop_after is not None and ran >= stop_after:
-                _save_state(out, state)
-                return ExemplarRun(state["layers"], [], state["skipped"], settings)
     relative = [p.relative_to(root).as_posix() for p in files]
     if len(state["skipped"]) == len(files):
         (out / STATE_FILE).unlink(missing_ok=True)
