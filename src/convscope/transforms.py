@@ -139,8 +139,9 @@ class RandomCrops(Transform):
     (height, width), with Gaussian noise of std ``noise`` and uniform noise of width ``noise``.
 
     A crop's side is the image's times a scale drawn from ``scale`` x [0.8, 1.2] (at most 1);
-    its centre is drawn around the image's (std 0.15 of the side) and kept inside. The same
-    crops and noise serve every image of a batch."""
+    its centre moves from the image's by the room the crop leaves times a normal draw (std
+    0.3, clipped to +-1), so the crop stays inside. The same crops and noise serve every
+    image of a batch."""
 
     def __init__(self, views: int, size: tuple[int, int], scale: float, noise: float) -> None:
         super().__init__()
