@@ -60,7 +60,9 @@ def modern_markdown(res: dict, table: Callable[..., str]) -> list[str]:
                   f"{st['maco']['noise']} (DreamLens keeps its default crop sizes: "
                   f"{st['dreamlens_maco']['box_size']}). DreamLens's `maximize_channels` renders a layer's units "
                   "in one batch, its `maco` one objective per run; convscope renders each layer's units in one "
-                  "batch with either recipe. Unit ratios: the picture resized to what the network saw during "
+                  "batch with either recipe; its maco class pictures use the crops `classviz` gives them, shrinking "
+                  f"from {st['maco']['crop_scale']} to {st.get('maco_classes_crop_scale_end')} of the picture over "
+                  "the steps. Unit ratios: the picture resized to what the network saw during "
                   "the optimization, over the unit's best built-in photo. Class pictures are shown to "
                   "efficientnet-lite2 and -lite1 at their input size.", ""]
         units = [r for r in modern["rows"] if r["layer"] != "logits"]

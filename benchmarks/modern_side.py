@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from dreamlens import FeatureTarget, FeatureVisualizer, MacoConfig, RenderConfig
 
 import convscope
-from convscope.classviz import opinion
+from convscope.classviz import CLASS_CROP_SCALE_END, opinion
 from convscope.images import Picture, column, labelled, row
 from convscope.objectives import channel, class_logit
 from convscope.photos import builtin_photos
@@ -100,7 +100,9 @@ def main(units: int, steps: int, sheets: Path) -> dict:
         seconds["dreamlens maco"] = time.perf_counter() - start
         images["dreamlens maco"] = torch.stack([r.as_chw() for r in runs]).clamp(0, 1)
         maps["dreamlens maco"] = torch.stack([r.transparency_chw().sum(dim=0) for r in runs])
-        for name, recipe in (("convscope lucid", lucid), ("convscope maco", maco)):
+        # class pictures with the settings classviz gives them (maco's crops shrink over the steps)
+        maco_here = get_recipe(maco, crop_scale_end=CLASS_CROP_SCALE_END["maco"]) if fixed else maco
+        for name, recipe in (("convscope lucid", lucid), ("convscope maco", maco_here)):
             start = time.perf_counter()
             ours = render(model, objectives, recipe, batch=len(ids))
             seconds[name] = time.perf_counter() - start
@@ -131,6 +133,7 @@ def main(units: int, steps: int, sheets: Path) -> dict:
         column(parts).save(path)
         written[method] = f"{sheets.name}/{path.name}"
     settings = {"maco": maco.as_dict(), "lucid": lucid.as_dict(), "view": view,
+                "maco_classes_crop_scale_end": CLASS_CROP_SCALE_END["maco"],
                 "dreamlens_maco": {"width": side, "input": view, "crops": maco.views, "noise": maco.noise,
                                    "box_size": "from 0.5 to 0.05 of the side, shrinking over the steps"},
                 "dreamlens_maximize": {"width": lucid.hw[0], "steps": steps, "lr": render_config.lr}}

@@ -112,6 +112,16 @@ def test_crops_sample_the_picture_where_they_say():
     assert abs(float(half[0, 0, 0, 0]) - 0.25) < 0.02 and abs(float(half[0, 0, 0, -1]) - 0.75) < 0.02
 
 
+def test_crops_can_shrink_over_the_steps():
+    crops = RandomCrops(views=64, size=(32, 32), scale=0.8, noise=0.0, scale_end=0.2, steps=5)
+    gen = torch.Generator().manual_seed(0)
+    sides = [float(crops.draw(gen)[0][:, 0, 0].mean()) for _ in range(5)]
+    for side, scale in zip(sides, (0.8, 0.65, 0.5, 0.35, 0.2)):
+        assert abs(side - scale) < 0.05 * scale  # the drawn sides average the scheduled scale
+    fixed = RandomCrops(views=64, size=(32, 32), scale=0.5, noise=0.0)
+    assert fixed.scale_now() == 0.5 and (fixed.draw(gen), fixed.scale_now())[1] == 0.5
+
+
 def test_maco_batch_equals_units_one_by_one(model):
     """Each slot gets its own start and the same crops and noise, so a unit's first step does
     not depend on its batch (equal to float rounding). NAdam at lr 1.0 moves every phase by
@@ -179,6 +189,8 @@ def test_bad_maco_input_gets_one_line(tmp_path):
     out = tmp_path / "x.png"
     base = ["filter", "efficientnet-lite0", "block8", "3", "-o", str(out)]
     assert_one_line_error(cli(*base, "--views", "4"), "--views sets the crops of --recipe maco")
+    assert_one_line_error(cli(*base, "--crop-scale-end", "0.2"), "--crop-scale-end sets the crops")
+    assert_one_line_error(cli(*base, "--recipe", "maco", "--crop-scale-end", "0"), "crop_scale_end")
     assert_one_line_error(cli(*base, "--recipe", "maco", "--crop-scale", "1.5"), "crop_scale")
     assert_one_line_error(cli(*base, "--recipe", "maco", "--noise", "2"), "noise")
     assert_one_line_error(cli(*base, "--spectrum", str(out)), "--spectrum is for --recipe maco")
@@ -206,6 +218,7 @@ def test_classviz_twins_and_atlas_take_maco(tmp_path):
     import json
     sidecar = json.loads(run.stdout)
     assert sidecar["recipe"]["name"] == "maco" and sidecar["recipe"]["views"] == 2 and sidecar["size"] == [96, 96]
+    assert sidecar["recipe"]["crop_scale_end"] == 0.2  # class pictures: crops shrink over the steps
     run = cli("twins", "efficientnet-lite0", "stem", "-o", str(tmp_path / "twins.png"), "--steps", "2",
               "--threshold", "0.3", "--top", "1", *small)
     assert run.returncode == 0, run.stderr

@@ -43,7 +43,8 @@ def _layer_and_gradient(model: VisionModel, layer: str, image: torch.Tensor) -> 
         top = int(logits[0].argmax())
         (grad,) = torch.autograd.grad(logits[0, top], maps, allow_unused=True)
     if grad is None:  # the layer's maps are a rearranged copy of its output (a token layer)
-        raise OutOfRangeError(f"explain needs the maps of a convolutional layer; {layer} is a {model.layer(layer).layout.kind} layer")
+        kind = model.layer(layer).layout.kind
+        raise OutOfRangeError(f"explain needs the maps of a convolutional layer; {layer} is a {kind} layer")
     return maps[0].detach().float().cpu(), grad[0].float().cpu(), top
 
 

@@ -25,6 +25,8 @@ class Recipe:
     views:       crops per unit and step ("crops" only); a unit's objective is their mean
     view_size:   the side the crops are resized to, in pixels (0: the network's input size)
     crop_scale:  a crop's side as a fraction of the image's (drawn from 0.8x to 1.2x of it)
+    crop_scale_end: if set, the crop scale at the last step: it moves linearly from
+                 ``crop_scale`` over the steps (coarse to fine)
     noise:       Gaussian noise of this std, plus uniform noise of this width, on each crop
     spectrum:    the amplitude spectrum file of "maco" ("": the one that ships with convscope)
     """
@@ -45,6 +47,7 @@ class Recipe:
     crop_scale: float = 1.0
     noise: float = 0.0
     spectrum: str = ""
+    crop_scale_end: float | None = None
 
     def with_options(self, **options: object) -> "Recipe":
         """A copy with every option that is not None replaced."""
@@ -74,6 +77,9 @@ class Recipe:
             raise OutOfRangeError(f"views must be 1, or more with transforms crops (the maco recipe), got {self.views}")
         if not 0 < self.crop_scale <= 1:
             raise OutOfRangeError(f"crop_scale is a crop's side over the image's: from 0 to 1, got {self.crop_scale}")
+        if self.crop_scale_end is not None and not 0 < self.crop_scale_end <= 1:
+            raise OutOfRangeError(f"crop_scale_end is a crop's side over the image's: from 0 to 1, got "
+                                  f"{self.crop_scale_end}")
         if not 0 <= self.noise <= 1:
             raise OutOfRangeError(f"noise is a std on 0..1 pixels: from 0 to 1, got {self.noise}")
         if self.view_size < 0:

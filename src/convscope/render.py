@@ -31,8 +31,9 @@ class RenderResult:
 
     ``final`` is the objective on the optimized image (for the "crops" transforms: resized
     to the views' size); ``picture_final`` on the saved picture (8-bit, and in the recipe's
-    display: the article's recipe shows a normalized version). ``snapshots`` holds the pictures at the steps asked for. Each picture's
-    ``importance`` is its map of |d objective / d image| summed over the steps."""
+    display: the article's recipe shows a normalized version). ``snapshots`` holds the
+    pictures at the steps asked for. Each picture's ``importance`` is its map of
+    |d objective / d image| summed over the steps."""
 
     pictures: list[Picture]
     images: torch.Tensor  # (B, 3, H, W) in [0, 1], what the network saw at the end
@@ -77,7 +78,8 @@ def make_transforms(recipe: Recipe, model: VisionModel) -> Transform:
     if recipe.transforms == "lucid":
         return lucid_transforms()
     if recipe.transforms == "crops":
-        return RandomCrops(recipe.views, view_hw(recipe, model), recipe.crop_scale, recipe.noise)
+        return RandomCrops(recipe.views, view_hw(recipe, model), recipe.crop_scale, recipe.noise,
+                           recipe.crop_scale_end, recipe.steps)
     if recipe.transforms == "none":
         return Compose([])
     raise ValueError(f"unknown transforms {recipe.transforms!r}: use lucid, crops or none")

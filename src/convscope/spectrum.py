@@ -4,7 +4,8 @@ saved, loaded, and resized to any image size.
 A spectrum is the mean |rFFT| of random square crops of photos, each crop resized to a
 stated resolution, mapped to the decorrelated colour space the render loop optimizes in,
 and tapered by a Hann window (without it, the jump between a crop's opposite edges puts a
-bright cross on the axes of the spectrum, and grid lines in every picture). It is stored as (3, R, R//2 + 1) float32 in an ``.npz`` file with its settings.
+bright cross on the axes of the spectrum, and grid lines in every picture). It is stored
+as (3, R, R//2 + 1) float32 in an ``.npz`` file with its settings.
 """
 from __future__ import annotations
 

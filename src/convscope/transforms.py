@@ -141,15 +141,26 @@ class RandomCrops(Transform):
     A crop's side is the image's times a scale drawn from ``scale`` x [0.8, 1.2] (at most 1);
     its centre moves from the image's by the room the crop leaves times a normal draw (std
     0.3, clipped to +-1), so the crop stays inside. The same crops and noise serve every
-    image of a batch."""
+    image of a batch. With ``scale_end``, the scale moves linearly from ``scale`` at the first
+    draw to ``scale_end`` at draw ``steps`` (coarse to fine)."""
 
-    def __init__(self, views: int, size: tuple[int, int], scale: float, noise: float) -> None:
+    def __init__(self, views: int, size: tuple[int, int], scale: float, noise: float,
+                 scale_end: float | None = None, steps: int = 1) -> None:
         super().__init__()
         self.views, self.size, self.scale, self.noise = views, size, scale, noise
+        self.scale_end, self.steps, self.drawn = scale_end, steps, 0
+
+    def scale_now(self) -> float:
+        """The crop scale of the next draw."""
+        if self.scale_end is None:
+            return self.scale
+        t = min(1.0, self.drawn / max(1, self.steps - 1))
+        return self.scale + (self.scale_end - self.scale) * t
 
     def draw(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         k = self.views
-        sides = (self.scale * (0.8 + 0.4 * torch.rand(k, generator=gen))).clamp(max=1.0)
+        sides = (self.scale_now() * (0.8 + 0.4 * torch.rand(k, generator=gen))).clamp(max=1.0)
+        self.drawn += 1
         room = 1 - sides  # how far a centre may move from the middle, in half-widths
         centres = (torch.randn(k, 2, generator=gen) * 0.3).clamp(-1, 1) * room[:, None]
         theta = torch.zeros(k, 2, 3)

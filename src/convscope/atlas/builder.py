@@ -272,7 +272,8 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
     if exemplars is not None and layer in exemplars.layers:
         exemplars.sheet(model, layer, unit).save(folder / f"{stem}.exemplars.png")
         arrays = exemplars.layers[layer]
-        record["exemplars"] = {"photos": exemplars.top_photos(layer, unit), "dataset_photos": len(exemplars.summary["files"]),
+        record["exemplars"] = {"photos": exemplars.top_photos(layer, unit),
+                               "dataset_photos": len(exemplars.summary["files"]),
                                "best_mean": float(arrays["mean_values"][unit, 0]),
                                "mean": float(arrays["running_mean"][unit])}
     store.write_record(layer, unit, record)

@@ -123,7 +123,8 @@ def render_unit(atlas: dict, record: dict, previous: dict | None, following: dic
     if record.get("exemplars"):
         ex = record["exemplars"]
         files = ", ".join(f"{top['file']} ({fmt(top['peak'])})" for top in ex["photos"])
-        body.append(f"<h2>Dataset examples</h2><figure><img src=\"{stem}.exemplars.png\" alt=\"the {len(ex['photos'])} photos of the dataset that excite it most\">"
+        body.append(f"<h2>Dataset examples</h2><figure><img src=\"{stem}.exemplars.png\" "
+                    f"alt=\"the {len(ex['photos'])} photos of the dataset that excite it most\">"
                     f"<figcaption>the top of {ex['dataset_photos']} photos by peak, cropped to the unit's receptive "
                     f"field around it: {escape(files)}; best mean {fmt(ex['best_mean'])}, mean over the dataset "
                     f"{fmt(ex['mean'])}</figcaption></figure>")

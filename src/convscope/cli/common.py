@@ -91,7 +91,8 @@ def cli_recipe(args: argparse.Namespace, shape: bool = True) -> "Recipe":
     base = get_recipe(args.recipe)
     if base.transforms != "crops":
         for flag, value in (("--views", args.views), ("--view-size", args.view_size),
-                            ("--crop-scale", args.crop_scale), ("--noise", args.noise)):
+                            ("--crop-scale", args.crop_scale), ("--crop-scale-end", args.crop_scale_end),
+                            ("--noise", args.noise)):
             if value is not None:
                 fail(f"{flag} sets the crops of --recipe maco; recipe {base.name} takes no crops")
     if args.spectrum:
@@ -100,7 +101,7 @@ def cli_recipe(args: argparse.Namespace, shape: bool = True) -> "Recipe":
         load_spectrum(args.spectrum)
     sized = {"size": args.size, "steps": args.steps} if shape else {}
     return base.with_options(**sized, views=args.views, view_size=args.view_size, crop_scale=args.crop_scale,
-                             noise=args.noise, spectrum=args.spectrum)
+                             crop_scale_end=args.crop_scale_end, noise=args.noise, spectrum=args.spectrum)
 
 
 def parse_size(text: str) -> int | tuple[int, int]:

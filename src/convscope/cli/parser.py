@@ -83,6 +83,8 @@ def add_view_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view-size", type=int, metavar="PX",
                    help="maco: side the crops are resized to, 0 for the network's input size (default 128)")
     p.add_argument("--crop-scale", type=float, help="maco: a crop's side over the picture's, 0 to 1 (default 0.8)")
+    p.add_argument("--crop-scale-end", type=float, help="maco: the crop scale at the last step, reached linearly "
+                   "(default: none, the scale stays; classviz 0.2)")
     p.add_argument("--noise", type=float, help="maco: noise std added to each crop, on 0..1 pixels (default 0.05)")
     p.add_argument("--spectrum", metavar="FILE", help="maco: amplitude spectrum from `convscope spectrum` "
                    "(default: the one that ships with convscope)")
