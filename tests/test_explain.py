@@ -81,3 +81,17 @@ def test_bad_explain_input_gets_one_line(tmp_path, photo_files):
         run = cli(*args)
         assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert words in run.stderr
+
+
+def test_pictures_come_from_an_atlas_folder_or_the_missing_ones_are_named(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from convscope.atlas.store import AtlasFolderError, atlas_pictures
+
+    folder = tmp_path / "units" / "block8"
+    folder.mkdir(parents=True)
+    Image.fromarray(np.full((8, 8, 3), 77, np.uint8)).save(folder / "0003.png")
+    assert np.asarray(atlas_pictures(tmp_path, "block8", [3])[3])[0, 0, 0] == 77
+    with pytest.raises(AtlasFolderError, match=r"block8 units \[5\]"):
+        atlas_pictures(tmp_path, "block8", [3, 5])

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import torch
 
-from .atlas.store import safe_name, unit_stem
+from .atlas.store import atlas_pictures
 from .classify import prepare
 from .errors import OutOfRangeError
-from .images import Picture, as_photo, load_photo
+from .images import Picture, as_photo
 from .models.base import LOGITS, VisionModel
 from .objectives import unit_objective
 from .probe import Probe
@@ -88,12 +88,7 @@ def explain(model: VisionModel, photo: object, layer: str, *, per_position: int 
 def _pictures(model: VisionModel, layer: str, units: list[int], atlas: str | Path | None, recipe: str | Recipe,
               steps: int | None, seed: int, progress: Progress | None) -> dict[int, Picture]:
     if atlas is not None:
-        folder = Path(atlas) / "units" / safe_name(layer)
-        missing = [u for u in units if not (folder / f"{unit_stem(u)}.png").is_file()]
-        if missing:
-            raise OutOfRangeError(f"the atlas in {atlas} has no pictures of {layer} units {missing[:5]}: build it "
-                                  f"with --layers {layer}, or leave out --atlas to render them now")
-        return {u: Picture(load_photo(folder / f"{unit_stem(u)}.png")[0]) for u in units}
+        return atlas_pictures(atlas, layer, units)
     rec = get_recipe(recipe, steps=steps)
     result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
                     transform_seed=seed, batch=len(units), progress=progress)

@@ -14,7 +14,7 @@ import shutil
 from pathlib import Path
 
 from ..errors import ConvscopeError
-from ..images import write_json
+from ..images import Picture, load_photo, write_json
 
 CONFIG = "atlas-config.json"
 LOCK = ".atlas.lock"
@@ -58,6 +58,16 @@ def describe_change(stored: dict, new: dict) -> str:
 
 def unit_stem(channel: int) -> str:
     return f"{channel:04d}"
+
+
+def atlas_pictures(atlas: str | Path, layer: str, units: list[int]) -> dict[int, Picture]:
+    """The pictures of ``units`` of ``layer`` in an atlas folder; an error names the missing ones."""
+    folder = Path(atlas) / "units" / safe_name(layer)
+    missing = [u for u in units if not (folder / f"{unit_stem(u)}.png").is_file()]
+    if missing:
+        raise AtlasFolderError(f"the atlas in {atlas} has no pictures of {layer} units {missing[:5]}: build it "
+                               f"with --layers {layer}, or leave out --atlas to render them now")
+    return {u: Picture(load_photo(folder / f"{unit_stem(u)}.png")[0]) for u in units}
 
 
 class AtlasStore:

@@ -150,18 +150,13 @@ def cmd_twins(args: argparse.Namespace) -> None:
 
 def twin_pictures(model: models.VisionModel, report, recipe: "Recipe", atlas: str | None, top: int):
     """Unit pictures for the twin sheet: from an atlas folder, else rendered now (--recipe)."""
-    from ..images import Picture, load_photo
-    from ..atlas.store import safe_name, unit_stem
+    from ..atlas.store import atlas_pictures
     from ..objectives import unit_objective
     from ..render import render
 
     units = sorted({u for p in report.pairs[:top] for u in (p.unit, p.twin)})
     if atlas:
-        folder = Path(atlas) / "units" / safe_name(report.layer)
-        missing = [u for u in units if not (folder / f"{unit_stem(u)}.png").is_file()]
-        if missing:
-            fail(f"the atlas in {atlas} has no pictures of {report.layer} units {missing[:5]}")
-        return lambda u: Picture(load_photo(folder / f"{unit_stem(u)}.png")[0])
+        return atlas_pictures(atlas, report.layer, units).__getitem__
     if not units:
         return lambda u: None
     with progress_bar(f"pictures of {len(units)} units") as bar:

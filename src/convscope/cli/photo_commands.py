@@ -158,7 +158,8 @@ def cmd_spectrum(args: argparse.Namespace) -> None:
 
     from ..errors import ImageInputError
     from ..images import check_output_folder, load_photo
-    from ..photos import BUILTIN, PHOTO_SUFFIXES, builtin_photos
+    from ..photo_stream import photo_files
+    from ..photos import BUILTIN, builtin_photos
     from ..spectrum import measure_spectrum
 
     out = Path(args.output)
@@ -171,10 +172,7 @@ def cmd_spectrum(args: argparse.Namespace) -> None:
     for name in args.photos:
         path = Path(name)
         if path.is_dir():
-            found = sorted(f for f in path.rglob("*") if f.suffix.lower() in PHOTO_SUFFIXES and f.is_file())
-            if not found:
-                fail(f"no photos (PNG, JPEG, ...) in the folder {path}")
-            files += found
+            files += photo_files(path)
         elif path.exists():
             files.append(path)
         else:
