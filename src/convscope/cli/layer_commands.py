@@ -1,4 +1,4 @@
-"""Commands over whole layers and networks: atlas, twins."""
+"""Commands over whole layers and networks: atlas, exemplars, activation atlas, twins."""
 from __future__ import annotations
 
 import argparse
@@ -94,6 +94,39 @@ def cmd_exemplars(args: argparse.Namespace) -> None:
     emit(args, data, f"{args.out}: the top {args.top} of {plural(len(run.files) - len(run.skipped), 'photo')} for "
                      f"every unit of {plural(len(run.layers), 'layer')}"
                      + (f" ({plural(len(run.skipped), 'file')} skipped)" if run.skipped else ""))
+
+
+def cmd_activation_atlas(args: argparse.Namespace) -> None:
+    from ..activation_atlas import activation_atlas, require_umap
+    from ..photo_stream import photo_files
+
+    output_folder(args.out)
+    for value, name in ((args.grid, "--grid"), (args.samples, "--samples"), (args.min_count, "--min-count"),
+                        (args.batch, "--batch"), (args.photo_batch, "--photo-batch"), (args.steps, "--steps")):
+        positive(value, name)
+    if args.workers < 0:
+        fail(f"--workers must be 0 or more, got {args.workers}")
+    recipe = cli_recipe(args)
+    require_umap()
+    photo_files(args.photos)  # a missing or empty folder is refused before the model loads
+    args.model = args.model_name
+    model = load_model(args)
+    with progress_bar("activation atlas: photos", unit="photo") as photos_bar, \
+            progress_bar("activation atlas: cells") as cells_bar:
+        summary = activation_atlas(model, args.layer, args.photos, args.out, grid=args.grid, samples=args.samples,
+                                   min_count=args.min_count, recipe=recipe, batch=args.batch,
+                                   photo_batch=args.photo_batch, workers=args.workers, seed=args.seed,
+                                   progress=lambda stage, done, total: (photos_bar if stage == "photos"
+                                                                        else cells_bar)(done, total))
+    for entry in summary.skipped:
+        print(f"warning: skipped {entry['reason']}", file=sys.stderr)
+    data = {"out": str(summary.out), "index": str(summary.index), "cells": summary.cells,
+            "rendered": summary.rendered, "samples": summary.samples, "photos": summary.photos,
+            "skipped": len(summary.skipped)}
+    already = summary.cells - summary.rendered
+    emit(args, data, f"{summary.index}: {plural(summary.cells, 'cell')} from {summary.samples} activations of "
+                     f"{plural(summary.photos - len(summary.skipped), 'photo')} ({summary.rendered} rendered now"
+                     + (f", {already} already there)" if already else ")"))
 
 
 def cmd_twins(args: argparse.Namespace) -> None:

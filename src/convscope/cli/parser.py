@@ -9,7 +9,7 @@ from ..precision import PRECISIONS
 from ..recipes import DEFAULT_RECIPE, RECIPES
 from .common import parse_size
 from .info import cmd_classify, cmd_layers, cmd_models
-from .layer_commands import cmd_atlas, cmd_exemplars, cmd_twins
+from .layer_commands import cmd_activation_atlas, cmd_atlas, cmd_exemplars, cmd_twins
 from .photo_commands import cmd_accentuate, cmd_caricature, cmd_classviz, cmd_dream, cmd_saliency, cmd_spectrum, cmd_explain
 from .pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
 
@@ -307,6 +307,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_exemplars)
+
+    p = command("activation-atlas", help="the activation atlas of a layer: its activations over a photo "
+                "folder laid out with UMAP, a picture per grid cell (needs convscope[atlas])")
+    p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("layer", metavar="LAYER", help="a layer with positions (a conv or token layer)")
+    p.add_argument("--photos", required=True, help="folder of photos, read with its subfolders")
+    p.add_argument("--out", required=True, help="output folder: index.html, atlas.png, activation-atlas.json "
+                   "(run the same command again to continue after a stop)")
+    p.add_argument("--grid", type=int, default=20, help="cells per side of the grid")
+    p.add_argument("--samples", type=int, default=5000, help="activation vectors sampled (random positions, "
+                   "spread over the photos)")
+    p.add_argument("--min-count", type=int, default=3, help="fewest vectors a cell needs to be drawn")
+    p.add_argument("--batch", type=int, default=32, help="cells optimized together")
+    p.add_argument("--photo-batch", type=int, default=32, help="photos per forward pass of the sampling")
+    p.add_argument("--workers", type=int, default=2, help="processes decoding photos (0: decode in this one)")
+    add_recipe_options(p)
+    add_json(p)
+    add_common(p)
+    p.set_defaults(run=cmd_activation_atlas)
 
     p = command("twins", help="find units that are rotated copies of each other")
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)

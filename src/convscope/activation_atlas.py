@@ -1,0 +1,240 @@
+"""The activation atlas (Carter et al., Distill 2019): spatial activation vectors of a layer,
+sampled over a photo folder, laid out in 2-D with UMAP and binned into a grid; each cell with
+enough points is drawn by rendering the direction of its mean vector (batched through the
+render loop, any recipe), and labelled with its count, the classes that direction drives
+most (the network's top classes for its picture), and the photo crops nearest to it.
+
+The job resumes: the sample is saved once, and every cell's picture and record are written
+as their batch finishes, so a rerun renders only the cells still missing.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .activation_samples import ActivationSamples, sample_activations
+from .atlas.builder import logits_layer
+from .errors import ConvscopeError, OutOfRangeError
+from .images import Picture, row, write_json
+from .models.base import VisionModel
+from .objectives import direction
+from .photo_stream import read_square
+from .receptive import ReceptiveField, receptive_field
+from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from .render import render
+
+ATLAS_FILE = "activation-atlas.json"
+CELLS = "cells"
+NEAREST = 4  # photo crops shown per cell
+TOP_CLASSES = 3
+CROP_PX = 64
+Progress = Callable[[str, int, int], None]
+"""Called with (stage, done, total): stage "photos" (the sampling pass) or "cells" (unit-steps)."""
+
+
+class MissingExtraError(ConvscopeError):
+    """An optional dependency that is not installed."""
+
+
+def require_umap() -> None:
+    """Raises a one-line error that says how to install umap-learn, when it is missing."""
+    try:
+        import umap  # noqa: F401
+    except ImportError as e:
+        raise MissingExtraError("the activation atlas lays out activations with umap-learn, which is not installed: "
+                                "pip install 'convscope[atlas]' (or pip install umap-learn)") from e
+
+
+def umap_layout(vectors: np.ndarray, seed: int) -> np.ndarray:
+    """(N, 2) in [0, 1]: UMAP of the vectors (cosine distance, as in the paper), each axis
+    scaled to the unit interval. The same seed gives the same layout."""
+    require_umap()
+    import umap
+
+    neighbours = max(2, min(20, len(vectors) - 1))
+    with warnings.catch_warnings():  # a seed makes UMAP single-threaded, which it warns about
+        warnings.simplefilter("ignore", UserWarning)
+        points = umap.UMAP(n_neighbors=neighbours, min_dist=0.01, metric="cosine",
+                           random_state=seed).fit_transform(vectors.astype(np.float32))
+    low, high = points.min(axis=0), points.max(axis=0)
+    return ((points - low) / np.maximum(high - low, 1e-12)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A grid cell with enough points: its (row, column), counted from the top left, and the
+    indices of the samples in it."""
+
+    row: int
+    column: int
+    members: tuple[int, ...]
+
+    @property
+    def name(self) -> str:
+        return f"r{self.row:02d}c{self.column:02d}"
+
+
+def grid_cells(layout: np.ndarray, grid: int, min_count: int) -> list[Cell]:
+    """The cells of a ``grid`` x ``grid`` binning of the layout that hold ``min_count`` points
+    or more, row by row (the layout's y grows upwards, rows downwards)."""
+    columns = np.minimum((layout[:, 0] * grid).astype(int), grid - 1)
+    rows = grid - 1 - np.minimum((layout[:, 1] * grid).astype(int), grid - 1)
+    cells = []
+    for key in sorted(set(zip(rows.tolist(), columns.tolist()))):
+        members = np.flatnonzero((rows == key[0]) & (columns == key[1]))
+        if len(members) >= min_count:
+            cells.append(Cell(key[0], key[1], tuple(int(m) for m in members)))
+    return cells
+
+
+def nearest_members(samples: ActivationSamples, cell: Cell, mean: np.ndarray, count: int = NEAREST) -> list[int]:
+    """The cell's samples most similar (cosine) to its mean, one per photo, best first."""
+    members = np.array(cell.members)
+    vectors = samples.vectors[members]
+    similarity = vectors @ mean / (np.linalg.norm(vectors, axis=1) * np.linalg.norm(mean) + 1e-12)
+    chosen, photos = [], set()
+    for i in np.argsort(-similarity, kind="stable"):
+        photo = int(samples.photos[members[i]])
+        if photo not in photos:
+            photos.add(photo)
+            chosen.append(int(members[i]))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+@dataclass
+class AtlasSummary:
+    out: Path
+    index: Path
+    cells: int
+    rendered: int
+    samples: int
+    photos: int
+    skipped: list[dict]
+
+
+def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, *, grid: int = 20,
+                     samples: int = 5000, min_count: int = 3, recipe: str | Recipe = DEFAULT_RECIPE,
+                     steps: int | None = None, size: int | tuple[int, int] | None = None, batch: int = 32,
+                     photo_batch: int = 32, workers: int = 2, seed: int = 0,
+                     progress: Progress | None = None) -> AtlasSummary:
+    """Builds the activation atlas of ``layer`` over the photos under ``photos_dir`` into ``out``
+    (pictures, ``activation-atlas.json``, ``atlas.png`` and the page ``index.html``)."""
+    from .activation_atlas_page import write_atlas_page
+
+    if not 1 <= grid <= 100:
+        raise OutOfRangeError(f"--grid must be from 1 to 100 cells a side, got {grid}")
+    if min_count < 1 or batch < 1:
+        raise OutOfRangeError("--min-count and --batch must be positive")
+    rec = get_recipe(recipe, steps=steps, size=size)
+    info = model.layer(layer)
+    if not info.spatial:
+        raise OutOfRangeError(f"layer {info.name} has no positions to lay out: choose a conv layer (or a token layer)")
+    require_umap()
+    out = Path(out)
+    report = progress or (lambda *_: None)
+    sample = sample_activations(model, info.name, photos_dir, out, samples=samples, seed=seed, batch=photo_batch,
+                                workers=workers, progress=lambda done, total: report("photos", done, total))
+    layout = umap_layout(sample.vectors, seed)
+    cells = grid_cells(layout, grid, min_count)
+    if not cells:
+        raise OutOfRangeError(f"no cell of the {grid}x{grid} grid holds {min_count} of the {len(sample.vectors)} "
+                              "samples: use a smaller --grid or --min-count, or more --samples")
+    settings = {"model": model.name, "layer": info.name, "grid": grid, "min_count": min_count,
+                "samples": len(sample.vectors), "seed": seed, "recipe": rec.as_dict(),
+                "precision": model.effective_precision}
+    key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    field = receptive_field(model, info.name)
+    records, missing = [], []
+    for cell in cells:
+        record = _read_record(out, cell, key)
+        (records.append(record) if record is not None else missing.append(cell))
+    rendered = 0
+    total = len(missing) * rec.steps
+    for start in range(0, len(missing), batch):
+        chunk = missing[start:start + batch]
+        means = [sample.vectors[list(c.members)].mean(axis=0) for c in chunk]
+        result = render(model, [direction(info.name, m) for m in means], rec, seeds=[seed + 1 + i for i in range(
+            start, start + len(chunk))], transform_seed=seed, batch=batch,
+            progress=lambda done, _t, s=start: report("cells", s * rec.steps + done, total))
+        classes = picture_classes(model, result.pictures)
+        for cell, mean, picture, final, top in zip(chunk, means, result.pictures, result.final.tolist(), classes):
+            records.append(_write_cell(out, model, sample, field, cell, mean, picture, final, top, key))
+            rendered += 1
+    records.sort(key=lambda r: (r["row"], r["column"]))
+    _remove_stale_cells(out, {r["name"] for r in records})
+    atlas = {**settings, "photos": len(sample.files), "photos_read": len(sample.files) - len(sample.skipped),
+             "skipped": sample.skipped, "map_size": list(sample.map_size),
+             "cells": records}
+    write_json(out / ATLAS_FILE, atlas)
+    index = write_atlas_page(out, atlas)
+    return AtlasSummary(out, index, len(records), rendered, len(sample.vectors), len(sample.files), sample.skipped)
+
+
+def picture_classes(model: VisionModel, pictures: list[Picture]) -> list[list[dict]]:
+    """The network's top classes (softmax probability) for each cell's picture, seen whole at
+    the input size: the classes the cell's direction drives, through its picture."""
+    if logits_layer(model) is None:
+        return [[] for _ in pictures]
+    images = torch.stack([p.to_tensor() for p in pictures]).to(model.device)
+    images = F.interpolate(images, size=(model.input_size,) * 2, mode="bilinear", antialias=True, align_corners=False)
+    with torch.no_grad():
+        probabilities = model.logits(images).float().softmax(dim=1).cpu()
+    values, indices = probabilities.topk(min(TOP_CLASSES, probabilities.shape[1]), dim=1)
+    return [[{"index": int(i), "name": model.class_name(int(i)), "probability": float(v)} for v, i in zip(vs, ids)]
+            for vs, ids in zip(values, indices)]
+
+
+def _crops(model: VisionModel, sample: ActivationSamples, field: ReceptiveField, members: list[int]) -> Picture:
+    """The photos of ``members`` cropped to the layer's receptive field around their positions, in a row."""
+    tiles = []
+    for m in members:
+        pixels = read_square(sample.root / sample.files[int(sample.photos[m])], model.input_size)
+        image = torch.from_numpy(pixels).permute(2, 0, 1).float().div(255)
+        t, l, b, r = field.box(*(int(v) for v in sample.positions[m]))
+        tile = F.interpolate(image[None, :, t:b, l:r], size=(CROP_PX, CROP_PX), mode="bilinear", antialias=True,
+                             align_corners=False)[0]
+        tiles.append(Picture.from_tensor(tile))
+    return row(tiles, margin=2)
+
+
+def _write_cell(out: Path, model: VisionModel, sample: ActivationSamples, field: ReceptiveField, cell: Cell,
+                mean: np.ndarray, picture: Picture, final: float, classes: list[dict], key: str) -> dict:
+    """The cell's picture and photo crops, then its record (the mark that it is finished)."""
+    folder = out / CELLS
+    picture.save(folder / f"{cell.name}.png")
+    nearest = nearest_members(sample, cell, mean)
+    _crops(model, sample, field, nearest).save(folder / f"{cell.name}.photos.png")
+    record = {"key": key, "name": cell.name, "row": cell.row, "column": cell.column, "count": len(cell.members),
+              "activation": final, "classes": classes,
+              "photos": [{"file": sample.files[int(sample.photos[m])],
+                          "position": [int(v) for v in sample.positions[m]]} for m in nearest]}
+    write_json(folder / f"{cell.name}.json", record)
+    return record
+
+
+def _read_record(out: Path, cell: Cell, key: str) -> dict | None:
+    """A finished cell of the same settings, or None."""
+    path = out / CELLS / f"{cell.name}.json"
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text())
+    if record.get("key") != key or record.get("count") != len(cell.members):
+        return None
+    return record if (out / CELLS / f"{cell.name}.png").is_file() else None
+
+
+def _remove_stale_cells(out: Path, names: set[str]) -> None:
+    """Files of cells of an earlier layout that this one does not have."""
+    for path in (out / CELLS).glob("r*c*.*"):
+        if path.name.split(".")[0] not in names:
+            path.unlink()
