@@ -15,7 +15,6 @@ onnx = pytest.importorskip("onnx", reason="onnx is an optional extra: `make test
 pytest.importorskip("onnx2torch", reason="onnx2torch is an optional extra")
 
 import convscope  # noqa: E402
-from convscope import models  # noqa: E402
 from convscope.cli import main  # noqa: E402
 from convscope.errors import WeightsError  # noqa: E402
 

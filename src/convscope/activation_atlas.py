@@ -10,6 +10,7 @@ as their batch finishes, so a rerun renders only the cells still missing.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import warnings
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ class MissingExtraError(ConvscopeError):
 def require_umap() -> None:
     """Raises a one-line error that says how to install umap-learn, when it is missing."""
     try:
-        import umap  # noqa: F401
+        importlib.import_module("umap")
     except ImportError as e:
         raise MissingExtraError("the activation atlas lays out activations with umap-learn, which is not installed: "
                                 "pip install 'convscope[atlas]' (or pip install umap-learn)") from e
