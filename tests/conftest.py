@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import convscope
-from convscope.photos import builtin_photo
+from convscope.photos import builtin_photo, builtin_photos
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +28,19 @@ def photo_files(tmp_path_factory) -> dict[str, Path]:
         Image.fromarray(np.asarray(builtin_photo(name).pixels)).save(path)
         files[name] = path
     return files
+
+
+@pytest.fixture(scope="session")
+def photo_folder(tmp_path_factory):
+    """12 photos in a folder and a subfolder: the built-in ones, and mirrored crops of them."""
+    root = tmp_path_factory.mktemp("atlas-photos")
+    (root / "sub").mkdir()
+    for photo in builtin_photos():
+        image = Image.fromarray(photo.pixels)
+        image.save(root / f"{photo.name}.jpg")
+        w, h = image.size
+        image.transpose(Image.FLIP_LEFT_RIGHT).crop((0, 0, w * 3 // 4, h * 3 // 4)).save(root / "sub" / f"{photo.name}.png")
+    return root
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from PIL import Image
 from convscope.activation_atlas import grid_cells
 from convscope.activation_samples import sample_activations
 from convscope.photo_stream import read_square
-from convscope.photos import builtin_photos
 from convscope.probe import Probe
 
 GRID, SAMPLES = 4, 240
@@ -25,19 +24,6 @@ GRID, SAMPLES = 4, 240
 def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "convscope", "activation-atlas", *args], capture_output=True,
                           text=True, env=env)
-
-
-@pytest.fixture(scope="module")
-def photo_folder(tmp_path_factory):
-    """12 photos in a folder and a subfolder: the built-in ones, and mirrored crops of them."""
-    root = tmp_path_factory.mktemp("atlas-photos")
-    (root / "sub").mkdir()
-    for photo in builtin_photos():
-        image = Image.fromarray(photo.pixels)
-        image.save(root / f"{photo.name}.jpg")
-        w, h = image.size
-        image.transpose(Image.FLIP_LEFT_RIGHT).crop((0, 0, w * 3 // 4, h * 3 // 4)).save(root / "sub" / f"{photo.name}.png")
-    return root
 
 
 @pytest.fixture(scope="module")

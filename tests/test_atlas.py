@@ -103,7 +103,7 @@ def test_bad_folders(tmp_path):
         build_atlas(model, a_file, layers=["stem"])
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(Exception, match="no readable photos"):
+    with pytest.raises(Exception, match="no photos in"):
         build_atlas(model, tmp_path / "out", layers=["stem"], photos_dir=empty)
 
 

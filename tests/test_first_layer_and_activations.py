@@ -70,8 +70,7 @@ def test_stats_of_the_head_report_the_ratio_after_relu6(model, capsys):
 
 
 def test_photo_peaks_after_relu6_are_capped(model):
-    from convscope.stats import photo_activations
+    from convscope.photo_stats import photo_statistics
 
-    after = photo_activations(model, "head", builtin_photos()[:2], peak=True, after=model.layer("head").after.fn)
-    before = photo_activations(model, "head", builtin_photos()[:2], peak=True)
-    assert float(after.max()) <= 6 and float(before.max()) > 6
+    stats = photo_statistics(model, ["head"], builtin_photos()[:2])["head"]
+    assert float(stats.best(peak=True, after=True).max()) <= 6 and float(stats.best(peak=True).max()) > 6

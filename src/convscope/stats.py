@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import torch
 
-from .classify import prepare
 from .models.base import VisionModel
+from .photo_stats import PhotoSource, as_source, photo_statistics
 from .photos import Photo
 from .probe import Probe
 
@@ -16,25 +16,11 @@ if TYPE_CHECKING:
     from .render import Progress
 
 
-def photo_activations(model: VisionModel, layer: str, photos: Sequence[Photo], peak: bool = False,
-                      after: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
-    """(photos, channels): each channel's mean activation (or its peak over positions) on each
-    photo at the model's input size; ``after`` is applied to the maps first (an activation
-    function the network applies after the layer)."""
-    rows = []
-    with torch.no_grad(), Probe(model, [layer]) as probe:
-        for photo in photos:
-            a = probe(prepare(model, photo.pixels))[layer][0]
-            a = after(a) if after is not None else a
-            flat = a.flatten(1) if a.dim() > 1 else a[:, None]
-            rows.append((flat.amax(dim=1) if peak else flat.mean(dim=1)).cpu())
-    return torch.stack(rows)
-
-
-def photo_maxima(model: VisionModel, layer: str, photos: Sequence[Photo], peak: bool = False) -> torch.Tensor:
+def photo_maxima(model: VisionModel, layer: str, photos: "PhotoSource | Sequence[Photo] | None" = None,
+                 peak: bool = False) -> torch.Tensor:
     """(channels,): the highest mean activation (or peak, with ``peak``) each channel reaches
-    on any of the photos."""
-    return photo_activations(model, layer, photos, peak).max(dim=0).values
+    on any of the photos (a folder's ``PhotoSource``, a list, or None for the built-in set)."""
+    return photo_statistics(model, [layer], photos)[model.layer(layer).name].best(peak)
 
 
 def fidelity(picture_activation: float, photo_max: float) -> float | None:
@@ -81,7 +67,8 @@ class UnitFidelity:
         return median_of(r["ratio"] for r in self.rows)
 
 
-def measure_units(model: VisionModel, layer: str, units: Sequence[int], photos: Sequence[Photo],
+def measure_units(model: VisionModel, layer: str, units: Sequence[int],
+                  photos: "PhotoSource | Sequence[Photo] | None",
                   recipe: "Recipe | str" = "lucid", *, seed: int = 0, batch: int = 32,
                   progress: "Progress | None" = None) -> UnitFidelity:
     """Renders ``units`` of ``layer`` and divides each picture's activation by the best the
@@ -100,20 +87,19 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int], photos: 
     first = model.is_first_conv(info.name)
     result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
                     transform_seed=seed, batch=batch, progress=progress)
-    acts = photo_activations(model, layer, photos, peak=first)
-    rows = []
-    for u, act in zip(units, result.final.tolist()):
-        best = int(acts[:, u].argmax())
-        rows.append({"unit": u, "activation": act, "photo_max": float(acts[best, u]),
-                     "best_photo": photos[best].name, "ratio": fidelity(act, float(acts[best, u]))})
+    source = as_source(photos)
+    stats = photo_statistics(model, [info.name], source)[info.name]
+    best = stats.best(peak=first)
+    rows = [{"unit": u, "activation": act, "photo_max": float(best[u]), "best_photo": stats.best_photo(u, peak=first),
+             "ratio": fidelity(act, float(best[u]))} for u, act in zip(units, result.final.tolist())]
     if info.after is not None:
-        after_acts = photo_activations(model, layer, photos, peak=first, after=info.after.fn)
+        best_after = stats.best(peak=first, after=True)
         pictures = unit_values(model, layer, units, as_seen(rec, model, result.images), info.after.fn)
         for row, u, value in zip(rows, units, pictures):
-            top = float(after_acts[:, u].max())
+            top = float(best_after[u])
             row.update({"activation_after": value, "photo_max_after": top, "ratio_after": fidelity(value, top)})
     settings = {"model": model.name, "layer": info.name, "recipe": rec.as_dict(), "seed": seed,
-                "precision": model.effective_precision, "photos": len(photos),
+                "precision": model.effective_precision, "photos": len(source) - len(source.skipped),
                 "objective": "the centre neuron" if first else "the channel mean",
                 "read": f"before its {info.after.name}" if info.after is not None else "as the network outputs it",
                 "after": info.after.name if info.after is not None else None}

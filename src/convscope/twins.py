@@ -17,16 +17,17 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .classify import prepare
 from .errors import OutOfRangeError
 from .images import Picture, labelled
 from .models.base import VisionModel
+from .photo_stats import PHOTO_BATCH, PhotoSource, as_source
 from .photos import Photo
 from .probe import Probe
 from .render import Progress
 from .transforms import rotate
 
 DEFAULT_ANGLES = (90, 180, 270)
+CONSTANT = 1e-5  # a unit whose standard deviation is below this (relative to its mean) is constant
 
 
 @dataclass
@@ -88,23 +89,51 @@ def inside_mask(h: int, w: int, angle: float) -> torch.Tensor:
     return (rotate(ones, angle, 0.0)[0, 0] > 0.999) & (inner[0, 0] > 0.999)
 
 
+class CorrelationSums:
+    """Running sums of two (C, N) tensors, batch by batch, for their (C, C) correlations over
+    every column seen (in float64, so a million positions add up exactly enough)."""
+
+    def __init__(self, channels: int) -> None:
+        self.n = 0
+        self.sx, self.sy, self.sxx, self.syy = (torch.zeros(channels, dtype=torch.float64) for _ in range(4))
+        self.sxy = torch.zeros(channels, channels, dtype=torch.float64)
+
+    def add(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        x, y = x.double().cpu(), y.double().cpu()
+        self.n += x.shape[1]
+        self.sx += x.sum(dim=1)
+        self.sy += y.sum(dim=1)
+        self.sxx += x.pow(2).sum(dim=1)
+        self.syy += y.pow(2).sum(dim=1)
+        self.sxy += x @ y.T
+
+    def correlation(self) -> torch.Tensor:
+        """(C, C) float32: entry (i, j) correlates row i of x with row j of y; 0 for a row that
+        is constant up to float32 rounding (a dead unit), whose correlation would be noise."""
+        mx, my = self.sx / self.n, self.sy / self.n
+        sdx = (self.sxx / self.n - mx.pow(2)).clamp_min(0).sqrt()
+        sdy = (self.syy / self.n - my.pow(2)).clamp_min(0).sqrt()
+        live_x, live_y = sdx > CONSTANT * (1 + mx.abs()), sdy > CONSTANT * (1 + my.abs())
+        corr = (self.sxy / self.n - mx[:, None] * my[None, :]) / (sdx[:, None] * sdy[None, :]).clamp_min(1e-30)
+        return torch.where(live_x[:, None] & live_y[None, :], corr, torch.zeros_like(corr)).float()
+
+
+def add_angle(sums: CorrelationSums, layer: str, images: torch.Tensor, original: torch.Tensor, angle: float,
+              probe: Probe) -> None:
+    """Adds a batch to the correlations at ``angle``: (i, j) correlates j's maps on the turned
+    photos with i's turned maps (``original``: the maps of the unturned photos)."""
+    turned_input = probe(turn(images, angle))[layer] if angle else original
+    maps_i = turn(original, angle) if angle else original
+    h, w = original.shape[-2:]
+    mask = inside_mask(h, w, angle) if angle else torch.ones(h, w, dtype=torch.bool)
+    c = original.shape[1]
+    sums.add(maps_i[..., mask].permute(1, 0, 2).reshape(c, -1), turned_input[..., mask].permute(1, 0, 2).reshape(c, -1))
+
+
 def _standardize(x: torch.Tensor) -> torch.Tensor:
     """(C, N) rows to mean 0 and norm sqrt(N) (so that x @ y.T / N is a correlation)."""
     x = x - x.mean(dim=1, keepdim=True)
     return x / (x.pow(2).mean(dim=1, keepdim=True).sqrt() + 1e-8)
-
-
-def correlation_by_angle(layer: str, images: torch.Tensor, angle: float, probe: Probe) -> torch.Tensor:
-    """(C, C): entry (i, j) correlates j's maps on the turned photos with i's turned maps."""
-    with torch.no_grad():
-        original = probe(images)[layer]
-        turned_input = probe(turn(images, angle) if angle else images)[layer]
-    maps_i = turn(original, angle) if angle else original
-    h, w = original.shape[-2:]
-    mask = inside_mask(h, w, angle) if angle else torch.ones(h, w, dtype=torch.bool)
-    x = maps_i[..., mask].permute(1, 0, 2).reshape(original.shape[1], -1)
-    y = turned_input[..., mask].permute(1, 0, 2).reshape(original.shape[1], -1)
-    return (_standardize(x) @ _standardize(y).T / x.shape[1]).cpu()
 
 
 def check_threshold(threshold: float) -> None:
@@ -113,28 +142,38 @@ def check_threshold(threshold: float) -> None:
         raise OutOfRangeError(f"--threshold is a correlation: give a value in [-1, 1], such as 0.7; got {threshold:g}")
 
 
-def find_twins(model: VisionModel, layer: str, photos: Sequence[Photo], *, angles: Sequence[float] = DEFAULT_ANGLES,
-               threshold: float = 0.7, margin: float = 0.1, progress: Progress | None = None) -> TwinReport:
+def find_twins(model: VisionModel, layer: str, photos: PhotoSource | Sequence[Photo] | None = None, *,
+               angles: Sequence[float] = DEFAULT_ANGLES, threshold: float = 0.7, margin: float = 0.1,
+               batch: int = PHOTO_BATCH, progress: Progress | None = None) -> TwinReport:
     """Every pair of units whose functional twin score at its best angle reaches ``threshold``
-    (a correlation, in [-1, 1]) and beats their unrotated correlation by ``margin``.
-    ``progress`` is called with (angles done, angles in all)."""
+    (a correlation, in [-1, 1]) and beats their unrotated correlation by ``margin``, over
+    ``photos`` (a folder's ``PhotoSource`` of any size, streamed in batches; a list; or None
+    for the built-in set). ``progress`` is called with (batch-angles done, batch-angles in all)."""
     check_threshold(threshold)
     info = model.layer(layer)
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name!r} has no spatial maps to turn: choose a conv layer")
     if info.channels < 2:
         raise OutOfRangeError(f"layer {info.name!r} has one unit: twins need two or more")
-    if not photos:
+    source = as_source(photos)
+    if not len(source):
         raise OutOfRangeError("twins need at least one photo")
     angles = [float(a) for a in angles]
-    images = torch.cat([prepare(model, p.pixels) for p in photos])
     needed = sorted(set(angles) | {(360 - a) % 360 for a in angles} | {0.0})
-    by_angle = {}
-    with Probe(model, [layer]) as probe:
-        for done, a in enumerate(needed, start=1):
-            by_angle[a] = correlation_by_angle(layer, images, a, probe)
-            if progress is not None:
-                progress(done, len(needed))
+    sums = {a: CorrelationSums(info.channels) for a in needed}
+    total = -(-len(source) // batch) * len(needed)
+    done = 0
+    with torch.no_grad(), Probe(model, [info.name]) as probe:
+        for _indices, images in source.batches(model, batch):
+            original = probe(images)[info.name]
+            for a in needed:
+                add_angle(sums[a], info.name, images, original, a, probe)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+    if progress is not None and done < total:
+        progress(total, total)  # a batch of unreadable files only is skipped
+    by_angle = {a: s.correlation() for a, s in sums.items()}
     unrotated = by_angle[0.0]
     # (i, j) at t and (j, i) at -t describe the same relation: average them.
     scores = torch.stack([(by_angle[a] + by_angle[(360 - a) % 360].T) / 2 for a in angles])
@@ -153,7 +192,7 @@ def find_twins(model: VisionModel, layer: str, photos: Sequence[Photo], *, angle
         members = {u for p in pairs if min(p.angle, 360 - p.angle) == a for u in (p.unit, p.twin)}
         counts[f"{a:g}"] = len(members)
     with_twin = len({u for p in pairs for u in (p.unit, p.twin)})
-    settings = {"model": model.name, "layer": info.name, "photos": [p.name for p in photos], "margin": margin,
+    settings = {"model": model.name, "layer": info.name, "photos": len(source) - len(source.skipped), "margin": margin,
                 "precision": model.effective_precision}
     return TwinReport(info.name, c, angles, threshold, pairs, counts, with_twin, settings=settings)
 

@@ -9,7 +9,8 @@ from .images import Picture, stitch
 from .kernels import kernel_pictures
 from .models import VisionModel, load
 from .objectives import Objective, unit_number, unit_objective
-from .photos import Photo, builtin_photos
+from .photo_stats import PhotoSource
+from .photos import Photo
 from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from .render import Progress, render
 from .stats import fidelity, photo_maxima
@@ -83,10 +84,12 @@ class Grid:
 
 def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, top: int = 64,
                 recipe: str | Recipe = DEFAULT_RECIPE, size: int | None = None, steps: int | None = None,
-                seed: int = 0, batch: int = 32, photos: Sequence[Photo] | None = None,
+                seed: int = 0, batch: int = 32, photos: "PhotoSource | Sequence[Photo] | None" = None,
                 progress: Progress | None = None) -> Grid:
     """The article's procedure: render the first ``candidates`` filters, drop those whose
-    activation ends at or below 0, keep the best ``top``, best first, on a square sheet."""
+    activation ends at or below 0, keep the best ``top``, best first, on a square sheet.
+    Each is compared with the best of ``photos`` (a folder's ``PhotoSource``, a list, or
+    None for the built-in set)."""
     model = as_model(model)
     info = model.layer(layer)
     if candidates <= 0 or top <= 0:
@@ -96,7 +99,7 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     first = model.is_first_conv(info.name)
     result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
                     transform_seed=seed, batch=batch, progress=progress)
-    maxima = photo_maxima(model, layer, photos if photos is not None else builtin_photos(), peak=first)
+    maxima = photo_maxima(model, layer, photos, peak=first)
     rows = []
     for u, act, shown, pic in zip(units, result.final.tolist(), result.picture_final.tolist(), result.pictures):
         rows.append(({"channel": u, "activation": act, "picture_activation": shown, "photo_max": float(maxima[u]),

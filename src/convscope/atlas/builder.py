@@ -6,7 +6,6 @@ The batches are rendered by a runner: in this process (the default), or as Ray t
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
@@ -19,7 +18,7 @@ from ..images import Picture, write_json
 from ..models.base import LOGITS, VisionModel
 from ..kernels import kernel_pictures
 from ..objectives import channel, unit_objective
-from ..photos import Photo, photo_set
+from ..photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
 from ..recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from ..exemplar_crops import ExemplarIndex
 from ..render import Progress, as_seen, render, view_hw
@@ -44,9 +43,9 @@ class BatchJob:
 
 @dataclass
 class LayerContext:
-    """What the photos make a layer do, computed once per layer."""
+    """What the photos make a layer do, computed once per layer in one streaming pass."""
 
-    stats: measure.LayerPhotoStats
+    stats: PhotoStats
     drive: torch.Tensor | None  # (classes, channels) for the last conv layer
     is_logits: bool
 
@@ -58,14 +57,13 @@ class AtlasSummary:
     rendered: int
     layers: list[str]
     skipped_photos: list[str]
+    photos: int
 
 
 class BatchRunner(Protocol):
-    """Renders batches (and computes layer statistics) somewhere; yields finished batches."""
+    """Renders batches somewhere; yields finished batches."""
 
     precision: str  # the precision the batches render in, on the device that renders them
-
-    def layer_context(self, layer: str) -> LayerContext: ...
 
     def run(self, jobs: Sequence[BatchJob], progress: Callable[[float, int | None], None]
             ) -> Iterator[tuple[BatchJob, list[Picture], list[float]]]: ...
@@ -81,14 +79,6 @@ def default_layers(model: VisionModel, size: int | tuple[int, int]) -> list[str]
             if name not in model.fixed_size_layers or hw == (model.input_size, model.input_size)]
 
 
-def photos_signature(photos: Sequence[Photo]) -> str:
-    digest = hashlib.sha256()
-    for photo in photos:
-        digest.update(photo.name.encode())
-        digest.update(photo.pixels.tobytes())
-    return digest.hexdigest()[:16]
-
-
 def unit_batches(channels: int, batch: int) -> list[list[int]]:
     """The fixed batches of a layer: the same units are always rendered together."""
     return [list(range(start, min(start + batch, channels))) for start in range(0, channels, batch)]
@@ -102,12 +92,14 @@ def logits_layer(model: VisionModel) -> str | None:
         return None
 
 
-def layer_context(model: VisionModel, layer: str, images: Sequence[torch.Tensor]) -> LayerContext:
-    """Photo statistics of ``layer``, and the classes it drives if it is the last conv layer."""
+def layer_context(model: VisionModel, layer: str, photos: PhotoSource) -> LayerContext:
+    """Photo statistics of ``layer`` (each unit's TOP_PHOTOS best photos), and the classes it
+    drives over all the photos if it is the last conv layer."""
     drive = None
     if layer == measure.last_conv_layer(model) and model.labels is not None:
-        drive = measure.class_drive(model, layer, images)
-    return LayerContext(measure.layer_photo_stats(model, layer, images), drive, layer == logits_layer(model))
+        drive = measure.class_drive(model, layer, photos)
+    stats = photo_statistics(model, [layer], photos, top=measure.TOP_PHOTOS)[layer]
+    return LayerContext(stats, drive, layer == logits_layer(model))
 
 
 def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,
@@ -121,12 +113,9 @@ def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,
 class LocalRunner:
     """Renders the batches in this process, one after another."""
 
-    def __init__(self, model: VisionModel, recipe: Recipe, seed: int, images: Sequence[torch.Tensor]) -> None:
-        self.model, self.recipe, self.seed, self.images = model, recipe, seed, images
+    def __init__(self, model: VisionModel, recipe: Recipe, seed: int) -> None:
+        self.model, self.recipe, self.seed = model, recipe, seed
         self.precision = model.effective_precision
-
-    def layer_context(self, layer: str) -> LayerContext:
-        return layer_context(self.model, layer, self.images)
 
     def run(self, jobs: Sequence[BatchJob], progress: Callable[[float, int | None], None]
             ) -> Iterator[tuple[BatchJob, list[Picture], list[float]]]:
@@ -145,9 +134,11 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
                 photos_dir: str | Path | None = None, exemplars_dir: str | Path | None = None, batch: int = 32,
                 seed: int = 0, force: bool = False,
                 progress: AtlasProgress | None = None,
-                runner_factory: Callable[[VisionModel, Recipe, int, list[torch.Tensor]], BatchRunner] | None = None
-                ) -> AtlasSummary:
+                runner_factory: Callable[[VisionModel, Recipe, int], BatchRunner] | None = None,
+                photo_workers: int = 2) -> AtlasSummary:
     """Renders and measures every unit of ``layers`` into ``out`` and writes the site there.
+    The photos (``photos_dir``, of any size, or the built-in set) are streamed once per
+    layer, in this process, with ``photo_workers`` decoding processes.
 
     ``runner_factory`` builds what renders the batches (default: this process); the
     result is the same files either way.
@@ -160,27 +151,26 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     names = [model.layer(name).name for name in (layers or default_layers(model, seen))]
     for name in names:
         channel(name, 0).validate(model, seen)
-    photos, skipped = photo_set(photos_dir)
+    photos = photo_source(photos_dir, photo_workers)
     exemplars = ExemplarIndex.open(exemplars_dir, model) if exemplars_dir is not None else None
     total = sum(model.layers[n].channels for n in names)
-    images = measure.prepared_photos(model, photos)
-    runner = (runner_factory or LocalRunner)(model, rec, seed, images)  # a remote one checks itself here
+    runner = (runner_factory or LocalRunner)(model, rec, seed)  # a remote one checks itself here
     config = {"model": model.name, "recipe": rec.as_dict(), "precision": runner.precision,
-              "seed": seed, "batch": batch, "layers": names,
-              "photos": [p.name for p in photos], "photos_signature": photos_signature(photos)}
+              "seed": seed, "batch": batch, "layers": names, "photos": len(photos),
+              "photos_signature": photos.signature()}
     if exemplars is not None:
         config["exemplars"] = exemplars.signature()
     try:
-        rendered = _build(model, out, names, rec, seed, batch, force, config, photos, images, total, runner,
+        rendered = _build(model, out, names, rec, seed, batch, force, config, photos, total, runner,
                           progress or (lambda *_: None), exemplars)
     finally:
         runner.close()
-    return AtlasSummary(Path(out), total, rendered, names, skipped)
+    return AtlasSummary(Path(out), total, rendered, names, photos.skipped, len(photos) - len(photos.skipped))
 
 
 def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, seed: int, batch: int, force: bool,
-           config: dict, photos: Sequence[Photo], images: list[torch.Tensor], total: int, runner: BatchRunner,
-           report: AtlasProgress, exemplars: ExemplarIndex | None) -> int:
+           config: dict, photos: PhotoSource, total: int, runner: BatchRunner, report: AtlasProgress,
+           exemplars: ExemplarIndex | None) -> int:
     """The job proper, under the folder's lock; returns how many units it rendered."""
     rendered = 0
     with AtlasStore(out) as store:
@@ -194,7 +184,7 @@ def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, s
         kernels: dict[str, list[Picture]] = {}
         for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
             if job.layer not in contexts:
-                contexts[job.layer] = runner.layer_context(job.layer)
+                contexts[job.layer] = layer_context(model, job.layer, photos)
                 if model.is_first_conv(job.layer):
                     kernels[job.layer] = kernel_pictures(model, min(pictures[0].size))
             after = model.layers[job.layer].after
@@ -205,11 +195,11 @@ def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, s
                 if not store.is_done(job.layer, unit):
                     kernel = kernels[job.layer][unit] if job.layer in kernels else None
                     _write_unit(store, model, job.layer, unit, UnitResult(picture, activation, value_after, kernel),
-                                contexts[job.layer], photos, images, exemplars)
+                                contexts[job.layer], photos, exemplars)
                     rendered += 1
                     done += 1
             report(done, total, None)
-        atlas = _collect(store, model, names, config, photos)
+        atlas = _collect(store, model, names, config, photos.names)
         write_json(store.root / "atlas.json", atlas)
         write_site(store.root, atlas)
     return rendered
@@ -232,8 +222,7 @@ class UnitResult:
 
 
 def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, result: UnitResult,
-                context: LayerContext, photos: Sequence[Photo], images: Sequence[torch.Tensor],
-                exemplars: ExemplarIndex | None) -> None:
+                context: LayerContext, photos: PhotoSource, exemplars: ExemplarIndex | None) -> None:
     """The unit's pictures, then its record (the mark that the unit is finished)."""
     folder = store.unit_dir(layer)
     stem = unit_stem(unit)
@@ -245,20 +234,23 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
         result.picture.save(folder / f"{stem}.alpha.png", alpha=True)
     stats = context.stats
     first = model.is_first_conv(layer)  # its picture maximizes the centre neuron: compare with photo peaks
-    photo_max = float((stats.peaks if first else stats.means)[:, unit].max())
+    photo_max = float(stats.best(peak=first)[unit])
     tops = []
-    for rank, index in enumerate(measure.top_photos(stats, unit), start=1):
-        position = tuple(int(v) for v in stats.positions[index, unit])
-        measure.crop_around(images[index], position, stats.map_size).save(folder / f"{stem}.top{rank}.png")
-        tops.append({"photo": photos[index].name, "peak": float(stats.peaks[index, unit]),
-                     "position": list(position) if stats.map_size else None})
+    best = stats.read
+    for rank, (index, peak, where) in enumerate(zip(best.peak_photos[unit].tolist(), best.peak_values[unit].tolist(),
+                                                    best.peak_positions[unit].tolist()), start=1):
+        if index < 0:  # fewer photos than places
+            break
+        position = tuple(int(v) for v in where)
+        measure.crop_around(photos.image(model, index), position, stats.map_size).save(folder / f"{stem}.top{rank}.png")
+        tops.append({"photo": photos.names[index], "peak": peak, "position": list(position) if stats.map_size else None})
     activation = result.activation
     record = {"layer": layer, "channel": unit, "objective": str(unit_objective(model, layer, unit)),
               "activation": activation, "photo_max": photo_max, "ratio": fidelity(activation, photo_max),
               "top_photos": tops}
     after = model.layers[layer].after
     if after is not None:
-        top_after = float((stats.peaks_after if first else stats.means_after)[:, unit].max())
+        top_after = float(stats.best(peak=first, after=True)[unit])
         record.update({"after": after.name, "activation_after": result.activation_after,
                        "photo_max_after": top_after, "ratio_after": fidelity(result.activation_after, top_after)})
     if result.kernel is not None:
@@ -280,7 +272,7 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
 
 
 def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config: dict,
-             photos: Sequence[Photo]) -> dict:
+             photo_names: Sequence[str]) -> dict:
     """atlas.json: every number of every unit, layer by layer."""
     layers = []
     for name in names:
@@ -293,4 +285,4 @@ def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config
                           "median_ratio_after": median_of(u.get("ratio_after") for u in units)})
         layers.append(entry)
     return {"model": model.name, "description": model.description, "config": config,
-            "photos": [p.name for p in photos], "layers": layers}
+            "photos": len(photo_names), "layers": layers}

@@ -1,8 +1,9 @@
 """Rendering an atlas's batches as Ray tasks, on a local Ray instance or a cluster.
 
-The network and the photos go to Ray's object store once; each batch is a task that
-renders its units wherever a worker takes it (one GPU per task where asked), and sends
-the pictures and numbers back. Only the driver writes the atlas folder. Ray is imported
+The network goes to Ray's object store once; each batch is a task that renders its units
+wherever a worker takes it (one GPU per task where asked), and sends the pictures and
+numbers back. The driver streams the photos for the statistics (the folder need not be
+on the workers) and alone writes the atlas folder. Ray is imported
 here alone, so the single-machine path never needs it.
 """
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ..images import Picture
 from ..models.base import VisionModel
 from ..precision import resolve as resolve_precision
 from ..recipes import Recipe
-from .builder import BatchJob, LayerContext, layer_context, render_batch
+from .builder import BatchJob, render_batch
 
 PROBE_TIMEOUT_S = 120
 TASK_RETRIES = 3
@@ -62,16 +63,11 @@ def _render_task(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int, t
     return render_batch(model, job, recipe, seed)
 
 
-def _context_task(model: VisionModel, layer: str, images: Sequence[torch.Tensor], threads: int) -> LayerContext:
-    torch.set_num_threads(threads)
-    return layer_context(model, layer, images)
-
-
 class RayRunner:
     """Runs batches as Ray tasks; yields each batch as it finishes."""
 
     def __init__(self, address: str, model: VisionModel, recipe: Recipe, seed: int,
-                 images: Sequence[torch.Tensor], gpus_per_task: float = 0.0) -> None:
+                 gpus_per_task: float = 0.0) -> None:
         # the precision on the workers' device (a GPU with --gpus-per-task), checked before connecting
         self.precision = resolve_precision(model.precision, torch.device("cuda" if gpus_per_task > 0 else "cpu"))
         ray = self.ray = _import_ray()
@@ -100,18 +96,13 @@ class RayRunner:
         self.recipe, self.seed, self.threads = recipe, seed, torch.get_num_threads()
         self.use_gpu = gpus_per_task > 0
         self.model_ref = ray.put(model)  # the weights travel once
-        self.images_ref = ray.put(list(images))  # and so do the photos
         options = {"max_retries": TASK_RETRIES, "num_gpus": gpus_per_task} if gpus_per_task else \
             {"max_retries": TASK_RETRIES}
         self._render = ray.remote(_render_task).options(**options)
-        self._context = ray.remote(_context_task).options(max_retries=TASK_RETRIES)
 
     def close(self) -> None:
         if self.ray.is_initialized():
             self.ray.shutdown()
-
-    def layer_context(self, layer: str) -> LayerContext:
-        return self.ray.get(self._context.remote(self.model_ref, layer, self.images_ref, self.threads))
 
     def run(self, jobs: Sequence[BatchJob], progress: Callable[[float, int | None], None]
             ) -> Iterator[tuple[BatchJob, list[Picture], list[float]]]:
@@ -130,6 +121,6 @@ class RayRunner:
 
 
 def ray_runner_factory(address: str, gpus_per_task: float = 0.0
-                       ) -> Callable[[VisionModel, Recipe, int, list[torch.Tensor]], RayRunner]:
+                       ) -> Callable[[VisionModel, Recipe, int], RayRunner]:
     """A factory for ``build_atlas(runner_factory=...)``."""
-    return lambda model, recipe, seed, images: RayRunner(address, model, recipe, seed, images, gpus_per_task)
+    return lambda model, recipe, seed: RayRunner(address, model, recipe, seed, gpus_per_task)

@@ -59,7 +59,7 @@ def render_index(atlas: dict) -> str:
              f"<p>{escape(atlas['description'])}</p>",
              f"<p>Recipe {escape(atlas['config']['recipe']['name'])}, "
              f"{atlas['config']['recipe']['steps']} steps at {atlas['config']['recipe']['size']} px, "
-             f"seed {atlas['config']['seed']}; {len(atlas['photos'])} photos for the statistics.</p>",
+             f"seed {atlas['config']['seed']}; {atlas['photos']} photos for the statistics.</p>",
              "<p>Ratio: the activation a unit's picture reaches over the best it reaches on a photo.</p>",
              "<h2>Layers</h2><table><tr><th>layer</th><th>kind</th><th>units</th><th>read</th>"
              "<th>median ratio</th><th>after the activation</th></tr>"]

@@ -6,7 +6,7 @@ import json
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from .. import models
 from ..devices import resolve_device
@@ -44,6 +44,12 @@ def progress_bar(label: str, unit: str = "unit-step") -> Iterator:
     finally:
         if bar is not None:
             bar.close()
+
+
+def warn_skipped(notes: Iterable[str]) -> None:
+    """A warning line per photo that could not be read."""
+    for note in notes:
+        print(f"warning: skipped {note}", file=sys.stderr)
 
 
 def parse_units(text: str) -> list[int]:

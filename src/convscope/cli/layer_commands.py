@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from .. import models
 from ..images import write_json
 from .common import (cli_recipe, emit, fail, load_model, output_folder, output_path, parse_floats, plural, positive,
-                     progress_bar)
+                     progress_bar, warn_skipped)
 
 if TYPE_CHECKING:
     from ..recipes import Recipe
@@ -19,11 +19,14 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from ..atlas import build_atlas
+    from ..photo_stream import photo_files
 
     output_folder(args.out)
     positive(args.batch, "--batch")
     positive(args.steps, "--steps")
     recipe = cli_recipe(args)
+    if args.photos is not None:
+        photo_files(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
     layers = [l for l in args.layers.split(",") if l] if args.layers else None
@@ -57,8 +60,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
                               progress=update, runner_factory=factory)
     finally:
         bar.close()
-    for note in summary.skipped_photos:
-        print(f"warning: skipped {note}", file=sys.stderr)
+    warn_skipped(summary.skipped_photos)
     data = {"out": str(summary.root), "index": str(summary.root / "index.html"), "units": summary.units,
             "rendered": summary.rendered, "layers": summary.layers, "skipped_photos": len(summary.skipped_photos)}
     already = summary.units - summary.rendered
@@ -130,7 +132,7 @@ def cmd_activation_atlas(args: argparse.Namespace) -> None:
 
 
 def cmd_twins(args: argparse.Namespace) -> None:
-    from ..photos import photo_set
+    from ..photo_stats import photo_source
     from ..twins import add_picture_view, angle_list, check_threshold, find_twins
 
     check_threshold(args.threshold)
@@ -143,17 +145,16 @@ def cmd_twins(args: argparse.Namespace) -> None:
         fail("name a layer (convscope twins MODEL LAYER) or several with --layers a,b,c")
     out = None if args.summary else output_path(args.output)
     recipe = cli_recipe(args)
+    photos = photo_source(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
     for name in layers:
         model.layer(name)
-    photos, skipped = photo_set(args.photos)
-    for note in skipped:
-        print(f"warning: skipped {note}", file=sys.stderr)
     reports = []
     for name in layers:
-        with progress_bar(f"twins {name}: rotations", unit="angle") as bar:
+        with progress_bar(f"twins {name}: rotated batches", unit="batch") as bar:
             reports.append(find_twins(model, name, photos, angles=angles, threshold=args.threshold, progress=bar))
+    warn_skipped(photos.skipped)
     if args.summary:
         rows = [r.summary() for r in reports]
         lines = [f"{'layer':12s} {'units':>5s} {'pairs':>5s} {'with twin':>10s}  by angle"]

@@ -90,6 +90,11 @@ def add_view_options(p: argparse.ArgumentParser) -> None:
                    "(default: the one that ships with convscope)")
 
 
+def add_photos(p: argparse.ArgumentParser, what: str = "the statistics") -> None:
+    p.add_argument("--photos", metavar="DIR", help=f"folder of your own photos for {what}, read with its subfolders "
+                   "and streamed in batches, so it can be of any size (default: the built-in set)")
+
+
 def add_importance(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", action="store_true",
                    help="write the picture as RGBA, its importance map (where the objective looked: the summed "
@@ -157,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--candidates", type=int, default=200, help="first filters to render")
     p.add_argument("--top", type=int, default=64, help="best filters to keep")
     p.add_argument("--batch", type=int, default=32, help="units optimized together")
+    add_photos(p, "the ratios in the sidecar")
     add_recipe_options(p)
     add_importance(p)
     add_json(p)
@@ -278,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_name", metavar="MODEL", nargs="?", default=models.DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--out", required=True, help="output folder (resumable: run again to continue)")
     p.add_argument("--layers", help="comma-separated layers (default: every layer, logits included)")
-    p.add_argument("--photos", help="folder of your own photos for the statistics (default: built-in set)")
+    add_photos(p)
     p.add_argument("--exemplars", metavar="DIR", help="a finished `convscope exemplars` folder: each unit's page "
                    "shows its dataset examples, cropped to its receptive field")
     p.add_argument("--batch", type=int, default=32, help="units optimized together")
@@ -337,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--angle-step", type=float, help="try every multiple of this angle instead")
     p.add_argument("--threshold", type=float, default=0.7, help="lowest twin score reported, a correlation in [-1, 1]")
     p.add_argument("--top", type=int, default=8, help="pairs on the sheet")
-    p.add_argument("--photos", help="folder of your own photos (default: the built-in set)")
+    add_photos(p, "the maps")
     p.add_argument("--atlas", help="an atlas folder to take the unit pictures from")
     p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES),
                    help="render recipe of the pictures rendered now")
@@ -353,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("layer", metavar="LAYER", help=LAYER_HELP)
     p.add_argument("--units", help="units to measure, e.g. 0-7 (default: the first 8)")
-    p.add_argument("--photos", help="folder of your own photos (default: the built-in set)")
+    add_photos(p)
     p.add_argument("--batch", type=int, default=32, help="units optimized together")
     add_recipe_options(p)
     add_json(p)

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..images import Picture, check_alpha_format, labelled, row, stitch, write_json
-from .common import cli_recipe, emit, fail, load_model, output_path, parse_units, plural, positive, progress_bar
+from .common import (cli_recipe, emit, fail, load_model, output_path, parse_units, plural, positive, progress_bar,
+                     warn_skipped)
 
 
 def parse_thresholds(text: str | None) -> list[int]:
@@ -81,6 +81,7 @@ def cmd_filter(args: argparse.Namespace) -> None:
 
 
 def cmd_grid(args: argparse.Namespace) -> None:
+    from ..photo_stats import photo_source
     from ..visualize import filter_grid
 
     out = output_path(args.output)
@@ -92,6 +93,7 @@ def cmd_grid(args: argparse.Namespace) -> None:
     if not layers or layers == [None]:
         fail("name a layer (convscope grid MODEL LAYER) or several with --layers a,b,c")
     recipe = cli_recipe(args)
+    photos = photo_source(args.photos)
     args.model = args.model_name
     model = load_model(args)
     for name in layers:
@@ -101,7 +103,7 @@ def cmd_grid(args: argparse.Namespace) -> None:
         target = out if len(layers) == 1 else out.with_name(f"{out.stem}-{name}{out.suffix}")
         with progress_bar(f"grid {name}") as bar:
             grid = filter_grid(model, name, candidates=args.candidates, top=args.top, recipe=recipe,
-                               seed=args.seed, batch=args.batch, progress=bar)
+                               seed=args.seed, batch=args.batch, photos=photos, progress=bar)
         sheet = save_picture(grid.sheet, target, args)
         write_json(f"{target}.json", grid.sidecar())
         entry = {"layer": grid.settings["layer"], "output": str(target), "sidecar": f"{target}.json",
@@ -109,6 +111,7 @@ def cmd_grid(args: argparse.Namespace) -> None:
         if grid.kernels is not None:
             entry["kernels"] = str(grid.kernels.save(target.with_name(f"{target.stem}.kernels{target.suffix}")))
         written.append(entry)
+    warn_skipped(photos.skipped)
     emit(args, written, "\n".join(
         f"{w['output']}: {w['layer']}, {plural(w['tiles'], 'tile')} ({plural(w['dropped'], 'dead filter')} "
         f"dropped), best channel {w['best']['channel']} at {w['best']['activation']:.3f}"
@@ -142,29 +145,28 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    from ..photos import photo_set
+    from ..photo_stats import photo_source
     from ..stats import measure_units
 
     positive(args.batch, "--batch")
     positive(args.steps, "--steps")
     recipe = cli_recipe(args)
+    photos = photo_source(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
     info = model.layer(args.layer)
     units = parse_units(args.units) if args.units else list(range(min(8, info.channels)))
     for u in units:
         model.check_channel(args.layer, u)
-    photos, skipped = photo_set(args.photos)
-    for note in skipped:
-        print(f"warning: skipped {note}", file=sys.stderr)
     with progress_bar(f"stats {info.name}") as bar:
         report = measure_units(model, args.layer, units, photos, recipe, seed=args.seed, batch=args.batch,
                                progress=bar)
-    summary = {**report.settings, "skipped_photos": len(skipped), "units": report.rows,
+    warn_skipped(photos.skipped)
+    summary = {**report.settings, "skipped_photos": len(photos.skipped), "units": report.rows,
                "median_ratio": report.median_ratio}
     after = report.settings["after"]
     lines = [f"{model.name} {info.name} (read {report.settings['read']}), recipe {recipe.name}, "
-             f"{plural(len(photos), 'photo')}",
+             f"{plural(report.settings['photos'], 'photo')}",
              f"{'unit':>5s} {'picture':>9s} {'best photo':>10s} {'ratio':>7s}"
              + (f" {'after ' + after:>14s}" if after else "") + "  photo"]
 

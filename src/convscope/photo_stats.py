@@ -1,0 +1,164 @@
+"""What real photos make units do, in one streaming pass: the photos (a folder of any size,
+read in DataLoader workers, or the built-in set in memory) go through the network in
+batches, one forward per batch for every layer asked for, and each unit keeps only its
+best photos (by peak, with where the peak is, and by mean), its running mean and its
+highest peak, on the layer as read and after its activation function. `stats`, `grid`,
+the atlas and `twins` all read photos through here.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import torch
+
+from .classify import prepare
+from .errors import ImageInputError
+from .exemplars import LayerExemplars
+from .models.base import VisionModel
+from .photo_stream import photo_batches, photo_files, read_square
+from .photos import Photo, builtin_photos
+from .probe import Probe
+
+PHOTO_BATCH = 32
+Progress = Callable[[int, int], None]
+"""Called with (photos done, photos in all)."""
+
+
+class PhotoSource:
+    """Photos to measure, by index: their names, batches of them as the network sees them, one
+    of them again, and the files that could not be read (known once the batches are done)."""
+
+    names: list[str]
+    skipped: list[str]
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def batches(self, model: VisionModel, batch: int = PHOTO_BATCH) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(indices, (n, 3, S, S) images in [0, 1] on the model's device), in order of index."""
+        raise NotImplementedError
+
+    def image(self, model: VisionModel, index: int) -> torch.Tensor:
+        """Photo ``index`` as (1, 3, S, S), as its batch had it."""
+        raise NotImplementedError
+
+    def signature(self) -> str:
+        """What identifies the photos, for an atlas's settings."""
+        raise NotImplementedError
+
+
+class PhotosInMemory(PhotoSource):
+    """Photos already read (the built-in set): resized and centre-cropped by ``classify.prepare``."""
+
+    def __init__(self, photos: Sequence[Photo]) -> None:
+        self.photos = list(photos)
+        self.names = [p.name for p in self.photos]
+        self.skipped = []
+
+    def batches(self, model: VisionModel, batch: int = PHOTO_BATCH) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for start in range(0, len(self.photos), batch):
+            indices = torch.arange(start, min(start + batch, len(self.photos)))
+            yield indices, torch.cat([self.image(model, int(i)) for i in indices])
+
+    def image(self, model: VisionModel, index: int) -> torch.Tensor:
+        return prepare(model, self.photos[index].pixels)
+
+    def signature(self) -> str:
+        digest = hashlib.sha256()
+        for photo in self.photos:
+            digest.update(photo.name.encode())
+            digest.update(photo.pixels.tobytes())
+        return digest.hexdigest()[:16]
+
+
+class PhotoFolder(PhotoSource):
+    """Every photo under a folder, subfolders included, streamed: decoded and resized in
+    ``workers`` processes (see ``photo_stream``); unreadable files are skipped and noted."""
+
+    def __init__(self, folder: str | Path, workers: int = 2) -> None:
+        self.root = Path(folder)
+        self.files = photo_files(self.root)
+        self.names = [p.relative_to(self.root).as_posix() for p in self.files]
+        self.workers = workers
+        self.skipped = []
+
+    def batches(self, model: VisionModel, batch: int = PHOTO_BATCH) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        self.skipped = []
+        for part in photo_batches(self.files, model.input_size, batch, self.workers):
+            self.skipped += [reason for _i, reason in part.skipped]
+            if len(part.indices):
+                yield part.indices, part.images(model.device)
+
+    def image(self, model: VisionModel, index: int) -> torch.Tensor:
+        pixels = torch.from_numpy(read_square(self.files[index], model.input_size))
+        return pixels.permute(2, 0, 1)[None].to(model.device).float().div(255)
+
+    def signature(self) -> str:
+        digest = hashlib.sha256()
+        for path, name in zip(self.files, self.names):
+            stat = path.stat()
+            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        return digest.hexdigest()[:16]
+
+
+def photo_source(folder: str | Path | None, workers: int = 2) -> PhotoSource:
+    """The user's folder (of any size) when given, else the built-in photos."""
+    return PhotoFolder(folder, workers) if folder is not None else PhotosInMemory(builtin_photos())
+
+
+def as_source(photos: PhotoSource | Sequence[Photo] | None) -> PhotoSource:
+    """A PhotoSource from itself, a list of photos, or None (the built-in photos)."""
+    if isinstance(photos, PhotoSource):
+        return photos
+    return PhotosInMemory(builtin_photos() if photos is None else photos)
+
+
+@dataclass
+class PhotoStats:
+    """A layer's best photos per unit (``top`` of them), as read and after the layer's
+    activation function (None when it has none), with the photos' names."""
+
+    read: LayerExemplars
+    after: LayerExemplars | None
+    names: list[str]
+    map_size: tuple[int, int] | None
+
+    def best(self, peak: bool = False, after: bool = False) -> torch.Tensor:
+        """(C,): the highest peak (or mean) each unit reaches on any photo."""
+        stats = self.after if after else self.read
+        return (stats.peak_values if peak else stats.mean_values)[:, 0]
+
+    def best_photo(self, unit: int, peak: bool = False) -> str:
+        """The name of the photo with the unit's highest peak (or mean)."""
+        photos = self.read.peak_photos if peak else self.read.mean_photos
+        return self.names[int(photos[unit, 0])]
+
+
+def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotoSource | Sequence[Photo] | None = None,
+                     *, top: int = 1, batch: int = PHOTO_BATCH, progress: Progress | None = None
+                     ) -> dict[str, PhotoStats]:
+    """Per layer, the ``top`` photos of every unit, in one pass over ``photos`` (the built-in
+    set when None): one forward per batch for all ``layers``, stopped after the deepest."""
+    source = as_source(photos)
+    names = [model.layer(name).name for name in layers]
+    read = {n: LayerExemplars.empty(model.layer(n).channels, top) for n in names}
+    after = {n: LayerExemplars.empty(model.layer(n).channels, top) for n in names if model.layer(n).after}
+    done = 0
+    with torch.no_grad(), Probe(model, names) as probe:
+        for indices, images in source.batches(model, batch):
+            acts = probe(images)
+            for name in names:
+                read[name].update(indices, acts[name])
+                if name in after:
+                    after[name].update(indices, model.layer(name).after.fn(acts[name]))
+            done += len(indices)
+            if progress is not None:
+                progress(done, len(source))
+    if done == 0:
+        shown = "; ".join(source.skipped[:2])
+        raise ImageInputError(f"none of the {len(source)} photos could be read ({shown}): give a folder of PNG or "
+                              "JPEG photos")
+    return {n: PhotoStats(read[n], after.get(n), source.names, read[n].map_size) for n in names}
