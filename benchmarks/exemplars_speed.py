@@ -47,13 +47,20 @@ def streaming_code(photos: Path, out: Path, layers: list[str], workers: int, bat
 
 
 def per_layer_code(photos: Path, layers: list[str], count: int) -> str:
-    return (f"import time, convscope\n"
+    """The loop the atlas used before the streaming pass: every photo read into memory and
+    prepared, then per layer one single-photo forward each, keeping means and peaks."""
+    return (f"import time, torch, convscope\n"
             f"from convscope.photo_stream import photo_files\nfrom convscope.images import load_photo\n"
-            f"from convscope.photos import Photo\nfrom convscope.atlas import measure\n"
+            f"from convscope.classify import prepare\nfrom convscope.probe import Probe\n"
             f"m = convscope.load()\nstart = time.perf_counter()\n"
             f"files = photo_files({str(photos)!r})[:{count}]\n"
-            f"images = measure.prepared_photos(m, [Photo(f.name, load_photo(f)[0]) for f in files])\n"
-            f"for layer in {layers!r}:\n    measure.layer_photo_stats(m, layer, images)\n"
+            f"images = [prepare(m, load_photo(f)[0]) for f in files]\n"
+            f"for layer in {layers!r}:\n"
+            f"    rows = []\n"
+            f"    with torch.no_grad(), Probe(m, [layer]) as probe:\n"
+            f"        for image in images:\n"
+            f"            a = probe(image)[layer][0].flatten(1)\n"
+            f"            rows.append((a.mean(dim=1), a.amax(dim=1)))\n"
             f"RESULT = {{'seconds': time.perf_counter() - start, 'photos': len(files)}}")
 
 
