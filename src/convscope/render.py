@@ -191,13 +191,14 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
     score_whole = slot_scorer(objectives, model.device)
     snapshots: dict[int, list[Picture]] = {}
     importance = None
+    drawn = transforms.draw_steps(gen, recipe.steps)
     with model.math_mode(), Probe(model, needed_layers(objectives)) as probe:
         for step in range(recipe.steps):
             for p in params:
                 p.grad = None
             current = image()
             current.retain_grad()  # d objective / d image, for the importance map
-            x = transforms(current, gen)
+            x = transforms.apply(current, *drawn[step])
             acts = probe(x)
             if transforms.views > 1:
                 acts[VIEWS] = torch.tensor(transforms.views)  # for objectives that compare slots

@@ -1,7 +1,9 @@
 """Random transforms for robustness (pad, jitter, scale, rotate; crops with noise), in plain torch.
 
 Each transform draws its parameters from a seeded ``torch.Generator`` in ``draw`` and
-applies them deterministically in ``apply``; one draw serves the whole batch.
+applies them deterministically in ``apply``; one draw serves the whole batch. A render
+draws every step's parameters before its first step (``draw_steps``), so the steps do no
+random draws and no host work beyond applying them.
 
 A transform makes ``views`` images of each image it is given (one for all but
 ``RandomCrops``), unit-major: the views of image i are rows i*views ... i*views+views-1.
@@ -34,6 +36,10 @@ class Transform(nn.Module):
 
     def forward(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         return self.apply(x, *self.draw(gen))
+
+    def draw_steps(self, gen: torch.Generator, steps: int) -> list[tuple]:
+        """The parameters of ``steps`` steps, in the order single draws would make them."""
+        return [self.draw(gen) for _ in range(steps)]
 
 
 def _choice(options: Sequence, gen: torch.Generator):
@@ -128,9 +134,12 @@ class Compose(Transform):
         super().__init__()
         self.transforms = nn.ModuleList(transforms)
 
-    def forward(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        for t in self.transforms:
-            x = t(x, gen)
+    def draw(self, gen: torch.Generator) -> tuple:
+        return tuple(t.draw(gen) for t in self.transforms)
+
+    def apply(self, x: torch.Tensor, *draws: tuple) -> torch.Tensor:
+        for t, params in zip(self.transforms, draws):
+            x = t.apply(x, *params)
         return x
 
 
