@@ -1,12 +1,14 @@
 """The one loop: parameterize, transform, probe, score, step; batched over units."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
+from .compiled import FAILED, compile_failed, compile_for, compiled_forwards, eager_forwards
 from .errors import ConvscopeError, OutOfRangeError
 from .images import Picture, deprocess_keras2016, stitch
 from .memory import check_render_memory
@@ -177,9 +179,10 @@ def _shown(recipe: Recipe, images: torch.Tensor) -> list[Picture]:
 
 def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], image: ToRGB, recipe: Recipe,
              transform_seed: int, progress: Progress | None = None, done: int = 0, total: int | None = None,
-             stop: Stop | None = None, thresholds: Sequence[int] = ()) -> RenderResult:
+             stop: Stop | None = None, thresholds: Sequence[int] = (), compile: bool = False) -> RenderResult:
     """Runs ``recipe.steps`` steps of the loop on one batch (fewer if ``stop`` says so),
-    keeping the pictures after each step in ``thresholds``."""
+    keeping the pictures after each step in ``thresholds``; with ``compile``, the network's
+    blocks run compiled (see ``convscope.compiled``), and eagerly if compiling fails."""
     transforms = make_transforms(recipe, model)
     gen = torch.Generator().manual_seed(int(transform_seed))
     params = list(image.parameters())
@@ -192,33 +195,51 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
     snapshots: dict[int, list[Picture]] = {}
     importance = None
     drawn = transforms.draw_steps(gen, recipe.steps)
-    with model.math_mode(), Probe(model, needed_layers(objectives)) as probe:
-        for step in range(recipe.steps):
-            for p in params:
-                p.grad = None
-            current = image()
-            current.retain_grad()  # d objective / d image, for the importance map
-            x = transforms.apply(current, *drawn[step])
-            acts = probe(x)
-            if transforms.views > 1:
-                acts[VIEWS] = torch.tensor(transforms.views)  # for objectives that compare slots
-            if stop is not None and stop(acts, current.detach()):
-                break
-            scores = score(acts)
-            (-scores.sum()).backward()
-            step_importance = current.grad.abs().sum(dim=1)
-            importance = step_importance if importance is None else importance + step_importance
-            if optimizer is not None:
-                optimizer.step()
-            else:
-                for p in params:
-                    _normalized_ascent_step(p, recipe.lr)
-            history.append(scores.detach())  # kept on the device: no sync per step
-            if step + 1 in thresholds:
-                with torch.no_grad():
-                    snapshots[step + 1] = _shown(recipe, image())
-            if progress is not None:
-                progress(done + (step + 1) * batch, total)
+    layers = needed_layers(objectives)
+
+    def gradient_step(step: int, probe: Probe) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """One forward and backward: the scores and d objective / d image, or None to stop."""
+        for p in params:
+            p.grad = None
+        current = image()
+        current.retain_grad()  # d objective / d image, for the importance map
+        acts = probe(transforms.apply(current, *drawn[step]))
+        if transforms.views > 1:
+            acts[VIEWS] = torch.tensor(transforms.views)  # for objectives that compare slots
+        if stop is not None and stop(acts, current.detach()):
+            return None
+        scores = score(acts)
+        (-scores.sum()).backward()
+        return scores, current.grad
+
+    with model.math_mode(), Probe(model, layers) as probe:
+        with compiled_forwards(model, layers) if compile else nullcontext():
+            for step in range(recipe.steps):
+                try:
+                    outcome = gradient_step(step, probe)
+                except Exception as error:  # noqa: BLE001 - any failure of a compiled step falls back
+                    if not compile:
+                        raise
+                    eager_forwards(model, layers)
+                    compile = False
+                    compile_failed(model, error)
+                    outcome = gradient_step(step, probe)
+                if outcome is None:
+                    break
+                scores, image_grad = outcome
+                step_importance = image_grad.abs().sum(dim=1)
+                importance = step_importance if importance is None else importance + step_importance
+                if optimizer is not None:
+                    optimizer.step()
+                else:
+                    for p in params:
+                        _normalized_ascent_step(p, recipe.lr)
+                history.append(scores.detach())  # kept on the device: no sync per step
+                if step + 1 in thresholds:
+                    with torch.no_grad():
+                        snapshots[step + 1] = _shown(recipe, image())
+                if progress is not None:
+                    progress(done + (step + 1) * batch, total)
         with torch.no_grad():
             final_image = image()
             final = score_whole(probe(transforms.whole(final_image))).cpu()
@@ -273,12 +294,15 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
     shared = objectives if isinstance(objectives, Objective) else None
     parts = []
     total = len(objs) * recipe.steps
+    compile = compile_for(model, recipe.steps)
     for start in range(0, len(objs), batch):
         chunk = slice(start, start + batch)
+        # a last batch of another size runs eagerly rather than compiling a new shape
+        compile_chunk = compile and not model.cache.get(FAILED) and (len(objs[chunk]) == min(batch, len(objs)))
         chunk_init = None if init is None else init[chunk]
         image = image_param(recipe.param, seeds[chunk], recipe.hw, decorrelated=recipe.decorrelate,
                             sigmoid=recipe.sigmoid, decay=recipe.decay, init=chunk_init, magnitude=magnitude,
                             device=device)
         parts.append(optimize(model, shared if shared is not None else objs[chunk], image, recipe,
-                              transform_seed, progress, start * recipe.steps, total, stop, thresholds))
+                              transform_seed, progress, start * recipe.steps, total, stop, thresholds, compile_chunk))
     return RenderResult.concat(parts)

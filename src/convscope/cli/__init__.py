@@ -3,16 +3,28 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from typing import Sequence
 
+from ..compiled import CompileFallback
 from ..errors import ConvscopeError
 from .parser import build_parser
+
+
+def _note(message, category, *_rest, **_kw) -> None:
+    """The library's notes (a render that could not compile) as one line on stderr."""
+    print(f"convscope: note: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", CompileFallback)
+            shown = warnings.showwarning
+            warnings.showwarning = lambda m, c, *a, **k: (_note(m, c) if issubclass(c, CompileFallback)
+                                                         else shown(m, c, *a, **k))
+            args.run(args)
     except ConvscopeError as e:
         print(f"convscope: error: {e}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from .. import __version__, models
+from ..compiled import COMPILE_MODES
 from ..devices import DEVICE_CHOICES
 from ..precision import PRECISIONS
 from ..recipes import DEFAULT_RECIPE, RECIPES
@@ -52,6 +53,9 @@ def add_device(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="auto", choices=list(PRECISIONS),
                    help="arithmetic of the network: auto (TF32 on CUDA, float32 on the CPU), float32, "
                         "tf32 (CUDA) or bfloat16 autocast (fast on GPUs and AMX CPUs)")
+    p.add_argument("--compile", default="auto", choices=list(COMPILE_MODES),
+                   help="compile the render steps with torch.compile: auto (on CUDA for runs of 128 steps or "
+                        "more; never on the CPU, where it measured slower), on, or off")
 
 
 def add_common(p: argparse.ArgumentParser) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from ..compiled import check_compile
 from ..devices import resolve_device
 from ..errors import WeightsError, unknown
 from ..precision import check as check_precision
@@ -53,12 +54,15 @@ def available() -> dict[str, str]:
 
 
 def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "cpu",
-         kernel_orientation: str = "auto", precision: str = "auto", preprocess: str | None = None) -> VisionModel:
+         kernel_orientation: str = "auto", precision: str = "auto", preprocess: str | None = None,
+         compile: str = "auto") -> VisionModel:
     """The model called ``name``, in eval mode on ``device``, running in ``precision`` (see
-    ``convscope.precision``). ``name`` is a built-in model, ``timm:NAME`` (any timm model),
+    ``convscope.precision``), its renders compiled as ``compile`` says (see
+    ``convscope.compiled``). ``name`` is a built-in model, ``timm:NAME`` (any timm model),
     ``path/model.onnx`` (with ``preprocess``: imagenet, caffe-bgr, tf, none, or
     "mean=...;std=...") or ``path/to/file.py:factory``."""
     check_precision(precision)  # before the weights load, so a typo fails at once
+    check_compile(compile)
     device = resolve_device(device)
     is_onnx = name.lower().endswith(".onnx")
     if preprocess is not None and not is_onnx:
@@ -66,19 +70,19 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
     if is_onnx:
         if weights is not None:
             raise WeightsError("--weights is not for ONNX files: the weights are inside the file")
-        return load_onnx(name, preprocess).to(device).set_precision(precision)
+        return load_onnx(name, preprocess).to(device).set_precision(precision).set_compile(compile)
     if name.startswith(TIMM_PREFIX):
-        return load_timm(name, weights).to(device).set_precision(precision)
+        return load_timm(name, weights).to(device).set_precision(precision).set_compile(compile)
     if ".py:" in name:
         if weights is not None:
             raise WeightsError("--weights is for the built-in models; a file.py:factory loads its own "
                                "(with convscope.models.read_weights)")
-        return load_factory(name).to(device).set_precision(precision)
+        return load_factory(name).to(device).set_precision(precision).set_compile(compile)
     if name not in _BUILDERS:
         error = unknown("model", name, _BUILDERS)
         raise type(error)(f"{error} (or timm:NAME, path/model.onnx, path/to/file.py:factory)")
     model = _BUILDERS[name][0](weights, kernel_orientation)
-    return model.to(device).set_precision(precision)
+    return model.to(device).set_precision(precision).set_compile(compile)
 
 
 __all__ = ["DEFAULT_MODEL", "Layer", "Layout", "NEEDS_WEIGHTS", "VisionModel", "available", "load", "load_architecture",

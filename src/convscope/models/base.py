@@ -68,6 +68,7 @@ class VisionModel:
     aliases: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     precision: str = "auto"
+    compile_mode: str = "auto"  # whether renders compile their steps: auto, on or off (see convscope.compiled)
     activations: dict[str, Activation] = field(default_factory=dict)  # layer -> what follows it
     main_layer_names: tuple[str, ...] | None = None  # the layers an atlas takes by default (None: all)
     layouts: dict[str, "Layout | str"] = field(default_factory=dict)  # declared layouts (else detected)
@@ -105,6 +106,13 @@ class VisionModel:
         """Runs the network in precision ``name`` from now on (checked for this device); returns self."""
         arithmetic.resolve(name, self.device)
         self.precision = name
+        return self
+
+    def set_compile(self, mode: str) -> "VisionModel":
+        """Whether renders compile their steps from now on: ``auto``, ``on`` or ``off``; returns self."""
+        from ..compiled import check_compile
+
+        self.compile_mode = check_compile(mode)
         return self
 
     @property

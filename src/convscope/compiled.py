@@ -1,0 +1,117 @@
+"""Compiled render steps: the network's blocks that a render runs (its main layers up to the
+deepest one the objective reads) are compiled with ``torch.compile`` (inductor: C++ and
+OpenMP on the CPU, Triton on CUDA); their forward and backward then run as fused kernels,
+while the probe's hooks stay outside them. Each block class is compiled once per shape and
+reused by every later batch and render of the process (torch.compile caches by code and
+shape). Where compiling fails, the render goes on eagerly with a ``CompileFallback`` warning.
+
+``--compile auto`` compiles on CUDA for runs of AUTO_MIN_STEPS steps or more, never on the
+CPU, where BENCHMARKS.md measured inductor's training graphs slower than eager oneDNN.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import warnings
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from .errors import OutOfRangeError
+
+if TYPE_CHECKING:
+    from .models.base import VisionModel
+
+COMPILE_MODES = ("auto", "on", "off")
+AUTO_MIN_STEPS = 128  # on CUDA, shorter runs do not earn back a compile (unmeasured: see README)
+RECOMPILE_LIMIT = 64  # block configurations of one class (efficientnet-lite has 16 blocks)
+FAILED = "compile failed"  # a model's cache entry: compiling it failed once, do not retry
+
+
+class CompileFallback(UserWarning):
+    """Compiling a render step failed; the render ran without compiling."""
+
+
+def check_compile(mode: str) -> str:
+    if mode not in COMPILE_MODES:
+        raise OutOfRangeError(f"--compile must be one of {', '.join(COMPILE_MODES)}, got {mode!r}")
+    return mode
+
+
+def compiler_found(device: torch.device) -> str | None:
+    """Why compiling cannot work here, or None when it can: inductor needs a C++ compiler on
+    the CPU and Triton on CUDA."""
+    if device.type == "cuda":
+        return None if importlib.util.find_spec("triton") is not None else "Triton is not installed"
+    return None if any(shutil.which(c) for c in ("g++", "c++", "clang++")) else "no C++ compiler (g++) found"
+
+
+def wants_compile(mode: str, device: torch.device, steps: int) -> bool:
+    """Whether a render of ``steps`` steps on ``device`` compiles, by the rule in the module doc."""
+    if mode == "auto":
+        return device.type == "cuda" and steps >= AUTO_MIN_STEPS
+    return mode == "on"
+
+
+def compile_units(model: "VisionModel", layers: Sequence[str]) -> list[nn.Module]:
+    """The modules a render compiles: the main layers' modules up to the deepest of ``layers``,
+    the outer one where one holds another (not the parameter-free markers some networks read)."""
+    deepest = max(model.layer(name).order for name in layers)
+    chosen: list[nn.Module] = []
+    for name in model.main_layers:
+        info = model.layer(name)
+        module = info.module
+        if info.order > deepest or isinstance(module, nn.Identity) or not any(True for _ in module.parameters()):
+            continue
+        if any(module is other or _contains(other, module) for other in chosen):
+            continue
+        chosen = [other for other in chosen if not _contains(module, other)] + [module]  # the outer one
+    return chosen
+
+
+def _contains(outer: nn.Module, inner: nn.Module) -> bool:
+    return any(m is inner for m in outer.modules() if m is not outer)
+
+
+@contextmanager
+def compiled_forwards(model: "VisionModel", layers: Sequence[str]) -> Iterator[None]:
+    """Within the block, the modules of ``compile_units`` run compiled forwards (the same
+    compiled function for a module every time, so shapes seen before do not recompile)."""
+    cache = model.cache.setdefault("compiled_forwards", {})
+    if torch._dynamo.config.cache_size_limit < RECOMPILE_LIMIT:
+        torch._dynamo.config.cache_size_limit = RECOMPILE_LIMIT
+    for module in compile_units(model, layers):
+        if id(module) not in cache:
+            cache[id(module)] = torch.compile(type(module).forward.__get__(module), dynamic=False)
+        module.forward = cache[id(module)]
+    try:
+        yield
+    finally:
+        eager_forwards(model, layers)
+
+
+def eager_forwards(model: "VisionModel", layers: Sequence[str]) -> None:
+    """The modules of ``compile_units`` back to their own forwards (again: does nothing)."""
+    for module in compile_units(model, layers):
+        module.__dict__.pop("forward", None)
+
+
+def compile_failed(model: "VisionModel", error: BaseException) -> None:
+    """Marks the model as one that does not compile, and says so once."""
+    model.cache[FAILED] = True
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    warnings.warn(CompileFallback(f"compiling {model.name} failed ({type(error).__name__}: {first[:200]}); "
+                                  "rendering without compiling (--compile off hides this note)"), stacklevel=3)
+
+
+def compile_for(model: "VisionModel", steps: int) -> bool:
+    """Whether this render compiles: the model's mode, the device, a compiler, no failure yet."""
+    if not wants_compile(model.compile_mode, model.device, steps) or model.cache.get(FAILED):
+        return False
+    missing = compiler_found(model.device)
+    if missing is not None:
+        compile_failed(model, RuntimeError(missing))
+        return False
+    return True
