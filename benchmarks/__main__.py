@@ -65,6 +65,18 @@ def exemplars_section(quick: bool) -> dict:
     return {"exemplars": exemplars_speed(100 if quick else 1000, 400 if quick else 10000, 20 if quick else 200)}
 
 
+def compile_section(quick: bool) -> dict:
+    """Compiled against eager render steps, in a fresh process with an empty inductor cache."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        out = subprocess.run([sys.executable, "-m", "benchmarks.compile_side", *(["quick"] if quick else [])],
+                             capture_output=True, text=True, cwd=ROOT, check=True,
+                             env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache,
+                                  "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])})
+    return {"compile": json.loads(out.stdout.strip().splitlines()[-1])}
+
+
 def article_section(quick: bool) -> dict:
     lite0 = convscope.load()
     rows = [article_vs_grid(lite0, layer, 8 if quick else 16, 2 if quick else 3)
@@ -109,6 +121,7 @@ SECTIONS = {
     "maco_settings": ("the maco recipe's settings, one at a time", maco_settings_section),
     "modern": ("DreamLens beside the lucid and maco recipes", modern_section),
     "exemplars": ("dataset examples in one streaming pass", exemplars_section),
+    "compile": ("compiled render steps beside eager ones", compile_section),
 }
 
 
@@ -137,7 +150,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-11 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8-12 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "

@@ -10,7 +10,7 @@ On the first CUDA device (``--device cpu`` runs a small smoke version anywhere) 
    (random weights) and efficientnet-lite0, at 128 and 224 px, batch 1 to 256, in float32,
    TF32 and bfloat16 autocast, with channels_last and contiguous weights;
 5. a profile of the render step (vgg16 at 224 px, efficientnet-lite0 at 128 px, batch 64);
-6. torch.compile of the network's forward and input gradient against eager;
+6. the library's compiled render step (``--compile on``) against eager, both recipes;
 7. one real ``build_atlas`` of every vgg16 conv filter at a few steps (writing included);
 8. the maco recipe's step (views per unit) for efficientnet-lite0 and vgg16, beside lucid's;
 9. ``convscope exemplars`` over a timed slice of generated photos, every conv layer of
@@ -28,7 +28,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -221,39 +220,41 @@ def throughput_section(models: dict[str, VisionModel], budget: Budget, sizes: li
     return rows
 
 
-def compile_section(models: dict[str, VisionModel], budget: Budget, size: int, batch: int) -> list[dict]:
-    """The network's forward and input gradient, eager against torch.compile, in bfloat16."""
+def compile_section(models: dict[str, VisionModel], layers: dict[str, str], budget: Budget, batch: int,
+                    steps: int) -> list[dict]:
+    """The library's render step with ``--compile on`` against eager (bfloat16, both recipes):
+    the first compiled render (compiling included), then steady-state seconds per unit-step."""
+    from convscope.objectives import channel
+    from convscope.recipes import get_recipe
+    from convscope.render import render
+
     rows = []
     for name, model in models.items():
-        if not budget.allows(f"compile {name}"):
-            continue
-        model.set_precision("bfloat16")
-        x = torch.rand(batch, 3, size, size, device=model.device)
+        for recipe in ("keras2016", "lucid"):
+            if not budget.allows(f"compile {name} {recipe}"):
+                continue
+            model.set_precision("bfloat16")
+            layer = layers[name]
+            objectives = [channel(layer, u) for u in range(batch)]
+            rec = get_recipe(recipe, steps=steps)
 
-        def step(net: Callable) -> None:
-            image = x.clone().requires_grad_(True)
-            with model.autocast():
-                out = net(model.preprocess(image))
-            out.float().square().mean().backward()
+            def run(mode: str) -> float:
+                model.set_compile(mode)
+                sync(model.device)
+                start = time.perf_counter()
+                render(model, objectives, rec, batch=batch)
+                sync(model.device)
+                return time.perf_counter() - start
 
-        compiled = torch.compile(model.net)
-        start = time.perf_counter()
-        step(compiled)
-        sync(model.device)
-        warm_up = time.perf_counter() - start
-        timing = {}
-        for label, net in (("eager", model.net), ("compiled", compiled)):
-            step(net)
-            sync(model.device)
-            start = time.perf_counter()
-            for _ in range(10):
-                step(net)
-            sync(model.device)
-            timing[label] = (time.perf_counter() - start) / 10
-        rows.append({"model": name, "size": size, "batch": batch, "precision": "bfloat16",
-                     "eager_s": timing["eager"], "compiled_s": timing["compiled"],
-                     "speedup": timing["eager"] / timing["compiled"], "compile_s": warm_up})
-        model.set_precision("auto")
+            first = run("on")
+            timing = {mode: min(run(mode) for _ in range(2)) for mode in ("off", "on")}
+            unit_steps = batch * steps
+            rows.append({"model": name, "layer": layer, "recipe": recipe, "batch": batch, "steps": steps,
+                         "precision": "bfloat16", "eager_s_per_unit_step": timing["off"] / unit_steps,
+                         "compiled_s_per_unit_step": timing["on"] / unit_steps,
+                         "speedup": timing["off"] / timing["on"], "compile_s": first - timing["on"]})
+            model.set_precision("auto")
+            model.set_compile("auto")
     return rows
 
 
@@ -349,7 +350,8 @@ def main() -> None:
             res["profile"].append(profile_step(model, DEEPEST[model.name], 4 if smoke else 64, 64 if smoke else size))
             model.set_precision("auto")
     note("profile done")
-    res["compile"] = [] if smoke else compile_section(models, budget, 224, 64)
+    res["compile"] = compile_section(models, {name: ("conv5_1" if name == "vgg16" else "block8") for name in models},
+                                     budget, 4 if smoke else 64, 4 if smoke else 64)
     note("compile done")
     res["atlas_real"] = real_atlas(vgg, layers, batch, 2 if smoke else 16) if budget.allows("real atlas") else None
     note("real atlas done")

@@ -51,11 +51,12 @@ def gpu_markdown(g: dict | None, table: Table) -> list[str]:
     if g.get("profile"):
         parts += ["### Where a step's time goes", ""] + profile_markdown(g["profile"], table)
     if g.get("compile"):
-        parts += ["### torch.compile", "",
-                  table(g["compile"], [("model", "model", ""), ("px", "size", ""), ("batch", "batch", ""),
-                                       ("precision", "precision", ""), ("eager s/step", "eager_s", ".4f"),
-                                       ("compiled s/step", "compiled_s", ".4f"), ("speed-up", "speedup", ".2f"),
-                                       ("compile s", "compile_s", ".0f")]), ""]
+        parts += ["### The compiled render step (`--compile on`)", "",
+                  table(g["compile"], [("model", "model", ""), ("layer", "layer", ""), ("recipe", "recipe", ""),
+                                       ("batch", "batch", ""), ("steps", "steps", ""),
+                                       ("eager s/unit-step", "eager_s_per_unit_step", ".5f"),
+                                       ("compiled s/unit-step", "compiled_s_per_unit_step", ".5f"),
+                                       ("speed-up", "speedup", ".2f"), ("compile s", "compile_s", ".0f")]), ""]
     if g.get("maco"):
         parts += ["### The maco recipe's step", "",
                   "Seconds per unit-step at each recipe's defaults (lucid: 128 px; maco: 256 px pictures, 4 crops "

@@ -99,4 +99,18 @@ def modern_markdown(res: dict, table: Callable[..., str]) -> list[str]:
                   "",
                   f"The streaming pass is {ex['speedup']:.1f}x the per-layer loop's photos per second; its peak "
                   f"memory for the larger folder differs from the smaller one's by {ex['memory_growth']:+.0%}.", ""]
+    if "compile" in res:
+        parts += ["## 12. Compiled render steps beside eager ones", "",
+                  "`python -m benchmarks --only compile`, in a fresh process with an empty inductor cache. "
+                  "`--compile on` compiles the network's blocks up to the deepest layer read "
+                  "(`convscope.compiled`); each row times one batch of units, eager and compiled renders "
+                  "alternated after the first compiled render (which includes compiling: its excess over a "
+                  "compiled render is the compile time). Pixel difference: the largest over the pictures, in "
+                  "8-bit levels. VGG16 has random weights.", "",
+                  table(res["compile"], [("model", "model", ""), ("layer", "layer", ""), ("recipe", "recipe", ""),
+                                         ("units", "units", ""), ("steps", "steps", ""),
+                                         ("eager s/unit-step", "eager_s_per_unit_step", ".4f"),
+                                         ("compiled s/unit-step", "compiled_s_per_unit_step", ".4f"),
+                                         ("speed-up", "speedup", ".2f"), ("compile s", "compile_s", ".0f"),
+                                         ("pixel diff", "max_pixel_diff", ".0f")]), ""]
     return parts
