@@ -86,7 +86,8 @@ def test_a_units_objective_is_the_mean_over_its_crops(model):
     """The loop's scorer on K views of B images equals a plain loop over images and crops."""
     crops = RandomCrops(views=3, size=(64, 64), scale=0.5, noise=0.05)
     images = torch.rand(2, 3, 96, 96)
-    theta, noise = crops.draw(torch.Generator().manual_seed(0))
+    theta, drawn = crops.draw(torch.Generator().manual_seed(0))
+    noise = drawn.tensor()
     units = [5, 9]
     with torch.no_grad(), Probe(model, ["block5"]) as probe:
         views = crops.apply(images, theta, noise)
@@ -247,3 +248,14 @@ def test_objectives_that_compare_slots_see_slots_not_crops(model):
         assert torch.equal(per_row[0::2], per_row[1::2])
         if str(objective).startswith("alignment"):  # on the slots' mean activations
             torch.testing.assert_close(per_row[0::2], objective(slots))
+
+
+def test_noise_drawn_up_front_is_made_again_the_same():
+    crops = RandomCrops(views=2, size=(16, 16), scale=0.5, noise=0.1)
+    gen, plain = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    _theta, drawn = crops.draw(gen)
+    torch.rand(2, generator=plain), torch.randn(2, 2, generator=plain)
+    noise = torch.randn(2, 3, 16, 16, generator=plain) * 0.1
+    noise = noise + (torch.rand(2, 3, 16, 16, generator=plain) - 0.5) * 0.1
+    assert torch.equal(drawn.tensor(), noise)
+    assert torch.equal(gen.get_state(), plain.get_state())  # the next draw is unchanged

@@ -12,6 +12,7 @@ A transform makes ``views`` images of each image it is given (one for all but
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Sequence
 
 import torch
@@ -143,6 +144,22 @@ class Compose(Transform):
         return x
 
 
+@dataclass(frozen=True)
+class DrawnNoise:
+    """Crop noise drawn but not kept: the generator's state where it starts, so that every
+    step's noise can be drawn up front and made again, the same numbers, when applied."""
+
+    state: torch.Tensor
+    shape: tuple[int, ...]
+    std: float
+
+    def tensor(self, gen: torch.Generator | None = None) -> torch.Tensor:
+        """Gaussian noise of std ``std`` plus uniform noise of width ``std``."""
+        gen = gen if gen is not None else torch.Generator().set_state(self.state)
+        noise = torch.randn(self.shape, generator=gen) * self.std
+        return noise + (torch.rand(self.shape, generator=gen) - 0.5) * self.std
+
+
 class RandomCrops(Transform):
     """MACO's views: ``views`` random square-ish crops of each image, resized to ``size``
     (height, width), with Gaussian noise of std ``noise`` and uniform noise of width ``noise``.
@@ -166,7 +183,7 @@ class RandomCrops(Transform):
         t = min(1.0, self.drawn / max(1, self.steps - 1))
         return self.scale + (self.scale_end - self.scale) * t
 
-    def draw(self, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def draw(self, gen: torch.Generator) -> tuple[torch.Tensor, "DrawnNoise"]:
         k = self.views
         sides = (self.scale_now() * (0.8 + 0.4 * torch.rand(k, generator=gen))).clamp(max=1.0)
         self.drawn += 1
@@ -175,15 +192,15 @@ class RandomCrops(Transform):
         theta = torch.zeros(k, 2, 3)
         theta[:, 0, 0] = theta[:, 1, 1] = sides
         theta[:, :, 2] = centres
-        h, w = self.size
-        noise = torch.randn(k, 3, h, w, generator=gen) * self.noise
-        noise += (torch.rand(k, 3, h, w, generator=gen) - 0.5) * self.noise
+        noise = DrawnNoise(gen.get_state(), (k, 3, *self.size), self.noise)
+        noise.tensor(gen)  # moves the generator past the noise, as drawing it does
         return theta, noise
 
-    def apply(self, x: torch.Tensor, theta: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    def apply(self, x: torch.Tensor, theta: torch.Tensor, noise: "torch.Tensor | DrawnNoise") -> torch.Tensor:
         b, c, _h, _w = x.shape
         k = theta.shape[0]
         h, w = self.size
+        noise = noise.tensor() if isinstance(noise, DrawnNoise) else noise
         # sampled at twice the size and averaged down: a cheap antialiasing filter
         grid = F.affine_grid(theta.to(x), [k, c, 2 * h, 2 * w], align_corners=False)
         views = F.grid_sample(x.reshape(1, b * c, *x.shape[-2:]).expand(k, -1, -1, -1), grid,
