@@ -84,3 +84,22 @@ def test_stats_and_grid_with_a_folder_report_the_bad_file(model, folder_with_a_b
     assert "notes.jpg" in capsys.readouterr().err
     for tile in json.loads(out.with_name("grid.png.json").read_text())["tiles"]:
         assert tile["photo_max"] == pytest.approx(float(expected.best()[tile["channel"]]), rel=1e-5)
+
+
+def test_photos_past_pillows_size_limit(model, tmp_path):
+    """A 20,000 x 15,000 JPEG is read at a reduced scale with bounded memory; a PNG that large
+    is skipped with a note that says what to do."""
+    from PIL import Image
+
+    from convscope.classify import classify
+
+    big = Image.new("RGB", (20000, 15000), (40, 120, 200))
+    big.save(tmp_path / "wide.jpg", quality=80)
+    big.save(tmp_path / "wide.png")
+    del big
+    source = PhotoFolder(tmp_path, workers=0)
+    stats = photo_statistics(model, ["block3"], source)
+    assert source.names == ["wide.jpg", "wide.png"] and len(source.skipped) == 1
+    assert "too large to decode whole" in source.skipped[0] and "wide.png" in source.skipped[0]
+    assert stats["block3"].best_photo(0) == "wide.jpg"
+    assert len(classify(model, tmp_path / "wide.jpg", top=1)) == 1

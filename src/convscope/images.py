@@ -6,6 +6,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -172,6 +173,31 @@ class Picture:
         return f"Picture({w}x{h}, {self.info})"
 
 
+MAX_DECODED_SIDE = 8192  # a larger JPEG is decoded at a reduced scale
+
+
+def open_image(path: Path) -> Image.Image:
+    """The image, opened lazily. A JPEG larger than Pillow's decompression-bomb limit is opened
+    anyway (it can be decoded at a reduced scale, see ``Image.draft``); any other format that
+    large is refused with a message."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            return Image.open(path)
+        except Image.DecompressionBombError:
+            limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                img = Image.open(path)
+            finally:
+                Image.MAX_IMAGE_PIXELS = limit
+    if img.format != "JPEG":
+        w, h = img.size
+        img.close()
+        raise ImageInputError(f"{path}: {w}x{h} px is too large to decode whole; save it as a JPEG (read at a "
+                              "reduced scale) or smaller")
+    return img
+
+
 def load_photo(path: str | Path) -> tuple[np.ndarray, list[str]]:
     """An RGB uint8 array from a PNG/JPEG/... file, EXIF orientation applied.
 
@@ -184,12 +210,19 @@ def load_photo(path: str | Path) -> tuple[np.ndarray, list[str]]:
         raise ImageInputError(f"{path} is a folder, not an image")
     notes = []
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
+            w, h = img.size
+            if max(w, h) > MAX_DECODED_SIDE:
+                img.draft("RGB", (w * MAX_DECODED_SIDE // max(w, h), h * MAX_DECODED_SIDE // max(w, h)))
+                if img.size != (w, h):
+                    notes.append(f"{path.name}: {w}x{h} px, decoded at {img.size[0]}x{img.size[1]}")
             img = ImageOps.exif_transpose(img)
             if "A" in img.getbands() or img.info.get("transparency") is not None:
                 notes.append(f"{path.name}: alpha channel dropped")
             rgb = to_rgb8(img, path)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        if isinstance(e, ImageInputError):
+            raise
         raise ImageInputError(f"cannot read {path} as an image ({type(e).__name__}): "
                               "use a PNG or JPEG file") from e
     return rgb, notes

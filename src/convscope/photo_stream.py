@@ -15,7 +15,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageInputError
-from .images import to_rgb8
+from .images import open_image, to_rgb8
 from .photos import PHOTO_SUFFIXES
 
 MIN_SIDE = 8  # smaller photos are skipped with a note: no network sees anything in them
@@ -41,7 +41,7 @@ def read_square(path: Path, size: int) -> np.ndarray:
     are decoded at a reduced scale where that still gives ``size`` (fast, and bounded memory
     for very large photos)."""
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             img.draft("RGB", (size, size))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale when large
             img = ImageOps.exif_transpose(img)
             w, h = img.size
