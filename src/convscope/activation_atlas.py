@@ -22,12 +22,12 @@ import torch
 import torch.nn.functional as F
 
 from .activation_samples import ActivationSamples, sample_activations
+from .exemplar_crops import field_crop
 from .atlas.builder import logits_layer
 from .errors import ConvscopeError, OutOfRangeError
 from .images import Picture, row, write_json
 from .models.base import VisionModel
 from .objectives import direction
-from .photo_stream import read_square
 from .receptive import ReceptiveField, receptive_field
 from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from .render import render
@@ -197,15 +197,8 @@ def picture_classes(model: VisionModel, pictures: list[Picture]) -> list[list[di
 
 def _crops(model: VisionModel, sample: ActivationSamples, field: ReceptiveField, members: list[int]) -> Picture:
     """The photos of ``members`` cropped to the layer's receptive field around their positions, in a row."""
-    tiles = []
-    for m in members:
-        pixels = read_square(sample.root / sample.files[int(sample.photos[m])], model.input_size)
-        image = torch.from_numpy(pixels).permute(2, 0, 1).float().div(255)
-        t, l, b, r = field.box(*(int(v) for v in sample.positions[m]))
-        tile = F.interpolate(image[None, :, t:b, l:r], size=(CROP_PX, CROP_PX), mode="bilinear", antialias=True,
-                             align_corners=False)[0]
-        tiles.append(Picture.from_tensor(tile))
-    return row(tiles, margin=2)
+    return row([field_crop(sample.root / sample.files[int(sample.photos[m])], model.input_size, field,
+                           sample.positions[m], CROP_PX) for m in members], margin=2)
 
 
 def _write_cell(out: Path, model: VisionModel, sample: ActivationSamples, field: ReceptiveField, cell: Cell,

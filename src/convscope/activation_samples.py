@@ -4,7 +4,6 @@ The positions of photo i are drawn from a generator seeded by (seed, i), so the 
 not depend on batch size or worker count; the pass is saved and reused."""
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,10 +12,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .errors import ImageInputError, OutOfRangeError
+from .errors import OutOfRangeError
 from .exemplars import load_layer_file, write_layer_file
 from .models.base import VisionModel
-from .photo_stream import photo_batches, photo_files
+from .photo_stream import files_signature, nothing_readable, photo_batches, photo_files
 from .probe import Probe
 
 SAMPLES_FILE = "samples.npz"
@@ -45,9 +44,8 @@ def _positions_of(seed: int, photo: int, count: int, h: int, w: int) -> torch.Te
 
 def sampling_settings(model: VisionModel, layer: str, files: list[Path], root: Path, samples: int,
                       seed: int) -> dict:
-    digest = hashlib.sha256("\n".join(p.relative_to(root).as_posix() for p in files).encode()).hexdigest()[:16]
     return {"model": model.name, "layer": layer, "samples": samples, "seed": seed, "size": model.input_size,
-            "photos": len(files), "files_signature": digest, "precision": model.effective_precision}
+            "photos": len(files), "files_signature": files_signature(files, root), "precision": model.effective_precision}
 
 
 def sample_activations(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, *,
@@ -86,9 +84,7 @@ def sample_activations(model: VisionModel, layer: str, photos_dir: str | Path, o
             if progress is not None:
                 progress(min(len(files), (part.number + 1) * batch), len(files))
     if not vectors:
-        shown = ", ".join(entry["file"] for entry in skipped[:3])
-        raise ImageInputError(f"none of the {len(files)} files in {root} could be read as a photo ({shown}"
-                              f"{', ...' if len(files) > 3 else ''}): give a folder of PNG or JPEG photos")
+        raise nothing_readable(len(files), root, [entry["file"] for entry in skipped])
     all_vectors = torch.cat(vectors).numpy()
     keep = np.arange(len(all_vectors))
     if len(keep) > samples:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
-import torch
 import torch.nn.functional as F
 
 from .errors import ImageInputError
 from .exemplars import SUMMARY_FILE, load_layer_file
 from .images import Picture, stitch
 from .models.base import VisionModel
-from .photo_stream import read_square
+from .photo_stream import read_tensor
 from .receptive import ReceptiveField, receptive_field
 
 TILE_PX = 96
@@ -66,14 +66,17 @@ class ExemplarIndex:
         """The top photos cropped to the receptive field around their peaks (whole photos for
         a layer without positions, such as the logits), on a square sheet."""
         rf = self.receptive(model, layer)
-        tiles = []
-        for top in self.top_photos(layer, unit, count):
-            pixels = torch.from_numpy(read_square(self.root / top["file"], int(self.summary["size"])))
-            image = pixels.permute(2, 0, 1).float().div(255)
-            if rf is not None:
-                t, l, b, r = rf.box(*top["position"])
-                image = image[:, t:b, l:r]
-            tile = F.interpolate(image[None], size=(TILE_PX, TILE_PX), mode="bilinear", antialias=True,
-                                 align_corners=False)[0]
-            tiles.append(Picture.from_tensor(tile))
-        return stitch(tiles)
+        size = int(self.summary["size"])
+        return stitch([field_crop(self.root / top["file"], size, rf, top["position"], TILE_PX)
+                       for top in self.top_photos(layer, unit, count)])
+
+
+def field_crop(path: Path, size: int, rf: ReceptiveField | None, position: Sequence[int], px: int) -> Picture:
+    """The photo at ``path`` as the network sees it (``size`` square), cropped to the receptive
+    field ``rf`` around map ``position`` (whole without one), resized to ``px``."""
+    image = read_tensor(path, size)
+    if rf is not None:
+        t, l, b, r = rf.box(*(int(v) for v in position))
+        image = image[:, t:b, l:r]
+    return Picture.from_tensor(F.interpolate(image[None], size=(px, px), mode="bilinear", antialias=True,
+                                             align_corners=False)[0])

@@ -8,7 +8,6 @@ Ties are broken by the lower photo index, so the result equals a brute-force sor
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import zipfile
@@ -19,10 +18,10 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .errors import ImageInputError, OutOfRangeError
+from .errors import OutOfRangeError
 from .images import atomic_path, write_json
 from .models.base import VisionModel
-from .photo_stream import photo_batches, photo_files
+from .photo_stream import files_signature, nothing_readable, photo_batches, photo_files
 from .probe import Probe
 
 STATE_FILE = "exemplars-state.pt"
@@ -118,7 +117,7 @@ class ExemplarRun:
 
 def _settings(model: VisionModel, layers: Sequence[str], files: Sequence[Path], root: Path, top: int, size: int,
               batch: int) -> dict:
-    digest = hashlib.sha256("\n".join(p.relative_to(root).as_posix() for p in files).encode()).hexdigest()[:16]
+    digest = files_signature(files, root)
     return {"model": model.name, "layers": list(layers), "top": top, "size": size, "batch": batch,
             "photos": len(files), "files_signature": digest, "precision": model.effective_precision}
 
@@ -189,9 +188,7 @@ def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, l
     relative = [p.relative_to(root).as_posix() for p in files]
     if len(state["skipped"]) == len(files):
         (out / STATE_FILE).unlink(missing_ok=True)
-        names_shown = ", ".join(entry["file"] for entry in state["skipped"][:3])
-        raise ImageInputError(f"none of the {len(files)} files in {root} could be read as a photo ({names_shown}"
-                              f"{', ...' if len(files) > 3 else ''}): give a folder of PNG or JPEG photos")
+        raise nothing_readable(len(files), root, [entry["file"] for entry in state["skipped"]])
     _finish(out, state, relative, root)
     return ExemplarRun(state["layers"], relative, state["skipped"], settings)
 

@@ -18,7 +18,7 @@ from .classify import prepare
 from .errors import ImageInputError
 from .exemplars import LayerExemplars
 from .models.base import VisionModel
-from .photo_stream import photo_batches, photo_files, read_square
+from .photo_stream import photo_batches, photo_files, read_tensor
 from .photos import Photo, builtin_photos
 from .probe import Probe
 
@@ -93,8 +93,7 @@ class PhotoFolder(PhotoSource):
                 yield part.indices, part.images(model.device)
 
     def image(self, model: VisionModel, index: int) -> torch.Tensor:
-        pixels = torch.from_numpy(read_square(self.files[index], model.input_size))
-        return pixels.permute(2, 0, 1)[None].to(model.device).float().div(255)
+        return read_tensor(self.files[index], model.input_size)[None].to(model.device)
 
     def signature(self) -> str:
         digest = hashlib.sha256()

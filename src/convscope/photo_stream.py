@@ -6,6 +6,7 @@ can start again at any batch and see exactly what it would have seen.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -58,6 +59,22 @@ def read_square(path: Path, size: int) -> np.ndarray:
     h, w = rgb.shape[:2]
     top, left = (h - size) // 2, (w - size) // 2
     return np.array(rgb[top:top + size, left:left + size])  # a writable copy
+
+
+def read_tensor(path: Path, size: int) -> torch.Tensor:
+    """(3, size, size) float in [0, 1]: ``read_square`` as a tensor."""
+    return torch.from_numpy(read_square(path, size)).permute(2, 0, 1).float().div(255)
+
+
+def files_signature(files: list[Path], root: Path) -> str:
+    """What identifies a folder's file list (its paths relative to ``root``), for a job's settings."""
+    return hashlib.sha256("\n".join(p.relative_to(root).as_posix() for p in files).encode()).hexdigest()[:16]
+
+
+def nothing_readable(count: int, root: Path, shown: list[str]) -> ImageInputError:
+    """The error for a folder whose ``count`` files are all unreadable (``shown``: a few of them)."""
+    return ImageInputError(f"none of the {count} files in {root} could be read as a photo ({', '.join(shown[:3])}"
+                           f"{', ...' if count > 3 else ''}): give a folder of PNG or JPEG photos")
 
 
 class PhotoFiles(torch.utils.data.Dataset):
