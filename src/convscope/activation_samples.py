@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .errors import OutOfRangeError
+from .heap import reused_memory
 from .exemplars import load_layer_file, write_layer_file
 from .models.base import VisionModel
 from .photo_stream import files_signature, nothing_readable, photo_batches, photo_files
@@ -70,7 +71,7 @@ def sample_activations(model: VisionModel, layer: str, photos_dir: str | Path, o
     map_size = None
     if progress is not None:
         progress(0, len(files))
-    with torch.no_grad(), Probe(model, [info.name]) as probe:
+    with torch.no_grad(), reused_memory(model.device), Probe(model, [info.name]) as probe:
         for part in photo_batches(files, model.input_size, batch, workers):
             skipped += [{"file": files[i].relative_to(root).as_posix(), "reason": r} for i, r in part.skipped]
             if len(part.indices):

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import ImageInputError, OutOfRangeError
+from .heap import reused_memory
 from .images import Picture, as_photo, to_tensor
 from .models.base import VisionModel
 from .objectives import Objective, as_objective, layer
@@ -134,7 +135,7 @@ def dream(model: VisionModel, photo: object, objective: Objective | str | None =
     sizes = octave_sizes(h, w, octaves, octave_scale, model.min_size)
     bases = [base] + [_resize(base, s) for s in sizes[1:]]
     total, done = len(sizes) * steps, 0
-    with Probe(model, objective.layers) as probe:
+    with reused_memory(device), Probe(model, objective.layers) as probe:
         _, before = tiled_gradient(probe, objective, base, tile)
         detail = torch.zeros_like(bases[-1])
         for octave_base in reversed(bases):

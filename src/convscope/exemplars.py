@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .errors import OutOfRangeError
+from .heap import reused_memory
 from .images import atomic_path, write_json
 from .models.base import VisionModel
 from .photo_stream import files_signature, nothing_readable, photo_batches, photo_files
@@ -173,7 +174,7 @@ def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, l
     done_photos = min(len(files), state["next_batch"] * batch)
     if progress is not None:
         progress(done_photos, len(files))
-    with torch.no_grad(), Probe(model, names) as probe:
+    with torch.no_grad(), reused_memory(model.device), Probe(model, names) as probe:
         for part in photo_batches(files, size, batch, workers, first=state["next_batch"]):
             state["skipped"] += [{"file": files[i].relative_to(root).as_posix(), "reason": r} for i, r in part.skipped]
             if len(part.indices):

@@ -16,6 +16,7 @@ import torch
 
 from .classify import prepare
 from .errors import ImageInputError
+from .heap import reused_memory
 from .exemplars import LayerExemplars
 from .models.base import VisionModel
 from .photo_stream import photo_batches, photo_files, read_tensor
@@ -87,10 +88,11 @@ class PhotoFolder(PhotoSource):
 
     def batches(self, model: VisionModel, batch: int = PHOTO_BATCH) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         self.skipped = []
-        for part in photo_batches(self.files, model.input_size, batch, self.workers):
-            self.skipped += [reason for _i, reason in part.skipped]
-            if len(part.indices):
-                yield part.indices, part.images(model.device)
+        with reused_memory(model.device):
+            for part in photo_batches(self.files, model.input_size, batch, self.workers):
+                self.skipped += [reason for _i, reason in part.skipped]
+                if len(part.indices):
+                    yield part.indices, part.images(model.device)
 
     def image(self, model: VisionModel, index: int) -> torch.Tensor:
         return read_tensor(self.files[index], model.input_size)[None].to(model.device)

@@ -10,6 +10,7 @@ import torch
 
 from .compiled import FAILED, compile_failed, compile_for, compiled_forwards, eager_forwards
 from .errors import ConvscopeError, OutOfRangeError
+from .heap import reused_memory
 from .images import Picture, deprocess_keras2016, stitch
 from .memory import check_render_memory
 from .models.base import VisionModel
@@ -295,14 +296,15 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
     parts = []
     total = len(objs) * recipe.steps
     compile = compile_for(model, recipe.steps)
-    for start in range(0, len(objs), batch):
-        chunk = slice(start, start + batch)
-        # a last batch of another size runs eagerly rather than compiling a new shape
-        compile_chunk = compile and not model.cache.get(FAILED) and (len(objs[chunk]) == min(batch, len(objs)))
-        chunk_init = None if init is None else init[chunk]
-        image = image_param(recipe.param, seeds[chunk], recipe.hw, decorrelated=recipe.decorrelate,
-                            sigmoid=recipe.sigmoid, decay=recipe.decay, init=chunk_init, magnitude=magnitude,
-                            device=device)
-        parts.append(optimize(model, shared if shared is not None else objs[chunk], image, recipe,
-                              transform_seed, progress, start * recipe.steps, total, stop, thresholds, compile_chunk))
+    with reused_memory(device):
+        for start in range(0, len(objs), batch):
+            chunk = slice(start, start + batch)
+            # a last batch of another size runs eagerly rather than compiling a new shape
+            compile_chunk = compile and not model.cache.get(FAILED) and (len(objs[chunk]) == min(batch, len(objs)))
+            chunk_init = None if init is None else init[chunk]
+            image = image_param(recipe.param, seeds[chunk], recipe.hw, decorrelated=recipe.decorrelate,
+                                sigmoid=recipe.sigmoid, decay=recipe.decay, init=chunk_init, magnitude=magnitude,
+                                device=device)
+            parts.append(optimize(model, shared if shared is not None else objs[chunk], image, recipe,
+                                  transform_seed, progress, start * recipe.steps, total, stop, thresholds, compile_chunk))
     return RenderResult.concat(parts)
