@@ -108,3 +108,18 @@ def test_column_stacks_pictures_with_a_margin():
     pixels = np.asarray(sheet)
     assert (pixels[:10] == 50).all() and (pixels[10:13] == 0).all()
     assert (pixels[13:, :8] == 200).all() and (pixels[13:, 8:] == 0).all()
+
+
+def test_builtin_photos_are_the_packages_own_pixels():
+    from skimage import data
+    from sklearn.datasets import load_sample_image
+
+    from convscope.photos import builtin_photos
+
+    ours = {p.name: p.pixels for p in builtin_photos()}
+    theirs = {"chelsea": data.chelsea(), "coffee": data.coffee(), "astronaut": data.astronaut(),
+              "rocket": data.rocket(), "china": load_sample_image("china.jpg"),
+              "flower": load_sample_image("flower.jpg")}
+    assert ours.keys() == theirs.keys()
+    for name, pixels in theirs.items():
+        np.testing.assert_array_equal(ours[name], pixels, err_msg=name)

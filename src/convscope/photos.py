@@ -1,10 +1,12 @@
 """Real photos: the set that ships with the dependencies, or a folder of the user's own."""
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from .errors import ImageInputError
 from .images import load_photo
@@ -18,23 +20,23 @@ class Photo:
     pixels: np.ndarray  # (H, W, 3) uint8
 
 
-def _skimage(name: str):
-    from skimage import data
-
-    return lambda: getattr(data, name)()
-
-
-def _sklearn(filename: str):
-    def load():
-        from sklearn.datasets import load_sample_image
-
-        return load_sample_image(filename)
+def _packaged(package: str, relative: str):
+    """A photo file inside an installed package, read without importing the package (the
+    scikit-learn import alone takes a second); the same pixels as its own loader gives."""
+    def load() -> np.ndarray:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise ImageInputError(f"the built-in photos come with {package}: pip install {package}")
+        with Image.open(Path(spec.submodule_search_locations[0]) / relative) as image:
+            return np.asarray(image.convert("RGB"))
     return load
 
 
 BUILTIN = {
-    "chelsea": _skimage("chelsea"), "coffee": _skimage("coffee"), "astronaut": _skimage("astronaut"),
-    "rocket": _skimage("rocket"), "china": _sklearn("china.jpg"), "flower": _sklearn("flower.jpg"),
+    "chelsea": _packaged("skimage", "data/chelsea.png"), "coffee": _packaged("skimage", "data/coffee.png"),
+    "astronaut": _packaged("skimage", "data/astronaut.png"), "rocket": _packaged("skimage", "data/rocket.jpg"),
+    "china": _packaged("sklearn", "datasets/images/china.jpg"),
+    "flower": _packaged("sklearn", "datasets/images/flower.jpg"),
 }
 
 
