@@ -85,15 +85,25 @@ def test_folding_batch_norm_keeps_the_function():
     torch.testing.assert_close(after, before, atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("kernel, stride, size", [(3, 1, 14), (5, 1, 9), (3, 2, 16), (5, 2, 15), (1, 1, 7)])
-def test_same_padding_matches_tensorflow(kernel, stride, size):
+@pytest.mark.parametrize("groups", [1, 4])
+@pytest.mark.parametrize("kernel, stride, height, width",
+                         [(3, 1, 14, 14), (5, 1, 9, 9), (3, 2, 16, 16), (5, 2, 15, 15), (1, 1, 7, 7),
+                          (3, 2, 16, 15), (5, 2, 14, 17)])
+def test_same_padding_matches_tensorflow(kernel, stride, height, width, groups):
     """TF "SAME": output ceil(size / stride), the odd pixel of padding at the bottom and right;
-    the symmetric case padded by the convolution itself gives the same numbers."""
-    conv = efficientnet_lite.SameConv2d(4, 6, kernel, stride, bias=False)
-    x = torch.randn(2, 4, size, size, generator=torch.Generator().manual_seed(0))
-    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
-    padded = torch.nn.functional.pad(x, [total // 2, total - total // 2] * 2)
-    expected = torch.nn.functional.conv2d(padded, conv.weight, stride=stride)
+    the symmetric case padded by the convolution itself, and the grouped one's longer kernel,
+    give the same numbers and the same input gradients."""
+    conv = efficientnet_lite.SameConv2d(4, 8, kernel, stride, groups=groups, bias=False)
+    x = torch.randn(2, 4, height, width, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    pads = []
+    for size in (width, height):
+        total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+        pads += [total // 2, total - total // 2]
+    expected = torch.nn.functional.conv2d(torch.nn.functional.pad(x, pads), conv.weight, stride=stride,
+                                          groups=groups)
     out = conv(x)
-    assert out.shape[-1] == -(-size // stride)
-    assert torch.allclose(out, expected, atol=1e-6)
+    assert out.shape[-2:] == (-(-height // stride), -(-width // stride))
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=1e-6)
+    (expected_grad,) = torch.autograd.grad(expected.square().sum(), x)
+    (grad,) = torch.autograd.grad(out.square().sum(), x)
+    torch.testing.assert_close(grad, expected_grad, atol=1e-5, rtol=1e-5)

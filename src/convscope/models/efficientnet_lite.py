@@ -32,16 +32,28 @@ VARIANTS = {
 
 
 class SameConv2d(nn.Conv2d):
-    """Conv2d with TensorFlow "SAME" padding computed for each input size."""
+    """Conv2d with TensorFlow "SAME" padding computed for each input size.
+
+    TF puts the odd pixel of padding at the bottom and right; PyTorch's convolution pads
+    both sides alike. A grouped (depthwise) convolution takes the odd pixel by a kernel that
+    is ``after - before`` zeros longer at the top and left, padded ``after`` on both sides:
+    the same windows and the same numbers, at 0.4-0.6x the time of copying the input into a
+    padded one (measured on a CPU, BENCHMARKS.md). Other convolutions copy (their inputs are
+    few channels, where the copy is cheaper than the longer kernel)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pads = []
-        for size, k, s in zip(reversed(x.shape[-2:]), reversed(self.kernel_size), reversed(self.stride)):
+        pads = []  # (before, after) for height, then width
+        for size, k, s in zip(x.shape[-2:], self.kernel_size, self.stride):
             total = max((math.ceil(size / s) - 1) * s + k - size, 0)
-            pads += [total // 2, total - total // 2]
-        if pads[0] == pads[1] and pads[2] == pads[3]:  # symmetric: the convolution pads, no copy
-            return F.conv2d(x, self.weight, self.bias, self.stride, (pads[2], pads[0]), self.dilation, self.groups)
-        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+            pads.append((total // 2, total - total // 2))
+        (top, bottom), (left, right) = pads
+        if top == bottom and left == right:  # symmetric: the convolution pads, no copy
+            return F.conv2d(x, self.weight, self.bias, self.stride, (top, left), self.dilation, self.groups)
+        if self.groups > 1:
+            weight = F.pad(self.weight, (right - left, 0, bottom - top, 0))
+            return F.conv2d(x, weight, self.bias, self.stride, (bottom, right), self.dilation, self.groups)
+        return F.conv2d(F.pad(x, (left, right, top, bottom)), self.weight, self.bias, self.stride, 0,
+                        self.dilation, self.groups)
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:
