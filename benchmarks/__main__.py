@@ -77,6 +77,12 @@ def compile_section(quick: bool) -> dict:
     return {"compile": json.loads(out.stdout.strip().splitlines()[-1])}
 
 
+def process_section(quick: bool) -> dict:
+    from .whole_process import main as whole_process
+
+    return {"process": whole_process(quick)}
+
+
 def article_section(quick: bool) -> dict:
     lite0 = convscope.load()
     rows = [article_vs_grid(lite0, layer, 8 if quick else 16, 2 if quick else 3)
@@ -122,6 +128,7 @@ SECTIONS = {
     "modern": ("DreamLens beside the lucid and maco recipes", modern_section),
     "exemplars": ("dataset examples in one streaming pass", exemplars_section),
     "compile": ("compiled render steps beside eager ones", compile_section),
+    "process": ("the article's script and grid as whole processes", process_section),
 }
 
 
@@ -150,7 +157,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-12 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8-13 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
@@ -232,6 +239,21 @@ def markdown(res: dict) -> str:
                       f"At 512 steps that grid would take about {g['s_per_unit_step'] * 64 * 512 / 60:.0f} minutes "
                       "on this machine.", ""]
     parts += modern_markdown(res, table)
+    if "process" in res:
+        parts += ["## 13. The article's script and `grid` as whole processes", "",
+                  "What a user times: `python -m benchmarks.article_script MODEL LAYER N` (the article's loop of "
+                  "section 1 as a plain script: one filter at a time, the whole network every step) against "
+                  "`convscope grid MODEL LAYER --recipe keras2016 --candidates N --top N -o grid.png --json`, "
+                  "each a fresh process (start-up, model load, photo statistics and files included), alternated "
+                  "after one untimed run of each. Each process has its own allocator settings: the script glibc's "
+                  "defaults, convscope its own (`convscope.heap`). System seconds: the kernel's share of the "
+                  "process's CPU time (page faults among it). VGG16 has random weights.", "",
+                  table(res["process"], [("model", "model", ""), ("layer", "layer", ""), ("filters", "filters", ""),
+                                         ("article s", "article_s", ".1f"), ("convscope s", "convscope_s", ".1f"),
+                                         ("speed-up", "speedup", ".2f"), ("article system s", "article_sys_s", ".1f"),
+                                         ("convscope system s", "convscope_sys_s", ".1f"),
+                                         ("article median act.", "article_median_activation", ".3f"),
+                                         ("convscope median act.", "convscope_median_activation", ".3f")]), ""]
     return "\n".join(parts)
 
 
