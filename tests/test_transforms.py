@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
-from convscope.transforms import Jitter, Pad, RandomRotate, RandomScale, lucid_transforms
+from convscope.transforms import Jitter, Pad, RandomCrops, RandomRotate, RandomScale, lucid_transforms
 
 rng = np.random.default_rng(0)
 IMAGE = rng.random((2, 3, 37, 29)).astype(np.float32)
@@ -55,3 +56,24 @@ def test_lucid_transforms_are_seeded():
     a = lucid_transforms()(x, torch.Generator().manual_seed(3))
     b = lucid_transforms()(x, torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
+
+
+def test_crops_equal_grid_sample_at_twice_the_size_averaged_down():
+    """The crops' matrix resampling is grid_sample (bilinear, reflection) at 2x then 2x2
+    average pooling, for crops inside the image, the whole image, and crops past its edge."""
+    crops = RandomCrops(views=4, size=(24, 20), scale=0.8, noise=0.0)
+    theta = torch.zeros(4, 2, 3)
+    theta[:, 0, 0] = torch.tensor([0.7, 1.0, 1.3, 0.35])
+    theta[:, 1, 1] = torch.tensor([0.6, 1.0, 1.2, 0.5])
+    theta[:, :, 2] = torch.tensor([[0.2, -0.3], [0.0, 0.0], [0.4, 0.5], [-0.6, 0.45]])
+    x = torch.rand(2, 3, 37, 50, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    ours = crops.apply(x, theta, torch.zeros(4, 3, 24, 20))
+    grid = F.affine_grid(theta, [4, 3, 48, 40], align_corners=False)
+    sampled = F.grid_sample(x.reshape(1, 6, 37, 50).expand(4, -1, -1, -1), grid, mode="bilinear",
+                            padding_mode="reflection", align_corners=False)
+    expected = F.avg_pool2d(sampled, 2).view(4, 2, 3, 24, 20).transpose(0, 1).reshape(8, 3, 24, 20)
+    torch.testing.assert_close(ours, expected, atol=2e-5, rtol=0)
+    weights = torch.rand(8, 3, 24, 20, generator=torch.Generator().manual_seed(1))
+    (ours_grad,) = torch.autograd.grad((ours * weights).sum(), x)
+    (expected_grad,) = torch.autograd.grad((expected * weights).sum(), x)
+    torch.testing.assert_close(ours_grad, expected_grad, atol=1e-4, rtol=0)

@@ -197,19 +197,43 @@ class RandomCrops(Transform):
         return theta, noise
 
     def apply(self, x: torch.Tensor, theta: torch.Tensor, noise: "torch.Tensor | DrawnNoise") -> torch.Tensor:
-        b, c, _h, _w = x.shape
+        b, c, height, width = x.shape
         k = theta.shape[0]
         h, w = self.size
         noise = noise.tensor() if isinstance(noise, DrawnNoise) else noise
-        # sampled at twice the size and averaged down: a cheap antialiasing filter
-        grid = F.affine_grid(theta.to(x), [k, c, 2 * h, 2 * w], align_corners=False)
-        views = F.grid_sample(x.reshape(1, b * c, *x.shape[-2:]).expand(k, -1, -1, -1), grid,
-                              mode="bilinear", padding_mode="reflection", align_corners=False)
-        views = F.avg_pool2d(views, 2).view(k, b, c, h, w) + noise.to(x)[:, None]
+        # a crop is a scale and a shift, so its resampling is one matrix per axis:
+        # rows (k, h, H) @ image @ cols (k, W, w), as matrix products (grid_sample and its
+        # backward took 2.6-3.8x longer on a CPU)
+        cols = crop_resampling(theta[:, 0, 0], theta[:, 0, 2], w, width).to(x)
+        rows = crop_resampling(theta[:, 1, 1], theta[:, 1, 2], h, height).to(x)
+        views = rows[:, None] @ (x.reshape(1, b * c, height, width) @ cols.transpose(1, 2)[:, None])
+        views = views.view(k, b, c, h, w) + noise.to(x)[:, None]
         return views.transpose(0, 1).reshape(b * k, c, h, w)
 
     def whole(self, x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, size=self.size, mode="bilinear", align_corners=False, antialias=True)
+
+
+def crop_resampling(scale: torch.Tensor, centre: torch.Tensor, out: int, size: int) -> torch.Tensor:
+    """(k, out, size): each row resamples one axis of an image of ``size`` pixels into ``out``
+    pixels of a crop (``scale`` of the axis, centred at ``centre``, both in [-1, 1] units as
+    ``F.affine_grid`` takes them). Each output pixel averages two bilinear samples (a cheap
+    antialiasing filter); samples past the edge reflect and clamp as ``F.grid_sample``'s
+    reflection padding does, so the result equals grid_sample at 2x and 2x2 average pooling."""
+    steps = torch.arange(2 * out, dtype=torch.float64)
+    at = scale.double()[:, None] * ((2 * steps + 1) / (2 * out) - 1) + centre.double()[:, None]
+    pixel = ((at + 1) * size - 1) / 2
+    folded = (pixel + 0.5).abs()  # reflect into [-0.5, size - 0.5]
+    flips = torch.floor(folded / size)
+    within = folded - flips * size
+    pixel = (torch.where(flips % 2 == 0, within, size - within) - 0.5).clamp(0, size - 1)
+    left = pixel.floor()
+    right_weight = pixel - left
+    left = left.long()
+    matrix = torch.zeros(scale.shape[0], 2 * out, size, dtype=torch.float64)
+    matrix.scatter_add_(2, left[..., None], (1 - right_weight)[..., None])
+    matrix.scatter_add_(2, (left + 1).clamp(max=size - 1)[..., None], right_weight[..., None])
+    return ((matrix[:, 0::2] + matrix[:, 1::2]) / 2).float()
 
 
 def lucid_transforms() -> Compose:
