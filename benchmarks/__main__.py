@@ -83,6 +83,12 @@ def process_section(quick: bool) -> dict:
     return {"process": whole_process(quick)}
 
 
+def cpu_step_section(quick: bool) -> dict:
+    from .cpu_step import main as cpu_step
+
+    return {"cpu_step": cpu_step(quick)}
+
+
 def article_section(quick: bool) -> dict:
     lite0 = convscope.load()
     rows = [article_vs_grid(lite0, layer, 8 if quick else 16, 2 if quick else 3)
@@ -129,6 +135,7 @@ SECTIONS = {
     "exemplars": ("dataset examples in one streaming pass", exemplars_section),
     "compile": ("compiled render steps beside eager ones", compile_section),
     "process": ("the article's script and grid as whole processes", process_section),
+    "cpu_step": ("the CPU changes of the render step, each against what it replaced", cpu_step_section),
 }
 
 
@@ -157,7 +164,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-13 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8-14 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
@@ -252,8 +259,17 @@ def markdown(res: dict) -> str:
                                          ("article s", "article_s", ".1f"), ("convscope s", "convscope_s", ".1f"),
                                          ("speed-up", "speedup", ".2f"), ("article system s", "article_sys_s", ".1f"),
                                          ("convscope system s", "convscope_sys_s", ".1f"),
-                                         ("article median act.", "article_median_activation", ".3f"),
-                                         ("convscope median act.", "convscope_median_activation", ".3f")]), ""]
+                                         ("article median act.", "article_median_activation", ".4g"),
+                                         ("convscope median act.", "convscope_median_activation", ".4g")]), ""]
+    if "cpu_step" in res:
+        parts += ["## 14. The CPU changes of the render step, each against what it replaced", "",
+                  "`benchmarks/cpu_step.py`. Freed memory kept: the same render in fresh processes, alternated, "
+                  "with `convscope.heap` switched off and on (a whole process's setting). The padding and the "
+                  "crops: the render with the replaced code swapped back in, alternated in one process; the "
+                  "replaced code is kept in the benchmark as the reference. Times are one render each.", "",
+                  table(res["cpu_step"], [("change", "change", ""), ("render", "what", ""),
+                                          ("before s", "before_s", ".2f"), ("now s", "now_s", ".2f"),
+                                          ("speed-up", "speedup", ".2f"), ("pixels", "pixels", "")]), ""]
     return "\n".join(parts)
 
 
