@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from .errors import OutOfRangeError
-from .heap import reused_memory
 from .exemplars import load_layer_file, write_layer_file
+from .heap import reused_memory
 from .models.base import VisionModel
 from .photo_stream import files_signature, nothing_readable, photo_batches, photo_files
 from .probe import Probe

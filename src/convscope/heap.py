@@ -3,9 +3,9 @@
 PyTorch takes a CPU tensor's memory from malloc. glibc serves blocks above its mmap
 threshold (32 MiB at most) with fresh pages from the kernel and returns them on free, so
 a batch's activations are zero-filled by the kernel again at every step: on a 2-core
-machine that was 40% of a render's time (system time). Serving every block from the heap
-and not trimming it during the work removes that; ``give_back`` returns the free memory
-to the system when a job ends. Elsewhere (macOS, Windows, musl) both are no-ops.
+machine that was over 40% of a `grid` run's time (system time). Serving every block from
+the heap and not trimming it during the work removes that; ``reused_memory`` returns the
+free memory to the system when a job ends. Elsewhere (macOS, Windows, musl) it does nothing.
 """
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ import torch
 
 from .classify import prepare
 from .errors import ImageInputError
-from .heap import reused_memory
 from .exemplars import LayerExemplars
+from .heap import reused_memory
 from .models.base import VisionModel
 from .photo_stream import photo_batches, photo_files, read_tensor
 from .photos import Photo, builtin_photos

@@ -20,13 +20,17 @@ class Photo:
     pixels: np.ndarray  # (H, W, 3) uint8
 
 
+PIP_NAMES = {"skimage": "scikit-image", "sklearn": "scikit-learn"}
+
+
 def _packaged(package: str, relative: str):
     """A photo file inside an installed package, read without importing the package (the
     scikit-learn import alone takes a second); the same pixels as its own loader gives."""
     def load() -> np.ndarray:
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
-            raise ImageInputError(f"the built-in photos come with {package}: pip install {package}")
+            raise ImageInputError(f"the built-in photos come with {PIP_NAMES[package]}: "
+                                  f"pip install {PIP_NAMES[package]}")
         with Image.open(Path(spec.submodule_search_locations[0]) / relative) as image:
             return np.asarray(image.convert("RGB"))
     return load

@@ -37,9 +37,9 @@ class SameConv2d(nn.Conv2d):
     TF puts the odd pixel of padding at the bottom and right; PyTorch's convolution pads
     both sides alike. A grouped (depthwise) convolution takes the odd pixel by a kernel that
     is ``after - before`` zeros longer at the top and left, padded ``after`` on both sides:
-    the same windows and the same numbers, at 0.4-0.6x the time of copying the input into a
-    padded one (measured on a CPU, BENCHMARKS.md). Other convolutions copy (their inputs are
-    few channels, where the copy is cheaper than the longer kernel)."""
+    the same windows and the same numbers without copying the input into a padded tensor
+    (a render step 1.14x faster on a CPU, BENCHMARKS.md section 14). Other convolutions
+    copy: their inputs have few channels, where the copy was cheaper than the longer kernel."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pads = []  # (before, after) for height, then width
