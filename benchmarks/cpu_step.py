@@ -65,20 +65,20 @@ def grid_sample_crops(self, x: torch.Tensor, theta: torch.Tensor, noise) -> torc
 def allocator_row(runs: int) -> dict:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     seconds: dict[str, list[float]] = {}
-    images: dict[str, set[str]] = {}
+    digests: set[str] = set()
 
     def run(mode: str) -> None:
         out = subprocess.run([sys.executable, "-c", RENDER, mode], capture_output=True, text=True, check=True,
                              env=env)
         took, digest = out.stdout.strip().splitlines()[-1].split()
         seconds.setdefault(mode, []).append(float(took))
-        images.setdefault("all", set()).add(digest)
+        digests.add(digest)
 
     alternate(runs, before=lambda: run("off"), now=lambda: run("on"))
     before, now = median(seconds["off"][1:]), median(seconds["on"][1:])
     return {"change": "freed memory kept (convscope.heap)", "what": "block8, keras2016, 32 units, 20 steps",
             "before_s": before, "now_s": now, "speedup": before / now,
-            "pixels": "identical" if len(images["all"]) == 1 else "differ"}
+            "pixels": "identical" if len(digests) == 1 else "differ"}
 
 
 def swapped_row(model, change: str, what: str, recipe: str, layer: str, units: int, steps: int, cls, attr: str,

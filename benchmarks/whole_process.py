@@ -22,14 +22,13 @@ from .harness import alternate, median
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _timed(argv: list[str], results: dict, key: str) -> None:
-    """Runs one process; keeps what it printed and adds its CPU seconds (user, system)."""
+def _timed(argv: list[str], printed: dict[str, str], system_s: dict[str, list[float]], key: str) -> None:
+    """Runs one process; keeps what it printed and its system CPU seconds."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime
     out = subprocess.run([sys.executable, *argv], capture_output=True, text=True, check=True, env=env, cwd=ROOT)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    results[key] = out.stdout
-    results.setdefault(key + "_cpu", []).append((after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime))
+    printed[key] = out.stdout
+    system_s.setdefault(key, []).append(resource.getrusage(resource.RUSAGE_CHILDREN).ru_stime - before)
 
 
 def random_vgg16_file(folder: Path) -> Path:
@@ -43,20 +42,21 @@ def random_vgg16_file(folder: Path) -> Path:
 def article_vs_grid_process(model: str, layer: str, filters: int, runs: int, weights: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "grid.png"
-        extra = [str(weights)] if weights else []
-        article = ["-m", "benchmarks.article_script", model, layer, str(filters), *extra]
+        article = ["-m", "benchmarks.article_script", model, layer, str(filters), *([str(weights)] if weights else [])]
         grid = ["-m", "convscope", "grid", model, layer, "--recipe", "keras2016", "--candidates", str(filters),
                 "--top", str(filters), "-o", str(out), "--json", *(["--weights", str(weights)] if weights else [])]
         printed: dict[str, str] = {}
-        times = alternate(runs, article=lambda: _timed(article, printed, "article"),
-                          convscope=lambda: _timed(grid, printed, "convscope"))
+        system_s: dict[str, list[float]] = {}
+        times = alternate(runs, article=lambda: _timed(article, printed, system_s, "article"),
+                          convscope=lambda: _timed(grid, printed, system_s, "convscope"))
         article_acts = json.loads(printed["article"])
         sidecar = json.loads(Path(json.loads(printed["convscope"])[0]["sidecar"]).read_text())
     ours = {t["channel"]: t["activation"] for t in sidecar["tiles"] + sidecar["dropped"]}
     a, c = median(times["article"]), median(times["convscope"])
     return {"model": model, "layer": layer, "filters": filters, "runs": runs, "article_s": a, "convscope_s": c,
-            "speedup": a / c, "article_sys_s": median([sys_s for _u, sys_s in printed["article_cpu"][1:]]),
-            "convscope_sys_s": median([sys_s for _u, sys_s in printed["convscope_cpu"][1:]]), "article_median_activation": statistics.median(article_acts),
+            "speedup": a / c, "article_sys_s": median(system_s["article"][1:]),  # [0]: the warm-up run
+            "convscope_sys_s": median(system_s["convscope"][1:]),
+            "article_median_activation": statistics.median(article_acts),
             "convscope_median_activation": statistics.median(ours[u] for u in range(filters))}
 
 
