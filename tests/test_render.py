@@ -23,22 +23,22 @@ def photos():
 def test_a_batch_gives_the_same_pictures_as_units_one_by_one(model, recipe):
     """Equal up to float rounding. oneDNN rounds a batched convolution slightly differently
     from a single one (about 1e-6); where that flips a ReLU6 gate, the difference grows with
-    the steps. So most units must agree to 1e-4, and every unit must be far closer to its
-    own single run than to the picture of another unit from the same seed."""
+    the steps. So most units (6 of 8) must agree to 1e-4, and every unit must be far closer
+    to its own single run than to the picture of another unit from the same seed."""
     rec = get_recipe(recipe, steps=4, size=64)
-    units = [3, 17, 40, 99]
+    units = [3, 17, 40, 99, 5, 60, 77, 111]
     objs = [channel("block8", u) for u in units]
-    together = render(model, objs, rec, seeds=units, transform_seed=5, batch=4)
+    together = render(model, objs, rec, seeds=units, transform_seed=5, batch=len(units))
     exact = 0
     for i, u in enumerate(units):
         alone = render(model, [objs[i]], rec, seeds=[u], transform_seed=5, batch=1)
-        other = render(model, [objs[(i + 1) % 4]], rec, seeds=[u], transform_seed=5, batch=1)
+        other = render(model, [objs[(i + 1) % len(units)]], rec, seeds=[u], transform_seed=5, batch=1)
         diff = (alone.images[0] - together.images[i]).abs().mean()
         assert diff < 0.3 * (other.images[0] - together.images[i]).abs().mean()
         if diff < 1e-4:
             exact += 1
             torch.testing.assert_close(alone.final[0], together.final[i], atol=1e-3, rtol=1e-2)
-    assert exact >= 3
+    assert exact >= 6
 
 
 def test_chunking_does_not_change_pictures(model):

@@ -19,7 +19,8 @@ class Recipe:
     optimizer:   "normalized-ascent" (gradient / (sqrt(mean(g^2)) + 1e-5), per image), "adam" or "nadam"
     lr:          the step size of the optimizer
     steps, size: optimization steps; image size in pixels, a side (128) or (height, width)
-    transforms:  "none", "lucid" (pad 12, jitter 8, scale 0.9-1.1, rotate -10..10, jitter 4), or
+    transforms:  "none", "lucid" (pad 12, jitter 8, scale 0.9-1.1, rotate -10..10, jitter 4, in
+                 one resampling whose centre the network sees at the picture's size), or
                  "crops" (``views`` random crops per step, each resized to ``view_size``)
     deprocess:   "none" or "keras2016" (centre, std 0.1, +0.5, clip)
     views:       crops per unit and step ("crops" only); a unit's objective is their mean

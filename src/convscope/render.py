@@ -19,7 +19,7 @@ from .param import ToRGB, image_param
 from .probe import Probe
 from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from .spectrum import spectrum_for
-from .transforms import Compose, RandomCrops, Transform, lucid_transforms
+from .transforms import LucidTransforms, NoTransforms, RandomCrops, Transform
 
 Progress = Callable[[int, int], None]
 """Called with (unit-steps done, unit-steps in all)."""
@@ -79,12 +79,12 @@ def view_hw(recipe: Recipe, model: VisionModel) -> tuple[int, int]:
 def make_transforms(recipe: Recipe, model: VisionModel) -> Transform:
     """The recipe's transforms for ``model``."""
     if recipe.transforms == "lucid":
-        return lucid_transforms()
+        return LucidTransforms()
     if recipe.transforms == "crops":
         return RandomCrops(recipe.views, view_hw(recipe, model), recipe.crop_scale, recipe.noise,
                            recipe.crop_scale_end, recipe.steps)
     if recipe.transforms == "none":
-        return Compose([])
+        return NoTransforms()
     raise ValueError(f"unknown transforms {recipe.transforms!r}: use lucid, crops or none")
 
 

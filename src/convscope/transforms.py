@@ -1,4 +1,4 @@
-"""Random transforms for robustness (pad, jitter, scale, rotate; crops with noise), in plain torch.
+"""Random transforms for robustness (Lucid's pad, jitter, scale and rotate; crops with noise), in plain torch.
 
 Each transform draws its parameters from a seeded ``torch.Generator`` in ``draw`` and
 applies them deterministically in ``apply``; one draw serves the whole batch. A render
@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -47,66 +48,65 @@ def _choice(options: Sequence, gen: torch.Generator):
     return options[int(torch.randint(len(options), (1,), generator=gen))]
 
 
-class Pad(Transform):
-    """Pads every side by ``pixels`` with a constant ``value``."""
+LUCID_SCALES = tuple(1 + (i - 5) / 50 for i in range(11))  # 0.90, 0.92, ..., 1.10
+LUCID_ANGLES = tuple(range(-10, 11))
 
-    def __init__(self, pixels: int, value: float = 0.5) -> None:
+
+class LucidTransforms(Transform):
+    """Lucid's standard set: pad ``pad`` (filled with ``fill``), jitter ``jitter``, scale by
+    one of ``scales``, rotate by one of ``angles`` (degrees, counter-clockwise), jitter
+    ``jitter_after``; composed into one affine map and resampled once (bilinear). The network
+    sees the centre of the result at the image's own size, so a step costs what an image of
+    that size costs (the padded result was 126-154 px for 128 px pictures)."""
+
+    def __init__(self, pad: int = 12, jitter: int = 8, scales: Sequence[float] = LUCID_SCALES,
+                 angles: Sequence[float] = LUCID_ANGLES, jitter_after: int = 4, fill: float = 0.5) -> None:
         super().__init__()
-        self.pixels, self.value = pixels, value
+        self.pad, self.jitter, self.jitter_after, self.fill = pad, jitter, jitter_after, fill
+        self.scales, self.angles = list(scales), list(angles)
+
+    def draw(self, gen: torch.Generator) -> tuple[int, int, float, float, int, int]:
+        ox, oy = torch.randint(self.jitter + 1, (2,), generator=gen).tolist()
+        scale, angle = _choice(self.scales, gen), _choice(self.angles, gen)
+        ox_after, oy_after = torch.randint(self.jitter_after + 1, (2,), generator=gen).tolist()
+        return ox, oy, scale, angle, ox_after, oy_after
+
+    def apply(self, x: torch.Tensor, ox: int, oy: int, scale: float, angle: float, ox_after: int,
+              oy_after: int) -> torch.Tensor:
+        n, _, h, w = x.shape
+        (a, b, c), (d, e, f), _ = self.view_to_image(h, w, ox, oy, scale, angle, ox_after, oy_after).tolist()
+        # pixel centres of the view, mapped into the image and to grid_sample's [-1, 1]; the map's
+        # numbers go in as scalars, so a step copies nothing from the host to the device
+        ys = (torch.arange(h, dtype=x.dtype, device=x.device) + 0.5)[:, None]
+        xs = (torch.arange(w, dtype=x.dtype, device=x.device) + 0.5)[None, :]
+        grid = torch.stack(((a * xs + b * ys + c) * (2 / w) - 1, (d * xs + e * ys + f) * (2 / h) - 1), dim=-1)
+        return F.grid_sample(x - self.fill, grid.expand(n, h, w, 2), mode="bilinear", padding_mode="zeros",
+                             align_corners=False) + self.fill
+
+    def view_to_image(self, h: int, w: int, ox: int, oy: int, scale: float, angle: float,
+                      ox_after: int, oy_after: int) -> np.ndarray:
+        """(3, 3): a point of the view to the point of the image it shows, in pixel
+        coordinates (pixel i spans i..i+1), undoing the steps from the last to the first."""
+        def shift(dx: float, dy: float) -> np.ndarray:
+            return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
+
+        jittered = (h + 2 * self.pad - self.jitter, w + 2 * self.pad - self.jitter)
+        scaled = (max(1, round(jittered[0] * scale)), max(1, round(jittered[1] * scale)))
+        final = (scaled[0] - self.jitter_after, scaled[1] - self.jitter_after)
+        t = math.radians(angle)
+        turn = np.array([[math.cos(t), -math.sin(t), 0], [math.sin(t), math.cos(t), 0], [0, 0, 1]])
+        unscale = np.diag([jittered[1] / scaled[1], jittered[0] / scaled[0], 1.0])
+        centre = (scaled[1] / 2, scaled[0] / 2)
+        return (shift(ox - self.pad, oy - self.pad) @ unscale @ shift(*centre) @ turn
+                @ shift(-centre[0], -centre[1]) @ shift(ox_after, oy_after)
+                @ shift((final[1] - w) / 2, (final[0] - h) / 2))
+
+
+class NoTransforms(Transform):
+    """The image as it is."""
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
-        p = self.pixels
-        return F.pad(x, (p, p, p, p), mode="constant", value=self.value)
-
-
-class Jitter(Transform):
-    """Crops ``pixels`` rows and columns away at a random offset (0..pixels each way)."""
-
-    def __init__(self, pixels: int) -> None:
-        super().__init__()
-        self.pixels = pixels
-
-    def draw(self, gen: torch.Generator) -> tuple[int, int]:
-        ox, oy = torch.randint(self.pixels + 1, (2,), generator=gen).tolist()
-        return ox, oy
-
-    def apply(self, x: torch.Tensor, ox: int, oy: int) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        d = self.pixels
-        return x[..., oy:oy + h - d, ox:ox + w - d]
-
-
-class RandomScale(Transform):
-    """Resizes by a factor drawn from ``scales`` (bilinear, antialiased like Pillow)."""
-
-    def __init__(self, scales: Sequence[float]) -> None:
-        super().__init__()
-        self.scales = list(scales)
-
-    def draw(self, gen: torch.Generator) -> tuple[float]:
-        return (_choice(self.scales, gen),)
-
-    def apply(self, x: torch.Tensor, scale: float) -> torch.Tensor:
-        h, w = x.shape[-2:]
-        size = (max(1, round(h * scale)), max(1, round(w * scale)))
-        return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
-
-
-class RandomRotate(Transform):
-    """Rotates about the centre by an angle (degrees, counter-clockwise) drawn from ``angles``;
-    corners that come from outside are filled with ``fill``."""
-
-    def __init__(self, angles: Sequence[float], fill: float = 0.5) -> None:
-        super().__init__()
-        self.angles, self.fill = list(angles), fill
-
-    def draw(self, gen: torch.Generator) -> tuple[float]:
-        return (_choice(self.angles, gen),)
-
-    def apply(self, x: torch.Tensor, angle: float) -> torch.Tensor:
-        if angle == 0:
-            return x
-        return rotate(x, angle, self.fill)
+        return x
 
 
 def rotate(x: torch.Tensor, angle: float, fill: float = 0.5) -> torch.Tensor:
@@ -126,22 +126,6 @@ def rotate(x: torch.Tensor, angle: float, fill: float = 0.5) -> torch.Tensor:
     grid = grid.expand(n, h, w, 2)
     out = F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out + fill
-
-
-class Compose(Transform):
-    """Transforms applied in order, each drawing from the same generator."""
-
-    def __init__(self, transforms: Sequence[Transform]) -> None:
-        super().__init__()
-        self.transforms = nn.ModuleList(transforms)
-
-    def draw(self, gen: torch.Generator) -> tuple:
-        return tuple(t.draw(gen) for t in self.transforms)
-
-    def apply(self, x: torch.Tensor, *draws: tuple) -> torch.Tensor:
-        for t, params in zip(self.transforms, draws):
-            x = t.apply(x, *params)
-        return x
 
 
 @dataclass(frozen=True)
@@ -234,15 +218,3 @@ def crop_resampling(scale: torch.Tensor, centre: torch.Tensor, out: int, size: i
     matrix.scatter_add_(2, left[..., None], (1 - right_weight)[..., None])
     matrix.scatter_add_(2, (left + 1).clamp(max=size - 1)[..., None], right_weight[..., None])
     return ((matrix[:, 0::2] + matrix[:, 1::2]) / 2).float()
-
-
-def lucid_transforms() -> Compose:
-    """Lucid's standard set: pad 12, jitter 8, scale 0.90-1.10, rotate -10..10 degrees, jitter 4."""
-    return Compose([
-        Pad(12),
-        Jitter(8),
-        RandomScale([1 + (i - 5) / 50 for i in range(11)]),
-        RandomRotate(list(range(-10, 11))),
-        Jitter(4),
-    ])
-
