@@ -74,7 +74,8 @@ def compile_section(quick: bool) -> dict:
                              capture_output=True, text=True, cwd=ROOT, check=True,
                              env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache,
                                   "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])})
-    return {"compile": json.loads(out.stdout.strip().splitlines()[-1])}
+    measured = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"compile": measured["rows"], "compile_relu6": measured["relu6"]}
 
 
 def process_section(quick: bool) -> dict:
@@ -169,16 +170,20 @@ def markdown(res: dict) -> str:
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
              "network. convscope: `filter_grid(..., recipe='keras2016')` over the same filters and seeds in one "
-             "batch (photo statistics included), in float32 and with `--precision bfloat16` (autocast; this CPU "
-             "has AMX). VGG16 has random weights (timing needs none).", "",
+             "batch (photo statistics included), in float32, in float32 with `--compile on` (its first run, "
+             "which compiles, is the untimed warm-up) and with `--precision bfloat16` (autocast; this CPU has "
+             "AVX-512 bfloat16 instructions but no AMX). VGG16 has random weights (timing needs none).", "",
              table(res["article"], [("model", "model", ""), ("layer", "layer", ""), ("filters", "filters", ""),
                                     ("article s/filter", "article_s_per_filter", ".3f"),
                                     ("convscope s/filter", "convscope_s_per_filter", ".3f"),
                                     ("speed-up", "speedup", ".1f"),
+                                    ("compiled s/filter", "compiled_s_per_filter", ".3f"),
+                                    ("compiled speed-up", "compiled_speedup", ".1f"),
                                     ("bfloat16 s/filter", "bf16_s_per_filter", ".3f"),
                                     ("bfloat16 speed-up", "bf16_speedup", ".1f"),
                                     ("article mean act.", "article_mean_activation", ".3f"),
                                     ("convscope mean act.", "convscope_mean_activation", ".3f"),
+                                    ("compiled mean act.", "compiled_mean_activation", ".3f"),
                                     ("bfloat16 mean act.", "bf16_mean_activation", ".3f")]), ""]
     parts += ["## 2. torch-lucent's `render_vis` against the `lucid` recipe", ""]
     if isinstance(res["lucent"], str):
@@ -186,14 +191,18 @@ def markdown(res: dict) -> str:
     else:
         parts += ["Same network (efficientnet-lite0, its preprocessing inside the module handed to Lucent), "
                   "128 px, spectral + decorrelated + sigmoid image, Lucid's standard transforms, Adam 0.05; "
-                  "Lucent renders one unit per call, convscope the units of a layer in one batch. Ratio: a "
+                  "Lucent renders one unit per call, convscope the units of a layer in one batch, eager and with "
+                  "`--compile on` (each side runs once untimed first; the compiled one compiles there). Ratio: a "
                   "picture's activation over the unit's best on the built-in photos (median over units).", "",
                   table(res["lucent"], [("layer", "layer", ""), ("units", "units", ""), ("steps", "steps", ""),
                                         ("Lucent unit-steps/s", "lucent_unit_steps_per_s", ".1f"),
                                         ("convscope unit-steps/s", "convscope_unit_steps_per_s", ".1f"),
                                         ("speed-up", "speedup", ".1f"),
+                                        ("compiled unit-steps/s", "compiled_unit_steps_per_s", ".1f"),
+                                        ("compiled speed-up", "compiled_speedup", ".1f"),
                                         ("Lucent ratio", "lucent_median_ratio", ".2f"),
-                                        ("convscope ratio", "convscope_median_ratio", ".2f")]), ""]
+                                        ("convscope ratio", "convscope_median_ratio", ".2f"),
+                                        ("compiled ratio", "compiled_median_ratio", ".2f")]), ""]
     parts += ["## 3. DeepDream on a big photo", "",
               "Default layers (block8, block10), 4 octaves of scale 1.4, 512 px tiles; one step per octave "
               "here (the default is 10: multiply the time by about 10). Peak memory is the whole process's "
@@ -264,8 +273,9 @@ def markdown(res: dict) -> str:
     if "cpu_step" in res:
         parts += ["## 14. The CPU changes of the render step, each against what it replaced", "",
                   "`benchmarks/cpu_step.py`. Freed memory kept: the same render in fresh processes, alternated, "
-                  "with `convscope.heap` switched off and on (a whole process's setting). The padding and the "
-                  "crops: the render with the replaced code swapped back in, alternated in one process; the "
+                  "with `convscope.heap` switched off and on (a whole process's setting). The padding, the "
+                  "crops and the lucid transforms: the render with the replaced code swapped back in, alternated "
+                  "in one process; the "
                   "replaced code is kept in the benchmark as the reference. Times are one render each.", "",
                   table(res["cpu_step"], [("change", "change", ""), ("render", "what", ""),
                                           ("before s", "before_s", ".2f"), ("now s", "now_s", ".2f"),

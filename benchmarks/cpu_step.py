@@ -1,6 +1,7 @@
-"""Benchmark 14: the three CPU changes of the render step, each against what it replaced,
-side by side. The allocator setting is a whole process's, so those rows run fresh processes
-(alternated) with and without it; the padding and the crops are swapped in one process.
+"""Benchmark 14: the CPU changes of the render step, each against what it replaced, side by
+side. The allocator setting is a whole process's, so those rows run fresh processes
+(alternated) with and without it; the padding, the crops and the lucid transforms are
+swapped in one process.
 ``python -m benchmarks.cpu_step [quick]`` prints the rows as JSON."""
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from convscope.models import efficientnet_lite
 from convscope.objectives import channel
 from convscope.recipes import get_recipe
 from convscope.render import render
-from convscope.transforms import DrawnNoise, RandomCrops
+from convscope.transforms import DrawnNoise, LucidTransforms, RandomCrops, rotate
 
 from .harness import alternate, median
 
@@ -60,6 +61,21 @@ def grid_sample_crops(self, x: torch.Tensor, theta: torch.Tensor, noise) -> torc
                           padding_mode="reflection", align_corners=False)
     views = F.avg_pool2d(views, 2).view(k, b, c, h, w) + noise.to(x)[:, None]
     return views.transpose(0, 1).reshape(b * k, c, h, w)
+
+
+def five_step_lucid(self, x: torch.Tensor, ox: int, oy: int, scale: float, angle: float, ox_after: int,
+                    oy_after: int) -> torch.Tensor:
+    """LucidTransforms.apply as it was: pad, jitter, antialiased resize, rotate and jitter one
+    after another, the network seeing the whole result (126-154 px for a 128 px picture)."""
+    x = F.pad(x, (self.pad,) * 4, value=self.fill)
+    h, w = x.shape[-2:]
+    x = x[..., oy:oy + h - self.jitter, ox:ox + w - self.jitter]
+    h, w = x.shape[-2:]
+    x = F.interpolate(x, size=(max(1, round(h * scale)), max(1, round(w * scale))), mode="bilinear",
+                      align_corners=False, antialias=True)
+    x = rotate(x, angle, self.fill) if angle else x
+    h, w = x.shape[-2:]
+    return x[..., oy_after:oy_after + h - self.jitter_after, ox_after:ox_after + w - self.jitter_after]
 
 
 def allocator_row(runs: int) -> dict:
@@ -115,6 +131,10 @@ def main(quick: bool) -> list[dict]:
         rows.append(swapped_row(model, "maco crops as two matrix products",
                                 f"{layer}, maco, 8 units, {8 if quick else 16} steps", "maco", layer, 8,
                                 8 if quick else 16, RandomCrops, "apply", grid_sample_crops, runs))
+    for layer in ("block8", "head"):
+        rows.append(swapped_row(model, "lucid's transforms in one resampling, seen at the picture's size",
+                                f"{layer}, lucid, 8 units, {32 if quick else 64} steps", "lucid", layer, 8,
+                                32 if quick else 64, LucidTransforms, "apply", five_step_lucid, runs))
     return rows
 
 

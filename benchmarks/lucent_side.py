@@ -1,10 +1,10 @@
 """Benchmark 2, run inside the Lucent environment: torch-lucent's render_vis against
-convscope's lucid recipe at equal settings, on the same network. Prints JSON."""
+convscope's lucid recipe, eager and compiled, at equal settings, on the same network (each
+run once untimed first: the compiled one compiles there). Prints JSON."""
 from __future__ import annotations
 
 import json
 import sys
-import time
 
 import torch
 from lucent.optvis import param, render
@@ -17,7 +17,7 @@ from convscope.recipes import get_recipe
 from convscope.render import render as convscope_render
 from convscope.stats import photo_maxima
 
-from .harness import WithPreprocessing
+from .harness import WithPreprocessing, alternate, median
 
 
 def activation(model, layer: str, unit: int, image: torch.Tensor) -> float:
@@ -36,34 +36,40 @@ def main(layers: list[str], units: int, steps: int, runs: int) -> list[dict]:
         path = next(name for name, m in model.net.named_modules() if m is module)
         lucent_name = "net_" + path.replace(".", "_")  # Lucent joins module names with "_"
         maxima = photo_maxima(model, layer, photos)
-        times = {"lucent": [], "convscope": []}
-        lucent_acts, ours_acts = [], []
-        for _ in range(runs):
-            start = time.perf_counter()
-            lucent_acts = []
+        objectives = [channel(layer, u) for u in range(units)]
+        acts: dict[str, list[float]] = {}
+
+        def lucent() -> None:
+            acts["lucent"] = []
             for u in range(units):
                 torch.manual_seed(u)
                 images = render.render_vis(wrapped, f"{lucent_name}:{u}", param_f=lambda: param.image(128),
                                            thresholds=(steps,), show_image=False, progress=False,
                                            preprocess=False)
                 image = torch.from_numpy(images[0]).permute(0, 3, 1, 2)
-                lucent_acts.append(activation(model, layer, u, image))
-            times["lucent"].append(time.perf_counter() - start)
-            start = time.perf_counter()
-            result = convscope_render(model, [channel(layer, u) for u in range(units)], recipe, batch=units)
-            times["convscope"].append(time.perf_counter() - start)
-            ours_acts = result.final.tolist()
-        unit_steps = units * steps
-        lucent_rate = unit_steps / sorted(times["lucent"])[len(times["lucent"]) // 2]
-        ours_rate = unit_steps / sorted(times["convscope"])[len(times["convscope"]) // 2]
+                acts["lucent"].append(activation(model, layer, u, image))
 
-        def rel(acts: list[float]) -> float:
-            ratios = sorted(a / float(maxima[u]) for u, a in enumerate(acts) if maxima[u] > 0)
+        def ours(compile: str) -> None:
+            model.set_compile(compile)
+            try:
+                acts[compile] = convscope_render(model, objectives, recipe, batch=units).final.tolist()
+            finally:
+                model.set_compile("auto")
+
+        times = alternate(runs, lucent=lucent, convscope=lambda: ours("off"), compiled=lambda: ours("on"))
+        unit_steps = units * steps
+        rates = {name: unit_steps / median(seconds) for name, seconds in times.items()}
+
+        def rel(values: list[float]) -> float:
+            ratios = sorted(a / float(maxima[u]) for u, a in enumerate(values) if maxima[u] > 0)
             return ratios[len(ratios) // 2] if ratios else float("nan")
         rows.append({"layer": layer, "units": units, "steps": steps, "runs": runs,
-                     "lucent_unit_steps_per_s": lucent_rate, "convscope_unit_steps_per_s": ours_rate,
-                     "speedup": ours_rate / lucent_rate, "lucent_median_ratio": rel(lucent_acts),
-                     "convscope_median_ratio": rel(ours_acts)})
+                     "lucent_unit_steps_per_s": rates["lucent"], "convscope_unit_steps_per_s": rates["convscope"],
+                     "speedup": rates["convscope"] / rates["lucent"],
+                     "compiled_unit_steps_per_s": rates["compiled"],
+                     "compiled_speedup": rates["compiled"] / rates["lucent"],
+                     "lucent_median_ratio": rel(acts["lucent"]), "convscope_median_ratio": rel(acts["off"]),
+                     "compiled_median_ratio": rel(acts["on"])})
     return rows
 
 

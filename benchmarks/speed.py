@@ -25,31 +25,37 @@ def random_vgg16() -> VisionModel:
 
 
 def article_vs_grid(model: VisionModel, layer: str, filters: int, runs: int) -> dict:
-    """Seconds per filter of the article's loop and of `grid --recipe keras2016` (in float32 and
-    in bfloat16 autocast), same seeds."""
+    """Seconds per filter of the article's loop and of `grid --recipe keras2016` (in float32,
+    float32 compiled, and bfloat16 autocast), same seeds; the first compiled run compiles
+    (the harness's untimed warm-up)."""
     acts: dict[str, list[float]] = {}
 
     def baseline() -> None:
         acts["article"] = [article_filter(model, layer, u, SEED) for u in range(filters)]
 
-    def ours(precision: str) -> None:
+    def ours(precision: str, compile: str = "off") -> None:
         model.set_precision(precision)
+        model.set_compile(compile)
         try:
             grid = convscope.filter_grid(model, layer, candidates=filters, top=filters, recipe="keras2016",
                                          seed=SEED, batch=filters)
         finally:
             model.set_precision("auto")
+            model.set_compile("auto")
         by_channel = {t["channel"]: t["activation"] for t in grid.tiles}
         by_channel.update({d["channel"]: d["activation"] for d in grid.dropped})
-        acts[precision] = [by_channel[u] for u in range(filters)]
+        acts[precision if compile == "off" else "compiled"] = [by_channel[u] for u in range(filters)]
 
-    times = alternate(runs, article=baseline, float32=lambda: ours("float32"), bfloat16=lambda: ours("bfloat16"))
-    a, c, b = (median(times[k]) / filters for k in ("article", "float32", "bfloat16"))
+    times = alternate(runs, article=baseline, float32=lambda: ours("float32"),
+                      compiled=lambda: ours("float32", "on"), bfloat16=lambda: ours("bfloat16"))
+    a, c, k, b = (median(times[key]) / filters for key in ("article", "float32", "compiled", "bfloat16"))
     return {"model": model.name, "layer": layer, "filters": filters, "runs": runs,
             "article_s_per_filter": a, "convscope_s_per_filter": c, "speedup": a / c,
+            "compiled_s_per_filter": k, "compiled_speedup": a / k,
             "bf16_s_per_filter": b, "bf16_speedup": a / b,
             "article_mean_activation": sum(acts["article"]) / filters,
             "convscope_mean_activation": sum(acts["float32"]) / filters,
+            "compiled_mean_activation": sum(acts["compiled"]) / filters,
             "bf16_mean_activation": sum(acts["bfloat16"]) / filters}
 
 
