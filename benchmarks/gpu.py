@@ -13,7 +13,8 @@ On the first CUDA device (``--device cpu`` runs a small smoke version anywhere) 
 6. the library's compiled render step (``--compile on``) against eager, both recipes;
 7. one real ``build_atlas`` of every vgg16 conv filter at a few steps (writing included);
 8. the maco recipe's step (views per unit) for efficientnet-lite0 and vgg16, beside lucid's;
-9. ``convscope exemplars`` over a timed slice of generated photos, every conv layer of
+9. how often a render step waits for the device (CUDA's sync debug mode), for each recipe;
+10. ``convscope exemplars`` over a timed slice of generated photos, every conv layer of
    efficientnet-lite0, and the 50,000-photo ImageNet validation pass estimated from it.
 
 Sections run in that order until ``--budget-s`` is spent; what did not fit is listed.
@@ -27,6 +28,7 @@ import math
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -291,6 +293,33 @@ def maco_section(models: dict[str, VisionModel], budget: Budget, batch: int, ste
     return rows
 
 
+def syncs_per_step(model: VisionModel, layer: str, recipe: str, batch: int, steps: tuple[int, int] = (2, 6)
+                   ) -> float:
+    """How often a render step waits for the device: the synchronisations CUDA's debug mode
+    reports in a render of ``steps[1]`` steps, less those of one of ``steps[0]`` (set-up and
+    final pictures wait, as they must), per extra step. 0 is the aim."""
+    counts = []
+    for n in steps:
+        rec = get_recipe(recipe, steps=n)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            torch.cuda.set_sync_debug_mode("warn")
+            try:
+                render(model, [channel(layer, u) for u in units_of(model, layer, batch)], rec, batch=batch)
+            finally:
+                torch.cuda.set_sync_debug_mode("default")
+        counts.append(sum("synchroniz" in str(w.message).lower() for w in caught))
+    return (counts[1] - counts[0]) / (steps[1] - steps[0])
+
+
+def syncs_section(lite0: VisionModel, budget: Budget) -> list[dict]:
+    """Synchronisations per render step for each recipe (CUDA only)."""
+    if lite0.device.type != "cuda" or not budget.allows("syncs per step"):
+        return []
+    return [{"recipe": recipe, "syncs_per_step": syncs_per_step(lite0, "block8", recipe, 8)}
+            for recipe in ("keras2016", "lucid", "maco")]
+
+
 def exemplars_section(lite0: VisionModel, budget: Budget, photos: int, workers: int, batch: int) -> dict | None:
     """A timed exemplars pass over ``photos`` generated JPEGs, and 50,000 photos estimated from it."""
     from convscope.exemplars import run_exemplars
@@ -357,6 +386,8 @@ def main() -> None:
     note("real atlas done")
     res["maco"] = maco_section(models, budget, 4 if smoke else 64, steps)
     note("maco done")
+    res["syncs"] = syncs_section(lite0, budget)
+    note("syncs per step done")
     res["exemplars"] = exemplars_section(lite0, budget, 64 if smoke else 4096, 2 if smoke else 14,
                                          16 if smoke else 256)
     note("exemplars done")

@@ -63,6 +63,10 @@ def gpu_markdown(g: dict | None, table: Table) -> list[str]:
                   "per unit seen at 128 px), steady state:", "",
                   table(g["maco"], [("model", "model", ""), ("layer", "layer", ""), ("recipe", "recipe", ""),
                                     ("batch", "batch", ""), ("s per unit-step", "s_per_unit_step", ".5f")]), ""]
+    if g.get("syncs"):
+        parts += ["Times a render step waits for the device (CUDA's sync debug mode; efficientnet-lite0 block8, "
+                  "8 units; set-up and the final pictures excluded): "
+                  + ", ".join(f"{r['recipe']} {r['syncs_per_step']:g}" for r in g["syncs"]) + ".", ""]
     if g.get("exemplars"):
         e = g["exemplars"]
         parts += ["### Dataset examples", "",
