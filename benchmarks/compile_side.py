@@ -47,7 +47,7 @@ def compile_row(model, layer: str, recipe: str, units: int, steps: int, runs: in
 def relu6_with_gradient(runs: int = 20) -> dict:
     """Milliseconds of one ReLU6 forward whose input needs a gradient (a block's activation,
     32 x 144 x 32 x 32), eager and compiled: the compiled one also stores the backward's mask
-    of clipped values as bools, which is most of what the compiled blocks' own kernels do."""
+    of clipped values as bools, as the slowest kernels of the compiled blocks do."""
     x = torch.randn(32, 144, 32, 32).to(memory_format=torch.channels_last).requires_grad_()
     eager = torch.nn.functional.relu6
     compiled = torch.compile(eager, dynamic=False)
