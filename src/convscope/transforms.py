@@ -73,33 +73,19 @@ class LucidTransforms(Transform):
 
     def apply(self, x: torch.Tensor, ox: int, oy: int, scale: float, angle: float, ox_after: int,
               oy_after: int) -> torch.Tensor:
-        n, _, h, w = x.shape
-        (a, b, c), (d, e, f), _ = self.view_to_image(h, w, ox, oy, scale, angle, ox_after, oy_after).tolist()
-        # pixel centres of the view, mapped into the image and to grid_sample's [-1, 1]; the map's
-        # numbers go in as scalars, so a step copies nothing from the host to the device
-        ys = (torch.arange(h, dtype=x.dtype, device=x.device) + 0.5)[:, None]
-        xs = (torch.arange(w, dtype=x.dtype, device=x.device) + 0.5)[None, :]
-        grid = torch.stack(((a * xs + b * ys + c) * (2 / w) - 1, (d * xs + e * ys + f) * (2 / h) - 1), dim=-1)
-        return F.grid_sample(x - self.fill, grid.expand(n, h, w, 2), mode="bilinear", padding_mode="zeros",
-                             align_corners=False) + self.fill
+        h, w = x.shape[-2:]
+        return resample(x, self.view_to_image(h, w, ox, oy, scale, angle, ox_after, oy_after), self.fill)
 
     def view_to_image(self, h: int, w: int, ox: int, oy: int, scale: float, angle: float,
                       ox_after: int, oy_after: int) -> np.ndarray:
         """(3, 3): a point of the view to the point of the image it shows, in pixel
         coordinates (pixel i spans i..i+1), undoing the steps from the last to the first."""
-        def shift(dx: float, dy: float) -> np.ndarray:
-            return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
-
         jittered = (h + 2 * self.pad - self.jitter, w + 2 * self.pad - self.jitter)
         scaled = (max(1, round(jittered[0] * scale)), max(1, round(jittered[1] * scale)))
         final = (scaled[0] - self.jitter_after, scaled[1] - self.jitter_after)
-        t = math.radians(angle)
-        turn = np.array([[math.cos(t), -math.sin(t), 0], [math.sin(t), math.cos(t), 0], [0, 0, 1]])
         unscale = np.diag([jittered[1] / scaled[1], jittered[0] / scaled[0], 1.0])
-        centre = (scaled[1] / 2, scaled[0] / 2)
-        return (shift(ox - self.pad, oy - self.pad) @ unscale @ shift(*centre) @ turn
-                @ shift(-centre[0], -centre[1]) @ shift(ox_after, oy_after)
-                @ shift((final[1] - w) / 2, (final[0] - h) / 2))
+        return (_shift(ox - self.pad, oy - self.pad) @ unscale @ _turn(angle, scaled[0], scaled[1])
+                @ _shift(ox_after, oy_after) @ _shift((final[1] - w) / 2, (final[0] - h) / 2))
 
 
 class NoTransforms(Transform):
@@ -110,22 +96,35 @@ class NoTransforms(Transform):
 
 
 def rotate(x: torch.Tensor, angle: float, fill: float = 0.5) -> torch.Tensor:
-    """Rotates (N, C, H, W) images counter-clockwise by ``angle`` degrees, bilinear."""
+    """Rotates (N, C, H, W) images counter-clockwise by ``angle`` degrees, bilinear; corners
+    from outside are ``fill``."""
+    return resample(x, _turn(angle, *x.shape[-2:]), fill)
+
+
+def resample(x: torch.Tensor, view_to_image: np.ndarray, fill: float) -> torch.Tensor:
+    """(N, C, H, W) images sampled (bilinear) at the points a (3, 3) affine map takes each
+    output pixel's centre to, in pixel coordinates (pixel i spans i..i+1); points outside
+    the image are ``fill``. The map's numbers go in as scalars, so nothing is copied from
+    the host to the device."""
     n, _, h, w = x.shape
+    (a, b, c), (d, e, f), _ = view_to_image.tolist()
+    ys = (torch.arange(h, dtype=x.dtype, device=x.device) + 0.5)[:, None]
+    xs = (torch.arange(w, dtype=x.dtype, device=x.device) + 0.5)[None, :]
+    grid = torch.stack(((a * xs + b * ys + c) * (2 / w) - 1, (d * xs + e * ys + f) * (2 / h) - 1), dim=-1)
+    return F.grid_sample(x - fill, grid.expand(n, h, w, 2), mode="bilinear", padding_mode="zeros",
+                         align_corners=False) + fill
+
+
+def _shift(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], dtype=np.float64)
+
+
+def _turn(angle: float, h: int, w: int) -> np.ndarray:
+    """A point of an ``h`` x ``w`` picture turned counter-clockwise by ``angle`` degrees about
+    its centre, to the point it shows (y points down, hence the signs)."""
     t = math.radians(angle)
-    cos, sin = math.cos(t), math.sin(t)
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype, device=x.device),
-                            torch.arange(w, dtype=x.dtype, device=x.device), indexing="ij")
-    cx, cy = (w - 1) / 2, (h - 1) / 2
-    dx, dy = xs - cx, ys - cy
-    # Output pixel p shows input pixel R(-angle) p; y points down, so a counter-clockwise
-    # turn on screen has these signs.
-    sx = cos * dx - sin * dy + cx
-    sy = sin * dx + cos * dy + cy
-    grid = torch.stack(((2 * sx + 1) / w - 1, (2 * sy + 1) / h - 1), dim=-1)
-    grid = grid.expand(n, h, w, 2)
-    out = F.grid_sample(x - fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return out + fill
+    turn = np.array([[math.cos(t), -math.sin(t), 0], [math.sin(t), math.cos(t), 0], [0, 0, 1]])
+    return _shift(w / 2, h / 2) @ turn @ _shift(-w / 2, -h / 2)
 
 
 @dataclass(frozen=True)
