@@ -1,19 +1,19 @@
 """convscope: see what a convolutional network has learned, by optimizing input images."""
 from __future__ import annotations
 
-from . import models, objectives
-from .accentuate import accentuate, caricature
-from .classify import classify
-from .classviz import class_model as classviz
-from .dream import dream
-from .errors import ConvscopeError
-from .images import Picture
-from .models import load
-from .objective_text import parse_objective
-from .recipes import RECIPES, Recipe, get_recipe
-from .render import RenderResult, render
-from .saliency import saliency
-from .visualize import Grid, filter_grid, show, visualize_filter
+from convscope import models, objectives
+from convscope.accentuate import accentuate, caricature
+from convscope.classify import classify
+from convscope.classviz import class_model as classviz
+from convscope.dream import dream
+from convscope.errors import ConvscopeError
+from convscope.images import Picture
+from convscope.models import load
+from convscope.objective_text import parse_objective
+from convscope.recipes import RECIPES, Recipe, get_recipe
+from convscope.render import RenderResult, render
+from convscope.saliency import saliency
+from convscope.visualize import Grid, filter_grid, show, visualize_filter
 
 __version__ = "0.1.0"
 

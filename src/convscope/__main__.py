@@ -1,6 +1,6 @@
 """``python -m convscope`` runs the command line."""
 import sys
 
-from .cli import main
+from convscope.cli import main
 
 sys.exit(main())

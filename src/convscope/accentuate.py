@@ -17,15 +17,15 @@ from typing import Sequence
 
 import torch
 
-from .classify import prepare
-from .errors import OutOfRangeError
-from .images import Picture, as_photo, row
-from .models.base import VisionModel
-from .objectives import Objective, as_objective, caricature_of, closeness, cosine
-from .param import image_param
-from .probe import Probe
-from .recipes import Recipe, get_recipe
-from .render import Progress, render
+from convscope.classify import prepare
+from convscope.errors import OutOfRangeError
+from convscope.images import Picture, as_photo, row
+from convscope.models.base import VisionModel
+from convscope.objectives import Objective, as_objective, caricature_of, closeness, cosine
+from convscope.param import image_param
+from convscope.probe import Probe
+from convscope.recipes import Recipe, get_recipe
+from convscope.render import Progress, render
 
 DEFAULT_STRENGTH = 5.0  # chelsea toward magpie, 32 steps: block8 distance 0.82 against 1.10 unregularized
 DEFAULT_STEPS = 128

@@ -21,16 +21,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .activation_samples import ActivationSamples, sample_activations
-from .exemplar_crops import field_crop
-from .atlas.builder import logits_layer
-from .errors import ConvscopeError, OutOfRangeError
-from .images import Picture, row, write_json
-from .models.base import VisionModel
-from .objectives import direction
-from .receptive import ReceptiveField, receptive_field
-from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from .render import render
+from convscope.activation_samples import ActivationSamples, sample_activations
+from convscope.exemplar_crops import field_crop
+from convscope.atlas.builder import logits_layer
+from convscope.errors import ConvscopeError, OutOfRangeError
+from convscope.images import Picture, row, write_json
+from convscope.models.base import VisionModel
+from convscope.objectives import direction
+from convscope.receptive import ReceptiveField, receptive_field
+from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.render import render
 
 ATLAS_FILE = "activation-atlas.json"
 CELLS = "cells"
@@ -130,7 +130,7 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
                      progress: Progress | None = None) -> AtlasSummary:
     """Builds the activation atlas of ``layer`` over the photos under ``photos_dir`` into ``out``
     (pictures, ``activation-atlas.json``, ``atlas.png`` and the page ``index.html``)."""
-    from .activation_atlas_page import write_atlas_page
+    from convscope.activation_atlas_page import write_atlas_page
 
     if not 1 <= grid <= 100:
         raise OutOfRangeError(f"--grid must be from 1 to 100 cells a side, got {grid}")

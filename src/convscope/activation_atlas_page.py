@@ -12,8 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .atlas.site import page, write_text
-from .images import Picture, load_photo
+from convscope.atlas.site import page, write_text
+from convscope.images import Picture, load_photo
 
 SHEET_CELL_PX = 64
 STYLE = """

@@ -12,12 +12,12 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .errors import OutOfRangeError
-from .exemplars import load_layer_file, write_layer_file
-from .heap import reused_memory
-from .models.base import VisionModel
-from .photo_stream import files_signature, nothing_readable, photo_batches, photo_files
-from .probe import Probe
+from convscope.errors import OutOfRangeError
+from convscope.exemplars import load_layer_file, write_layer_file
+from convscope.heap import reused_memory
+from convscope.models.base import VisionModel
+from convscope.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
+from convscope.probe import Probe
 
 SAMPLES_FILE = "samples.npz"
 Progress = Callable[[int, int], None]

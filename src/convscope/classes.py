@@ -1,9 +1,9 @@
 """Turning what a user types ("65", "sea snake", "Magpie") into a class index."""
 from __future__ import annotations
 
-from .errors import OutOfRangeError, UnknownNameError, closest
-from .models.base import VisionModel
-from .models.labels import imagenet_descriptions, imagenet_synonyms
+from convscope.errors import OutOfRangeError, UnknownNameError, closest
+from convscope.models.base import VisionModel
+from convscope.models.labels import imagenet_descriptions, imagenet_synonyms
 
 SHOW = 8
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .errors import OutOfRangeError
-from .images import as_photo, fit_square, to_tensor
-from .models.base import VisionModel
+from convscope.errors import OutOfRangeError
+from convscope.images import as_photo, fit_square, to_tensor
+from convscope.models.base import VisionModel
 
 
 @dataclass

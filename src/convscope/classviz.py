@@ -6,13 +6,13 @@ from typing import Sequence
 
 import torch
 
-from .classes import resolve_class
-from .errors import OutOfRangeError
-from .images import Picture, fit_square
-from .models.base import VisionModel
-from .objectives import class_logit, class_prob
-from .recipes import Recipe, get_recipe
-from .render import Progress, render
+from convscope.classes import resolve_class
+from convscope.errors import OutOfRangeError
+from convscope.images import Picture, fit_square
+from convscope.models.base import VisionModel
+from convscope.objectives import class_logit, class_prob
+from convscope.recipes import Recipe, get_recipe
+from convscope.render import Progress, render
 
 TOP = 5
 # Step budgets where the recipe's own default is for filters: normalized ascent from gray

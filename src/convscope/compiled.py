@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import torch
 from torch import nn
 
-from .errors import OutOfRangeError
+from convscope.errors import OutOfRangeError
 
 if TYPE_CHECKING:
-    from .models.base import VisionModel
+    from convscope.models.base import VisionModel
 
 COMPILE_MODES = ("auto", "on", "off")
 AUTO_MIN_STEPS = 128  # on CUDA, shorter runs do not earn back a compile (unmeasured: see README)

@@ -5,7 +5,7 @@ import re
 
 import torch
 
-from .errors import OutOfRangeError
+from convscope.errors import OutOfRangeError
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 

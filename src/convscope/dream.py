@@ -14,13 +14,13 @@ from typing import Sequence
 import torch
 import torch.nn.functional as F
 
-from .errors import ImageInputError, OutOfRangeError
-from .heap import reused_memory
-from .images import Picture, as_photo, to_tensor
-from .models.base import VisionModel
-from .objectives import Objective, as_objective, layer
-from .probe import Probe
-from .render import Progress
+from convscope.errors import ImageInputError, OutOfRangeError
+from convscope.heap import reused_memory
+from convscope.images import Picture, as_photo, to_tensor
+from convscope.models.base import VisionModel
+from convscope.objectives import Objective, as_objective, layer
+from convscope.probe import Probe
+from convscope.render import Progress
 
 
 @dataclass

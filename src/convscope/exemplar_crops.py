@@ -10,12 +10,12 @@ from typing import Sequence
 import numpy as np
 import torch.nn.functional as F
 
-from .errors import ImageInputError
-from .exemplars import SUMMARY_FILE, load_layer_file
-from .images import Picture, stitch
-from .models.base import VisionModel
-from .photo_stream import read_tensor
-from .receptive import ReceptiveField, receptive_field
+from convscope.errors import ImageInputError
+from convscope.exemplars import SUMMARY_FILE, load_layer_file
+from convscope.images import Picture, stitch
+from convscope.models.base import VisionModel
+from convscope.photo_stream import read_tensor
+from convscope.receptive import ReceptiveField, receptive_field
 
 TILE_PX = 96
 

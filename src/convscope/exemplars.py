@@ -18,12 +18,12 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .errors import OutOfRangeError
-from .heap import reused_memory
-from .images import atomic_path, write_json
-from .models.base import VisionModel
-from .photo_stream import files_signature, nothing_readable, photo_batches, photo_files
-from .probe import Probe
+from convscope.errors import OutOfRangeError
+from convscope.heap import reused_memory
+from convscope.images import atomic_path, write_json
+from convscope.models.base import VisionModel
+from convscope.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
+from convscope.probe import Probe
 
 STATE_FILE = "exemplars-state.pt"
 SUMMARY_FILE = "exemplars.json"

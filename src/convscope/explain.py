@@ -9,15 +9,15 @@ from pathlib import Path
 
 import torch
 
-from .atlas.store import atlas_pictures
-from .classify import prepare
-from .errors import OutOfRangeError
-from .images import Picture, as_photo
-from .models.base import LOGITS, VisionModel
-from .objectives import unit_objective
-from .probe import Probe
-from .recipes import Recipe, get_recipe
-from .render import Progress, render
+from convscope.atlas.store import atlas_pictures
+from convscope.classify import prepare
+from convscope.errors import OutOfRangeError
+from convscope.images import Picture, as_photo
+from convscope.models.base import LOGITS, VisionModel
+from convscope.objectives import unit_objective
+from convscope.probe import Probe
+from convscope.recipes import Recipe, get_recipe
+from convscope.render import Progress, render
 
 
 @dataclass

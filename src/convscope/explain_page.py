@@ -7,9 +7,9 @@ import json
 from html import escape
 from pathlib import Path
 
-from .atlas.site import page, write_text
-from .explain import Explanation
-from .images import write_json
+from convscope.atlas.site import page, write_text
+from convscope.explain import Explanation
+from convscope.images import write_json
 
 PHOTO_PX = 448
 SCRIPT = """

@@ -8,8 +8,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .images import Picture
-from .models.base import VisionModel
+from convscope.images import Picture
+from convscope.models.base import VisionModel
 
 
 def rgb_kernels(model: VisionModel) -> torch.Tensor:

@@ -12,8 +12,8 @@ from typing import Sequence
 
 import torch
 
-from .errors import OutOfRangeError
-from .models.base import INPUT, VisionModel
+from convscope.errors import OutOfRangeError
+from convscope.models.base import INPUT, VisionModel
 
 BYTES = 4  # float32 activations and gradients
 OVERHEAD = 1.5  # saved activations, their gradients and the transforms' copies (measured: peak RSS of

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 
-from . import objectives as obj
-from .errors import ObjectiveSyntaxError
-from .objectives import Objective
+from convscope import objectives as obj
+from convscope.errors import ObjectiveSyntaxError
+from convscope.objectives import Objective
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
                     r"|(?P<name>[A-Za-z_][\w.]*)|(?P<op>[-+*/():@,]))")

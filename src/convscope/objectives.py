@@ -10,8 +10,8 @@ from typing import Callable, Sequence
 
 import torch
 
-from .errors import OutOfRangeError
-from .models.base import EXTRA, INPUT, LOGITS, VisionModel
+from convscope.errors import OutOfRangeError
+from convscope.models.base import EXTRA, INPUT, LOGITS, VisionModel
 
 Acts = dict[str, torch.Tensor]
 Check = Callable[[VisionModel, int], None]
@@ -109,7 +109,7 @@ def as_objective(objective: "Objective | str") -> Objective:
     if isinstance(objective, Objective):
         return objective
     if isinstance(objective, str):
-        from .objective_text import parse_objective
+        from convscope.objective_text import parse_objective
         return parse_objective(objective)
     raise OutOfRangeError(f"an objective is text such as 'block8:12' or an Objective, got {type(objective).__name__}")
 

@@ -11,7 +11,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from .errors import OutOfRangeError
+from convscope.errors import OutOfRangeError
 
 # Square root of ImageNet's colour correlation (Lucid's decomposition).
 COLOR_CORRELATION_SQRT = torch.tensor([[0.26, 0.09, 0.02],

@@ -14,14 +14,14 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
-from .classify import prepare
-from .errors import ImageInputError
-from .exemplars import LayerExemplars
-from .heap import reused_memory
-from .models.base import VisionModel
-from .photo_stream import photo_batches, photo_files, read_tensor
-from .photos import Photo, builtin_photos
-from .probe import Probe
+from convscope.classify import prepare
+from convscope.errors import ImageInputError
+from convscope.exemplars import LayerExemplars
+from convscope.heap import reused_memory
+from convscope.models.base import VisionModel
+from convscope.photo_stream import photo_batches, photo_files, read_tensor
+from convscope.photos import Photo, builtin_photos
+from convscope.probe import Probe
 
 PHOTO_BATCH = 32
 Progress = Callable[[int, int], None]

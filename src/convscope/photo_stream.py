@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageInputError
-from .images import open_image, to_rgb8
-from .photos import PHOTO_SUFFIXES
+from convscope.errors import ImageInputError
+from convscope.images import open_image, to_rgb8
+from convscope.photos import PHOTO_SUFFIXES
 
 MIN_SIDE = 8  # smaller photos are skipped with a note: no network sees anything in them
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import ImageInputError
-from .images import load_photo
+from convscope.errors import ImageInputError
+from convscope.images import load_photo
 
 PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -51,7 +51,7 @@ def builtin_photos() -> list[Photo]:
 
 def builtin_photo(name: str = "chelsea") -> Photo:
     """One photo of the built-in set, by name (only that one is read)."""
-    from .errors import unknown
+    from convscope.errors import unknown
 
     if name not in BUILTIN:
         raise unknown("built-in photo", name, BUILTIN)

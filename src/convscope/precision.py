@@ -17,7 +17,7 @@ from typing import Iterator
 
 import torch
 
-from .errors import OutOfRangeError
+from convscope.errors import OutOfRangeError
 
 PRECISIONS = ("auto", "float32", "tf32", "bfloat16")
 

@@ -5,7 +5,7 @@ from typing import Iterable
 
 import torch
 
-from .models.base import EXTRA, INPUT, VisionModel
+from convscope.models.base import EXTRA, INPUT, VisionModel
 
 
 class _StopForward(Exception):

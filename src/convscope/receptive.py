@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import torch
 
-from .errors import OutOfRangeError
-from .models.base import VisionModel
-from .probe import Probe
+from convscope.errors import OutOfRangeError
+from convscope.models.base import VisionModel
+from convscope.probe import Probe
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Sequence
 
-from .errors import OutOfRangeError, unknown
+from convscope.errors import OutOfRangeError, unknown
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,18 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .compiled import FAILED, compile_failed, compile_for, compiled_forwards, eager_forwards
-from .errors import ConvscopeError, OutOfRangeError
-from .heap import reused_memory
-from .images import Picture, deprocess_keras2016, stitch
-from .memory import check_render_memory
-from .models.base import VisionModel
-from .objectives import VIEWS, Objective, as_objective, channel_scores
-from .param import ToRGB, image_param
-from .probe import Probe
-from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from .spectrum import spectrum_for
-from .transforms import LucidTransforms, NoTransforms, RandomCrops, Transform
+from convscope.compiled import FAILED, compile_failed, compile_for, compiled_forwards, eager_forwards
+from convscope.errors import ConvscopeError, OutOfRangeError
+from convscope.heap import reused_memory
+from convscope.images import Picture, deprocess_keras2016, stitch
+from convscope.memory import check_render_memory
+from convscope.models.base import VisionModel
+from convscope.objectives import VIEWS, Objective, as_objective, channel_scores
+from convscope.param import ToRGB, image_param
+from convscope.probe import Probe
+from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.spectrum import spectrum_for
+from convscope.transforms import LucidTransforms, NoTransforms, RandomCrops, Transform
 
 Progress = Callable[[int, int], None]
 """Called with (unit-steps done, unit-steps in all)."""

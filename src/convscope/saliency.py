@@ -7,9 +7,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import ImageInputError, OutOfRangeError
-from .images import Picture, as_photo, to_tensor
-from .models.base import VisionModel
+from convscope.errors import ImageInputError, OutOfRangeError
+from convscope.images import Picture, as_photo, to_tensor
+from convscope.models.base import VisionModel
 
 # Anchor colours of a dark-to-bright heat scale (black, purple, red, orange, pale yellow).
 HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], dtype=float)
@@ -91,8 +91,8 @@ def saliency(model: VisionModel, photo: object, target: int | str | None = None,
 
     The map explains the whole photo, so ``probability`` is the network's on the whole photo;
     ``classify_probability`` is the one ``classify`` gives on its centre square."""
-    from .classes import resolve_class
-    from .classify import prepare
+    from convscope.classes import resolve_class
+    from convscope.classify import prepare
 
     pixels = as_photo(photo)
     k_asked = None if target is None else resolve_class(model, target)

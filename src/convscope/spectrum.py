@@ -18,9 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .errors import ImageInputError, OutOfRangeError
-from .images import atomic_path, to_tensor
-from .param import correlate
+from convscope.errors import ImageInputError, OutOfRangeError
+from convscope.images import atomic_path, to_tensor
+from convscope.param import correlate
 
 FORMAT = "convscope-spectrum-1"
 DEFAULT_FILE = "spectrum.npz"

@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import torch
 
-from .models.base import VisionModel
-from .photo_stats import PhotoSource, as_source, photo_statistics
-from .photos import Photo
-from .probe import Probe
+from convscope.models.base import VisionModel
+from convscope.photo_stats import PhotoSource, as_source, photo_statistics
+from convscope.photos import Photo
+from convscope.probe import Probe
 
 if TYPE_CHECKING:
-    from .recipes import Recipe
-    from .render import Progress
+    from convscope.recipes import Recipe
+    from convscope.render import Progress
 
 
 def photo_maxima(model: VisionModel, layer: str, photos: "PhotoSource | Sequence[Photo] | None" = None,
@@ -76,9 +76,9 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
     maximize the centre neuron, the peak). For a layer read before the network's own
     activation function (efficientnet-lite's stem and head, before ReLU6), the same ratio is
     also given after that function: what the next layer receives."""
-    from .objectives import unit_objective
-    from .recipes import get_recipe
-    from .render import as_seen, render
+    from convscope.objectives import unit_objective
+    from convscope.recipes import get_recipe
+    from convscope.render import as_seen, render
 
     info = model.layer(layer)
     rec = get_recipe(recipe)

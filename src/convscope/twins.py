@@ -17,14 +17,14 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from .errors import OutOfRangeError
-from .images import Picture, labelled
-from .models.base import VisionModel
-from .photo_stats import PHOTO_BATCH, PhotoSource, as_source
-from .photos import Photo
-from .probe import Probe
-from .render import Progress
-from .transforms import rotate
+from convscope.errors import OutOfRangeError
+from convscope.images import Picture, labelled
+from convscope.models.base import VisionModel
+from convscope.photo_stats import PHOTO_BATCH, PhotoSource, as_source
+from convscope.photos import Photo
+from convscope.probe import Probe
+from convscope.render import Progress
+from convscope.transforms import rotate
 
 DEFAULT_ANGLES = (90, 180, 270)
 CONSTANT = 1e-5  # a unit whose standard deviation is below this (relative to its mean) is constant

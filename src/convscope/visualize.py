@@ -4,16 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .errors import OutOfRangeError
-from .images import Picture, stitch
-from .kernels import kernel_pictures
-from .models import VisionModel, load
-from .objectives import Objective, unit_number, unit_objective
-from .photo_stats import PhotoSource
-from .photos import Photo
-from .recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from .render import Progress, render
-from .stats import fidelity, photo_maxima
+from convscope.errors import OutOfRangeError
+from convscope.images import Picture, stitch
+from convscope.kernels import kernel_pictures
+from convscope.models import VisionModel, load
+from convscope.objectives import Objective, unit_number, unit_objective
+from convscope.photo_stats import PhotoSource
+from convscope.photos import Photo
+from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.render import Progress, render
+from convscope.stats import fidelity, photo_maxima
 
 ACTIVATION_NOTE = ("activation: the objective on the optimized image; picture_activation: on the saved "
                    "picture (8-bit, in the recipe's display)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..images import Picture
-from ..models.base import LOGITS, VisionModel
-from ..photo_stats import PhotoSource
+from convscope.images import Picture
+from convscope.models.base import LOGITS, VisionModel
+from convscope.photo_stats import PhotoSource
 
 CROP_PX = 64
 TOP_PHOTOS = 3

@@ -13,12 +13,12 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
-from ..errors import ConvscopeError
-from ..images import Picture
-from ..models.base import VisionModel
-from ..precision import resolve as resolve_precision
-from ..recipes import Recipe
-from .builder import BatchJob, render_batch
+from convscope.errors import ConvscopeError
+from convscope.images import Picture
+from convscope.models.base import VisionModel
+from convscope.precision import resolve as resolve_precision
+from convscope.recipes import Recipe
+from convscope.atlas.builder import BatchJob, render_batch
 
 PROBE_TIMEOUT_S = 120
 TASK_RETRIES = 3

@@ -13,8 +13,8 @@ import re
 import shutil
 from pathlib import Path
 
-from ..errors import ConvscopeError
-from ..images import Picture, load_photo, write_json
+from convscope.errors import ConvscopeError
+from convscope.images import Picture, load_photo, write_json
 
 CONFIG = "atlas-config.json"
 LOCK = ".atlas.lock"

@@ -6,9 +6,9 @@ import sys
 import warnings
 from typing import Sequence
 
-from ..compiled import CompileFallback
-from ..errors import ConvscopeError
-from .parser import build_parser
+from convscope.compiled import CompileFallback
+from convscope.errors import ConvscopeError
+from convscope.cli.parser import build_parser
 
 
 def _note(message, category, *_rest, **_kw) -> None:

@@ -8,13 +8,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from .. import models
-from ..devices import resolve_device
-from ..errors import ConvscopeError, OutOfRangeError
-from ..images import check_output_folder, image_format
+from convscope import models
+from convscope.devices import resolve_device
+from convscope.errors import ConvscopeError, OutOfRangeError
+from convscope.images import check_output_folder, image_format
 
 if TYPE_CHECKING:
-    from ..recipes import Recipe
+    from convscope.recipes import Recipe
 
 
 class CliError(ConvscopeError):
@@ -91,8 +91,8 @@ def output_folder(path: str) -> Path:
 def cli_recipe(args: argparse.Namespace, shape: bool = True) -> "Recipe":
     """The recipe the options name, with every option given (``shape=False``: all but --size
     and --steps); a --spectrum file is read (and refused if it is not one) before any work."""
-    from ..recipes import get_recipe
-    from ..spectrum import load_spectrum
+    from convscope.recipes import get_recipe
+    from convscope.spectrum import load_spectrum
 
     base = get_recipe(args.recipe)
     if base.transforms != "crops":
@@ -159,8 +159,8 @@ def parse_floats(text: str | None, name: str) -> list[float] | None:
 
 def read_photo(path: str | None) -> tuple[object, str]:
     """The user's photo, or the built-in chelsea photo; with its name."""
-    from ..images import load_photo
-    from ..photos import builtin_photo
+    from convscope.images import load_photo
+    from convscope.photos import builtin_photo
 
     if path is None:
         return builtin_photo("chelsea").pixels, "chelsea (built-in)"

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import models
-from ..errors import ConvscopeError
-from .common import emit, fail, load_model, plural, positive, resolve_device
+from convscope import models
+from convscope.errors import ConvscopeError
+from convscope.cli.common import emit, fail, load_model, plural, positive, resolve_device
 
 
 def cmd_models(args: argparse.Namespace) -> None:
@@ -43,8 +43,8 @@ def cmd_layers(args: argparse.Namespace) -> None:
 
 
 def cmd_classify(args: argparse.Namespace) -> None:
-    from ..classify import classify
-    from ..images import load_photo
+    from convscope.classify import classify
+    from convscope.images import load_photo
 
     positive(args.top, "--top")
     readable, errors = {}, {}

@@ -6,20 +6,19 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .. import models
-from ..images import write_json
-from .common import (cli_recipe, emit, fail, load_model, output_folder, output_path, parse_floats, plural, positive,
-                     progress_bar, warn_skipped)
+from convscope import models
+from convscope.images import write_json
+from convscope.cli.common import cli_recipe, emit, fail, load_model, output_folder, output_path, parse_floats, plural, positive, progress_bar, warn_skipped
 
 if TYPE_CHECKING:
-    from ..recipes import Recipe
+    from convscope.recipes import Recipe
 
 
 def cmd_atlas(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from ..atlas import build_atlas
-    from ..photo_stream import photo_files
+    from convscope.atlas import build_atlas
+    from convscope.photo_stream import photo_files
 
     output_folder(args.out)
     positive(args.batch, "--batch")
@@ -32,7 +31,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     layers = [l for l in args.layers.split(",") if l] if args.layers else None
     factory = None
     if args.ray:
-        from ..atlas.ray_runner import ray_runner_factory
+        from convscope.atlas.ray_runner import ray_runner_factory
 
         factory = ray_runner_factory(args.ray, args.gpus_per_task)
     elif args.gpus_per_task:
@@ -70,8 +69,8 @@ def cmd_atlas(args: argparse.Namespace) -> None:
 
 
 def cmd_exemplars(args: argparse.Namespace) -> None:
-    from ..exemplars import layer_file, run_exemplars
-    from ..photo_stream import photo_files
+    from convscope.exemplars import layer_file, run_exemplars
+    from convscope.photo_stream import photo_files
 
     output_folder(args.out)
     for value, name in ((args.top, "--top"), (args.batch, "--batch"), (args.checkpoint_every, "--checkpoint-every")):
@@ -99,8 +98,8 @@ def cmd_exemplars(args: argparse.Namespace) -> None:
 
 
 def cmd_activation_atlas(args: argparse.Namespace) -> None:
-    from ..activation_atlas import activation_atlas, require_umap
-    from ..photo_stream import photo_files
+    from convscope.activation_atlas import activation_atlas, require_umap
+    from convscope.photo_stream import photo_files
 
     output_folder(args.out)
     for value, name in ((args.grid, "--grid"), (args.samples, "--samples"), (args.min_count, "--min-count"),
@@ -132,8 +131,8 @@ def cmd_activation_atlas(args: argparse.Namespace) -> None:
 
 
 def cmd_twins(args: argparse.Namespace) -> None:
-    from ..photo_stats import photo_source
-    from ..twins import add_picture_view, angle_list, check_threshold, find_twins
+    from convscope.photo_stats import photo_source
+    from convscope.twins import add_picture_view, angle_list, check_threshold, find_twins
 
     check_threshold(args.threshold)
     positive(args.top, "--top")
@@ -184,9 +183,9 @@ def cmd_twins(args: argparse.Namespace) -> None:
 
 def twin_pictures(model: models.VisionModel, report, recipe: "Recipe", atlas: str | None, top: int):
     """Unit pictures for the twin sheet: from an atlas folder, else rendered now (--recipe)."""
-    from ..atlas.store import atlas_pictures
-    from ..objectives import unit_objective
-    from ..render import render
+    from convscope.atlas.store import atlas_pictures
+    from convscope.objectives import unit_objective
+    from convscope.render import render
 
     units = sorted({u for p in report.pairs[:top] for u in (p.unit, p.twin)})
     if atlas:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import argparse
 
-from .. import models
-from ..images import write_json
-from .common import (cli_recipe, emit, fail, load_model, output_folder, output_path, parse_floats, positive,
-                     progress_bar, read_photo, resolve_device)
+from convscope import models
+from convscope.images import write_json
+from convscope.cli.common import cli_recipe, emit, fail, load_model, output_folder, output_path, parse_floats, positive, progress_bar, read_photo, resolve_device
 
 
 def cmd_dream(args: argparse.Namespace) -> None:
-    from ..dream import dream
+    from convscope.dream import dream
 
     out = output_path(args.output)
     if args.objective is not None and (args.layers is not None or args.layer_weights is not None):
@@ -33,8 +32,8 @@ def cmd_dream(args: argparse.Namespace) -> None:
 
 
 def cmd_classviz(args: argparse.Namespace) -> None:
-    from ..classes import resolve_class
-    from ..classviz import class_model
+    from convscope.classes import resolve_class
+    from convscope.classviz import class_model
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
@@ -65,8 +64,8 @@ def check_model(spec: str, device: str) -> models.VisionModel:
 
 
 def cmd_saliency(args: argparse.Namespace) -> None:
-    from ..classes import resolve_class
-    from ..saliency import saliency
+    from convscope.classes import resolve_class
+    from convscope.saliency import saliency
 
     out = output_path(args.output)
     positive(args.samples, "--samples")
@@ -81,8 +80,8 @@ def cmd_saliency(args: argparse.Namespace) -> None:
 
 
 def cmd_accentuate(args: argparse.Namespace) -> None:
-    from ..accentuate import accentuate
-    from ..objective_text import parse_objective
+    from convscope.accentuate import accentuate
+    from convscope.objective_text import parse_objective
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
@@ -98,7 +97,7 @@ def cmd_accentuate(args: argparse.Namespace) -> None:
 
 
 def cmd_caricature(args: argparse.Namespace) -> None:
-    from ..accentuate import caricature
+    from convscope.accentuate import caricature
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
@@ -127,9 +126,9 @@ def cmd_explain(args: argparse.Namespace) -> None:
     import sys
     from pathlib import Path
 
-    from ..explain import explain
-    from ..explain_page import write_explanation
-    from ..images import load_photo
+    from convscope.explain import explain
+    from convscope.explain_page import write_explanation
+    from convscope.images import load_photo
 
     output_folder(args.out)
     for value, name in ((args.per_position, "--per-position"), (args.max_units, "--max-units"),
@@ -156,11 +155,11 @@ def cmd_spectrum(args: argparse.Namespace) -> None:
     import sys
     from pathlib import Path
 
-    from ..errors import ImageInputError
-    from ..images import check_output_folder, load_photo
-    from ..photo_stream import photo_files
-    from ..photos import BUILTIN, builtin_photos
-    from ..spectrum import measure_spectrum
+    from convscope.errors import ImageInputError
+    from convscope.images import check_output_folder, load_photo
+    from convscope.photo_stream import photo_files
+    from convscope.photos import BUILTIN, builtin_photos
+    from convscope.spectrum import measure_spectrum
 
     out = Path(args.output)
     if out.suffix.lower() != ".npz" or out.is_dir():

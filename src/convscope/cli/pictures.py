@@ -4,9 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..images import Picture, check_alpha_format, labelled, row, stitch, write_json
-from .common import (cli_recipe, emit, fail, load_model, output_path, parse_units, plural, positive, progress_bar,
-                     warn_skipped)
+from convscope.images import Picture, check_alpha_format, labelled, row, stitch, write_json
+from convscope.cli.common import cli_recipe, emit, fail, load_model, output_path, parse_units, plural, positive, progress_bar, warn_skipped
 
 
 def parse_thresholds(text: str | None) -> list[int]:
@@ -51,8 +50,8 @@ def strip_path(out: Path) -> Path:
 
 
 def cmd_filter(args: argparse.Namespace) -> None:
-    from ..objectives import unit_number
-    from ..visualize import visualize_filter
+    from convscope.objectives import unit_number
+    from convscope.visualize import visualize_filter
 
     out = output_path(args.output)
     importance_output(args, out)
@@ -81,8 +80,8 @@ def cmd_filter(args: argparse.Namespace) -> None:
 
 
 def cmd_grid(args: argparse.Namespace) -> None:
-    from ..photo_stats import photo_source
-    from ..visualize import filter_grid
+    from convscope.photo_stats import photo_source
+    from convscope.visualize import filter_grid
 
     out = output_path(args.output)
     importance_output(args, out)
@@ -119,8 +118,8 @@ def cmd_grid(args: argparse.Namespace) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> None:
-    from ..objective_text import parse_objective
-    from ..render import render
+    from convscope.objective_text import parse_objective
+    from convscope.render import render
 
     out = output_path(args.output)
     importance_output(args, out)
@@ -145,8 +144,8 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    from ..photo_stats import photo_source
-    from ..stats import measure_units
+    from convscope.photo_stats import photo_source
+    from convscope.stats import measure_units
 
     positive(args.batch, "--batch")
     positive(args.steps, "--steps")
@@ -180,9 +179,9 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from ..classify import classify
-    from ..photos import builtin_photo
-    from ..visualize import filter_grid, visualize_filter
+    from convscope.classify import classify
+    from convscope.photos import builtin_photo
+    from convscope.visualize import filter_grid, visualize_filter
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():

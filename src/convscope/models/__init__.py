@@ -4,17 +4,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from ..compiled import check_compile
-from ..devices import resolve_device
-from ..errors import WeightsError, unknown
-from ..precision import check as check_precision
-from . import efficientnet_lite, inception_v1, vgg
-from .base import Layer, VisionModel
-from .layouts import Layout
-from .onnx_models import load_onnx
-from .timm_models import PREFIX as TIMM_PREFIX, load_timm
-from .user import load_factory, wrap
-from .weights import read_weights
+from convscope.compiled import check_compile
+from convscope.devices import resolve_device
+from convscope.errors import WeightsError, unknown
+from convscope.precision import check as check_precision
+from convscope.models import efficientnet_lite, inception_v1, vgg
+from convscope.models.base import Layer, VisionModel
+from convscope.models.layouts import Layout
+from convscope.models.onnx_models import load_onnx
+from convscope.models.timm_models import PREFIX as TIMM_PREFIX, load_timm
+from convscope.models.user import load_factory, wrap
+from convscope.models.weights import read_weights
 
 DEFAULT_MODEL = "efficientnet-lite0"
 

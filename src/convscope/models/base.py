@@ -7,9 +7,9 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .. import precision as arithmetic
-from ..errors import OutOfRangeError, unknown
-from .layouts import Layout, as_layout, detect_layout
+from convscope import precision as arithmetic
+from convscope.errors import OutOfRangeError, unknown
+from convscope.models.layouts import Layout, as_layout, detect_layout
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
 
@@ -110,7 +110,7 @@ class VisionModel:
 
     def set_compile(self, mode: str) -> "VisionModel":
         """Whether renders compile their steps from now on: ``auto``, ``on`` or ``off``; returns self."""
-        from ..compiled import check_compile
+        from convscope.compiled import check_compile
 
         self.compile_mode = check_compile(mode)
         return self

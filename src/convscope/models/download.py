@@ -7,8 +7,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..errors import WeightsError
-from ..images import atomic_path
+from convscope.errors import WeightsError
+from convscope.images import atomic_path
 
 OFFICIAL = {
     "vgg16": "vgg16-397923af.pth",

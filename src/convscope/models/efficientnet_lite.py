@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import WeightsError
-from .base import Activation, VisionModel
-from .fold import fold_batch_norm
-from .labels import imagenet_labels
-from .weights import load_state_dict_strict, read_weights
+from convscope.errors import WeightsError
+from convscope.models.base import Activation, VisionModel
+from convscope.models.fold import fold_batch_norm
+from convscope.models.labels import imagenet_labels
+from convscope.models.weights import load_state_dict_strict, read_weights
 
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
 RELU6 = Activation("ReLU6", F.relu6)

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import WeightsError
-from .base import VisionModel
-from .weights import load_state_dict_strict, read_weights
+from convscope.errors import WeightsError
+from convscope.models.base import VisionModel
+from convscope.models.weights import load_state_dict_strict, read_weights
 
 # block: (input, 1x1, 3x3 bottleneck, 3x3, 5x5 bottleneck, 5x5, pool reduce)
 MIXED = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..errors import OutOfRangeError
+from convscope.errors import OutOfRangeError
 
 KINDS = ("maps", "tokens", "channels_last", "vector")
 MAX_EXTRA_TOKENS = 8  # class, distillation and register tokens looked for before the patches

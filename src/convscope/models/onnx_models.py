@@ -7,10 +7,10 @@ from typing import Callable
 
 import torch
 
-from ..errors import MissingExtraError, OutOfRangeError, WeightsError
-from .base import VisionModel
-from .labels import imagenet_labels
-from .user import wrap
+from convscope.errors import MissingExtraError, OutOfRangeError, WeightsError
+from convscope.models.base import VisionModel
+from convscope.models.labels import imagenet_labels
+from convscope.models.user import wrap
 
 # name -> (mean, std, colour order): the network's input is ((x * scale) - mean) / std per channel
 PRESETS: dict[str, tuple[tuple[float, ...], tuple[float, ...], float, bool]] = {

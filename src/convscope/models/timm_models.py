@@ -7,11 +7,11 @@ from pathlib import Path
 
 import torch
 
-from ..errors import MissingExtraError, WeightsError, unknown
-from .base import VisionModel
-from .labels import imagenet_labels
-from .user import wrap
-from .weights import load_state_dict_strict, read_weights
+from convscope.errors import MissingExtraError, WeightsError, unknown
+from convscope.models.base import VisionModel
+from convscope.models.labels import imagenet_labels
+from convscope.models.user import wrap
+from convscope.models.weights import load_state_dict_strict, read_weights
 
 PREFIX = "timm:"
 HUB_HOST = ("huggingface.co", 443)

@@ -9,9 +9,9 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ..errors import ConvscopeError, WeightsError
-from .base import LOGITS, VisionModel
-from .layouts import Layout
+from convscope.errors import ConvscopeError, WeightsError
+from convscope.models.base import LOGITS, VisionModel
+from convscope.models.layouts import Layout
 
 
 class UserModelError(ConvscopeError):

@@ -14,11 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import VisionModel
-from .download import fetch_official
-from .labels import imagenet_labels
-from .vgg_weights import LoadedWeights, read_vgg_weights
-from .weights import load_state_dict_strict
+from convscope.models.base import VisionModel
+from convscope.models.download import fetch_official
+from convscope.models.labels import imagenet_labels
+from convscope.models.vgg_weights import LoadedWeights, read_vgg_weights
+from convscope.models.weights import load_state_dict_strict
 
 CONFIGS = {
     "vgg16": (2, 2, 3, 3, 3),
@@ -102,7 +102,7 @@ Labelled = Sequence[tuple[np.ndarray, frozenset[int]]]
 
 def default_labelled_photos() -> Labelled:
     """Real photos with the classes a trained network must give them: a cat, an espresso."""
-    from ..photos import builtin_photo
+    from convscope.photos import builtin_photo
 
     return [(builtin_photo("chelsea").pixels, frozenset(range(281, 286))),
             (builtin_photo("coffee").pixels, frozenset({967}))]
@@ -110,7 +110,7 @@ def default_labelled_photos() -> Labelled:
 
 def orientation_score(model: VisionModel, labelled: Labelled) -> float:
     """The mean log-probability the model gives the right classes of the labelled photos."""
-    from ..classify import prepare
+    from convscope.classify import prepare
 
     total = 0.0
     with torch.no_grad():

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import WeightsError
-from .weights import read_weights
+from convscope.errors import WeightsError
+from convscope.models.weights import read_weights
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 ORIENTATIONS = ("auto", "as-stored", "flipped")

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..errors import WeightsError
+from convscope.errors import WeightsError
 
 SHOW = 5
 
