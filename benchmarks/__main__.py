@@ -11,8 +11,8 @@ from pathlib import Path
 import convscope
 
 from .gpu_report import gpu_markdown, profile_markdown
-from .modern_report import modern_markdown
 from .harness import machine
+from .modern_report import modern_markdown
 from .speed import article_vs_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -262,7 +262,7 @@ def markdown(res: dict) -> str:
                   "`convscope grid MODEL LAYER --recipe keras2016 --candidates N --top N -o grid.png --json`, "
                   "each a fresh process (start-up, model load, photo statistics and files included), alternated "
                   "after one untimed run of each. Each process has its own allocator settings: the script glibc's "
-                  "defaults, convscope its own (`convscope.heap`). System seconds: the kernel's share of the "
+                  "defaults, convscope its own (`convscope.runtime.heap`). System seconds: the kernel's share of the "
                   "process's CPU time (page faults among it). VGG16 has random weights.", "",
                   table(res["process"], [("model", "model", ""), ("layer", "layer", ""), ("filters", "filters", ""),
                                          ("article s", "article_s", ".1f"), ("convscope s", "convscope_s", ".1f"),
@@ -273,7 +273,7 @@ def markdown(res: dict) -> str:
     if "cpu_step" in res:
         parts += ["## 14. The CPU changes of the render step, each against what it replaced", "",
                   "`benchmarks/cpu_step.py`. Freed memory kept: the same render in fresh processes, alternated, "
-                  "with `convscope.heap` switched off and on (a whole process's setting). The padding, the "
+                  "with `convscope.runtime.heap` switched off and on (a whole process's setting). The padding, the "
                   "crops and the lucid transforms: the render with the replaced code swapped back in, alternated "
                   "in one process; the "
                   "replaced code is kept in the benchmark as the reference. Times are one render each.", "",

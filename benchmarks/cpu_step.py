@@ -26,12 +26,12 @@ from .harness import alternate, median
 
 ROOT = Path(__file__).resolve().parent.parent
 RENDER = """
-import hashlib, sys, time, convscope, convscope.heap
+import hashlib, sys, time, convscope, convscope.runtime.heap
 from convscope.objectives import channel
 from convscope.recipes import get_recipe
 from convscope.render import render
 if sys.argv[1] == "off":
-    convscope.heap.keep_freed_memory = lambda: False
+    convscope.runtime.heap.keep_freed_memory = lambda: False
 model = convscope.load()
 units = [channel("block8", u) for u in range(32)]
 start = time.perf_counter()
@@ -92,7 +92,7 @@ def allocator_row(runs: int) -> dict:
 
     alternate(runs, before=lambda: run("off"), now=lambda: run("on"))
     before, now = median(seconds["off"][1:]), median(seconds["on"][1:])
-    return {"change": "freed memory kept (convscope.heap)", "what": "block8, keras2016, 32 units, 20 steps",
+    return {"change": "freed memory kept (convscope.runtime.heap)", "what": "block8, keras2016, 32 units, 20 steps",
             "before_s": before, "now_s": now, "speedup": before / now,
             "pixels": "identical" if len(digests) == 1 else "differ"}
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-
 SETTINGS = ("steps", "size", "views", "view_size", "crop_scale", "noise", "lr")
 
 

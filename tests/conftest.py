@@ -1,9 +1,8 @@
 """Shared fixtures: the real embedded network and real photos."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest

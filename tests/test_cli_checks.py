@@ -7,7 +7,6 @@ import time
 import pytest
 
 from convscope.cli import main
-
 from vgg_files import random_arrays, write_torchvision
 
 

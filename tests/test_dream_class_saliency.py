@@ -142,10 +142,9 @@ def test_bad_input_for_dream_and_classviz(tmp_path, capsys, photo_files, argv, m
 
 
 def test_class_picture_is_the_image_the_network_was_sure_of(model, tmp_path, capsys):
-    from convscope.cli import main
-    from convscope.images import load_photo
     from convscope.classviz import opinion
-    from convscope.images import to_tensor
+    from convscope.cli import main
+    from convscope.images import load_photo, to_tensor
 
     out = tmp_path / "snake.png"
     code = main(["classviz", "65", "-o", str(out), "--until", "0.999", "--json"])
@@ -168,8 +167,8 @@ def test_curve_has_one_value_per_step_and_one_at_the_end(model):
 
 
 def test_check_network_from_a_weights_file(tmp_path, capsys):
-    from vgg_files import random_arrays, write_torchvision
     from convscope.cli import main
+    from vgg_files import random_arrays, write_torchvision
 
     weights = tmp_path / "vgg16.pth"
     write_torchvision(weights, random_arrays(0))

@@ -7,11 +7,11 @@ import sys
 
 import pytest
 
-from convscope import heap
+from convscope.runtime import heap
 
 PROBE = """
 import json, resource, torch
-from convscope.heap import reused_memory
+from convscope.runtime.heap import reused_memory
 
 def faults_of_steps(steps):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -1,8 +1,8 @@
 """The real networks: weights, preprocessing, layer table, strict loading."""
 from __future__ import annotations
 
-import torch
 import pytest
+import torch
 
 import convscope
 from convscope.classify import classify

@@ -5,7 +5,6 @@ import pytest
 import torch
 
 import convscope
-
 from convscope import objectives as obj
 from convscope.errors import ObjectiveSyntaxError, OutOfRangeError, UnknownNameError
 from convscope.objective_text import parse_objective

@@ -8,14 +8,14 @@ import pytest
 import torch
 
 import convscope
-from convscope import models, precision
+from convscope import models
 from convscope.atlas import AtlasFolderError, build_atlas
 from convscope.errors import OutOfRangeError
 from convscope.objectives import channel
 from convscope.probe import Probe
 from convscope.recipes import get_recipe
 from convscope.render import render
-
+from convscope.runtime import precision
 from test_cli import bad, run
 
 CPU = torch.device("cpu")

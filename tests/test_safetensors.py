@@ -10,7 +10,6 @@ from convscope import models
 from convscope.errors import WeightsError
 from convscope.models.efficientnet_lite import weights_file
 from convscope.models.weights import read_torch_file
-
 from vgg_files import random_arrays, write_torchvision
 
 

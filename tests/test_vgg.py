@@ -11,8 +11,17 @@ from convscope.errors import OutOfRangeError, WeightsError
 from convscope.models import vgg
 from convscope.objectives import class_logit
 from convscope.photos import builtin_photo
-from vgg_files import (Arrays, caffe, random_arrays, reference, torchvision_norm, write_keras03,
-                       write_keras1_th, write_keras2_tf, write_torchvision)
+from vgg_files import (
+    Arrays,
+    caffe,
+    random_arrays,
+    reference,
+    torchvision_norm,
+    write_keras03,
+    write_keras1_th,
+    write_keras2_tf,
+    write_torchvision,
+)
 
 X = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(1))
 

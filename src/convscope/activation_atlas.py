@@ -22,9 +22,9 @@ import torch
 import torch.nn.functional as F
 
 from convscope.activation_samples import ActivationSamples, sample_activations
-from convscope.exemplar_crops import field_crop
 from convscope.atlas.builder import logits_layer
 from convscope.errors import ConvscopeError, OutOfRangeError
+from convscope.exemplar_crops import field_crop
 from convscope.images import Picture, row, write_json
 from convscope.models.base import VisionModel
 from convscope.objectives import direction

@@ -4,14 +4,10 @@ OpenMP on the CPU, Triton on CUDA); their forward and backward then run as fused
 while the probe's hooks stay outside them. Each block class is compiled once per shape and
 reused by every later batch and render of the process (torch.compile caches by code and
 shape). Where compiling fails, the render goes on eagerly with a ``CompileFallback`` warning.
-
-``--compile auto`` compiles on CUDA for runs of AUTO_MIN_STEPS steps or more, never on the
-CPU, where BENCHMARKS.md measured inductor's training graphs slower than eager oneDNN.
+When a render compiles is decided in ``convscope.runtime.compile_settings``.
 """
 from __future__ import annotations
 
-import importlib.util
-import shutil
 import warnings
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator, Sequence
@@ -19,40 +15,13 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import torch
 from torch import nn
 
-from convscope.errors import OutOfRangeError
+from convscope.runtime.compile_settings import CompileFallback, compiler_found, wants_compile
 
 if TYPE_CHECKING:
     from convscope.models.base import VisionModel
 
-COMPILE_MODES = ("auto", "on", "off")
-AUTO_MIN_STEPS = 128  # on CUDA, shorter runs do not earn back a compile (unmeasured: see README)
 RECOMPILE_LIMIT = 64  # block configurations of one class (efficientnet-lite has 16 blocks)
 FAILED = "compile failed"  # a model's cache entry: compiling it failed once, do not retry
-
-
-class CompileFallback(UserWarning):
-    """Compiling a render step failed; the render ran without compiling."""
-
-
-def check_compile(mode: str) -> str:
-    if mode not in COMPILE_MODES:
-        raise OutOfRangeError(f"--compile must be one of {', '.join(COMPILE_MODES)}, got {mode!r}")
-    return mode
-
-
-def compiler_found(device: torch.device) -> str | None:
-    """Why compiling cannot work here, or None when it can: inductor needs a C++ compiler on
-    the CPU and Triton on CUDA."""
-    if device.type == "cuda":
-        return None if importlib.util.find_spec("triton") is not None else "Triton is not installed"
-    return None if any(shutil.which(c) for c in ("g++", "c++", "clang++")) else "no C++ compiler (g++) found"
-
-
-def wants_compile(mode: str, device: torch.device, steps: int) -> bool:
-    """Whether a render of ``steps`` steps on ``device`` compiles, by the rule in the module doc."""
-    if mode == "auto":
-        return device.type == "cuda" and steps >= AUTO_MIN_STEPS
-    return mode == "on"
 
 
 def compile_units(model: "VisionModel", layers: Sequence[str]) -> list[nn.Module]:

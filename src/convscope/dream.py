@@ -15,12 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from convscope.errors import ImageInputError, OutOfRangeError
-from convscope.heap import reused_memory
 from convscope.images import Picture, as_photo, to_tensor
 from convscope.models.base import VisionModel
 from convscope.objectives import Objective, as_objective, layer
 from convscope.probe import Probe
 from convscope.render import Progress
+from convscope.runtime.heap import reused_memory
 
 
 @dataclass

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 
 from convscope.errors import OutOfRangeError
-from convscope.heap import reused_memory
 from convscope.images import atomic_path, write_json
 from convscope.models.base import VisionModel
 from convscope.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
 from convscope.probe import Probe
+from convscope.runtime.heap import reused_memory
 
 STATE_FILE = "exemplars-state.pt"
 SUMMARY_FILE = "exemplars.json"

@@ -10,7 +10,6 @@ import torch
 
 from convscope.compiled import FAILED, compile_failed, compile_for, compiled_forwards, eager_forwards
 from convscope.errors import ConvscopeError, OutOfRangeError
-from convscope.heap import reused_memory
 from convscope.images import Picture, deprocess_keras2016, stitch
 from convscope.memory import check_render_memory
 from convscope.models.base import VisionModel
@@ -18,6 +17,7 @@ from convscope.objectives import VIEWS, Objective, as_objective, channel_scores
 from convscope.param import ToRGB, image_param
 from convscope.probe import Probe
 from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.runtime.heap import reused_memory
 from convscope.spectrum import spectrum_for
 from convscope.transforms import LucidTransforms, NoTransforms, RandomCrops, Transform
 

@@ -13,19 +13,19 @@ from typing import Callable, Iterator, Protocol, Sequence
 import torch
 import torch.nn.functional as F
 
-from convscope.errors import OutOfRangeError, UnknownNameError
-from convscope.images import Picture, write_json
-from convscope.models.base import LOGITS, VisionModel
-from convscope.kernels import kernel_pictures
-from convscope.objectives import channel, unit_objective
-from convscope.photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
-from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.exemplar_crops import ExemplarIndex
-from convscope.render import Progress, as_seen, render, view_hw
-from convscope.stats import fidelity, median_of, unit_values
 from convscope.atlas import measure
 from convscope.atlas.site import write_site
 from convscope.atlas.store import AtlasStore, unit_stem
+from convscope.errors import OutOfRangeError, UnknownNameError
+from convscope.exemplar_crops import ExemplarIndex
+from convscope.images import Picture, write_json
+from convscope.kernels import kernel_pictures
+from convscope.models.base import LOGITS, VisionModel
+from convscope.objectives import channel, unit_objective
+from convscope.photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
+from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.render import Progress, as_seen, render, view_hw
+from convscope.stats import fidelity, median_of, unit_values
 
 THUMB_PX = 64
 AtlasProgress = Callable[[float, int, "int | None"], None]

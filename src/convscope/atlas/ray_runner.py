@@ -13,12 +13,12 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
+from convscope.atlas.builder import BatchJob, render_batch
 from convscope.errors import ConvscopeError
 from convscope.images import Picture
 from convscope.models.base import VisionModel
-from convscope.precision import resolve as resolve_precision
 from convscope.recipes import Recipe
-from convscope.atlas.builder import BatchJob, render_batch
+from convscope.runtime.precision import resolve as resolve_precision
 
 PROBE_TIMEOUT_S = 120
 TASK_RETRIES = 3

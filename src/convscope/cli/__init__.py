@@ -6,9 +6,9 @@ import sys
 import warnings
 from typing import Sequence
 
-from convscope.compiled import CompileFallback
-from convscope.errors import ConvscopeError
 from convscope.cli.parser import build_parser
+from convscope.errors import ConvscopeError
+from convscope.runtime.compile_settings import CompileFallback
 
 
 def _note(message, category, *_rest, **_kw) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from convscope import models
-from convscope.devices import resolve_device
 from convscope.errors import ConvscopeError, OutOfRangeError
 from convscope.images import check_output_folder, image_format
+from convscope.runtime.devices import resolve_device
 
 if TYPE_CHECKING:
     from convscope.recipes import Recipe

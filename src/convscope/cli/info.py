@@ -5,8 +5,8 @@ import argparse
 import sys
 
 from convscope import models
-from convscope.errors import ConvscopeError
 from convscope.cli.common import emit, fail, load_model, plural, positive, resolve_device
+from convscope.errors import ConvscopeError
 
 
 def cmd_models(args: argparse.Namespace) -> None:

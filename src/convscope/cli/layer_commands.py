@@ -7,8 +7,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convscope import models
+from convscope.cli.common import (
+    cli_recipe,
+    emit,
+    fail,
+    load_model,
+    output_folder,
+    output_path,
+    parse_floats,
+    plural,
+    positive,
+    progress_bar,
+    warn_skipped,
+)
 from convscope.images import write_json
-from convscope.cli.common import cli_recipe, emit, fail, load_model, output_folder, output_path, parse_floats, plural, positive, progress_bar, warn_skipped
 
 if TYPE_CHECKING:
     from convscope.recipes import Recipe

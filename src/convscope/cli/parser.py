@@ -4,16 +4,23 @@ from __future__ import annotations
 import argparse
 
 from convscope import __version__, models
-from convscope.compiled import COMPILE_MODES
-from convscope.devices import DEVICE_CHOICES
-from convscope.precision import PRECISIONS
-from convscope.recipes import DEFAULT_RECIPE, RECIPES
 from convscope.cli.common import parse_size
 from convscope.cli.info import cmd_classify, cmd_layers, cmd_models
 from convscope.cli.layer_commands import cmd_activation_atlas, cmd_atlas, cmd_exemplars, cmd_twins
-from convscope.cli.photo_commands import cmd_accentuate, cmd_caricature, cmd_classviz, cmd_dream, cmd_saliency, cmd_spectrum, cmd_explain
+from convscope.cli.photo_commands import (
+    cmd_accentuate,
+    cmd_caricature,
+    cmd_classviz,
+    cmd_dream,
+    cmd_explain,
+    cmd_saliency,
+    cmd_spectrum,
+)
 from convscope.cli.pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
-
+from convscope.recipes import DEFAULT_RECIPE, RECIPES
+from convscope.runtime.compile_settings import COMPILE_MODES
+from convscope.runtime.devices import DEVICE_CHOICES
+from convscope.runtime.precision import PRECISIONS
 
 MODEL_HELP = ("a model name from `convscope models` (efficientnet-lite0, vgg16, ...), timm:NAME for a timm "
               "model, path/model.onnx, or path/to/file.py:factory for your own network")

@@ -4,8 +4,20 @@ from __future__ import annotations
 import argparse
 
 from convscope import models
+from convscope.cli.common import (
+    cli_recipe,
+    emit,
+    fail,
+    load_model,
+    output_folder,
+    output_path,
+    parse_floats,
+    positive,
+    progress_bar,
+    read_photo,
+    resolve_device,
+)
 from convscope.images import write_json
-from convscope.cli.common import cli_recipe, emit, fail, load_model, output_folder, output_path, parse_floats, positive, progress_bar, read_photo, resolve_device
 
 
 def cmd_dream(args: argparse.Namespace) -> None:

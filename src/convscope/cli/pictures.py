@@ -4,8 +4,19 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from convscope.cli.common import (
+    cli_recipe,
+    emit,
+    fail,
+    load_model,
+    output_path,
+    parse_units,
+    plural,
+    positive,
+    progress_bar,
+    warn_skipped,
+)
 from convscope.images import Picture, check_alpha_format, labelled, row, stitch, write_json
-from convscope.cli.common import cli_recipe, emit, fail, load_model, output_path, parse_units, plural, positive, progress_bar, warn_skipped
 
 
 def parse_thresholds(text: str | None) -> list[int]:

@@ -4,17 +4,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from convscope.compiled import check_compile
-from convscope.devices import resolve_device
 from convscope.errors import WeightsError, unknown
-from convscope.precision import check as check_precision
 from convscope.models import efficientnet_lite, inception_v1, vgg
 from convscope.models.base import Layer, VisionModel
 from convscope.models.layouts import Layout
 from convscope.models.onnx_models import load_onnx
-from convscope.models.timm_models import PREFIX as TIMM_PREFIX, load_timm
+from convscope.models.timm_models import PREFIX as TIMM_PREFIX
+from convscope.models.timm_models import load_timm
 from convscope.models.user import load_factory, wrap
 from convscope.models.weights import read_weights
+from convscope.runtime.compile_settings import check_compile
+from convscope.runtime.devices import resolve_device
+from convscope.runtime.precision import check as check_precision
 
 DEFAULT_MODEL = "efficientnet-lite0"
 
@@ -57,7 +58,7 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
          kernel_orientation: str = "auto", precision: str = "auto", preprocess: str | None = None,
          compile: str = "auto") -> VisionModel:
     """The model called ``name``, in eval mode on ``device``, running in ``precision`` (see
-    ``convscope.precision``), its renders compiled as ``compile`` says (see
+    ``convscope.runtime.precision``), its renders compiled as ``compile`` says (see
     ``convscope.compiled``). ``name`` is a built-in model, ``timm:NAME`` (any timm model),
     ``path/model.onnx`` (with ``preprocess``: imagenet, caffe-bgr, tf, none, or
     "mean=...;std=...") or ``path/to/file.py:factory``."""

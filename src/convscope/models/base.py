@@ -7,9 +7,9 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from convscope import precision as arithmetic
 from convscope.errors import OutOfRangeError, unknown
 from convscope.models.layouts import Layout, as_layout, detect_layout
+from convscope.runtime import precision as arithmetic
 
 Preprocess = Callable[[torch.Tensor], torch.Tensor]
 
@@ -52,7 +52,7 @@ class VisionModel:
 
     ``preprocess`` maps RGB images in [0, 1] (N, 3, H, W) to what ``net`` expects,
     so callers never deal with a model's own colour order or normalization.
-    ``precision`` is one of ``convscope.precision.PRECISIONS`` (``auto``: TF32 on CUDA,
+    ``precision`` is one of ``convscope.runtime.precision.PRECISIONS`` (``auto``: TF32 on CUDA,
     float32 on the CPU).
     """
 
@@ -110,7 +110,7 @@ class VisionModel:
 
     def set_compile(self, mode: str) -> "VisionModel":
         """Whether renders compile their steps from now on: ``auto``, ``on`` or ``off``; returns self."""
-        from convscope.compiled import check_compile
+        from convscope.runtime.compile_settings import check_compile
 
         self.compile_mode = check_compile(mode)
         return self

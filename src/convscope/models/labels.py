@@ -5,7 +5,6 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-
 # The two WordNet first names that two classes share, told apart.
 DISAMBIGUATED = {134: "crane (bird)", 517: "crane (machine)", 638: "maillot (leotard)", 639: "maillot (tank suit)"}
 
