@@ -21,7 +21,7 @@ ALL_CONV = ["stem"] + [f"block{i}" for i in range(16)] + ["head"]
 
 def make_photos(folder: Path, count: int, seed: int = 0) -> None:
     """``count`` JPEGs in 10 class folders, made from the built-in photos."""
-    from convscope.photos import builtin_photos
+    from convscope.io.builtin_photos import builtin_photos
 
     rng = np.random.default_rng(seed)
     photos = [p.pixels for p in builtin_photos()]
@@ -49,7 +49,7 @@ def per_layer_code(photos: Path, layers: list[str], count: int) -> str:
     """The loop the atlas used before the streaming pass: every photo read into memory and
     prepared, then per layer one single-photo forward each, keeping means and peaks."""
     return (f"import time, torch, convscope\n"
-            f"from convscope.photo_stream import photo_files\nfrom convscope.images import load_photo\n"
+            f"from convscope.photo_stream import photo_files\nfrom convscope.io.photo_reading import load_photo\n"
             f"from convscope.classify import prepare\nfrom convscope.probe import Probe\n"
             f"m = convscope.load()\nstart = time.perf_counter()\n"
             f"files = photo_files({str(photos)!r})[:{count}]\n"

@@ -10,8 +10,8 @@ import torch
 from lucent.optvis import param, render
 
 import convscope
+from convscope.io.builtin_photos import builtin_photos
 from convscope.objectives import channel
-from convscope.photos import builtin_photos
 from convscope.probe import Probe
 from convscope.recipes import get_recipe
 from convscope.render import render as convscope_render

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import convscope
-from convscope.images import stitch
+from convscope.io.builtin_photos import builtin_photos
+from convscope.io.picture import stitch
 from convscope.objectives import channel
-from convscope.photos import builtin_photos
 from convscope.recipes import get_recipe
 from convscope.render import render
 from convscope.stats import photo_maxima

@@ -21,9 +21,9 @@ from dreamlens import FeatureTarget, FeatureVisualizer, MacoConfig, RenderConfig
 
 import convscope
 from convscope.classviz import CLASS_CROP_SCALE_END, opinion
-from convscope.images import Picture, column, labelled, row
+from convscope.io.builtin_photos import builtin_photos
+from convscope.io.picture import Picture, column, labelled, row
 from convscope.objectives import channel, class_logit
-from convscope.photos import builtin_photos
 from convscope.probe import Probe
 from convscope.recipes import get_recipe
 from convscope.render import render, view_hw

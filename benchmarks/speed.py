@@ -64,7 +64,7 @@ def dream_big_photo(width: int, height: int, steps: int, octaves: int) -> dict:
     code = f"""
 import time, numpy as np, convscope
 from PIL import Image
-from convscope.photos import builtin_photo
+from convscope.io.builtin_photos import builtin_photo
 photo = np.asarray(Image.fromarray(builtin_photo('chelsea').pixels).resize(({width}, {height})))
 model = convscope.load()
 start = time.perf_counter()

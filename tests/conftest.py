@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import convscope
-from convscope.photos import builtin_photo, builtin_photos
+from convscope.io.builtin_photos import builtin_photo, builtin_photos
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import pytest
 
 import convscope
 from convscope.cli import main
-from convscope.photos import builtin_photo
+from convscope.io.builtin_photos import builtin_photo
 
 
 @pytest.fixture(scope="module")

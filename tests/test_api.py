@@ -12,8 +12,8 @@ import convscope
 from convscope import objectives as obj
 from convscope.cli import main
 from convscope.errors import OutOfRangeError
-from convscope.images import Picture
-from convscope.photos import builtin_photo
+from convscope.io.builtin_photos import builtin_photo
+from convscope.io.picture import Picture
 
 FAST = {"steps": 3, "size": 48}
 

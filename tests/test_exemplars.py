@@ -15,8 +15,8 @@ import torch
 from PIL import Image
 
 from convscope.exemplars import STATE_FILE, load_layer_file, run_exemplars
+from convscope.io.builtin_photos import builtin_photos
 from convscope.photo_stream import photo_files, read_square
-from convscope.photos import builtin_photos
 from convscope.probe import Probe
 
 LAYERS = ["block3", "head", "logits"]

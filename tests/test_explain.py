@@ -12,7 +12,7 @@ import torch
 
 from convscope.classify import classify, prepare
 from convscope.explain import explain
-from convscope.photos import builtin_photo
+from convscope.io.builtin_photos import builtin_photo
 from convscope.probe import Probe
 
 

@@ -13,8 +13,10 @@ from PIL import Image
 import convscope
 from convscope.cli import main
 from convscope.errors import ImageInputError
-from convscope.images import Picture, as_photo, load_photo, write_json
-from convscope.photos import builtin_photo
+from convscope.io.builtin_photos import builtin_photo
+from convscope.io.files import write_json
+from convscope.io.photo_reading import as_photo, load_photo
+from convscope.io.picture import Picture
 
 
 def mode_of(path: Path) -> int:
@@ -99,7 +101,7 @@ def test_classify_reads_what_it_can_and_reports_the_rest(capsys, tmp_path, photo
 
 
 def test_column_stacks_pictures_with_a_margin():
-    from convscope.images import Picture, column
+    from convscope.io.picture import Picture, column
 
     top = Picture(np.full((10, 20, 3), 50, np.uint8))
     bottom = Picture(np.full((6, 8, 3), 200, np.uint8))
@@ -114,7 +116,7 @@ def test_builtin_photos_are_the_packages_own_pixels():
     from skimage import data
     from sklearn.datasets import load_sample_image
 
-    from convscope.photos import builtin_photos
+    from convscope.io.builtin_photos import builtin_photos
 
     ours = {p.name: p.pixels for p in builtin_photos()}
     theirs = {"chelsea": data.chelsea(), "coffee": data.coffee(), "astronaut": data.astronaut(),

@@ -10,8 +10,8 @@ from PIL import Image
 
 import convscope
 from convscope.cli import main
+from convscope.io.builtin_photos import builtin_photos
 from convscope.kernels import kernel_pictures, rgb_kernels
-from convscope.photos import builtin_photos
 
 
 def test_kernels_are_the_weights_seen_from_the_rgb_image(model):

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from convscope.images import load_photo
+from convscope.io.photo_reading import load_photo
 from convscope.param import image_param
 
 

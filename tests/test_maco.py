@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from convscope.images import to_tensor
+from convscope.io.builtin_photos import builtin_photos
+from convscope.io.picture import to_tensor
 from convscope.objectives import channel
 from convscope.param import MacoImage
-from convscope.photos import builtin_photos
 from convscope.probe import Probe
 from convscope.recipes import get_recipe
 from convscope.render import render, slot_scorer

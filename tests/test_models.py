@@ -7,8 +7,8 @@ import torch
 import convscope
 from convscope.classify import classify
 from convscope.errors import UnknownNameError, WeightsError
+from convscope.io.builtin_photos import builtin_photo
 from convscope.models import efficientnet_lite
-from convscope.photos import builtin_photo
 
 CAT_CLASSES = set(range(281, 286))  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 ESPRESSO = 967

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 import convscope
-from convscope.images import Picture, stitch
+from convscope.io.builtin_photos import builtin_photos
+from convscope.io.picture import Picture, stitch
 from convscope.objectives import channel
-from convscope.photos import builtin_photos
 from convscope.recipes import get_recipe
 from convscope.render import render
 from convscope.stats import photo_maxima

@@ -10,7 +10,7 @@ from torch import nn
 from convscope import models
 from convscope.cli import main
 from convscope.errors import OutOfRangeError
-from convscope.photos import builtin_photos
+from convscope.io.builtin_photos import builtin_photos
 from convscope.twins import angle_list, find_twins
 
 
@@ -109,7 +109,7 @@ def test_bad_input(tmp_path, capsys, argv, match):
 def test_the_sheet_is_labelled_and_the_rotations_report_progress(photos):
     import numpy as np
 
-    from convscope.images import Picture
+    from convscope.io.picture import Picture
     from convscope.twins import add_picture_view
 
     calls = []

@@ -8,9 +8,9 @@ import torch
 
 from convscope import models
 from convscope.errors import OutOfRangeError, WeightsError
+from convscope.io.builtin_photos import builtin_photo
 from convscope.models import vgg
 from convscope.objectives import class_logit
-from convscope.photos import builtin_photo
 from vgg_files import (
     Arrays,
     caffe,

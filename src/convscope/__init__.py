@@ -7,7 +7,7 @@ from convscope.classify import classify
 from convscope.classviz import class_model as classviz
 from convscope.dream import dream
 from convscope.errors import ConvscopeError
-from convscope.images import Picture
+from convscope.io.picture import Picture
 from convscope.models import load
 from convscope.objective_text import parse_objective
 from convscope.recipes import RECIPES, Recipe, get_recipe

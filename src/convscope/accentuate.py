@@ -19,7 +19,8 @@ import torch
 
 from convscope.classify import prepare
 from convscope.errors import OutOfRangeError
-from convscope.images import Picture, as_photo, row
+from convscope.io.photo_reading import as_photo
+from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
 from convscope.objectives import Objective, as_objective, caricature_of, closeness, cosine
 from convscope.param import image_param

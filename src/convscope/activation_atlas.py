@@ -25,7 +25,8 @@ from convscope.activation_samples import ActivationSamples, sample_activations
 from convscope.atlas.builder import logits_layer
 from convscope.errors import ConvscopeError, OutOfRangeError
 from convscope.exemplar_crops import field_crop
-from convscope.images import Picture, row, write_json
+from convscope.io.files import write_json
+from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
 from convscope.objectives import direction
 from convscope.receptive import ReceptiveField, receptive_field

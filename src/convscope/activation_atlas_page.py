@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 
 from convscope.atlas.site import page, write_text
-from convscope.images import Picture, load_photo
+from convscope.io.photo_reading import load_photo
+from convscope.io.picture import Picture
 
 SHEET_CELL_PX = 64
 STYLE = """

@@ -7,7 +7,8 @@ import numpy as np
 import torch
 
 from convscope.errors import OutOfRangeError
-from convscope.images import as_photo, fit_square, to_tensor
+from convscope.io.photo_reading import as_photo
+from convscope.io.picture import fit_square, to_tensor
 from convscope.models.base import VisionModel
 
 
@@ -25,7 +26,7 @@ def prepare(model: VisionModel, rgb: np.ndarray, size: int | None = None) -> tor
 
 def classify(model: VisionModel, photo: object, top: int = 5) -> list[Prediction]:
     """The ``top`` most probable classes of one photo (a path, Picture, PIL image or array;
-    see ``images.as_photo``), seen as its centre square at the model's input size."""
+    see ``convscope.io.photo_reading.as_photo``), seen as its centre square at the model's input size."""
     rgb = as_photo(photo)
     if model.labels is None:
         raise OutOfRangeError(f"{model.name} has no class labels to classify with")

@@ -8,7 +8,7 @@ import torch
 
 from convscope.classes import resolve_class
 from convscope.errors import OutOfRangeError
-from convscope.images import Picture, fit_square
+from convscope.io.picture import Picture, fit_square
 from convscope.models.base import VisionModel
 from convscope.objectives import class_logit, class_prob
 from convscope.recipes import Recipe, get_recipe

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 
 from convscope.errors import ImageInputError, OutOfRangeError
-from convscope.images import Picture, as_photo, to_tensor
+from convscope.io.photo_reading import as_photo
+from convscope.io.picture import Picture, to_tensor
 from convscope.models.base import VisionModel
 from convscope.objectives import Objective, as_objective, layer
 from convscope.probe import Probe
@@ -101,7 +102,7 @@ def dream(model: VisionModel, photo: object, objective: Objective | str | None =
           octave_scale: float = 1.4, steps: int = 10, step_size: float = 0.01, jitter: int = 32,
           tile: int = 512, seed: int = 0, progress: Progress | None = None) -> DreamResult:
     """Amplifies what ``objective`` sees in ``photo`` (a path, Picture, PIL image or array; see
-    ``images.as_photo``); the result has the photo's size.
+    ``convscope.io.photo_reading.as_photo``); the result has the photo's size.
 
     ``objective`` (an Objective or its text) defaults to the squared activations of
     ``layers`` (default block8, block10) weighted by ``layer_weights``; give one or the

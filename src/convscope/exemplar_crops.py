@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from convscope.errors import ImageInputError
 from convscope.exemplars import SUMMARY_FILE, load_layer_file
-from convscope.images import Picture, stitch
+from convscope.io.picture import Picture, stitch
 from convscope.models.base import VisionModel
 from convscope.photo_stream import read_tensor
 from convscope.receptive import ReceptiveField, receptive_field

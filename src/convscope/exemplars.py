@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from convscope.errors import OutOfRangeError
-from convscope.images import atomic_path, write_json
+from convscope.io.files import atomic_path, write_json
 from convscope.models.base import VisionModel
 from convscope.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
 from convscope.probe import Probe

@@ -12,7 +12,8 @@ import torch
 from convscope.atlas.store import atlas_pictures
 from convscope.classify import prepare
 from convscope.errors import OutOfRangeError
-from convscope.images import Picture, as_photo
+from convscope.io.photo_reading import as_photo
+from convscope.io.picture import Picture
 from convscope.models.base import LOGITS, VisionModel
 from convscope.objectives import unit_objective
 from convscope.probe import Probe

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from convscope.atlas.site import page, write_text
 from convscope.explain import Explanation
-from convscope.images import write_json
+from convscope.io.files import write_json
 
 PHOTO_PX = 448
 SCRIPT = """

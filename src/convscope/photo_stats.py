@@ -17,9 +17,9 @@ import torch
 from convscope.classify import prepare
 from convscope.errors import ImageInputError
 from convscope.exemplars import LayerExemplars
+from convscope.io.builtin_photos import Photo, builtin_photos
 from convscope.models.base import VisionModel
 from convscope.photo_stream import photo_batches, photo_files, read_tensor
-from convscope.photos import Photo, builtin_photos
 from convscope.probe import Probe
 from convscope.runtime.heap import reused_memory
 

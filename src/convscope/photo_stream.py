@@ -16,8 +16,7 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from convscope.errors import ImageInputError
-from convscope.images import open_image, to_rgb8
-from convscope.photos import PHOTO_SUFFIXES
+from convscope.io.photo_reading import PHOTO_SUFFIXES, open_image, to_rgb8
 
 MIN_SIDE = 8  # smaller photos are skipped with a note: no network sees anything in them
 

@@ -10,7 +10,7 @@ import torch
 
 from convscope.compiled import FAILED, compile_failed, compile_for, compiled_forwards, eager_forwards
 from convscope.errors import ConvscopeError, OutOfRangeError
-from convscope.images import Picture, deprocess_keras2016, stitch
+from convscope.io.picture import Picture, deprocess_keras2016, stitch
 from convscope.memory import check_render_memory
 from convscope.models.base import VisionModel
 from convscope.objectives import VIEWS, Objective, as_objective, channel_scores

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from convscope.errors import ImageInputError, OutOfRangeError
-from convscope.images import Picture, as_photo, to_tensor
+from convscope.io.photo_reading import as_photo
+from convscope.io.picture import Picture, to_tensor
 from convscope.models.base import VisionModel
 
 # Anchor colours of a dark-to-bright heat scale (black, purple, red, orange, pale yellow).
@@ -86,7 +87,7 @@ def overlay(photo: np.ndarray, heat: np.ndarray, gamma: float = 0.8) -> np.ndarr
 def saliency(model: VisionModel, photo: object, target: int | str | None = None, samples: int = 16,
              noise: float = 0.15, seed: int = 0) -> Saliency:
     """A saliency heat map over ``photo`` (a path, Picture, PIL image or array; see
-    ``images.as_photo``) for class ``target`` (an index or name; default: the top class);
+    ``convscope.io.photo_reading.as_photo``) for class ``target`` (an index or name; default: the top class);
     see ``saliency_map`` for the options.
 
     The map explains the whole photo, so ``probability`` is the network's on the whole photo;

@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 from convscope.errors import ImageInputError, OutOfRangeError
-from convscope.images import atomic_path, to_tensor
+from convscope.io.files import atomic_path
+from convscope.io.picture import to_tensor
 from convscope.param import correlate
 
 FORMAT = "convscope-spectrum-1"

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import torch
 
+from convscope.io.builtin_photos import Photo
 from convscope.models.base import VisionModel
 from convscope.photo_stats import PhotoSource, as_source, photo_statistics
-from convscope.photos import Photo
 from convscope.probe import Probe
 
 if TYPE_CHECKING:

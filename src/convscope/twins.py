@@ -18,10 +18,10 @@ import numpy as np
 import torch
 
 from convscope.errors import OutOfRangeError
-from convscope.images import Picture, labelled
+from convscope.io.builtin_photos import Photo
+from convscope.io.picture import Picture, labelled
 from convscope.models.base import VisionModel
 from convscope.photo_stats import PHOTO_BATCH, PhotoSource, as_source
-from convscope.photos import Photo
 from convscope.probe import Probe
 from convscope.render import Progress
 from convscope.transforms import rotate

@@ -5,12 +5,12 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from convscope.errors import OutOfRangeError
-from convscope.images import Picture, stitch
+from convscope.io.builtin_photos import Photo
+from convscope.io.picture import Picture, stitch
 from convscope.kernels import kernel_pictures
 from convscope.models import VisionModel, load
 from convscope.objectives import Objective, unit_number, unit_objective
 from convscope.photo_stats import PhotoSource
-from convscope.photos import Photo
 from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.render import Progress, render
 from convscope.stats import fidelity, photo_maxima

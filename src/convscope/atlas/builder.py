@@ -18,7 +18,8 @@ from convscope.atlas.site import write_site
 from convscope.atlas.store import AtlasStore, unit_stem
 from convscope.errors import OutOfRangeError, UnknownNameError
 from convscope.exemplar_crops import ExemplarIndex
-from convscope.images import Picture, write_json
+from convscope.io.files import write_json
+from convscope.io.picture import Picture
 from convscope.kernels import kernel_pictures
 from convscope.models.base import LOGITS, VisionModel
 from convscope.objectives import channel, unit_objective

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convscope.images import Picture
+from convscope.io.picture import Picture
 from convscope.models.base import LOGITS, VisionModel
 from convscope.photo_stats import PhotoSource
 

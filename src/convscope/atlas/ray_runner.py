@@ -15,7 +15,7 @@ import torch
 
 from convscope.atlas.builder import BatchJob, render_batch
 from convscope.errors import ConvscopeError
-from convscope.images import Picture
+from convscope.io.picture import Picture
 from convscope.models.base import VisionModel
 from convscope.recipes import Recipe
 from convscope.runtime.precision import resolve as resolve_precision

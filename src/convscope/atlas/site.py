@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from convscope.atlas.store import safe_name, unit_stem
-from convscope.images import atomic_path
+from convscope.io.files import atomic_path
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em;background:#111;color:#ddd}

@@ -14,7 +14,9 @@ import shutil
 from pathlib import Path
 
 from convscope.errors import ConvscopeError
-from convscope.images import Picture, load_photo, write_json
+from convscope.io.files import write_json
+from convscope.io.photo_reading import load_photo
+from convscope.io.picture import Picture
 
 CONFIG = "atlas-config.json"
 LOCK = ".atlas.lock"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from convscope import models
 from convscope.errors import ConvscopeError, OutOfRangeError
-from convscope.images import check_output_folder, image_format
+from convscope.io.files import check_output_folder, image_format
 from convscope.runtime.devices import resolve_device
 
 if TYPE_CHECKING:
@@ -159,8 +159,8 @@ def parse_floats(text: str | None, name: str) -> list[float] | None:
 
 def read_photo(path: str | None) -> tuple[object, str]:
     """The user's photo, or the built-in chelsea photo; with its name."""
-    from convscope.images import load_photo
-    from convscope.photos import builtin_photo
+    from convscope.io.builtin_photos import builtin_photo
+    from convscope.io.photo_reading import load_photo
 
     if path is None:
         return builtin_photo("chelsea").pixels, "chelsea (built-in)"

@@ -44,7 +44,7 @@ def cmd_layers(args: argparse.Namespace) -> None:
 
 def cmd_classify(args: argparse.Namespace) -> None:
     from convscope.classify import classify
-    from convscope.images import load_photo
+    from convscope.io.photo_reading import load_photo
 
     positive(args.top, "--top")
     readable, errors = {}, {}

@@ -20,7 +20,7 @@ from convscope.cli.common import (
     progress_bar,
     warn_skipped,
 )
-from convscope.images import write_json
+from convscope.io.files import write_json
 
 if TYPE_CHECKING:
     from convscope.recipes import Recipe

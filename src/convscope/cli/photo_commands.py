@@ -17,7 +17,7 @@ from convscope.cli.common import (
     read_photo,
     resolve_device,
 )
-from convscope.images import write_json
+from convscope.io.files import write_json
 
 
 def cmd_dream(args: argparse.Namespace) -> None:
@@ -140,7 +140,7 @@ def cmd_explain(args: argparse.Namespace) -> None:
 
     from convscope.explain import explain
     from convscope.explain_page import write_explanation
-    from convscope.images import load_photo
+    from convscope.io.photo_reading import load_photo
 
     output_folder(args.out)
     for value, name in ((args.per_position, "--per-position"), (args.max_units, "--max-units"),
@@ -168,9 +168,10 @@ def cmd_spectrum(args: argparse.Namespace) -> None:
     from pathlib import Path
 
     from convscope.errors import ImageInputError
-    from convscope.images import check_output_folder, load_photo
+    from convscope.io.builtin_photos import BUILTIN, builtin_photos
+    from convscope.io.files import check_output_folder
+    from convscope.io.photo_reading import load_photo
     from convscope.photo_stream import photo_files
-    from convscope.photos import BUILTIN, builtin_photos
     from convscope.spectrum import measure_spectrum
 
     out = Path(args.output)

@@ -16,7 +16,8 @@ from convscope.cli.common import (
     progress_bar,
     warn_skipped,
 )
-from convscope.images import Picture, check_alpha_format, labelled, row, stitch, write_json
+from convscope.io.files import check_alpha_format, write_json
+from convscope.io.picture import Picture, labelled, row, stitch
 
 
 def parse_thresholds(text: str | None) -> list[int]:
@@ -191,7 +192,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from convscope.classify import classify
-    from convscope.photos import builtin_photo
+    from convscope.io.builtin_photos import builtin_photo
     from convscope.visualize import filter_grid, visualize_filter
 
     out = Path(args.out)

@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 
 from convscope.errors import WeightsError
-from convscope.images import atomic_path
+from convscope.io.files import atomic_path
 
 OFFICIAL = {
     "vgg16": "vgg16-397923af.pth",

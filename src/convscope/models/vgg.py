@@ -102,7 +102,7 @@ Labelled = Sequence[tuple[np.ndarray, frozenset[int]]]
 
 def default_labelled_photos() -> Labelled:
     """Real photos with the classes a trained network must give them: a cat, an espresso."""
-    from convscope.photos import builtin_photo
+    from convscope.io.builtin_photos import builtin_photo
 
     return [(builtin_photo("chelsea").pixels, frozenset(range(281, 286))),
             (builtin_photo("coffee").pixels, frozenset({967}))]

@@ -9,9 +9,6 @@ import numpy as np
 from PIL import Image
 
 from convscope.errors import ImageInputError
-from convscope.images import load_photo
-
-PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
 @dataclass
@@ -58,30 +55,3 @@ def builtin_photo(name: str = "chelsea") -> Photo:
     return Photo(name, BUILTIN[name]())
 
 
-def folder_photos(folder: str | Path) -> tuple[list[Photo], list[str]]:
-    """Every readable photo in ``folder`` (sorted by name), and a note per unreadable one."""
-    folder = Path(folder)
-    if folder.is_file():
-        raise ImageInputError(f"{folder} is a file: --photos takes a folder of photos (PNG or JPEG)")
-    if not folder.is_dir():
-        raise ImageInputError(f"photo folder not found: {folder}")
-    photos, skipped = [], []
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in PHOTO_SUFFIXES:
-            continue
-        try:
-            pixels, _notes = load_photo(path)
-        except ImageInputError as e:
-            skipped.append(str(e))
-            continue
-        photos.append(Photo(path.name, pixels))
-    if not photos:
-        raise ImageInputError(f"no readable photos in {folder} (PNG or JPEG files)")
-    return photos, skipped
-
-
-def photo_set(folder: str | Path | None) -> tuple[list[Photo], list[str]]:
-    """The user's folder when given, else the built-in set; with notes on skipped files."""
-    if folder is None:
-        return builtin_photos(), []
-    return folder_photos(folder)
