@@ -37,8 +37,8 @@ from torch.utils.flop_counter import FlopCounterMode
 import convscope
 from convscope.atlas import build_atlas
 from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
 from convscope.objectives import channel, channel_scores
-from convscope.probe import Probe
 from convscope.recipes import get_recipe
 from convscope.render import render
 

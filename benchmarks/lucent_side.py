@@ -11,8 +11,8 @@ from lucent.optvis import param, render
 
 import convscope
 from convscope.io.builtin_photos import builtin_photos
+from convscope.models.probe import Probe
 from convscope.objectives import channel
-from convscope.probe import Probe
 from convscope.recipes import get_recipe
 from convscope.render import render as convscope_render
 from convscope.stats import photo_maxima

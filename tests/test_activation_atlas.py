@@ -15,8 +15,8 @@ from PIL import Image
 
 from convscope.activation_atlas import grid_cells
 from convscope.activation_samples import sample_activations
+from convscope.models.probe import Probe
 from convscope.photo_stream import read_square
-from convscope.probe import Probe
 
 GRID, SAMPLES = 4, 240
 

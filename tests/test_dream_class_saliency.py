@@ -9,14 +9,14 @@ import torch
 from PIL import Image
 
 import convscope
-from convscope.classes import resolve_class
 from convscope.classviz import class_model
 from convscope.cli import main
 from convscope.dream import dream, layers_objective, tiled_gradient
 from convscope.errors import ImageInputError, OutOfRangeError, UnknownNameError
 from convscope.io.builtin_photos import builtin_photo
 from convscope.io.picture import to_tensor
-from convscope.probe import Probe
+from convscope.models.classes import resolve_class
+from convscope.models.probe import Probe
 from convscope.saliency import saliency
 
 
@@ -188,7 +188,7 @@ def test_saliency_reports_the_probability_classify_gives(model, photo_files):
 
 
 def test_class_names_are_the_common_short_ones_and_unique(model):
-    from convscope.classes import resolve_class
+    from convscope.models.classes import resolve_class
 
     assert model.class_name(282) == "tiger cat" and len(set(model.labels)) == 1000
     assert resolve_class(model, "a cat having a striped coat") == 282

@@ -16,8 +16,8 @@ from PIL import Image
 
 from convscope.exemplars import STATE_FILE, load_layer_file, run_exemplars
 from convscope.io.builtin_photos import builtin_photos
+from convscope.models.probe import Probe
 from convscope.photo_stream import photo_files, read_square
-from convscope.probe import Probe
 
 LAYERS = ["block3", "head", "logits"]
 
@@ -154,7 +154,7 @@ def test_receptive_fields_of_a_network_whose_fields_are_known():
     """conv 3x3 stride 2 (pad 1), then conv 3x3 (pad 1), then conv 5x5 stride 2 (pad 2): fields of
     3, 7 and 7 + 4*2 = 15 pixels, strides 2, 2 and 4, centred on stride * position."""
     from convscope.models import wrap
-    from convscope.receptive import receptive_field
+    from convscope.models.receptive import receptive_field
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, stride=2, padding=1), torch.nn.ReLU(),

@@ -10,10 +10,10 @@ import time
 import pytest
 import torch
 
-from convscope.classify import classify, prepare
+from convscope.classify import classify
 from convscope.explain import explain
 from convscope.io.builtin_photos import builtin_photo
-from convscope.probe import Probe
+from convscope.models.probe import Probe
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_positions_list_the_units_that_fire_most_there(model):
     pixels = builtin_photo("coffee").pixels
     result = explain(model, pixels, "block8", per_position=2, max_units=5, class_units=3, steps=2)
     with torch.no_grad(), Probe(model, ["block8"]) as probe:
-        maps = probe(prepare(model, pixels))["block8"][0]
+        maps = probe(model.prepare(pixels))["block8"][0]
     allowed = maps.flatten(1).amax(dim=1).argsort(descending=True)[:5].tolist()
     h, w = result.grid
     for p in (0, h * w // 2, h * w - 1):

@@ -11,7 +11,7 @@ from PIL import Image
 import convscope
 from convscope.cli import main
 from convscope.errors import ImageInputError
-from convscope.probe import Probe
+from convscope.models.probe import Probe
 from convscope.render import normalize_importance
 
 

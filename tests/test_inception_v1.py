@@ -89,7 +89,7 @@ def test_the_file_loads_and_matches_an_independent_forward(weights):
     logits, acts = reference(torch.load(weights, weights_only=True), x)
     with torch.no_grad():
         assert torch.allclose(model.logits(x), logits, rtol=1e-4, atol=1e-4)
-    from convscope.probe import Probe
+    from convscope.models.probe import Probe
 
     with torch.no_grad(), Probe(model, ["mixed4a", "mixed5b"]) as probe:
         got = probe(x)

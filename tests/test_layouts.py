@@ -11,7 +11,7 @@ import convscope
 from convscope import models
 from convscope.cli import main
 from convscope.models.layouts import Layout, detect_layout
-from convscope.probe import Probe
+from convscope.models.probe import Probe
 from token_nets import FEATURES, ChannelsLast, PatchTransformer
 
 NETS = str(Path(__file__).parent / "token_nets.py") + ":build"

@@ -11,9 +11,9 @@ import torch
 
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import to_tensor
+from convscope.models.probe import Probe
 from convscope.objectives import channel
 from convscope.param import MacoImage
-from convscope.probe import Probe
 from convscope.recipes import get_recipe
 from convscope.render import render, slot_scorer
 from convscope.spectrum import default_spectrum, load_spectrum, measure_spectrum

@@ -7,8 +7,8 @@ import torch
 import convscope
 from convscope import objectives as obj
 from convscope.errors import ObjectiveSyntaxError, OutOfRangeError, UnknownNameError
+from convscope.models.probe import Probe
 from convscope.objective_text import parse_objective
-from convscope.probe import Probe
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import torch
 
 from convscope.atlas.measure import class_drive
 from convscope.cli import main
+from convscope.models.probe import Probe
 from convscope.photo_stats import PhotoFolder, photo_statistics
-from convscope.probe import Probe
 from convscope.twins import find_twins
 
 

@@ -11,8 +11,8 @@ import convscope
 from convscope import models
 from convscope.atlas import AtlasFolderError, build_atlas
 from convscope.errors import OutOfRangeError
+from convscope.models.probe import Probe
 from convscope.objectives import channel
-from convscope.probe import Probe
 from convscope.recipes import get_recipe
 from convscope.render import render
 from convscope.runtime import precision

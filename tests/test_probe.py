@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convscope.probe import Probe
+from convscope.models.probe import Probe
 
 
 def count_module_calls(model, run) -> int:

@@ -89,14 +89,13 @@ def test_orientation_detection_picks_what_the_labelled_photo_says(tmp_path):
     detection must choose the orientation that reproduces that answer."""
     arrays = random_arrays(seed=5)
     photo = builtin_photo("chelsea").pixels
-    from convscope.classify import prepare
-
+    
     for stored_flipped, expected in ((True, "flipped"), (False, "as-stored")):
         path = tmp_path / f"k03_{expected}.h5"
         write_keras03(path, arrays, stored_flipped)
         truth = models.load("vgg16", weights=path, kernel_orientation=expected)
         with torch.no_grad():
-            label = int(truth.logits(prepare(truth, photo)).argmax())
+            label = int(truth.logits(truth.prepare(photo)).argmax())
         detected = vgg.build("vgg16", path, "auto", labelled=[(photo, frozenset({label}))])
         assert any(n.startswith(f"kernel orientation: {expected},") for n in detected.notes), detected.notes
         assert_matches(detected, logits(truth))

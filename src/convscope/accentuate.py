@@ -17,14 +17,13 @@ from typing import Sequence
 
 import torch
 
-from convscope.classify import prepare
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
 from convscope.objectives import Objective, as_objective, caricature_of, closeness, cosine
 from convscope.param import image_param
-from convscope.probe import Probe
 from convscope.recipes import Recipe, get_recipe
 from convscope.render import Progress, render
 
@@ -69,7 +68,7 @@ def earlier_layer(model: VisionModel, objective: Objective) -> str:
 
 def _photo_image(model: VisionModel, photo: object) -> torch.Tensor:
     """(1, 3, S, S): the photo at the network's input size, centre square."""
-    return prepare(model, as_photo(photo))
+    return model.prepare(as_photo(photo))
 
 
 def _noise_start(model: VisionModel, rec: Recipe, seed: int) -> torch.Tensor:

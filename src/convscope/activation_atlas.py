@@ -22,14 +22,13 @@ import torch
 import torch.nn.functional as F
 
 from convscope.activation_samples import ActivationSamples, sample_activations
-from convscope.atlas.builder import logits_layer
 from convscope.errors import ConvscopeError, OutOfRangeError
 from convscope.exemplar_crops import field_crop
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
+from convscope.models.receptive import ReceptiveField, receptive_field
 from convscope.objectives import direction
-from convscope.receptive import ReceptiveField, receptive_field
 from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.render import render
 
@@ -185,7 +184,7 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
 def picture_classes(model: VisionModel, pictures: list[Picture]) -> list[list[dict]]:
     """The network's top classes (softmax probability) for each cell's picture, seen whole at
     the input size: the classes the cell's direction drives, through its picture."""
-    if logits_layer(model) is None:
+    if model.logits_layer is None:
         return [[] for _ in pictures]
     images = torch.stack([p.to_tensor() for p in pictures]).to(model.device)
     images = F.interpolate(images, size=(model.input_size,) * 2, mode="bilinear", antialias=True, align_corners=False)

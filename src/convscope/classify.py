@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
-from convscope.io.picture import fit_square, to_tensor
 from convscope.models.base import VisionModel
 
 
@@ -17,11 +15,6 @@ class Prediction:
     index: int
     name: str
     probability: float
-
-
-def prepare(model: VisionModel, rgb: np.ndarray, size: int | None = None) -> torch.Tensor:
-    """A photo as a (1, 3, S, S) batch at the model's input size (short side resized, centre crop)."""
-    return fit_square(to_tensor(rgb), size or model.input_size)[None].to(model.device)
 
 
 def classify(model: VisionModel, photo: object, top: int = 5) -> list[Prediction]:
@@ -33,6 +26,6 @@ def classify(model: VisionModel, photo: object, top: int = 5) -> list[Prediction
     if top <= 0:
         raise OutOfRangeError(f"--top must be positive, got {top}")
     with torch.no_grad():
-        probs = model.logits(prepare(model, rgb)).softmax(dim=1)[0]
+        probs = model.logits(model.prepare(rgb)).softmax(dim=1)[0]
     values, indices = probs.topk(min(top, probs.numel()))
     return [Prediction(int(i), model.class_name(int(i)), float(v)) for v, i in zip(values, indices)]

@@ -6,10 +6,10 @@ from typing import Sequence
 
 import torch
 
-from convscope.classes import resolve_class
 from convscope.errors import OutOfRangeError
 from convscope.io.picture import Picture, fit_square
 from convscope.models.base import VisionModel
+from convscope.models.classes import resolve_class
 from convscope.objectives import class_logit, class_prob
 from convscope.recipes import Recipe, get_recipe
 from convscope.render import Progress, render

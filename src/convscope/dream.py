@@ -18,8 +18,8 @@ from convscope.errors import ImageInputError, OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, to_tensor
 from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
 from convscope.objectives import Objective, as_objective, layer
-from convscope.probe import Probe
 from convscope.render import Progress
 from convscope.runtime.heap import reused_memory
 

@@ -14,8 +14,8 @@ from convscope.errors import ImageInputError
 from convscope.exemplars import SUMMARY_FILE, load_layer_file
 from convscope.io.picture import Picture, stitch
 from convscope.models.base import VisionModel
+from convscope.models.receptive import ReceptiveField, receptive_field
 from convscope.photo_stream import read_tensor
-from convscope.receptive import ReceptiveField, receptive_field
 
 TILE_PX = 96
 

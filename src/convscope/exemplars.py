@@ -21,8 +21,8 @@ import torch
 from convscope.errors import OutOfRangeError
 from convscope.io.files import atomic_path, write_json
 from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
 from convscope.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
-from convscope.probe import Probe
 from convscope.runtime.heap import reused_memory
 
 STATE_FILE = "exemplars-state.pt"

@@ -10,13 +10,12 @@ from pathlib import Path
 import torch
 
 from convscope.atlas.store import atlas_pictures
-from convscope.classify import prepare
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture
 from convscope.models.base import LOGITS, VisionModel
+from convscope.models.probe import Probe
 from convscope.objectives import unit_objective
-from convscope.probe import Probe
 from convscope.recipes import Recipe, get_recipe
 from convscope.render import Progress, render
 
@@ -63,7 +62,7 @@ def explain(model: VisionModel, photo: object, layer: str, *, per_position: int 
         raise OutOfRangeError(f"{model.name} has no classes: explain needs its top class")
     if min(per_position, max_units, class_units) <= 0:
         raise OutOfRangeError("--per-position, --max-units and --class-units must be positive")
-    image = prepare(model, as_photo(photo))
+    image = model.prepare(as_photo(photo))
     maps, grad, top = _layer_and_gradient(model, info.name, image)
     contribution = (maps * grad).flatten(1).sum(dim=1)
     drivers = [int(u) for u in contribution.argsort(descending=True)[:class_units]]

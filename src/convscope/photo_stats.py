@@ -14,13 +14,12 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
-from convscope.classify import prepare
 from convscope.errors import ImageInputError
 from convscope.exemplars import LayerExemplars
 from convscope.io.builtin_photos import Photo, builtin_photos
 from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
 from convscope.photo_stream import photo_batches, photo_files, read_tensor
-from convscope.probe import Probe
 from convscope.runtime.heap import reused_memory
 
 PHOTO_BATCH = 32
@@ -65,7 +64,7 @@ class PhotosInMemory(PhotoSource):
             yield indices, torch.cat([self.image(model, int(i)) for i in indices])
 
     def image(self, model: VisionModel, index: int) -> torch.Tensor:
-        return prepare(model, self.photos[index].pixels)
+        return model.prepare(self.photos[index].pixels)
 
     def signature(self) -> str:
         digest = hashlib.sha256()

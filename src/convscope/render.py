@@ -13,9 +13,9 @@ from convscope.errors import ConvscopeError, OutOfRangeError
 from convscope.io.picture import Picture, deprocess_keras2016, stitch
 from convscope.memory import check_render_memory
 from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
 from convscope.objectives import VIEWS, Objective, as_objective, channel_scores
 from convscope.param import ToRGB, image_param
-from convscope.probe import Probe
 from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.runtime.heap import reused_memory
 from convscope.spectrum import spectrum_for

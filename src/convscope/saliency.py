@@ -92,14 +92,13 @@ def saliency(model: VisionModel, photo: object, target: int | str | None = None,
 
     The map explains the whole photo, so ``probability`` is the network's on the whole photo;
     ``classify_probability`` is the one ``classify`` gives on its centre square."""
-    from convscope.classes import resolve_class
-    from convscope.classify import prepare
-
+    from convscope.models.classes import resolve_class
+    
     pixels = as_photo(photo)
     k_asked = None if target is None else resolve_class(model, target)
     heat, k, p = saliency_map(model, pixels, k_asked, samples, noise, seed)
     with torch.no_grad():
-        centre = float(model.logits(prepare(model, pixels)).softmax(dim=1)[0, k])
+        centre = float(model.logits(model.prepare(pixels)).softmax(dim=1)[0, k])
     info = {"class": k, "name": model.class_name(k), "probability": p, "classify_probability": centre,
             "view": VIEW, "samples": samples, "noise": noise, "seed": seed}
     return Saliency(Picture(overlay(pixels, heat), info), heat, k, model.class_name(k), p, centre)

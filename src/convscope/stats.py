@@ -8,8 +8,8 @@ import torch
 
 from convscope.io.builtin_photos import Photo
 from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
 from convscope.photo_stats import PhotoSource, as_source, photo_statistics
-from convscope.probe import Probe
 
 if TYPE_CHECKING:
     from convscope.recipes import Recipe

@@ -21,8 +21,8 @@ from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import Photo
 from convscope.io.picture import Picture, labelled
 from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
 from convscope.photo_stats import PHOTO_BATCH, PhotoSource, as_source
-from convscope.probe import Probe
 from convscope.render import Progress
 from convscope.transforms import rotate
 

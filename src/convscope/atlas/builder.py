@@ -16,12 +16,12 @@ import torch.nn.functional as F
 from convscope.atlas import measure
 from convscope.atlas.site import write_site
 from convscope.atlas.store import AtlasStore, unit_stem
-from convscope.errors import OutOfRangeError, UnknownNameError
+from convscope.errors import OutOfRangeError
 from convscope.exemplar_crops import ExemplarIndex
 from convscope.io.files import write_json
 from convscope.io.picture import Picture
 from convscope.kernels import kernel_pictures
-from convscope.models.base import LOGITS, VisionModel
+from convscope.models.base import VisionModel
 from convscope.objectives import channel, unit_objective
 from convscope.photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
 from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
@@ -85,14 +85,6 @@ def unit_batches(channels: int, batch: int) -> list[list[int]]:
     return [list(range(start, min(start + batch, channels))) for start in range(0, channels, batch)]
 
 
-def logits_layer(model: VisionModel) -> str | None:
-    """The canonical name of the model's class-score layer, if it has one."""
-    try:
-        return model.layer(LOGITS).name
-    except UnknownNameError:
-        return None
-
-
 def layer_context(model: VisionModel, layer: str, photos: PhotoSource) -> LayerContext:
     """Photo statistics of ``layer`` (each unit's TOP_PHOTOS best photos), and the classes it
     drives over all the photos if it is the last conv layer."""
@@ -100,7 +92,7 @@ def layer_context(model: VisionModel, layer: str, photos: PhotoSource) -> LayerC
     if layer == measure.last_conv_layer(model) and model.labels is not None:
         drive = measure.class_drive(model, layer, photos)
     stats = photo_statistics(model, [layer], photos, top=measure.TOP_PHOTOS)[layer]
-    return LayerContext(stats, drive, layer == logits_layer(model))
+    return LayerContext(stats, drive, layer == model.logits_layer)
 
 
 def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,

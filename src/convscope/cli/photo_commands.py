@@ -44,8 +44,8 @@ def cmd_dream(args: argparse.Namespace) -> None:
 
 
 def cmd_classviz(args: argparse.Namespace) -> None:
-    from convscope.classes import resolve_class
     from convscope.classviz import class_model
+    from convscope.models.classes import resolve_class
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
@@ -76,7 +76,7 @@ def check_model(spec: str, device: str) -> models.VisionModel:
 
 
 def cmd_saliency(args: argparse.Namespace) -> None:
-    from convscope.classes import resolve_class
+    from convscope.models.classes import resolve_class
     from convscope.saliency import saliency
 
     out = output_path(args.output)

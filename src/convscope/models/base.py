@@ -4,10 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from convscope.errors import OutOfRangeError, unknown
+from convscope.io.picture import fit_square, to_tensor
 from convscope.models.layouts import Layout, as_layout, detect_layout
 from convscope.runtime import precision as arithmetic
 
@@ -174,6 +176,24 @@ class VisionModel:
         if self.labels is None:
             return f"class {index}"
         return self.labels[index]
+
+    @property
+    def logits_layer(self) -> str | None:
+        """The canonical name of the class-score layer, or None when the network has none."""
+        name = self.aliases.get(LOGITS, LOGITS)
+        return name if name in self.layers else None
+
+    def prepare(self, rgb: np.ndarray, size: int | None = None) -> torch.Tensor:
+        """A photo (H, W, 3) uint8 as a (1, 3, S, S) batch on the model's device: its short side
+        resized to ``size`` (default: the input size), the centre square cropped.
+
+        Args:
+            rgb: the photo's pixels.
+            size: the side of the square, in pixels; None for ``input_size``.
+        Returns:
+            A float tensor in [0, 1], ready for ``logits`` or a probe.
+        """
+        return fit_square(to_tensor(rgb), size or self.input_size)[None].to(self.device)
 
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         """Class scores for RGB images in [0, 1], in float32."""

@@ -110,12 +110,11 @@ def default_labelled_photos() -> Labelled:
 
 def orientation_score(model: VisionModel, labelled: Labelled) -> float:
     """The mean log-probability the model gives the right classes of the labelled photos."""
-    from convscope.classify import prepare
-
+    
     total = 0.0
     with torch.no_grad():
         for pixels, classes in labelled:
-            probs = model.logits(prepare(model, pixels)).softmax(dim=1)[0]
+            probs = model.logits(model.prepare(pixels)).softmax(dim=1)[0]
             total += float(torch.log(probs[sorted(classes)].sum() + 1e-12))
     return total / len(labelled)
 

@@ -8,7 +8,7 @@ import torch
 
 from convscope.errors import OutOfRangeError
 from convscope.models.base import VisionModel
-from convscope.probe import Probe
+from convscope.models.probe import Probe
 
 
 @dataclass(frozen=True)
