@@ -10,9 +10,9 @@ import time
 import torch
 
 import convscope
-from convscope.objectives import channel
-from convscope.recipes import get_recipe
-from convscope.render import render
+from convscope.engine.objectives import channel
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render
 
 from .harness import alternate, median
 from .speed import random_vgg16

@@ -16,20 +16,20 @@ import torch
 import torch.nn.functional as F
 
 import convscope
+from convscope.engine.objectives import channel
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render
+from convscope.engine.transforms import DrawnNoise, LucidTransforms, RandomCrops, rotate
 from convscope.models import efficientnet_lite
-from convscope.objectives import channel
-from convscope.recipes import get_recipe
-from convscope.render import render
-from convscope.transforms import DrawnNoise, LucidTransforms, RandomCrops, rotate
 
 from .harness import alternate, median
 
 ROOT = Path(__file__).resolve().parent.parent
 RENDER = """
 import hashlib, sys, time, convscope, convscope.runtime.heap
-from convscope.objectives import channel
-from convscope.recipes import get_recipe
-from convscope.render import render
+from convscope.engine.objectives import channel
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render
 if sys.argv[1] == "off":
     convscope.runtime.heap.keep_freed_memory = lambda: False
 model = convscope.load()

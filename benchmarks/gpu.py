@@ -36,11 +36,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
 from convscope.atlas import build_atlas
+from convscope.engine.objectives import channel, channel_scores
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
-from convscope.objectives import channel, channel_scores
-from convscope.recipes import get_recipe
-from convscope.render import render
 
 from .harness import machine
 from .profile_step import profile_step
@@ -226,9 +226,9 @@ def compile_section(models: dict[str, VisionModel], layers: dict[str, str], budg
                     steps: int) -> list[dict]:
     """The library's render step with ``--compile on`` against eager (bfloat16, both recipes):
     the first compiled render (compiling included), then steady-state seconds per unit-step."""
-    from convscope.objectives import channel
-    from convscope.recipes import get_recipe
-    from convscope.render import render
+    from convscope.engine.objectives import channel
+    from convscope.engine.recipes import get_recipe
+    from convscope.engine.render import render
 
     rows = []
     for name, model in models.items():

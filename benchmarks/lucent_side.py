@@ -10,11 +10,11 @@ import torch
 from lucent.optvis import param, render
 
 import convscope
+from convscope.engine.objectives import channel
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render as convscope_render
 from convscope.io.builtin_photos import builtin_photos
 from convscope.models.probe import Probe
-from convscope.objectives import channel
-from convscope.recipes import get_recipe
-from convscope.render import render as convscope_render
 from convscope.stats import photo_maxima
 
 from .harness import WithPreprocessing, alternate, median

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import convscope
+from convscope.engine.objectives import channel
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import stitch
-from convscope.objectives import channel
-from convscope.recipes import get_recipe
-from convscope.render import render
 from convscope.stats import photo_maxima
 
 BASE = {"steps": 256, "size": 256, "views": 4, "view_size": 128, "crop_scale": 0.8, "noise": 0.05, "lr": 1.0}

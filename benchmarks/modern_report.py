@@ -9,7 +9,7 @@ SETTINGS = ("steps", "size", "views", "view_size", "crop_scale", "noise", "lr")
 
 def _setting(row: dict, base: dict) -> str:
     """The row's settings where they differ from the first maco row's, bold where they are the shipped recipe's."""
-    from convscope.recipes import get_recipe
+    from convscope.engine.recipes import get_recipe
 
     if row["recipe"] == "lucid":
         return f"lucid ({row['steps']} steps, 128 px)"
@@ -102,7 +102,7 @@ def modern_markdown(res: dict, table: Callable[..., str]) -> list[str]:
         parts += ["## 12. Compiled render steps beside eager ones", "",
                   "`python -m benchmarks --only compile`, in a fresh process with an empty inductor cache. "
                   "`--compile on` compiles the network's blocks up to the deepest layer read "
-                  "(`convscope.compiled`); each row times one batch of units, eager and compiled renders "
+                  "(`convscope.engine.compiled`); each row times one batch of units, eager and compiled renders "
                   "alternated after the first compiled render (which includes compiling: its excess over a "
                   "compiled render is the compile time). Pixel difference: the largest over the pictures, in "
                   "8-bit levels. VGG16 has random weights.", "",

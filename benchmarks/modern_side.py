@@ -21,12 +21,12 @@ from dreamlens import FeatureTarget, FeatureVisualizer, MacoConfig, RenderConfig
 
 import convscope
 from convscope.classviz import CLASS_CROP_SCALE_END, opinion
+from convscope.engine.objectives import channel, class_logit
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render, view_hw
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import Picture, column, labelled, row
 from convscope.models.probe import Probe
-from convscope.objectives import channel, class_logit
-from convscope.recipes import get_recipe
-from convscope.render import render, view_hw
 from convscope.stats import photo_maxima
 
 from .harness import WithPreprocessing

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from torch.profiler import ProfilerActivity, profile
 
+from convscope.engine.objectives import channel
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render
 from convscope.models.base import VisionModel
-from convscope.objectives import channel
-from convscope.recipes import get_recipe
-from convscope.render import render
 
 
 def profile_step(model: VisionModel, layer: str, batch: int, size: int, steps: int = 4, top: int = 10) -> dict:

@@ -78,9 +78,9 @@ RESULT = {{'seconds': time.perf_counter() - start, 'size': list(result.picture.s
 
 def atlas_unit_steps(layers: list[str], steps: int, batch: int) -> list[dict]:
     """Seconds per unit-step of the lucid recipe at 128 px, one full batch per layer."""
-    from convscope.objectives import channel
-    from convscope.recipes import get_recipe
-    from convscope.render import render
+    from convscope.engine.objectives import channel
+    from convscope.engine.recipes import get_recipe
+    from convscope.engine.render import render
 
     model = convscope.load()
     rec = get_recipe("lucid", steps=steps)

@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 
 import convscope
-from convscope import objectives as obj
 from convscope.cli import main
+from convscope.engine import objectives as obj
 from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import builtin_photo
 from convscope.io.picture import Picture
@@ -29,7 +29,7 @@ def test_objectives_as_text_and_recipes_by_name(model):
 
 
 def test_the_default_recipe_is_used_when_none_is_given(model, monkeypatch):
-    from convscope import recipes
+    from convscope.engine import recipes
 
     monkeypatch.setitem(recipes.RECIPES, "lucid", recipes.RECIPES["lucid"].with_options(**FAST))
     result = convscope.render(model, "block8:1")

@@ -12,10 +12,10 @@ from torch import nn
 
 import convscope
 from convscope import models
-from convscope.compiled import compile_units
-from convscope.objectives import channel
-from convscope.recipes import get_recipe
-from convscope.render import render
+from convscope.engine.compiled import compile_units
+from convscope.engine.objectives import channel
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render
 from convscope.runtime.compile_settings import CompileFallback, wants_compile
 
 needs_compiler = pytest.mark.skipif(not shutil.which("g++"), reason="no C++ compiler (g++): inductor cannot compile")

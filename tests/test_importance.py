@@ -10,9 +10,9 @@ from PIL import Image
 
 import convscope
 from convscope.cli import main
+from convscope.engine.render import normalize_importance
 from convscope.errors import ImageInputError
 from convscope.models.probe import Probe
-from convscope.render import normalize_importance
 
 
 def test_one_step_map_is_the_gradient_of_the_start_image(model):

@@ -9,8 +9,8 @@ import pytest
 import torch
 from PIL import Image
 
+from convscope.engine.param import image_param
 from convscope.io.photo_reading import load_photo
-from convscope.param import image_param
 
 
 def test_exif_orientation_is_applied(tmp_path):

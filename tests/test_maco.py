@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
+from convscope.engine.objectives import channel
+from convscope.engine.param import MacoImage
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render, slot_scorer
+from convscope.engine.spectrum import default_spectrum, load_spectrum, measure_spectrum
+from convscope.engine.transforms import RandomCrops
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import to_tensor
 from convscope.models.probe import Probe
-from convscope.objectives import channel
-from convscope.param import MacoImage
-from convscope.recipes import get_recipe
-from convscope.render import render, slot_scorer
-from convscope.spectrum import default_spectrum, load_spectrum, measure_spectrum
-from convscope.transforms import RandomCrops
 
 SMALL = {"steps": 6, "size": 96, "view_size": 64, "views": 3}
 
@@ -233,7 +233,7 @@ def test_classviz_twins_and_atlas_take_maco(tmp_path):
 def test_objectives_that_compare_slots_see_slots_not_crops(model):
     """channel_interpolate, alignment and diversity weigh batch slots against each other; with
     views, a slot's crops share its weight and are compared with other slots as one."""
-    from convscope.objectives import VIEWS, alignment, channel_interpolate, diversity
+    from convscope.engine.objectives import VIEWS, alignment, channel_interpolate, diversity
 
     images = torch.rand(6, 3, 64, 64)  # 3 slots x 2 views
     with torch.no_grad(), Probe(model, ["block5"]) as probe:

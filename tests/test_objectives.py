@@ -5,10 +5,10 @@ import pytest
 import torch
 
 import convscope
-from convscope import objectives as obj
+from convscope.engine import objectives as obj
+from convscope.engine.objective_text import parse_objective
 from convscope.errors import ObjectiveSyntaxError, OutOfRangeError, UnknownNameError
 from convscope.models.probe import Probe
-from convscope.objective_text import parse_objective
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_validation_before_computation(model):
 
 @pytest.mark.parametrize("shape", [(5, 7, 6, 4), (5, 9)])
 def test_a_layers_units_are_scored_in_one_gather_with_the_same_values_and_gradients(shape):
-    from convscope.render import slot_scorer
+    from convscope.engine.render import slot_scorer
 
     def slot_scores(objectives, acts):
         return slot_scorer(objectives, acts["L"].device)(acts)

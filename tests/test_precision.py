@@ -10,11 +10,11 @@ import torch
 import convscope
 from convscope import models
 from convscope.atlas import AtlasFolderError, build_atlas
+from convscope.engine.objectives import channel
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render
 from convscope.errors import OutOfRangeError
 from convscope.models.probe import Probe
-from convscope.objectives import channel
-from convscope.recipes import get_recipe
-from convscope.render import render
 from convscope.runtime import precision
 from test_cli import bad, run
 

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 import convscope
+from convscope.engine.objectives import channel
+from convscope.engine.recipes import get_recipe
+from convscope.engine.render import render
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import Picture, stitch
-from convscope.objectives import channel
-from convscope.recipes import get_recipe
-from convscope.render import render
 from convscope.stats import photo_maxima
 
 

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from convscope.transforms import LucidTransforms, RandomCrops, rotate
+from convscope.engine.transforms import LucidTransforms, RandomCrops, rotate
 
 rng = np.random.default_rng(0)
 IMAGE = rng.random((2, 3, 37, 29)).astype(np.float32)

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from convscope import models
+from convscope.engine.objectives import class_logit
 from convscope.errors import OutOfRangeError, WeightsError
 from convscope.io.builtin_photos import builtin_photo
 from convscope.models import vgg
-from convscope.objectives import class_logit
 from vgg_files import (
     Arrays,
     caffe,

@@ -17,15 +17,16 @@ from typing import Sequence
 
 import torch
 
+from convscope.engine.objective_text import as_objective
+from convscope.engine.objectives import Objective, caricature_of, closeness, cosine
+from convscope.engine.param import image_param
+from convscope.engine.recipes import Recipe, get_recipe
+from convscope.engine.render import Progress, render
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
-from convscope.objectives import Objective, as_objective, caricature_of, closeness, cosine
-from convscope.param import image_param
-from convscope.recipes import Recipe, get_recipe
-from convscope.render import Progress, render
 
 DEFAULT_STRENGTH = 5.0  # chelsea toward magpie, 32 steps: block8 distance 0.82 against 1.10 unregularized
 DEFAULT_STEPS = 128

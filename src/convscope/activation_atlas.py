@@ -22,15 +22,15 @@ import torch
 import torch.nn.functional as F
 
 from convscope.activation_samples import ActivationSamples, sample_activations
+from convscope.engine.objectives import direction
+from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.engine.render import render
 from convscope.errors import ConvscopeError, OutOfRangeError
 from convscope.exemplar_crops import field_crop
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
 from convscope.models.receptive import ReceptiveField, receptive_field
-from convscope.objectives import direction
-from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.render import render
 
 ATLAS_FILE = "activation-atlas.json"
 CELLS = "cells"

@@ -10,14 +10,14 @@ from pathlib import Path
 import torch
 
 from convscope.atlas.store import atlas_pictures
+from convscope.engine.objectives import unit_objective
+from convscope.engine.recipes import Recipe, get_recipe
+from convscope.engine.render import Progress, render
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture
 from convscope.models.base import LOGITS, VisionModel
 from convscope.models.probe import Probe
-from convscope.objectives import unit_objective
-from convscope.recipes import Recipe, get_recipe
-from convscope.render import Progress, render
 
 
 @dataclass

@@ -12,8 +12,8 @@ from convscope.models.probe import Probe
 from convscope.photo_stats import PhotoSource, as_source, photo_statistics
 
 if TYPE_CHECKING:
-    from convscope.recipes import Recipe
-    from convscope.render import Progress
+    from convscope.engine.recipes import Recipe
+    from convscope.engine.render import Progress
 
 
 def photo_maxima(model: VisionModel, layer: str, photos: "PhotoSource | Sequence[Photo] | None" = None,
@@ -76,9 +76,9 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
     maximize the centre neuron, the peak). For a layer read before the network's own
     activation function (efficientnet-lite's stem and head, before ReLU6), the same ratio is
     also given after that function: what the next layer receives."""
-    from convscope.objectives import unit_objective
-    from convscope.recipes import get_recipe
-    from convscope.render import as_seen, render
+    from convscope.engine.objectives import unit_objective
+    from convscope.engine.recipes import get_recipe
+    from convscope.engine.render import as_seen, render
 
     info = model.layer(layer)
     rec = get_recipe(recipe)

@@ -14,7 +14,7 @@ from convscope.io.files import check_output_folder, image_format
 from convscope.runtime.devices import resolve_device
 
 if TYPE_CHECKING:
-    from convscope.recipes import Recipe
+    from convscope.engine.recipes import Recipe
 
 
 class CliError(ConvscopeError):
@@ -91,8 +91,8 @@ def output_folder(path: str) -> Path:
 def cli_recipe(args: argparse.Namespace, shape: bool = True) -> "Recipe":
     """The recipe the options name, with every option given (``shape=False``: all but --size
     and --steps); a --spectrum file is read (and refused if it is not one) before any work."""
-    from convscope.recipes import get_recipe
-    from convscope.spectrum import load_spectrum
+    from convscope.engine.recipes import get_recipe
+    from convscope.engine.spectrum import load_spectrum
 
     base = get_recipe(args.recipe)
     if base.transforms != "crops":

@@ -23,7 +23,7 @@ from convscope.cli.common import (
 from convscope.io.files import write_json
 
 if TYPE_CHECKING:
-    from convscope.recipes import Recipe
+    from convscope.engine.recipes import Recipe
 
 
 def cmd_atlas(args: argparse.Namespace) -> None:
@@ -196,8 +196,8 @@ def cmd_twins(args: argparse.Namespace) -> None:
 def twin_pictures(model: models.VisionModel, report, recipe: "Recipe", atlas: str | None, top: int):
     """Unit pictures for the twin sheet: from an atlas folder, else rendered now (--recipe)."""
     from convscope.atlas.store import atlas_pictures
-    from convscope.objectives import unit_objective
-    from convscope.render import render
+    from convscope.engine.objectives import unit_objective
+    from convscope.engine.render import render
 
     units = sorted({u for p in report.pairs[:top] for u in (p.unit, p.twin)})
     if atlas:

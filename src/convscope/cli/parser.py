@@ -17,7 +17,7 @@ from convscope.cli.photo_commands import (
     cmd_spectrum,
 )
 from convscope.cli.pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
-from convscope.recipes import DEFAULT_RECIPE, RECIPES
+from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES
 from convscope.runtime.compile_settings import COMPILE_MODES
 from convscope.runtime.devices import DEVICE_CHOICES
 from convscope.runtime.precision import PRECISIONS

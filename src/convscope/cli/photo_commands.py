@@ -93,7 +93,7 @@ def cmd_saliency(args: argparse.Namespace) -> None:
 
 def cmd_accentuate(args: argparse.Namespace) -> None:
     from convscope.accentuate import accentuate
-    from convscope.objective_text import parse_objective
+    from convscope.engine.objective_text import parse_objective
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
@@ -167,12 +167,12 @@ def cmd_spectrum(args: argparse.Namespace) -> None:
     import sys
     from pathlib import Path
 
+    from convscope.engine.spectrum import measure_spectrum
     from convscope.errors import ImageInputError
     from convscope.io.builtin_photos import BUILTIN, builtin_photos
     from convscope.io.files import check_output_folder
     from convscope.io.photo_reading import load_photo
     from convscope.photo_stream import photo_files
-    from convscope.spectrum import measure_spectrum
 
     out = Path(args.output)
     if out.suffix.lower() != ".npz" or out.is_dir():

@@ -62,7 +62,7 @@ def strip_path(out: Path) -> Path:
 
 
 def cmd_filter(args: argparse.Namespace) -> None:
-    from convscope.objectives import unit_number
+    from convscope.engine.objectives import unit_number
     from convscope.visualize import visualize_filter
 
     out = output_path(args.output)
@@ -130,8 +130,8 @@ def cmd_grid(args: argparse.Namespace) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> None:
-    from convscope.objective_text import parse_objective
-    from convscope.render import render
+    from convscope.engine.objective_text import parse_objective
+    from convscope.engine.render import render
 
     out = output_path(args.output)
     importance_output(args, out)

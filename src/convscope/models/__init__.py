@@ -59,7 +59,7 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
          compile: str = "auto") -> VisionModel:
     """The model called ``name``, in eval mode on ``device``, running in ``precision`` (see
     ``convscope.runtime.precision``), its renders compiled as ``compile`` says (see
-    ``convscope.compiled``). ``name`` is a built-in model, ``timm:NAME`` (any timm model),
+    ``convscope.engine.compiled``). ``name`` is a built-in model, ``timm:NAME`` (any timm model),
     ``path/model.onnx`` (with ``preprocess``: imagenet, caffe-bgr, tf, none, or
     "mean=...;std=...") or ``path/to/file.py:factory``."""
     check_precision(precision)  # before the weights load, so a typo fails at once

@@ -70,7 +70,7 @@ class VisionModel:
     aliases: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     precision: str = "auto"
-    compile_mode: str = "auto"  # whether renders compile their steps: auto, on or off (see convscope.compiled)
+    compile_mode: str = "auto"  # whether renders compile their steps: auto, on or off (see convscope.engine.compiled)
     activations: dict[str, Activation] = field(default_factory=dict)  # layer -> what follows it
     main_layer_names: tuple[str, ...] | None = None  # the layers an atlas takes by default (None: all)
     layouts: dict[str, "Layout | str"] = field(default_factory=dict)  # declared layouts (else detected)

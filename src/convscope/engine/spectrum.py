@@ -18,10 +18,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from convscope.engine.param import correlate
 from convscope.errors import ImageInputError, OutOfRangeError
 from convscope.io.files import atomic_path
 from convscope.io.picture import to_tensor
-from convscope.param import correlate
 
 FORMAT = "convscope-spectrum-1"
 DEFAULT_FILE = "spectrum.npz"

@@ -8,18 +8,19 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from convscope.compiled import FAILED, compile_failed, compile_for, compiled_forwards, eager_forwards
+from convscope.engine.compiled import FAILED, compile_failed, compile_for, compiled_forwards, eager_forwards
+from convscope.engine.memory import check_render_memory
+from convscope.engine.objective_text import as_objective
+from convscope.engine.objectives import VIEWS, Objective, channel_scores
+from convscope.engine.param import ToRGB, image_param
+from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.engine.spectrum import spectrum_for
+from convscope.engine.transforms import LucidTransforms, NoTransforms, RandomCrops, Transform
 from convscope.errors import ConvscopeError, OutOfRangeError
 from convscope.io.picture import Picture, deprocess_keras2016, stitch
-from convscope.memory import check_render_memory
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
-from convscope.objectives import VIEWS, Objective, as_objective, channel_scores
-from convscope.param import ToRGB, image_param
-from convscope.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.runtime.heap import reused_memory
-from convscope.spectrum import spectrum_for
-from convscope.transforms import LucidTransforms, NoTransforms, RandomCrops, Transform
 
 Progress = Callable[[int, int], None]
 """Called with (unit-steps done, unit-steps in all)."""
@@ -183,7 +184,7 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
              stop: Stop | None = None, thresholds: Sequence[int] = (), compile: bool = False) -> RenderResult:
     """Runs ``recipe.steps`` steps of the loop on one batch (fewer if ``stop`` says so),
     keeping the pictures after each step in ``thresholds``; with ``compile``, the network's
-    blocks run compiled (see ``convscope.compiled``), and eagerly if compiling fails."""
+    blocks run compiled (see ``convscope.engine.compiled``), and eagerly if compiling fails."""
     transforms = make_transforms(recipe, model)
     gen = torch.Generator().manual_seed(int(transform_seed))
     params = list(image.parameters())

@@ -104,16 +104,6 @@ def _slot_mean(t: torch.Tensor) -> torch.Tensor:
     return t.flatten(1).mean(dim=1)
 
 
-def as_objective(objective: "Objective | str") -> Objective:
-    """An Objective from itself or from its text (see ``convscope.objective_text``)."""
-    if isinstance(objective, Objective):
-        return objective
-    if isinstance(objective, str):
-        from convscope.objective_text import parse_objective
-        return parse_objective(objective)
-    raise OutOfRangeError(f"an objective is text such as 'block8:12' or an Objective, got {type(objective).__name__}")
-
-
 def channel(layer: str, n: int) -> Objective:
     """The mean activation of channel ``n`` of ``layer`` (a class score on the logits)."""
     def fn(acts: Acts) -> torch.Tensor:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import re
 
-from convscope import objectives as obj
-from convscope.errors import ObjectiveSyntaxError
-from convscope.objectives import Objective
+from convscope.engine import objectives as obj
+from convscope.engine.objectives import Objective
+from convscope.errors import ObjectiveSyntaxError, OutOfRangeError
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
                     r"|(?P<name>[A-Za-z_][\w.]*)|(?P<op>[-+*/():@,]))")
@@ -196,3 +196,12 @@ def parse_objective(text: str) -> Objective:
     if not isinstance(result, Objective):
         raise ObjectiveSyntaxError(f"objective {text!r} is only a number: name a unit such as block8:12")
     return result
+
+
+def as_objective(objective: "Objective | str") -> Objective:
+    """An Objective from itself or from its text (see ``convscope.engine.objective_text``)."""
+    if isinstance(objective, Objective):
+        return objective
+    if isinstance(objective, str):
+        return parse_objective(objective)
+    raise OutOfRangeError(f"an objective is text such as 'block8:12' or an Objective, got {type(objective).__name__}")

@@ -1,0 +1,1 @@
+"""The one loop and its parts: parameterizations, transforms, objectives, recipes, render."""
