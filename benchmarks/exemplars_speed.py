@@ -39,7 +39,7 @@ def make_photos(folder: Path, count: int, seed: int = 0) -> None:
 
 
 def streaming_code(photos: Path, out: Path, layers: list[str], workers: int, batch: int) -> str:
-    return (f"import time, convscope\nfrom convscope.exemplars import run_exemplars\n"
+    return (f"import time, convscope\nfrom convscope.jobs.exemplars import run_exemplars\n"
             f"m = convscope.load()\nstart = time.perf_counter()\n"
             f"run = run_exemplars(m, {str(photos)!r}, {str(out)!r}, {layers!r}, workers={workers}, batch={batch})\n"
             f"RESULT = {{'seconds': time.perf_counter() - start, 'photos': len(run.files)}}")
@@ -49,7 +49,7 @@ def per_layer_code(photos: Path, layers: list[str], count: int) -> str:
     """The loop the atlas used before the streaming pass: every photo read into memory and
     prepared, then per layer one single-photo forward each, keeping means and peaks."""
     return (f"import time, torch, convscope\n"
-            f"from convscope.photo_stream import photo_files\nfrom convscope.io.photo_reading import load_photo\n"
+            f"from convscope.data.photo_stream import photo_files\nfrom convscope.io.photo_reading import load_photo\n"
             f"from convscope.models.probe import Probe\n"
             f"m = convscope.load()\nstart = time.perf_counter()\n"
             f"files = photo_files({str(photos)!r})[:{count}]\n"

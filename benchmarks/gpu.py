@@ -35,10 +35,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import convscope
-from convscope.atlas import build_atlas
 from convscope.engine.objectives import channel, channel_scores
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
+from convscope.jobs.atlas import build_atlas
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 
@@ -322,7 +322,7 @@ def syncs_section(lite0: VisionModel, budget: Budget) -> list[dict]:
 
 def exemplars_section(lite0: VisionModel, budget: Budget, photos: int, workers: int, batch: int) -> dict | None:
     """A timed exemplars pass over ``photos`` generated JPEGs, and 50,000 photos estimated from it."""
-    from convscope.exemplars import run_exemplars
+    from convscope.jobs.exemplars import run_exemplars
 
     from .exemplars_speed import ALL_CONV, make_photos
 

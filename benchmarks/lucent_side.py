@@ -14,8 +14,8 @@ from convscope.engine.objectives import channel
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render as convscope_render
 from convscope.io.builtin_photos import builtin_photos
+from convscope.methods.fidelity import photo_maxima
 from convscope.models.probe import Probe
-from convscope.stats import photo_maxima
 
 from .harness import WithPreprocessing, alternate, median
 

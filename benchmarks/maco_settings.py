@@ -15,7 +15,7 @@ from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import stitch
-from convscope.stats import photo_maxima
+from convscope.methods.fidelity import photo_maxima
 
 BASE = {"steps": 256, "size": 256, "views": 4, "view_size": 128, "crop_scale": 0.8, "noise": 0.05, "lr": 1.0}
 VARIANTS = [

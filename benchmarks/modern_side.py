@@ -20,14 +20,14 @@ import torch.nn.functional as F
 from dreamlens import FeatureTarget, FeatureVisualizer, MacoConfig, RenderConfig
 
 import convscope
-from convscope.classviz import CLASS_CROP_SCALE_END, opinion
 from convscope.engine.objectives import channel, class_logit
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render, view_hw
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import Picture, column, labelled, row
+from convscope.methods.class_models import CLASS_CROP_SCALE_END, opinion
+from convscope.methods.fidelity import photo_maxima
 from convscope.models.probe import Probe
-from convscope.stats import photo_maxima
 
 from .harness import WithPreprocessing
 

@@ -97,7 +97,7 @@ def atlas_memory(layers: str, steps: int) -> dict:
     """Peak memory of an atlas over ``layers`` (few steps), in a fresh process."""
     code = f"""
 import tempfile, time, convscope
-from convscope.atlas import build_atlas
+from convscope.jobs.atlas import build_atlas
 with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
     s = build_atlas(convscope.load(), out, layers={layers.split(',')!r}, steps={steps}, batch=32)

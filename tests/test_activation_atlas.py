@@ -13,10 +13,10 @@ import pytest
 import torch
 from PIL import Image
 
-from convscope.activation_atlas import grid_cells
-from convscope.activation_samples import sample_activations
+from convscope.data.activation_samples import sample_activations
+from convscope.data.photo_stream import read_square
+from convscope.jobs.activation_atlas import grid_cells
 from convscope.models.probe import Probe
-from convscope.photo_stream import read_square
 
 GRID, SAMPLES = 4, 240
 

@@ -16,8 +16,9 @@ import torch
 from torch import nn
 
 from convscope import models
-from convscope.atlas import AtlasFolderError, build_atlas
-from convscope.atlas.store import same_tree
+from convscope.data.atlas_folder import AtlasFolderError
+from convscope.jobs.atlas import build_atlas
+from convscope.jobs.atlas.store import same_tree
 
 SMALL = ["--layers", "stem,block1", "--steps", "3", "--size", "48", "--batch", "16", "--seed", "4"]
 ARTIFACTS = Path(os.environ.get("CONVSCOPE_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))

@@ -9,15 +9,15 @@ import torch
 from PIL import Image
 
 import convscope
-from convscope.classviz import class_model
 from convscope.cli import main
-from convscope.dream import dream, layers_objective, tiled_gradient
 from convscope.errors import ImageInputError, OutOfRangeError, UnknownNameError
 from convscope.io.builtin_photos import builtin_photo
 from convscope.io.picture import to_tensor
+from convscope.methods.class_models import class_model
+from convscope.methods.dream import dream, layers_objective, tiled_gradient
+from convscope.methods.saliency import saliency
 from convscope.models.classes import resolve_class
 from convscope.models.probe import Probe
-from convscope.saliency import saliency
 
 
 @pytest.fixture(scope="module")
@@ -142,10 +142,10 @@ def test_bad_input_for_dream_and_classviz(tmp_path, capsys, photo_files, argv, m
 
 
 def test_class_picture_is_the_image_the_network_was_sure_of(model, tmp_path, capsys):
-    from convscope.classviz import opinion
     from convscope.cli import main
     from convscope.io.photo_reading import load_photo
     from convscope.io.picture import to_tensor
+    from convscope.methods.class_models import opinion
 
     out = tmp_path / "snake.png"
     code = main(["classviz", "65", "-o", str(out), "--until", "0.999", "--json"])

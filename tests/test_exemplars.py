@@ -14,10 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
-from convscope.exemplars import STATE_FILE, load_layer_file, run_exemplars
+from convscope.data.layer_files import load_layer_file
+from convscope.data.photo_stream import photo_files, read_square
 from convscope.io.builtin_photos import builtin_photos
+from convscope.jobs.exemplars import STATE_FILE, run_exemplars
 from convscope.models.probe import Probe
-from convscope.photo_stream import photo_files, read_square
 
 LAYERS = ["block3", "head", "logits"]
 
@@ -171,7 +172,7 @@ def test_receptive_fields_of_a_network_whose_fields_are_known():
 
 
 def test_the_atlas_shows_dataset_examples(model, photo_folder, tmp_path):
-    from convscope.atlas import build_atlas
+    from convscope.jobs.atlas import build_atlas
 
     run_exemplars(model, photo_folder, tmp_path / "ex", ["block3", "logits"], top=9, batch=16, workers=0)
     build_atlas(model, tmp_path / "atlas", layers=["block3"], recipe="lucid", steps=2, size=64, batch=40,

@@ -10,9 +10,9 @@ import time
 import pytest
 import torch
 
-from convscope.classify import classify
-from convscope.explain import explain
 from convscope.io.builtin_photos import builtin_photo
+from convscope.methods.classify import classify
+from convscope.methods.explain import explain
 from convscope.models.probe import Probe
 
 
@@ -87,7 +87,7 @@ def test_pictures_come_from_an_atlas_folder_or_the_missing_ones_are_named(tmp_pa
     import numpy as np
     from PIL import Image
 
-    from convscope.atlas.store import AtlasFolderError, atlas_pictures
+    from convscope.data.atlas_folder import AtlasFolderError, atlas_pictures
 
     folder = tmp_path / "units" / "block8"
     folder.mkdir(parents=True)

@@ -11,7 +11,7 @@ from PIL import Image
 import convscope
 from convscope.cli import main
 from convscope.io.builtin_photos import builtin_photos
-from convscope.kernels import kernel_pictures, rgb_kernels
+from convscope.methods.kernels import kernel_pictures, rgb_kernels
 
 
 def test_kernels_are_the_weights_seen_from_the_rgb_image(model):
@@ -70,7 +70,7 @@ def test_stats_of_the_head_report_the_ratio_after_relu6(model, capsys):
 
 
 def test_photo_peaks_after_relu6_are_capped(model):
-    from convscope.photo_stats import photo_statistics
+    from convscope.data.photo_stats import photo_statistics
 
     stats = photo_statistics(model, ["head"], builtin_photos()[:2])["head"]
     assert float(stats.best(peak=True, after=True).max()) <= 6 and float(stats.best(peak=True).max()) > 6

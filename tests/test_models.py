@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import convscope
-from convscope.classify import classify
 from convscope.errors import UnknownNameError, WeightsError
 from convscope.io.builtin_photos import builtin_photo
+from convscope.methods.classify import classify
 from convscope.models import efficientnet_lite
 
 CAT_CLASSES = set(range(281, 286))  # tabby, tiger cat, Persian, Siamese, Egyptian cat

@@ -9,11 +9,11 @@ import shutil
 import pytest
 import torch
 
-from convscope.atlas.measure import class_drive
 from convscope.cli import main
+from convscope.data.photo_stats import PhotoFolder, photo_statistics
+from convscope.jobs.atlas.measure import class_drive
+from convscope.methods.twins import find_twins
 from convscope.models.probe import Probe
-from convscope.photo_stats import PhotoFolder, photo_statistics
-from convscope.twins import find_twins
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_photos_past_pillows_size_limit(model, tmp_path):
     is skipped with a note that says what to do."""
     from PIL import Image
 
-    from convscope.classify import classify
+    from convscope.methods.classify import classify
 
     big = Image.new("RGB", (20000, 15000), (40, 120, 200))
     big.save(tmp_path / "wide.jpg", quality=80)

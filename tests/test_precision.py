@@ -9,11 +9,12 @@ import torch
 
 import convscope
 from convscope import models
-from convscope.atlas import AtlasFolderError, build_atlas
+from convscope.data.atlas_folder import AtlasFolderError
 from convscope.engine.objectives import channel
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
 from convscope.errors import OutOfRangeError
+from convscope.jobs.atlas import build_atlas
 from convscope.models.probe import Probe
 from convscope.runtime import precision
 from test_cli import bad, run

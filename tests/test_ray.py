@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from convscope.atlas.store import same_tree
 from convscope.cli import main
+from convscope.jobs.atlas.store import same_tree
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'convscope[ray]'")
 RAY = str(Path(sys.executable).parent / "ray")

@@ -11,7 +11,7 @@ from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import Picture, stitch
-from convscope.stats import photo_maxima
+from convscope.methods.fidelity import photo_maxima
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from convscope import models
 from convscope.cli import main
 from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import builtin_photos
-from convscope.twins import angle_list, find_twins
+from convscope.methods.twins import angle_list, find_twins
 
 
 def twin_network() -> models.VisionModel:
@@ -110,7 +110,7 @@ def test_the_sheet_is_labelled_and_the_rotations_report_progress(photos):
     import numpy as np
 
     from convscope.io.picture import Picture
-    from convscope.twins import add_picture_view
+    from convscope.methods.twins import add_picture_view
 
     calls = []
     model = twin_network()

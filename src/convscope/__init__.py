@@ -2,19 +2,19 @@
 from __future__ import annotations
 
 from convscope import models
-from convscope.accentuate import accentuate, caricature
-from convscope.classify import classify
-from convscope.classviz import class_model as classviz
-from convscope.dream import dream
 from convscope.engine import objectives
 from convscope.engine.objective_text import parse_objective
 from convscope.engine.recipes import RECIPES, Recipe, get_recipe
 from convscope.engine.render import RenderResult, render
 from convscope.errors import ConvscopeError
 from convscope.io.picture import Picture
+from convscope.methods.accentuation import accentuate, caricature
+from convscope.methods.class_models import class_model as classviz
+from convscope.methods.classify import classify
+from convscope.methods.dream import dream
+from convscope.methods.filters import Grid, filter_grid, show, visualize_filter
+from convscope.methods.saliency import saliency
 from convscope.models import load
-from convscope.saliency import saliency
-from convscope.visualize import Grid, filter_grid, show, visualize_filter
 
 __version__ = "0.1.0"
 

@@ -43,8 +43,8 @@ def cmd_layers(args: argparse.Namespace) -> None:
 
 
 def cmd_classify(args: argparse.Namespace) -> None:
-    from convscope.classify import classify
     from convscope.io.photo_reading import load_photo
+    from convscope.methods.classify import classify
 
     positive(args.top, "--top")
     readable, errors = {}, {}

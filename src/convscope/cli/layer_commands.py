@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 def cmd_atlas(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from convscope.atlas import build_atlas
-    from convscope.photo_stream import photo_files
+    from convscope.data.photo_stream import photo_files
+    from convscope.jobs.atlas import build_atlas
 
     output_folder(args.out)
     positive(args.batch, "--batch")
@@ -43,7 +43,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     layers = [l for l in args.layers.split(",") if l] if args.layers else None
     factory = None
     if args.ray:
-        from convscope.atlas.ray_runner import ray_runner_factory
+        from convscope.jobs.atlas.ray_runner import ray_runner_factory
 
         factory = ray_runner_factory(args.ray, args.gpus_per_task)
     elif args.gpus_per_task:
@@ -81,8 +81,9 @@ def cmd_atlas(args: argparse.Namespace) -> None:
 
 
 def cmd_exemplars(args: argparse.Namespace) -> None:
-    from convscope.exemplars import layer_file, run_exemplars
-    from convscope.photo_stream import photo_files
+    from convscope.data.layer_files import layer_file
+    from convscope.data.photo_stream import photo_files
+    from convscope.jobs.exemplars import run_exemplars
 
     output_folder(args.out)
     for value, name in ((args.top, "--top"), (args.batch, "--batch"), (args.checkpoint_every, "--checkpoint-every")):
@@ -110,8 +111,8 @@ def cmd_exemplars(args: argparse.Namespace) -> None:
 
 
 def cmd_activation_atlas(args: argparse.Namespace) -> None:
-    from convscope.activation_atlas import activation_atlas, require_umap
-    from convscope.photo_stream import photo_files
+    from convscope.data.photo_stream import photo_files
+    from convscope.jobs.activation_atlas import activation_atlas, require_umap
 
     output_folder(args.out)
     for value, name in ((args.grid, "--grid"), (args.samples, "--samples"), (args.min_count, "--min-count"),
@@ -143,8 +144,8 @@ def cmd_activation_atlas(args: argparse.Namespace) -> None:
 
 
 def cmd_twins(args: argparse.Namespace) -> None:
-    from convscope.photo_stats import photo_source
-    from convscope.twins import add_picture_view, angle_list, check_threshold, find_twins
+    from convscope.data.photo_stats import photo_source
+    from convscope.methods.twins import add_picture_view, angle_list, check_threshold, find_twins
 
     check_threshold(args.threshold)
     positive(args.top, "--top")
@@ -195,7 +196,7 @@ def cmd_twins(args: argparse.Namespace) -> None:
 
 def twin_pictures(model: models.VisionModel, report, recipe: "Recipe", atlas: str | None, top: int):
     """Unit pictures for the twin sheet: from an atlas folder, else rendered now (--recipe)."""
-    from convscope.atlas.store import atlas_pictures
+    from convscope.data.atlas_folder import atlas_pictures
     from convscope.engine.objectives import unit_objective
     from convscope.engine.render import render
 

@@ -21,7 +21,7 @@ from convscope.io.files import write_json
 
 
 def cmd_dream(args: argparse.Namespace) -> None:
-    from convscope.dream import dream
+    from convscope.methods.dream import dream
 
     out = output_path(args.output)
     if args.objective is not None and (args.layers is not None or args.layer_weights is not None):
@@ -44,7 +44,7 @@ def cmd_dream(args: argparse.Namespace) -> None:
 
 
 def cmd_classviz(args: argparse.Namespace) -> None:
-    from convscope.classviz import class_model
+    from convscope.methods.class_models import class_model
     from convscope.models.classes import resolve_class
 
     out = output_path(args.output)
@@ -76,8 +76,8 @@ def check_model(spec: str, device: str) -> models.VisionModel:
 
 
 def cmd_saliency(args: argparse.Namespace) -> None:
+    from convscope.methods.saliency import saliency
     from convscope.models.classes import resolve_class
-    from convscope.saliency import saliency
 
     out = output_path(args.output)
     positive(args.samples, "--samples")
@@ -92,8 +92,8 @@ def cmd_saliency(args: argparse.Namespace) -> None:
 
 
 def cmd_accentuate(args: argparse.Namespace) -> None:
-    from convscope.accentuate import accentuate
     from convscope.engine.objective_text import parse_objective
+    from convscope.methods.accentuation import accentuate
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
@@ -109,7 +109,7 @@ def cmd_accentuate(args: argparse.Namespace) -> None:
 
 
 def cmd_caricature(args: argparse.Namespace) -> None:
-    from convscope.accentuate import caricature
+    from convscope.methods.accentuation import caricature
 
     out = output_path(args.output)
     positive(args.steps, "--steps")
@@ -138,9 +138,9 @@ def cmd_explain(args: argparse.Namespace) -> None:
     import sys
     from pathlib import Path
 
-    from convscope.explain import explain
-    from convscope.explain_page import write_explanation
     from convscope.io.photo_reading import load_photo
+    from convscope.methods.explain import explain
+    from convscope.pages.explanation_page import write_explanation
 
     output_folder(args.out)
     for value, name in ((args.per_position, "--per-position"), (args.max_units, "--max-units"),
@@ -167,12 +167,12 @@ def cmd_spectrum(args: argparse.Namespace) -> None:
     import sys
     from pathlib import Path
 
+    from convscope.data.photo_stream import photo_files
     from convscope.engine.spectrum import measure_spectrum
     from convscope.errors import ImageInputError
     from convscope.io.builtin_photos import BUILTIN, builtin_photos
     from convscope.io.files import check_output_folder
     from convscope.io.photo_reading import load_photo
-    from convscope.photo_stream import photo_files
 
     out = Path(args.output)
     if out.suffix.lower() != ".npz" or out.is_dir():

@@ -63,7 +63,7 @@ def strip_path(out: Path) -> Path:
 
 def cmd_filter(args: argparse.Namespace) -> None:
     from convscope.engine.objectives import unit_number
-    from convscope.visualize import visualize_filter
+    from convscope.methods.filters import visualize_filter
 
     out = output_path(args.output)
     importance_output(args, out)
@@ -92,8 +92,8 @@ def cmd_filter(args: argparse.Namespace) -> None:
 
 
 def cmd_grid(args: argparse.Namespace) -> None:
-    from convscope.photo_stats import photo_source
-    from convscope.visualize import filter_grid
+    from convscope.data.photo_stats import photo_source
+    from convscope.methods.filters import filter_grid
 
     out = output_path(args.output)
     importance_output(args, out)
@@ -156,8 +156,8 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    from convscope.photo_stats import photo_source
-    from convscope.stats import measure_units
+    from convscope.data.photo_stats import photo_source
+    from convscope.methods.fidelity import measure_units
 
     positive(args.batch, "--batch")
     positive(args.steps, "--steps")
@@ -191,9 +191,9 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    from convscope.classify import classify
     from convscope.io.builtin_photos import builtin_photo
-    from convscope.visualize import filter_grid, visualize_filter
+    from convscope.methods.classify import classify
+    from convscope.methods.filters import filter_grid, visualize_filter
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import torch
 
+from convscope.data.photo_stats import PhotoSource, as_source, photo_statistics
 from convscope.io.builtin_photos import Photo
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
-from convscope.photo_stats import PhotoSource, as_source, photo_statistics
 
 if TYPE_CHECKING:
     from convscope.engine.recipes import Recipe

@@ -1,5 +1,5 @@
 """Atlases: every unit of a network rendered, measured, and browsable as a static site."""
-from convscope.atlas.builder import AtlasSummary, build_atlas
-from convscope.atlas.store import AtlasFolderError
+from convscope.data.atlas_folder import AtlasFolderError
+from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
 
 __all__ = ["AtlasFolderError", "AtlasSummary", "build_atlas"]

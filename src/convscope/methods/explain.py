@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from convscope.atlas.store import atlas_pictures
+from convscope.data.atlas_folder import atlas_pictures
 from convscope.engine.objectives import unit_objective
 from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.render import Progress, render

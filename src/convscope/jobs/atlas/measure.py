@@ -4,9 +4,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from convscope.data.photo_stats import PhotoSource
 from convscope.io.picture import Picture
 from convscope.models.base import LOGITS, VisionModel
-from convscope.photo_stats import PhotoSource
 
 CROP_PX = 64
 TOP_PHOTOS = 3

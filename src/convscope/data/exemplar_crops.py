@@ -10,12 +10,12 @@ from typing import Sequence
 import numpy as np
 import torch.nn.functional as F
 
+from convscope.data.layer_files import SUMMARY_FILE, load_layer_file
+from convscope.data.photo_stream import read_tensor
 from convscope.errors import ImageInputError
-from convscope.exemplars import SUMMARY_FILE, load_layer_file
 from convscope.io.picture import Picture, stitch
 from convscope.models.base import VisionModel
 from convscope.models.receptive import ReceptiveField, receptive_field
-from convscope.photo_stream import read_tensor
 
 TILE_PX = 96
 

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from convscope.atlas.site import page, write_text
 from convscope.io.photo_reading import load_photo
 from convscope.io.picture import Picture
+from convscope.pages.page import page, write_text
 
 SHEET_CELL_PX = 64
 STYLE = """

@@ -13,10 +13,10 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
-from convscope.atlas.builder import BatchJob, render_batch
 from convscope.engine.recipes import Recipe
 from convscope.errors import ConvscopeError
 from convscope.io.picture import Picture
+from convscope.jobs.atlas.builder import BatchJob, render_batch
 from convscope.models.base import VisionModel
 from convscope.runtime.precision import resolve as resolve_precision
 

@@ -14,12 +14,12 @@ from typing import Callable, Iterator, Sequence
 
 import torch
 
+from convscope.data.photo_stream import photo_batches, photo_files, read_tensor
+from convscope.data.unit_exemplars import LayerExemplars
 from convscope.errors import ImageInputError
-from convscope.exemplars import LayerExemplars
 from convscope.io.builtin_photos import Photo, builtin_photos
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
-from convscope.photo_stream import photo_batches, photo_files, read_tensor
 from convscope.runtime.heap import reused_memory
 
 PHOTO_BATCH = 32

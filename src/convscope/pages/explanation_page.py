@@ -7,9 +7,9 @@ import json
 from html import escape
 from pathlib import Path
 
-from convscope.atlas.site import page, write_text
-from convscope.explain import Explanation
 from convscope.io.files import write_json
+from convscope.methods.explain import Explanation
+from convscope.pages.page import page, write_text
 
 PHOTO_PX = 448
 SCRIPT = """

@@ -12,11 +12,11 @@ from typing import Callable
 import numpy as np
 import torch
 
+from convscope.data.layer_files import load_layer_file, write_layer_file
+from convscope.data.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
 from convscope.errors import OutOfRangeError
-from convscope.exemplars import load_layer_file, write_layer_file
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
-from convscope.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
 from convscope.runtime.heap import reused_memory
 
 SAMPLES_FILE = "samples.npz"

@@ -4,16 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from convscope.data.photo_stats import PhotoSource
 from convscope.engine.objectives import Objective, unit_number, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import Progress, render
 from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import Photo
 from convscope.io.picture import Picture, stitch
-from convscope.kernels import kernel_pictures
+from convscope.methods.fidelity import fidelity, photo_maxima
+from convscope.methods.kernels import kernel_pictures
 from convscope.models import VisionModel, load
-from convscope.photo_stats import PhotoSource
-from convscope.stats import fidelity, photo_maxima
 
 ACTIVATION_NOTE = ("activation: the objective on the optimized image; picture_activation: on the saved "
                    "picture (8-bit, in the recipe's display)")

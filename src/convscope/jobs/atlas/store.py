@@ -7,32 +7,16 @@ stopped at any moment leaves only whole units behind.
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
-import re
 import shutil
 from pathlib import Path
 
-from convscope.errors import ConvscopeError
+from convscope.data.atlas_folder import AtlasFolderError, safe_name, unit_stem
 from convscope.io.files import write_json
-from convscope.io.photo_reading import load_photo
-from convscope.io.picture import Picture
 
 CONFIG = "atlas-config.json"
 LOCK = ".atlas.lock"
 GENERATED = ("units", "index.html", "atlas.json", CONFIG)
-
-
-class AtlasFolderError(ConvscopeError):
-    """An output folder that cannot hold this atlas."""
-
-
-def safe_name(name: str) -> str:
-    """A file-name-safe, collision-free form of a layer name."""
-    clean = re.sub(r"[^A-Za-z0-9_.-]", "_", name)
-    if clean != name or clean.startswith(".") or not clean:
-        clean = f"{clean.lstrip('.') or 'layer'}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"
-    return clean
 
 
 def _short(value: object) -> str:
@@ -56,20 +40,6 @@ def describe_change(stored: dict, new: dict) -> str:
         parts.append("(the batch is part of an atlas: units are rendered in fixed batches so that a resumed "
                      f"atlas has the pixels of a clean run; rerun with --batch {stored.get('batch')})")
     return "; ".join(parts)
-
-
-def unit_stem(channel: int) -> str:
-    return f"{channel:04d}"
-
-
-def atlas_pictures(atlas: str | Path, layer: str, units: list[int]) -> dict[int, Picture]:
-    """The pictures of ``units`` of ``layer`` in an atlas folder; an error names the missing ones."""
-    folder = Path(atlas) / "units" / safe_name(layer)
-    missing = [u for u in units if not (folder / f"{unit_stem(u)}.png").is_file()]
-    if missing:
-        raise AtlasFolderError(f"the atlas in {atlas} has no pictures of {layer} units {missing[:5]}: build it "
-                               f"with --layers {layer}, or leave out --atlas to render them now")
-    return {u: Picture(load_photo(folder / f"{unit_stem(u)}.png")[0]) for u in units}
 
 
 class AtlasStore:

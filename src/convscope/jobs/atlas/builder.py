@@ -13,20 +13,21 @@ from typing import Callable, Iterator, Protocol, Sequence
 import torch
 import torch.nn.functional as F
 
-from convscope.atlas import measure
-from convscope.atlas.site import write_site
-from convscope.atlas.store import AtlasStore, unit_stem
+from convscope.data.atlas_folder import unit_stem
+from convscope.data.exemplar_crops import ExemplarIndex
+from convscope.data.photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
 from convscope.engine.objectives import channel, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import Progress, as_seen, render, view_hw
 from convscope.errors import OutOfRangeError
-from convscope.exemplar_crops import ExemplarIndex
 from convscope.io.files import write_json
 from convscope.io.picture import Picture
-from convscope.kernels import kernel_pictures
+from convscope.jobs.atlas import measure
+from convscope.jobs.atlas.store import AtlasStore
+from convscope.methods.fidelity import fidelity, median_of, unit_values
+from convscope.methods.kernels import kernel_pictures
 from convscope.models.base import VisionModel
-from convscope.photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
-from convscope.stats import fidelity, median_of, unit_values
+from convscope.pages.atlas_site import write_site
 
 THUMB_PX = 64
 AtlasProgress = Callable[[float, int, "int | None"], None]

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from convscope.activation_samples import ActivationSamples, sample_activations
+from convscope.data.activation_samples import ActivationSamples, sample_activations
+from convscope.data.exemplar_crops import field_crop
 from convscope.engine.objectives import direction
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render
 from convscope.errors import ConvscopeError, OutOfRangeError
-from convscope.exemplar_crops import field_crop
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
@@ -130,7 +130,7 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
                      progress: Progress | None = None) -> AtlasSummary:
     """Builds the activation atlas of ``layer`` over the photos under ``photos_dir`` into ``out``
     (pictures, ``activation-atlas.json``, ``atlas.png`` and the page ``index.html``)."""
-    from convscope.activation_atlas_page import write_atlas_page
+    from convscope.pages.activation_atlas_page import write_atlas_page
 
     if not 1 <= grid <= 100:
         raise OutOfRangeError(f"--grid must be from 1 to 100 cells a side, got {grid}")

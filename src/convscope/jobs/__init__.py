@@ -1,0 +1,1 @@
+"""Resumable folder-to-folder jobs: the atlas of every unit, the activation atlas, exemplars."""
