@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup browser extras demo test bench bench-env clean
+.PHONY: setup browser extras demo lint test bench bench-env clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -43,7 +43,12 @@ EXTRAS_TORCH := torch==2.14.1 torchvision==0.29.1
 
 extras: .venv-extras/.installed
 
-test: setup browser extras
+# Lint, and the rule on which part may import which (pyproject.toml's import-linter contracts).
+lint: setup
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/lint-imports
+
+test: setup browser extras lint
 	$(BIN)/python -m pytest -q
 	.venv-extras/bin/python -m pytest -q tests/test_timm_onnx.py
 

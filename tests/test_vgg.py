@@ -89,7 +89,7 @@ def test_orientation_detection_picks_what_the_labelled_photo_says(tmp_path):
     detection must choose the orientation that reproduces that answer."""
     arrays = random_arrays(seed=5)
     photo = builtin_photo("chelsea").pixels
-    
+
     for stored_flipped, expected in ((True, "flipped"), (False, "as-stored")):
         path = tmp_path / f"k03_{expected}.h5"
         write_keras03(path, arrays, stored_flipped)

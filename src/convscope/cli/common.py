@@ -95,14 +95,14 @@ def cli_recipe(args: argparse.Namespace, shape: bool = True) -> "Recipe":
     from convscope.engine.spectrum import load_spectrum
 
     base = get_recipe(args.recipe)
-    if base.transforms != "crops":
+    if not base.transforms.resizes:
         for flag, value in (("--views", args.views), ("--view-size", args.view_size),
                             ("--crop-scale", args.crop_scale), ("--crop-scale-end", args.crop_scale_end),
                             ("--noise", args.noise)):
             if value is not None:
                 fail(f"{flag} sets the crops of --recipe maco; recipe {base.name} takes no crops")
     if args.spectrum:
-        if base.param != "maco":
+        if base.settings.get("param") != "maco":
             fail(f"--spectrum is for --recipe maco, not {base.name}")
         load_spectrum(args.spectrum)
     sized = {"size": args.size, "steps": args.steps} if shape else {}

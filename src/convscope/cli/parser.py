@@ -18,6 +18,7 @@ from convscope.cli.photo_commands import (
 )
 from convscope.cli.pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
 from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES
+from convscope.io.user_code import is_user_spec
 from convscope.runtime.compile_settings import COMPILE_MODES
 from convscope.runtime.devices import DEVICE_CHOICES
 from convscope.runtime.precision import PRECISIONS
@@ -26,7 +27,17 @@ MODEL_HELP = ("a model name from `convscope models` (efficientnet-lite0, vgg16, 
               "model, path/model.onnx, or path/to/file.py:factory for your own network")
 LAYER_HELP = "a layer name from `convscope layers MODEL` (block8, conv3_3, head, logits, ...)"
 CHANNEL_HELP = "the unit's number in the layer, from 0 (a filter of a conv layer, a class of logits)"
+RECIPE_HELP = ("render recipe: " + ", ".join(sorted(RECIPES)) + ", or path/to/file.py:make_recipe for your own "
+               "(a function that returns a convscope.Recipe)")
 JSON_HELP = "print the results as JSON on stdout instead of text"
+
+
+def recipe_name(text: str) -> str:
+    """A built-in recipe's name or a user's ``path/to/file.py:make_recipe``, as argparse's type."""
+    if text in RECIPES or is_user_spec(text):
+        return text
+    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(sorted(RECIPES))}, "
+                                     "or path/to/file.py:make_recipe)")
 
 
 class Parser(argparse.ArgumentParser):
@@ -78,7 +89,7 @@ def add_common(p: argparse.ArgumentParser) -> None:
 
 
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help="render recipe")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE", help=RECIPE_HELP)
     p.add_argument("--size", type=parse_size, metavar="PX|WxH",
                    help="image size: 128, or width x height such as 192x128 (default: the recipe's: keras2016 "
                         "and lucid 128, maco 256)")
@@ -215,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="CLASS", help="class index (65) or name (\"sea snake\")")
     p.add_argument("-o", "--output", default="class.png", help="output .png: the image the network was sure of "
                    "(with a .json sidecar; keras2016 also writes the article's display as NAME.display.png)")
-    p.add_argument("--recipe", default="keras2016", choices=sorted(RECIPES), help="render recipe")
+    p.add_argument("--recipe", default="keras2016", type=recipe_name, metavar="RECIPE", help=RECIPE_HELP)
     p.add_argument("--score", default="logit", choices=["logit", "prob"], help="maximize the logit or softmax")
     p.add_argument("--until", type=float, help="stop when the class probability reaches this, e.g. 0.999")
     p.add_argument("--steps", type=int, help="step budget (default: keras2016 60, lucid 512, maco 128)")
@@ -263,7 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-units", type=int, default=16,
                    help="without --atlas: the units with the highest peaks that positions choose from")
     p.add_argument("--class-units", type=int, default=8, help="units shown for the top class")
-    p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES), help="recipe of pictures rendered now")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE",
+                   help="recipe of pictures rendered now (" + RECIPE_HELP + ")")
     p.add_argument("--steps", type=int, default=128, help="steps of pictures rendered now")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     add_json(p)
@@ -356,8 +368,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=8, help="pairs on the sheet")
     add_photos(p, "the maps")
     p.add_argument("--atlas", help="an atlas folder to take the unit pictures from")
-    p.add_argument("--recipe", default=DEFAULT_RECIPE, choices=sorted(RECIPES),
-                   help="render recipe of the pictures rendered now")
+    p.add_argument("--recipe", default=DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE",
+                   help="render recipe of the pictures rendered now (" + RECIPE_HELP + ")")
     p.add_argument("--steps", type=int, default=256, help="steps of the pictures rendered now")
     p.add_argument("--size", type=parse_size, metavar="PX|WxH", help="size of the pictures rendered now "
                    "(default: the recipe's)")

@@ -6,7 +6,7 @@ from one seeded generator per batch slot, so a slot's start depends only on its 
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import torch
 from torch import nn
@@ -127,6 +127,25 @@ class ToRGB(nn.Module):
     def forward(self) -> torch.Tensor:
         x = self.raw()
         return torch.sigmoid(x) if self.sigmoid else x
+
+
+class ImageBuilder(Protocol):
+    """Makes the parameterization of a batch: an ``nn.Module`` whose parameters the optimizer
+    moves and whose ``forward()`` returns the batch's images (B, 3, H, W) in [0, 1]."""
+
+    def __call__(self, seeds: Sequence[int], hw: tuple[int, int], device: torch.device,
+                 init: torch.Tensor | None = None) -> nn.Module:
+        """The parameterization of ``len(seeds)`` images of ``hw`` (height, width) on ``device``.
+
+        Args:
+            seeds: one seed per image: image i starts from noise drawn with ``seeds[i]``.
+            hw: (height, width) of the images.
+            device: where the parameters live.
+            init: (B, 3, H, W) in [0, 1] to start from instead of noise, or None.
+        Returns:
+            The module; ``module()`` gives the images.
+        """
+        ...
 
 
 def image_param(kind: str, seeds: Sequence[int], size: int | tuple[int, int], *, decorrelated: bool = True,

@@ -12,12 +12,10 @@ from convscope.engine.compiled import FAILED, compile_failed, compile_for, compi
 from convscope.engine.memory import check_render_memory
 from convscope.engine.objective_text import as_objective
 from convscope.engine.objectives import VIEWS, Objective, channel_scores
-from convscope.engine.param import ToRGB, image_param
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.engine.spectrum import spectrum_for
-from convscope.engine.transforms import LucidTransforms, NoTransforms, RandomCrops, Transform
+from convscope.engine.transforms import Transform
 from convscope.errors import ConvscopeError, OutOfRangeError
-from convscope.io.picture import Picture, deprocess_keras2016, stitch
+from convscope.io.picture import Picture, stitch
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
@@ -68,40 +66,19 @@ class RenderResult:
 
 
 def view_hw(recipe: Recipe, model: VisionModel) -> tuple[int, int]:
-    """(height, width) of what the network sees: the picture, or for "crops" a view of it,
-    its shorter side ``view_size`` (0: the network's input size), in the picture's shape."""
-    h, w = recipe.hw
-    if recipe.transforms != "crops":
-        return h, w
-    side = recipe.view_size or model.input_size
-    return (side, max(1, round(side * w / h))) if h <= w else (max(1, round(side * h / w)), side)
+    """(height, width) of what the network sees of a picture rendered with ``recipe``."""
+    return recipe.view_hw(model.input_size)
 
 
 def make_transforms(recipe: Recipe, model: VisionModel) -> Transform:
-    """The recipe's transforms for ``model``."""
-    if recipe.transforms == "lucid":
-        return LucidTransforms()
-    if recipe.transforms == "crops":
-        return RandomCrops(recipe.views, view_hw(recipe, model), recipe.crop_scale, recipe.noise,
-                           recipe.crop_scale_end, recipe.steps)
-    if recipe.transforms == "none":
-        return NoTransforms()
-    raise ValueError(f"unknown transforms {recipe.transforms!r}: use lucid, crops or none")
+    """The recipe's transforms for a render on ``model``."""
+    return recipe.transforms(recipe.hw, model.input_size, recipe.steps)
 
 
 def as_seen(recipe: Recipe, model: VisionModel, images: torch.Tensor) -> torch.Tensor:
     """Whole pictures as the network judges them after a render with ``recipe`` (for
-    "crops": resized to the views' size), as ``RenderResult.final`` does."""
+    crops: resized to the views' size), as ``RenderResult.final`` does."""
     return make_transforms(recipe, model).whole(images)
-
-
-def make_optimizer(recipe: Recipe, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer | None:
-    """Adam or NAdam as the recipe says; None for the article's normalized ascent."""
-    if recipe.optimizer == "adam":
-        return torch.optim.Adam(params, lr=recipe.lr)
-    if recipe.optimizer == "nadam":
-        return torch.optim.NAdam(params, lr=recipe.lr)
-    return None
 
 
 Scorer = Callable[[dict[str, torch.Tensor]], torch.Tensor]
@@ -158,15 +135,6 @@ def check_forward(model: VisionModel, layers: Sequence[str], hw: tuple[int, int]
                               f"try {option} {model.input_size}") from e
 
 
-def _normalized_ascent_step(param: torch.nn.Parameter, lr: float) -> None:
-    """The article's step, up the objective: its gradient divided by its root mean square,
-    per image. ``param.grad`` holds the gradient of the loss (minus the objective)."""
-    g = param.grad
-    rms = g.pow(2).flatten(1).mean(dim=1).sqrt() + 1e-5
-    with torch.no_grad():
-        param.sub_(lr * g / rms.view(-1, *([1] * (g.dim() - 1))))
-
-
 def normalize_importance(values: torch.Tensor) -> np.ndarray:
     """(H, W) accumulated |gradient| to [0, 1]: divided by its 99th percentile and clipped."""
     top = float(torch.quantile(values.flatten().float(), 0.99))
@@ -175,23 +143,57 @@ def normalize_importance(values: torch.Tensor) -> np.ndarray:
 
 def _shown(recipe: Recipe, images: torch.Tensor) -> list[Picture]:
     """The pictures of a batch of images, in the recipe's display."""
-    shown = deprocess_keras2016(images) if recipe.deprocess == "keras2016" else images
-    return [Picture.from_tensor(img) for img in shown]
+    return [Picture.from_tensor(img) for img in recipe.shown(images)]
 
 
-def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], image: ToRGB, recipe: Recipe,
-             transform_seed: int, progress: Progress | None = None, done: int = 0, total: int | None = None,
-             stop: Stop | None = None, thresholds: Sequence[int] = (), compile: bool = False) -> RenderResult:
-    """Runs ``recipe.steps`` steps of the loop on one batch (fewer if ``stop`` says so),
-    keeping the pictures after each step in ``thresholds``; with ``compile``, the network's
-    blocks run compiled (see ``convscope.engine.compiled``), and eagerly if compiling fails."""
+@dataclass
+class BatchRun:
+    """One batch of the loop: what it optimizes, with what, and what it reports.
+
+    Attributes:
+        objectives: one objective per slot, or one for every slot.
+        image: the batch's parameterization (``image()`` gives its images).
+        size: the slots in the batch.
+        recipe: the steps, transforms, optimizer and display.
+        transform_seed: the seed of the transforms' draws.
+        progress: called with (unit-steps done, unit-steps in all), or None.
+        done: unit-steps done before this batch, for ``progress``.
+        total: unit-steps in all, for ``progress`` (None: this batch's).
+        stop: can end the batch early (see ``Stop``).
+        thresholds: steps after which the pictures are also kept.
+        compile: whether the network's blocks run compiled (eagerly if compiling fails).
+    """
+
+    objectives: Objective | Sequence[Objective]
+    image: torch.nn.Module
+    size: int
+    recipe: Recipe
+    transform_seed: int
+    progress: Progress | None = None
+    done: int = 0
+    total: int | None = None
+    stop: Stop | None = None
+    thresholds: Sequence[int] = ()
+    compile: bool = False
+
+
+def optimize(model: VisionModel, run: BatchRun) -> RenderResult:
+    """Runs ``run.recipe.steps`` steps of the loop on one batch (fewer if ``run.stop`` says so).
+
+    Args:
+        model: the network.
+        run: the batch and its settings.
+    Returns:
+        The batch's pictures, their objective per step and at the end, and the snapshots.
+    """
+    objectives, image, recipe, batch = run.objectives, run.image, run.recipe, run.size
+    progress, done, stop, thresholds, compile = run.progress, run.done, run.stop, run.thresholds, run.compile
     transforms = make_transforms(recipe, model)
-    gen = torch.Generator().manual_seed(int(transform_seed))
+    gen = torch.Generator().manual_seed(int(run.transform_seed))
     params = list(image.parameters())
-    optimizer = make_optimizer(recipe, params)
+    optimizer = recipe.optimizer(params)
     history = []
-    batch = params[0].shape[0]  # every parameterization keeps the batch first
-    total = total if total is not None else recipe.steps * batch
+    total = run.total if run.total is not None else recipe.steps * batch
     score = slot_scorer(objectives, model.device, transforms.views)
     score_whole = slot_scorer(objectives, model.device)
     snapshots: dict[int, list[Picture]] = {}
@@ -201,8 +203,7 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
 
     def gradient_step(step: int, probe: Probe) -> tuple[torch.Tensor, torch.Tensor] | None:
         """One forward and backward: the scores and d objective / d image, or None to stop."""
-        for p in params:
-            p.grad = None
+        optimizer.zero_grad(set_to_none=True)
         current = image()
         current.retain_grad()  # d objective / d image, for the importance map
         acts = probe(transforms.apply(current, *drawn[step]))
@@ -231,11 +232,7 @@ def optimize(model: VisionModel, objectives: Objective | Sequence[Objective], im
                 scores, image_grad = outcome
                 step_importance = image_grad.abs().sum(dim=1)
                 importance = step_importance if importance is None else importance + step_importance
-                if optimizer is not None:
-                    optimizer.step()
-                else:
-                    for p in params:
-                        _normalized_ascent_step(p, recipe.lr)
+                optimizer.step()
                 history.append(scores.detach())  # kept on the device: no sync per step
                 if step + 1 in thresholds:
                     with torch.no_grad():
@@ -290,8 +287,7 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
     seen = view_hw(recipe, model)
     validate(model, objs, seen)
     check_render_memory(model, needed_layers(objs), seen, min(batch, len(objs)) * recipe.views)
-    check_forward(model, needed_layers(objs), seen, "--view-size" if recipe.transforms == "crops" else "--size")
-    magnitude = spectrum_for(recipe.spectrum).resized(*recipe.hw) if recipe.param == "maco" else None
+    check_forward(model, needed_layers(objs), seen, "--view-size" if recipe.transforms.resizes else "--size")
     device = model.device
     shared = objectives if isinstance(objectives, Objective) else None
     parts = []
@@ -303,9 +299,8 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
             # a last batch of another size runs eagerly rather than compiling a new shape
             compile_chunk = compile and not model.cache.get(FAILED) and (len(objs[chunk]) == min(batch, len(objs)))
             chunk_init = None if init is None else init[chunk]
-            image = image_param(recipe.param, seeds[chunk], recipe.hw, decorrelated=recipe.decorrelate,
-                                sigmoid=recipe.sigmoid, decay=recipe.decay, init=chunk_init, magnitude=magnitude,
-                                device=device)
-            parts.append(optimize(model, shared if shared is not None else objs[chunk], image, recipe,
-                                  transform_seed, progress, start * recipe.steps, total, stop, thresholds, compile_chunk))
+            image = recipe.image(seeds[chunk], recipe.hw, device, chunk_init)
+            run = BatchRun(shared if shared is not None else objs[chunk], image, len(seeds[chunk]), recipe,
+                           transform_seed, progress, start * recipe.steps, total, stop, thresholds, compile_chunk)
+            parts.append(optimize(model, run))
     return RenderResult.concat(parts)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -93,6 +93,44 @@ class NoTransforms(Transform):
 
     def apply(self, x: torch.Tensor) -> torch.Tensor:
         return x
+
+
+class TransformsBuilder(Protocol):
+    """Makes a render's transforms, and says what the network will see."""
+
+    views: int
+    """Views of each image per step."""
+    resizes: bool
+    """Whether the views have a size of their own (``view_size``) rather than the picture's."""
+
+    def view_hw(self, hw: tuple[int, int], input_size: int) -> tuple[int, int]:
+        """(height, width) of a view of a picture of ``hw``, for a network whose input size is
+        ``input_size``."""
+        ...
+
+    def __call__(self, hw: tuple[int, int], input_size: int, steps: int) -> Transform:
+        """The transforms of a render of ``steps`` steps of pictures of ``hw``."""
+        ...
+
+
+@dataclass(frozen=True)
+class AtPictureSize:
+    """Builds transforms whose views have the picture's own size, one view per step: a
+    ``Transform`` class of the user's own (or a function that makes one) fits here."""
+
+    make: Callable[[], Transform]
+    views: int = 1
+    resizes: bool = False
+
+    def view_hw(self, hw: tuple[int, int], input_size: int) -> tuple[int, int]:
+        return hw
+
+    def __call__(self, hw: tuple[int, int], input_size: int, steps: int) -> Transform:
+        return self.make()
+
+
+lucid_transforms = AtPictureSize(LucidTransforms)
+no_transforms = AtPictureSize(NoTransforms)
 
 
 def rotate(x: torch.Tensor, angle: float, fill: float = 0.5) -> torch.Tensor:
@@ -195,6 +233,28 @@ class RandomCrops(Transform):
 
     def whole(self, x: torch.Tensor) -> torch.Tensor:
         return F.interpolate(x, size=self.size, mode="bilinear", align_corners=False, antialias=True)
+
+
+@dataclass(frozen=True)
+class Crops:
+    """Builds MACO's views (``RandomCrops``): ``views`` crops per step, resized so that their
+    shorter side is ``view_size`` (0: the network's input size), in the picture's shape."""
+
+    views: int
+    view_size: int
+    crop_scale: float
+    noise: float
+    crop_scale_end: float | None = None
+    resizes: bool = True
+
+    def view_hw(self, hw: tuple[int, int], input_size: int) -> tuple[int, int]:
+        h, w = hw
+        side = self.view_size or input_size
+        return (side, max(1, round(side * w / h))) if h <= w else (max(1, round(side * h / w)), side)
+
+    def __call__(self, hw: tuple[int, int], input_size: int, steps: int) -> Transform:
+        return RandomCrops(self.views, self.view_hw(hw, input_size), self.crop_scale, self.noise,
+                           self.crop_scale_end, steps)
 
 
 def on_device_of(t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

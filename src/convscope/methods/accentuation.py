@@ -12,16 +12,16 @@ photo's activations position by position):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import torch
 
 from convscope.engine.objective_text import as_objective
 from convscope.engine.objectives import Objective, caricature_of, closeness, cosine
-from convscope.engine.param import image_param
 from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.render import Progress, render
+from convscope.engine.transforms import no_transforms
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, row
@@ -37,10 +37,11 @@ def photo_recipe(recipe: str | Recipe, steps: int, size: int) -> Recipe:
     activations position by position, and jitter, scale and rotation would misalign them (so would
     maco's crops, and its fixed amplitude cannot start from the photo's)."""
     base = get_recipe(recipe)
-    if base.transforms == "crops" or base.param == "maco":
+    if base.transforms.resizes or base.settings.get("param") == "maco":
         raise OutOfRangeError(f"accentuation and caricature compare the image with the photo position by position: "
                               f"use the lucid recipe, not {base.name}")
-    return get_recipe(base, steps=steps, size=size, transforms="none")
+    rec = get_recipe(base, steps=steps, size=size)
+    return rec.with_options(transforms="none") if rec.rebuild is not None else replace(rec, transforms=no_transforms)
 
 
 @dataclass
@@ -75,8 +76,7 @@ def _photo_image(model: VisionModel, photo: object) -> torch.Tensor:
 def _noise_start(model: VisionModel, rec: Recipe, seed: int) -> torch.Tensor:
     """The image a render with ``rec`` and ``seed`` starts from."""
     with torch.no_grad():
-        return image_param(rec.param, [seed], rec.hw, decorrelated=rec.decorrelate, sigmoid=rec.sigmoid,
-                           decay=rec.decay, device=model.device)().cpu()
+        return rec.image([seed], rec.hw, model.device)().cpu()
 
 
 def _values(model: VisionModel, objectives: Sequence[Objective], image: torch.Tensor) -> list[float]:

@@ -85,10 +85,10 @@ def class_model(model: VisionModel, target: int | str, *, recipe: str | Recipe =
     if until is not None and not 0 < until < 1:
         raise OutOfRangeError(f"--until must be a probability between 0 and 1, got {until}")
     base = get_recipe(recipe)
-    views = base.transforms == "crops"  # the network sees crops: the picture keeps the recipe's size
+    views = base.transforms.resizes  # the network sees views of a size of their own: the picture keeps the recipe's
     rec = get_recipe(base, steps=steps or STEP_BUDGET.get(base.name),
                      size=size or (None if views else model.input_size),
-                     crop_scale_end=base.crop_scale_end or CLASS_CROP_SCALE_END.get(base.name))
+                     crop_scale_end=base.settings.get("crop_scale_end") or CLASS_CROP_SCALE_END.get(base.name))
     objective = class_logit(target) if score == "logit" else class_prob(target)
     curve: list[float] = []
 
@@ -108,7 +108,7 @@ def class_model(model: VisionModel, target: int | str, *, recipe: str | Recipe =
     settings = {"model": model.name, "score": score, "until": until, "seed": seed, "size": [w, h],
                 "recipe": rec.as_dict(), "precision": model.effective_precision,
                 "picture": "the image the network scored, as 8-bit pixels"}
-    display = result.pictures[0] if rec.deprocess != "none" else None
+    display = result.pictures[0] if rec.display is not None else None
     info = {"class": target, "name": model.class_name(target), "probability": opinions[0].probability,
             "steps_run": steps_run}
     picture.info = info

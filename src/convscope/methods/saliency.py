@@ -93,7 +93,7 @@ def saliency(model: VisionModel, photo: object, target: int | str | None = None,
     The map explains the whole photo, so ``probability`` is the network's on the whole photo;
     ``classify_probability`` is the one ``classify`` gives on its centre square."""
     from convscope.models.classes import resolve_class
-    
+
     pixels = as_photo(photo)
     k_asked = None if target is None else resolve_class(model, target)
     heat, k, p = saliency_map(model, pixels, k_asked, samples, noise, seed)

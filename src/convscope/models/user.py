@@ -1,15 +1,13 @@
 """Any PyTorch network: ``wrap(module, ...)``, and ``file.py:factory`` on the command line."""
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
 
 from convscope.errors import ConvscopeError, WeightsError
+from convscope.io.user_code import call_user_function
 from convscope.models.base import LOGITS, VisionModel
 from convscope.models.layouts import Layout
 
@@ -69,37 +67,14 @@ def main_layer_names(module: nn.Module) -> tuple[str, ...] | None:
 def load_factory(spec: str) -> VisionModel:
     """``path/to/file.py:factory``: calls ``factory()``, which returns a module, a
     ``(module, preprocess)`` pair, or a VisionModel (from ``wrap``)."""
-    path_text, _, factory_name = spec.rpartition(":")
-    path = Path(path_text)
-    if not factory_name or path.suffix != ".py":
-        raise UserModelError(f"--model {spec!r}: write a user network as path/to/file.py:factory")
-    if not path.is_file():
-        raise UserModelError(f"model file not found: {path}")
-    module_name = f"convscope_user_{path.stem}"
-    try:
-        spec_obj = importlib.util.spec_from_file_location(module_name, path)
-        source = importlib.util.module_from_spec(spec_obj)
-        sys.modules[module_name] = source
-        spec_obj.loader.exec_module(source)
-    except Exception as e:  # the user's file can raise anything while importing
-        raise UserModelError(f"cannot import {path}: {type(e).__name__}: {e}") from e
-    factory = getattr(source, factory_name, None)
-    if not callable(factory):
-        names = [n for n in vars(source) if callable(vars(source)[n]) and not n.startswith("_")]
-        raise UserModelError(f"{path} has no function {factory_name!r} (it has: {', '.join(names) or 'none'})")
-    try:
-        made = factory()
-    except ConvscopeError:
-        raise
-    except Exception as e:
-        raise UserModelError(f"{path}:{factory_name}() failed: {type(e).__name__}: {e}") from e
+    made = call_user_function(spec, "model", UserModelError)
     if isinstance(made, VisionModel):
         return made
     if isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], nn.Module) and callable(made[1]):
         return wrap(made[0], preprocess=made[1], name=spec)
     if isinstance(made, nn.Module):
         return wrap(made, name=spec)
-    raise UserModelError(f"{path}:{factory_name}() returned {type(made).__name__}; it must return a "
+    raise UserModelError(f"{spec}() returned {type(made).__name__}; it must return a "
                          "torch.nn.Module, a (module, preprocess) pair, or convscope.models.wrap(...)")
 
 

@@ -110,7 +110,7 @@ def default_labelled_photos() -> Labelled:
 
 def orientation_score(model: VisionModel, labelled: Labelled) -> float:
     """The mean log-probability the model gives the right classes of the labelled photos."""
-    
+
     total = 0.0
     with torch.no_grad():
         for pixels, classes in labelled:
