@@ -13,6 +13,7 @@ import convscope
 from convscope.engine.objectives import channel
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
+from convscope.runtime.compile_settings import compiling
 
 from .harness import alternate, median
 from .speed import random_vgg16
@@ -26,8 +27,8 @@ def compile_row(model, layer: str, recipe: str, units: int, steps: int, runs: in
     results = {}
 
     def run(mode: str) -> None:
-        model.set_compile(mode)
-        results[mode] = render(model, objectives, rec, seeds=[SEED + u for u in range(units)], batch=units)
+        with compiling(mode):
+            results[mode] = render(model, objectives, rec, seeds=[SEED + u for u in range(units)], batch=units)
 
     torch._dynamo.reset()
     start = time.perf_counter()

@@ -41,6 +41,7 @@ from convscope.engine.render import render
 from convscope.jobs.atlas import build_atlas
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
+from convscope.runtime.compile_settings import compiling
 
 from .harness import machine
 from .profile_step import profile_step
@@ -241,10 +242,10 @@ def compile_section(models: dict[str, VisionModel], layers: dict[str, str], budg
             rec = get_recipe(recipe, steps=steps)
 
             def run(mode: str) -> float:
-                model.set_compile(mode)
                 sync(model.device)
                 start = time.perf_counter()
-                render(model, objectives, rec, batch=batch)
+                with compiling(mode):
+                    render(model, objectives, rec, batch=batch)
                 sync(model.device)
                 return time.perf_counter() - start
 
@@ -256,7 +257,6 @@ def compile_section(models: dict[str, VisionModel], layers: dict[str, str], budg
                          "compiled_s_per_unit_step": timing["on"] / unit_steps,
                          "speedup": timing["off"] / timing["on"], "compile_s": first - timing["on"]})
             model.set_precision("auto")
-            model.set_compile("auto")
     return rows
 
 

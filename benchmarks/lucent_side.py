@@ -16,6 +16,7 @@ from convscope.engine.render import render as convscope_render
 from convscope.io.builtin_photos import builtin_photos
 from convscope.methods.fidelity import photo_maxima
 from convscope.models.probe import Probe
+from convscope.runtime.compile_settings import compiling
 
 from .harness import WithPreprocessing, alternate, median
 
@@ -50,11 +51,8 @@ def main(layers: list[str], units: int, steps: int, runs: int) -> list[dict]:
                 acts["lucent"].append(activation(model, layer, u, image))
 
         def ours(compile: str) -> None:
-            model.set_compile(compile)
-            try:
+            with compiling(compile):
                 acts[compile] = convscope_render(model, objectives, recipe, batch=units).final.tolist()
-            finally:
-                model.set_compile("auto")
 
         times = alternate(runs, lucent=lucent, convscope=lambda: ours("off"), compiled=lambda: ours("on"))
         unit_steps = units * steps

@@ -8,6 +8,7 @@ import torch
 import convscope
 from convscope.models import vgg
 from convscope.models.base import VisionModel
+from convscope.runtime.compile_settings import compiling
 
 from .article_loop import article_filter
 from .harness import alternate, median, peak_rss_of
@@ -35,13 +36,12 @@ def article_vs_grid(model: VisionModel, layer: str, filters: int, runs: int) -> 
 
     def ours(precision: str, compile: str = "off") -> None:
         model.set_precision(precision)
-        model.set_compile(compile)
         try:
-            grid = convscope.filter_grid(model, layer, candidates=filters, top=filters, recipe="keras2016",
-                                         seed=SEED, batch=filters)
+            with compiling(compile):
+                grid = convscope.filter_grid(model, layer, candidates=filters, top=filters, recipe="keras2016",
+                                             seed=SEED, batch=filters)
         finally:
             model.set_precision("auto")
-            model.set_compile("auto")
         by_channel = {t["channel"]: t["activation"] for t in grid.tiles}
         by_channel.update({d["channel"]: d["activation"] for d in grid.dropped})
         acts[precision if compile == "off" else "compiled"] = [by_channel[u] for u in range(filters)]

@@ -16,7 +16,7 @@ from convscope.engine.compiled import compile_units
 from convscope.engine.objectives import channel
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
-from convscope.runtime.compile_settings import CompileFallback, wants_compile
+from convscope.runtime.compile_settings import CompileFallback, compiling, wants_compile
 
 needs_compiler = pytest.mark.skipif(not shutil.which("g++"), reason="no C++ compiler (g++): inductor cannot compile")
 
@@ -30,11 +30,13 @@ def _pictures_equal(a, b, tolerance: float) -> None:
 @needs_compiler
 @pytest.mark.parametrize("recipe", ["keras2016", "lucid"])
 def test_compiled_steps_give_the_eager_pictures(recipe):
-    model = convscope.load(compile="off")
+    model = convscope.load()
     objectives = [channel("block3", u) for u in range(3)]
     rec = get_recipe(recipe, steps=4, size=64)
-    eager = render(model, objectives, rec, batch=3)
-    compiled = render(model.set_compile("on"), objectives, rec, batch=3)
+    with compiling("off"):
+        eager = render(model, objectives, rec, batch=3)
+    with compiling("on"):
+        compiled = render(model, objectives, rec, batch=3)
     _pictures_equal(eager, compiled, tolerance=2 / 255)  # the batching tolerance of the README
 
 
@@ -42,15 +44,16 @@ def test_compiled_steps_give_the_eager_pictures(recipe):
 def test_a_multi_batch_grid_compiles_each_block_once():
     from torch._dynamo.utils import counters
 
-    model = convscope.load(compile="on")
+    model = convscope.load()
     rec = get_recipe("keras2016", steps=2, size=64)
     objectives = [channel("block2", u) for u in range(7)]
     torch._dynamo.reset()
     counters.clear()
-    render(model, objectives[:2], rec, batch=2)
-    first = counters["stats"]["unique_graphs"]
-    assert first == len(compile_units(model, ["block2"]))  # stem-side blocks 0, 1 and 2, one graph each
-    render(model, objectives, rec, batch=2)  # 4 batches, the last of 1 unit: it runs eagerly
+    with compiling("on"):
+        render(model, objectives[:2], rec, batch=2)
+        first = counters["stats"]["unique_graphs"]
+        assert first == len(compile_units(model, ["block2"]))  # stem-side blocks 0, 1 and 2, one graph each
+        render(model, objectives, rec, batch=2)  # 4 batches, the last of 1 unit: it runs eagerly
     assert counters["stats"]["unique_graphs"] == first
 
 
@@ -86,7 +89,8 @@ def test_a_module_that_compiling_rejects_falls_back_with_a_note():
     eager = render(model, [channel("0", u) for u in range(2)], rec, batch=2)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        compiled = render(model.set_compile("on"), [channel("0", u) for u in range(2)], rec, batch=2)
+        with compiling("on"):
+            compiled = render(model, [channel("0", u) for u in range(2)], rec, batch=2)
     notes = [w for w in caught if issubclass(w.category, CompileFallback)]
     assert len(notes) == 1 and "rendering without compiling" in str(notes[0].message)
     _pictures_equal(eager, compiled, tolerance=0)

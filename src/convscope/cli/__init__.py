@@ -8,7 +8,7 @@ from typing import Sequence
 
 from convscope.cli.parser import build_parser
 from convscope.errors import ConvscopeError
-from convscope.runtime.compile_settings import CompileFallback
+from convscope.runtime.compile_settings import CompileFallback, compiling
 
 
 def _note(message, category, *_rest, **_kw) -> None:
@@ -24,7 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             shown = warnings.showwarning
             warnings.showwarning = lambda m, c, *a, **k: (_note(m, c) if issubclass(c, CompileFallback)
                                                          else shown(m, c, *a, **k))
-            args.run(args)
+            with compiling(getattr(args, "compile", "auto")):
+                args.run(args)
     except ConvscopeError as e:
         print(f"convscope: error: {e}", file=sys.stderr)
         return 2

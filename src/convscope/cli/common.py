@@ -136,7 +136,7 @@ def load_model(args: argparse.Namespace) -> models.VisionModel:
     """The model the command names, with its notes (weights used, orientation) on stderr."""
     model = models.load(args.model, weights=args.weights, device=resolve_device(args.device),
                         kernel_orientation=args.kernel_orientation, precision=args.precision,
-                        preprocess=args.preprocess, compile=args.compile)
+                        preprocess=args.preprocess)
     for note in model.notes:
         print(f"note: {note}", file=sys.stderr)
     return model

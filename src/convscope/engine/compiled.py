@@ -9,19 +9,38 @@ When a render compiles is decided in ``convscope.runtime.compile_settings``.
 from __future__ import annotations
 
 import warnings
+import weakref
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import torch
 from torch import nn
 
-from convscope.runtime.compile_settings import CompileFallback, compiler_found, wants_compile
+from convscope.runtime.compile_settings import CompileFallback, compile_mode, compiler_found, wants_compile
 
 if TYPE_CHECKING:
     from convscope.models.base import VisionModel
 
 RECOMPILE_LIMIT = 64  # block configurations of one class (efficientnet-lite has 16 blocks)
-FAILED = "compile failed"  # a model's cache entry: compiling it failed once, do not retry
+
+
+@dataclass
+class CompiledNetwork:
+    """What compiling a network's renders left: each module's compiled forward (reused by later
+    renders, so shapes seen before do not recompile), and whether compiling failed once (then
+    it is not tried again)."""
+
+    forwards: dict[int, Callable[..., object]] = field(default_factory=dict)
+    failed: bool = False
+
+
+_STATE: "weakref.WeakKeyDictionary[nn.Module, CompiledNetwork]" = weakref.WeakKeyDictionary()
+
+
+def compiled_network(model: "VisionModel") -> CompiledNetwork:
+    """The compile state of ``model``'s network (made on first use; gone with the network)."""
+    return _STATE.setdefault(model.net, CompiledNetwork())
 
 
 def compile_units(model: "VisionModel", layers: Sequence[str]) -> list[nn.Module]:
@@ -48,7 +67,7 @@ def _contains(outer: nn.Module, inner: nn.Module) -> bool:
 def compiled_forwards(model: "VisionModel", layers: Sequence[str]) -> Iterator[None]:
     """Within the block, the modules of ``compile_units`` run compiled forwards (the same
     compiled function for a module every time, so shapes seen before do not recompile)."""
-    cache = model.cache.setdefault("compiled_forwards", {})
+    cache = compiled_network(model).forwards
     if torch._dynamo.config.cache_size_limit < RECOMPILE_LIMIT:
         torch._dynamo.config.cache_size_limit = RECOMPILE_LIMIT
     for module in compile_units(model, layers):
@@ -69,15 +88,15 @@ def eager_forwards(model: "VisionModel", layers: Sequence[str]) -> None:
 
 def compile_failed(model: "VisionModel", error: BaseException) -> None:
     """Marks the model as one that does not compile, and says so once."""
-    model.cache[FAILED] = True
+    compiled_network(model).failed = True
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
     warnings.warn(CompileFallback(f"compiling {model.name} failed ({type(error).__name__}: {first[:200]}); "
                                   "rendering without compiling (--compile off hides this note)"), stacklevel=3)
 
 
 def compile_for(model: "VisionModel", steps: int) -> bool:
-    """Whether this render compiles: the model's mode, the device, a compiler, no failure yet."""
-    if not wants_compile(model.compile_mode, model.device, steps) or model.cache.get(FAILED):
+    """Whether this render compiles: the mode in force, the device, a compiler, no failure yet."""
+    if not wants_compile(compile_mode(), model.device, steps) or compiled_network(model).failed:
         return False
     missing = compiler_found(model.device)
     if missing is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import weakref
 from typing import Sequence
 
 import torch
@@ -19,11 +20,12 @@ BYTES = 4  # float32 activations and gradients
 OVERHEAD = 1.5  # saved activations, their gradients and the transforms' copies (measured: peak RSS of
 # grids on efficientnet-lite0 at 224-1024 px came to 1.2-1.4 times the counted activations)
 PROBE_SIDE = 64
+_PER_PIXEL: "weakref.WeakKeyDictionary[torch.nn.Module, dict[str, float]]" = weakref.WeakKeyDictionary()
 
 
 def _elements_per_pixel(model: VisionModel) -> dict[str, float]:
     """For each layer: elements output by all modules up to it, per input pixel (cached)."""
-    cached = model.cache.get("elements_per_pixel")
+    cached = _PER_PIXEL.get(model.net)
     if cached is not None:
         return cached
     running = [0]
@@ -46,7 +48,7 @@ def _elements_per_pixel(model: VisionModel) -> dict[str, float]:
         for h in handles:
             h.remove()
     per_pixel = {name: count / (side * side) for name, count in at_layer.items()}
-    model.cache["elements_per_pixel"] = per_pixel
+    _PER_PIXEL[model.net] = per_pixel
     return per_pixel
 
 

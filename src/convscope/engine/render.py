@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from convscope.engine.compiled import FAILED, compile_failed, compile_for, compiled_forwards, eager_forwards
+from convscope.engine.compiled import compile_failed, compile_for, compiled_forwards, compiled_network, eager_forwards
 from convscope.engine.memory import check_render_memory
 from convscope.engine.objective_text import as_objective
 from convscope.engine.objectives import VIEWS, Objective, channel_scores
@@ -297,7 +297,7 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
         for start in range(0, len(objs), batch):
             chunk = slice(start, start + batch)
             # a last batch of another size runs eagerly rather than compiling a new shape
-            compile_chunk = compile and not model.cache.get(FAILED) and (len(objs[chunk]) == min(batch, len(objs)))
+            compile_chunk = compile and not compiled_network(model).failed and (len(objs[chunk]) == min(batch, len(objs)))
             chunk_init = None if init is None else init[chunk]
             image = recipe.image(seeds[chunk], recipe.hw, device, chunk_init)
             run = BatchRun(shared if shared is not None else objs[chunk], image, len(seeds[chunk]), recipe,

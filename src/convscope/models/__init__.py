@@ -13,7 +13,6 @@ from convscope.models.timm_models import PREFIX as TIMM_PREFIX
 from convscope.models.timm_models import load_timm
 from convscope.models.user import load_factory, wrap
 from convscope.models.weights import read_weights
-from convscope.runtime.compile_settings import check_compile
 from convscope.runtime.devices import resolve_device
 from convscope.runtime.precision import check as check_precision
 
@@ -56,14 +55,12 @@ def available() -> dict[str, str]:
 
 def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "cpu",
          kernel_orientation: str = "auto", precision: str = "auto", preprocess: str | None = None,
-         compile: str = "auto") -> VisionModel:
+         ) -> VisionModel:
     """The model called ``name``, in eval mode on ``device``, running in ``precision`` (see
-    ``convscope.runtime.precision``), its renders compiled as ``compile`` says (see
-    ``convscope.engine.compiled``). ``name`` is a built-in model, ``timm:NAME`` (any timm model),
+    ``convscope.runtime.precision``). ``name`` is a built-in model, ``timm:NAME`` (any timm model),
     ``path/model.onnx`` (with ``preprocess``: imagenet, caffe-bgr, tf, none, or
     "mean=...;std=...") or ``path/to/file.py:factory``."""
     check_precision(precision)  # before the weights load, so a typo fails at once
-    check_compile(compile)
     device = resolve_device(device)
     is_onnx = name.lower().endswith(".onnx")
     if preprocess is not None and not is_onnx:
@@ -71,19 +68,19 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
     if is_onnx:
         if weights is not None:
             raise WeightsError("--weights is not for ONNX files: the weights are inside the file")
-        return load_onnx(name, preprocess).to(device).set_precision(precision).set_compile(compile)
+        return load_onnx(name, preprocess).to(device).set_precision(precision)
     if name.startswith(TIMM_PREFIX):
-        return load_timm(name, weights).to(device).set_precision(precision).set_compile(compile)
+        return load_timm(name, weights).to(device).set_precision(precision)
     if ".py:" in name:
         if weights is not None:
             raise WeightsError("--weights is for the built-in models; a file.py:factory loads its own "
                                "(with convscope.models.read_weights)")
-        return load_factory(name).to(device).set_precision(precision).set_compile(compile)
+        return load_factory(name).to(device).set_precision(precision)
     if name not in _BUILDERS:
         error = unknown("model", name, _BUILDERS)
         raise type(error)(f"{error} (or timm:NAME, path/model.onnx, path/to/file.py:factory)")
     model = _BUILDERS[name][0](weights, kernel_orientation)
-    return model.to(device).set_precision(precision).set_compile(compile)
+    return model.to(device).set_precision(precision)
 
 
 __all__ = ["DEFAULT_MODEL", "Layer", "Layout", "NEEDS_WEIGHTS", "VisionModel", "available", "load", "load_architecture",

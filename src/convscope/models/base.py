@@ -70,14 +70,12 @@ class VisionModel:
     aliases: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     precision: str = "auto"
-    compile_mode: str = "auto"  # whether renders compile their steps: auto, on or off (see convscope.engine.compiled)
     activations: dict[str, Activation] = field(default_factory=dict)  # layer -> what follows it
     main_layer_names: tuple[str, ...] | None = None  # the layers an atlas takes by default (None: all)
     layouts: dict[str, "Layout | str"] = field(default_factory=dict)  # declared layouts (else detected)
     first_conv: str | None = None  # the layer read right after the convolution on the image
     first_conv_module: nn.Module | None = None  # that convolution (found by itself for user networks)
     layers: dict[str, Layer] = field(init=False)
-    cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # channels_last weights run 15-27% faster on oneDNN here (see BENCHMARKS.md)
@@ -108,13 +106,6 @@ class VisionModel:
         """Runs the network in precision ``name`` from now on (checked for this device); returns self."""
         arithmetic.resolve(name, self.device)
         self.precision = name
-        return self
-
-    def set_compile(self, mode: str) -> "VisionModel":
-        """Whether renders compile their steps from now on: ``auto``, ``on`` or ``off``; returns self."""
-        from convscope.runtime.compile_settings import check_compile
-
-        self.compile_mode = check_compile(mode)
         return self
 
     @property

@@ -18,6 +18,7 @@ from convscope.errors import ConvscopeError
 from convscope.io.picture import Picture
 from convscope.jobs.atlas.builder import BatchJob, render_batch
 from convscope.models.base import VisionModel
+from convscope.runtime.compile_settings import compile_mode, compiling
 from convscope.runtime.precision import resolve as resolve_precision
 
 PROBE_TIMEOUT_S = 120
@@ -55,12 +56,13 @@ def _probe() -> dict:
     return {"convscope": convscope.__version__, "torch": torch.__version__}
 
 
-def _render_task(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int, threads: int, use_gpu: bool
-                 ) -> tuple[list[Picture], list[float]]:
+def _render_task(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int, threads: int, use_gpu: bool,
+                 compile_mode: str) -> tuple[list[Picture], list[float]]:
     torch.set_num_threads(threads)  # the driver's thread count: the same arithmetic, the same pixels
     if use_gpu:
         model = model.to("cuda")
-    return render_batch(model, job, recipe, seed)
+    with compiling(compile_mode):  # the driver's compile mode
+        return render_batch(model, job, recipe, seed)
 
 
 class RayRunner:
@@ -95,6 +97,7 @@ class RayRunner:
                          else int(resources.get("CPU", 1)))
         self.recipe, self.seed, self.threads = recipe, seed, torch.get_num_threads()
         self.use_gpu = gpus_per_task > 0
+        self.compile_mode = compile_mode()
         self.model_ref = ray.put(model)  # the weights travel once
         options = {"max_retries": TASK_RETRIES, "num_gpus": gpus_per_task} if gpus_per_task else \
             {"max_retries": TASK_RETRIES}
@@ -106,7 +109,8 @@ class RayRunner:
 
     def run(self, jobs: Sequence[BatchJob], progress: Callable[[float, int | None], None]
             ) -> Iterator[tuple[BatchJob, list[Picture], list[float]]]:
-        pending = {self._render.remote(self.model_ref, job, self.recipe, self.seed, self.threads, self.use_gpu): job
+        pending = {self._render.remote(self.model_ref, job, self.recipe, self.seed, self.threads, self.use_gpu,
+                                       self.compile_mode): job
                    for job in jobs}
         try:
             while pending:
