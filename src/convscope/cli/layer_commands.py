@@ -197,8 +197,7 @@ def cmd_twins(args: argparse.Namespace) -> None:
 def twin_pictures(model: models.VisionModel, report, recipe: "Recipe", atlas: str | None, top: int):
     """Unit pictures for the twin sheet: from an atlas folder, else rendered now (--recipe)."""
     from convscope.data.atlas_folder import atlas_pictures
-    from convscope.engine.objectives import unit_objective
-    from convscope.engine.render import render
+    from convscope.engine.render import render_units
 
     units = sorted({u for p in report.pairs[:top] for u in (p.unit, p.twin)})
     if atlas:
@@ -206,7 +205,6 @@ def twin_pictures(model: models.VisionModel, report, recipe: "Recipe", atlas: st
     if not units:
         return lambda u: None
     with progress_bar(f"pictures of {len(units)} units") as bar:
-        result = render(model, [unit_objective(model, report.layer, u) for u in units], recipe, seeds=units,
-                        progress=bar)
+        result = render_units(model, report.layer, units, recipe, progress=bar)
     pictures = dict(zip(units, result.pictures))
     return pictures.__getitem__

@@ -80,7 +80,7 @@ def cmd_filter(args: argparse.Namespace) -> None:
     info = {**picture.info, "output": str(out), "importance": picture.importance_summary(),
             **save_picture(picture, out, args)}
     if thresholds:
-        snapshots = {int(k.split()[1]): [p] for k, p in picture.extras.items() if k.startswith("step ")}
+        snapshots = {step: [p] for step, p in picture.snapshots.items()}
         info["steps_strip"] = str(steps_strip(snapshots, [picture], picture.info["recipe"]["steps"])
                                   .save(strip_path(out)))
     if "kernel" in picture.extras:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -18,9 +17,9 @@ from convscope.errors import OutOfRangeError
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
+from convscope.runtime.progress import Progress
 
 SAMPLES_FILE = "samples.npz"
-Progress = Callable[[int, int], None]
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import torch
 
@@ -21,10 +21,9 @@ from convscope.io.builtin_photos import Photo, builtin_photos
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
+from convscope.runtime.progress import Progress
 
 PHOTO_BATCH = 32
-Progress = Callable[[int, int], None]
-"""Called with (photos done, photos in all)."""
 
 
 class PhotoSource:

@@ -11,7 +11,7 @@ import torch
 from convscope.engine.compiled import compile_failed, compile_for, compiled_forwards, compiled_network, eager_forwards
 from convscope.engine.memory import check_render_memory
 from convscope.engine.objective_text import as_objective
-from convscope.engine.objectives import VIEWS, Objective, channel_scores
+from convscope.engine.objectives import VIEWS, Objective, channel_scores, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.transforms import Transform
 from convscope.errors import ConvscopeError, OutOfRangeError
@@ -19,9 +19,8 @@ from convscope.io.picture import Picture, stitch
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
+from convscope.runtime.progress import Progress
 
-Progress = Callable[[int, int], None]
-"""Called with (unit-steps done, unit-steps in all)."""
 Stop = Callable[[dict[str, torch.Tensor], torch.Tensor], bool]
 """Called each step with the step's activations (of every view) and the current
 (untransformed) images, before the update; True ends the run."""
@@ -304,3 +303,26 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
                            transform_seed, progress, start * recipe.steps, total, stop, thresholds, compile_chunk)
             parts.append(optimize(model, run))
     return RenderResult.concat(parts)
+
+
+def render_units(model: VisionModel, layer: str, units: Sequence[int], recipe: Recipe | str = DEFAULT_RECIPE, *,
+                 seed: int = 0, batch: int = 32, progress: Progress | None = None,
+                 thresholds: Sequence[int] = ()) -> RenderResult:
+    """Pictures of units of one layer (see ``unit_objective``): unit u starts from noise drawn with
+    ``seed + u`` and every unit sees the transforms drawn with ``seed``, so a unit's picture does
+    not depend on which units are rendered with it.
+
+    Args:
+        model: the network.
+        layer: the layer's name.
+        units: the units (channels) to render, in the order of the result.
+        recipe: a Recipe or a recipe's name.
+        seed: the seed of the noise and the transforms.
+        batch: units optimized together.
+        progress: called with (unit-steps done, unit-steps in all).
+        thresholds: steps after which the pictures are also kept.
+    Returns:
+        One picture per unit, with their activations (see ``render``).
+    """
+    return render(model, [unit_objective(model, layer, u) for u in units], recipe, seeds=[seed + u for u in units],
+                  transform_seed=seed, batch=batch, progress=progress, thresholds=thresholds)

@@ -23,7 +23,8 @@ def importance_pixels(values: np.ndarray) -> np.ndarray:
 class Picture:
     """An RGB picture (H, W, 3 uint8) that saves itself, converts with numpy.asarray,
     and shows itself in Jupyter. ``info`` holds its numbers (JSON-ready); ``extras`` related
-    pictures (a first-layer unit's "kernel", the picture at chosen steps: "step 32", ...)."""
+    pictures (a first-layer unit's "kernel"); ``snapshots`` the picture after chosen steps
+    (step -> Picture); ``importance`` where the objective looked, if rendered."""
 
     def __init__(self, pixels: np.ndarray, info: dict | None = None) -> None:
         if pixels.dtype != np.uint8 or pixels.ndim != 3 or pixels.shape[2] != 3:
@@ -31,6 +32,7 @@ class Picture:
         self.pixels = pixels
         self.info = dict(info or {})
         self.extras: dict[str, Picture] = {}
+        self.snapshots: dict[int, Picture] = {}  # step -> the picture after it, for the steps asked for
         self.importance: np.ndarray | None = None  # (H, W) in [0, 1]: where the objective looked, if rendered
 
     @classmethod

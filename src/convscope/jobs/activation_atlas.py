@@ -15,7 +15,6 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -26,23 +25,19 @@ from convscope.data.exemplar_crops import field_crop
 from convscope.engine.objectives import direction
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render
-from convscope.errors import ConvscopeError, OutOfRangeError
+from convscope.errors import MissingExtraError, OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
 from convscope.models.receptive import ReceptiveField, receptive_field
+from convscope.runtime.progress import StageProgress
 
 ATLAS_FILE = "activation-atlas.json"
 CELLS = "cells"
 NEAREST = 4  # photo crops shown per cell
 TOP_CLASSES = 3
 CROP_PX = 64
-Progress = Callable[[str, int, int], None]
 """Called with (stage, done, total): stage "photos" (the sampling pass) or "cells" (unit-steps)."""
-
-
-class MissingExtraError(ConvscopeError):
-    """An optional dependency that is not installed."""
 
 
 def require_umap() -> None:
@@ -113,7 +108,7 @@ def nearest_members(samples: ActivationSamples, cell: Cell, mean: np.ndarray, co
 
 
 @dataclass
-class AtlasSummary:
+class ActivationAtlasSummary:
     out: Path
     index: Path
     cells: int
@@ -127,7 +122,7 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
                      samples: int = 5000, min_count: int = 3, recipe: str | Recipe = DEFAULT_RECIPE,
                      steps: int | None = None, size: int | tuple[int, int] | None = None, batch: int = 32,
                      photo_batch: int = 32, workers: int = 2, seed: int = 0,
-                     progress: Progress | None = None) -> AtlasSummary:
+                     progress: StageProgress | None = None) -> ActivationAtlasSummary:
     """Builds the activation atlas of ``layer`` over the photos under ``photos_dir`` into ``out``
     (pictures, ``activation-atlas.json``, ``atlas.png`` and the page ``index.html``)."""
     from convscope.pages.activation_atlas_page import write_atlas_page
@@ -178,7 +173,7 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
              "cells": records}
     write_json(out / ATLAS_FILE, atlas)
     index = write_atlas_page(out, atlas)
-    return AtlasSummary(out, index, len(records), rendered, len(sample.vectors), len(sample.files), sample.skipped)
+    return ActivationAtlasSummary(out, index, len(records), rendered, len(sample.vectors), len(sample.files), sample.skipped)
 
 
 def picture_classes(model: VisionModel, pictures: list[Picture]) -> list[list[dict]]:

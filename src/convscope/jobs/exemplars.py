@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 
@@ -23,10 +23,9 @@ from convscope.io.files import atomic_path, write_json
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
+from convscope.runtime.progress import Progress
 
 STATE_FILE = "exemplars-state.pt"
-Progress = Callable[[int, int], None]
-"""Called with (photos done, photos in all)."""
 
 
 @dataclass

@@ -20,13 +20,14 @@ import torch
 from convscope.engine.objective_text import as_objective
 from convscope.engine.objectives import Objective, caricature_of, closeness, cosine
 from convscope.engine.recipes import Recipe, get_recipe
-from convscope.engine.render import Progress, render
+from convscope.engine.render import render
 from convscope.engine.transforms import no_transforms
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
+from convscope.runtime.progress import Progress
 
 DEFAULT_STRENGTH = 5.0  # chelsea toward magpie, 32 steps: block8 distance 0.82 against 1.10 unregularized
 DEFAULT_STEPS = 128

@@ -8,11 +8,12 @@ import torch
 
 from convscope.engine.objectives import class_logit, class_prob
 from convscope.engine.recipes import Recipe, get_recipe
-from convscope.engine.render import Progress, render
+from convscope.engine.render import render
 from convscope.errors import OutOfRangeError
 from convscope.io.picture import Picture, fit_square
 from convscope.models.base import VisionModel
 from convscope.models.classes import resolve_class
+from convscope.runtime.progress import Progress
 
 TOP = 5
 # Step budgets where the recipe's own default is for filters: normalized ascent from gray

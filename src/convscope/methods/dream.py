@@ -16,13 +16,13 @@ import torch.nn.functional as F
 
 from convscope.engine.objective_text import as_objective
 from convscope.engine.objectives import Objective, layer
-from convscope.engine.render import Progress
 from convscope.errors import ImageInputError, OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, to_tensor
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
+from convscope.runtime.progress import Progress
 
 
 @dataclass

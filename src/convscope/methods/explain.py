@@ -10,14 +10,14 @@ from pathlib import Path
 import torch
 
 from convscope.data.atlas_folder import atlas_pictures
-from convscope.engine.objectives import unit_objective
 from convscope.engine.recipes import Recipe, get_recipe
-from convscope.engine.render import Progress, render
+from convscope.engine.render import render_units
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture
 from convscope.models.base import LOGITS, VisionModel
 from convscope.models.probe import Probe
+from convscope.runtime.progress import Progress
 
 
 @dataclass
@@ -90,6 +90,5 @@ def _pictures(model: VisionModel, layer: str, units: list[int], atlas: str | Pat
     if atlas is not None:
         return atlas_pictures(atlas, layer, units)
     rec = get_recipe(recipe, steps=steps)
-    result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
-                    transform_seed=seed, batch=len(units), progress=progress)
+    result = render_units(model, layer, units, rec, seed=seed, batch=len(units), progress=progress)
     return dict(zip(units, result.pictures))

@@ -10,10 +10,10 @@ from convscope.data.photo_stats import PhotoSource, as_source, photo_statistics
 from convscope.io.builtin_photos import Photo
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
+from convscope.runtime.progress import Progress
 
 if TYPE_CHECKING:
     from convscope.engine.recipes import Recipe
-    from convscope.engine.render import Progress
 
 
 def photo_maxima(model: VisionModel, layer: str, photos: "PhotoSource | Sequence[Photo] | None" = None,
@@ -76,17 +76,15 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
     maximize the centre neuron, the peak). For a layer read before the network's own
     activation function (efficientnet-lite's stem and head, before ReLU6), the same ratio is
     also given after that function: what the next layer receives."""
-    from convscope.engine.objectives import unit_objective
     from convscope.engine.recipes import get_recipe
-    from convscope.engine.render import as_seen, render
+    from convscope.engine.render import as_seen, render_units
 
     info = model.layer(layer)
     rec = get_recipe(recipe)
     for u in units:
         model.check_channel(layer, u)
     first = model.is_first_conv(info.name)
-    result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
-                    transform_seed=seed, batch=batch, progress=progress)
+    result = render_units(model, layer, units, rec, seed=seed, batch=batch, progress=progress)
     source = as_source(photos)
     stats = photo_statistics(model, [info.name], source)[info.name]
     best = stats.best(peak=first)

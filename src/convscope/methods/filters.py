@@ -7,13 +7,14 @@ from typing import Sequence
 from convscope.data.photo_stats import PhotoSource
 from convscope.engine.objectives import Objective, unit_number, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.engine.render import Progress, render
+from convscope.engine.render import render, render_units
 from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import Photo
 from convscope.io.picture import Picture, stitch
 from convscope.methods.fidelity import fidelity, photo_maxima
 from convscope.methods.kernels import kernel_pictures
 from convscope.models import VisionModel, load
+from convscope.runtime.progress import Progress
 
 ACTIVATION_NOTE = ("activation: the objective on the optimized image; picture_activation: on the saved "
                    "picture (8-bit, in the recipe's display)")
@@ -43,22 +44,21 @@ def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *,
                      progress: Progress | None = None) -> Picture:
     """The picture that maximizes channel ``unit`` of ``layer`` (for the first convolution: the
     centre neuron, since its channel mean is maximized by a flat colour); ``picture.info``
-    holds the activation reached and the settings; ``picture.extras`` the pictures at
-    ``thresholds`` ("step 32", ...) and, for the first convolution, its "kernel"."""
+    holds the activation reached and the settings; ``picture.snapshots`` the pictures after the
+    steps in ``thresholds``; for the first convolution, ``picture.extras["kernel"]`` its kernel."""
     model = as_model(model)
     unit = unit_number(unit)
     model.check_channel(layer, unit)
     rec = get_recipe(recipe, size=size, steps=steps)
     objective = unit_objective(model, layer, unit)
-    result = render(model, [objective], rec, seeds=[seed + unit], transform_seed=seed,
-                    thresholds=thresholds, progress=progress)
+    result = render_units(model, layer, [unit], rec, seed=seed, thresholds=thresholds, progress=progress)
     picture = result.pictures[0]
     picture.info = {"model": model.name, "layer": model.layer(layer).name, "channel": unit,
                     "objective": str(objective), "activation": float(result.final[0]),
                     "picture_activation": float(result.picture_final[0]), "start": float(result.history[0, 0]),
                     "activations": ACTIVATION_NOTE, "recipe": rec.as_dict(), "seed": seed,
                     "precision": model.effective_precision}
-    picture.extras.update({f"step {step}": pics[0] for step, pics in result.snapshots.items()})
+    picture.snapshots = {step: pics[0] for step, pics in result.snapshots.items()}
     if model.is_first_conv(layer):
         picture.extras["kernel"] = kernel_pictures(model, min(picture.size))[unit]
     return picture
@@ -97,8 +97,7 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     rec = get_recipe(recipe, size=size, steps=steps)
     units = list(range(min(candidates, info.channels)))
     first = model.is_first_conv(info.name)
-    result = render(model, [unit_objective(model, layer, u) for u in units], rec, seeds=[seed + u for u in units],
-                    transform_seed=seed, batch=batch, progress=progress)
+    result = render_units(model, layer, units, rec, seed=seed, batch=batch, progress=progress)
     maxima = photo_maxima(model, layer, photos, peak=first)
     rows = []
     for u, act, shown, pic in zip(units, result.final.tolist(), result.picture_final.tolist(), result.pictures):

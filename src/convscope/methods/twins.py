@@ -18,13 +18,13 @@ import numpy as np
 import torch
 
 from convscope.data.photo_stats import PHOTO_BATCH, PhotoSource, as_source
-from convscope.engine.render import Progress
 from convscope.engine.transforms import rotate
 from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import Photo
 from convscope.io.picture import Picture, labelled
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
+from convscope.runtime.progress import Progress
 
 DEFAULT_ANGLES = (90, 180, 270)
 CONSTANT = 1e-5  # a unit whose standard deviation is below this (relative to its mean) is constant

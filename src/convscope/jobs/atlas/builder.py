@@ -18,7 +18,7 @@ from convscope.data.exemplar_crops import ExemplarIndex
 from convscope.data.photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
 from convscope.engine.objectives import channel, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.engine.render import Progress, as_seen, render, view_hw
+from convscope.engine.render import as_seen, render_units, view_hw
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.picture import Picture
@@ -28,6 +28,7 @@ from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
 from convscope.models.base import VisionModel
 from convscope.pages.atlas_site import write_site
+from convscope.runtime.progress import Progress
 
 THUMB_PX = 64
 AtlasProgress = Callable[[float, int, "int | None"], None]
@@ -99,8 +100,7 @@ def layer_context(model: VisionModel, layer: str, photos: PhotoSource) -> LayerC
 def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,
                  progress: Progress | None = None) -> tuple[list[Picture], list[float]]:
     """The pictures of a batch's units and the activation each reaches."""
-    result = render(model, [unit_objective(model, job.layer, u) for u in job.units], recipe,
-                    seeds=[seed + u for u in job.units], transform_seed=seed, batch=len(job.units), progress=progress)
+    result = render_units(model, job.layer, job.units, recipe, seed=seed, batch=len(job.units), progress=progress)
     return result.pictures, result.final.tolist()
 
 
