@@ -202,7 +202,7 @@ def test_unit_pages_caption_their_crops_and_show_first_layer_kernels(clean_atlas
 def test_a_changed_batch_names_both_values(tmp_path, clean_atlas):
     out = tmp_path / "atlas"
     shutil.copytree(clean_atlas, out)
-    with pytest.raises(AtlasFolderError, match=r"batch: 16 in the folder, 32 now.*--batch 16"):
+    with pytest.raises(AtlasFolderError, match=r"batch: 16 in the folder, 32 now.*batch 16"):
         build_atlas(models.load(), out, layers=["stem", "block1"], steps=3, size=48, batch=32, seed=4)
 
 

@@ -68,13 +68,13 @@ def test_summary_counts_add_up(photos):
 
 
 def test_non_right_angles_work_and_find_the_same_twins(photos):
-    report = find_twins(twin_network(), "0", photos, angles=angle_list(step=45))
+    report = find_twins(twin_network(), "0", photos, angles=angle_list(angle_step=45))
     assert {(p.unit, p.twin) for p in report.pairs} == {(0, 1), (0, 2), (1, 2), (3, 4)}
 
 
 def test_angle_validation():
-    assert angle_list(step=120) == [120.0, 240.0]
-    for bad in ({"angles": [0, 90]}, {"angles": [360]}, {"step": 0}, {"angles": [-90]}):
+    assert angle_list(angle_step=120) == [120.0, 240.0]
+    for bad in ({"angles": [0, 90]}, {"angles": [360]}, {"angle_step": 0}, {"angles": [-90]}):
         with pytest.raises(OutOfRangeError):
             angle_list(**bad)
 

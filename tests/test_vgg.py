@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from convscope import models
+from convscope.cli import flag
 from convscope.engine.objectives import class_logit
 from convscope.errors import OutOfRangeError, WeightsError
 from convscope.io.builtin_photos import builtin_photo
@@ -150,6 +151,7 @@ def test_offline_without_a_file_says_where_to_get_it(tmp_path, monkeypatch):
     monkeypatch.setenv("CONVSCOPE_CACHE", str(tmp_path))
     with pytest.raises(WeightsError) as err:
         models.load("vgg16")
-    message = str(err.value)
-    assert "vgg16-397923af.pth" in message and "--weights" in message and "download.pytorch.org" in message
+    message = str(err.value)  # in the library's words the option is the parameter; on the command line its flag
+    assert "vgg16-397923af.pth" in message and "with weights FILE" in message and "download.pytorch.org" in message
+    assert "--weights FILE" in err.value.worded(flag)
     assert not list(tmp_path.iterdir())

@@ -1,19 +1,48 @@
-"""Errors the library raises: each message says what went wrong and what to do."""
+"""Errors the library raises: each message says what went wrong and what to do.
+
+A message names the caller's options by their parameter names, written ``{name}`` in the
+message and listed in ``options``: ``str(error)`` writes each as the parameter's name (as a
+Python caller knows it), and ``error.worded(spell)`` as the caller spells it (the command line
+writes its flags).
+"""
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+import re
+from typing import Callable, Iterable, Sequence
 
 
 class ConvscopeError(Exception):
-    """Base class of every error convscope raises on bad input."""
+    """Base class of every error convscope raises on bad input.
+
+    Args:
+        message: what went wrong and what to do; ``{name}`` stands for option ``name``.
+        options: the options the message names, the one the error came from first.
+    """
+
+    def __init__(self, message: str, *, options: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.template = message
+        self.options = tuple(options)
+
+    @property
+    def option(self) -> str | None:
+        """The option the error came from, if one did."""
+        return self.options[0] if self.options else None
+
+    def worded(self, spell: Callable[[str], str] = str) -> str:
+        """The message with each option written as ``spell(name)``."""
+        if not self.options:
+            return self.template
+        names = "|".join(re.escape(name) for name in self.options)
+        return re.sub(r"\{(" + names + r")\}", lambda m: spell(m.group(1)), self.template)
+
+    def __str__(self) -> str:
+        return self.worded()
 
 
 class UnknownNameError(ConvscopeError, KeyError):
     """A model, layer or class name that does not exist."""
-
-    def __str__(self) -> str:  # KeyError would quote the message
-        return str(self.args[0])
 
 
 class OutOfRangeError(ConvscopeError, ValueError):

@@ -16,6 +16,11 @@ def _note(message, category, *_rest, **_kw) -> None:
     print(f"convscope: note: {message}", file=sys.stderr)
 
 
+def flag(option: str) -> str:
+    """The command-line flag of a library parameter: ``view_size`` is ``--view-size``."""
+    return "--" + option.replace("_", "-")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -27,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             with compiling(getattr(args, "compile", "auto")):
                 args.run(args)
     except ConvscopeError as e:
-        print(f"convscope: error: {e}", file=sys.stderr)
+        print(f"convscope: error: {e.worded(flag)}", file=sys.stderr)
         return 2
     except OSError as e:
         if isinstance(e, BrokenPipeError):  # the reader went away (| head): not an error

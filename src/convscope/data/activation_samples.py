@@ -58,7 +58,7 @@ def sample_activations(model: VisionModel, layer: str, photos_dir: str | Path, o
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to sample: choose a conv layer (or a token layer)")
     if samples < 2:
-        raise OutOfRangeError(f"--samples must be at least 2, got {samples}")
+        raise OutOfRangeError(f"{{samples}} must be at least 2, got {samples}", options=["samples"])
     root, out = Path(photos_dir), Path(out)
     files = photo_files(root)
     settings = sampling_settings(model, info.name, files, root, samples, seed)

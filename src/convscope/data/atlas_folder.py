@@ -32,5 +32,5 @@ def atlas_pictures(atlas: str | Path, layer: str, units: list[int]) -> dict[int,
     missing = [u for u in units if not (folder / f"{unit_stem(u)}.png").is_file()]
     if missing:
         raise AtlasFolderError(f"the atlas in {atlas} has no pictures of {layer} units {missing[:5]}: build it "
-                               f"with --layers {layer}, or leave out --atlas to render them now")
+                               f"with {{layers}} {layer}, or leave out {{atlas}} to render them now", options=["atlas", "layers"])
     return {u: Picture(load_photo(folder / f"{unit_stem(u)}.png")[0]) for u in units}

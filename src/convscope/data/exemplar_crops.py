@@ -35,7 +35,7 @@ class ExemplarIndex:
         path = folder / SUMMARY_FILE
         if not path.is_file():
             raise ImageInputError(f"{folder} holds no finished exemplars pass (no {SUMMARY_FILE}): run "
-                                  f"`convscope exemplars {model.name} --photos DIR --out {folder}` first")
+                                  f"the exemplars pass over a photo folder into {folder} first")
         summary = json.loads(path.read_text())
         if summary["model"] != model.name:
             raise ImageInputError(f"the exemplars in {folder} are of {summary['model']}, not {model.name}")

@@ -26,7 +26,8 @@ def photo_files(folder: str | Path) -> list[Path]:
     (by path relative to the folder)."""
     root = Path(folder)
     if root.is_file():
-        raise ImageInputError(f"{root} is a file: --photos takes a folder of photos (PNG or JPEG, in subfolders too)")
+        raise ImageInputError(f"{root} is a file: {{photos}} takes a folder of photos (PNG or JPEG, in subfolders too)",
+                              options=["photos"])
     if not root.is_dir():
         raise ImageInputError(f"photo folder not found: {root}")
     files = sorted((p for p in root.rglob("*") if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file()),

@@ -91,7 +91,7 @@ def compile_failed(model: "VisionModel", error: BaseException) -> None:
     compiled_network(model).failed = True
     first = str(error).strip().splitlines()[0] if str(error).strip() else ""
     warnings.warn(CompileFallback(f"compiling {model.name} failed ({type(error).__name__}: {first[:200]}); "
-                                  "rendering without compiling (--compile off hides this note)"), stacklevel=3)
+                                  "rendering without compiling (compiling off hides this note)"), stacklevel=3)
 
 
 def compile_for(model: "VisionModel", steps: int) -> bool:

@@ -91,9 +91,9 @@ def check_render_memory(model: VisionModel, layers: Sequence[str], hw: tuple[int
     scale = math.sqrt(0.8 * free / need)
     side = max(model.min_size, int(min(hw) * scale) // 8 * 8)
     where = "GPU" if model.device.type == "cuda" else "RAM"
-    options = [f"--size {side}" + (f" (at --batch {batch})" if batch > 1 else "")]
+    options = [f"{{size}} {side}" + (f" (at {{batch}} {batch})" if batch > 1 else "")]
     if fits_batch >= 1 and batch > 1:
-        options.append(f"--batch {fits_batch}")
+        options.append(f"{{batch}} {fits_batch}")
     raise OutOfRangeError(
         f"rendering {batch} image{'s' if batch != 1 else ''} of {hw[1]}x{hw[0]} px needs about {_gib(need)}, "
-        f"but {_gib(free)} of {where} is free: use {' or '.join(options)}")
+        f"but {_gib(free)} of {where} is free: use {' or '.join(options)}", options=["size", "batch"])

@@ -11,7 +11,7 @@ Grammar (usual precedence, parentheses allowed)::
     channel(L,N) layer(L) logit(K) diversity(L)
     group(block8,1,5,9)       the sum of several channels (a neuron group)
     all_tokens(blocks.7,5)    feature 5 of a token layer over all tokens, class tokens included
-    channel_interpolate(block8,1,block8,5)   with --count N, a picture turning from one unit into another
+    channel_interpolate(block8,1,block8,5)   over N seeds, a picture turning from one unit into another
     alignment(L) alignment(L,2)              keeps neighbouring pictures of a batch alike
     l1() tv() blur()          penalties on the image (or l1(L) on a layer), to subtract
     block8:12 - 0.5*block8:40 + 1e-2*diversity(block8)

@@ -43,7 +43,7 @@ class Objective:
             if layer.name in model.fixed_size_layers and hw != (model.input_size, model.input_size):
                 raise OutOfRangeError(
                     f"layer {name!r} of {model.name} only works at {model.input_size}x{model.input_size} "
-                    f"(its fully connected weights fix the input size); use --size {model.input_size}")
+                    f"(its fully connected weights fix the input size); use {{size}} {model.input_size}", options=["size"])
         for check in self.checks:
             check(model, size)
 
@@ -164,7 +164,7 @@ def group(layer: str, *units: int) -> Objective:
 
 def channel_interpolate(layer_a: str, a: int, layer_b: str, b: int) -> Objective:
     """Across a batch of B pictures, slot i maximizes (1 - t) * unit a + t * unit b with
-    t = i / (B - 1): one picture that turns from a into b (render it with --count)."""
+    t = i / (B - 1): one picture that turns from a into b (render it with several seeds)."""
     first, second = channel(layer_a, a), channel(layer_b, b)
 
     def fn(acts: Acts) -> torch.Tensor:

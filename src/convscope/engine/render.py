@@ -119,7 +119,7 @@ def validate(model: VisionModel, objectives: Objective | Sequence[Objective], si
             raise OutOfRangeError(f"objective {o} reads no layer: name a unit such as block8:12")
 
 
-def check_forward(model: VisionModel, layers: Sequence[str], hw: tuple[int, int], option: str = "--size") -> None:
+def check_forward(model: VisionModel, layers: Sequence[str], hw: tuple[int, int], option: str = "size") -> None:
     """One forward pass of a gray image of ``hw`` (height, width): a network that cannot take that
     size (a fixed position embedding, a fully connected layer) fails here, with a clear message
     that names the ``option`` that sets it."""
@@ -131,7 +131,7 @@ def check_forward(model: VisionModel, layers: Sequence[str], hw: tuple[int, int]
     except (RuntimeError, AssertionError, ValueError, TypeError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise OutOfRangeError(f"{model.name} cannot take {hw[1]}x{hw[0]} images ({first}); "
-                              f"try {option} {model.input_size}") from e
+                              f"try {{{option}}} {model.input_size}", options=[option]) from e
 
 
 def normalize_importance(values: torch.Tensor) -> np.ndarray:
@@ -286,7 +286,7 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
     seen = view_hw(recipe, model)
     validate(model, objs, seen)
     check_render_memory(model, needed_layers(objs), seen, min(batch, len(objs)) * recipe.views)
-    check_forward(model, needed_layers(objs), seen, "--view-size" if recipe.transforms.resizes else "--size")
+    check_forward(model, needed_layers(objs), seen, "view_size" if recipe.transforms.resizes else "size")
     device = model.device
     shared = objectives if isinstance(objectives, Objective) else None
     parts = []

@@ -65,7 +65,7 @@ def write_json(path: str | Path, data: object) -> None:
 def check_alpha_format(path: str | Path) -> None:
     """An importance map as alpha needs a format with alpha: PNG."""
     if image_format(path) != "PNG":
-        raise ImageInputError(f"{Path(path).name}: JPEG has no alpha channel; write a .png with --alpha")
+        raise ImageInputError(f"{Path(path).name}: JPEG has no alpha channel; write a .png with {{alpha}}", options=["alpha"])
 
 
 def image_format(path: str | Path) -> str:

@@ -128,9 +128,9 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
     from convscope.pages.activation_atlas_page import write_atlas_page
 
     if not 1 <= grid <= 100:
-        raise OutOfRangeError(f"--grid must be from 1 to 100 cells a side, got {grid}")
+        raise OutOfRangeError(f"{{grid}} must be from 1 to 100 cells a side, got {grid}", options=["grid"])
     if min_count < 1 or batch < 1:
-        raise OutOfRangeError("--min-count and --batch must be positive")
+        raise OutOfRangeError("{min_count} and {batch} must be positive", options=["min_count", "batch"])
     rec = get_recipe(recipe, steps=steps, size=size)
     info = model.layer(layer)
     if not info.spatial:
@@ -144,7 +144,8 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
     cells = grid_cells(layout, grid, min_count)
     if not cells:
         raise OutOfRangeError(f"no cell of the {grid}x{grid} grid holds {min_count} of the {len(sample.vectors)} "
-                              "samples: use a smaller --grid or --min-count, or more --samples")
+                              "samples: use a smaller {grid} or {min_count}, or more {samples}",
+                              options=["grid", "min_count", "samples"])
     settings = {"model": model.name, "layer": info.name, "grid": grid, "min_count": min_count,
                 "samples": len(sample.vectors), "seed": seed, "recipe": rec.as_dict(),
                 "precision": model.effective_precision}

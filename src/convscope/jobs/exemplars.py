@@ -52,7 +52,8 @@ def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, l
     input size, all ``layers`` from one forward per batch, stopped after the deepest; the
     state is saved every ``checkpoint_every`` batches and the same call continues from it."""
     if top <= 0 or batch <= 0 or checkpoint_every <= 0 or workers < 0:
-        raise OutOfRangeError("--top, --batch and --checkpoint-every must be positive, --workers 0 or more")
+        raise OutOfRangeError("{top}, {batch} and {checkpoint_every} must be positive, {workers} 0 or more",
+                              options=["top", "batch", "checkpoint_every", "workers"])
     names = [model.layer(name).name for name in layers]
     if not names:
         raise OutOfRangeError("name at least one layer")
@@ -120,7 +121,7 @@ def _load_state(out: Path, settings: dict) -> dict | None:
     if state["settings"] != settings:
         changed = [k for k in settings if state["settings"].get(k) != settings[k]]
         raise OutOfRangeError(f"{out} holds an unfinished pass with other settings ({', '.join(changed)}): "
-                              f"give another --out, or delete {path} to start again")
+                              f"give another {{out}}, or delete {path} to start again", options=["out"])
     state["layers"] = {name: LayerExemplars(**fields) for name, fields in state["layers"].items()}
     return state
 

@@ -65,7 +65,8 @@ def earlier_layer(model: VisionModel, objective: Objective) -> str:
     deepest = max((l.order for l in read), default=main[-1].order)
     earlier = [l for l in main if l.order < deepest and l.spatial]
     if not earlier:
-        raise OutOfRangeError(f"objective {objective} reads no layer with an earlier one to keep close: give --layer")
+        raise OutOfRangeError(f"objective {objective} reads no layer with an earlier one to keep close: give {{layer}}",
+                              options=["layer"])
     return earlier[len(earlier) // 2].name
 
 
@@ -105,7 +106,7 @@ def accentuate(model: VisionModel, photo: object, objective: Objective | str, *,
     """Raises ``objective`` from ``photo`` itself, keeping ``layer`` (default: a main layer about
     halfway to the objective's) close to the photo's activations with weight ``strength``."""
     if not 0 <= strength <= 1000:
-        raise OutOfRangeError(f"--strength must be from 0 (no regularizer) to 1000, got {strength}")
+        raise OutOfRangeError(f"{{strength}} must be from 0 (no regularizer) to 1000, got {strength}", options=["strength"])
     target = as_objective(objective)
     target.validate(model, model.input_size)
     layer = model.layer(layer).name if layer is not None else earlier_layer(model, target)
@@ -134,7 +135,7 @@ def caricature(model: VisionModel, photo: object, layers: Sequence[str], *, step
     the photo (or from noise with ``from_noise``); reports the objective and the cosine
     similarity with the photo's activations before and after."""
     if not layers:
-        raise OutOfRangeError("name at least one layer for the caricature, such as --layers block8")
+        raise OutOfRangeError("name at least one layer for the caricature, such as {layers} block8", options=["layers"])
     names = [model.layer(n).name for n in layers]
     start = _photo_image(model, photo)
     with torch.no_grad(), Probe(model, names) as probe:

@@ -84,7 +84,7 @@ def class_model(model: VisionModel, target: int | str, *, recipe: str | Recipe =
     if score not in ("logit", "prob"):
         raise OutOfRangeError(f"score must be logit or prob, got {score!r}")
     if until is not None and not 0 < until < 1:
-        raise OutOfRangeError(f"--until must be a probability between 0 and 1, got {until}")
+        raise OutOfRangeError(f"{{until}} must be a probability between 0 and 1, got {until}", options=["until"])
     base = get_recipe(recipe)
     views = base.transforms.resizes  # the network sees views of a size of their own: the picture keeps the recipe's
     rec = get_recipe(base, steps=steps or STEP_BUDGET.get(base.name),

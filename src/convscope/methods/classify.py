@@ -24,7 +24,7 @@ def classify(model: VisionModel, photo: object, top: int = 5) -> list[Prediction
     if model.labels is None:
         raise OutOfRangeError(f"{model.name} has no class labels to classify with")
     if top <= 0:
-        raise OutOfRangeError(f"--top must be positive, got {top}")
+        raise OutOfRangeError(f"{{top}} must be positive, got {top}", options=["top"])
     with torch.no_grad():
         probs = model.logits(model.prepare(rgb)).softmax(dim=1)[0]
     values, indices = probs.topk(min(top, probs.numel()))

@@ -61,7 +61,8 @@ def explain(model: VisionModel, photo: object, layer: str, *, per_position: int 
     if model.labels is None:
         raise OutOfRangeError(f"{model.name} has no classes: explain needs its top class")
     if min(per_position, max_units, class_units) <= 0:
-        raise OutOfRangeError("--per-position, --max-units and --class-units must be positive")
+        raise OutOfRangeError("{per_position}, {max_units} and {class_units} must be positive",
+                              options=["per_position", "max_units", "class_units"])
     image = model.prepare(as_photo(photo))
     maps, grad, top = _layer_and_gradient(model, info.name, image)
     contribution = (maps * grad).flatten(1).sum(dim=1)

@@ -93,7 +93,7 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     model = as_model(model)
     info = model.layer(layer)
     if candidates <= 0 or top <= 0:
-        raise OutOfRangeError("--candidates and --top must be positive")
+        raise OutOfRangeError("{candidates} and {top} must be positive", options=["candidates", "top"])
     rec = get_recipe(recipe, size=size, steps=steps)
     units = list(range(min(candidates, info.channels)))
     first = model.is_first_conv(info.name)
@@ -106,7 +106,7 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     alive = sorted((r for r in rows if r[0]["activation"] > 0), key=lambda r: -r[0]["activation"])
     kept = alive[:top]
     if not kept:
-        raise OutOfRangeError(f"every filter of {info.name} ended at or below 0: try more --steps")
+        raise OutOfRangeError(f"every filter of {info.name} ended at or below 0: try more {{steps}}", options=["steps"])
     dropped = [r[0] for r in rows if r[0]["activation"] <= 0]
     sheet = stitch([pic for _row, pic in kept])
     settings = {"model": model.name, "layer": info.name, "candidates": len(units), "top": top,

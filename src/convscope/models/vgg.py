@@ -148,7 +148,7 @@ def architecture(name: str) -> VisionModel:
     modules, aliases = layer_table(net, CONFIGS[name])
     return VisionModel(
         name=name, net=net, preprocess=torchvision_preprocess, input_size=INPUT_SIZE, labels=imagenet_labels(),
-        layer_modules=modules, description=f"{name.upper()} architecture (untrained: pass --weights for pictures)",
+        layer_modules=modules, description=f"{name.upper()} architecture (untrained: give weights for pictures)",
         min_size=32, fixed_size_layers=frozenset({"fc6", "fc7", "fc8"}), aliases=aliases,
         first_conv="conv1_1", first_conv_module=net.features[0],
     )
@@ -179,5 +179,5 @@ def build(name: str, weights: str | Path | None = None, kernel_orientation: str 
     best = max(scores, key=scores.get)
     shown = ", ".join(f"{o}: mean p of the right class {np.exp(v):.3f}" for o, v in scores.items())
     notes.append(f"kernel orientation: {best}, detected on {len(photos)} labelled photos ({shown}); "
-                 "force it with --kernel-orientation")
+                 "name the kernel orientation (as-stored or flipped) to force it")
     return candidates[best]

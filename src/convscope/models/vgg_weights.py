@@ -109,7 +109,7 @@ def _read_h5(path: Path, name: str, convs_per_block: tuple[int, ...], orientatio
         else:
             candidates = ("as-stored",)
             notes.append("kernel orientation: as stored (the file has no classifier to detect it with; "
-                         "force it with --kernel-orientation flipped)")
+                         "name the kernel orientation flipped to force it)")
     elif orientation == "auto":
         candidates = ("flipped",) if kernels == "th" else ("as-stored",)
     else:

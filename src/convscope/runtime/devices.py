@@ -24,7 +24,7 @@ def resolve_device(name: str | torch.device) -> str:
                 "mps": " (Apple GPUs are not supported: use cpu)"}.get(text, "")
         raise OutOfRangeError(f"unknown device {str(name)!r}{hint}: use auto, cpu, cuda or cuda:N")
     if not torch.cuda.is_available():
-        raise OutOfRangeError(f"device {text}: no CUDA device is available here; use --device cpu")
+        raise OutOfRangeError(f"{{device}} {text}: no CUDA device is available here; use {{device}} cpu", options=["device"])
     index = int(match.group(1) or 0)
     if index >= torch.cuda.device_count():
         raise OutOfRangeError(f"device {text}: this machine has {torch.cuda.device_count()} CUDA devices "

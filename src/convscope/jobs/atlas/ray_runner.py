@@ -33,7 +33,7 @@ def _import_ray():
     try:
         import ray
     except ImportError as e:
-        raise RayClusterError("--ray needs Ray: pip install 'convscope[ray]'") from e
+        raise RayClusterError("{ray} needs Ray: pip install 'convscope[ray]'", options=["ray"]) from e
     return ray
 
 
@@ -41,7 +41,8 @@ def _check_reachable(address: str) -> None:
     """Fails at once, with a clear message, when nothing listens at host:port."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
-        raise RayClusterError(f"--ray {address!r}: give auto, or a cluster address such as 10.0.0.5:6379")
+        raise RayClusterError(f"{{ray}} {address!r}: give auto, or a cluster address such as 10.0.0.5:6379",
+                              options=["ray"])
     try:
         with socket.create_connection((host, int(port)), timeout=5):
             pass
@@ -70,7 +71,7 @@ class RayRunner:
 
     def __init__(self, address: str, model: VisionModel, recipe: Recipe, seed: int,
                  gpus_per_task: float = 0.0) -> None:
-        # the precision on the workers' device (a GPU with --gpus-per-task), checked before connecting
+        # the precision on the workers' device (a GPU with gpus_per_task), checked before connecting
         self.precision = resolve_precision(model.precision, torch.device("cuda" if gpus_per_task > 0 else "cpu"))
         ray = self.ray = _import_ray()
         if address != "auto":
@@ -84,8 +85,8 @@ class RayRunner:
         resources = ray.cluster_resources()
         if gpus_per_task > 0 and resources.get("GPU", 0) < gpus_per_task:
             self.close()
-            raise RayClusterError(f"--gpus-per-task {gpus_per_task:g}, but the cluster has "
-                                  f"{resources.get('GPU', 0):g} GPUs")
+            raise RayClusterError(f"{{gpus_per_task}} {gpus_per_task:g}, but the cluster has "
+                                  f"{resources.get('GPU', 0):g} GPUs", options=["gpus_per_task"])
         probe = ray.remote(_probe).options(num_cpus=0)
         try:
             ray.get(probe.remote(), timeout=PROBE_TIMEOUT_S)

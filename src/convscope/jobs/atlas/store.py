@@ -38,7 +38,7 @@ def describe_change(stored: dict, new: dict) -> str:
             parts.append(f"{key}: {_short(old)} in the folder, {_short(now)} now")
     if stored.get("batch") != new.get("batch"):
         parts.append("(the batch is part of an atlas: units are rendered in fixed batches so that a resumed "
-                     f"atlas has the pixels of a clean run; rerun with --batch {stored.get('batch')})")
+                     f"atlas has the pixels of a clean run; rerun with {{batch}} {stored.get('batch')})")
     return "; ".join(parts)
 
 
@@ -70,7 +70,8 @@ class AtlasStore:
             if not force:
                 self.close()
                 raise AtlasFolderError(f"{self.root} holds an atlas with other settings: {describe_change(existing, config)}; "
-                                       "use the same settings to resume, another folder, or --force to replace it")
+                                       "use the same settings to resume, another folder, or {force} to replace it",
+                                       options=["force", "batch"])
             self.clear()
         write_json(self.root / CONFIG, config)
 
