@@ -141,3 +141,19 @@ def test_missing_extras_say_how_to_install_them(capsys, tmp_path):
         refused(capsys, "layers", "timm:resnet18", match="pip install 'convscope[timm]'")
     if importlib.util.find_spec("onnx2torch") is None:
         refused(capsys, "layers", str(tmp_path / "net.onnx"), match="pip install 'convscope[onnx]'")
+
+
+def test_the_parser_defaults_are_the_librarys():
+    import inspect
+
+    from convscope.cli.parser import build_parser
+    from convscope.jobs.exemplars import run_exemplars
+    from convscope.methods.dream import dream
+
+    parser = build_parser()
+    dreaming = parser.parse_args(["dream", "-o", "x.png"])
+    passes = parser.parse_args(["exemplars", "efficientnet-lite0", "--photos", "p", "--out", "o"])
+    for args, function, names in ((dreaming, dream, ("octaves", "octave_scale", "steps", "step_size", "jitter", "tile")),
+                                  (passes, run_exemplars, ("top", "batch", "workers", "checkpoint_every"))):
+        for name in names:
+            assert getattr(args, name) == inspect.signature(function).parameters[name].default, name

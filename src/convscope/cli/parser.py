@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import inspect
+from typing import Callable
 
 from convscope import __version__, models
 from convscope.cli.common import parse_size
@@ -17,8 +19,23 @@ from convscope.cli.photo_commands import (
     cmd_spectrum,
 )
 from convscope.cli.pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
-from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES
+from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES, Recipe, size_text
+from convscope.engine.render import render
+from convscope.engine.spectrum import measure_spectrum
 from convscope.io.user_code import is_user_spec
+from convscope.jobs.activation_atlas import activation_atlas
+from convscope.jobs.atlas.builder import build_atlas
+from convscope.jobs.atlas.ray_runner import ray_runner_factory
+from convscope.jobs.exemplars import run_exemplars
+from convscope.methods.accentuation import accentuate, caricature
+from convscope.methods.class_models import CLASS_CROP_SCALE_END, STEP_BUDGET, class_model
+from convscope.methods.classify import classify
+from convscope.methods.dream import dream
+from convscope.methods.explain import explain
+from convscope.methods.fidelity import measure_units
+from convscope.methods.filters import filter_grid
+from convscope.methods.saliency import saliency
+from convscope.methods.twins import add_picture_view, find_twins
 from convscope.runtime.compile_settings import COMPILE_MODES
 from convscope.runtime.devices import DEVICE_CHOICES
 from convscope.runtime.precision import PRECISIONS
@@ -38,6 +55,20 @@ def recipe_name(text: str) -> str:
         return text
     raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(sorted(RECIPES))}, "
                                      "or path/to/file.py:make_recipe)")
+
+
+def recipe_values(value: Callable[[Recipe], object]) -> str:
+    """'keras2016 20, lucid 512, maco 128': a value of each built-in recipe, for a help text."""
+    return ", ".join(f"{name} {value(recipe)}" for name, recipe in RECIPES.items())
+
+
+def library_default(function: Callable[..., object], parameter: str) -> object:
+    """The default the library gives ``parameter`` of ``function``: an option's default is
+    written once, in the library, and --help shows it."""
+    default = inspect.signature(function).parameters[parameter].default
+    if default is inspect.Parameter.empty:
+        raise TypeError(f"{function.__name__} has no default for {parameter}")
+    return default
 
 
 class Parser(argparse.ArgumentParser):
@@ -91,23 +122,26 @@ def add_common(p: argparse.ArgumentParser) -> None:
 def add_recipe_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", default=DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE", help=RECIPE_HELP)
     p.add_argument("--size", type=parse_size, metavar="PX|WxH",
-                   help="image size: 128, or width x height such as 192x128 (default: the recipe's: keras2016 "
-                        "and lucid 128, maco 256)")
-    p.add_argument("--steps", type=int, help="optimization steps (default: the recipe's; keras2016 20, lucid 512, "
-                   "maco 128)")
+                   help="image size: 128, or width x height such as 192x128 (default: the recipe's: "
+                        f"{recipe_values(lambda r: size_text(r.size))})")
+    p.add_argument("--steps", type=int,
+                   help=f"optimization steps (default: the recipe's: {recipe_values(lambda r: r.steps)})")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     add_view_options(p)
 
 
 def add_view_options(p: argparse.ArgumentParser) -> None:
     """The maco recipe's settings (a recipe's own values when not given)."""
-    p.add_argument("--views", type=int, help="maco: random crops of each picture per step (default 4)")
-    p.add_argument("--view-size", type=int, metavar="PX",
-                   help="maco: side the crops are resized to, 0 for the network's input size (default 128)")
-    p.add_argument("--crop-scale", type=float, help="maco: a crop's side over the picture's, 0 to 1 (default 0.8)")
+    maco = RECIPES["maco"].settings
+    p.add_argument("--views", type=int, help=f"maco: random crops of each picture per step (default {maco['views']})")
+    p.add_argument("--view-size", type=int, metavar="PX", help="maco: side the crops are resized to, 0 for the "
+                   f"network's input size (default {maco['view_size']})")
+    p.add_argument("--crop-scale", type=float,
+                   help=f"maco: a crop's side over the picture's, 0 to 1 (default {maco['crop_scale']})")
     p.add_argument("--crop-scale-end", type=float, help="maco: the crop scale at the last step, reached linearly "
-                   "(default: none, the scale stays; classviz 0.2)")
-    p.add_argument("--noise", type=float, help="maco: noise std added to each crop, on 0..1 pixels (default 0.05)")
+                   f"(default: none, the scale stays; classviz {CLASS_CROP_SCALE_END['maco']})")
+    p.add_argument("--noise", type=float,
+                   help=f"maco: noise std added to each crop, on 0..1 pixels (default {maco['noise']})")
     p.add_argument("--spectrum", metavar="FILE", help="maco: amplitude spectrum from `convscope spectrum` "
                    "(default: the one that ships with convscope)")
 
@@ -158,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("classify", help="top classes of photos")
     p.add_argument("images", nargs="+", metavar="IMAGE")
-    p.add_argument("--top", type=int, default=5, help="classes to show per photo")
+    p.add_argument("--top", type=int, default=library_default(classify, "top"), help="classes to show per photo")
     add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_classify)
@@ -181,9 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("layer", metavar="LAYER", nargs="?", help=LAYER_HELP)
     p.add_argument("--layers", help="several layers, comma-separated: one sheet each")
     p.add_argument("-o", "--output", required=True, help="output .png (with a .json sidecar beside it)")
-    p.add_argument("--candidates", type=int, default=200, help="first filters to render")
-    p.add_argument("--top", type=int, default=64, help="best filters to keep")
-    p.add_argument("--batch", type=int, default=32, help="units optimized together")
+    p.add_argument("--candidates", type=int, default=library_default(filter_grid, "candidates"),
+                   help="first filters to render")
+    p.add_argument("--top", type=int, default=library_default(filter_grid, "top"), help="best filters to keep")
+    p.add_argument("--batch", type=int, default=library_default(filter_grid, "batch"), help="units optimized together")
     add_photos(p, "the ratios in the sidecar")
     add_recipe_options(p)
     add_importance(p)
@@ -197,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "with a minus goes after --, or with a space: \" -block8:12\"")
     p.add_argument("-o", "--output", required=True)
     p.add_argument("--count", type=int, default=1, help="pictures with different seeds, on one sheet")
-    p.add_argument("--batch", type=int, default=32, help="pictures optimized together")
+    p.add_argument("--batch", type=int, default=library_default(render, "batch"), help="pictures optimized together")
     add_recipe_options(p)
     add_thresholds(p)
     add_importance(p)
@@ -211,12 +246,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", help="layers to amplify (default block8,block10 for efficientnet-lite)")
     p.add_argument("--layer-weights", help="one weight per layer, e.g. 1,1.5")
     p.add_argument("--objective", help="any objective text instead of --layers, e.g. block8:12 or logits:18")
-    p.add_argument("--octaves", type=int, default=4, help="image scales, each --octave-scale smaller")
-    p.add_argument("--octave-scale", type=float, default=1.4, help="size ratio between octaves")
-    p.add_argument("--steps", type=int, default=10, help="steps per octave")
-    p.add_argument("--step-size", type=float, default=0.01, help="mean change per pixel and step, on 0..1")
-    p.add_argument("--jitter", type=int, default=32, help="random roll in px each step")
-    p.add_argument("--tile", type=int, default=512, help="gradient tile size in px (bounded memory)")
+    p.add_argument("--octaves", type=int, default=library_default(dream, "octaves"),
+                   help="image scales, each --octave-scale smaller")
+    p.add_argument("--octave-scale", type=float, default=library_default(dream, "octave_scale"),
+                   help="size ratio between octaves")
+    p.add_argument("--steps", type=int, default=library_default(dream, "steps"), help="steps per octave")
+    p.add_argument("--step-size", type=float, default=library_default(dream, "step_size"),
+                   help="mean change per pixel and step, on 0..1")
+    p.add_argument("--jitter", type=int, default=library_default(dream, "jitter"), help="random roll in px each step")
+    p.add_argument("--tile", type=int, default=library_default(dream, "tile"),
+                   help="gradient tile size in px (bounded memory)")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     add_json(p)
     add_model_option(p)
@@ -226,12 +265,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="CLASS", help="class index (65) or name (\"sea snake\")")
     p.add_argument("-o", "--output", default="class.png", help="output .png: the image the network was sure of "
                    "(with a .json sidecar; keras2016 also writes the article's display as NAME.display.png)")
-    p.add_argument("--recipe", default="keras2016", type=recipe_name, metavar="RECIPE", help=RECIPE_HELP)
-    p.add_argument("--score", default="logit", choices=["logit", "prob"], help="maximize the logit or softmax")
+    p.add_argument("--recipe", default=library_default(class_model, "recipe"), type=recipe_name, metavar="RECIPE",
+                   help=RECIPE_HELP)
+    p.add_argument("--score", default=library_default(class_model, "score"), choices=["logit", "prob"],
+                   help="maximize the logit or softmax")
     p.add_argument("--until", type=float, help="stop when the class probability reaches this, e.g. 0.999")
-    p.add_argument("--steps", type=int, help="step budget (default: keras2016 60, lucid 512, maco 128)")
-    p.add_argument("--size", type=parse_size, metavar="PX|WxH",
-                   help="image size (default: the model's input size; maco: the recipe's, 256)")
+    p.add_argument("--steps", type=int, help="step budget (default: "
+                   + recipe_values(lambda r: STEP_BUDGET.get(r.name, r.steps)) + ")")
+    p.add_argument("--size", type=parse_size, metavar="PX|WxH", help="image size (default: the model's input size; "
+                   f"maco: the recipe's, {size_text(RECIPES['maco'].size)})")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     add_view_options(p)
     p.add_argument("--check", action="append", metavar="MODEL[=WEIGHTS]",
@@ -246,9 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output .png or .jpg (with NAME.sheet.png and a .json)")
     p.add_argument("--layer", help="the earlier layer kept close to the photo's (default: a main layer about "
                    "halfway to the objective's)")
-    p.add_argument("--strength", type=float, default=5.0, help="weight of staying close to the photo (0: none)")
-    p.add_argument("--steps", type=int, default=128, help="optimization steps")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--strength", type=float, default=library_default(accentuate, "strength"),
+                   help="weight of staying close to the photo (0: none)")
+    p.add_argument("--steps", type=int, default=library_default(accentuate, "steps"), help="optimization steps")
+    p.add_argument("--seed", type=int, default=library_default(accentuate, "seed"), help="random seed")
     add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_accentuate)
@@ -258,8 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", default="block8", help="layers whose view of the photo to exaggerate")
     p.add_argument("-o", "--output", required=True, help="output .png or .jpg (with NAME.sheet.png and a .json)")
     p.add_argument("--from-noise", action="store_true", help="start from noise instead of the photo")
-    p.add_argument("--steps", type=int, default=128, help="optimization steps")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--steps", type=int, default=library_default(caricature, "steps"), help="optimization steps")
+    p.add_argument("--seed", type=int, default=library_default(caricature, "seed"), help="random seed")
     add_json(p)
     add_model_option(p)
     p.set_defaults(run=cmd_caricature)
@@ -270,13 +313,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layer", required=True, help="a conv layer, e.g. block10")
     p.add_argument("--out", required=True, help="output folder (index.html, photo, unit pictures, explain.json)")
     p.add_argument("--atlas", metavar="DIR", help="an atlas folder to take the unit pictures from (else rendered now)")
-    p.add_argument("--per-position", type=int, default=3, help="units shown per position")
-    p.add_argument("--max-units", type=int, default=16,
+    p.add_argument("--per-position", type=int, default=library_default(explain, "per_position"),
+                   help="units shown per position")
+    p.add_argument("--max-units", type=int, default=library_default(explain, "max_units"),
                    help="without --atlas: the units with the highest peaks that positions choose from")
-    p.add_argument("--class-units", type=int, default=8, help="units shown for the top class")
-    p.add_argument("--recipe", default=DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE",
+    p.add_argument("--class-units", type=int, default=library_default(explain, "class_units"),
+                   help="units shown for the top class")
+    p.add_argument("--recipe", default=library_default(explain, "recipe"), type=recipe_name, metavar="RECIPE",
                    help="recipe of pictures rendered now (" + RECIPE_HELP + ")")
-    p.add_argument("--steps", type=int, default=128, help="steps of pictures rendered now")
+    p.add_argument("--steps", type=int, default=library_default(explain, "steps"), help="steps of pictures rendered now")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     add_json(p)
     add_model_option(p)
@@ -286,8 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photos", nargs="*", metavar="PHOTO_OR_DIR", help="photos, or folders of photos")
     p.add_argument("--builtin", action="store_true", help="also use the built-in photos")
     p.add_argument("-o", "--output", required=True, help="output .npz")
-    p.add_argument("--resolution", type=int, default=256, help="side in px the crops are resized to")
-    p.add_argument("--crops", type=int, default=32, help="random crops per photo")
+    p.add_argument("--resolution", type=int, default=library_default(measure_spectrum, "resolution"),
+                   help="side in px the crops are resized to")
+    p.add_argument("--crops", type=int, default=library_default(measure_spectrum, "crops"), help="random crops per photo")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     add_json(p)
     p.set_defaults(run=cmd_spectrum)
@@ -296,8 +342,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photo", nargs="?", metavar="PHOTO", help="PNG or JPEG (default: a built-in photo)")
     p.add_argument("--class", dest="target", metavar="CLASS", help="index or name (default: the top class)")
     p.add_argument("-o", "--output", default="saliency.png", help="output heat map over the photo")
-    p.add_argument("--samples", type=int, default=16, help="noisy copies averaged (SmoothGrad); 1 = plain")
-    p.add_argument("--noise", type=float, default=0.15, help="noise std on 0..1; 0 = plain Simonyan")
+    p.add_argument("--samples", type=int, default=library_default(saliency, "samples"),
+                   help="noisy copies averaged (SmoothGrad); 1 = plain")
+    p.add_argument("--noise", type=float, default=library_default(saliency, "noise"),
+                   help="noise std on 0..1; 0 = plain Simonyan")
     p.add_argument("--seed", type=int, default=0, help="random seed")
     add_json(p)
     add_model_option(p)
@@ -310,11 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_photos(p)
     p.add_argument("--exemplars", metavar="DIR", help="a finished `convscope exemplars` folder: each unit's page "
                    "shows its dataset examples, cropped to its receptive field")
-    p.add_argument("--batch", type=int, default=32, help="units optimized together")
+    p.add_argument("--batch", type=int, default=library_default(build_atlas, "batch"), help="units optimized together")
     p.add_argument("--force", action="store_true", help="replace an atlas with other settings in --out")
     p.add_argument("--ray", metavar="ADDRESS", help="render the batches as Ray tasks: auto (a local Ray "
                    "instance) or a cluster address such as 10.0.0.5:6379")
-    p.add_argument("--gpus-per-task", type=float, default=0.0, help="with --ray: GPUs for each batch task")
+    p.add_argument("--gpus-per-task", type=float, default=library_default(ray_runner_factory, "gpus_per_task"),
+                   help="with --ray: GPUs for each batch task")
     add_recipe_options(p)
     add_json(p)
     add_common(p)
@@ -328,10 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder: a result file per layer and exemplars.json "
                    "(run the same command again to continue after a stop)")
     p.add_argument("--layers", help="comma-separated layers (default: the model's main layers, logits included)")
-    p.add_argument("--top", type=int, default=9, help="photos kept per unit, by peak and by mean")
-    p.add_argument("--batch", type=int, default=64, help="photos per forward pass")
-    p.add_argument("--workers", type=int, default=2, help="processes decoding photos (0: decode in this one)")
-    p.add_argument("--checkpoint-every", type=int, default=20, metavar="BATCHES",
+    p.add_argument("--top", type=int, default=library_default(run_exemplars, "top"),
+                   help="photos kept per unit, by peak and by mean")
+    p.add_argument("--batch", type=int, default=library_default(run_exemplars, "batch"), help="photos per forward pass")
+    p.add_argument("--workers", type=int, default=library_default(run_exemplars, "workers"),
+                   help="processes decoding photos (0: decode in this one)")
+    p.add_argument("--checkpoint-every", type=int, default=library_default(run_exemplars, "checkpoint_every"),
+                   metavar="BATCHES",
                    help="save the state every this many batches")
     add_json(p)
     add_common(p)
@@ -344,13 +396,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--photos", required=True, help="folder of photos, read with its subfolders")
     p.add_argument("--out", required=True, help="output folder: index.html, atlas.png, activation-atlas.json "
                    "(run the same command again to continue after a stop)")
-    p.add_argument("--grid", type=int, default=20, help="cells per side of the grid")
-    p.add_argument("--samples", type=int, default=5000, help="activation vectors sampled (random positions, "
+    p.add_argument("--grid", type=int, default=library_default(activation_atlas, "grid"), help="cells per side of the grid")
+    p.add_argument("--samples", type=int, default=library_default(activation_atlas, "samples"),
+                   help="activation vectors sampled (random positions, "
                    "spread over the photos)")
-    p.add_argument("--min-count", type=int, default=3, help="fewest vectors a cell needs to be drawn")
-    p.add_argument("--batch", type=int, default=32, help="cells optimized together")
-    p.add_argument("--photo-batch", type=int, default=32, help="photos per forward pass of the sampling")
-    p.add_argument("--workers", type=int, default=2, help="processes decoding photos (0: decode in this one)")
+    p.add_argument("--min-count", type=int, default=library_default(activation_atlas, "min_count"),
+                   help="fewest vectors a cell needs to be drawn")
+    p.add_argument("--batch", type=int, default=library_default(activation_atlas, "batch"), help="cells optimized together")
+    p.add_argument("--photo-batch", type=int, default=library_default(activation_atlas, "photo_batch"),
+                   help="photos per forward pass of the sampling")
+    p.add_argument("--workers", type=int, default=library_default(activation_atlas, "workers"),
+                   help="processes decoding photos (0: decode in this one)")
     add_recipe_options(p)
     add_json(p)
     add_common(p)
@@ -364,8 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", default="twins.png", help="sheet of the strongest pairs (+ .json)")
     p.add_argument("--angles", help="angles to try, in degrees (default 90,180,270)")
     p.add_argument("--angle-step", type=float, help="try every multiple of this angle instead")
-    p.add_argument("--threshold", type=float, default=0.7, help="lowest twin score reported, a correlation in [-1, 1]")
-    p.add_argument("--top", type=int, default=8, help="pairs on the sheet")
+    p.add_argument("--threshold", type=float, default=library_default(find_twins, "threshold"),
+                   help="lowest twin score reported, a correlation in [-1, 1]")
+    p.add_argument("--top", type=int, default=library_default(add_picture_view, "top"), help="pairs on the sheet")
     add_photos(p, "the maps")
     p.add_argument("--atlas", help="an atlas folder to take the unit pictures from")
     p.add_argument("--recipe", default=DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE",
@@ -383,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("layer", metavar="LAYER", help=LAYER_HELP)
     p.add_argument("--units", help="units to measure, e.g. 0-7 (default: the first 8)")
     add_photos(p)
-    p.add_argument("--batch", type=int, default=32, help="units optimized together")
+    p.add_argument("--batch", type=int, default=library_default(measure_units, "batch"), help="units optimized together")
     add_recipe_options(p)
     add_json(p)
     add_common(p)
