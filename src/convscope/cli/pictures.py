@@ -73,7 +73,6 @@ def cmd_filter(args: argparse.Namespace) -> None:
     recipe = cli_recipe(args)
     args.model = args.model_name
     model = load_model(args)
-    model.check_channel(args.layer, channel)
     with progress_bar(f"{args.layer}:{channel}") as bar:
         picture = visualize_filter(model, args.layer, channel, recipe=recipe, seed=args.seed,
                                    thresholds=thresholds, progress=bar)
@@ -167,8 +166,6 @@ def cmd_stats(args: argparse.Namespace) -> None:
     model = load_model(args)
     info = model.layer(args.layer)
     units = parse_units(args.units) if args.units else list(range(min(8, info.channels)))
-    for u in units:
-        model.check_channel(args.layer, u)
     with progress_bar(f"stats {info.name}") as bar:
         report = measure_units(model, args.layer, units, photos, recipe, seed=args.seed, batch=args.batch,
                                progress=bar)

@@ -84,6 +84,8 @@ class Recipe:
             OutOfRangeError: a value out of its range.
         """
         chosen = {k: v for k, v in options.items() if v is not None}
+        if not chosen:
+            return self
         if self.rebuild is not None:
             return self.rebuild(name=self.name, **{**self.settings, **chosen})
         for key in chosen:

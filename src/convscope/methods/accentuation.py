@@ -37,11 +37,10 @@ def photo_recipe(recipe: str | Recipe, steps: int, size: int) -> Recipe:
     """The recipe without its robustness transforms: the result is compared with the photo's own
     activations position by position, and jitter, scale and rotation would misalign them (so would
     maco's crops, and its fixed amplitude cannot start from the photo's)."""
-    base = get_recipe(recipe)
-    if base.transforms.resizes or base.settings.get("param") == "maco":
+    rec = get_recipe(recipe, steps=steps, size=size)
+    if rec.transforms.resizes or rec.settings.get("param") == "maco":
         raise OutOfRangeError(f"accentuation and caricature compare the image with the photo position by position: "
-                              f"use the lucid recipe, not {base.name}")
-    rec = get_recipe(base, steps=steps, size=size)
+                              f"use the lucid recipe, not {rec.name}")
     return rec.with_options(transforms="none") if rec.rebuild is not None else replace(rec, transforms=no_transforms)
 
 

@@ -48,7 +48,6 @@ def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *,
     steps in ``thresholds``; for the first convolution, ``picture.extras["kernel"]`` its kernel."""
     model = as_model(model)
     unit = unit_number(unit)
-    model.check_channel(layer, unit)
     rec = get_recipe(recipe, size=size, steps=steps)
     objective = unit_objective(model, layer, unit)
     result = render_units(model, layer, [unit], rec, seed=seed, thresholds=thresholds, progress=progress)
