@@ -169,7 +169,7 @@ def markdown(res: dict) -> str:
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
-             "network. convscope: `filter_grid(..., recipe='keras2016')` over the same filters and seeds in one "
+             "network. convscope: `convscope.grid(..., recipe='keras2016')` over the same filters and seeds in one "
              "batch (photo statistics included), in float32, in float32 with `--compile on` (its first run, "
              "which compiles, is the untimed warm-up) and with `--precision bfloat16` (autocast; this CPU has "
              "AVX-512 bfloat16 instructions but no AMX). VGG16 has random weights (timing needs none).", "",

@@ -50,7 +50,7 @@ def main() -> None:
         rows = unit_steps({"efficientnet-lite0": (lite0, "block8"), "timm:vit_small_patch16_224": (vit, "blocks.6")},
                           units, steps, runs)
         start = time.perf_counter()
-        grid = convscope.filter_grid(vit, "blocks.6", candidates=64, top=64, recipe="lucid", steps=steps, size=SIZE,
+        grid = convscope.grid(vit, "blocks.6", candidates=64, top=64, recipe="lucid", steps=steps, size=SIZE,
                                      batch=64)
         grid_s = time.perf_counter() - start
     print(json.dumps({"networks": rows, "vit_grid": {"layer": "blocks.6", "units": 64, "steps": steps,

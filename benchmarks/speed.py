@@ -38,7 +38,7 @@ def article_vs_grid(model: VisionModel, layer: str, filters: int, runs: int) -> 
         model.set_precision(precision)
         try:
             with compiling(compile):
-                grid = convscope.filter_grid(model, layer, candidates=filters, top=filters, recipe="keras2016",
+                grid = convscope.grid(model, layer, candidates=filters, top=filters, recipe="keras2016",
                                              seed=SEED, batch=filters)
         finally:
             model.set_precision("auto")

@@ -4,7 +4,7 @@ patterns are smooth and scale-free; the loop optimizes the network's weights.
 
     convscope filter efficientnet-lite0 block8 12 --recipe examples/cppn_recipe.py:make_recipe -o cppn.png
 
-or in Python: ``convscope.visualize_filter(model, "block8", 12, recipe=make_recipe())``.
+or in Python: ``convscope.filter(model, "block8", 12, recipe=make_recipe())``.
 """
 from __future__ import annotations
 

@@ -37,11 +37,11 @@ def test_the_default_recipe_is_used_when_none_is_given(model, monkeypatch):
 
 
 def test_channels_as_text(model):
-    a = convscope.visualize_filter(model, "block8", "12", recipe="keras2016", steps=2, size=48)
-    b = convscope.visualize_filter(model, "block8", 12, recipe="keras2016", steps=2, size=48)
+    a = convscope.filter(model, "block8", "12", recipe="keras2016", steps=2, size=48)
+    b = convscope.filter(model, "block8", 12, recipe="keras2016", steps=2, size=48)
     assert np.array_equal(np.asarray(a), np.asarray(b)) and a.info["channel"] == 12
     with pytest.raises(OutOfRangeError, match="whole number"):
-        convscope.visualize_filter(model, "block8", "twelve")
+        convscope.filter(model, "block8", "twelve")
 
 
 def test_photos_in_any_form_for_dream_and_saliency(model, photo_files):
@@ -64,7 +64,7 @@ def test_show_is_one_line_and_displays(model):
 
 def test_results_display_themselves_and_carry_their_numbers(model):
     recipe = convscope.get_recipe("keras2016", steps=2, size=48)
-    grid = convscope.filter_grid(model, "block1", candidates=4, top=4, recipe=recipe)
+    grid = convscope.grid(model, "block1", candidates=4, top=4, recipe=recipe)
     rendered = convscope.render(model, ["block1:0", "block1:1"], recipe)
     dreamed = convscope.dream(model, builtin_photo("coffee").pixels, octaves=1, steps=1)
     class_model = convscope.classviz(model, 65, steps=2)

@@ -67,7 +67,7 @@ def test_bfloat16_pictures_reach_what_float32_pictures_reach(model):
 
 def test_same_seed_same_pixels_in_bfloat16():
     fast = models.load(precision="bfloat16")
-    a, b = (convscope.visualize_filter(fast, "block3", 5, size=48, steps=4) for _ in range(2))
+    a, b = (convscope.filter(fast, "block3", 5, size=48, steps=4) for _ in range(2))
     assert a.info["precision"] == "bfloat16" and torch.equal(torch.as_tensor(a.pixels), torch.as_tensor(b.pixels))
 
 

@@ -52,9 +52,9 @@ def test_chunking_does_not_change_pictures(model):
 
 def test_the_same_seed_gives_identical_pixels(model):
     rec = get_recipe("lucid", steps=10, size=64)
-    a = convscope.visualize_filter(model, "block5", 7, recipe=rec, seed=11)
-    b = convscope.visualize_filter(model, "block5", 7, recipe=rec, seed=11)
-    c = convscope.visualize_filter(model, "block5", 7, recipe=rec, seed=12)
+    a = convscope.filter(model, "block5", 7, recipe=rec, seed=11)
+    b = convscope.filter(model, "block5", 7, recipe=rec, seed=11)
+    c = convscope.filter(model, "block5", 7, recipe=rec, seed=12)
     assert np.array_equal(np.asarray(a), np.asarray(b))
     assert not np.array_equal(np.asarray(a), np.asarray(c))
 
@@ -72,7 +72,7 @@ def test_keras2016_filter_climbs_far_above_its_noise(model, photos):
     maxima = photo_maxima(model, "block8", photos)
     above = 0
     for u in units:
-        pic = convscope.visualize_filter(model, "block8", u, recipe="keras2016")
+        pic = convscope.filter(model, "block8", u, recipe="keras2016")
         assert pic.size == (128, 128)
         assert pic.info["activation"] > pic.info["start"] + 10
         above += pic.info["activation"] > maxima[u]
@@ -98,15 +98,15 @@ def test_lucid_pictures_are_smooth_not_noise(model):
         f = np.hypot(np.fft.fftfreq(x.shape[0])[:, None], np.fft.fftfreq(x.shape[1])[None, :])
         return float(power[f > 0.25].sum() / power.sum())
     pixel_recipe = get_recipe("lucid", param="pixel", decorrelate=False)
-    spectral = [high_frequency_share(convscope.visualize_filter(model, "block6", u, steps=64, size=96))
+    spectral = [high_frequency_share(convscope.filter(model, "block6", u, steps=64, size=96))
                 for u in (3, 10)]
-    pixel = [high_frequency_share(convscope.visualize_filter(model, "block6", u, recipe=pixel_recipe, steps=64,
+    pixel = [high_frequency_share(convscope.filter(model, "block6", u, recipe=pixel_recipe, steps=64,
                                                              size=96)) for u in (3, 10)]
     assert np.mean(spectral) < 0.8 * np.mean(pixel)
 
 
 def test_grid_keeps_the_best_alive_filters_in_order(model):
-    grid = convscope.filter_grid(model, "block1", candidates=24, top=9, recipe="keras2016", size=48, steps=1)
+    grid = convscope.grid(model, "block1", candidates=24, top=9, recipe="keras2016", size=48, steps=1)
     acts = [t["activation"] for t in grid.tiles]
     assert acts == sorted(acts, reverse=True) and all(a > 0 for a in acts)
     assert all(d["activation"] <= 0 for d in grid.dropped) and grid.dropped
@@ -114,7 +114,7 @@ def test_grid_keeps_the_best_alive_filters_in_order(model):
     assert len(grid.tiles) == min(9, alive)
     side = int(np.ceil(np.sqrt(len(grid.tiles))))
     assert grid.sheet.size == (side * 48 + (side - 1) * 5,) * 2
-    first = convscope.visualize_filter(model, "block1", grid.tiles[0]["channel"], recipe="keras2016",
+    first = convscope.filter(model, "block1", grid.tiles[0]["channel"], recipe="keras2016",
                                        size=48, steps=1)
     assert np.array_equal(np.asarray(first), np.asarray(grid.sheet)[:48, :48])
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from convscope import models, visualize_filter
+from convscope import filter as visualize_filter
+from convscope import models
 from convscope.cli import main
 from convscope.models.user import UserModelError
 

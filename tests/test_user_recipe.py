@@ -23,7 +23,7 @@ def test_a_cppn_recipe_beats_the_built_in_photos_on_block8_in_python(model):
     recipe = get_recipe(CPPN, steps=64, size=64)
     assert recipe.name == "cppn" and recipe.rebuild is None
     best = photo_maxima(model, "block8")
-    picture = convscope.visualize_filter(model, "block8", 3, recipe=recipe)
+    picture = convscope.filter(model, "block8", 3, recipe=recipe)
     assert picture.info["activation"] > float(best[3])
     assert picture.info["recipe"]["name"] == "cppn" and picture.info["recipe"]["steps"] == 64
 

@@ -1,7 +1,15 @@
-"""convscope: see what a convolutional network has learned, by optimizing input images."""
+"""convscope: see what a convolutional network has learned, by optimizing input images.
+
+One function per command (``filter``, ``grid``, ``render``, ``dream``, ``classviz``,
+``accentuate``, ``caricature``, ``explain``, ``saliency``, ``classify``, ``stats``, ``twins``,
+``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``layers``; the models are listed
+by ``convscope.models.available()``), ``load`` for networks, and the engine's parts for a recipe
+of one's own (``Recipe``, ``get_recipe``, ``objectives``, ``parse_objective``).
+"""
 from __future__ import annotations
 
 from convscope import models
+from convscope.api import activation_atlas, atlas, exemplars, layers, spectrum, stats, twins
 from convscope.engine import objectives
 from convscope.engine.objective_text import parse_objective
 from convscope.engine.recipes import RECIPES, Recipe, get_recipe
@@ -12,15 +20,24 @@ from convscope.methods.accentuation import accentuate, caricature
 from convscope.methods.class_models import class_model as classviz
 from convscope.methods.classify import classify
 from convscope.methods.dream import dream
-from convscope.methods.filters import Grid, filter_grid, show, visualize_filter
+from convscope.methods.explain import explain
+from convscope.methods.filters import Grid, show
+from convscope.methods.filters import filter_grid as grid
+from convscope.methods.filters import visualize_filter as filter  # the command's name
 from convscope.methods.saliency import saliency
 from convscope.models import load
+from convscope.runtime.compile_settings import compiling
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ConvscopeError", "Grid", "Picture", "RECIPES", "Recipe", "RenderResult", "accentuate", "caricature",
-    "classify", "classviz", "dream",
-    "filter_grid", "get_recipe", "load", "models", "objectives", "parse_objective", "render", "saliency",
-    "show", "visualize_filter",
+    "RECIPES", "ConvscopeError", "Grid", "Picture", "Recipe", "RenderResult", "accentuate", "activation_atlas",
+    "atlas", "caricature", "classify", "classviz", "compiling", "dream", "exemplars", "explain", "filter",
+    "get_recipe", "grid", "layers", "load", "models", "objectives", "parse_objective", "render", "saliency", "show",
+    "spectrum", "stats", "twins",
 ]
+
+
+def __dir__() -> list[str]:
+    """The public API (``__all__``), not the modules imported on the way."""
+    return sorted(__all__)

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from convscope import models
 from convscope.cli.common import (
     cli_recipe,
     emit,
@@ -23,7 +22,7 @@ from convscope.cli.common import (
 from convscope.io.files import write_json
 
 if TYPE_CHECKING:
-    from convscope.engine.recipes import Recipe
+    pass
 
 
 def cmd_atlas(args: argparse.Namespace) -> None:
@@ -145,7 +144,7 @@ def cmd_activation_atlas(args: argparse.Namespace) -> None:
 
 def cmd_twins(args: argparse.Namespace) -> None:
     from convscope.data.photo_stats import photo_source
-    from convscope.methods.twins import add_picture_view, angle_list, check_threshold, find_twins
+    from convscope.methods.twins import add_picture_view, angle_list, check_threshold, find_twins, twin_pictures
 
     check_threshold(args.threshold)
     positive(args.top, "--top")
@@ -177,7 +176,8 @@ def cmd_twins(args: argparse.Namespace) -> None:
         emit(args, rows, "\n".join(lines))
         return
     report = reports[0]
-    picture_of = twin_pictures(model, report, recipe, args.atlas, args.top)
+    with progress_bar("pictures of the twins' units") as bar:
+        picture_of = twin_pictures(model, report, recipe, args.atlas, args.top, progress=bar)
     add_picture_view(model, report, picture_of, top=args.top)
     data = {**report.summary(), "threshold": report.threshold, "angles": report.angles, **report.settings,
             "pairs_above_threshold": [p.__dict__ for p in report.pairs]}
@@ -192,19 +192,3 @@ def cmd_twins(args: argparse.Namespace) -> None:
               for p in report.pairs[:args.top]]
     lines.append(f"{out}.json" + (f", {out}" if report.sheet is not None else " (no pair above the threshold)"))
     emit(args, data, "\n".join(lines))
-
-
-def twin_pictures(model: models.VisionModel, report, recipe: "Recipe", atlas: str | None, top: int):
-    """Unit pictures for the twin sheet: from an atlas folder, else rendered now (--recipe)."""
-    from convscope.data.atlas_folder import atlas_pictures
-    from convscope.engine.render import render_units
-
-    units = sorted({u for p in report.pairs[:top] for u in (p.unit, p.twin)})
-    if atlas:
-        return atlas_pictures(atlas, report.layer, units).__getitem__
-    if not units:
-        return lambda u: None
-    with progress_bar(f"pictures of {len(units)} units") as bar:
-        result = render_units(model, report.layer, units, recipe, progress=bar)
-    pictures = dict(zip(units, result.pictures))
-    return pictures.__getitem__

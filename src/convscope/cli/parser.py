@@ -35,7 +35,7 @@ from convscope.methods.explain import explain
 from convscope.methods.fidelity import measure_units
 from convscope.methods.filters import filter_grid
 from convscope.methods.saliency import saliency
-from convscope.methods.twins import add_picture_view, find_twins
+from convscope.methods.twins import TWIN_PICTURE_STEPS, add_picture_view, find_twins
 from convscope.runtime.compile_settings import COMPILE_MODES
 from convscope.runtime.devices import DEVICE_CHOICES
 from convscope.runtime.precision import PRECISIONS
@@ -427,7 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--atlas", help="an atlas folder to take the unit pictures from")
     p.add_argument("--recipe", default=DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE",
                    help="render recipe of the pictures rendered now (" + RECIPE_HELP + ")")
-    p.add_argument("--steps", type=int, default=256, help="steps of the pictures rendered now")
+    p.add_argument("--steps", type=int, default=TWIN_PICTURE_STEPS, help="steps of the pictures rendered now")
     p.add_argument("--size", type=parse_size, metavar="PX|WxH", help="size of the pictures rendered now "
                    "(default: the recipe's)")
     add_view_options(p)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator, Sequence, Union
 
 import torch
 
@@ -18,6 +18,7 @@ from convscope.data.photo_stream import photo_batches, photo_files, read_tensor
 from convscope.data.unit_exemplars import LayerExemplars
 from convscope.errors import ImageInputError
 from convscope.io.builtin_photos import Photo, builtin_photos
+from convscope.io.photo_reading import as_photo
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
@@ -50,7 +51,8 @@ class PhotoSource:
 
 
 class PhotosInMemory(PhotoSource):
-    """Photos already read (the built-in set): resized and centre-cropped by ``classify.prepare``."""
+    """Photos already read (the built-in set, or a user's list): resized and centre-cropped by
+    ``VisionModel.prepare``."""
 
     def __init__(self, photos: Sequence[Photo]) -> None:
         self.photos = list(photos)
@@ -108,11 +110,27 @@ def photo_source(folder: str | Path | None, workers: int = 2) -> PhotoSource:
     return PhotoFolder(folder, workers) if folder is not None else PhotosInMemory(builtin_photos())
 
 
-def as_source(photos: PhotoSource | Sequence[Photo] | None) -> PhotoSource:
-    """A PhotoSource from itself, a list of photos, or None (the built-in photos)."""
+PhotosLike = Union[PhotoSource, str, Path, Sequence[object], None]
+"""Photos as a user has them: a folder (of any size, streamed), a list of photos (paths,
+arrays, PIL images, Pictures or ``Photo``), a ``PhotoSource``, or None for the built-in set."""
+
+
+def as_source(photos: PhotosLike) -> PhotoSource:
+    """A PhotoSource from any of the forms of ``PhotosLike``.
+
+    Raises:
+        ImageInputError: a missing folder, a folder with no photos, or a photo that cannot be read.
+    """
     if isinstance(photos, PhotoSource):
         return photos
-    return PhotosInMemory(builtin_photos() if photos is None else photos)
+    if photos is None:
+        return PhotosInMemory(builtin_photos())
+    if isinstance(photos, (str, Path)):
+        return PhotoFolder(photos)
+    listed = [p if isinstance(p, Photo) else
+              Photo(Path(p).name if isinstance(p, (str, Path)) else f"photo {i}", as_photo(p))
+              for i, p in enumerate(photos)]
+    return PhotosInMemory(listed)
 
 
 @dataclass

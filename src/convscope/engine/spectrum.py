@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from convscope.engine.param import correlate
 from convscope.errors import ImageInputError, OutOfRangeError
 from convscope.io.files import atomic_path
+from convscope.io.notebook import fields_html
 from convscope.io.picture import to_tensor
 
 FORMAT = "convscope-spectrum-1"
@@ -55,7 +56,11 @@ class Spectrum:
         out = F.grid_sample(source[None], grid[None], mode="bilinear", align_corners=True)[0]
         return out.clamp(min=0)
 
+    def _repr_html_(self) -> str:
+        return fields_html(f"amplitude spectrum, {self.resolution} px", self.settings)
+
     def save(self, path: str | Path) -> Path:
+        """Writes the spectrum as a .npz file (whole or not at all); returns the path."""
         path = Path(path)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:

@@ -27,6 +27,7 @@ from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render
 from convscope.errors import MissingExtraError, OutOfRangeError
 from convscope.io.files import write_json
+from convscope.io.notebook import fields_html
 from convscope.io.picture import Picture, row
 from convscope.models.base import VisionModel
 from convscope.models.receptive import ReceptiveField, receptive_field
@@ -109,6 +110,8 @@ def nearest_members(samples: ActivationSamples, cell: Cell, mean: np.ndarray, co
 
 @dataclass
 class ActivationAtlasSummary:
+    """What an activation atlas run left in its folder: ``index`` (the page) and atlas.png."""
+
     out: Path
     index: Path
     cells: int
@@ -116,6 +119,11 @@ class ActivationAtlasSummary:
     samples: int
     photos: int
     skipped: list[dict]
+
+    def _repr_html_(self) -> str:
+        return fields_html(f"activation atlas: {self.index}", {
+            "cells": self.cells, "rendered now": self.rendered, "samples": self.samples, "photos": self.photos,
+            "unreadable photos": len(self.skipped)})
 
 
 def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, *, grid: int = 20,

@@ -20,6 +20,7 @@ from convscope.data.photo_stream import files_signature, nothing_readable, photo
 from convscope.data.unit_exemplars import LayerExemplars
 from convscope.errors import OutOfRangeError
 from convscope.io.files import atomic_path, write_json
+from convscope.io.notebook import fields_html
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
@@ -36,6 +37,10 @@ class ExemplarRun:
     files: list[str]
     skipped: list[dict]
     settings: dict = field(default_factory=dict)
+
+    def _repr_html_(self) -> str:
+        return fields_html("exemplars", {"photos": len(self.files), "skipped": len(self.skipped),
+                                         "layers": ", ".join(self.layers)})
 
 
 def _settings(model: VisionModel, layers: Sequence[str], files: Sequence[Path], root: Path, top: int, size: int,

@@ -25,6 +25,7 @@ from convscope.engine.transforms import no_transforms
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, row
+from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
@@ -99,11 +100,12 @@ def _finish(start: torch.Tensor, picture: Picture, info: dict) -> Accentuated:
     return Accentuated(picture, photo, row([photo, picture, _difference(start.cpu(), saved)]), info)
 
 
-def accentuate(model: VisionModel, photo: object, objective: Objective | str, *, layer: str | None = None,
+def accentuate(model: VisionModel | str, photo: object, objective: Objective | str, *, layer: str | None = None,
                strength: float = DEFAULT_STRENGTH, steps: int = DEFAULT_STEPS, recipe: str | Recipe = "lucid",
                seed: int = 0, progress: Progress | None = None) -> Accentuated:
     """Raises ``objective`` from ``photo`` itself, keeping ``layer`` (default: a main layer about
     halfway to the objective's) close to the photo's activations with weight ``strength``."""
+    model = as_model(model)
     if not 0 <= strength <= 1000:
         raise OutOfRangeError(f"{{strength}} must be from 0 (no regularizer) to 1000, got {strength}", options=["strength"])
     target = as_objective(objective)
@@ -127,12 +129,13 @@ def accentuate(model: VisionModel, photo: object, objective: Objective | str, *,
     return _finish(start, picture, info)
 
 
-def caricature(model: VisionModel, photo: object, layers: Sequence[str], *, steps: int = DEFAULT_STEPS,
+def caricature(model: VisionModel | str, photo: object, layers: Sequence[str], *, steps: int = DEFAULT_STEPS,
                from_noise: bool = False, recipe: str | Recipe = "lucid", seed: int = 0,
                progress: Progress | None = None) -> Accentuated:
     """Raises Lucid's caricature objective (see ``objectives.caricature_of``) for ``layers``, from
     the photo (or from noise with ``from_noise``); reports the objective and the cosine
     similarity with the photo's activations before and after."""
+    model = as_model(model)
     if not layers:
         raise OutOfRangeError("name at least one layer for the caricature, such as {layers} block8", options=["layers"])
     names = [model.layer(n).name for n in layers]

@@ -11,6 +11,7 @@ from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.render import render
 from convscope.errors import OutOfRangeError
 from convscope.io.picture import Picture, fit_square
+from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.classes import resolve_class
 from convscope.runtime.progress import Progress
@@ -70,7 +71,7 @@ def opinion(model: VisionModel, image: torch.Tensor, target: int, resize: bool =
     return Opinion(model.name, float(probs[target]), rank, top)
 
 
-def class_model(model: VisionModel, target: int | str, *, recipe: str | Recipe = "keras2016", score: str = "logit",
+def class_model(model: VisionModel | str, target: int | str, *, recipe: str | Recipe = "keras2016", score: str = "logit",
                 until: float | None = None, steps: int | None = None, size: int | None = None, seed: int = 0,
                 check: Sequence[VisionModel] = (), progress: Progress | None = None) -> ClassModel:
     """Maximizes class ``target`` (an index or a name; its logit, or its probability with
@@ -80,6 +81,7 @@ def class_model(model: VisionModel, target: int | str, *, recipe: str | Recipe =
     are asked afterwards what they see in the image: one network sure and another not
     marks a fooling image.
     """
+    model = as_model(model)
     target = resolve_class(model, target)
     if score not in ("logit", "prob"):
         raise OutOfRangeError(f"score must be logit or prob, got {score!r}")

@@ -7,6 +7,7 @@ import torch
 
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
+from convscope.models import as_model
 from convscope.models.base import VisionModel
 
 
@@ -17,9 +18,10 @@ class Prediction:
     probability: float
 
 
-def classify(model: VisionModel, photo: object, top: int = 5) -> list[Prediction]:
+def classify(model: VisionModel | str, photo: object, top: int = 5) -> list[Prediction]:
     """The ``top`` most probable classes of one photo (a path, Picture, PIL image or array;
     see ``convscope.io.photo_reading.as_photo``), seen as its centre square at the model's input size."""
+    model = as_model(model)
     rgb = as_photo(photo)
     if model.labels is None:
         raise OutOfRangeError(f"{model.name} has no class labels to classify with")

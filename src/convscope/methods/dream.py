@@ -19,6 +19,7 @@ from convscope.engine.objectives import Objective, layer
 from convscope.errors import ImageInputError, OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, to_tensor
+from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
@@ -97,7 +98,7 @@ def octave_sizes(h: int, w: int, octaves: int, scale: float, min_size: int) -> l
 DEFAULT_LAYERS = ("block8", "block10")
 
 
-def dream(model: VisionModel, photo: object, objective: Objective | str | None = None, *,
+def dream(model: VisionModel | str, photo: object, objective: Objective | str | None = None, *,
           layers: Sequence[str] | None = None, layer_weights: Sequence[float] | None = None,
           octaves: int = 4,
           octave_scale: float = 1.4, steps: int = 10, step_size: float = 0.01, jitter: int = 32,
@@ -109,6 +110,7 @@ def dream(model: VisionModel, photo: object, objective: Objective | str | None =
     ``layers`` (default block8, block10) weighted by ``layer_weights``; give one or the
     other. ``step_size`` is the mean change per pixel and step, on the [0, 1] scale.
     """
+    model = as_model(model)
     if objective is None:
         objective = layers_objective(layers or DEFAULT_LAYERS, layer_weights)
     elif layers is not None or layer_weights is not None:

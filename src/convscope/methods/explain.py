@@ -13,8 +13,10 @@ from convscope.data.atlas_folder import atlas_pictures
 from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.render import render_units
 from convscope.errors import OutOfRangeError
+from convscope.io.notebook import picture_html, table_html
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture
+from convscope.models import as_model
 from convscope.models.base import LOGITS, VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
@@ -34,6 +36,12 @@ class Explanation:
     pictures: dict[int, Picture]
     source: str  # where the pictures come from: "rendered" or the atlas folder
 
+    def _repr_html_(self) -> str:
+        units = [{"unit": u["unit"], "contribution": u["contribution"]} for u in self.class_units]
+        return (picture_html(self.photo, 224) + table_html(
+            f"{self.layer}: the units that drive {self.top_class['name']} "
+            f"(p {self.top_class['probability']:.3f})", units))
+
 
 def _layer_and_gradient(model: VisionModel, layer: str, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
     """The layer's maps (C, H, W), the gradient of the top class's logit by them, and that class."""
@@ -48,13 +56,14 @@ def _layer_and_gradient(model: VisionModel, layer: str, image: torch.Tensor) -> 
     return maps[0].detach().float().cpu(), grad[0].float().cpu(), top
 
 
-def explain(model: VisionModel, photo: object, layer: str, *, per_position: int = 3, max_units: int = 16,
+def explain(model: VisionModel | str, photo: object, layer: str, *, per_position: int = 3, max_units: int = 16,
             class_units: int = 8, atlas: str | Path | None = None, recipe: str | Recipe = "lucid",
             steps: int | None = 128, seed: int = 0, progress: Progress | None = None) -> Explanation:
     """Explains ``photo`` at ``layer``: at each position the ``per_position`` units that fire most
     there among the ``max_units`` units with the highest peaks (all units when pictures come
     from an ``atlas`` folder), and the ``class_units`` units that drive the top class most.
     Pictures not taken from the atlas are rendered now, in one batch, with ``recipe``."""
+    model = as_model(model)
     info = model.layer(layer)
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to explain: choose a conv layer (or a token layer)")

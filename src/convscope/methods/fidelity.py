@@ -8,6 +8,7 @@ import torch
 
 from convscope.data.photo_stats import PhotoSource, as_source, photo_statistics
 from convscope.io.builtin_photos import Photo
+from convscope.io.notebook import table_html
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
@@ -62,8 +63,13 @@ class UnitFidelity:
     rows: list[dict]
     settings: dict
 
+    def _repr_html_(self) -> str:
+        return table_html(f"{self.layer}: picture activation over the best photo's (median ratio "
+                          f"{self.median_ratio})", self.rows)
+
     @property
     def median_ratio(self) -> float | None:
+        """The median of the units' ratios (None when no unit has one)."""
         return median_of(r["ratio"] for r in self.rows)
 
 

@@ -13,15 +13,11 @@ from convscope.io.builtin_photos import Photo
 from convscope.io.picture import Picture, stitch
 from convscope.methods.fidelity import fidelity, photo_maxima
 from convscope.methods.kernels import kernel_pictures
-from convscope.models import VisionModel, load
+from convscope.models import VisionModel, as_model
 from convscope.runtime.progress import Progress
 
 ACTIVATION_NOTE = ("activation: the objective on the optimized image; picture_activation: on the saved "
                    "picture (8-bit, in the recipe's display)")
-
-
-def as_model(model: VisionModel | str) -> VisionModel:
-    return load(model) if isinstance(model, str) else model
 
 
 def show(model: VisionModel | str, objective: Objective | str, *, recipe: str | Recipe = DEFAULT_RECIPE,

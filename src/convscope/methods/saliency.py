@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from convscope.errors import ImageInputError, OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, to_tensor
+from convscope.models import as_model
 from convscope.models.base import VisionModel
 
 # Anchor colours of a dark-to-bright heat scale (black, purple, red, orange, pale yellow).
@@ -84,7 +85,7 @@ def overlay(photo: np.ndarray, heat: np.ndarray, gamma: float = 0.8) -> np.ndarr
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def saliency(model: VisionModel, photo: object, target: int | str | None = None, samples: int = 16,
+def saliency(model: VisionModel | str, photo: object, target: int | str | None = None, samples: int = 16,
              noise: float = 0.15, seed: int = 0) -> Saliency:
     """A saliency heat map over ``photo`` (a path, Picture, PIL image or array; see
     ``convscope.io.photo_reading.as_photo``) for class ``target`` (an index or name; default: the top class);
@@ -92,6 +93,7 @@ def saliency(model: VisionModel, photo: object, target: int | str | None = None,
 
     The map explains the whole photo, so ``probability`` is the network's on the whole photo;
     ``classify_probability`` is the one ``classify`` gives on its centre square."""
+    model = as_model(model)
     from convscope.models.classes import resolve_class
 
     pixels = as_photo(photo)

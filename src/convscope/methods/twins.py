@@ -12,15 +12,20 @@ i's turned picture relative to its own.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
+from convscope.data.atlas_folder import atlas_pictures
 from convscope.data.photo_stats import PHOTO_BATCH, PhotoSource, as_source
+from convscope.engine.recipes import Recipe
+from convscope.engine.render import render_units
 from convscope.engine.transforms import rotate
 from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import Photo
+from convscope.io.notebook import picture_html, table_html
 from convscope.io.picture import Picture, labelled
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
@@ -53,7 +58,15 @@ class TwinReport:
     sheet: Picture | None = None
     settings: dict = field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        top = [{"unit": p.unit, "twin": p.twin, "angle": p.angle, "score": p.score} for p in self.pairs[:8]]
+        parts = [table_html(f"{self.layer}: {self.with_twin} of {self.units} units have a rotated twin", top)]
+        if self.sheet is not None:
+            parts.append(picture_html(self.sheet))
+        return "".join(parts)
+
     def summary(self) -> dict:
+        """The layer's counts: units, pairs, units with a twin, by angle."""
         return {"layer": self.layer, "units": self.units, "pairs": len(self.pairs),
                 "with_twin": self.with_twin, "fraction": self.with_twin / self.units,
                 "by_angle": {a: {"units": n, "fraction": n / self.units} for a, n in self.with_twin_by_angle.items()}}
@@ -237,3 +250,30 @@ def _pair_sheet(tiles: list[Picture], margin: int = 5) -> Picture:
         sheet[y:y + h, w + 3 * margin:] = tiles[2 * r + 1].pixels
     return Picture(sheet)
 
+
+TWIN_PICTURE_STEPS = 256  # steps of the pictures rendered for the twin sheet (when no atlas gives them)
+
+
+def twin_pictures(model: VisionModel, report: TwinReport, recipe: Recipe, atlas: str | Path | None, top: int,
+                  progress: Progress | None = None) -> Callable[[int], Picture | None]:
+    """The pictures of the units of the ``top`` pairs: from an atlas folder, else rendered now.
+
+    Args:
+        model: the network.
+        report: the layer's twins.
+        recipe: the recipe of pictures rendered now.
+        atlas: a finished atlas folder to take the pictures from, or None.
+        top: pairs whose units get pictures.
+        progress: called with (unit-steps done, unit-steps in all) while rendering.
+    Returns:
+        A unit's picture, by unit.
+    Raises:
+        AtlasFolderError: the atlas folder lacks some of the pictures.
+    """
+    units = sorted({u for p in report.pairs[:top] for u in (p.unit, p.twin)})
+    if atlas:
+        return atlas_pictures(atlas, report.layer, units).__getitem__
+    if not units:
+        return lambda u: None
+    result = render_units(model, report.layer, units, recipe, progress=progress)
+    return dict(zip(units, result.pictures)).__getitem__

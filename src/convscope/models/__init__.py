@@ -84,5 +84,10 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
     return model.to(device).set_precision(precision)
 
 
-__all__ = ["DEFAULT_MODEL", "Layer", "Layout", "NEEDS_WEIGHTS", "VisionModel", "available", "load", "load_architecture",
-           "read_weights", "wrap"]
+def as_model(model: VisionModel | str) -> VisionModel:
+    """``model`` itself, or the model of that name loaded with the defaults (see ``load``)."""
+    return load(model) if isinstance(model, str) else model
+
+
+__all__ = ["DEFAULT_MODEL", "Layer", "Layout", "NEEDS_WEIGHTS", "VisionModel", "as_model", "available", "load",
+           "load_architecture", "read_weights", "wrap"]

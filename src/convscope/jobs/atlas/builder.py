@@ -21,6 +21,7 @@ from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import as_seen, render_units, view_hw
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
+from convscope.io.notebook import fields_html
 from convscope.io.picture import Picture
 from convscope.jobs.atlas import measure
 from convscope.jobs.atlas.store import AtlasStore
@@ -55,12 +56,20 @@ class LayerContext:
 
 @dataclass
 class AtlasSummary:
+    """What an atlas run left in its folder: ``root/index.html`` and one page per unit."""
+
     root: Path
     units: int
     rendered: int
     layers: list[str]
     skipped_photos: list[str]
     photos: int
+
+    def _repr_html_(self) -> str:
+        index = self.root / "index.html"
+        return fields_html(f"atlas: {index}", {"units": self.units, "rendered now": self.rendered,
+                                                "layers": ", ".join(self.layers), "photos": self.photos,
+                                                "unreadable photos": len(self.skipped_photos)})
 
 
 class BatchRunner(Protocol):

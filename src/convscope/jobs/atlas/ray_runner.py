@@ -52,9 +52,12 @@ def _check_reachable(address: str) -> None:
 
 
 def _probe() -> dict:
-    import convscope
+    """Runs on a worker: the versions there (importing convscope fails where it is not installed)."""
+    from importlib.metadata import version
 
-    return {"convscope": convscope.__version__, "torch": torch.__version__}
+    import convscope.models  # noqa: F401 - the import is the check
+
+    return {"convscope": version("convscope"), "torch": torch.__version__}
 
 
 def _render_task(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int, threads: int, use_gpu: bool,

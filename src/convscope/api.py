@@ -1,0 +1,234 @@
+"""The Python API: one function per command, taking what a user has (a model or its name,
+objectives as text, recipes by name or as objects, photos as paths, folders or arrays) and
+returning results that show themselves in Jupyter.
+
+Each function resolves its inputs once and hands resolved values to the part that does the
+work; the command line calls the same parts.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from convscope.data.layer_files import layer_file
+from convscope.data.photo_stats import PhotosLike, as_source
+from convscope.data.photo_stream import photo_files
+from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.engine.spectrum import Spectrum, measure_spectrum
+from convscope.errors import ImageInputError
+from convscope.io.builtin_photos import builtin_photos
+from convscope.io.photo_reading import as_photo
+from convscope.jobs import activation_atlas as activation_atlas_job
+from convscope.jobs.activation_atlas import ActivationAtlasSummary
+from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
+from convscope.jobs.exemplars import ExemplarRun, run_exemplars
+from convscope.methods.fidelity import UnitFidelity, measure_units
+from convscope.methods.twins import (
+    TWIN_PICTURE_STEPS,
+    TwinReport,
+    add_picture_view,
+    angle_list,
+    find_twins,
+    twin_pictures,
+)
+from convscope.models import VisionModel, as_model
+from convscope.models.base import Layer
+from convscope.runtime.progress import Progress
+
+STATS_UNITS = 8  # units measured by default: the layer's first
+
+
+def layers(model: VisionModel | str) -> list[Layer]:
+    """The layers of a network, in the order the forward pass reaches them.
+
+    Args:
+        model: a VisionModel or a model's name (see ``convscope.load``).
+    Returns:
+        Each layer's name, kind, layout, channels and output shape at the input size.
+    """
+    return list(as_model(model).layers.values())
+
+
+def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *,
+          photos: PhotosLike = None, recipe: Recipe | str = DEFAULT_RECIPE, seed: int = 0, batch: int = 32,
+          progress: Progress | None = None) -> UnitFidelity:
+    """Fidelity: each unit's picture activation over the best the unit reaches on real photos.
+
+    Args:
+        model: a VisionModel or a model's name.
+        layer: the layer's name.
+        units: the units to measure (default: the layer's first eight).
+        photos: a folder (of any size), a list of photos, or None for the built-in photos.
+        recipe: a Recipe or a recipe's name.
+        seed: the seed of the pictures.
+        batch: units optimized together.
+        progress: called with (unit-steps done, unit-steps in all).
+    Returns:
+        One row per unit, with its ratio; the median ratio.
+    Raises:
+        UnknownNameError: an unknown layer.
+        OutOfRangeError: a unit out of the layer's range.
+        ImageInputError: a missing or empty photo folder.
+    """
+    model = as_model(model)
+    if units is None:
+        units = list(range(min(STATS_UNITS, model.layer(layer).channels)))
+    return measure_units(model, layer, units, as_source(photos), get_recipe(recipe), seed=seed, batch=batch,
+                         progress=progress)
+
+
+def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, angles: Sequence[float] | None = None,
+          angle_step: float | None = None, threshold: float = 0.7, top: int = 8, pictures: bool = True,
+          atlas: str | Path | None = None, recipe: Recipe | str = DEFAULT_RECIPE,
+          steps: int = TWIN_PICTURE_STEPS, progress: Progress | None = None) -> TwinReport:
+    """Units that are rotated copies of each other: a unit's maps on turned photos match
+    another unit's maps on the photos.
+
+    Args:
+        model: a VisionModel or a model's name.
+        layer: a layer with positions.
+        photos: a folder (of any size), a list of photos, or None for the built-in photos.
+        angles: the angles to try, in degrees (default 90, 180, 270).
+        angle_step: try every multiple of this angle instead.
+        threshold: the lowest twin score reported, a correlation in [-1, 1].
+        top: pairs on the sheet.
+        pictures: whether to add the pairs' pictures (``report.sheet``).
+        atlas: an atlas folder to take the pictures from (else they are rendered).
+        recipe: the recipe of pictures rendered now.
+        steps: the steps of pictures rendered now.
+        progress: called with (batches done, batches in all) over the photos.
+    Returns:
+        The pairs found, the layer's counts, and the sheet of the strongest pairs.
+    Raises:
+        OutOfRangeError: an angle, threshold or step out of range.
+    """
+    model = as_model(model)
+    report = find_twins(model, layer, as_source(photos), angles=angle_list(angles, angle_step), threshold=threshold,
+                        progress=progress)
+    if pictures:
+        picture_of = twin_pictures(model, report, get_recipe(recipe, steps=steps), atlas, top)
+        add_picture_view(model, report, picture_of, top=top)
+    return report
+
+
+def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, layers: Sequence[str] | None = None, *,
+              top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
+              progress: Progress | None = None) -> ExemplarRun:
+    """The photos of a folder (of any size) that excite each unit most, in one streaming pass
+    that resumes after a stop: a result file per layer in ``out`` (see ``layer_file``).
+
+    Args:
+        model: a VisionModel or a model's name.
+        photos: the photo folder, read with its subfolders.
+        out: the output folder.
+        layers: the layers (default: the model's main layers, logits included).
+        top: photos kept per unit, by peak and by mean.
+        batch: photos per forward pass.
+        workers: processes decoding photos (0: decode in this one).
+        checkpoint_every: batches between saves of the state.
+        progress: called with (photos done, photos in all).
+    Returns:
+        Each layer's exemplars, the files read and those skipped.
+    Raises:
+        ImageInputError: a missing or empty photo folder.
+        OutOfRangeError: an option out of range, or ``out`` holding a pass with other settings.
+    """
+    model = as_model(model)
+    names = list(layers) if layers is not None else list(model.main_layers)
+    return run_exemplars(model, photos, out, names, top=top, batch=batch, workers=workers,
+                         checkpoint_every=checkpoint_every, progress=progress)
+
+
+def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | None = None,
+          recipe: Recipe | str = DEFAULT_RECIPE, photos: str | Path | None = None, exemplars: str | Path | None = None,
+          batch: int = 32, seed: int = 0, force: bool = False) -> AtlasSummary:
+    """Every unit of a network rendered, measured against photos, and written as a static site
+    (``out/index.html``); a stopped run continues where it was.
+
+    Args:
+        model: a VisionModel or a model's name.
+        out: the output folder.
+        layers: the layers (default: every layer, logits included).
+        recipe: a Recipe or a recipe's name.
+        photos: a photo folder for the statistics (default: the built-in photos).
+        exemplars: a finished exemplars folder: unit pages show their dataset examples.
+        batch: units optimized together (part of the atlas's settings).
+        seed: the seed of the pictures.
+        force: replace an atlas with other settings in ``out``.
+    Returns:
+        The folder, the units in it, and how many were rendered now.
+    Raises:
+        AtlasFolderError: ``out`` holds an atlas with other settings (without ``force``).
+    """
+    return build_atlas(as_model(model), out, layers=layers, recipe=get_recipe(recipe), photos_dir=photos,
+                       exemplars_dir=exemplars, batch=batch, seed=seed, force=force)
+
+
+def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *,
+                     grid: int = 20, samples: int = 5000, min_count: int = 3,
+                     recipe: Recipe | str = DEFAULT_RECIPE, batch: int = 32, seed: int = 0
+                     ) -> ActivationAtlasSummary:
+    """The activation atlas of a layer (Carter et al. 2019): its activations over a photo folder
+    laid out with UMAP, a picture per grid cell, a zoomable page in ``out``.
+
+    Args:
+        model: a VisionModel or a model's name.
+        layer: a layer with positions.
+        photos: the photo folder, read with its subfolders.
+        out: the output folder.
+        grid: cells per side of the grid.
+        samples: activation vectors sampled (random positions, spread over the photos).
+        min_count: the fewest vectors a cell needs to be drawn.
+        recipe: a Recipe or a recipe's name.
+        batch: cells optimized together.
+        seed: the seed of the sampling, the layout and the pictures.
+    Returns:
+        The page, the cells drawn and the samples used.
+    Raises:
+        MissingExtraError: umap-learn is not installed.
+    """
+    return activation_atlas_job.activation_atlas(as_model(model), layer, photos, out, grid=grid, samples=samples,
+                                                 min_count=min_count, recipe=get_recipe(recipe), batch=batch,
+                                                 seed=seed)
+
+
+def spectrum(photos: PhotosLike, *, resolution: int = 256, crops: int = 32, seed: int = 0,
+             progress: Progress | None = None) -> Spectrum:
+    """The mean amplitude spectrum of photos, for the maco recipe's ``spectrum`` setting (save it
+    with ``Spectrum.save``).
+
+    Args:
+        photos: a folder, a list of photos (paths, arrays, PIL images, Pictures), or None for the
+            built-in photos.
+        resolution: the side in pixels the crops are resized to.
+        crops: random crops per photo.
+        seed: the seed of the crops.
+        progress: called with (photos done, photos in all).
+    Returns:
+        The spectrum.
+    Raises:
+        ImageInputError: no photo could be read.
+    """
+    if photos is None:
+        listed: Sequence[object] = [p.pixels for p in builtin_photos()]
+    elif isinstance(photos, np.ndarray):
+        listed = [photos]
+    elif isinstance(photos, (str, Path)):
+        listed = photo_files(photos)
+    else:
+        listed = list(photos)  # type: ignore[arg-type]
+
+    def read() -> Iterator[tuple[str, np.ndarray]]:
+        for i, item in enumerate(listed):
+            try:
+                yield str(item) if isinstance(item, (str, Path)) else f"photo {i}", as_photo(item)
+            except ImageInputError:
+                continue
+
+    return measure_spectrum(read(), resolution=resolution, crops=crops, seed=seed, count=len(listed),
+                            progress=progress)
+
+
+__all__ = ["activation_atlas", "atlas", "exemplars", "layer_file", "layers", "spectrum", "stats", "twins"]
