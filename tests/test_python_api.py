@@ -69,3 +69,19 @@ def test_errors_name_the_parameter_in_python():
     with pytest.raises(OutOfRangeError) as error:
         convscope.grid("efficientnet-lite0", "block8", candidates=0)
     assert str(error.value) == "candidates and top must be positive" and error.value.option == "candidates"
+
+
+def test_the_public_functions_document_arguments_returns_and_errors_in_one_style():
+    from convscope import models
+    from convscope.jobs import atlas
+
+    for module in (convscope, models, atlas):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isfunction(obj):
+                doc = inspect.getdoc(obj) or ""
+                if inspect.signature(obj).parameters:
+                    assert "\nArgs:\n" in doc, f"{module.__name__}.{name}"
+                assert "\nReturns:\n" in doc, f"{module.__name__}.{name}"
+            elif inspect.isclass(obj):
+                assert obj.__doc__, f"{module.__name__}.{name}"

@@ -154,7 +154,7 @@ class PhotoStats:
         return self.names[int(photos[unit, 0])]
 
 
-def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotoSource | Sequence[Photo] | None = None,
+def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotosLike = None,
                      *, top: int = 1, batch: int = PHOTO_BATCH, progress: Progress | None = None
                      ) -> dict[str, PhotoStats]:
     """Per layer, the ``top`` photos of every unit, in one pass over ``photos`` (the built-in

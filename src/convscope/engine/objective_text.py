@@ -191,7 +191,16 @@ def _apply(left: Objective | float, op: str, right: Objective | float) -> Object
 
 
 def parse_objective(text: str) -> Objective:
-    """The objective written as ``text`` (see the module docstring for the grammar)."""
+    """The objective written as text (the grammar is in this module's docstring), such as
+    "block8:12", "block8:12@c" or "logits:18 - 0.5*block8:3 + 300*tv()".
+
+    Args:
+        text: the objective's text.
+    Returns:
+        The Objective; ``str()`` of it parses back to the same objective.
+    Raises:
+        ObjectiveSyntaxError: text that does not parse, with where and what was expected.
+    """
     result = _Parser(text).parse()
     if not isinstance(result, Objective):
         raise ObjectiveSyntaxError(f"objective {text!r} is only a number: name a unit such as block8:12")

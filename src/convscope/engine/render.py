@@ -255,16 +255,28 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
            recipe: Recipe | str = DEFAULT_RECIPE, *, seeds: Sequence[int] | int = 0, transform_seed: int = 0,
            batch: int = 32, init: torch.Tensor | None = None, progress: Progress | None = None,
            stop: Stop | None = None, thresholds: Sequence[int] = ()) -> RenderResult:
-    """Pictures that maximize ``objectives`` (Objectives or their text): one per objective
-    (slot i optimizes objective i), or, for one objective, one per seed. ``recipe`` is a
-    Recipe or a recipe name.
+    """Pictures that maximize objectives: the one loop (see the module docstring).
 
-    The units are split into batches of ``batch``. Slot i starts from noise drawn with
-    ``seeds[i]`` and all slots see the same transforms (drawn with ``transform_seed``), so a
-    unit's picture does not depend on which batch it was in.
-    ``init`` (N, 3, H, W) in [0, 1] starts from photos instead of noise. ``stop`` can end
-    each batch early (see ``Stop``). ``thresholds`` are steps after which the pictures are
-    also kept (``result.snapshots``).
+    Slot i optimizes objective i (or, for one objective, each seed gets a picture). Slot i
+    starts from noise drawn with ``seeds[i]`` and all slots see the same transforms, drawn
+    with ``transform_seed``, so a unit's picture does not depend on which batch it was in.
+
+    Args:
+        model: the network.
+        objectives: an Objective or its text, or a list of them.
+        recipe: a Recipe or a recipe's name.
+        seeds: one seed per slot, or the first of consecutive seeds.
+        transform_seed: the seed of the transforms' draws.
+        batch: slots optimized together.
+        init: (N, 3, H, W) in [0, 1] to start from photos instead of noise.
+        progress: called with (unit-steps done, unit-steps in all).
+        stop: can end each batch early (see ``Stop``).
+        thresholds: steps after which the pictures are also kept (``result.snapshots``).
+    Returns:
+        The pictures, each objective per step and at the end, and the snapshots.
+    Raises:
+        UnknownNameError: an objective reading an unknown layer.
+        OutOfRangeError: a unit, size or option out of range, or a render that cannot fit in memory.
     """
     recipe = get_recipe(recipe)
     objectives = as_objective(objectives) if isinstance(objectives, (Objective, str)) else \

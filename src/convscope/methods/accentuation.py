@@ -103,8 +103,25 @@ def _finish(start: torch.Tensor, picture: Picture, info: dict) -> Accentuated:
 def accentuate(model: VisionModel | str, photo: object, objective: Objective | str, *, layer: str | None = None,
                strength: float = DEFAULT_STRENGTH, steps: int = DEFAULT_STEPS, recipe: str | Recipe = "lucid",
                seed: int = 0, progress: Progress | None = None) -> Accentuated:
-    """Raises ``objective`` from ``photo`` itself, keeping ``layer`` (default: a main layer about
-    halfway to the objective's) close to the photo's activations with weight ``strength``."""
+    """Feature accentuation (Hamblin et al. 2024): ``photo`` changed to raise ``objective``
+    while a layer's activations stay close to the photo's, so the result still looks like it.
+
+    Args:
+        model: a VisionModel or a model's name.
+        photo: a path, Picture, PIL image or array (see ``convscope.io.photo_reading.as_photo``).
+        objective: what to raise: an Objective or its text ("block8:12", "logits:18").
+        layer: the layer kept close to the photo's (default: a main layer about halfway to the
+            objective's).
+        strength: the weight of staying close, from 0 (none) to 1000.
+        steps: optimization steps.
+        recipe: a recipe that starts from the photo (its transforms are left out).
+        seed: the seed of the render.
+        progress: called with (unit-steps done, unit-steps in all).
+    Returns:
+        The photo, the accentuated image, their difference and the objective before and after.
+    Raises:
+        OutOfRangeError: a strength out of range, or an objective with no earlier layer.
+    """
     model = as_model(model)
     if not 0 <= strength <= 1000:
         raise OutOfRangeError(f"{{strength}} must be from 0 (no regularizer) to 1000, got {strength}", options=["strength"])
@@ -132,9 +149,24 @@ def accentuate(model: VisionModel | str, photo: object, objective: Objective | s
 def caricature(model: VisionModel | str, photo: object, layers: Sequence[str], *, steps: int = DEFAULT_STEPS,
                from_noise: bool = False, recipe: str | Recipe = "lucid", seed: int = 0,
                progress: Progress | None = None) -> Accentuated:
-    """Raises Lucid's caricature objective (see ``objectives.caricature_of``) for ``layers``, from
-    the photo (or from noise with ``from_noise``); reports the objective and the cosine
-    similarity with the photo's activations before and after."""
+    """Lucid's caricature: what ``layers`` see in ``photo``, exaggerated (see
+    ``objectives.caricature_of``).
+
+    Args:
+        model: a VisionModel or a model's name.
+        photo: a path, Picture, PIL image or array.
+        layers: the layers whose view of the photo to exaggerate.
+        steps: optimization steps.
+        from_noise: start from noise instead of the photo.
+        recipe: a recipe that starts from the photo (its transforms are left out).
+        seed: the seed of the render.
+        progress: called with (unit-steps done, unit-steps in all).
+    Returns:
+        The image, the objective, and the cosine similarity with the photo's activations before
+        and after.
+    Raises:
+        OutOfRangeError: no layer named.
+    """
     model = as_model(model)
     if not layers:
         raise OutOfRangeError("name at least one layer for the caricature, such as {layers} block8", options=["layers"])

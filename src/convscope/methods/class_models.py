@@ -74,12 +74,26 @@ def opinion(model: VisionModel, image: torch.Tensor, target: int, resize: bool =
 def class_model(model: VisionModel | str, target: int | str, *, recipe: str | Recipe = "keras2016", score: str = "logit",
                 until: float | None = None, steps: int | None = None, size: int | None = None, seed: int = 0,
                 check: Sequence[VisionModel] = (), progress: Progress | None = None) -> ClassModel:
-    """Maximizes class ``target`` (an index or a name; its logit, or its probability with
-    ``score="prob"``), from noise.
+    """The image the network takes for class ``target``: its logit (or its probability,
+    ``score="prob"``) maximized from noise; the article's fooling images.
 
-    ``until`` stops as soon as the target's probability reaches it. The ``check`` networks
-    are asked afterwards what they see in the image: one network sure and another not
-    marks a fooling image.
+    Args:
+        model: a VisionModel or a model's name.
+        target: a class index or name ("sea snake").
+        recipe: a Recipe or a recipe's name.
+        score: "logit" or "prob".
+        until: stop as soon as the class's probability reaches this (e.g. 0.999).
+        steps: the step budget (default: the recipe's; keras2016 60).
+        size: the image's size (default: the model's input size; maco: the recipe's).
+        seed: the seed of the render.
+        check: other networks asked afterwards what they see: one network sure and another not
+            marks a fooling image.
+        progress: called with (unit-steps done, unit-steps in all).
+    Returns:
+        The image, its probability per step, and each network's opinion of it.
+    Raises:
+        UnknownNameError: an unknown class.
+        OutOfRangeError: a score or ``until`` out of range.
     """
     model = as_model(model)
     target = resolve_class(model, target)

@@ -19,8 +19,18 @@ class Prediction:
 
 
 def classify(model: VisionModel | str, photo: object, top: int = 5) -> list[Prediction]:
-    """The ``top`` most probable classes of one photo (a path, Picture, PIL image or array;
-    see ``convscope.io.photo_reading.as_photo``), seen as its centre square at the model's input size."""
+    """The most probable classes of one photo, seen as its centre square at the model's
+    input size.
+
+    Args:
+        model: a VisionModel or a model's name.
+        photo: a path, Picture, PIL image or array (see ``convscope.io.photo_reading.as_photo``).
+        top: how many classes.
+    Returns:
+        The classes, most probable first, each with its index, name and probability.
+    Raises:
+        OutOfRangeError: a model without class labels, or ``top`` below 1.
+    """
     model = as_model(model)
     rgb = as_photo(photo)
     if model.labels is None:

@@ -103,12 +103,28 @@ def dream(model: VisionModel | str, photo: object, objective: Objective | str | 
           octaves: int = 4,
           octave_scale: float = 1.4, steps: int = 10, step_size: float = 0.01, jitter: int = 32,
           tile: int = 512, seed: int = 0, progress: Progress | None = None) -> DreamResult:
-    """Amplifies what ``objective`` sees in ``photo`` (a path, Picture, PIL image or array; see
-    ``convscope.io.photo_reading.as_photo``); the result has the photo's size.
+    """DeepDream: amplifies what ``objective`` sees in ``photo``, octave by octave; the result
+    has the photo's size.
 
-    ``objective`` (an Objective or its text) defaults to the squared activations of
-    ``layers`` (default block8, block10) weighted by ``layer_weights``; give one or the
-    other. ``step_size`` is the mean change per pixel and step, on the [0, 1] scale.
+    Args:
+        model: a VisionModel or a model's name.
+        photo: a path, Picture, PIL image or array (see ``convscope.io.photo_reading.as_photo``).
+        objective: an Objective or its text; by default the squared activations of ``layers``.
+        layers: the layers to amplify (default block8, block10); give these or ``objective``.
+        layer_weights: one weight per layer.
+        octaves: image scales, each ``octave_scale`` smaller.
+        octave_scale: the size ratio between octaves.
+        steps: steps per octave.
+        step_size: the mean change per pixel and step, on the [0, 1] scale.
+        jitter: the random roll in pixels at each step.
+        tile: the gradient's tile size in pixels (bounded memory).
+        seed: the seed of the rolls.
+        progress: called with (steps done, steps in all).
+    Returns:
+        The dream and the objective before and after.
+    Raises:
+        OutOfRangeError: both or neither of ``objective`` and ``layers``, or an option out of range.
+        ImageInputError: an unreadable photo.
     """
     model = as_model(model)
     if objective is None:

@@ -59,10 +59,28 @@ def _layer_and_gradient(model: VisionModel, layer: str, image: torch.Tensor) -> 
 def explain(model: VisionModel | str, photo: object, layer: str, *, per_position: int = 3, max_units: int = 16,
             class_units: int = 8, atlas: str | Path | None = None, recipe: str | Recipe = "lucid",
             steps: int | None = 128, seed: int = 0, progress: Progress | None = None) -> Explanation:
-    """Explains ``photo`` at ``layer``: at each position the ``per_position`` units that fire most
-    there among the ``max_units`` units with the highest peaks (all units when pictures come
-    from an ``atlas`` folder), and the ``class_units`` units that drive the top class most.
-    Pictures not taken from the atlas are rendered now, in one batch, with ``recipe``."""
+    """A photo explained by a layer's units: at each position the units that fire most, and the
+    units that drive the top class most, each with a picture.
+
+    Args:
+        model: a VisionModel or a model's name.
+        photo: a path, Picture, PIL image or array.
+        layer: a layer with positions.
+        per_position: units shown per position.
+        max_units: without ``atlas``, the units with the highest peaks that positions choose from.
+        class_units: units shown for the top class.
+        atlas: a finished atlas folder to take the pictures from (else they are rendered now,
+            in one batch).
+        recipe: the recipe of pictures rendered now.
+        steps: the steps of pictures rendered now.
+        seed: the seed of pictures rendered now.
+        progress: called with (unit-steps done, unit-steps in all).
+    Returns:
+        The explanation; ``pages.explanation_page.write_explanation`` writes it as a page.
+    Raises:
+        OutOfRangeError: an option below 1, or a layer without positions.
+        AtlasFolderError: the atlas lacks pictures of the units.
+    """
     model = as_model(model)
     info = model.layer(layer)
     if not info.spatial:

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import torch
 
-from convscope.data.photo_stats import PhotoSource, as_source, photo_statistics
-from convscope.io.builtin_photos import Photo
+from convscope.data.photo_stats import PhotosLike, as_source, photo_statistics
 from convscope.io.notebook import table_html
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
     from convscope.engine.recipes import Recipe
 
 
-def photo_maxima(model: VisionModel, layer: str, photos: "PhotoSource | Sequence[Photo] | None" = None,
+def photo_maxima(model: VisionModel, layer: str, photos: PhotosLike = None,
                  peak: bool = False) -> torch.Tensor:
     """(channels,): the highest mean activation (or peak, with ``peak``) each channel reaches
     on any of the photos (a folder's ``PhotoSource``, a list, or None for the built-in set)."""
@@ -74,7 +73,7 @@ class UnitFidelity:
 
 
 def measure_units(model: VisionModel, layer: str, units: Sequence[int],
-                  photos: "PhotoSource | Sequence[Photo] | None",
+                  photos: PhotosLike,
                   recipe: "Recipe | str" = "lucid", *, seed: int = 0, batch: int = 32,
                   progress: "Progress | None" = None) -> UnitFidelity:
     """Renders ``units`` of ``layer`` and divides each picture's activation by the best the

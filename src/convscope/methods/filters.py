@@ -4,12 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from convscope.data.photo_stats import PhotoSource
+from convscope.data.photo_stats import PhotosLike
 from convscope.engine.objectives import Objective, unit_number, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render, render_units
 from convscope.errors import OutOfRangeError
-from convscope.io.builtin_photos import Photo
 from convscope.io.picture import Picture, stitch
 from convscope.methods.fidelity import fidelity, photo_maxima
 from convscope.methods.kernels import kernel_pictures
@@ -22,9 +21,18 @@ ACTIVATION_NOTE = ("activation: the objective on the optimized image; picture_ac
 
 def show(model: VisionModel | str, objective: Objective | str, *, recipe: str | Recipe = DEFAULT_RECIPE,
          seed: int = 0, progress: Progress | None = None, **options: object) -> Picture:
-    """One picture of ``objective`` (text such as "block8:12", or an Objective) with the
-    default recipe, in one line; recipe fields (steps=, size=, ...) can be overridden.
-    It shows itself in Jupyter; ``info`` holds the numbers."""
+    """One picture of any objective, in one line.
+
+    Args:
+        model: a VisionModel or a model's name.
+        objective: an Objective or its text ("block8:12", "logits:18 - 0.5*block8:3").
+        recipe: a Recipe or a recipe's name.
+        seed: the seed of the noise and the transforms.
+        progress: called with (unit-steps done, unit-steps in all).
+        options: recipe options to override (``steps=``, ``size=``, ...).
+    Returns:
+        The picture; it shows itself in Jupyter, and ``info`` holds the numbers.
+    """
     model = as_model(model)
     rec = get_recipe(recipe, **options)
     result = render(model, objective, rec, seeds=[seed], transform_seed=seed, progress=progress)
@@ -38,10 +46,26 @@ def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *,
                      recipe: str | Recipe = DEFAULT_RECIPE, size: int | tuple[int, int] | None = None,
                      steps: int | None = None, seed: int = 0, thresholds: Sequence[int] = (),
                      progress: Progress | None = None) -> Picture:
-    """The picture that maximizes channel ``unit`` of ``layer`` (for the first convolution: the
-    centre neuron, since its channel mean is maximized by a flat colour); ``picture.info``
-    holds the activation reached and the settings; ``picture.snapshots`` the pictures after the
-    steps in ``thresholds``; for the first convolution, ``picture.extras["kernel"]`` its kernel."""
+    """The picture that maximizes one filter (channel) of a layer; for the first convolution
+    its centre neuron, since a flat colour maximizes its channel mean.
+
+    Args:
+        model: a VisionModel or a model's name.
+        layer: the layer's name.
+        unit: the channel, an int or a numeric string.
+        recipe: a Recipe or a recipe's name.
+        size: the picture's size (default: the recipe's).
+        steps: optimization steps (default: the recipe's).
+        seed: the seed: the picture starts from noise drawn with ``seed + unit``.
+        thresholds: steps after which the picture is also kept (``picture.snapshots``).
+        progress: called with (unit-steps done, unit-steps in all).
+    Returns:
+        The picture; ``info`` holds the activation reached and the settings, ``snapshots`` the
+        pictures after ``thresholds``, and for the first convolution ``extras["kernel"]``.
+    Raises:
+        UnknownNameError: an unknown layer.
+        OutOfRangeError: a channel out of the layer's range, or an option out of range.
+    """
     model = as_model(model)
     unit = unit_number(unit)
     rec = get_recipe(recipe, size=size, steps=steps)
@@ -79,12 +103,30 @@ class Grid:
 
 def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, top: int = 64,
                 recipe: str | Recipe = DEFAULT_RECIPE, size: int | None = None, steps: int | None = None,
-                seed: int = 0, batch: int = 32, photos: "PhotoSource | Sequence[Photo] | None" = None,
+                seed: int = 0, batch: int = 32, photos: PhotosLike = None,
                 progress: Progress | None = None) -> Grid:
-    """The article's procedure: render the first ``candidates`` filters, drop those whose
-    activation ends at or below 0, keep the best ``top``, best first, on a square sheet.
-    Each is compared with the best of ``photos`` (a folder's ``PhotoSource``, a list, or
-    None for the built-in set)."""
+    """The article's grid: renders the first ``candidates`` filters, drops those whose
+    activation ends at or below 0, and keeps the best ``top``, best first, on a square sheet.
+
+    Args:
+        model: a VisionModel or a model's name.
+        layer: the layer's name.
+        candidates: the first filters to render.
+        top: the best filters to keep.
+        recipe: a Recipe or a recipe's name.
+        size: the pictures' size (default: the recipe's).
+        steps: optimization steps (default: the recipe's).
+        seed: the seed: filter u starts from noise drawn with ``seed + u``.
+        batch: filters optimized together.
+        photos: the photos each filter is compared with: a folder, a list, or None for the
+            built-in photos.
+        progress: called with (unit-steps done, unit-steps in all).
+    Returns:
+        The sheet, each tile's numbers (activation, the best photo's, their ratio), the
+        filters dropped, and for the first convolution the kernels.
+    Raises:
+        OutOfRangeError: an option out of range, or every filter at or below 0.
+    """
     model = as_model(model)
     info = model.layer(layer)
     if candidates <= 0 or top <= 0:

@@ -87,12 +87,23 @@ def overlay(photo: np.ndarray, heat: np.ndarray, gamma: float = 0.8) -> np.ndarr
 
 def saliency(model: VisionModel | str, photo: object, target: int | str | None = None, samples: int = 16,
              noise: float = 0.15, seed: int = 0) -> Saliency:
-    """A saliency heat map over ``photo`` (a path, Picture, PIL image or array; see
-    ``convscope.io.photo_reading.as_photo``) for class ``target`` (an index or name; default: the top class);
-    see ``saliency_map`` for the options.
+    """Where in a photo the class score is most sensitive (SmoothGrad, or Simonyan et al.
+    with ``samples=1`` and ``noise=0``).
 
-    The map explains the whole photo, so ``probability`` is the network's on the whole photo;
-    ``classify_probability`` is the one ``classify`` gives on its centre square."""
+    Args:
+        model: a VisionModel or a model's name.
+        photo: a path, Picture, PIL image or array.
+        target: a class index or name (default: the top class).
+        samples: noisy copies averaged.
+        noise: the noise's std on the [0, 1] scale.
+        seed: the seed of the noise.
+    Returns:
+        The heat map over the photo; ``probability`` is the network's on the whole photo,
+        ``classify_probability`` the one ``classify`` gives on its centre square.
+    Raises:
+        UnknownNameError: an unknown class.
+        ImageInputError: an unreadable photo.
+    """
     model = as_model(model)
     from convscope.models.classes import resolve_class
 

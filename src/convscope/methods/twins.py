@@ -19,12 +19,11 @@ import numpy as np
 import torch
 
 from convscope.data.atlas_folder import atlas_pictures
-from convscope.data.photo_stats import PHOTO_BATCH, PhotoSource, as_source
+from convscope.data.photo_stats import PHOTO_BATCH, PhotosLike, as_source
 from convscope.engine.recipes import Recipe
 from convscope.engine.render import render_units
 from convscope.engine.transforms import rotate
 from convscope.errors import OutOfRangeError
-from convscope.io.builtin_photos import Photo
 from convscope.io.notebook import picture_html, table_html
 from convscope.io.picture import Picture, labelled
 from convscope.models.base import VisionModel
@@ -162,7 +161,7 @@ def check_threshold(threshold: float) -> None:
                               options=["threshold"])
 
 
-def find_twins(model: VisionModel, layer: str, photos: PhotoSource | Sequence[Photo] | None = None, *,
+def find_twins(model: VisionModel, layer: str, photos: PhotosLike = None, *,
                angles: Sequence[float] = DEFAULT_ANGLES, threshold: float = 0.7, margin: float = 0.1,
                batch: int = PHOTO_BATCH, progress: Progress | None = None) -> TwinReport:
     """Every pair of units whose functional twin score at its best angle reaches ``threshold``

@@ -39,8 +39,14 @@ NEEDS_WEIGHTS = ("vgg16", "vgg19", "inceptionv1")
 
 
 def load_architecture(name: str) -> VisionModel:
-    """Model ``name`` with its layers but untrained weights where no package ships them
-    (for listing layers without a weights file); the others load as usual."""
+    """A model's layers without its weights file, for listing them: untrained weights where
+    no package ships them (VGG, InceptionV1); the others load as usual.
+
+    Args:
+        name: a built-in model.
+    Returns:
+        The VisionModel.
+    """
     if name == "inceptionv1":
         return inception_v1.architecture()
     if name in NEEDS_WEIGHTS:
@@ -49,17 +55,35 @@ def load_architecture(name: str) -> VisionModel:
 
 
 def available() -> dict[str, str]:
-    """Model names and one line about each."""
+    """The built-in models.
+
+    Returns:
+        Each model's name and one line about it.
+    """
     return {name: about for name, (_build, about) in _BUILDERS.items()}
 
 
 def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "cpu",
          kernel_orientation: str = "auto", precision: str = "auto", preprocess: str | None = None,
          ) -> VisionModel:
-    """The model called ``name``, in eval mode on ``device``, running in ``precision`` (see
-    ``convscope.runtime.precision``). ``name`` is a built-in model, ``timm:NAME`` (any timm model),
-    ``path/model.onnx`` (with ``preprocess``: imagenet, caffe-bgr, tf, none, or
-    "mean=...;std=...") or ``path/to/file.py:factory``."""
+    """A network with real weights, in eval mode, and everything needed to look inside it.
+
+    Args:
+        name: a built-in model (see ``available``), ``timm:NAME`` (any timm model),
+            ``path/model.onnx``, or ``path/to/file.py:factory`` for a network of your own.
+        weights: a weights file (.safetensors, .pth, or a Keras .h5 for VGG), for the built-in
+            models that need one or to replace theirs.
+        device: "cpu", "cuda", "cuda:N" or "auto".
+        kernel_orientation: for Keras files: "auto" (detected), "as-stored" or "flipped".
+        precision: the network's arithmetic (see ``convscope.runtime.precision``).
+        preprocess: for ONNX files: imagenet, caffe-bgr, tf, none, or "mean=...;std=...".
+    Returns:
+        The VisionModel.
+    Raises:
+        UnknownNameError: an unknown model.
+        WeightsError: weights that are missing or do not fit, or an option for another kind of model.
+        MissingExtraError: timm or ONNX support is not installed.
+    """
     check_precision(precision)  # before the weights load, so a typo fails at once
     device = resolve_device(device)
     is_onnx = name.lower().endswith(".onnx")
@@ -85,7 +109,13 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
 
 
 def as_model(model: VisionModel | str) -> VisionModel:
-    """``model`` itself, or the model of that name loaded with the defaults (see ``load``)."""
+    """A model from itself or its name.
+
+    Args:
+        model: a VisionModel, or a name that ``load`` takes.
+    Returns:
+        ``model`` itself, or the model of that name loaded with ``load``'s defaults.
+    """
     return load(model) if isinstance(model, str) else model
 
 

@@ -23,15 +23,28 @@ def identity(x: torch.Tensor) -> torch.Tensor:
 def wrap(module: nn.Module, preprocess: Callable[[torch.Tensor], torch.Tensor] | None = None,
          input_size: int = 224, labels: Sequence[str] | None = None, name: str | None = None,
          min_size: int = 32, layouts: dict[str, Layout | str] | None = None) -> VisionModel:
-    """A VisionModel for any network. ``preprocess`` maps RGB in [0, 1] to the network's
-    input (default: none). Every submodule from ``named_modules`` that the forward pass
-    calls is a layer (a module called several times is read at its first call); the
-    network's output is the layer ``logits``.
+    """A VisionModel for any network.
 
-    Each layer's layout is found from its output ((B, C, H, W) maps, (B, N, C) tokens with
-    up to 8 class or register tokens before a square patch grid, (B, H, W, C) channels-last
-    maps, (B, C) vectors); ``layouts`` declares it where that guess would be wrong, e.g.
-    ``{"blocks.3": Layout("tokens", grid=(14, 14), extra=5)}`` or ``{"stage2": "channels_last"}``."""
+    Every submodule from ``named_modules`` that the forward pass calls is a layer (a module
+    called several times is read at its first call); the network's output is the layer
+    ``logits``. Each layer's layout is found from its output ((B, C, H, W) maps, (B, N, C)
+    tokens with up to 8 class or register tokens before a square patch grid, (B, H, W, C)
+    channels-last maps, (B, C) vectors).
+
+    Args:
+        module: the network.
+        preprocess: maps RGB in [0, 1] to the network's input (default: none).
+        input_size: the side of the images the network was trained on.
+        labels: class names, by index.
+        name: the model's name (default: the module's class).
+        min_size: the smallest side the network takes.
+        layouts: layouts where the guess would be wrong, e.g.
+            ``{"blocks.3": Layout("tokens", grid=(14, 14), extra=5)}`` or ``{"stage2": "channels_last"}``.
+    Returns:
+        The VisionModel.
+    Raises:
+        UserModelError: a network whose forward pass fails on an image of ``input_size``.
+    """
     if not isinstance(module, nn.Module):
         raise UserModelError(f"expected a torch.nn.Module, got {type(module).__name__}")
     layer_modules = {n: (m, type(m).__name__) for n, m in module.named_modules() if n and n != LOGITS}

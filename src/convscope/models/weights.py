@@ -15,7 +15,15 @@ SHOW = 5
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """A state_dict from a weights file: ``.safetensors`` (preferred: it cannot run code), or a
-    torch ``.pth``/``.pt``/``.bin`` file read with ``weights_only=True``."""
+    torch ``.pth``/``.pt``/``.bin`` file read with ``weights_only=True``.
+
+    Args:
+        path: the file.
+    Returns:
+        The tensors by name.
+    Raises:
+        WeightsError: a missing, unreadable or unsafe file.
+    """
     path = Path(path)
     if path.suffix.lower() == ".safetensors" or (path.is_file() and _is_safetensors(path)):
         return read_safetensors(path)

@@ -42,8 +42,12 @@ def check_compile(mode: str) -> str:
 
 @contextmanager
 def compiling(mode: str) -> Iterator[None]:
-    """Renders inside the block compile their steps as ``mode`` says: ``auto``, ``on`` or ``off``.
+    """Renders inside the block compile their steps as ``mode`` says.
 
+    Args:
+        mode: "auto" (on CUDA for long runs), "on" or "off".
+    Returns:
+        A context manager; the mode before it is back when the block ends.
     Raises:
         OutOfRangeError: an unknown mode.
     """

@@ -139,12 +139,32 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
                 progress: AtlasProgress | None = None,
                 runner_factory: Callable[[VisionModel, Recipe, int], BatchRunner] | None = None,
                 photo_workers: int = 2) -> AtlasSummary:
-    """Renders and measures every unit of ``layers`` into ``out`` and writes the site there.
-    The photos (``photos_dir``, of any size, or the built-in set) are streamed once per
-    layer, in this process, with ``photo_workers`` decoding processes.
+    """Renders and measures every unit of ``layers`` into ``out`` and writes the site there;
+    a stopped run continues where it was, with the pixels of a clean run.
 
-    ``runner_factory`` builds what renders the batches (default: this process); the
-    result is the same files either way.
+    The photos are streamed once per layer, in this process, with ``photo_workers``
+    decoding processes.
+
+    Args:
+        model: the network.
+        out: the output folder.
+        layers: the layers (default: every layer, logits included).
+        recipe: a Recipe or a recipe's name.
+        steps: optimization steps (default: the recipe's).
+        size: the pictures' size (default: the recipe's).
+        photos_dir: a photo folder of any size (default: the built-in photos).
+        exemplars_dir: a finished exemplars folder: unit pages show their dataset examples.
+        batch: units optimized together (part of the atlas's settings).
+        seed: the seed of the pictures.
+        force: replace an atlas with other settings in ``out``.
+        progress: called with (units done, units in all, workers busy or None).
+        runner_factory: builds what renders the batches (default: this process; see
+            ``ray_runner.ray_runner_factory``); the files are the same either way.
+        photo_workers: processes decoding photos.
+    Returns:
+        The folder, its units, and how many were rendered now.
+    Raises:
+        AtlasFolderError: ``out`` holds an atlas with other settings (without ``force``).
     """
     rec = get_recipe(recipe, steps=steps, size=size)
     if batch <= 0:
