@@ -43,9 +43,10 @@ EXTRAS_TORCH := torch==2.14.1 torchvision==0.29.1
 
 extras: .venv-extras/.installed
 
-# Lint, and the rule on which part may import which (pyproject.toml's import-linter contracts).
+# Lint, types, and the rule on which part may import which (pyproject.toml's import-linter contracts).
 lint: setup
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 test: setup browser extras lint

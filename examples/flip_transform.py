@@ -1,6 +1,6 @@
 """A transform of your own in a recipe: Lucid's transforms, then a random mirror image. A
 transform draws its random parameters from the seeded generator in ``draw`` and applies them
-in ``apply``, so the same seed gives the same pixels.
+in ``transform``, so the same seed gives the same pixels.
 
     convscope grid efficientnet-lite0 block8 --recipe examples/flip_transform.py:make_recipe -o flips.png
 """
@@ -18,9 +18,9 @@ class LucidThenFlip(LucidTransforms):
     def draw(self, gen: torch.Generator) -> tuple:
         return (*super().draw(gen), bool(torch.rand(1, generator=gen) < 0.5))
 
-    def apply(self, x: torch.Tensor, *params: object) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, *params: object) -> torch.Tensor:
         *lucid, flip = params
-        moved = super().apply(x, *lucid)
+        moved = super().transform(x, *lucid)
         return moved.flip(-1) if flip else moved
 
 

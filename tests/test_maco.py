@@ -90,12 +90,12 @@ def test_a_units_objective_is_the_mean_over_its_crops(model):
     noise = drawn.tensor()
     units = [5, 9]
     with torch.no_grad(), Probe(model, ["block5"]) as probe:
-        views = crops.apply(images, theta, noise)
+        views = crops.transform(images, theta, noise)
         assert views.shape == (6, 3, 64, 64)
         scored = slot_scorer([channel("block5", u) for u in units], model.device, views=3)(probe(views))
         expected = []
         for i, u in enumerate(units):
-            per_crop = [probe(crops.apply(images[i:i + 1], theta[k:k + 1], noise[k:k + 1]))["block5"][0, u].mean()
+            per_crop = [probe(crops.transform(images[i:i + 1], theta[k:k + 1], noise[k:k + 1]))["block5"][0, u].mean()
                         for k in range(3)]
             expected.append(torch.stack(per_crop).mean())
     torch.testing.assert_close(scored, torch.stack(expected), atol=1e-4, rtol=1e-4)
@@ -107,9 +107,9 @@ def test_crops_sample_the_picture_where_they_say():
     ramp = torch.linspace(0, 1, 128).expand(1, 3, 128, 128).contiguous()
     crops = RandomCrops(views=1, size=(32, 32), scale=1.0, noise=0.0)
     theta = torch.tensor([[[1.0, 0, 0], [0, 1.0, 0]]])
-    whole = crops.apply(ramp, theta, torch.zeros(1, 3, 32, 32))
+    whole = crops.transform(ramp, theta, torch.zeros(1, 3, 32, 32))
     assert abs(float(whole[0, 0, 0, 0]) - 1 / 128) < 0.02 and abs(float(whole[0, 0, 0, -1]) - 127 / 128) < 0.02
-    half = crops.apply(ramp, theta * torch.tensor([[[0.5], [0.5]]]), torch.zeros(1, 3, 32, 32))
+    half = crops.transform(ramp, theta * torch.tensor([[[0.5], [0.5]]]), torch.zeros(1, 3, 32, 32))
     assert abs(float(half[0, 0, 0, 0]) - 0.25) < 0.02 and abs(float(half[0, 0, 0, -1]) - 0.75) < 0.02
 
 

@@ -16,11 +16,11 @@ IMAGE = rng.random((2, 3, 37, 29)).astype(np.float32)
 def test_lucid_transforms_without_a_move_give_the_image_back():
     x = torch.from_numpy(IMAGE)
     # pad 12, jitter 8 and 4, the picture's centre kept: offsets 4 and 2 are no move
-    torch.testing.assert_close(LucidTransforms().apply(x, 4, 4, 1.0, 0, 2, 2), x, atol=1e-5, rtol=0)
+    torch.testing.assert_close(LucidTransforms().transform(x, 4, 4, 1.0, 0, 2, 2), x, atol=1e-5, rtol=0)
 
 
 def test_lucid_transforms_jitter_shifts_and_fills_with_grey():
-    out = LucidTransforms().apply(torch.from_numpy(IMAGE), 7, 0, 1.0, 0, 2, 4).numpy()
+    out = LucidTransforms().transform(torch.from_numpy(IMAGE), 7, 0, 1.0, 0, 2, 4).numpy()
     # x: 7 + 2 is 3 past the centre, the view shows the image 3 to the right;
     # y: 0 + 4 is 2 before it, the first 2 rows come from the grey padding
     ref = np.pad(IMAGE, ((0, 0), (0, 0), (2, 0), (0, 3)), constant_values=0.5)[..., :37, 3:]
@@ -44,7 +44,7 @@ def test_lucid_transforms_equal_the_steps_one_by_one(ox, oy, scale, angle, ox_af
     start = (side - 4 - h) // 2
     assert (side - 4 - h) % 2 == 0  # a whole-pixel centre, as the one-step map has in general
     ref = cut[start:start + h, start:start + w]
-    out = LucidTransforms().apply(torch.from_numpy(image)[None, None], ox, oy, scale, angle, ox_after,
+    out = LucidTransforms().transform(torch.from_numpy(image)[None, None], ox, oy, scale, angle, ox_after,
                                   oy_after)[0, 0].numpy()
     np.testing.assert_allclose(out[10:-10, 10:-10], ref[10:-10, 10:-10], atol=0.01)
 
@@ -78,7 +78,7 @@ def test_crops_equal_grid_sample_at_twice_the_size_averaged_down():
     theta[:, 1, 1] = torch.tensor([0.6, 1.0, 1.2, 0.5])
     theta[:, :, 2] = torch.tensor([[0.2, -0.3], [0.0, 0.0], [0.4, 0.5], [-0.6, 0.45]])
     x = torch.rand(2, 3, 37, 50, generator=torch.Generator().manual_seed(0), requires_grad=True)
-    ours = crops.apply(x, theta, torch.zeros(4, 3, 24, 20))
+    ours = crops.transform(x, theta, torch.zeros(4, 3, 24, 20))
     grid = F.affine_grid(theta, [4, 3, 48, 40], align_corners=False)
     sampled = F.grid_sample(x.reshape(1, 6, 37, 50).expand(4, -1, -1, -1), grid, mode="bilinear",
                             padding_mode="reflection", align_corners=False)

@@ -30,11 +30,11 @@ def cmd_layers(args: argparse.Namespace) -> None:
     rows = [{"name": l.name, "kind": l.kind, "channels": l.channels, "shape": list(l.shape),
              "layout": l.layout.kind, "grid": list(l.shape[1:]) if len(l.shape) == 3 else None,
              "extra_tokens": l.layout.extra, "main": l.name in main} for l in ordered]
-    width = max(12, *(len(r["name"]) for r in rows))
-    kind_width = max(8, *(len(r["kind"]) for r in rows))
+    width = max(12, *(len(l.name) for l in ordered))
+    kind_width = max(8, *(len(l.kind) for l in ordered))
     lines = [f"{'name':{width}s} {'kind':{kind_width}s} {'features':>8s}  {'grid':7s} layout (at {model.input_size} px)"]
     for r, layer in zip(rows, ordered):
-        grid = "x".join(map(str, r["grid"])) if r["grid"] else "-"
+        grid = "x".join(map(str, layer.shape[1:])) if len(layer.shape) == 3 else "-"
         lines.append(f"{r['name']:{width}s} {r['kind']:{kind_width}s} {r['channels']:8d}  {grid:7s} "
                      f"{layer.layout.describe()}")
     if len(main) < len(rows):

@@ -181,7 +181,7 @@ def cmd_twins(args: argparse.Namespace) -> None:
     add_picture_view(model, report, picture_of, top=args.top)
     data = {**report.summary(), "threshold": report.threshold, "angles": report.angles, **report.settings,
             "pairs_above_threshold": [p.__dict__ for p in report.pairs]}
-    if report.sheet is not None:
+    if report.sheet is not None and out is not None:
         report.sheet.save(out)
         data["sheet"] = str(out)
     write_json(f"{out}.json", data)

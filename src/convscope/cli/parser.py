@@ -84,7 +84,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         if action.default in (None, False) or "(default" in (action.help or ""):
             return action.help or ""
-        return super()._get_help_string(action)
+        return super()._get_help_string(action) or ""
 
 
 def add_model_option(p: argparse.ArgumentParser) -> None:
@@ -171,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     add_parser = sub.add_parser
 
-    def command(name: str, **kwargs: object) -> argparse.ArgumentParser:
-        return add_parser(name, formatter_class=HelpFormatter, **kwargs)
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return add_parser(name, formatter_class=HelpFormatter, help=help)
 
     p = command("demo", help="classify two photos and render the article's pictures into a folder")
     p.add_argument("out", nargs="?", default="out", help="output folder (default: out)")

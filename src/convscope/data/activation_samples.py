@@ -67,7 +67,7 @@ def sample_activations(model: VisionModel, layer: str, photos_dir: str | Path, o
         return saved
     per_photo = math.ceil(samples / len(files))
     vectors, photos, positions, skipped = [], [], [], []
-    map_size = None
+    map_size = (0, 0)
     if progress is not None:
         progress(0, len(files))
     with torch.no_grad(), reused_memory(model.device), Probe(model, [info.name]) as probe:
@@ -75,7 +75,7 @@ def sample_activations(model: VisionModel, layer: str, photos_dir: str | Path, o
             skipped += [{"file": files[i].relative_to(root).as_posix(), "reason": r} for i, r in part.skipped]
             if len(part.indices):
                 maps = probe(part.images(model.device))[info.name].float().cpu()
-                h, w = map_size = tuple(maps.shape[-2:])
+                h, w = map_size = int(maps.shape[-2]), int(maps.shape[-1])
                 for photo, m in zip(part.indices.tolist(), maps):
                     where = _positions_of(seed, photo, min(per_photo, h * w), h, w)
                     vectors.append(m.flatten(1)[:, where].T)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
+from typing import Sequence
 
 from convscope.errors import ConvscopeError
 from convscope.io.photo_reading import load_photo
@@ -26,7 +27,7 @@ def unit_stem(channel: int) -> str:
     return f"{channel:04d}"
 
 
-def atlas_pictures(atlas: str | Path, layer: str, units: list[int]) -> dict[int, Picture]:
+def atlas_pictures(atlas: str | Path, layer: str, units: Sequence[int]) -> dict[int, Picture]:
     """The pictures of ``units`` of ``layer`` in an atlas folder; an error names the missing ones."""
     folder = Path(atlas) / "units" / safe_name(layer)
     missing = [u for u in units if not (folder / f"{unit_stem(u)}.png").is_file()]

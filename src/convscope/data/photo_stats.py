@@ -145,7 +145,7 @@ class PhotoStats:
 
     def best(self, peak: bool = False, after: bool = False) -> torch.Tensor:
         """(C,): the highest peak (or mean) each unit reaches on any photo."""
-        stats = self.after if after else self.read
+        stats = self.after if after and self.after is not None else self.read
         return (stats.peak_values if peak else stats.mean_values)[:, 0]
 
     def best_photo(self, unit: int, peak: bool = False) -> str:
@@ -169,8 +169,9 @@ def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotosLi
             acts = probe(images)
             for name in names:
                 read[name].update(indices, acts[name])
-                if name in after:
-                    after[name].update(indices, model.layer(name).after.fn(acts[name]))
+                activation = model.layer(name).after
+                if name in after and activation is not None:
+                    after[name].update(indices, activation.fn(acts[name]))
             done += len(indices)
             if progress is not None:
                 progress(done, len(source))

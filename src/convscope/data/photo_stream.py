@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -49,9 +49,9 @@ def read_square(path: Path, size: int) -> np.ndarray:
             if min(w, h) < MIN_SIDE:
                 raise ImageInputError(f"{path}: {w}x{h} px is too small (at least {MIN_SIDE} px a side)")
             scale = size / min(w, h)
-            rgb = Image.fromarray(to_rgb8(img, path))
-            rgb = np.asarray(rgb.resize((max(size, round(w * scale)), max(size, round(h * scale))),
-                                        Image.BILINEAR, reducing_gap=3.0))
+            image = Image.fromarray(to_rgb8(img, path))
+            rgb = np.asarray(image.resize((max(size, round(w * scale)), max(size, round(h * scale))),
+                                          Image.Resampling.BILINEAR, reducing_gap=3.0))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         if isinstance(e, ImageInputError):
             raise
@@ -66,7 +66,7 @@ def read_tensor(path: Path, size: int) -> torch.Tensor:
     return torch.from_numpy(read_square(path, size)).permute(2, 0, 1).float().div(255)
 
 
-def files_signature(files: list[Path], root: Path) -> str:
+def files_signature(files: Sequence[Path], root: Path) -> str:
     """What identifies a folder's file list (its paths relative to ``root``), for a job's settings."""
     return hashlib.sha256("\n".join(p.relative_to(root).as_posix() for p in files).encode()).hexdigest()[:16]
 

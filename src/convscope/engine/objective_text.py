@@ -20,6 +20,7 @@ Grammar (usual precedence, parentheses allowed)::
 from __future__ import annotations
 
 import re
+from typing import Callable, NoReturn
 
 from convscope.engine import objectives as obj
 from convscope.engine.objectives import Objective
@@ -28,7 +29,7 @@ from convscope.errors import ObjectiveSyntaxError, OutOfRangeError
 _TOKEN = re.compile(r"\s*(?:(?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)"
                     r"|(?P<name>[A-Za-z_][\w.]*)|(?P<op>[-+*/():@,]))")
 
-_FUNCTIONS = {
+_FUNCTIONS: dict[str, tuple[Callable[..., Objective], str]] = {
     "channel": (obj.channel, "LN"),
     "neuron": (obj.neuron, "LNnn"),
     "layer": (obj.layer, "L"),
@@ -59,12 +60,12 @@ class _Parser:
             m = _TOKEN.match(text, pos)
             if not m:
                 self.fail(pos + len(text[pos:]) - len(text[pos:].lstrip()), "unexpected character")
-            kind = m.lastgroup
+            kind = m.lastgroup or ""
             self.tokens.append((kind, m.group(kind), m.start(kind)))
             pos = m.end()
         self.i = 0
 
-    def fail(self, pos: int, what: str) -> None:
+    def fail(self, pos: int, what: str) -> NoReturn:
         rest = self.text[pos:pos + 12] or "end of text"
         raise ObjectiveSyntaxError(f"cannot parse objective {self.text!r} at column {pos + 1} "
                                    f"({rest!r}): {what}")
@@ -87,7 +88,7 @@ class _Parser:
         self.i += 1
         return int(v)
 
-    def parse(self) -> Objective:
+    def parse(self) -> Objective | float:
         if not self.tokens:
             raise ObjectiveSyntaxError("empty objective: give a unit such as block8:12")
         result = self.expr()

@@ -14,7 +14,7 @@ from convscope.errors import OutOfRangeError
 from convscope.models.base import EXTRA, INPUT, LOGITS, VisionModel
 
 Acts = dict[str, torch.Tensor]
-Check = Callable[[VisionModel, int], None]
+Check = Callable[[VisionModel, "int | tuple[int, int]"], None]
 
 
 class Objective:
@@ -35,7 +35,7 @@ class Objective:
     def validate(self, model: VisionModel, size: int | tuple[int, int]) -> None:
         """Fails before any computation when a layer, channel or size (a side, or (height,
         width)) does not fit ``model``."""
-        hw = (size, size) if isinstance(size, int) else tuple(size)
+        hw = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
         for name in self.layers:
             if name == INPUT:
                 continue
@@ -43,7 +43,8 @@ class Objective:
             if layer.name in model.fixed_size_layers and hw != (model.input_size, model.input_size):
                 raise OutOfRangeError(
                     f"layer {name!r} of {model.name} only works at {model.input_size}x{model.input_size} "
-                    f"(its fully connected weights fix the input size); use {{size}} {model.input_size}", options=["size"])
+                    f"(its fully connected weights fix the input size); use {{size}} {model.input_size}",
+                    options=["size"])
         for check in self.checks:
             check(model, size)
 
@@ -93,7 +94,7 @@ def unit_number(value: object, what: str = "channel") -> int:
         return int(value)
     if not isinstance(value, (bool, str)):
         try:
-            return operator.index(value)
+            return operator.index(value)  # type: ignore[arg-type]  # any object with __index__
         except TypeError:
             pass
     raise OutOfRangeError(f"{what} must be a whole number such as 12, got {value!r}")
@@ -289,7 +290,7 @@ def layer(name: str) -> Objective:
 
 
 def _class_check(k: int) -> Check:
-    def check(model: VisionModel, size: int) -> None:
+    def check(model: VisionModel, size: int | tuple[int, int]) -> None:
         model.check_channel(LOGITS, k)
     return check
 
@@ -313,7 +314,7 @@ def direction(layer: str, vector: Sequence[float] | torch.Tensor) -> Objective:
         v = vec.to(a.device, a.dtype).view(1, -1, *([1] * (a.dim() - 2)))
         return _slot_mean((a * v).sum(dim=1, keepdim=True))
 
-    def check(model: VisionModel, size: int) -> None:
+    def check(model: VisionModel, size: int | tuple[int, int]) -> None:
         channels = model.layer(layer).channels
         if vec.numel() != channels:
             raise OutOfRangeError(f"direction has {vec.numel()} values but layer {layer!r} has {channels} channels")

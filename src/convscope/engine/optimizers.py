@@ -33,7 +33,7 @@ class NormalizedAscent(torch.optim.Optimizer):
                 param.sub_(group["lr"] * g / rms.view(-1, *([1] * (g.dim() - 1))))
 
 
-OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "normalized-ascent": NormalizedAscent, "adam": torch.optim.Adam, "nadam": torch.optim.NAdam}
 
 

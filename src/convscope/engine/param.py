@@ -64,6 +64,7 @@ class SpectralImage(nn.Module):
         super().__init__()
         self.h, self.w = h, w
         self.spectrum = nn.Parameter(spectrum.clone())  # (B, 3, h, w//2+1, 2) real/imag
+        self.scale: torch.Tensor
         self.register_buffer("scale", spectrum_scale(h, w, decay))
 
     @classmethod
@@ -99,6 +100,7 @@ class MacoImage(nn.Module):
         super().__init__()
         self.h, self.w = h, w
         self.phase = nn.Parameter(phase.clone())  # (B, 3, h, w//2+1)
+        self.magnitude: torch.Tensor
         self.register_buffer("magnitude", magnitude.clone())  # (3, h, w//2+1)
 
     @classmethod
@@ -117,6 +119,7 @@ class ToRGB(nn.Module):
         super().__init__()
         self.base, self.decorrelated, self.sigmoid = base, decorrelated, sigmoid
         # kept on the image's device, so a step copies nothing from the host
+        self.color: torch.Tensor
         self.register_buffer("color", COLOR_MATRIX.to(next(base.parameters()).device))
 
     def raw(self) -> torch.Tensor:

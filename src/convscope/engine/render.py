@@ -94,9 +94,10 @@ def slot_scorer(objectives: Objective | Sequence[Objective], device: torch.devic
             return (values.expand(rows) if values.dim() == 0 else values).view(-1, views).mean(dim=1)
         return shared
     units = [objective.unit for objective in objectives]
-    if all(units) and len({layer for layer, _n in units}) == 1:  # a layer's units: one gather, not N passes
-        layer = units[0][0]
-        channels = torch.tensor([n for _layer, n in units], device=device).repeat_interleave(views)
+    plain = [unit for unit in units if unit is not None]
+    if len(plain) == len(units) and len({layer for layer, _n in plain}) == 1:  # one gather, not N passes
+        layer = plain[0][0]
+        channels = torch.tensor([n for _layer, n in plain], device=device).repeat_interleave(views)
         return lambda acts: channel_scores(acts[layer], channels).view(-1, views).mean(dim=1)
     return lambda acts: torch.stack([objective(acts)[i * views:(i + 1) * views].mean()
                                      for i, objective in enumerate(objectives)])
@@ -205,7 +206,7 @@ def optimize(model: VisionModel, run: BatchRun) -> RenderResult:
         optimizer.zero_grad(set_to_none=True)
         current = image()
         current.retain_grad()  # d objective / d image, for the importance map
-        acts = probe(transforms.apply(current, *drawn[step]))
+        acts = probe(transforms.transform(current, *drawn[step]))
         if transforms.views > 1:
             acts[VIEWS] = torch.tensor(transforms.views)  # for objectives that compare slots
         if stop is not None and stop(acts, current.detach()):
@@ -288,7 +289,7 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
         count = 1 if isinstance(objectives, Objective) else len(objectives)
         seeds = [seeds + i for i in range(count)]
     seeds = list(seeds)
-    objs = [objectives] * len(seeds) if isinstance(objectives, Objective) else list(objectives)
+    objs = [objectives] * len(seeds) if isinstance(objectives, Objective) else [as_objective(o) for o in objectives]
     if len(objs) != len(seeds):
         raise ValueError(f"{len(objs)} objectives but {len(seeds)} seeds")
     if batch <= 0:

@@ -64,8 +64,9 @@ class Spectrum:
         path = Path(path)
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as f:
-                np.savez_compressed(f, magnitude=self.magnitude.astype(np.float32), format=FORMAT,
-                         **{k: np.asarray(v) for k, v in self.settings.items()})
+                arrays = {"magnitude": self.magnitude.astype(np.float32), "format": np.asarray(FORMAT),
+                          **{k: np.asarray(v) for k, v in self.settings.items()}}
+                np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # numpy's stubs take a bool here
         return path
 
 

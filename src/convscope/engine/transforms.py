@@ -1,7 +1,7 @@
 """Random transforms for robustness (Lucid's pad, jitter, scale and rotate; crops with noise), in plain torch.
 
 Each transform draws its parameters from a seeded ``torch.Generator`` in ``draw`` and
-applies them deterministically in ``apply``; one draw serves the whole batch. A render
+applies them deterministically in ``transform``; one draw serves the whole batch. A render
 draws every step's parameters before its first step (``draw_steps``), so the steps do no
 random draws and no host work beyond applying them.
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ from torch import nn
 
 
 class Transform(nn.Module):
-    """A random image transform: ``forward(x, gen)`` = ``apply(x, draw(gen))``."""
+    """A random image transform: ``forward(x, gen)`` = ``transform(x, *draw(gen))``."""
 
     views = 1
 
@@ -33,11 +33,12 @@ class Transform(nn.Module):
     def draw(self, gen: torch.Generator) -> tuple:
         return ()
 
-    def apply(self, x: torch.Tensor, *params: object) -> torch.Tensor:
+    def transform(self, x: torch.Tensor, *params: Any, **_: Any) -> torch.Tensor:
+        """The images moved by drawn parameters ``params`` (the same for every image)."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        return self.apply(x, *self.draw(gen))
+        return self.transform(x, *self.draw(gen))
 
     def draw_steps(self, gen: torch.Generator, steps: int) -> list[tuple]:
         """The parameters of ``steps`` steps, in the order single draws would make them."""
@@ -71,7 +72,7 @@ class LucidTransforms(Transform):
         ox_after, oy_after = torch.randint(self.jitter_after + 1, (2,), generator=gen).tolist()
         return ox, oy, scale, angle, ox_after, oy_after
 
-    def apply(self, x: torch.Tensor, ox: int, oy: int, scale: float, angle: float, ox_after: int,
+    def transform(self, x: torch.Tensor, ox: int, oy: int, scale: float, angle: float, ox_after: int,
               oy_after: int) -> torch.Tensor:
         h, w = x.shape[-2:]
         return resample(x, self.view_to_image(h, w, ox, oy, scale, angle, ox_after, oy_after), self.fill)
@@ -91,17 +92,22 @@ class LucidTransforms(Transform):
 class NoTransforms(Transform):
     """The image as it is."""
 
-    def apply(self, x: torch.Tensor) -> torch.Tensor:
+    def transform(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
 
 class TransformsBuilder(Protocol):
     """Makes a render's transforms, and says what the network will see."""
 
-    views: int
-    """Views of each image per step."""
-    resizes: bool
-    """Whether the views have a size of their own (``view_size``) rather than the picture's."""
+    @property
+    def views(self) -> int:
+        """Views of each image per step."""
+        ...
+
+    @property
+    def resizes(self) -> bool:
+        """Whether the views have a size of their own (``view_size``) rather than the picture's."""
+        ...
 
     def view_hw(self, hw: tuple[int, int], input_size: int) -> tuple[int, int]:
         """(height, width) of a view of a picture of ``hw``, for a network whose input size is
@@ -217,7 +223,7 @@ class RandomCrops(Transform):
         noise.tensor(gen)  # moves the generator past the noise, as drawing it does
         return theta, noise
 
-    def apply(self, x: torch.Tensor, theta: torch.Tensor, noise: "torch.Tensor | DrawnNoise") -> torch.Tensor:
+    def transform(self, x: torch.Tensor, theta: torch.Tensor, noise: "torch.Tensor | DrawnNoise") -> torch.Tensor:
         b, c, height, width = x.shape
         k = theta.shape[0]
         h, w = self.size

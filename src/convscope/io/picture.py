@@ -74,7 +74,7 @@ class Picture:
         with atomic_path(path) as tmp:
             options = {"quality": quality} if fmt == "JPEG" else {}
             image = self.to_pil()
-            if alpha:
+            if alpha and self.importance is not None:
                 image = Image.fromarray(np.dstack([self.pixels, importance_pixels(self.importance)]), "RGBA")
             image.save(tmp, format=fmt, **options)
         return Path(path)

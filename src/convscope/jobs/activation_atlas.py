@@ -168,9 +168,11 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
     for start in range(0, len(missing), batch):
         chunk = missing[start:start + batch]
         means = [sample.vectors[list(c.members)].mean(axis=0) for c in chunk]
+        def cells_done(done: int, _total: int, first: int = start) -> None:
+            report("cells", first * rec.steps + done, total)
+
         result = render(model, [direction(info.name, m) for m in means], rec, seeds=[seed + 1 + i for i in range(
-            start, start + len(chunk))], transform_seed=seed, batch=batch,
-            progress=lambda done, _t, s=start: report("cells", s * rec.steps + done, total))
+            start, start + len(chunk))], transform_seed=seed, batch=batch, progress=cells_done)
         classes = picture_classes(model, result.pictures)
         for cell, mean, picture, final, top in zip(chunk, means, result.pictures, result.final.tolist(), classes):
             records.append(_write_cell(out, model, sample, field, cell, mean, picture, final, top, key))

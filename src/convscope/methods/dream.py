@@ -80,7 +80,7 @@ def _tile_starts(length: int, tile: int) -> list[int]:
     return starts
 
 
-def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+def _resize(image: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
     return F.interpolate(image, size=size, mode="bilinear", align_corners=False, antialias=True)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
@@ -103,7 +104,7 @@ def explain(model: VisionModel | str, photo: object, layer: str, *, per_position
         values, order = chosen[:, p].sort(descending=True, stable=True)
         positions.append([{"unit": int(allowed[i]), "activation": float(v)}
                           for v, i in zip(values[:per_position], order[:per_position])])
-    named = sorted({entry["unit"] for row in positions for entry in row} | set(drivers))
+    named = sorted({int(entry["unit"]) for row in positions for entry in row} | set(drivers))
     pictures = _pictures(model, info.name, named, atlas, recipe, steps, seed, progress)
     with torch.no_grad():
         probability = float(model.logits(image).softmax(dim=1)[0, top])
@@ -113,7 +114,7 @@ def explain(model: VisionModel | str, photo: object, layer: str, *, per_position
                        str(atlas) if atlas is not None else "rendered")
 
 
-def _pictures(model: VisionModel, layer: str, units: list[int], atlas: str | Path | None, recipe: str | Recipe,
+def _pictures(model: VisionModel, layer: str, units: Sequence[int], atlas: str | Path | None, recipe: str | Recipe,
               steps: int | None, seed: int, progress: Progress | None) -> dict[int, Picture]:
     if atlas is not None:
         return atlas_pictures(atlas, layer, units)

@@ -23,9 +23,10 @@ def photo_maxima(model: VisionModel, layer: str, photos: PhotosLike = None,
     return photo_statistics(model, [layer], photos)[model.layer(layer).name].best(peak)
 
 
-def fidelity(picture_activation: float, photo_max: float) -> float | None:
-    """The picture's activation over the best photo's; None when the photos never excite it."""
-    if photo_max <= 0:
+def fidelity(picture_activation: float | None, photo_max: float) -> float | None:
+    """The picture's activation over the best photo's; None when the photos never excite it
+    (or there is no activation to compare)."""
+    if picture_activation is None or photo_max <= 0:
         return None
     return picture_activation / photo_max
 

@@ -16,7 +16,7 @@ def rgb_kernels(model: VisionModel) -> torch.Tensor:
     """(C, 3, k, k): each output channel's weights on the RGB image in [0, 1] (the gradient of
     the first convolution at one position by the input, so preprocessing and colour order count)."""
     conv = model.first_conv_module
-    if conv is None:
+    if not isinstance(conv, torch.nn.Conv2d):
         raise ValueError(f"{model.name} has no first convolution on the image")
     k = max(conv.kernel_size)
     stride = max(conv.stride)

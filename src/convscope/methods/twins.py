@@ -254,7 +254,7 @@ TWIN_PICTURE_STEPS = 256  # steps of the pictures rendered for the twin sheet (w
 
 
 def twin_pictures(model: VisionModel, report: TwinReport, recipe: Recipe, atlas: str | Path | None, top: int,
-                  progress: Progress | None = None) -> Callable[[int], Picture | None]:
+                  progress: Progress | None = None) -> Callable[[int], Picture]:
     """The pictures of the units of the ``top`` pairs: from an atlas folder, else rendered now.
 
     Args:
@@ -273,6 +273,7 @@ def twin_pictures(model: VisionModel, report: TwinReport, recipe: Recipe, atlas:
     if atlas:
         return atlas_pictures(atlas, report.layer, units).__getitem__
     if not units:
-        return lambda u: None
+        no_pictures: dict[int, Picture] = {}
+        return no_pictures.__getitem__
     result = render_units(model, report.layer, units, recipe, progress=progress)
     return dict(zip(units, result.pictures)).__getitem__

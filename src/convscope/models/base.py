@@ -79,7 +79,7 @@ class VisionModel:
 
     def __post_init__(self) -> None:
         # channels_last weights run 15-27% faster on oneDNN here (see BENCHMARKS.md)
-        self.net.to(memory_format=torch.channels_last)
+        self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs omit it
         self.net.eval()
         for p in self.net.parameters():
             p.requires_grad_(False)

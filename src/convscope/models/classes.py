@@ -13,7 +13,7 @@ def class_names(model: VisionModel) -> list[tuple[str, ...]]:
     synonyms and the longer description."""
     if model.labels is None:
         raise OutOfRangeError(f"{model.name} has no class names: give a class index")
-    names = [(label,) for label in model.labels]
+    names: list[tuple[str, ...]] = [(label,) for label in model.labels]
     if len(names) == 1000:
         names = [(label, *syn, desc) for (label,), syn, desc in zip(names, imagenet_synonyms(), imagenet_descriptions())]
     return names

@@ -134,13 +134,14 @@ def architecture_from_state_dict(sd: dict[str, torch.Tensor]) -> list[tuple[int,
 def fold_batch_norms(net: EfficientNetLite) -> None:
     """Folds every BatchNorm into its convolution (after the strict load: the file is
     checked as it is); the BatchNorm attributes become Identity modules."""
-    net._bn0 = fold_batch_norm(net._conv_stem, net._bn0)
-    net._bn1 = fold_batch_norm(net._conv_head, net._bn1)
+    net._bn0 = fold_batch_norm(net._conv_stem, net._bn0)  # type: ignore[assignment]  # BatchNorm to Identity
+    net._bn1 = fold_batch_norm(net._conv_head, net._bn1)  # type: ignore[assignment]
     for block in net._blocks:
+        assert isinstance(block, MBConvBlock)
         if block.expands:
-            block._bn0 = fold_batch_norm(block._expand_conv, block._bn0)
-        block._bn1 = fold_batch_norm(block._depthwise_conv, block._bn1)
-        block._bn2 = fold_batch_norm(block._project_conv, block._bn2)
+            block._bn0 = fold_batch_norm(block._expand_conv, block._bn0)  # type: ignore[assignment]
+        block._bn1 = fold_batch_norm(block._depthwise_conv, block._bn1)  # type: ignore[assignment]
+        block._bn2 = fold_batch_norm(block._project_conv, block._bn2)  # type: ignore[assignment]
 
 
 def preprocess_lite(x: torch.Tensor) -> torch.Tensor:
@@ -177,7 +178,7 @@ def build(name: str, weights: str | Path | None = None) -> VisionModel:
     load_state_dict_strict(net, sd, path)
     fold_batch_norms(net)
     # stem and head are read before their ReLU6, as Lucid does: a dead unit still has a gradient.
-    layer_modules = {"stem": (net._bn0, "conv")}
+    layer_modules: dict[str, tuple[nn.Module, str]] = {"stem": (net._bn0, "conv")}
     for i, block in enumerate(net._blocks):
         layer_modules[f"block{i}"] = (block, "mbconv")
     layer_modules["head"] = (net._bn1, "conv")

@@ -9,6 +9,7 @@ from torch import nn
 def fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Identity:
     """Scales ``conv``'s kernels and sets its bias so that it computes bn(conv(x));
     returns the Identity that takes the batch norm's place."""
+    assert bn.running_var is not None and bn.running_mean is not None, "a BatchNorm with running statistics"
     with torch.no_grad():
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         bias = bn.bias - bn.running_mean * scale

@@ -165,5 +165,5 @@ def _model(net: InceptionV1, description: str, labels: list[str] | None, notes: 
     return VisionModel(
         name="inceptionv1", net=net, preprocess=preprocess_inception, input_size=INPUT_SIZE, labels=labels,
         layer_modules=modules, description=description, min_size=32, aliases=aliases, notes=notes,
-        main_layer_names=main, first_conv="conv2d0_pre_relu_conv", first_conv_module=net.conv2d0_pre_relu_conv,
+        main_layer_names=main, first_conv="conv2d0_pre_relu_conv", first_conv_module=net.get_submodule("conv2d0_pre_relu_conv"),
     )

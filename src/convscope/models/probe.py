@@ -85,7 +85,7 @@ class Probe:
                 pass
             finally:
                 self._active = False
-        hw = tuple(images.shape[-2:])
+        hw = (int(images.shape[-2]), int(images.shape[-1]))
         acts = {name: _canonical(name, layer, self._acts[layer.name], hw).float()
                 for name, layer in self.requested.items()}
         if self.wants_input:

@@ -43,6 +43,7 @@ def _support(model: VisionModel, layer: str, y: int, x: int, seeds: int = 8) -> 
             image.requires_grad_(True)
             acts = probe(image)[layer]
             acts[0, :, y, x].sum().backward()
+            assert image.grad is not None
             total += image.grad[0].abs().sum(dim=0).float().cpu()
     return total > 0
 

@@ -58,9 +58,14 @@ def _cached_file(repo_id: str) -> Path | None:
     return None
 
 
+def _config(net: torch.nn.Module) -> dict:
+    """timm's ``pretrained_cfg`` of ``net``: input size, mean, std, the hub's name for the weights."""
+    return dict(getattr(net, "pretrained_cfg", None) or {})
+
+
 def _weights_path(net: torch.nn.Module, name: str) -> tuple[Path, str]:
     """Where the pretrained weights of ``net`` are: the cache, or a download; a clear error offline."""
-    repo = net.pretrained_cfg.get("hf_hub_id")
+    repo = _config(net).get("hf_hub_id")
     if not repo:
         raise WeightsError(f"timm has no published weights for {name}: pass a weights file with {{weights}} FILE",
                            options=["weights"])
@@ -98,7 +103,7 @@ def load_timm(spec: str, weights: str | Path | None = None) -> VisionModel:
     net = _create(timm, name)
     path, note = (Path(weights), f"weights: {weights}") if weights else _weights_path(net, name)
     load_state_dict_strict(net, read_weights(path), path)
-    config = net.pretrained_cfg
+    config = _config(net)
     size = int(config.get("input_size", (3, 224, 224))[-1])
     classes = getattr(net, "num_classes", 0)
     model = wrap(net, preprocess=_preprocess(config.get("mean", (0.485, 0.456, 0.406)),

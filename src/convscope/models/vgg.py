@@ -176,7 +176,7 @@ def build(name: str, weights: str | Path | None = None, kernel_orientation: str 
     photos = labelled if labelled is not None else default_labelled_photos()
     candidates = {o: assemble(name, loaded, sd, path, notes) for o, sd in loaded.orientations.items()}
     scores = {o: orientation_score(m, photos) for o, m in candidates.items()}
-    best = max(scores, key=scores.get)
+    best = max(scores, key=lambda o: scores[o])
     shown = ", ".join(f"{o}: mean p of the right class {np.exp(v):.3f}" for o, v in scores.items())
     notes.append(f"kernel orientation: {best}, detected on {len(photos)} labelled photos ({shown}); "
                  "name the kernel orientation (as-stored or flipped) to force it")

@@ -103,6 +103,7 @@ def _read_h5(path: Path, name: str, convs_per_block: tuple[int, ...], orientatio
         side = int(round((w.shape[1] // 512) ** 0.5))
         dense[0] = (w.reshape(w.shape[0], side, side, 512).transpose(0, 3, 1, 2).reshape(w.shape[0], -1), b)
     notes = []
+    candidates: tuple[str, ...]
     if kernels == "article" and orientation == "auto":
         if dense:
             candidates = ("as-stored", "flipped")

@@ -51,4 +51,6 @@ def reused_memory(device: torch.device) -> Iterator[None]:
     try:
         yield
     finally:
-        _glibc().malloc_trim(0)
+        libc = _glibc()
+        if libc is not None:
+            libc.malloc_trim(0)

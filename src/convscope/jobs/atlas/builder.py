@@ -264,7 +264,7 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
                                                     best.peak_positions[unit].tolist()), start=1):
         if index < 0:  # fewer photos than places
             break
-        position = tuple(int(v) for v in where)
+        position = (int(where[0]), int(where[1]))
         measure.crop_around(photos.image(model, index), position, stats.map_size).save(folder / f"{stem}.top{rank}.png")
         tops.append({"photo": photos.names[index], "peak": peak, "position": list(position) if stats.map_size else None})
     activation = result.activation

@@ -5,6 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from convscope.data.photo_stats import PhotoSource
+from convscope.errors import ImageInputError
 from convscope.io.picture import Picture
 from convscope.models.base import LOGITS, VisionModel
 
@@ -46,10 +47,12 @@ def class_drive(model: VisionModel, layer: str, photos: PhotoSource) -> torch.Te
     """(classes, channels): how much each logit rises when a channel's whole map rises by one,
     summed over the photos (the gradient of the logits by a per-channel offset of the layer),
     batch by batch."""
-    total = None
+    total: torch.Tensor | None = None
     for _indices, images in photos.batches(model):
         part = _batch_drive(model, layer, images)
         total = part if total is None else total + part
+    if total is None:
+        raise ImageInputError("no photo could be read to measure the class drive")
     return total
 
 

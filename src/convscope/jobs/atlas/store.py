@@ -10,6 +10,7 @@ import fcntl
 import json
 import shutil
 from pathlib import Path
+from typing import IO
 
 from convscope.data.atlas_folder import AtlasFolderError, safe_name, unit_stem
 from convscope.io.files import write_json
@@ -47,7 +48,7 @@ class AtlasStore:
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
-        self._lock_file = None
+        self._lock_file: IO[str] | None = None
 
     def open(self, config: dict, force: bool) -> None:
         """Locks the folder and makes sure it holds this atlas (or nothing yet)."""
@@ -58,10 +59,11 @@ class AtlasStore:
             self._lock_file = open(self.root / LOCK, "a+")
         except OSError as e:
             raise AtlasFolderError(f"cannot write to {self.root}: {e.strerror}") from e
+        lock = self._lock_file
         try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
-            self._lock_file.close()
+            lock.close()
             self._lock_file = None
             raise AtlasFolderError(f"another convscope atlas run is writing {self.root}; wait for it "
                                    "to finish (or stop it) and run again") from e
