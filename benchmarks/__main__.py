@@ -121,6 +121,19 @@ def ray_section(quick: bool) -> dict:
     return {"ray": ray_nodes()}
 
 
+def commit_section(quick: bool) -> dict:
+    """This tree against another checkout (``CONVSCOPE_OTHER_SRC``: its ``src``), side by side."""
+    other = os.environ.get("CONVSCOPE_OTHER_SRC")
+    if not other:
+        return {"commit": "not run: set CONVSCOPE_OTHER_SRC to the src folder of another checkout "
+                          "(git worktree add /tmp/old REV)"}
+    out = subprocess.run([sys.executable, "-m", "benchmarks.commit_side", other, *(["--quick"] if quick else [])],
+                         capture_output=True, text=True, cwd=ROOT, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    revision = subprocess.run(["git", "-C", other, "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    return {"commit": result["rows"], "commit_other": revision.stdout.strip() or other}
+
+
 SECTIONS = {
     "article": ("the article's loop against grid --recipe keras2016", article_section),
     "lucent": ("Lucent against the lucid recipe",
@@ -137,6 +150,7 @@ SECTIONS = {
     "compile": ("compiled render steps beside eager ones", compile_section),
     "process": ("the article's script and grid as whole processes", process_section),
     "cpu_step": ("the CPU changes of the render step, each against what it replaced", cpu_step_section),
+    "commit": ("this tree against another checkout of convscope", commit_section),
 }
 
 
@@ -165,7 +179,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-14 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8-15 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
@@ -280,6 +294,19 @@ def markdown(res: dict) -> str:
                   table(res["cpu_step"], [("change", "change", ""), ("render", "what", ""),
                                           ("before s", "before_s", ".2f"), ("now s", "now_s", ".2f"),
                                           ("speed-up", "speedup", ".2f"), ("pixels", "pixels", "")]), ""]
+    if "commit" in res:
+        parts += ["## 15. This tree against an earlier commit", ""]
+        if isinstance(res["commit"], str):
+            parts += [res["commit"], ""]
+        else:
+            parts += ["`benchmarks/commit_side.py`: the convscope sides of sections 1 (keras2016 grids) and 10 "
+                      "(lucid and maco renders of a layer's units) in fresh processes that alternate this tree and "
+                      f"another checkout ({res['commit_other']}), after one untimed render in each process; times are "
+                      "medians, the ratio is this tree's time over the other's (below 1: faster now).", "",
+                      table(res["commit"], [("recipe", "recipe", ""), ("layer", "layer", ""), ("units", "units", ""),
+                                            ("steps", "steps", ""), ("this s", "this_s", ".2f"),
+                                            ("other s", "other_s", ".2f"), ("ratio", "ratio", ".3f"),
+                                            ("same activations", "activations_equal", "")]), ""]
     return "\n".join(parts)
 
 
