@@ -194,7 +194,7 @@ def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, o
                                                  seed=seed)
 
 
-def spectrum(photos: PhotosLike, *, resolution: int = 256, crops: int = 32, seed: int = 0,
+def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resolution: int = 256, crops: int = 32, seed: int = 0,
              progress: Progress | None = None) -> Spectrum:
     """The mean amplitude spectrum of photos, for the maco recipe's ``spectrum`` setting (save it
     with ``Spectrum.save``).
@@ -218,7 +218,7 @@ def spectrum(photos: PhotosLike, *, resolution: int = 256, crops: int = 32, seed
     elif isinstance(photos, (str, Path)):
         listed = photo_files(photos)
     else:
-        listed = list(photos)  # type: ignore[arg-type]
+        listed = list(photos)
 
     def read() -> Iterator[tuple[str, np.ndarray]]:
         for i, item in enumerate(listed):

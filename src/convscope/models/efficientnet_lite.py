@@ -56,7 +56,8 @@ class SameConv2d(nn.Conv2d):
                         self.dilation, self.groups)
 
 
-def _bn(channels: int) -> nn.BatchNorm2d:
+def _bn(channels: int) -> nn.Module:
+    """A BatchNorm at TF's epsilon (folded into its convolution once the weights are loaded)."""
     return nn.BatchNorm2d(channels, eps=BN_EPS)
 
 
@@ -134,14 +135,14 @@ def architecture_from_state_dict(sd: dict[str, torch.Tensor]) -> list[tuple[int,
 def fold_batch_norms(net: EfficientNetLite) -> None:
     """Folds every BatchNorm into its convolution (after the strict load: the file is
     checked as it is); the BatchNorm attributes become Identity modules."""
-    net._bn0 = fold_batch_norm(net._conv_stem, net._bn0)  # type: ignore[assignment]  # BatchNorm to Identity
-    net._bn1 = fold_batch_norm(net._conv_head, net._bn1)  # type: ignore[assignment]
+    net._bn0 = fold_batch_norm(net._conv_stem, net._bn0)
+    net._bn1 = fold_batch_norm(net._conv_head, net._bn1)
     for block in net._blocks:
         assert isinstance(block, MBConvBlock)
         if block.expands:
-            block._bn0 = fold_batch_norm(block._expand_conv, block._bn0)  # type: ignore[assignment]
-        block._bn1 = fold_batch_norm(block._depthwise_conv, block._bn1)  # type: ignore[assignment]
-        block._bn2 = fold_batch_norm(block._project_conv, block._bn2)  # type: ignore[assignment]
+            block._bn0 = fold_batch_norm(block._expand_conv, block._bn0)
+        block._bn1 = fold_batch_norm(block._depthwise_conv, block._bn1)
+        block._bn2 = fold_batch_norm(block._project_conv, block._bn2)
 
 
 def preprocess_lite(x: torch.Tensor) -> torch.Tensor:

@@ -6,10 +6,13 @@ import torch
 from torch import nn
 
 
-def fold_batch_norm(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Identity:
+def fold_batch_norm(conv: nn.Module, bn: nn.Module) -> nn.Identity:
     """Scales ``conv``'s kernels and sets its bias so that it computes bn(conv(x));
     returns the Identity that takes the batch norm's place."""
-    assert bn.running_var is not None and bn.running_mean is not None, "a BatchNorm with running statistics"
+    if not isinstance(conv, nn.Conv2d) or not isinstance(bn, nn.BatchNorm2d) or bn.running_var is None \
+            or bn.running_mean is None:
+        raise TypeError(f"fold_batch_norm takes a Conv2d and a BatchNorm2d with running statistics, got "
+                        f"{type(conv).__name__} and {type(bn).__name__}")
     with torch.no_grad():
         scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
         bias = bn.bias - bn.running_mean * scale
