@@ -22,7 +22,7 @@ from dreamlens import FeatureTarget, FeatureVisualizer, MacoConfig, RenderConfig
 import convscope
 from convscope.engine.objectives import channel, class_logit
 from convscope.engine.recipes import get_recipe
-from convscope.engine.render import render, view_hw
+from convscope.engine.render import render
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import Picture, column, labelled, row
 from convscope.methods.class_models import CLASS_CROP_SCALE_END, opinion
@@ -74,7 +74,7 @@ def main(units: int, steps: int, sheets: Path) -> dict:
     checkers = [convscope.load("efficientnet-lite2"), convscope.load("efficientnet-lite1")]
     maco = get_recipe("maco", steps=steps)
     lucid = get_recipe("lucid", steps=steps)
-    view = view_hw(maco, model)[0]
+    view = maco.view_hw(model.input_size)[0]
     side = maco.hw[0]
     vis = FeatureVisualizer(WithPreprocessing(model).eval(), quiet=True, normalize=False)
     maco_config = MacoConfig(width=side, height=side, input_shape=(3, view, view), steps=steps, crops=maco.views,

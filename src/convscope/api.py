@@ -8,18 +8,16 @@ work; the command line calls the same parts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 
-from convscope.data.layer_files import layer_file
 from convscope.data.photo_stats import PhotosLike, as_source
 from convscope.data.photo_stream import photo_files
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.spectrum import Spectrum, measure_spectrum
-from convscope.errors import ImageInputError
 from convscope.io.builtin_photos import builtin_photos
-from convscope.io.photo_reading import as_photo
+from convscope.io.photo_reading import readable_photos
 from convscope.jobs import activation_atlas as activation_atlas_job
 from convscope.jobs.activation_atlas import ActivationAtlasSummary
 from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
@@ -117,7 +115,7 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
               top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
               progress: Progress | None = None) -> ExemplarRun:
     """The photos of a folder (of any size) that excite each unit most, in one streaming pass
-    that resumes after a stop: a result file per layer in ``out`` (see ``layer_file``).
+    that resumes after a stop: a result file per layer in ``out`` (see ``data.layer_files.layer_file``).
 
     Args:
         model: a VisionModel or a model's name.
@@ -220,15 +218,9 @@ def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resol
     else:
         listed = list(photos)
 
-    def read() -> Iterator[tuple[str, np.ndarray]]:
-        for i, item in enumerate(listed):
-            try:
-                yield str(item) if isinstance(item, (str, Path)) else f"photo {i}", as_photo(item)
-            except ImageInputError:
-                continue
-
-    return measure_spectrum(read(), resolution=resolution, crops=crops, seed=seed, count=len(listed),
-                            progress=progress)
+    skipped: list[str] = []  # unreadable photos are left out; settings["photos"] counts those read
+    return measure_spectrum(readable_photos(listed, skipped), resolution=resolution, crops=crops, seed=seed,
+                            count=len(listed), progress=progress)
 
 
-__all__ = ["activation_atlas", "atlas", "exemplars", "layer_file", "layers", "spectrum", "stats", "twins"]
+__all__ = ["activation_atlas", "atlas", "exemplars", "layers", "spectrum", "stats", "twins"]

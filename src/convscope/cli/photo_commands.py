@@ -170,9 +170,9 @@ def cmd_spectrum(args: argparse.Namespace) -> None:
     from convscope.data.photo_stream import photo_files
     from convscope.engine.spectrum import measure_spectrum
     from convscope.errors import ImageInputError
-    from convscope.io.builtin_photos import BUILTIN, builtin_photos
+    from convscope.io.builtin_photos import builtin_photos
     from convscope.io.files import check_output_folder
-    from convscope.io.photo_reading import load_photo
+    from convscope.io.photo_reading import readable_photos
 
     out = Path(args.output)
     if out.suffix.lower() != ".npz" or out.is_dir():
@@ -190,20 +190,12 @@ def cmd_spectrum(args: argparse.Namespace) -> None:
         else:
             fail(f"photo not found: {path}")
     skipped: list[str] = []
-
-    def photos():
-        for path in files:
-            try:
-                yield str(path), load_photo(path)[0]
-            except ImageInputError as e:
-                skipped.append(str(e))
-        if args.builtin:
-            yield from ((p.name, p.pixels) for p in builtin_photos())
+    photos = [*files, *([p.pixels for p in builtin_photos()] if args.builtin else [])]
 
     with progress_bar("spectrum", unit="photo") as bar:
         try:
-            spectrum = measure_spectrum(photos(), resolution=args.resolution, crops=args.crops, seed=args.seed,
-                                        count=len(files) + (len(BUILTIN) if args.builtin else 0), progress=bar)
+            spectrum = measure_spectrum(readable_photos(photos, skipped), resolution=args.resolution, crops=args.crops,
+                                        seed=args.seed, count=len(photos), progress=bar)
         except ImageInputError:
             if skipped:
                 fail(f"no photo could be read ({len(skipped)} files); the first: {skipped[0]}")

@@ -64,11 +64,6 @@ class RenderResult:
         return f"RenderResult({len(self.pictures)} pictures, final [{values}{more}])"
 
 
-def view_hw(recipe: Recipe, model: VisionModel) -> tuple[int, int]:
-    """(height, width) of what the network sees of a picture rendered with ``recipe``."""
-    return recipe.view_hw(model.input_size)
-
-
 def make_transforms(recipe: Recipe, model: VisionModel) -> Transform:
     """The recipe's transforms for a render on ``model``."""
     return recipe.transforms(recipe.hw, model.input_size, recipe.steps)
@@ -296,7 +291,7 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
         raise OutOfRangeError(f"batch must be positive, got {batch}")
     if init is not None:
         recipe = recipe.with_options(size=tuple(init.shape[-2:]))
-    seen = view_hw(recipe, model)
+    seen = recipe.view_hw(model.input_size)
     validate(model, objs, seen)
     check_render_memory(model, needed_layers(objs), seen, min(batch, len(objs)) * recipe.views)
     check_forward(model, needed_layers(objs), seen, "view_size" if recipe.transforms.resizes else "size")

@@ -10,6 +10,7 @@ as (3, R, R//2 + 1) float32 in an ``.npz`` file with its settings.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Callable, Iterable
@@ -144,6 +145,7 @@ def load_spectrum(path: str | Path) -> Spectrum:
     return Spectrum(magnitude, settings)
 
 
+@cache
 def default_spectrum() -> Spectrum:
     """The spectrum that ships with convscope (see ``data/spectrum.txt`` for how it was made)."""
     return load_spectrum(Path(str(resources.files("convscope") / "data" / DEFAULT_FILE)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -118,3 +119,20 @@ def as_photo(photo: object) -> np.ndarray:
 
 
 PHOTO_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+def readable_photos(photos: Sequence[object], skipped: list[str]) -> Iterator[tuple[str, np.ndarray]]:
+    """Each photo that can be read, as (name, pixels), one at a time; the message of each one that
+    cannot is appended to ``skipped``.
+
+    Args:
+        photos: paths, arrays, PIL images or Pictures (see ``as_photo``).
+        skipped: where the messages of unreadable photos go.
+    Returns:
+        An iterator of (name, (H, W, 3) uint8 pixels): a path's own name, else "photo i".
+    """
+    for i, item in enumerate(photos):
+        try:
+            yield (str(item) if isinstance(item, (str, Path)) else f"photo {i}"), as_photo(item)
+        except ImageInputError as e:
+            skipped.append(str(e))

@@ -18,7 +18,7 @@ from convscope.data.exemplar_crops import ExemplarIndex
 from convscope.data.photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
 from convscope.engine.objectives import channel, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.engine.render import as_seen, render_units, view_hw
+from convscope.engine.render import as_seen, render_units
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
@@ -169,7 +169,7 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     rec = get_recipe(recipe, steps=steps, size=size)
     if batch <= 0:
         raise OutOfRangeError(f"batch must be positive, got {batch}")
-    seen = view_hw(rec, model)  # what the network sees: the picture, or maco's crops of it
+    seen = rec.view_hw(model.input_size)  # what the network sees: the picture, or maco's crops of it
     model.check_size(seen)
     names = [model.layer(name).name for name in (layers or default_layers(model, seen))]
     for name in names:
