@@ -21,6 +21,8 @@ from convscope.io.photo_reading import readable_photos
 from convscope.jobs import activation_atlas as activation_atlas_job
 from convscope.jobs.activation_atlas import ActivationAtlasSummary
 from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
+from convscope.jobs.concepts.job import ConceptSettings, learn_concepts
+from convscope.jobs.concepts.result import Concepts
 from convscope.jobs.exemplars import ExemplarRun, run_exemplars
 from convscope.methods.fidelity import UnitFidelity, measure_units
 from convscope.methods.twins import (
@@ -33,7 +35,7 @@ from convscope.methods.twins import (
 )
 from convscope.models import VisionModel, as_model
 from convscope.models.base import Layer
-from convscope.runtime.progress import Progress
+from convscope.runtime.progress import Progress, StageProgress
 
 STATS_UNITS = 8  # units measured by default: the layer's first
 
@@ -192,6 +194,49 @@ def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, o
                                                  seed=seed)
 
 
+def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *, method: str = "nmf",
+             concepts: int = 64, k: int = 8, samples: int = 100_000, held_out: float = 0.1, seed: int = 0,
+             epochs: int | None = None, classes: Sequence[str | int] = (), recipe: Recipe | str = DEFAULT_RECIPE,
+             batch: int = 32, photo_batch: int = 32, workers: int = 2,
+             progress: StageProgress | None = None) -> Concepts:
+    """The concepts of a layer: a dictionary (NMF or a TopK sparse autoencoder) learned from its
+    activations over a photo folder of any size, each concept rendered, located in the photos and
+    weighed for the classes; measured on held-out photos beside the layer's own units; a page
+    in ``out``. The same call continues a stopped run.
+
+    Args:
+        model: a VisionModel or a model's name.
+        layer: a layer with positions (a conv or token layer; a token layer gives its patch tokens).
+        photos: the photo folder, read with its subfolders.
+        out: the output folder.
+        method: ``nmf`` (non-negative layers) or ``sae``.
+        concepts: atoms in the dictionary.
+        k: active codes per vector of the SAE, and units kept per vector by the units baseline.
+        samples: the most training vectors collected (spread evenly over the training photos).
+        held_out: the share of photos kept apart for the measures.
+        seed: the seed of the split, the sampling, the training (a second dictionary uses seed + 1)
+            and the pictures.
+        epochs: passes over the vectors (None: enough for 4,000 minibatch steps, at most 500).
+        classes: classes (names or indices) whose concepts are weighed with Sobol indices.
+        recipe: how each concept's direction is rendered.
+        batch: concepts rendered together.
+        photo_batch: photos per forward pass.
+        workers: processes decoding photos.
+        progress: called with (stage, done, total).
+    Returns:
+        The concepts: ``encode``, ``decode``, ``maps`` of a photo, ``measures``, the ``record`` of
+        concepts.json and the page ``index``.
+    Raises:
+        OutOfRangeError: a setting out of range, NMF on a signed layer, or ``out`` made with other settings.
+        ImageInputError: an empty or unreadable folder.
+    """
+    network = as_model(model)
+    settings = ConceptSettings(method, concepts, k, samples, held_out, seed, epochs, tuple(str(c) for c in classes))
+    run = learn_concepts(network, layer, photos, out, settings, recipe=get_recipe(recipe), batch=batch,
+                         photo_batch=photo_batch, workers=workers, progress=progress)
+    return Concepts(network, run.record["settings"]["layer"], run.dictionary, run.record, run.out)
+
+
 def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resolution: int = 256, crops: int = 32, seed: int = 0,
              progress: Progress | None = None) -> Spectrum:
     """The mean amplitude spectrum of photos, for the maco recipe's ``spectrum`` setting (save it
@@ -223,4 +268,4 @@ def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resol
                             count=len(listed), progress=progress)
 
 
-__all__ = ["activation_atlas", "atlas", "exemplars", "layers", "spectrum", "stats", "twins"]
+__all__ = ["activation_atlas", "atlas", "concepts", "exemplars", "layers", "spectrum", "stats", "twins"]

@@ -6,7 +6,9 @@ import inspect
 from typing import Callable
 
 from convscope import __version__, models
+from convscope.api import concepts
 from convscope.cli.common import parse_size
+from convscope.cli.concept_commands import cmd_concepts
 from convscope.cli.info import cmd_classify, cmd_layers, cmd_models
 from convscope.cli.layer_commands import cmd_activation_atlas, cmd_atlas, cmd_exemplars, cmd_twins
 from convscope.cli.photo_commands import (
@@ -310,7 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("explain", help="a photo explained by a layer's units: what fires at each position, and what "
                 "drives the top class (a static page)")
     p.add_argument("photo", metavar="PHOTO", help="PNG or JPEG")
-    p.add_argument("--layer", required=True, help="a conv layer, e.g. block10")
+    p.add_argument("--layer", help="a conv layer, e.g. block10 (needed without --concepts)")
+    p.add_argument("--concepts", metavar="DIR", help="a concepts folder: show the photo's strongest concepts as maps "
+                   "over it instead (concepts.png; --class-units of them)")
     p.add_argument("--out", required=True, help="output folder (index.html, photo, unit pictures, explain.json)")
     p.add_argument("--atlas", metavar="DIR", help="an atlas folder to take the unit pictures from (else rendered now)")
     p.add_argument("--per-position", type=int, default=library_default(explain, "per_position"),
@@ -411,6 +415,37 @@ def build_parser() -> argparse.ArgumentParser:
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_activation_atlas)
+
+    p = command("concepts", help="the concepts of a layer: a dictionary (NMF or a sparse autoencoder) learned from "
+                "its activations over a photo folder, each concept rendered, located and weighed (a static page)")
+    p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("layer", metavar="LAYER", help="a layer with positions (a conv layer, or a token layer: its patch "
+                   "tokens; class and register tokens are left out)")
+    p.add_argument("--photos", required=True, help="folder of photos, read with its subfolders")
+    p.add_argument("--out", required=True, help="output folder: index.html, concepts.json, dictionary.safetensors "
+                   "(run the same command again to continue after a stop)")
+    p.add_argument("--method", choices=["nmf", "sae"], default=library_default(concepts, "method"),
+                   help="nmf: non-negative matrix factorization (layers without negative values); sae: a TopK "
+                   "sparse autoencoder")
+    p.add_argument("--concepts", type=int, default=library_default(concepts, "concepts"), help="atoms in the dictionary")
+    p.add_argument("--k", type=int, default=library_default(concepts, "k"),
+                   help="active concepts per vector (sae), and units kept per vector by the units baseline")
+    p.add_argument("--samples", type=int, default=library_default(concepts, "samples"),
+                   help="the most training vectors, spread evenly over the training photos")
+    p.add_argument("--held-out", type=float, default=library_default(concepts, "held_out"),
+                   help="share of the photos kept apart for the measures")
+    p.add_argument("--epochs", type=int, help="passes over the vectors (default: enough for 4,000 minibatch steps, "
+                   "at most 500)")
+    p.add_argument("--classes", help="classes to weigh the concepts for, by name or index, comma-separated")
+    p.add_argument("--batch", type=int, default=library_default(concepts, "batch"), help="concepts rendered together")
+    p.add_argument("--photo-batch", type=int, default=library_default(concepts, "photo_batch"),
+                   help="photos per forward pass")
+    p.add_argument("--workers", type=int, default=library_default(concepts, "workers"),
+                   help="processes decoding photos (0: decode in this one)")
+    add_recipe_options(p)
+    add_json(p)
+    add_common(p)
+    p.set_defaults(run=cmd_concepts)
 
     p = command("twins", help="find units that are rotated copies of each other")
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)

@@ -142,6 +142,13 @@ def cmd_explain(args: argparse.Namespace) -> None:
     from convscope.methods.explain import explain
     from convscope.pages.explanation_page import write_explanation
 
+    if args.concepts is not None:
+        from convscope.cli.concept_commands import explain_with_concepts
+
+        positive(args.class_units, "--class-units")
+        return explain_with_concepts(args)
+    if args.layer is None:
+        fail("name the --layer whose units explain the photo, or give --concepts DIR")
     output_folder(args.out)
     for value, name in ((args.per_position, "--per-position"), (args.max_units, "--max-units"),
                         (args.class_units, "--class-units"), (args.steps, "--steps")):

@@ -56,6 +56,16 @@ class Layout:
             return output.permute(0, 3, 1, 2)
         return output
 
+    def from_maps(self, maps: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """The raw output that ``to_maps`` turns into ``maps``; ``like``, a raw output of the
+        same batch, gives a token layer its class and register tokens."""
+        if self.kind == "tokens":
+            patches = maps.flatten(2).transpose(1, 2)
+            return torch.cat([like[:, :self.extra].to(patches.dtype), patches], dim=1) if self.extra else patches
+        if self.kind == "channels_last":
+            return maps.permute(0, 2, 3, 1)
+        return maps
+
     def extra_tokens(self, output: torch.Tensor) -> torch.Tensor | None:
         """(B, C, E): the class and register tokens of a token layer; None for other layouts."""
         if self.kind != "tokens" or self.extra == 0:

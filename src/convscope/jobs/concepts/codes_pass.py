@@ -1,0 +1,130 @@
+"""The second pass over the photos, once the dictionary is learned: every photo's codes at
+every position, for
+
+- each concept's top photos by peak code (with where the peak is), over all photos;
+- the measures on the held-out photos, for the concepts and for the units baseline;
+- the maps of the first held-out photos, for the removal effects;
+- for each class asked for, the photos the network gives that class (highest probability first),
+  for the importance indices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from convscope.data.photo_stream import photo_batches
+from convscope.data.unit_exemplars import LayerExemplars
+from convscope.data.vector_shards import VectorShards, layer_vectors
+from convscope.methods.concepts.dictionary import ConceptDictionary
+from convscope.methods.concepts.effects import position_codes
+from convscope.methods.concepts.measures import ReconstructionMeter, top_units
+from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
+from convscope.runtime.heap import reused_memory
+from convscope.runtime.progress import Progress
+
+
+@dataclass
+class KeptPhotos:
+    """Photos kept with their maps: indices into the file list, (n, C, H, W) maps, (n, 3, S, S) images."""
+
+    photos: list[int] = field(default_factory=list)
+    maps: list[torch.Tensor] = field(default_factory=list)
+    images: list[torch.Tensor] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+
+    def add(self, photo: int, maps: torch.Tensor, image: torch.Tensor, score: float = 0.0) -> None:
+        self.photos.append(photo)
+        self.maps.append(maps)
+        self.images.append(image)
+        self.scores.append(score)
+
+    def keep_best(self, count: int) -> None:
+        """Only the ``count`` highest scores (ties: the lower photo index)."""
+        order = sorted(range(len(self.photos)), key=lambda i: (-self.scores[i], self.photos[i]))[:count]
+        for name in ("photos", "maps", "images", "scores"):
+            values = getattr(self, name)
+            setattr(self, name, [values[i] for i in order])
+
+    def stacked(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.stack(self.maps), torch.stack(self.images)
+
+
+@dataclass
+class CodesPass:
+    """What the pass gathered (see the module docstring)."""
+
+    exemplars: LayerExemplars
+    concepts: dict
+    units: dict
+    effect_photos: KeptPhotos
+    class_photos: dict[int, KeptPhotos]
+
+
+def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: ConceptDictionary, *, k: int, top: int,
+                   effect_photos: int, classes: list[int], class_photos: int, batch: int, workers: int,
+                   progress: Progress | None = None) -> CodesPass:
+    """One pass over the shards' photo folder (see the module docstring).
+
+    Args:
+        model: the network.
+        shards: the collection pass (its layer, files and held-out photos).
+        dictionary: the learned dictionary.
+        k: units kept per vector by the baseline.
+        top: photos kept per concept.
+        effect_photos: held-out photos kept for the removal effects.
+        classes: classes whose photos are kept.
+        class_photos: photos kept per class.
+        batch: photos per forward pass.
+        workers: processes decoding photos.
+        progress: called with (photos done, photos in all).
+    """
+    info = model.layer(shards.settings["layer"])
+    files = [shards.root / name for name in shards.files]
+    held = set(shards.held_out.tolist())
+    exemplars = LayerExemplars.empty(dictionary.concepts, top)
+    concept_meter, unit_meter = ReconstructionMeter(info.channels, dictionary.concepts), \
+        ReconstructionMeter(info.channels, info.channels)
+    kept = KeptPhotos()
+    per_class = {c: KeptPhotos() for c in classes}
+    wanted = [info.name] + (["logits"] if classes else [])
+    device_dictionary = dictionary.to(model.device)
+    with torch.no_grad(), reused_memory(model.device), Probe(model, wanted) as probe:
+        for part in photo_batches(files, model.input_size, batch, workers):
+            if len(part.indices):
+                images = part.images(model.device)
+                acts = probe(images)
+                maps = layer_vectors(info, acts[info.name]).float()
+                codes = position_codes(device_dictionary, maps)
+                exemplars.update(part.indices, codes.cpu())
+                for row, photo in enumerate(part.indices.tolist()):
+                    if photo in held:
+                        _measure(maps[row], device_dictionary, k, concept_meter, unit_meter)
+                        if len(kept.photos) < effect_photos:
+                            kept.add(photo, maps[row].cpu(), images[row].cpu())
+                if classes:
+                    _keep_class_photos(per_class, acts["logits"].softmax(dim=1), part.indices, maps, images, class_photos)
+            if progress is not None:
+                progress(min(len(files), (part.number + 1) * batch), len(files))
+    return CodesPass(exemplars, concept_meter.summary(), unit_meter.summary(), kept, per_class)
+
+
+def _measure(maps: torch.Tensor, dictionary: ConceptDictionary, k: int, concepts: ReconstructionMeter,
+             units: ReconstructionMeter) -> None:
+    """Adds every position of one held-out photo's (C, H, W) maps to both meters."""
+    vectors = maps.flatten(1).T
+    codes = dictionary.encode(vectors)
+    concepts.add(vectors, codes, dictionary.decode(codes))
+    kept = top_units(vectors, k)
+    units.add(vectors, kept, kept)
+
+
+def _keep_class_photos(per_class: dict[int, KeptPhotos], probabilities: torch.Tensor, indices: torch.Tensor,
+                       maps: torch.Tensor, images: torch.Tensor, count: int) -> None:
+    """Adds the batch's photos whose top class is one of ``per_class``, keeping the ``count`` most probable."""
+    best = probabilities.argmax(dim=1).tolist()
+    for row, (photo, label) in enumerate(zip(indices.tolist(), best)):
+        if label in per_class:
+            per_class[label].add(photo, maps[row].cpu(), images[row].cpu(), float(probabilities[row, label]))
+            per_class[label].keep_best(count)

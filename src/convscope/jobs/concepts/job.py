@@ -1,0 +1,266 @@
+"""Concepts of a layer, the whole path: the vectors collected from a photo folder, a dictionary
+learned from them (and a second, with another seed, for the stability), the codes pass, the
+removal effects and class importances, each concept's picture and photos, ``concepts.json``,
+``dictionary.safetensors`` and the pages. Each stage keeps its finished work, so the same call
+continues after a stop."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+
+from convscope.data.photo_stream import photo_batches, photo_files
+from convscope.data.vector_shards import VectorShards, collect_vectors, layer_vectors
+from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.errors import OutOfRangeError
+from convscope.io.files import write_json
+from convscope.jobs.concepts.codes_pass import CodesPass, run_codes_pass
+from convscope.jobs.concepts.pictures import concept_name, render_concepts, write_concept_crops
+from convscope.methods.concepts.dictionary import METHODS, ConceptDictionary
+from convscope.methods.concepts.effects import deletion_check, removal_effects, sobol_importance
+from convscope.methods.concepts.measures import dictionary_similarity, stability
+from convscope.methods.concepts.nmf import train_nmf
+from convscope.methods.concepts.sae import train_sae
+from convscope.methods.concepts.schedule import Training
+from convscope.models.base import VisionModel
+from convscope.models.classes import resolve_class
+from convscope.models.probe import Probe
+from convscope.runtime.progress import StageProgress
+
+CONCEPTS_FILE = "concepts.json"
+DICTIONARY_FILE = "dictionary.safetensors"
+VECTORS = "vectors"
+TOP_PHOTOS = 6
+TOP_CLASSES = 5
+EFFECT_PHOTOS = 32
+CLASS_PHOTOS = 16
+SIGN_PHOTOS = 8  # photos looked at before the pass, to refuse NMF on a signed layer at once
+TRAINERS: dict[str, Callable] = {"nmf": train_nmf, "sae": train_sae}
+
+
+@dataclass(frozen=True)
+class ConceptSettings:
+    """What the user chose (see ``convscope.api.concepts``)."""
+
+    method: str
+    concepts: int
+    k: int
+    samples: int
+    held_out: float
+    seed: int
+    epochs: int | None
+    classes: tuple[str, ...]
+
+    def check(self) -> None:
+        """Raises a one-line error for a setting out of range."""
+        if self.method not in METHODS:
+            raise OutOfRangeError(f"unknown method {self.method!r}: use {' or '.join(METHODS)}", options=["method"])
+        if self.concepts < 1:
+            raise OutOfRangeError(f"{{concepts}} must be at least 1, got {self.concepts}", options=["concepts"])
+        if not 1 <= self.k <= self.concepts:
+            raise OutOfRangeError(f"{{k}} must be from 1 to {{concepts}} ({self.concepts}), got {self.k}",
+                                  options=["k", "concepts"])
+        if self.samples < self.concepts:
+            raise OutOfRangeError(f"{{samples}} ({self.samples}) must be at least {{concepts}} ({self.concepts}): a "
+                                  "dictionary needs more vectors than concepts", options=["samples", "concepts"])
+        if not 0 <= self.held_out < 1:
+            raise OutOfRangeError(f"{{held_out}} must be from 0 to below 1, got {self.held_out}", options=["held_out"])
+        if self.epochs is not None and self.epochs < 1:
+            raise OutOfRangeError(f"{{epochs}} must be at least 1, got {self.epochs}", options=["epochs"])
+
+
+@dataclass
+class ConceptsRun:
+    """A finished run: its folder, page, dictionary and every number (``record``, as in concepts.json)."""
+
+    out: Path
+    index: Path
+    dictionary: ConceptDictionary
+    record: dict
+
+
+def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path,
+                   settings: ConceptSettings, *, recipe: Recipe | str = DEFAULT_RECIPE,
+                   batch: int = 32, photo_batch: int = 32, workers: int = 2,
+                   progress: StageProgress | None = None) -> ConceptsRun:
+    """Learns, measures and shows the concepts of ``layer`` over the photos under ``photos_dir``.
+
+    Args:
+        model: the network.
+        layer: a layer with positions.
+        photos_dir: the photo folder, read with its subfolders.
+        out: the output folder.
+        settings: method, concepts, k, samples, held-out share, seed, epochs, classes.
+        recipe: how the concepts' pictures are rendered.
+        batch: concepts rendered together.
+        photo_batch: photos per forward pass.
+        workers: processes decoding photos.
+        progress: called with (stage, done, total); the stages are "photos", "training",
+            "stability", "codes", "classes" and "pictures".
+    Returns:
+        The run.
+    Raises:
+        OutOfRangeError: a setting out of range, NMF on a layer with negative values, or ``out``
+            made with other settings.
+        ImageInputError: an empty or unreadable folder.
+    """
+    from convscope.pages.concepts_page import write_concepts_pages
+
+    settings.check()
+    report = progress or (lambda *_: None)
+    rec = get_recipe(recipe)
+    info = model.layer(layer)
+    if not info.spatial:
+        raise OutOfRangeError(f"layer {info.name} has no positions to learn concepts from: choose a conv layer "
+                              "(or a token layer)")
+    targets = [resolve_class(model, c) for c in settings.classes]
+    if targets and model.logits_layer is None:
+        raise OutOfRangeError(f"{model.name} has no class scores, so {{classes}} cannot be weighed", options=["classes"])
+    out = Path(out)
+    files = photo_files(photos_dir)  # an empty or missing folder is refused before anything is written
+    if settings.method == "nmf":
+        _check_sign(model, info.name, files[:SIGN_PHOTOS])
+    key_settings = {"model": model.name, "layer": info.name, **vars(settings), "classes": targets,
+                    "recipe": rec.as_dict(), "precision": model.effective_precision}
+    _check_folder(out, key_settings)
+    shards = collect_vectors(model, info.name, photos_dir, out / VECTORS, samples=settings.samples,
+                             held_out=settings.held_out, seed=settings.seed, batch=photo_batch, workers=workers,
+                             progress=lambda done, total: report("photos", done, total))
+    _check_vectors(shards, settings)
+    dictionary = _trained(out, shards, settings, settings.seed, model.device,
+                          lambda done, total: report("training", done, total))
+    twin = _trained(out, shards, settings, settings.seed + 1, model.device,
+                    lambda done, total: report("stability", done, total))
+    key = hashlib.sha256(json.dumps(key_settings, sort_keys=True).encode()).hexdigest()[:16]
+    dictionary.save(out / DICTIONARY_FILE, {"model": model.name, "layer": info.name, "key": key})
+    gathered = run_codes_pass(model, shards, dictionary, k=settings.k, top=TOP_PHOTOS, effect_photos=EFFECT_PHOTOS,
+                              classes=targets, class_photos=CLASS_PHOTOS, batch=photo_batch, workers=workers,
+                              progress=lambda done, total: report("codes", done, total))
+    classes = _class_records(model, info.name, dictionary, gathered, targets, settings.seed,
+                             lambda done, total: report("classes", done, total))
+    activations = render_concepts(model, info.name, dictionary, rec, out, seed=settings.seed, batch=batch, key=key,
+                                  progress=lambda done, total: report("pictures", done, total))
+    photos = write_concept_crops(model, shards, dictionary, gathered.exemplars, out, TOP_PHOTOS)
+    record = _record(key_settings, key, shards, dictionary, twin, gathered, classes, activations, photos,
+                     model.class_name)
+    write_json(out / CONCEPTS_FILE, record)
+    index = write_concepts_pages(out, record)
+    return ConceptsRun(out, index, dictionary, record)
+
+
+def _trained(out: Path, shards: VectorShards, settings: ConceptSettings, seed: int, device: torch.device,
+             progress: Callable[[int, int], None]) -> ConceptDictionary:
+    """The dictionary trained with ``seed``: read back when a finished one of the same settings is
+    there, else trained (continuing from its checkpoint) and kept; the checkpoint is then removed."""
+    training = Training(settings.concepts, settings.k, settings.epochs, seed=seed, device=str(device))
+    meta = {"vectors": shards.settings, "method": settings.method, "concepts": settings.concepts, "k": settings.k,
+            "epochs": settings.epochs, "seed": seed}
+    name = out / "training" / f"{settings.method}-seed{seed}"
+    final, checkpoint = name.with_suffix(".safetensors"), name.with_suffix(".pt")
+    if final.is_file():
+        dictionary, saved = ConceptDictionary.load(final)
+        if saved.get("trained") == meta:
+            return dictionary
+    dictionary = TRAINERS[settings.method](shards, training, checkpoint, progress)
+    dictionary.save(final, {"trained": meta})
+    checkpoint.unlink(missing_ok=True)
+    return dictionary
+
+
+def _check_folder(out: Path, wanted: dict) -> None:
+    """A folder holding a finished run of other settings is refused, naming both values."""
+    path = out / CONCEPTS_FILE
+    if not path.is_file():
+        return
+    saved = json.loads(path.read_text()).get("settings", {})
+    changed = [f"{k} {saved.get(k)!r} there, {wanted[k]!r} now" for k in wanted if saved.get(k) != wanted[k]]
+    if changed:
+        raise OutOfRangeError(f"{out} holds concepts made with other settings ({'; '.join(changed)}): give another "
+                              "{out}, or the same settings", options=["out"])
+
+
+def _signed_layer(layer: str, smallest: float) -> OutOfRangeError:
+    return OutOfRangeError(f"layer {layer} has negative values (down to {smallest:.3g}) and NMF needs non-negative "
+                           "ones: use {method} sae, or a layer after an activation function", options=["method"])
+
+
+def _check_sign(model: VisionModel, layer: str, files: list[Path]) -> None:
+    """Refuses NMF early when the first photos already give the layer negative values."""
+    info = model.layer(layer)
+    with torch.no_grad(), Probe(model, [info.name]) as probe:
+        for part in photo_batches(files, model.input_size, len(files), 0):
+            if len(part.indices):
+                smallest = float(layer_vectors(info, probe(part.images(model.device))[info.name]).min())
+                if smallest < 0:
+                    raise _signed_layer(info.name, smallest)
+
+
+def _check_vectors(shards: VectorShards, settings: ConceptSettings) -> None:
+    if settings.method == "nmf" and shards.smallest < 0:
+        raise _signed_layer(shards.settings["layer"], shards.smallest)
+    if shards.count < settings.concepts:
+        raise OutOfRangeError(f"the photos gave {shards.count} training vectors, fewer than the {settings.concepts} "
+                              "{concepts}: ask for fewer {concepts}, or give more photos",
+                              options=["concepts"])
+
+
+def _class_records(model: VisionModel, layer: str, dictionary: ConceptDictionary, gathered: CodesPass,
+                   targets: Sequence[int], seed: int, progress: Callable[[int, int], None]) -> dict:
+    """The removal effects of every concept (top classes), and each asked class's importance indices
+    and deletion check."""
+    if model.logits_layer is None or not gathered.effect_photos.photos:
+        return {"effects": None, "classes": []}
+    steps = 1 + len(targets)
+    progress(0, steps)
+    maps, images = gathered.effect_photos.stacked()
+    effects = removal_effects(model, layer, dictionary, maps.to(model.device), images.to(model.device))
+    progress(1, steps)
+    weighed = []
+    for n, target in enumerate(targets):
+        kept = gathered.class_photos[target]
+        entry: dict = {"index": target, "name": model.class_name(target), "photos": len(kept.photos)}
+        if kept.photos:
+            maps, images = (t.to(model.device) for t in kept.stacked())
+            indices = sobol_importance(model, layer, dictionary, maps, images, target, seed=seed)
+            order = sorted(range(len(indices)), key=lambda i: (-indices[i], i))
+            check = deletion_check(model, layer, dictionary, maps, images, target, order, seed=seed)
+            entry.update({"files": kept.photos, "sobol_total": indices.tolist(), "order": order,
+                          "deletion": vars(check)})
+        weighed.append(entry)
+        progress(2 + n, steps)
+    return {"effects": effects, "classes": weighed}
+
+
+def _record(settings: dict, key: str, shards: VectorShards, dictionary: ConceptDictionary, twin: ConceptDictionary,
+            gathered: CodesPass, classes: dict, activations: dict[int, float], photos: list[list[dict]],
+            class_name: Callable[[int], str]) -> dict:
+    """Everything concepts.json holds."""
+    measures = gathered.concepts
+    units = gathered.units
+    effects: torch.Tensor | None = classes["effects"]
+    concepts = []
+    for i in range(dictionary.concepts):
+        entry = {"index": i, "name": concept_name(i), "frequency": measures["frequency"][i],
+                 "energy": measures["energy"][i], "activation": activations[i], "photos": photos[i]}
+        if effects is not None:
+            falls, which = effects[i].topk(min(TOP_CLASSES, effects.shape[1]))
+            entry["classes"] = [{"index": int(c), "name": class_name(int(c)), "logit_fall": float(f)}
+                                for f, c in zip(falls, which)]
+        concepts.append(entry)
+    for entry in classes["classes"]:
+        for i, value in enumerate(entry.get("sobol_total", [])):
+            concepts[i].setdefault("importance", {})[str(entry["index"])] = value
+    summary = {"explained_variance": measures["explained_variance"], "l0": measures["l0"], "dead": measures["dead"],
+               "dead_concepts": measures["dead_concepts"], "dictionary_similarity": dictionary_similarity(dictionary.atoms),
+               "stability": stability(dictionary, twin), "held_out_vectors": measures["vectors"]}
+    baseline = {"explained_variance": units["explained_variance"], "l0": units["l0"], "dead": units["dead"],
+                "dictionary_similarity": 0.0, "stability": 1.0, "held_out_vectors": units["vectors"]}
+    return {"settings": settings, "key": key, "photos": len(shards.files),
+            "photos_read": len(shards.files) - len(shards.skipped), "skipped": shards.skipped,
+            "held_out_photos": len(shards.held_out), "training_vectors": shards.count, "map_size": list(shards.map_size),
+            "root": str(shards.root.resolve()), "measures": summary, "units_baseline": baseline,
+            "concepts": concepts, "classes": classes["classes"]}

@@ -1,0 +1,120 @@
+"""A finished concepts folder as an object: the dictionary that encodes new activations, every
+number of ``concepts.json``, the pictures, and the codes of any photo as maps."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from convscope.data.vector_shards import layer_vectors
+from convscope.errors import ImageInputError
+from convscope.io.notebook import fields_html
+from convscope.io.photo_reading import as_photo, load_photo
+from convscope.io.picture import Picture, labelled, row, stitch
+from convscope.jobs.concepts.job import CONCEPTS_FILE, DICTIONARY_FILE
+from convscope.jobs.concepts.pictures import FOLDER, concept_name
+from convscope.methods.concepts.dictionary import ConceptDictionary
+from convscope.methods.concepts.effects import position_codes
+from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
+
+SHOWN = 6  # concepts on a photo's sheet
+
+
+@dataclass
+class Concepts:
+    """A layer's concepts.
+
+    Attributes:
+        model: the network.
+        layer: the layer's name.
+        dictionary: atoms and encoder.
+        record: every number, as in concepts.json.
+        out: the folder.
+    """
+
+    model: VisionModel
+    layer: str
+    dictionary: ConceptDictionary
+    record: dict
+    out: Path
+
+    @classmethod
+    def open(cls, folder: str | Path, model: VisionModel) -> "Concepts":
+        """The concepts in ``folder`` (written by the concepts command), for ``model``."""
+        folder = Path(folder)
+        if not (folder / CONCEPTS_FILE).is_file():
+            raise ImageInputError(f"{folder} holds no finished concepts (no {CONCEPTS_FILE}): run the concepts "
+                                  "command into it first")
+        record = json.loads((folder / CONCEPTS_FILE).read_text())
+        if record["settings"]["model"] != model.name:
+            raise ImageInputError(f"the concepts in {folder} are of {record['settings']['model']}, not {model.name}: "
+                                  f"use that network")
+        dictionary, _ = ConceptDictionary.load(folder / DICTIONARY_FILE)
+        return cls(model, record["settings"]["layer"], dictionary, record, folder)
+
+    @property
+    def index(self) -> Path:
+        return self.out / "index.html"
+
+    @property
+    def measures(self) -> dict:
+        """The held-out measures of the concepts (see ``methods.concepts.measures``)."""
+        return self.record["measures"]
+
+    def encode(self, vectors: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """(N, K) codes of (N, C) activation vectors of the layer (after its activation function)."""
+        return self.dictionary.encode(torch.as_tensor(np.asarray(vectors, dtype=np.float32)))
+
+    def decode(self, codes: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """(N, C) reconstructions of (N, K) codes."""
+        return self.dictionary.decode(torch.as_tensor(np.asarray(codes, dtype=np.float32)))
+
+    def maps(self, photo: object) -> torch.Tensor:
+        """(K, H, W): every concept's code at every position of a photo (a path, array or
+        Picture), seen as the network sees it (centre square at the input size)."""
+        pixels = as_photo(photo)
+        info = self.model.layer(self.layer)
+        with torch.no_grad(), Probe(self.model, [info.name]) as probe:
+            maps = layer_vectors(info, probe(self.model.prepare(pixels))[info.name]).float()
+        return position_codes(self.dictionary.to(self.model.device), maps)[0].cpu()
+
+    def picture(self, concept: int) -> Picture:
+        """The rendered picture of ``concept``."""
+        return Picture(load_photo(self.out / FOLDER / f"{concept_name(concept)}.png")[0])
+
+    def explain(self, photo: object, count: int = SHOWN) -> tuple[Picture, list[dict]]:
+        """The photo's strongest concepts (by mean code): a sheet with, for each, the photo
+        dimmed where the concept's code is low beside the concept's picture; and their
+        numbers (index, mean and peak code)."""
+        pixels = as_photo(photo)
+        codes = self.maps(pixels)
+        strength = codes.flatten(1).mean(dim=1)
+        order = [int(i) for i in strength.argsort(descending=True, stable=True)[:count] if float(strength[i]) > 0]
+        image = self.model.prepare(pixels)[0].cpu()
+        size = image.shape[-1]
+        tiles, rows = [], []
+        for i in order:
+            peak = float(codes[i].max().clamp_min(1e-12))
+            heat = F.interpolate(codes[i][None, None] / peak, size=(size, size), mode="bilinear", align_corners=False)[0]
+            shown = Picture.from_tensor((image * (0.2 + 0.8 * heat.clamp(0, 1))).clamp(0, 1))
+            concept = self.picture(i).to_pil().resize((size, size))
+            tiles.append(labelled(row([shown, Picture(np.asarray(concept))], margin=2),
+                                  f"{concept_name(i)}: mean {float(strength[i]):.2f}"))
+            rows.append({"index": i, "name": concept_name(i), "mean_code": float(strength[i]),
+                         "peak_code": float(codes[i].max())})
+        if not tiles:
+            raise ImageInputError("no concept is active on this photo")
+        return stitch(tiles), rows
+
+    def _repr_html_(self) -> str:
+        m, base = self.measures, self.record["units_baseline"]
+        return fields_html(f"{len(self.record['concepts'])} concepts of {self.layer}: {self.index}", {
+            "method": self.record["settings"]["method"],
+            "explained variance (held-out)": f"{m['explained_variance']} (units: {base['explained_variance']})",
+            "active per vector": m["l0"], "dead": m["dead"], "stability": m["stability"],
+            "training vectors": self.record["training_vectors"], "photos": self.record["photos_read"]})

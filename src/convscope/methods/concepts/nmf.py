@@ -1,0 +1,99 @@
+"""Online non-negative matrix factorization (Mairal et al. 2010, with a non-negativity
+projection): each minibatch is coded against the current atoms (non-negative least squares),
+its sufficient statistics A = H^T H and B = H^T X are averaged in, and one sweep of block
+coordinate descent updates the atoms, each kept non-negative and of unit norm. Memory holds one
+minibatch and the (K x K), (K x C) statistics, whatever the number of vectors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from convscope.methods.concepts.dictionary import ConceptDictionary, nnls_codes
+from convscope.methods.concepts.schedule import Progress, Training, load_checkpoint, save_checkpoint
+from convscope.methods.concepts.sources import VectorSource
+
+TRAIN_NNLS_STEPS = 30
+MIN_WEIGHT = 0.05  # the newest minibatch's least weight in the running statistics
+DEAD_SHARE = 1e-6  # an atom whose use is below this share of the average is re-seeded
+
+
+def train_nmf(source: VectorSource, training: Training, checkpoint: Path | None = None,
+              progress: Progress | None = None) -> ConceptDictionary:
+    """An NMF dictionary of ``training.concepts`` atoms for the non-negative vectors of ``source``.
+
+    Args:
+        source: the training vectors (values below zero are treated as zero).
+        training: concepts, epochs, batch, seed and device.
+        checkpoint: a file to save the state to after each epoch, and to resume from.
+        progress: called with (steps done, steps in all).
+    Returns:
+        The dictionary (seeded: the same source and settings give the same atoms).
+    """
+    device = torch.device(training.device)
+    batch, epochs = training.batch_for(source.count), training.epochs_for(source.count)
+    steps_per_epoch = -(-source.count // batch)
+    settings = {"method": "nmf", "concepts": training.concepts, "batch": batch, "epochs": epochs,
+                "seed": training.seed, "count": source.count}
+    state = load_checkpoint(checkpoint, settings)
+    if state is None:
+        atoms = _initial_atoms(source, training.concepts, training.seed).to(device)
+        state = {"settings": settings, "epoch": 0, "seen": 0, "atoms": atoms,
+                 "a": torch.zeros(training.concepts, training.concepts, device=device),
+                 "b": torch.zeros(training.concepts, source.channels, device=device)}
+    atoms, a, b = state["atoms"].to(device), state["a"].to(device), state["b"].to(device)
+    seen = state["seen"]
+    for epoch in range(state["epoch"], epochs):
+        for x in source.minibatches(batch, epoch, training.seed):
+            x = x.to(device).clamp_min(0)
+            codes = nnls_codes(x, atoms, TRAIN_NNLS_STEPS)
+            weight = max(1.0 / (seen + 1), MIN_WEIGHT)
+            a = (1 - weight) * a + weight * (codes.T @ codes) / len(x)
+            b = (1 - weight) * b + weight * (codes.T @ x) / len(x)
+            atoms = _update_atoms(atoms, a, b, x, codes)
+            seen += 1
+            if progress is not None:
+                progress(seen, epochs * steps_per_epoch)
+        save_checkpoint(checkpoint, {"settings": settings, "epoch": epoch + 1, "seen": seen, "atoms": atoms.cpu(),
+                                     "a": a.cpu(), "b": b.cpu()})
+    return ConceptDictionary("nmf", atoms.cpu(), torch.zeros(source.channels))
+
+
+def _initial_atoms(source: VectorSource, concepts: int, seed: int) -> torch.Tensor:
+    """Random training vectors (the seed's first minibatches), each mixed with uniform noise and
+    normalized: a random initialization that differs from seed to seed."""
+    generator = torch.Generator().manual_seed(seed)
+    picked: list[torch.Tensor] = []
+    for x in source.minibatches(max(concepts, 256), 10_000 + seed, seed):
+        picked.append(x.clamp_min(0))
+        if sum(len(p) for p in picked) >= concepts:
+            break
+    vectors = torch.cat(picked)
+    vectors = vectors[torch.randperm(len(vectors), generator=generator)[:concepts]]
+    while len(vectors) < concepts:  # fewer vectors than concepts: pure noise for the rest
+        vectors = torch.cat([vectors, torch.zeros(1, source.channels)])
+    norms = vectors.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    noise = torch.rand(concepts, source.channels, generator=generator)
+    mixed = vectors / norms + 0.5 * noise / noise.norm(dim=1, keepdim=True)
+    return mixed / mixed.norm(dim=1, keepdim=True)
+
+
+def _update_atoms(atoms: torch.Tensor, a: torch.Tensor, b: torch.Tensor, x: torch.Tensor,
+                  codes: torch.Tensor) -> torch.Tensor:
+    """One sweep of block coordinate descent over the atoms; an atom no vector uses is re-seeded
+    with the minibatch's worst reconstructed vector."""
+    atoms = atoms.clone()
+    usage = a.diagonal()
+    floor = DEAD_SHARE * float(usage.mean().clamp_min(1e-30))
+    residual_norms = (x - codes @ atoms).norm(dim=1)
+    for j in range(atoms.shape[0]):
+        if float(usage[j]) <= floor:
+            worst = int(residual_norms.argmax())
+            atoms[j] = x[worst] / x[worst].norm().clamp_min(1e-12)
+            residual_norms[worst] = 0
+            continue
+        updated = (atoms[j] + (b[j] - a[j] @ atoms) / usage[j]).clamp_min(0)
+        norm = updated.norm()
+        if float(norm) > 0:
+            atoms[j] = updated / norm
+    return atoms

@@ -1,0 +1,54 @@
+"""Where a dictionary's training vectors come from: anything that can hand out seeded
+minibatches, epoch after epoch, without holding every vector (the shards of a photo pass), or
+an array in memory."""
+from __future__ import annotations
+
+from typing import Iterator, Protocol
+
+import numpy as np
+import torch
+
+
+class VectorSource(Protocol):
+    """Training vectors handed out in minibatches.
+
+    Attributes:
+        count: the number of vectors.
+        channels: the length of each.
+    """
+
+    count: int
+    channels: int
+
+    def minibatches(self, size: int, epoch: int, seed: int) -> Iterator[torch.Tensor]:
+        """(n, C) float32 minibatches of every vector once, in an order fixed by (seed, epoch)."""
+        ...
+
+
+class ArrayVectors:
+    """Vectors held in memory, as one (N, C) array."""
+
+    def __init__(self, vectors: np.ndarray | torch.Tensor) -> None:
+        self.vectors = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
+        self.count, self.channels = int(self.vectors.shape[0]), int(self.vectors.shape[1])
+
+    def minibatches(self, size: int, epoch: int, seed: int) -> Iterator[torch.Tensor]:
+        order = torch.randperm(self.count, generator=torch.Generator().manual_seed(seed * 7919 + epoch))
+        for start in range(0, self.count, size):
+            yield self.vectors[order[start:start + size]]
+
+
+def channel_moments(source: VectorSource) -> tuple[torch.Tensor, float, float]:
+    """The channels' mean (C,), the root mean squared norm of the centred vectors, and the
+    smallest value, from one pass over ``source``."""
+    total = torch.zeros(source.channels, dtype=torch.float64)
+    squares = 0.0
+    smallest = float("inf")
+    for x in source.minibatches(8192, 0, 0):
+        x64 = x.double()
+        total += x64.sum(dim=0)
+        squares += float((x64 ** 2).sum())
+        smallest = min(smallest, float(x.min()))
+    mean = total / max(source.count, 1)
+    variance = squares / max(source.count, 1) - float((mean ** 2).sum())
+    return mean.float(), max(variance, 1e-12) ** 0.5, smallest
