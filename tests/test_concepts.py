@@ -156,6 +156,13 @@ def test_the_python_api_agrees_with_the_page_and_the_json(planted_run, planted_p
             y, x = top["position"]
             assert float(codes[y, x]) == pytest.approx(top["peak"], rel=1e-4, abs=1e-5)
             assert float(codes.max()) == pytest.approx(top["peak"], rel=1e-4, abs=1e-5)
+    from safetensors.torch import load_file
+
+    held = load_file(str(planted_run / "held-out-codes" / "part-00000.safetensors"))
+    assert len(held["photos"]) == record["held_out_photos"]
+    files = json.loads((planted_run / "vectors" / "vectors.json").read_text())["files"]
+    first = found.maps(planted_photos / files[int(held["photos"][0])])
+    assert torch.allclose(held["codes"][0].float(), first, rtol=2e-3, atol=2e-3)
     vectors = torch.rand(5, 16)
     codes = found.encode(vectors)
     assert torch.allclose(found.decode(codes), codes @ found.dictionary.atoms + found.dictionary.offset)

@@ -5,17 +5,23 @@ every position, for
 - the measures on the held-out photos, for the concepts and for the units baseline;
 - the maps of the first held-out photos, for the removal effects;
 - for each class asked for, the photos the network gives that class (highest probability first),
-  for the importance indices.
+  for the importance indices;
+- the code maps of every held-out photo, written as they come in float16 parts of
+  HELD_OUT_PART photos (``held-out-codes/part-NNNNN.safetensors``: ``codes`` (n, K, H, W) and
+  ``photos`` (n,), indices into the file list), so memory stays bounded.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
+from safetensors.torch import save_file
 
 from convscope.data.photo_stream import photo_batches
 from convscope.data.unit_exemplars import LayerExemplars
 from convscope.data.vector_shards import VectorShards, layer_vectors
+from convscope.io.files import atomic_path
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
 from convscope.methods.concepts.measures import ReconstructionMeter, top_units
@@ -23,6 +29,35 @@ from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
 from convscope.runtime.progress import Progress
+
+HELD_OUT_CODES = "held-out-codes"
+HELD_OUT_PART = 1024
+
+
+class CodeParts:
+    """Held-out photos' code maps, written to disk a part at a time."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.parts = folder, 0
+        self.photos: list[int] = []
+        self.codes: list[torch.Tensor] = []
+        for old in folder.glob("part-*.safetensors"):
+            old.unlink()
+
+    def add(self, photo: int, codes: torch.Tensor) -> None:
+        self.photos.append(photo)
+        self.codes.append(codes.half().cpu())
+        if len(self.photos) >= HELD_OUT_PART:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.photos:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.folder / f"part-{self.parts:05d}.safetensors") as tmp:
+            save_file({"codes": torch.stack(self.codes).contiguous(), "photos": torch.tensor(self.photos)}, str(tmp))
+        self.parts += 1
+        self.photos, self.codes = [], []
 
 
 @dataclass
@@ -64,7 +99,7 @@ class CodesPass:
 
 def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: ConceptDictionary, *, k: int, top: int,
                    effect_photos: int, classes: list[int], class_photos: int, batch: int, workers: int,
-                   progress: Progress | None = None) -> CodesPass:
+                   out: Path, progress: Progress | None = None) -> CodesPass:
     """One pass over the shards' photo folder (see the module docstring).
 
     Args:
@@ -78,6 +113,7 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
         class_photos: photos kept per class.
         batch: photos per forward pass.
         workers: processes decoding photos.
+        out: the job's folder (the held-out code maps go under it).
         progress: called with (photos done, photos in all).
     """
     info = model.layer(shards.settings["layer"])
@@ -90,6 +126,7 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
     per_class = {c: KeptPhotos() for c in classes}
     wanted = [info.name] + (["logits"] if classes else [])
     device_dictionary = dictionary.to(model.device)
+    parts = CodeParts(out / HELD_OUT_CODES)
     with torch.no_grad(), reused_memory(model.device), Probe(model, wanted) as probe:
         for part in photo_batches(files, model.input_size, batch, workers):
             if len(part.indices):
@@ -101,12 +138,14 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
                 for row, photo in enumerate(part.indices.tolist()):
                     if photo in held:
                         _measure(maps[row], device_dictionary, k, concept_meter, unit_meter)
+                        parts.add(photo, codes[row])
                         if len(kept.photos) < effect_photos:
                             kept.add(photo, maps[row].cpu(), images[row].cpu())
                 if classes:
                     _keep_class_photos(per_class, acts["logits"].softmax(dim=1), part.indices, maps, images, class_photos)
             if progress is not None:
                 progress(min(len(files), (part.number + 1) * batch), len(files))
+    parts.flush()
     return CodesPass(exemplars, concept_meter.summary(), unit_meter.summary(), kept, per_class)
 
 

@@ -139,7 +139,7 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
     dictionary.save(out / DICTIONARY_FILE, {"model": model.name, "layer": info.name, "key": key})
     gathered = run_codes_pass(model, shards, dictionary, k=settings.k, top=TOP_PHOTOS, effect_photos=EFFECT_PHOTOS,
                               classes=targets, class_photos=CLASS_PHOTOS, batch=photo_batch, workers=workers,
-                              progress=lambda done, total: report("codes", done, total))
+                              out=out, progress=lambda done, total: report("codes", done, total))
     classes = _class_records(model, info.name, dictionary, gathered, targets, settings.seed,
                              lambda done, total: report("classes", done, total))
     activations = render_concepts(model, info.name, dictionary, rec, out, seed=settings.seed, batch=batch, key=key,
