@@ -134,6 +134,12 @@ def commit_section(quick: bool) -> dict:
     return {"commit": result["rows"], "commit_other": revision.stdout.strip() or other}
 
 
+def concepts_section(quick: bool) -> dict:
+    from .concepts_side import main as concepts_main
+
+    return {"concepts": concepts_main(quick)}
+
+
 SECTIONS = {
     "article": ("the article's loop against grid --recipe keras2016", article_section),
     "lucent": ("Lucent against the lucid recipe",
@@ -151,6 +157,7 @@ SECTIONS = {
     "process": ("the article's script and grid as whole processes", process_section),
     "cpu_step": ("the CPU changes of the render step, each against what it replaced", cpu_step_section),
     "commit": ("this tree against another checkout of convscope", commit_section),
+    "concepts": ("concepts: the collection pass, training at scale, and overcomplete", concepts_section),
 }
 
 
@@ -179,7 +186,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-15 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8-16 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
@@ -307,7 +314,42 @@ def markdown(res: dict) -> str:
                                             ("steps", "steps", ""), ("this s", "this_s", ".2f"),
                                             ("other s", "other_s", ".2f"), ("ratio", "ratio", ".3f"),
                                             ("same activations", "activations_equal", "")]), ""]
+    if "concepts" in res:
+        parts += concepts_markdown(res["concepts"])
     return "\n".join(parts)
+
+
+def concepts_markdown(c: dict) -> list[str]:
+    """Section 16."""
+    speed = c["collection_vs_exemplars"]
+    parts = ["## 16. Concepts: the collection pass, training at scale, and overcomplete", "",
+             "`benchmarks/concepts_side.py`, efficientnet-lite0's `head` (read after its ReLU6), photos made by "
+             "`benchmarks/concept_photos.py` (crops of the ten colour photos of scikit-image and scikit-learn, "
+             "320 x 240 JPEG). Every run is a fresh process (peak memory is its maximum resident set).", "",
+             f"The collection pass of `concepts` (100,000 samples) against the exemplars pass of the same layer, "
+             f"alternated twice on {speed['photos']} photos (2 DataLoader workers, batches of 32): "
+             f"{speed['collection']:.1f} against {speed['exemplars']:.1f} photos/s, a ratio of {speed['ratio']:.2f}.", "",
+             table(c["collection_memory"], [("photos", "photos", ""), ("vectors kept", "vectors", ""),
+                                            ("seconds", "seconds", ".1f"), ("peak RSS MiB", "peak_rss_mib", ".0f")]),
+             "", f"Peak memory grows {c['memory_growth']:+.1%} from the small folder to the large one.", "",
+             "One epoch of training (64 concepts, k = 8, minibatches of 1,024), on 100,000 real vectors and on "
+             "1,000,000 (the same shards read ten times an epoch):", "",
+             table(c["training"], [("method", "method", ""), ("vectors", "vectors", ""), ("s / epoch", "epoch_s", ".1f"),
+                                   ("peak RSS MiB", "peak_rss_mib", ".0f")]), ""]
+    if isinstance(c["peer"], str):
+        parts += [c["peer"], ""]
+    else:
+        parts += ["Beside overcomplete 0.3.0 (`benchmarks/concepts_peer.py`, in the extras environment, both sides "
+                  "in one process), on the same 20,000 training vectors, 64 concepts, k = 8; measured on every "
+                  "position of the held-out photos. Explained variance is per dimension (convscope's definition); "
+                  "overcomplete's R2 uses one global mean and reads higher. overcomplete's NMF is full batch (all "
+                  "vectors in memory, 500 HALS iterations; its time per epoch is per iteration); the others run "
+                  "50 epochs of 1,024-vector minibatches.", "",
+                  table(c["peer"], [("method", "method", ""), ("explained variance", "explained_variance", ".3f"),
+                                    ("global-mean R2", "global_mean_r2", ".3f"), ("L0", "l0", ".1f"),
+                                    ("dead share", "dead_share", ".3f"), ("train s", "train_s", ".1f"),
+                                    ("s / epoch", "epoch_s", ".2f")]), ""]
+    return parts
 
 
 def main() -> None:
