@@ -25,7 +25,6 @@ EPOCHS, CONCEPTS, K, BATCH = 50, 64, 8, 1024
 
 def held_out_vectors(model, shards) -> torch.Tensor:
     from convscope.data.photo_stream import photo_batches
-    from convscope.data.vector_shards import layer_vectors
     from convscope.models.probe import Probe
 
     info = model.layer("head")
@@ -33,7 +32,7 @@ def held_out_vectors(model, shards) -> torch.Tensor:
     rows = []
     with torch.no_grad(), Probe(model, ["head"]) as probe:
         for part in photo_batches(files, model.input_size, 32, 0):
-            maps = layer_vectors(info, probe(part.images(model.device))["head"])
+            maps = info.as_used(probe(part.images(model.device))["head"])
             rows.append(maps.flatten(2).transpose(1, 2).reshape(-1, maps.shape[1]))
     return torch.cat(rows)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 
 from convscope.data.layer_files import SUMMARY_FILE, load_layer_file
@@ -74,7 +75,12 @@ class ExemplarIndex:
 def field_crop(path: Path, size: int, rf: ReceptiveField | None, position: Sequence[int], px: int) -> Picture:
     """The photo at ``path`` as the network sees it (``size`` square), cropped to the receptive
     field ``rf`` around map ``position`` (whole without one), resized to ``px``."""
-    image = read_tensor(path, size)
+    return crop_to_field(read_tensor(path, size), rf, position, px)
+
+
+def crop_to_field(image: torch.Tensor, rf: ReceptiveField | None, position: Sequence[int], px: int) -> Picture:
+    """A (3, S, S) image in [0, 1] cropped to the receptive field ``rf`` around map ``position``
+    (whole without one), resized to ``px``."""
     if rf is not None:
         t, l, b, r = rf.box(*(int(v) for v in position))
         image = image[:, t:b, l:r]

@@ -169,9 +169,8 @@ def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotosLi
             acts = probe(images)
             for name in names:
                 read[name].update(indices, acts[name])
-                activation = model.layer(name).after
-                if name in after and activation is not None:
-                    after[name].update(indices, activation.fn(acts[name]))
+                if name in after:
+                    after[name].update(indices, model.layer(name).as_used(acts[name]))
             done += len(indices)
             if progress is not None:
                 progress(done, len(source))

@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 from convscope.data.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
 from convscope.errors import OutOfRangeError
 from convscope.io.files import atomic_path, write_json
-from convscope.models.base import Layer, VisionModel
+from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
 from convscope.runtime.progress import Progress
@@ -37,12 +37,6 @@ SHARD_VECTORS = 16384  # a shard closes at the first photo-batch boundary past t
 MIN_SHARD_VECTORS = 256  # or past an eighth of the samples, when that is fewer (but not below this)
 SUMMARY = "vectors.json"
 STATE = "vectors-state.json"
-
-
-def layer_vectors(layer: Layer, maps: torch.Tensor) -> torch.Tensor:
-    """A layer's canonical (B, C, H, W) maps as the network uses them: after the activation
-    function that follows the layer, where there is one."""
-    return layer.after.fn(maps) if layer.after is not None else maps
 
 
 def held_out_photos(count: int, share: float, seed: int) -> np.ndarray:
@@ -167,7 +161,7 @@ def collect_vectors(model: VisionModel, layer: str, photos_dir: str | Path, out:
         for part in photo_batches(files, model.input_size, batch, workers, first=state["next_batch"]):
             state["skipped"] += [{"file": files[i].relative_to(root).as_posix(), "reason": r} for i, r in part.skipped]
             if len(part.indices):
-                maps = layer_vectors(info, probe(part.images(model.device))[info.name]).float().cpu()
+                maps = info.as_used(probe(part.images(model.device))[info.name]).float().cpu()
                 state["map_size"] = [int(maps.shape[-2]), int(maps.shape[-1])]
                 buffer.append(_take(maps, part.indices, quota, seed))
             state["next_batch"] = part.number + 1

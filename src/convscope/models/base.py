@@ -47,6 +47,11 @@ class Layer:
         """Whether the output has height and width (a conv map, not a vector)."""
         return len(self.shape) == 3
 
+    def as_used(self, output: torch.Tensor) -> torch.Tensor:
+        """The layer's canonical output as the network uses it: after the activation function
+        that follows the layer, where convscope reads it before one."""
+        return self.after.fn(output) if self.after is not None else output
+
 
 @dataclass
 class VisionModel:

@@ -61,9 +61,7 @@ def _shortcut_holds(model: VisionModel, layer: str, image: torch.Tensor) -> bool
     if info.layout.kind == "tokens" and info.layout.extra:
         return False
     with torch.no_grad(), Probe(model, [info.name]) as probe:
-        maps = probe(image)[info.name]
-    if info.after is not None:
-        maps = info.after.fn(maps)
+        maps = info.as_used(probe(image)[info.name])
     real = model.logits(image)
     try:
         shortcut = _replaced(model, info.name, maps, torch.full((1, 3, model.min_size, model.min_size), 0.5,

@@ -20,7 +20,7 @@ from safetensors.torch import save_file
 
 from convscope.data.photo_stream import photo_batches
 from convscope.data.unit_exemplars import LayerExemplars
-from convscope.data.vector_shards import VectorShards, layer_vectors
+from convscope.data.vector_shards import VectorShards
 from convscope.io.files import atomic_path
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
@@ -132,7 +132,7 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
             if len(part.indices):
                 images = part.images(model.device)
                 acts = probe(images)
-                maps = layer_vectors(info, acts[info.name]).float()
+                maps = info.as_used(acts[info.name]).float()
                 codes = position_codes(device_dictionary, maps)
                 exemplars.update(part.indices, codes.cpu())
                 for row, photo in enumerate(part.indices.tolist()):

@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 import torch
 
 from convscope.data.photo_stream import photo_batches, photo_files
-from convscope.data.vector_shards import VectorShards, collect_vectors, layer_vectors
+from convscope.data.vector_shards import VectorShards, collect_vectors
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
@@ -194,7 +194,7 @@ def _check_sign(model: VisionModel, layer: str, files: list[Path]) -> None:
     with torch.no_grad(), Probe(model, [info.name]) as probe:
         for part in photo_batches(files, model.input_size, len(files), 0):
             if len(part.indices):
-                smallest = float(layer_vectors(info, probe(part.images(model.device))[info.name]).min())
+                smallest = float(info.as_used(probe(part.images(model.device))[info.name]).min())
                 if smallest < 0:
                     raise _signed_layer(info.name, smallest)
 

@@ -12,14 +12,15 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from convscope.data.exemplar_crops import crop_to_field
 from convscope.data.photo_stream import read_tensor
 from convscope.data.unit_exemplars import LayerExemplars
-from convscope.data.vector_shards import VectorShards, layer_vectors
+from convscope.data.vector_shards import VectorShards
 from convscope.engine.objectives import direction
 from convscope.engine.recipes import Recipe
 from convscope.engine.render import render
 from convscope.io.files import write_json
-from convscope.io.picture import Picture, row
+from convscope.io.picture import row
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
 from convscope.models.base import VisionModel
@@ -34,6 +35,13 @@ DIMMED = 0.2  # the brightness left where a concept's code is zero
 
 def concept_name(index: int) -> str:
     return f"c{index:03d}"
+
+
+def dimmed(image: torch.Tensor, codes: torch.Tensor, peak: float) -> torch.Tensor:
+    """A (3, S, S) image dimmed where a concept's (H, W) code map, over ``peak``, is low."""
+    heat = F.interpolate(codes[None, None] / max(peak, 1e-12), size=tuple(image.shape[-2:]), mode="bilinear",
+                         align_corners=False)[0].clamp(0, 1)
+    return image * (DIMMED + (1 - DIMMED) * heat)
 
 
 def render_concepts(model: VisionModel, layer: str, dictionary: ConceptDictionary, recipe: Recipe, out: Path, *,
@@ -101,7 +109,7 @@ def write_concept_crops(model: VisionModel, shards: VectorShards, dictionary: Co
     with torch.no_grad(), Probe(model, [layer.name]) as probe:
         for start in range(0, len(needed), 32):
             chunk = needed[start:start + 32]
-            maps = layer_vectors(layer, probe(torch.stack([images[p] for p in chunk]).to(model.device))[layer.name])
+            maps = layer.as_used(probe(torch.stack([images[p] for p in chunk]).to(model.device))[layer.name])
             for p, c in zip(chunk, position_codes(device_dictionary, maps.float()).cpu()):
                 codes[p] = c
     records = []
@@ -113,13 +121,7 @@ def write_concept_crops(model: VisionModel, shards: VectorShards, dictionary: Co
                                         exemplars.peak_positions[concept][:count].tolist()):
             if photo < 0 or value <= 0:
                 continue
-            heat = F.interpolate(codes[photo][concept][None, None] / peak, size=(size, size), mode="bilinear",
-                                 align_corners=False)[0].clamp(0, 1)
-            shown = images[photo] * (DIMMED + (1 - DIMMED) * heat)
-            t, l, b, r = field.box(y, x)
-            crop = F.interpolate(shown[None, :, t:b, l:r], size=(CROP_PX, CROP_PX), mode="bilinear", antialias=True,
-                                 align_corners=False)[0]
-            pictures.append(Picture.from_tensor(crop.clamp(0, 1)))
+            pictures.append(crop_to_field(dimmed(images[photo], codes[photo][concept], peak), field, (y, x), CROP_PX))
             tops.append({"file": shards.files[photo], "peak": value, "position": [y, x]})
         if pictures:
             row(pictures, margin=2).save(out / FOLDER / f"{concept_name(concept)}.photos.png")

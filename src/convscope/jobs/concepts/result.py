@@ -8,15 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from convscope.data.vector_shards import layer_vectors
 from convscope.errors import ImageInputError
 from convscope.io.notebook import fields_html
 from convscope.io.photo_reading import as_photo, load_photo
 from convscope.io.picture import Picture, labelled, row, stitch
 from convscope.jobs.concepts.job import CONCEPTS_FILE, DICTIONARY_FILE
-from convscope.jobs.concepts.pictures import FOLDER, concept_name
+from convscope.jobs.concepts.pictures import FOLDER, concept_name, dimmed
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
 from convscope.models.base import VisionModel
@@ -80,7 +78,7 @@ class Concepts:
         pixels = as_photo(photo)
         info = self.model.layer(self.layer)
         with torch.no_grad(), Probe(self.model, [info.name]) as probe:
-            maps = layer_vectors(info, probe(self.model.prepare(pixels))[info.name]).float()
+            maps = info.as_used(probe(self.model.prepare(pixels))[info.name]).float()
         return position_codes(self.dictionary.to(self.model.device), maps)[0].cpu()
 
     def picture(self, concept: int) -> Picture:
@@ -99,9 +97,7 @@ class Concepts:
         size = image.shape[-1]
         tiles, rows = [], []
         for i in order:
-            peak = float(codes[i].max().clamp_min(1e-12))
-            heat = F.interpolate(codes[i][None, None] / peak, size=(size, size), mode="bilinear", align_corners=False)[0]
-            shown = Picture.from_tensor((image * (0.2 + 0.8 * heat.clamp(0, 1))).clamp(0, 1))
+            shown = Picture.from_tensor(dimmed(image, codes[i], float(codes[i].max())))
             concept = self.picture(i).to_pil().resize((size, size))
             tiles.append(labelled(row([shown, Picture(np.asarray(concept))], margin=2),
                                   f"{concept_name(i)}: mean {float(strength[i]):.2f}"))

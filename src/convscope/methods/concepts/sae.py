@@ -63,7 +63,7 @@ def train_sae(source: VectorSource, training: Training, checkpoint: Path | None 
     total_steps = epochs * steps_per_epoch
     settings = {"method": "sae", "concepts": training.concepts, "k": training.k, "batch": batch, "epochs": epochs,
                 "seed": training.seed, "count": source.count}
-    mean, scale, _ = channel_moments(source)
+    mean, scale = channel_moments(source)
     net = TopKAutoencoder(training.concepts, source.channels, training.k,
                           torch.Generator().manual_seed(training.seed)).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=LEARNING_RATE)
@@ -75,10 +75,10 @@ def train_sae(source: VectorSource, training: Training, checkpoint: Path | None 
         optimizer.load_state_dict(state["optimizer"])
         idle, epoch0, step = state["idle"].to(device), state["epoch"], state["step"]
     dead_after = min(DEAD_AFTER, source.count)
-    mean, scale_t = mean.to(device), scale
+    mean = mean.to(device)
     for epoch in range(epoch0, epochs):
         for x in source.minibatches(batch, epoch, training.seed):
-            x = (x.to(device) - mean) / scale_t
+            x = (x.to(device) - mean) / scale
             for group in optimizer.param_groups:
                 group["lr"] = LEARNING_RATE * min(1.0, (total_steps - step) / max(1.0, DECAY_SHARE * total_steps))
             pre, codes, reconstruction = net(x)

@@ -38,17 +38,15 @@ class ArrayVectors:
             yield self.vectors[order[start:start + size]]
 
 
-def channel_moments(source: VectorSource) -> tuple[torch.Tensor, float, float]:
-    """The channels' mean (C,), the root mean squared norm of the centred vectors, and the
-    smallest value, from one pass over ``source``."""
+def channel_moments(source: VectorSource) -> tuple[torch.Tensor, float]:
+    """The channels' mean (C,) and the root mean squared norm of the centred vectors, from one
+    pass over ``source``."""
     total = torch.zeros(source.channels, dtype=torch.float64)
     squares = 0.0
-    smallest = float("inf")
     for x in source.minibatches(8192, 0, 0):
         x64 = x.double()
         total += x64.sum(dim=0)
         squares += float((x64 ** 2).sum())
-        smallest = min(smallest, float(x.min()))
     mean = total / max(source.count, 1)
     variance = squares / max(source.count, 1) - float((mean ** 2).sum())
-    return mean.float(), max(variance, 1e-12) ** 0.5, smallest
+    return mean.float(), max(variance, 1e-12) ** 0.5
