@@ -140,6 +140,18 @@ def concepts_section(quick: bool) -> dict:
     return {"concepts": concepts_main(quick)}
 
 
+def trust_section(quick: bool) -> dict:
+    """Section 17, over the distinct photos of scikit-image and scikit-learn and, when
+    ``TRUST_WALLPAPERS`` names an unpacked plasma-workspace-wallpapers package, its wallpapers."""
+    import tempfile
+
+    from .trust_recipes import main as trust_main
+
+    wallpapers = os.environ.get("TRUST_WALLPAPERS")
+    with tempfile.TemporaryDirectory() as folder:
+        return trust_main(Path(folder), Path(wallpapers) if wallpapers else None, quick)
+
+
 SECTIONS = {
     "article": ("the article's loop against grid --recipe keras2016", article_section),
     "lucent": ("Lucent against the lucid recipe",
@@ -158,6 +170,7 @@ SECTIONS = {
     "cpu_step": ("the CPU changes of the render step, each against what it replaced", cpu_step_section),
     "commit": ("this tree against another checkout of convscope", commit_section),
     "concepts": ("concepts: the collection pass, training at scale, and overcomplete", concepts_section),
+    "trust": ("which recipe's pictures show what the units do, at which depth", trust_section),
 }
 
 
@@ -316,6 +329,8 @@ def markdown(res: dict) -> str:
                                             ("same activations", "activations_equal", "")]), ""]
     if "concepts" in res:
         parts += concepts_markdown(res["concepts"])
+    if "trust_recipes" in res:
+        parts += trust_markdown(res)
     return "\n".join(parts)
 
 
@@ -349,6 +364,37 @@ def concepts_markdown(c: dict) -> list[str]:
                                     ("global-mean R2", "global_mean_r2", ".3f"), ("L0", "l0", ".1f"),
                                     ("dead share", "dead_share", ".3f"), ("train s", "train_s", ".1f"),
                                     ("s / epoch", "epoch_s", ".2f")]), ""]
+    return parts
+
+
+def spread_text(value: dict, digits: int = 2) -> str:
+    """A median with its quartiles, or a dash."""
+    if value["median"] is None:
+        return "-"
+    return f"{value['median']:.{digits}f} ({value['q1']:.{digits}f}-{value['q3']:.{digits}f})"
+
+
+def trust_markdown(res: dict) -> list[str]:
+    """Section 17."""
+    rows = res["trust_recipes"]
+    photos = rows[0]["photos"]
+    parts = ["## 17. Trust: which recipe's pictures show what the units do, at which depth", "",
+             f"`benchmarks/trust_recipes.py` ({res['trust_recipes_machine']}): `convscope.stats` with a photo folder "
+             f"(the trust measures with one picture and one top photo as the references per trial, as the atlas has them; 50 trials; judge efficientnet-lite2) for efficientnet-lite0, "
+             f"units 0-15 of each layer, over {photos} distinct images no test uses: every photo that ships with "
+             "scikit-image and scikit-learn (20 + 2, gray ones included) and the 30 wallpapers of Debian's "
+             "plasma-workspace-wallpapers package (photos and renders). Each cell: the median over the units and, in "
+             "brackets, the quartiles. Path: 0 = random photos, 1 = the unit's top photos (`-`: the first layer has "
+             "no earlier layer). Choice: the share of trials the judge gets right, with the unit's pictures, its top "
+             "photos or random photos as references.", "",
+             "| recipe | layer | ratio | ratio > 1 | path score | choice: pictures | choice: top photos | "
+             "choice: random photos | seconds |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        parts.append(f"| {r['recipe']} | {r['layer']} | {spread_text(r['ratio'])} | {r['ratio_above_1']} of "
+                     f"{r['units']} | {spread_text(r['path_score'])} | {spread_text(r['choice_pictures'])} | "
+                     f"{spread_text(r['choice_photos'])} | {spread_text(r['choice_random'])} | {r['seconds']:.0f} |")
+    parts += ["", f"![The units' pictures, by recipe and layer](sheets/{res['trust_recipes_sheet']})", ""]
     return parts
 
 

@@ -169,6 +169,20 @@ def test_the_python_api_agrees_with_the_page_and_the_json(planted_run, planted_p
     assert "explained variance" in found._repr_html_()
 
 
+def test_each_concept_has_its_trust_measures_on_its_page(planted_run):
+    record = json.loads((planted_run / "concepts.json").read_text())
+    assert record["trust"]["references"] == 1 and record["trust"]["trials"] == 50
+    for concept in record["concepts"]:
+        trust = concept["trust"]
+        assert trust["path"]["layers"] == ["codes"] and trust["choice_pictures"]["trials"] == 50
+        assert concept["path_score"] == trust["path_score"]
+        assert (planted_run / "concepts" / f"{concept['name']}.path.png").stat().st_size > 0
+        page = (planted_run / "concepts" / f"{concept['name']}.html").read_text()
+        assert "Can its picture be trusted?" in page and f"{concept['name']}.path.png" in page
+    # the planted concepts are separate patterns: their top photos tell strong photos from weak ones
+    assert np.median([c["trust"]["choice_photos"]["score"] for c in record["concepts"]]) > 0.6
+
+
 def test_the_class_weighed_finds_its_concept_and_deletion_falls_faster(planted_run):
     record = json.loads((planted_run / "concepts.json").read_text())
     weighed = record["classes"][0]

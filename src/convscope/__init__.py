@@ -2,14 +2,14 @@
 
 One function per command (``filter``, ``grid``, ``render``, ``dream``, ``classviz``,
 ``accentuate``, ``caricature``, ``explain``, ``saliency``, ``classify``, ``stats``, ``twins``,
-``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``layers``; the models are listed
+``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``layers``; the models are listed
 by ``convscope.models.available()``), ``load`` for networks, and the engine's parts for a recipe
 of one's own (``Recipe``, ``get_recipe``, ``objectives``, ``parse_objective``).
 """
 from __future__ import annotations
 
 from convscope import models
-from convscope.api import activation_atlas, atlas, concepts, exemplars, layers, spectrum, stats, twins
+from convscope.api import activation_atlas, atlas, concepts, exemplars, layers, spectrum, stats, trust, twins
 from convscope.engine import objectives
 from convscope.engine.objective_text import parse_objective
 from convscope.engine.recipes import RECIPES, Recipe, get_recipe
@@ -34,7 +34,7 @@ __all__ = [
     "RECIPES", "ConvscopeError", "Grid", "Picture", "Recipe", "RenderResult", "accentuate", "activation_atlas",
     "atlas", "caricature", "classify", "classviz", "compiling", "concepts", "dream", "exemplars", "explain", "filter",
     "get_recipe", "grid", "layers", "load", "models", "objectives", "parse_objective", "render", "saliency", "show",
-    "spectrum", "stats", "twins",
+    "spectrum", "stats", "trust", "twins",
 ]
 
 

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from convscope.data.photo_stats import PhotosLike, as_source
+from convscope.data.photo_stats import PhotoFolder, PhotosLike, as_source
 from convscope.data.photo_stream import photo_files
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.spectrum import Spectrum, measure_spectrum
@@ -24,7 +24,10 @@ from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
 from convscope.jobs.concepts.job import ConceptSettings, learn_concepts
 from convscope.jobs.concepts.result import Concepts
 from convscope.jobs.exemplars import ExemplarRun, run_exemplars
+from convscope.jobs.trust import TrustReport, assess_trust
 from convscope.methods.fidelity import UnitFidelity, measure_units
+from convscope.methods.trust.assess import TrustSettings, trust_impossible
+from convscope.methods.trust.judge import load_judge
 from convscope.methods.twins import (
     TWIN_PICTURE_STEPS,
     TwinReport,
@@ -53,8 +56,11 @@ def layers(model: VisionModel | str) -> list[Layer]:
 
 def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *,
           photos: PhotosLike = None, recipe: Recipe | str = DEFAULT_RECIPE, seed: int = 0, batch: int = 32,
+          judge: VisionModel | str | None = None, trials: int = 50, references: int = 3,
           progress: Progress | None = None) -> UnitFidelity:
-    """Fidelity: each unit's picture activation over the best the unit reaches on real photos.
+    """Fidelity: each unit's picture activation over the best the unit reaches on real photos;
+    given a photo folder with enough photos, also the trust measures (see ``trust``; the first
+    layer has no path score), else ``settings["trust"]`` says why not.
 
     Args:
         model: a VisionModel or a model's name.
@@ -64,9 +70,12 @@ def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
         recipe: a Recipe or a recipe's name.
         seed: the seed of the pictures.
         batch: units optimized together.
+        judge: with a folder, the trust measures' judge (see ``trust``).
+        trials: with a folder, two-alternative trials per unit and kind of reference.
+        references: with a folder, references per kind.
         progress: called with (unit-steps done, unit-steps in all).
     Returns:
-        One row per unit, with its ratio; the median ratio.
+        One row per unit, with its ratio (and trust measures); the median ratio.
     Raises:
         UnknownNameError: an unknown layer.
         OutOfRangeError: a unit out of the layer's range.
@@ -75,8 +84,56 @@ def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
     model = as_model(model)
     if units is None:
         units = list(range(min(STATS_UNITS, model.layer(layer).channels)))
-    return measure_units(model, layer, units, as_source(photos), get_recipe(recipe), seed=seed, batch=batch,
-                         progress=progress)
+    source = as_source(photos)
+    settings = None
+    why_not: str | None = "it needs a photo folder"
+    if isinstance(source, PhotoFolder):
+        settings = TrustSettings(load_judge(judge, model), trials, references)
+        settings.check()
+        why_not = trust_impossible(len(source), settings)
+    result = measure_units(model, layer, units, source, get_recipe(recipe), seed=seed, batch=batch,
+                           progress=progress, trust=settings if why_not is None else None)
+    if why_not is not None:
+        result.settings["trust"] = f"not measured: {why_not}"
+    return result
+
+
+def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *, photos: str | Path | Sequence[object],
+          out: str | Path = "trust", judge: VisionModel | str | None = None, recipe: Recipe | str = DEFAULT_RECIPE,
+          trials: int = 50, references: int = 3, seed: int = 0, batch: int = 32, export: str | Path | None = None,
+          progress: Progress | None = None) -> TrustReport:
+    """Measured evidence that each unit's picture shows what the unit does on real photos: the
+    ratio of activations, the path score (Geirhos et al. 2024) and a machine two-alternative
+    choice (Borowski et al. 2021, with a judge network in place of the person).
+
+    Args:
+        model: a VisionModel or a model's name.
+        layer: the layer (not the first: the path needs earlier layers).
+        units: the units to measure (default: the layer's first eight).
+        photos: a folder (of any size) or a list of photos.
+        out: the output folder: trust.json, each unit's pictures and path plot, sheet.png.
+        judge: the network whose embeddings the observer compares: a VisionModel or a name
+            (default: efficientnet-lite2, or efficientnet-lite0 for efficientnet-lite2 itself).
+        recipe: a Recipe or a recipe's name.
+        trials: two-alternative trials per unit and kind of reference.
+        references: references per kind: the unit's best photos, and its pictures (seeds).
+        seed: the seed of the pictures and the trials.
+        batch: units optimized together.
+        export: a folder for the trials as a page people can take, with an answer key.
+        progress: called with (unit-steps done, unit-steps in all).
+    Returns:
+        The measures per unit, their medians, and the files written.
+    Raises:
+        OutOfRangeError: the first layer, a unit or option out of range, too few photos.
+        ConvscopeError: a judge that cannot load.
+        ImageInputError: a missing or empty photo folder.
+    """
+    model = as_model(model)
+    if units is None:
+        units = list(range(min(STATS_UNITS, model.layer(layer).channels)))
+    return assess_trust(model, layer, units, photos, out, judge=load_judge(judge, model).model, recipe=get_recipe(recipe),
+                        trials=trials, references=references, seed=seed, batch=batch, export=export,
+                        progress=progress)
 
 
 def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, angles: Sequence[float] | None = None,
@@ -143,7 +200,8 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
 
 def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | None = None,
           recipe: Recipe | str = DEFAULT_RECIPE, photos: str | Path | None = None, exemplars: str | Path | None = None,
-          batch: int = 32, seed: int = 0, force: bool = False) -> AtlasSummary:
+          batch: int = 32, seed: int = 0, force: bool = False, judge: VisionModel | str | None = None,
+          trials: int = 50) -> AtlasSummary:
     """Every unit of a network rendered, measured against photos, and written as a static site
     (``out/index.html``); a stopped run continues where it was.
 
@@ -157,13 +215,18 @@ def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | 
         batch: units optimized together (part of the atlas's settings).
         seed: the seed of the pictures.
         force: replace an atlas with other settings in ``out``.
+        judge: with a photo folder, the judge of each unit's trust measures (see ``trust``),
+            taken with the unit's one picture as its reference (as ``trust(..., references=1)``).
+        trials: with a photo folder, two-alternative trials per unit and kind of reference.
     Returns:
         The folder, the units in it, and how many were rendered now.
     Raises:
         AtlasFolderError: ``out`` holds an atlas with other settings (without ``force``).
     """
-    return build_atlas(as_model(model), out, layers=layers, recipe=get_recipe(recipe), photos_dir=photos,
-                       exemplars_dir=exemplars, batch=batch, seed=seed, force=force)
+    model = as_model(model)
+    trust = TrustSettings(load_judge(judge, model), trials, references=1) if photos is not None else None
+    return build_atlas(model, out, layers=layers, recipe=get_recipe(recipe), photos_dir=photos,
+                       exemplars_dir=exemplars, batch=batch, seed=seed, force=force, trust=trust)
 
 
 def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *,
@@ -197,8 +260,8 @@ def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, o
 def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *, method: str = "nmf",
              concepts: int = 64, k: int = 8, samples: int = 100_000, held_out: float = 0.1, seed: int = 0,
              epochs: int | None = None, classes: Sequence[str | int] = (), recipe: Recipe | str = DEFAULT_RECIPE,
-             batch: int = 32, photo_batch: int = 32, workers: int = 2,
-             progress: StageProgress | None = None) -> Concepts:
+             batch: int = 32, photo_batch: int = 32, workers: int = 2, judge: VisionModel | str | None = None,
+             trials: int = 50, progress: StageProgress | None = None) -> Concepts:
     """The concepts of a layer: a dictionary (NMF or a TopK sparse autoencoder) learned from its
     activations over a photo folder of any size, each concept rendered, located in the photos and
     weighed for the classes; measured on held-out photos beside the layer's own units; a page
@@ -222,6 +285,8 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
         batch: concepts rendered together.
         photo_batch: photos per forward pass.
         workers: processes decoding photos.
+        judge: the judge of each concept's trust measures (see ``trust``), its picture as the reference.
+        trials: two-alternative trials per concept and kind of reference.
         progress: called with (stage, done, total).
     Returns:
         The concepts: ``encode``, ``decode``, ``maps`` of a photo, ``measures``, the ``record`` of
@@ -232,8 +297,10 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
     """
     network = as_model(model)
     settings = ConceptSettings(method, concepts, k, samples, held_out, seed, epochs, tuple(str(c) for c in classes))
+    trust_settings = TrustSettings(load_judge(judge, network), trials, references=1)
+    trust_settings.check()
     run = learn_concepts(network, layer, photos, out, settings, recipe=get_recipe(recipe), batch=batch,
-                         photo_batch=photo_batch, workers=workers, progress=progress)
+                         photo_batch=photo_batch, workers=workers, trust=trust_settings, progress=progress)
     return Concepts(network, run.record["settings"]["layer"], run.dictionary, run.record, run.out)
 
 

@@ -19,7 +19,7 @@ def cmd_concepts(args: argparse.Namespace) -> None:
     output_folder(args.out)
     for value, name in ((args.concepts, "--concepts"), (args.k, "--k"), (args.samples, "--samples"),
                         (args.batch, "--batch"), (args.photo_batch, "--photo-batch"), (args.steps, "--steps"),
-                        (args.epochs, "--epochs")):
+                        (args.epochs, "--epochs"), (args.trials, "--trials")):
         positive(value, name)
     if args.workers < 0:
         fail(f"--workers must be 0 or more, got {args.workers}")
@@ -40,7 +40,7 @@ def cmd_concepts(args: argparse.Namespace) -> None:
         result = concepts(model, args.layer, args.photos, args.out, method=args.method, concepts=args.concepts, k=args.k,
                           samples=args.samples, held_out=args.held_out, seed=args.seed, epochs=args.epochs,
                           classes=classes, recipe=recipe, batch=args.batch, photo_batch=args.photo_batch,
-                          workers=args.workers, progress=report)
+                          workers=args.workers, judge=args.judge, trials=args.trials, progress=report)
     record = result.record
     for entry in record["skipped"]:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)

@@ -34,11 +34,18 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     output_folder(args.out)
     positive(args.batch, "--batch")
     positive(args.steps, "--steps")
+    positive(args.trials, "--trials")
     recipe = cli_recipe(args)
     if args.photos is not None:
         photo_files(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
+    trust = None
+    if args.photos is not None:
+        from convscope.methods.trust.assess import TrustSettings
+        from convscope.methods.trust.judge import load_judge
+
+        trust = TrustSettings(load_judge(args.judge, model), args.trials, references=1)
     layers = [l for l in args.layers.split(",") if l] if args.layers else None
     factory = None
     if args.ray:
@@ -67,7 +74,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     try:
         summary = build_atlas(model, args.out, layers=layers, recipe=recipe, photos_dir=args.photos,
                               exemplars_dir=args.exemplars, batch=args.batch, seed=args.seed, force=args.force,
-                              progress=update, runner_factory=factory)
+                              progress=update, runner_factory=factory, trust=trust)
     finally:
         bar.close()
     warn_skipped(summary.skipped_photos)

@@ -6,7 +6,7 @@ import inspect
 from typing import Callable
 
 from convscope import __version__, models
-from convscope.api import concepts
+from convscope.api import concepts, trust
 from convscope.cli.common import parse_size
 from convscope.cli.concept_commands import cmd_concepts
 from convscope.cli.info import cmd_classify, cmd_layers, cmd_models
@@ -21,6 +21,7 @@ from convscope.cli.photo_commands import (
     cmd_spectrum,
 )
 from convscope.cli.pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
+from convscope.cli.trust_command import cmd_trust
 from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES, Recipe, size_text
 from convscope.engine.render import render
 from convscope.engine.spectrum import measure_spectrum
@@ -164,6 +165,15 @@ def add_thresholds(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thresholds", metavar="STEPS",
                    help="also write the pictures at these steps as a strip, e.g. 32,128,512 (beside the "
                         "output, as NAME.steps.png)")
+
+
+def add_trust_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--judge", metavar="MODEL", help="the network whose embeddings the machine observer compares "
+                   "(default: efficientnet-lite2; efficientnet-lite0 for efficientnet-lite2 itself)")
+    p.add_argument("--trials", type=int, default=library_default(trust, "trials"),
+                   help="two-alternative trials per unit and kind of reference")
+    p.add_argument("--references", type=int, default=library_default(trust, "references"),
+                   help="references per kind: the unit's best photos, and its pictures (seeds)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -359,7 +369,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model_name", metavar="MODEL", nargs="?", default=models.DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--out", required=True, help="output folder (resumable: run again to continue)")
     p.add_argument("--layers", help="comma-separated layers (default: every layer, logits included)")
-    add_photos(p)
+    add_photos(p, "the statistics and, with enough photos, each unit's trust measures (its one picture as the "
+                  "reference)")
+    p.add_argument("--judge", metavar="MODEL", help="with --photos: the network whose embeddings the machine "
+                   "observer compares (default: efficientnet-lite2; efficientnet-lite0 for efficientnet-lite2 itself)")
+    p.add_argument("--trials", type=int, default=library_default(trust, "trials"),
+                   help="with --photos: two-alternative trials per unit and kind of reference")
     p.add_argument("--exemplars", metavar="DIR", help="a finished `convscope exemplars` folder: each unit's page "
                    "shows its dataset examples, cropped to its receptive field")
     p.add_argument("--batch", type=int, default=library_default(build_atlas, "batch"), help="units optimized together")
@@ -442,6 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="photos per forward pass")
     p.add_argument("--workers", type=int, default=library_default(concepts, "workers"),
                    help="processes decoding photos (0: decode in this one)")
+    p.add_argument("--judge", metavar="MODEL", help="the network whose embeddings judge each concept's picture "
+                   "(default: efficientnet-lite2; efficientnet-lite0 for efficientnet-lite2 itself)")
+    p.add_argument("--trials", type=int, default=library_default(concepts, "trials"),
+                   help="two-alternative trials per concept and kind of reference")
     add_recipe_options(p)
     add_json(p)
     add_common(p)
@@ -470,14 +489,34 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
     p.set_defaults(run=cmd_twins)
 
-    p = command("stats", help="fidelity: picture activation over the best real photo's")
+    p = command("stats", help="fidelity: picture activation over the best real photo's (and with a photo folder, "
+                "the trust measures)")
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("layer", metavar="LAYER", help=LAYER_HELP)
     p.add_argument("--units", help="units to measure, e.g. 0-7 (default: the first 8)")
-    add_photos(p)
+    add_photos(p, "the statistics and, with a folder, the trust measures")
     p.add_argument("--batch", type=int, default=library_default(measure_units, "batch"), help="units optimized together")
+    add_trust_options(p)
     add_recipe_options(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_stats)
+
+    p = command("trust", help="measured evidence that units' pictures show what the units do on real photos: the "
+                "ratio, the path score and a machine two-alternative choice")
+    p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
+    p.add_argument("layer", metavar="LAYER", help=LAYER_HELP + " (not the first: the path needs earlier layers)")
+    p.add_argument("--units", help="units to measure, e.g. 0-15 (default: the first 8)")
+    p.add_argument("--photos", required=True, metavar="DIR", help="folder of photos, read with its subfolders and "
+                   "streamed, so it can be of any size")
+    p.add_argument("--out", default=library_default(trust, "out"), help="output folder: trust.json, each unit's "
+                   "pictures and path plot, sheet.png")
+    p.add_argument("--export-trials", metavar="DIR", help="also write the trials as a page people can take "
+                   "(index.html) and its answer key (answer-key.json)")
+    p.add_argument("--batch", type=int, default=library_default(trust, "batch"), help="units optimized together")
+    add_trust_options(p)
+    add_recipe_options(p)
+    add_json(p)
+    add_common(p)
+    p.set_defaults(run=cmd_trust)
     return parser

@@ -155,35 +155,30 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
+    from convscope.api import stats
+    from convscope.cli.trust_command import measures_table
     from convscope.data.photo_stats import photo_source
-    from convscope.methods.fidelity import measure_units
 
-    positive(args.batch, "--batch")
-    positive(args.steps, "--steps")
+    for value, name in ((args.batch, "--batch"), (args.steps, "--steps"), (args.trials, "--trials"),
+                        (args.references, "--references")):
+        positive(value, name)
     recipe = cli_recipe(args)
     photos = photo_source(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
     info = model.layer(args.layer)
-    units = parse_units(args.units) if args.units else list(range(min(8, info.channels)))
+    units = parse_units(args.units) if args.units else None
     with progress_bar(f"stats {info.name}") as bar:
-        report = measure_units(model, args.layer, units, photos, recipe, seed=args.seed, batch=args.batch,
-                               progress=bar)
+        report = stats(model, args.layer, units, photos=photos,
+                       recipe=recipe, seed=args.seed, batch=args.batch, judge=args.judge, trials=args.trials,
+                       references=args.references, progress=bar)
     warn_skipped(photos.skipped)
     summary = {**report.settings, "skipped_photos": len(photos.skipped), "units": report.rows,
                "median_ratio": report.median_ratio}
-    after = report.settings["after"]
     lines = [f"{model.name} {info.name} (read {report.settings['read']}), recipe {recipe.name}, "
-             f"{plural(report.settings['photos'], 'photo')}",
-             f"{'unit':>5s} {'picture':>9s} {'best photo':>10s} {'ratio':>7s}"
-             + (f" {'after ' + after:>14s}" if after else "") + "  photo"]
-
-    def ratio_text(value: float | None, width: int) -> str:
-        return f"{value:{width}.2f}" if value is not None else " " * (width - 1) + "-"
-
-    for r in report.rows:
-        lines.append(f"{r['unit']:5d} {r['activation']:9.3f} {r['photo_max']:10.3f} {ratio_text(r['ratio'], 7)}"
-                     + (f" {ratio_text(r['ratio_after'], 14)}" if after else "") + f"  {r['best_photo']}")
+             f"{plural(report.settings['photos'], 'photo')}", *measures_table(report.rows, report.settings["after"])]
+    if isinstance(report.settings["trust"], str):
+        lines.append(f"trust {report.settings['trust']}")
     emit(args, summary, "\n".join(lines))
 
 

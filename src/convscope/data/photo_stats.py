@@ -8,7 +8,7 @@ the atlas and `twins` all read photos through here.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence, Union
 
@@ -79,9 +79,11 @@ class PhotoFolder(PhotoSource):
     """Every photo under a folder, subfolders included, streamed: decoded and resized in
     ``workers`` processes (see ``photo_stream``); unreadable files are skipped and noted."""
 
-    def __init__(self, folder: str | Path, workers: int = 2) -> None:
+    def __init__(self, folder: str | Path, workers: int = 2, names: Sequence[str] | None = None) -> None:
+        """``names``: the photos, relative to ``folder``, as an earlier pass listed them (default:
+        every photo under it now)."""
         self.root = Path(folder)
-        self.files = photo_files(self.root)
+        self.files = photo_files(self.root) if names is None else [self.root / name for name in names]
         self.names = [p.relative_to(self.root).as_posix() for p in self.files]
         self.workers = workers
         self.skipped = []
@@ -136,12 +138,15 @@ def as_source(photos: PhotosLike) -> PhotoSource:
 @dataclass
 class PhotoStats:
     """A layer's best photos per unit (``top`` of them), as read and after the layer's
-    activation function (None when it has none), with the photos' names."""
+    activation function (None when it has none), with the photos' names; with ``low``, also
+    each unit's lowest photos by mean (``low``), and the photos that could be read."""
 
     read: LayerExemplars
     after: LayerExemplars | None
     names: list[str]
     map_size: tuple[int, int] | None
+    low: LayerExemplars | None = None
+    readable: list[int] = field(default_factory=list)
 
     def best(self, peak: bool = False, after: bool = False) -> torch.Tensor:
         """(C,): the highest peak (or mean) each unit reaches on any photo."""
@@ -153,17 +158,30 @@ class PhotoStats:
         photos = self.read.peak_photos if peak else self.read.mean_photos
         return self.names[int(photos[unit, 0])]
 
+    def top_by_mean(self, unit: int) -> list[tuple[int, float]]:
+        """The unit's best photos by mean, best first: (photo index, mean)."""
+        return [(int(i), float(v)) for i, v in zip(self.read.mean_photos[unit], self.read.mean_values[unit]) if i >= 0]
+
+    def bottom_by_mean(self, unit: int) -> list[tuple[int, float]]:
+        """The unit's lowest photos by mean, lowest first: (photo index, mean); empty without ``low``."""
+        if self.low is None:
+            return []
+        return [(int(i), -float(v)) for i, v in zip(self.low.mean_photos[unit], self.low.mean_values[unit]) if i >= 0]
+
 
 def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotosLike = None,
-                     *, top: int = 1, batch: int = PHOTO_BATCH, progress: Progress | None = None
+                     *, top: int = 1, low: int = 0, batch: int = PHOTO_BATCH, progress: Progress | None = None
                      ) -> dict[str, PhotoStats]:
-    """Per layer, the ``top`` photos of every unit, in one pass over ``photos`` (the built-in
-    set when None): one forward per batch for all ``layers``, stopped after the deepest."""
+    """Per layer, the ``top`` photos of every unit (and with ``low``, its ``low`` lowest by
+    mean), in one pass over ``photos`` (the built-in set when None): one forward per batch
+    for all ``layers``, stopped after the deepest."""
     source = as_source(photos)
     names = [model.layer(name).name for name in layers]
     read = {n: LayerExemplars.empty(model.layer(n).channels, top) for n in names}
     after = {n: LayerExemplars.empty(model.layer(n).channels, top) for n in names if model.layer(n).after}
+    lowest = {n: LayerExemplars.empty(model.layer(n).channels, low) for n in names} if low > 0 else {}
     done = 0
+    readable: list[int] = []
     with torch.no_grad(), Probe(model, names) as probe:
         for indices, images in source.batches(model, batch):
             acts = probe(images)
@@ -171,6 +189,9 @@ def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotosLi
                 read[name].update(indices, acts[name])
                 if name in after:
                     after[name].update(indices, model.layer(name).as_used(acts[name]))
+                if name in lowest:  # the highest of the negated means are the lowest means
+                    lowest[name].update(indices, -acts[name])
+            readable += indices.tolist()
             done += len(indices)
             if progress is not None:
                 progress(done, len(source))
@@ -178,4 +199,5 @@ def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotosLi
         shown = "; ".join(source.skipped[:2])
         raise ImageInputError(f"none of the {len(source)} photos could be read ({shown}): give a folder of PNG or "
                               "JPEG photos")
-    return {n: PhotoStats(read[n], after.get(n), source.names, read[n].map_size) for n in names}
+    return {n: PhotoStats(read[n], after.get(n), source.names, read[n].map_size, lowest.get(n), readable)
+            for n in names}

@@ -1,13 +1,22 @@
 """Fidelity: how a unit's picture compares with what real photos make the unit do."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import torch
 
 from convscope.data.photo_stats import PhotosLike, as_source, photo_statistics
 from convscope.io.notebook import table_html
+from convscope.io.picture import Picture
+from convscope.methods.trust.assess import (
+    TrustMeter,
+    TrustSettings,
+    UnitTrust,
+    check_photo_count,
+    measure_trust,
+    picture_seeds,
+)
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
@@ -57,15 +66,19 @@ def median_of(values: Iterable[float | None]) -> float | None:
 
 @dataclass
 class UnitFidelity:
-    """A layer's units rendered and compared with real photos (see ``measure_units``)."""
+    """A layer's units rendered and compared with real photos (see ``measure_units``); with
+    trust measured, ``trust`` holds each unit's measures and ``pictures`` its pictures (one
+    list per unit, picture 0 first)."""
 
     layer: str
     rows: list[dict]
     settings: dict
+    trust: list[UnitTrust] = field(default_factory=list)
+    pictures: list[list[Picture]] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
         return table_html(f"{self.layer}: picture activation over the best photo's (median ratio "
-                          f"{self.median_ratio})", self.rows)
+                          f"{self.median_ratio})", [{k: v for k, v in r.items() if k != "trust"} for r in self.rows])
 
     @property
     def median_ratio(self) -> float | None:
@@ -73,15 +86,43 @@ class UnitFidelity:
         return median_of(r["ratio"] for r in self.rows)
 
 
+def _offset(progress: Progress | None, done: int, total: int) -> Progress | None:
+    """``progress`` for one render of several: its unit-steps counted after ``done``, of ``total``."""
+    if progress is None:
+        return None
+    return lambda steps, _all: progress(done + steps, total)
+
+
 def measure_units(model: VisionModel, layer: str, units: Sequence[int],
                   photos: PhotosLike,
                   recipe: "Recipe | str" = "lucid", *, seed: int = 0, batch: int = 32,
-                  progress: "Progress | None" = None) -> UnitFidelity:
+                  progress: "Progress | None" = None, trust: TrustSettings | None = None) -> UnitFidelity:
     """Renders ``units`` of ``layer`` and divides each picture's activation by the best the
     unit reaches on ``photos`` (the channel mean; for the first convolution, whose pictures
     maximize the centre neuron, the peak). For a layer read before the network's own
     activation function (efficientnet-lite's stem and head, before ReLU6), the same ratio is
-    also given after that function: what the next layer receives."""
+    also given after that function: what the next layer receives.
+
+    With ``trust``, each unit also gets its path score (None for the first layer, which has no
+    earlier layers) and the machine's two-alternative choice scores (see
+    ``convscope.methods.trust``), from ``trust.references`` pictures (seeds from
+    ``picture_seeds``; picture 0 is the one the ratio is of).
+
+    Args:
+        model: the network.
+        layer: the layer's name.
+        units: the channels to measure.
+        photos: the photos (see ``PhotosLike``).
+        recipe: a Recipe or a recipe's name.
+        seed: the seed of the pictures.
+        batch: units optimized together.
+        progress: called with (unit-steps done, unit-steps in all).
+        trust: how to measure trust, or None for the ratio alone.
+    Returns:
+        One row of numbers per unit, the settings, and with ``trust`` the measures and pictures.
+    Raises:
+        OutOfRangeError: a unit out of range; with ``trust``, too few photos for the trials.
+    """
     from convscope.engine.recipes import get_recipe
     from convscope.engine.render import as_seen, render_units
 
@@ -90,9 +131,19 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
     for u in units:
         model.check_channel(layer, u)
     first = model.is_first_conv(info.name)
-    result = render_units(model, layer, units, rec, seed=seed, batch=batch, progress=progress)
     source = as_source(photos)
-    stats = photo_statistics(model, [info.name], source)[info.name]
+    if trust is not None:
+        trust.check()
+        check_photo_count(len(source), trust)
+    tops, lows = (trust.top_photos, trust.low_photos) if trust is not None else (1, 0)
+    stats = photo_statistics(model, [info.name], source, top=tops, low=lows)[info.name]
+    meter = TrustMeter(model, info.name, source, stats, trust, seed) if trust is not None else None
+    seeds = picture_seeds(seed, trust.references) if trust is not None else [seed]
+    total = len(seeds) * len(units) * rec.steps
+    results = [render_units(model, layer, units, rec, seed=s, batch=batch,
+                            progress=_offset(progress, k * len(units) * rec.steps, total))
+               for k, s in enumerate(seeds)]
+    result = results[0]
     best = stats.best(peak=first)
     rows = [{"unit": u, "activation": act, "photo_max": float(best[u]), "best_photo": stats.best_photo(u, peak=first),
              "ratio": fidelity(act, float(best[u]))} for u, act in zip(units, result.final.tolist())]
@@ -107,4 +158,12 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
                 "objective": "the centre neuron" if first else "the channel mean",
                 "read": f"before its {info.after.name}" if info.after is not None else "as the network outputs it",
                 "after": info.after.name if info.after is not None else None}
-    return UnitFidelity(info.name, rows, settings)
+    if meter is None or trust is None:
+        return UnitFidelity(info.name, rows, settings)
+    saved = [as_seen(rec, model, torch.stack([p.to_tensor() for p in r.pictures])) for r in results]
+    measured = measure_trust(meter, units, saved)  # the pictures as saved, as the atlas has them
+    for row, unit_trust in zip(rows, measured):
+        row.update({"path_score": unit_trust.path_score, "choice_pictures": unit_trust.choice_pictures.score,
+                    "choice_photos": unit_trust.choice_photos.score, "trust": unit_trust.as_dict()})
+    pictures_per_unit = [[r.pictures[i] for r in results] for i in range(len(units))]
+    return UnitFidelity(info.name, rows, {**settings, "trust": trust.as_dict()}, measured, pictures_per_unit)

@@ -138,6 +138,21 @@ class VisionModel:
             return list(self.layers)
         return [name for name in self.layers if name in self.main_layer_names]
 
+    @property
+    def last_conv_layer(self) -> str | None:
+        """The deepest spatial main layer that is not a pooling layer: the last maps before the
+        classifier (efficientnet-lite's head, VGG's conv5_3, a ViT's last block)."""
+        main = set(self.main_layers)
+        spatial = [layer for layer in self.layers.values()
+                   if layer.spatial and layer.name != LOGITS and layer.name in main and "pool" not in layer.kind.lower()]
+        return spatial[-1].name if spatial else None
+
+    def earlier_main_layers(self, layer: str) -> list[str]:
+        """The main layers that come before ``layer`` in the network (in order)."""
+        name = self.layer(layer).name
+        order = list(self.layers)
+        return [n for n in self.main_layers if order.index(n) < order.index(name)]
+
     def layer(self, name: str) -> Layer:
         """The layer called ``name`` (or one of its aliases); suggests close names and lists
         the layers."""

@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 from convscope.data.atlas_folder import safe_name, unit_stem
 from convscope.pages.page import page, write_text
+from convscope.pages.trust_section import trust_note, trust_section
 
 
 def unit_href(layer: str, channel: int, base: str = "units/") -> str:
@@ -36,14 +37,18 @@ def render_index(atlas: dict) -> str:
              f"{atlas['config']['recipe']['steps']} steps at {atlas['config']['recipe']['size']} px, "
              f"seed {atlas['config']['seed']}; {atlas['photos']} photos for the statistics.</p>",
              "<p>Ratio: the activation a unit's picture reaches over the best it reaches on a photo.</p>",
+             trust_note(atlas["config"].get("trust")),
              "<h2>Layers</h2><table><tr><th>layer</th><th>kind</th><th>units</th><th>read</th>"
-             "<th>median ratio</th><th>after the activation</th></tr>"]
+             "<th>median ratio</th><th>after the activation</th><th>median path score</th>"
+             "<th>median choice (picture)</th></tr>"]
     for layer in atlas["layers"]:
         anchor = quote(safe_name(layer["name"]))
         parts.append(f"<tr><td><a href=\"#{anchor}\">{escape(layer['name'])}</a></td>"
                      f"<td>{escape(layer['kind'])}</td><td>{len(layer['units'])}</td>"
                      f"<td>{escape(read.get(layer['name'], 'as output'))}</td>"
-                     f"<td>{fmt(layer['median_ratio'], 2)}</td><td>{fmt(layer.get('median_ratio_after'), 2)}</td></tr>")
+                     f"<td>{fmt(layer['median_ratio'], 2)}</td><td>{fmt(layer.get('median_ratio_after'), 2)}</td>"
+                     f"<td>{fmt(layer.get('median_path_score'), 2)}</td>"
+                     f"<td>{fmt(layer.get('median_choice_pictures'), 2)}</td></tr>")
     parts.append("</table>")
     for layer in atlas["layers"]:
         parts.append(f"<h2 id=\"{quote(safe_name(layer['name']))}\">{escape(layer['name'])}</h2><div class=\"grid\">")
@@ -88,6 +93,8 @@ def render_unit(atlas: dict, record: dict, previous: dict | None, following: dic
     body = [f"<nav>{''.join(nav)}</nav>", f"<h1>{escape(atlas['model'])} &middot; {escape(unit_label(record))}</h1>",
             f"<div class=\"unit\">{''.join(figures)}</div>",
             "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"]
+    if record.get("trust"):
+        body.append(trust_section(stem, record["trust"]))
     if record.get("top_photos"):
         body.append("<h2>Photos that excite it most</h2><div class=\"crops\">")
         for i, top in enumerate(record["top_photos"], start=1):

@@ -9,6 +9,7 @@ from html import escape
 from pathlib import Path
 
 from convscope.pages.page import page, write_text
+from convscope.pages.trust_section import trust_note, trust_section
 
 STYLE = """
 .cards{display:flex;flex-wrap:wrap;gap:10px} .card{background:#1a1a1a;padding:6px;width:300px}
@@ -71,7 +72,16 @@ def _card(concept: dict, folder: str) -> str:
             f"<h3><a href=\"{folder}{name}.html\">{name}</a></h3>"
             f"<a href=\"{folder}{name}.html\"><img class=\"pic\" src=\"{folder}{name}.png\" alt=\"picture of {name}\"></a>"
             f"{crops}<p>frequency {concept['frequency']:.3f} &middot; energy {concept['energy']:.3f}</p>"
+            f"{_trust_line(concept)}"
             f"<p>drives: {_classes_text(concept) or 'n/a'}</p></div>")
+
+
+def _trust_line(concept: dict) -> str:
+    if "trust" not in concept:
+        return ""
+    path = concept["path_score"]
+    return (f"<p>path score {'-' if path is None else f'{path:.2f}'} &middot; choice "
+            f"{concept['choice_pictures']:.2f}</p>")
 
 
 def _concept_page(record: dict, concept: dict) -> str:
@@ -95,6 +105,7 @@ def _concept_page(record: dict, concept: dict) -> str:
             f"codes' energy</p><h2>Top photos</h2>"
             + (f"<div class=\"strip\"><img src=\"{name}.photos.png\" alt=\"top photos of {name}\"></div><p>{files}</p>"
                if concept["photos"] else "<p>never active on the photos</p>")
+            + (trust_note(record["trust"]) + trust_section(name, concept["trust"]) if "trust" in concept else "")
             + (f"<h2>Classes it drives most</h2><p>The mean fall of each class's logit over held-out photos when "
                f"the concept is removed from the layer.</p><table>{classes}</table>" if classes else "")
             + (f"<h2>Importance for the classes asked</h2><table><tr><th>class</th><th>Sobol total index</th>"

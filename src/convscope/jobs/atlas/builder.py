@@ -27,6 +27,8 @@ from convscope.jobs.atlas import measure
 from convscope.jobs.atlas.store import AtlasStore
 from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
+from convscope.methods.trust.assess import TrustMeter, TrustSettings, trust_impossible
+from convscope.methods.trust.plot import path_plot
 from convscope.models.base import VisionModel
 from convscope.pages.atlas_site import write_site
 from convscope.runtime.progress import Progress
@@ -47,11 +49,13 @@ class BatchJob:
 
 @dataclass
 class LayerContext:
-    """What the photos make a layer do, computed once per layer in one streaming pass."""
+    """What the photos make a layer do, computed once per layer in one streaming pass, and what
+    measures its units' trust (None without a photo folder large enough)."""
 
     stats: PhotoStats
     drive: torch.Tensor | None  # (classes, channels) for the last conv layer
     is_logits: bool
+    meter: TrustMeter | None = None
 
 
 @dataclass
@@ -96,14 +100,18 @@ def unit_batches(channels: int, batch: int) -> list[list[int]]:
     return [list(range(start, min(start + batch, channels))) for start in range(0, channels, batch)]
 
 
-def layer_context(model: VisionModel, layer: str, photos: PhotoSource) -> LayerContext:
-    """Photo statistics of ``layer`` (each unit's TOP_PHOTOS best photos), and the classes it
-    drives over all the photos if it is the last conv layer."""
+def layer_context(model: VisionModel, layer: str, photos: PhotoSource, trust: TrustSettings | None = None,
+                  seed: int = 0) -> LayerContext:
+    """Photo statistics of ``layer`` (each unit's TOP_PHOTOS best photos, and with ``trust`` what
+    its measures need), the classes it drives over all the photos if it is the last conv
+    layer, and with ``trust`` its units' trust meter."""
     drive = None
-    if layer == measure.last_conv_layer(model) and model.labels is not None:
+    if layer == model.last_conv_layer and model.labels is not None:
         drive = measure.class_drive(model, layer, photos)
-    stats = photo_statistics(model, [layer], photos, top=measure.TOP_PHOTOS)[layer]
-    return LayerContext(stats, drive, layer == model.logits_layer)
+    top, low = (max(measure.TOP_PHOTOS, trust.top_photos), trust.low_photos) if trust else (measure.TOP_PHOTOS, 0)
+    stats = photo_statistics(model, [layer], photos, top=top, low=low)[layer]
+    meter = TrustMeter(model, layer, photos, stats, trust, seed) if trust is not None else None
+    return LayerContext(stats, drive, layer == model.logits_layer, meter)
 
 
 def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,
@@ -138,7 +146,7 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
                 seed: int = 0, force: bool = False,
                 progress: AtlasProgress | None = None,
                 runner_factory: Callable[[VisionModel, Recipe, int], BatchRunner] | None = None,
-                photo_workers: int = 2) -> AtlasSummary:
+                photo_workers: int = 2, trust: TrustSettings | None = None) -> AtlasSummary:
     """Renders and measures every unit of ``layers`` into ``out`` and writes the site there;
     a stopped run continues where it was, with the pixels of a clean run.
 
@@ -161,6 +169,8 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
         runner_factory: builds what renders the batches (default: this process; see
             ``ray_runner.ray_runner_factory``); the files are the same either way.
         photo_workers: processes decoding photos.
+        trust: how to measure each unit's trust with its one picture (``references`` must be
+            1; None: not measured); taken only over a photo folder with enough photos.
     Returns:
         The folder, its units, and how many were rendered now.
     Raises:
@@ -175,6 +185,8 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     for name in names:
         channel(name, 0).validate(model, seen)
     photos = photo_source(photos_dir, photo_workers)
+    if trust is not None and (photos_dir is None or trust_impossible(len(photos), trust) is not None):
+        trust = None
     exemplars = ExemplarIndex.open(exemplars_dir, model) if exemplars_dir is not None else None
     total = sum(model.layers[n].channels for n in names)
     runner = (runner_factory or LocalRunner)(model, rec, seed)  # a remote one checks itself here
@@ -183,9 +195,11 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
               "photos_signature": photos.signature()}
     if exemplars is not None:
         config["exemplars"] = exemplars.signature()
+    if trust is not None:
+        config["trust"] = trust.as_dict()
     try:
         rendered = _build(model, out, names, rec, seed, batch, force, config, photos, total, runner,
-                          progress or (lambda *_: None), exemplars)
+                          progress or (lambda *_: None), exemplars, trust)
     finally:
         runner.close()
     return AtlasSummary(Path(out), total, rendered, names, photos.skipped, len(photos) - len(photos.skipped))
@@ -193,7 +207,7 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
 
 def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, seed: int, batch: int, force: bool,
            config: dict, photos: PhotoSource, total: int, runner: BatchRunner, report: AtlasProgress,
-           exemplars: ExemplarIndex | None) -> int:
+           exemplars: ExemplarIndex | None, trust: TrustSettings | None) -> int:
     """The job proper, under the folder's lock; returns how many units it rendered."""
     rendered = 0
     with AtlasStore(out) as store:
@@ -207,18 +221,19 @@ def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, s
         kernels: dict[str, list[Picture]] = {}
         for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
             if job.layer not in contexts:
-                contexts[job.layer] = layer_context(model, job.layer, photos)
+                contexts[job.layer] = layer_context(model, job.layer, photos, trust, seed)
                 if model.is_first_conv(job.layer):
                     kernels[job.layer] = kernel_pictures(model, min(pictures[0].size))
             after = model.layers[job.layer].after
             shown = as_seen(rec, model, torch.stack([p.to_tensor() for p in pictures]))
             afters = unit_values(model, job.layer, job.units, shown, after.fn) if after is not None \
                 else [None] * len(job.units)
-            for unit, picture, activation, value_after in zip(job.units, pictures, finals, afters):
+            for unit, picture, activation, value_after, seen in zip(job.units, pictures, finals, afters, shown):
                 if not store.is_done(job.layer, unit):
                     kernel = kernels[job.layer][unit] if job.layer in kernels else None
-                    _write_unit(store, model, job.layer, unit, UnitResult(picture, activation, value_after, kernel),
-                                contexts[job.layer], photos, exemplars)
+                    _write_unit(store, model, job.layer, unit,
+                                UnitResult(picture, activation, value_after, kernel, seen), contexts[job.layer], photos,
+                                exemplars)
                     rendered += 1
                     done += 1
             report(done, total, None)
@@ -242,6 +257,7 @@ class UnitResult:
     activation: float  # of the optimized image, as the objective reads the layer
     activation_after: float | None  # of the saved picture, after the layer's activation function
     kernel: Picture | None  # the first convolution's kernel
+    seen: torch.Tensor  # (3, H, W) the saved picture as the network judges it
 
 
 def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, result: UnitResult,
@@ -284,6 +300,12 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
         record["class_name"] = model.class_name(unit)
     if context.drive is not None:
         record["drives"] = measure.top_classes(model, context.drive, unit)
+    if context.meter is not None:
+        unit_trust = context.meter.measure(unit, result.seen[None])
+        record.update({"path_score": unit_trust.path_score, "choice_pictures": unit_trust.choice_pictures.score,
+                       "choice_photos": unit_trust.choice_photos.score, "trust": unit_trust.as_dict()})
+        if unit_trust.path is not None:
+            path_plot(f"{layer}:{unit}", unit_trust.path).save(folder / f"{stem}.path.png")
     if exemplars is not None and layer in exemplars.layers:
         exemplars.sheet(model, layer, unit).save(folder / f"{stem}.exemplars.png")
         arrays = exemplars.layers[layer]
@@ -303,6 +325,9 @@ def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config
         units = [store.read_record(name, c) for c in range(info.channels)]
         entry = {"name": name, "kind": info.kind, "channels": info.channels, "shape": list(info.shape),
                  "median_ratio": median_of(u["ratio"] for u in units), "units": units}
+        if "trust" in config:
+            entry.update({"median_path_score": median_of(u["path_score"] for u in units),
+                          "median_choice_pictures": median_of(u["choice_pictures"] for u in units)})
         if info.after is not None:
             entry.update({"read": f"before {info.after.name}",
                           "median_ratio_after": median_of(u.get("ratio_after") for u in units)})

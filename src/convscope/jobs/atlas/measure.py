@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from convscope.data.photo_stats import PhotoSource
 from convscope.errors import ImageInputError
 from convscope.io.picture import Picture
-from convscope.models.base import LOGITS, VisionModel
+from convscope.models.base import VisionModel
 
 CROP_PX = 64
 TOP_PHOTOS = 3
@@ -32,15 +32,6 @@ def crop_around(prepared: torch.Tensor, position: tuple[int, int], map_size: tup
     small = F.interpolate(box[None], size=(CROP_PX, CROP_PX), mode="bilinear", antialias=True,
                           align_corners=False)[0]
     return Picture.from_tensor(small)
-
-
-def last_conv_layer(model: VisionModel) -> str | None:
-    """The deepest spatial main layer that is not a pooling layer: the last maps before the
-    classifier (efficientnet-lite's head, VGG's conv5_3, a ViT's last block)."""
-    main = set(model.main_layers)
-    spatial = [l for l in model.layers.values()
-               if l.spatial and l.name != LOGITS and l.name in main and "pool" not in l.kind.lower()]
-    return spatial[-1].name if spatial else None
 
 
 def class_drive(model: VisionModel, layer: str, photos: PhotoSource) -> torch.Tensor:

@@ -95,11 +95,13 @@ class CodesPass:
     units: dict
     effect_photos: KeptPhotos
     class_photos: dict[int, KeptPhotos]
+    lowest: LayerExemplars | None = None  # each concept's lowest photos by mean code (with ``low``)
+    readable: list[int] = field(default_factory=list)  # the photos read
 
 
 def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: ConceptDictionary, *, k: int, top: int,
                    effect_photos: int, classes: list[int], class_photos: int, batch: int, workers: int,
-                   out: Path, progress: Progress | None = None) -> CodesPass:
+                   out: Path, low: int = 0, progress: Progress | None = None) -> CodesPass:
     """One pass over the shards' photo folder (see the module docstring).
 
     Args:
@@ -114,12 +116,15 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
         batch: photos per forward pass.
         workers: processes decoding photos.
         out: the job's folder (the held-out code maps go under it).
+        low: each concept's lowest photos kept, by mean code (0: none).
         progress: called with (photos done, photos in all).
     """
     info = model.layer(shards.settings["layer"])
     files = [shards.root / name for name in shards.files]
     held = set(shards.held_out.tolist())
     exemplars = LayerExemplars.empty(dictionary.concepts, top)
+    lowest = LayerExemplars.empty(dictionary.concepts, low) if low > 0 else None
+    readable: list[int] = []
     concept_meter, unit_meter = ReconstructionMeter(info.channels, dictionary.concepts), \
         ReconstructionMeter(info.channels, info.channels)
     kept = KeptPhotos()
@@ -135,6 +140,9 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
                 maps = info.as_used(acts[info.name]).float()
                 codes = position_codes(device_dictionary, maps)
                 exemplars.update(part.indices, codes.cpu())
+                if lowest is not None:  # the highest of the negated means are the lowest means
+                    lowest.update(part.indices, -codes.cpu())
+                readable += part.indices.tolist()
                 for row, photo in enumerate(part.indices.tolist()):
                     if photo in held:
                         _measure(maps[row], device_dictionary, k, concept_meter, unit_meter)
@@ -146,7 +154,7 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
             if progress is not None:
                 progress(min(len(files), (part.number + 1) * batch), len(files))
     parts.flush()
-    return CodesPass(exemplars, concept_meter.summary(), unit_meter.summary(), kept, per_class)
+    return CodesPass(exemplars, concept_meter.summary(), unit_meter.summary(), kept, per_class, lowest, readable)
 
 
 def _measure(maps: torch.Tensor, dictionary: ConceptDictionary, k: int, concepts: ReconstructionMeter,

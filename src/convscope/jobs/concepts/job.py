@@ -20,12 +20,14 @@ from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.jobs.concepts.codes_pass import CodesPass, run_codes_pass
 from convscope.jobs.concepts.pictures import concept_name, render_concepts, write_concept_crops
+from convscope.jobs.concepts.trust_step import concept_trust
 from convscope.methods.concepts.dictionary import METHODS, ConceptDictionary
 from convscope.methods.concepts.effects import deletion_check, removal_effects, sobol_importance
 from convscope.methods.concepts.measures import dictionary_similarity, stability
 from convscope.methods.concepts.nmf import train_nmf
 from convscope.methods.concepts.sae import train_sae
 from convscope.methods.concepts.schedule import Training
+from convscope.methods.trust.assess import TrustSettings
 from convscope.models.base import VisionModel
 from convscope.models.classes import resolve_class
 from convscope.models.probe import Probe
@@ -85,7 +87,7 @@ class ConceptsRun:
 
 def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path,
                    settings: ConceptSettings, *, recipe: Recipe | str = DEFAULT_RECIPE,
-                   batch: int = 32, photo_batch: int = 32, workers: int = 2,
+                   batch: int = 32, photo_batch: int = 32, workers: int = 2, trust: TrustSettings | None = None,
                    progress: StageProgress | None = None) -> ConceptsRun:
     """Learns, measures and shows the concepts of ``layer`` over the photos under ``photos_dir``.
 
@@ -99,6 +101,8 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         batch: concepts rendered together.
         photo_batch: photos per forward pass.
         workers: processes decoding photos.
+        trust: how to measure each concept's trust, its picture as the reference (``references``
+            1; see ``convscope.methods.trust``), or None.
         progress: called with (stage, done, total); the stages are "photos", "training",
             "stability", "codes", "classes" and "pictures".
     Returns:
@@ -137,9 +141,11 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
                     lambda done, total: report("stability", done, total))
     key = hashlib.sha256(json.dumps(key_settings, sort_keys=True).encode()).hexdigest()[:16]
     dictionary.save(out / DICTIONARY_FILE, {"model": model.name, "layer": info.name, "key": key})
-    gathered = run_codes_pass(model, shards, dictionary, k=settings.k, top=TOP_PHOTOS, effect_photos=EFFECT_PHOTOS,
+    top = max(TOP_PHOTOS, trust.top_photos) if trust is not None else TOP_PHOTOS
+    gathered = run_codes_pass(model, shards, dictionary, k=settings.k, top=top, effect_photos=EFFECT_PHOTOS,
                               classes=targets, class_photos=CLASS_PHOTOS, batch=photo_batch, workers=workers,
-                              out=out, progress=lambda done, total: report("codes", done, total))
+                              out=out, low=trust.low_photos if trust is not None else 0,
+                              progress=lambda done, total: report("codes", done, total))
     classes = _class_records(model, info.name, dictionary, gathered, targets, settings.seed,
                              lambda done, total: report("classes", done, total))
     activations = render_concepts(model, info.name, dictionary, rec, out, seed=settings.seed, batch=batch, key=key,
@@ -147,6 +153,14 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
     photos = write_concept_crops(model, shards, dictionary, gathered.exemplars, out, TOP_PHOTOS)
     record = _record(key_settings, key, shards, dictionary, twin, gathered, classes, activations, photos,
                      model.class_name)
+    record["trust"] = "not measured: no judge"
+    if trust is not None:
+        record["trust"], measured = concept_trust(model, info.name, shards, gathered, rec, out, trust, settings.seed)
+        for entry in record["concepts"]:
+            if entry["index"] in measured:
+                found = measured[entry["index"]]
+                entry.update({"path_score": found["path_score"], "choice_pictures": found["choice_pictures"]["score"],
+                              "trust": found})
     write_json(out / CONCEPTS_FILE, record)
     index = write_concepts_pages(out, record)
     return ConceptsRun(out, index, dictionary, record)

@@ -1,0 +1,73 @@
+"""The trust command, and the table of measures that stats shares with it."""
+from __future__ import annotations
+
+import argparse
+
+from convscope.cli.common import (
+    cli_recipe,
+    emit,
+    load_model,
+    output_folder,
+    parse_units,
+    plural,
+    positive,
+    progress_bar,
+    warn_skipped,
+)
+
+
+def number(value: float | None, width: int, digits: int = 2) -> str:
+    """``value`` right-aligned in ``width`` characters, or a dash when unknown."""
+    return f"{value:{width}.{digits}f}" if value is not None else " " * (width - 1) + "-"
+
+
+def measures_table(rows: list[dict], after: str | None) -> list[str]:
+    """The lines of the units' table: activation, best photo, ratio, and the trust measures
+    when the rows have them."""
+    trusted = bool(rows) and "path_score" in rows[0]
+    head = f"{'unit':>5s} {'picture':>9s} {'best photo':>10s} {'ratio':>7s}" + (f" {'after ' + after:>14s}" if after else "")
+    if trusted:
+        head += f" {'path':>6s} {'2AFC pictures':>13s} {'2AFC photos':>11s} {'2AFC chance':>11s}"
+    lines = [head + "  photo"]
+    for r in rows:
+        line = f"{r['unit']:5d} {r['activation']:9.3f} {r['photo_max']:10.3f} {number(r['ratio'], 7)}"
+        line += f" {number(r['ratio_after'], 14)}" if after else ""
+        if trusted:
+            line += (f" {number(r['path_score'], 6)} {number(r['choice_pictures'], 13)} {number(r['choice_photos'], 11)}"
+                     f" {number(r['trust']['choice_random']['score'], 11)}")
+        lines.append(line + f"  {r['best_photo']}")
+    return lines
+
+
+def cmd_trust(args: argparse.Namespace) -> None:
+    from convscope.api import trust
+    from convscope.data.photo_stream import photo_files
+
+    for value, name in ((args.trials, "--trials"), (args.references, "--references"), (args.batch, "--batch"),
+                        (args.steps, "--steps")):
+        positive(value, name)
+    out = output_folder(args.out)
+    export = output_folder(args.export_trials) if args.export_trials else None
+    recipe = cli_recipe(args)
+    photo_files(args.photos)  # a missing or empty folder is refused before the model loads
+    args.model = args.model_name
+    model = load_model(args)
+    units = parse_units(args.units) if args.units else None
+    with progress_bar(f"trust {args.layer}") as bar:
+        report = trust(model, args.layer, units, photos=args.photos, out=out, judge=args.judge, recipe=recipe,
+                       trials=args.trials, references=args.references, seed=args.seed, batch=args.batch,
+                       export=export, progress=bar)
+    record = report.record
+    warn_skipped(record["skipped"])
+    data = {**record, "out": str(report.out), "trust_json": str(report.out / "trust.json"),
+            "sheet": str(report.out / "sheet.png"),
+            "trials_page": str(report.trials_page) if report.trials_page is not None else None}
+    settings = record["trust"]
+    lines = [f"{model.name} {record['layer']}, recipe {recipe.name}, {plural(record['photos'], 'photo')}, judge "
+             f"{settings['judge']} ({settings['judge_layer']}), {plural(settings['trials'], 'trial')} per unit and kind",
+             *measures_table(record["units"], record["after"]),
+             f"medians: ratio {number(record['median_ratio'], 0)}, path {number(record['median_path_score'], 0)}, "
+             f"2AFC pictures {number(record['median_choice_pictures'], 0)}, photos "
+             f"{number(record['median_choice_photos'], 0)}, chance {number(record['median_choice_random'], 0)}",
+             f"written to {report.out}" + (f"; trials page {report.trials_page}" if report.trials_page else "")]
+    emit(args, data, "\n".join(lines))

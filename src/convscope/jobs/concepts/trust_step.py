@@ -1,0 +1,53 @@
+"""The concepts' trust: each concept's picture measured as a unit's is (the path score and the
+machine's two-alternative choice, its one picture as the reference), with the photos ranked by
+the concept's mean code, from the codes pass."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from convscope.data.photo_stats import PhotoFolder, PhotoStats
+from convscope.data.vector_shards import VectorShards
+from convscope.engine.recipes import Recipe
+from convscope.engine.render import as_seen
+from convscope.io.picture import Picture
+from convscope.jobs.concepts.codes_pass import CodesPass
+from convscope.jobs.concepts.pictures import FOLDER, concept_name
+from convscope.methods.trust.assess import TrustMeter, TrustSettings, trust_impossible
+from convscope.methods.trust.plot import path_plot
+from convscope.models.base import VisionModel
+
+
+def concept_trust(model: VisionModel, layer: str, shards: VectorShards, gathered: CodesPass, recipe: Recipe,
+                  out: Path, settings: TrustSettings, seed: int) -> tuple[dict | str, dict[int, dict]]:
+    """Every concept's trust measures, with its path plot written beside its picture.
+
+    Args:
+        model: the network.
+        layer: the dictionary's layer.
+        shards: the collection pass (its photo folder and files).
+        gathered: the codes pass, run with ``low`` = ``settings.low_photos``.
+        recipe: the recipe the pictures were rendered with.
+        out: the job's folder (the pictures are under it).
+        settings: the judge, the trials, and ``references`` = 1.
+        seed: the seed of the trials.
+    Returns:
+        The settings (or why nothing was measured) and each concept's measures.
+    """
+    why_not = trust_impossible(len(gathered.readable), settings)
+    if why_not is not None:
+        return f"not measured: {why_not}", {}
+    stats = PhotoStats(gathered.exemplars, None, list(shards.files), None, gathered.lowest, gathered.readable)
+    meter = TrustMeter(model, layer, PhotoFolder(shards.root, names=shards.files), stats, settings, seed)
+    folder = out / FOLDER
+    measured = {}
+    for i in range(gathered.exemplars.mean_values.shape[0]):
+        name = concept_name(i)
+        picture = Picture(np.asarray(Image.open(folder / f"{name}.png").convert("RGB")))
+        unit_trust = meter.measure(i, as_seen(recipe, model, picture.to_tensor()[None]))
+        if unit_trust.path is not None:
+            path_plot(name, unit_trust.path).save(folder / f"{name}.path.png")
+        measured[i] = unit_trust.as_dict()
+    return settings.as_dict(), measured

@@ -1,0 +1,182 @@
+"""A unit's trust measures: its path score and the machine's two-alternative choice, from the
+photos' ranking of the unit (one pass), its pictures, and a judge."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import torch
+
+from convscope.data.photo_stats import PhotoSource, PhotoStats
+from convscope.errors import OutOfRangeError
+from convscope.methods.trust.choice import ChoiceScore, Trial, draw_trials, observer_correct, photos_needed, query_count
+from convscope.methods.trust.judge import EMBED_BATCH, Judge
+from convscope.methods.trust.path import PATH_PHOTOS, PathCurve, channel_means, path_curve
+from convscope.models.base import VisionModel
+
+CENTRE_PHOTOS = 64  # photos whose mean (embedding, and channel means) is the folder's
+PICTURE_SEED_STEP = 1_000_003
+"""Picture k of a unit (k = 0 .. references - 1) is rendered with seed + k * PICTURE_SEED_STEP:
+picture 0 is the unit's usual picture for that seed."""
+
+TRUST_NOTE = ("path_score: where the picture's path through the earlier layers stands between random photos' (0) and "
+              "the unit's top photos' (1); choice: the share of trials in which a judge network, shown the references, "
+              "picks the strongly exciting photo of two (0.5 is chance), a proxy for the human task")
+
+
+@dataclass(frozen=True)
+class TrustSettings:
+    """How trust is measured.
+
+    Attributes:
+        judge: the network whose embeddings the observer compares.
+        trials: two-alternative trials per unit and kind of reference.
+        references: references of each kind: the unit's best photos, and its pictures (seeds).
+    """
+
+    judge: Judge
+    trials: int = 50
+    references: int = 3
+
+    def check(self) -> None:
+        if self.trials <= 0 or self.references <= 0:
+            raise OutOfRangeError("{trials} and {references} must be positive", options=["trials", "references"])
+
+    @property
+    def top_photos(self) -> int:
+        """The photos a unit's ranking must keep at its top."""
+        return max(self.references + query_count(self.trials), PATH_PHOTOS)
+
+    @property
+    def low_photos(self) -> int:
+        return query_count(self.trials)
+
+    @property
+    def photos_needed(self) -> int:
+        return max(photos_needed(self.trials, self.references), PATH_PHOTOS + 2)
+
+    def as_dict(self) -> dict:
+        return {"judge": self.judge.name, "judge_layer": self.judge.layer, "trials": self.trials,
+                "references": self.references, "path_photos": PATH_PHOTOS, "note": TRUST_NOTE}
+
+
+def picture_seeds(seed: int, references: int) -> list[int]:
+    """The seeds of a unit's pictures (see PICTURE_SEED_STEP)."""
+    return [seed + k * PICTURE_SEED_STEP for k in range(references)]
+
+
+def trust_impossible(photos: int, settings: TrustSettings) -> str | None:
+    """Why trust cannot be measured over ``photos`` photos, or None when it can."""
+    if photos < settings.photos_needed:
+        return f"{photos} photos, and {settings.trials} trials need {settings.photos_needed}"
+    return None
+
+
+def check_photo_count(readable: int, settings: TrustSettings) -> None:
+    """Refuses a photo set too small for the trials and the path."""
+    need = settings.photos_needed
+    if readable < need:
+        raise OutOfRangeError(f"{readable} readable photos are too few: {settings.trials} trials with "
+                              f"{settings.references} references per unit need at least {need}; add photos, or "
+                              "lower {trials}", options=["trials"])
+
+
+@dataclass
+class UnitTrust:
+    """One unit's measures, and what its trials showed (for a page a person can take)."""
+
+    unit: int
+    path: PathCurve | None  # None for the first layer
+    choice_pictures: ChoiceScore
+    choice_photos: ChoiceScore
+    choice_random: ChoiceScore
+    trials: list[Trial]
+    photo_means: dict[int, float] = field(default_factory=dict)  # top and weak photo -> the unit's mean
+    path_photos: tuple[list[int], list[int]] = ([], [])  # the path's top photos and random photos
+
+    def as_dict(self) -> dict:
+        return {"path_score": self.path_score, "choice_pictures": self.choice_pictures.as_dict(),
+                "choice_photos": self.choice_photos.as_dict(), "choice_random": self.choice_random.as_dict(),
+                "path": self.path.as_dict() if self.path is not None else None}
+
+    @property
+    def path_score(self) -> float | None:
+        return self.path.mean_score if self.path is not None else None
+
+
+class TrustMeter:
+    """Measures units of one layer against one photo ranking; photos' channel means and
+    embeddings are computed once and shared by the units."""
+
+    def __init__(self, model: VisionModel, layer: str, source: PhotoSource, stats: PhotoStats,
+                 settings: TrustSettings, seed: int) -> None:
+        self.model, self.source, self.stats, self.settings, self.seed = model, source, stats, settings, seed
+        self.layers = model.earlier_main_layers(layer)  # none for the first layer: no path, the choice alone
+        check_photo_count(len(stats.readable), settings)
+        self._means: dict[int, dict[str, torch.Tensor]] = {}
+        sample = torch.randperm(len(stats.readable), generator=torch.Generator().manual_seed(seed))[:CENTRE_PHOTOS]
+        folder_sample = [stats.readable[i] for i in sample.tolist()]
+        self.centre = settings.judge.embed_photos(source, folder_sample).mean(dim=0)
+        self.folder_sample = folder_sample
+        self.folder_means = {name: m.mean(dim=0) for name, m in self.photo_means(folder_sample).items()} \
+            if self.layers else {}
+
+    def photo_means(self, indices: list[int]) -> dict[str, torch.Tensor]:
+        """Per earlier layer, (N, C) channel means of photos ``indices``."""
+        missing = [i for i in dict.fromkeys(indices) if i not in self._means]
+        for start in range(0, len(missing), EMBED_BATCH):
+            part = missing[start:start + EMBED_BATCH]
+            means = channel_means(self.model, self.layers, torch.cat([self.source.image(self.model, i) for i in part]))
+            for row, i in enumerate(part):
+                self._means[i] = {name: means[name][row] for name in self.layers}
+        return {name: torch.stack([self._means[i][name] for i in indices]) for name in self.layers}
+
+    def measure(self, unit: int, pictures: torch.Tensor) -> UnitTrust:
+        """The unit's measures.
+
+        Args:
+            unit: the channel.
+            pictures: (references, 3, H, W) its pictures in [0, 1], as the network judges them.
+        Returns:
+            Its path curve, both choice scores and its trials.
+        """
+        s = self.settings
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + unit)
+        ranked = [i for i, _v in self.stats.top_by_mean(unit)]
+        bottom = self.stats.bottom_by_mean(unit)
+        top_path = ranked[:PATH_PHOTOS]
+        random = self._random_photos(set(top_path), PATH_PHOTOS, generator)
+        curve = path_curve(channel_means(self.model, self.layers, pictures), self.photo_means(top_path),
+                           self.photo_means(random), self.folder_means) if self.layers else None
+        q = query_count(s.trials)
+        top_pool, weak_pool = ranked[:s.references + q], [i for i, _v in bottom[:q]]
+        others = [i for i in self.stats.readable if i not in set(top_pool + weak_pool)]
+        trials = draw_trials(top_pool, weak_pool, others, s.references, s.trials, generator)
+        judge = s.judge
+        strong = judge.embed_photos(self.source, [t.strong for t in trials])
+        weak = judge.embed_photos(self.source, [t.weak for t in trials])
+
+        def correct(reference_embeddings: torch.Tensor) -> ChoiceScore:
+            picks = observer_correct(reference_embeddings, strong, weak, generator, self.centre)
+            return ChoiceScore(tuple(bool(v) for v in picks))
+
+        def per_trial(photos: list[tuple[int, ...]]) -> torch.Tensor:
+            flat = judge.embed_photos(self.source, [i for refs in photos for i in refs])
+            return flat.reshape(len(photos), s.references, -1)
+
+        by_pictures = correct(judge.embed(pictures))
+        by_photos = correct(per_trial([t.references for t in trials]))
+        by_random = correct(per_trial([t.random_references for t in trials]))
+        means = dict(self.stats.top_by_mean(unit)) | dict(bottom)
+        return UnitTrust(unit, curve, by_pictures, by_photos, by_random, trials,
+                         {i: means[i] for i in top_pool + weak_pool}, (top_path, random))
+
+    def _random_photos(self, excluded: set[int], count: int, generator: torch.Generator) -> list[int]:
+        """``count`` readable photos drawn at random, none of ``excluded``."""
+        others = [i for i in self.stats.readable if i not in excluded]
+        return [others[i] for i in torch.randperm(len(others), generator=generator)[:count].tolist()]
+
+
+def measure_trust(meter: TrustMeter, units: Sequence[int], pictures: Sequence[torch.Tensor]) -> list[UnitTrust]:
+    """Every unit's measures; ``pictures[k]`` holds picture k of each unit, (U, 3, H, W)."""
+    return [meter.measure(u, torch.stack([p[i] for p in pictures])) for i, u in enumerate(units)]
