@@ -199,7 +199,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-16 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8-17 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
@@ -380,13 +380,15 @@ def trust_markdown(res: dict) -> list[str]:
     photos = rows[0]["photos"]
     parts = ["## 17. Trust: which recipe's pictures show what the units do, at which depth", "",
              f"`benchmarks/trust_recipes.py` ({res['trust_recipes_machine']}): `convscope.stats` with a photo folder "
-             f"(the trust measures with one picture and one top photo as the references per trial, as the atlas has them; 50 trials; judge efficientnet-lite2) for efficientnet-lite0, "
+             "(the trust measures with one picture and one top photo as the references per trial, as the atlas has "
+             f"them; 50 trials; judge efficientnet-lite2) for efficientnet-lite0, "
              f"units 0-15 of each layer, over {photos} distinct images no test uses: every photo that ships with "
              "scikit-image and scikit-learn (20 + 2, gray ones included) and the 30 wallpapers of Debian's "
              "plasma-workspace-wallpapers package (photos and renders). Each cell: the median over the units and, in "
              "brackets, the quartiles. Path: 0 = random photos, 1 = the unit's top photos (`-`: the first layer has "
              "no earlier layer). Choice: the share of trials the judge gets right, with the unit's pictures, its top "
-             "photos or random photos as references.", "",
+             "photos or random photos as references. Seconds: the wall time of each row, with other jobs sharing the "
+             "two cores (not a speed figure).", "",
              "| recipe | layer | ratio | ratio > 1 | path score | choice: pictures | choice: top photos | "
              "choice: random photos | seconds |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
@@ -394,7 +396,12 @@ def trust_markdown(res: dict) -> list[str]:
         parts.append(f"| {r['recipe']} | {r['layer']} | {spread_text(r['ratio'])} | {r['ratio_above_1']} of "
                      f"{r['units']} | {spread_text(r['path_score'])} | {spread_text(r['choice_pictures'])} | "
                      f"{spread_text(r['choice_photos'])} | {spread_text(r['choice_random'])} | {r['seconds']:.0f} |")
-    parts += ["", f"![The units' pictures, by recipe and layer](sheets/{res['trust_recipes_sheet']})", ""]
+    parts += ["", "What limits it: 52 images are few. A unit's 8 top photos are a sixth of the folder, so at many "
+              "layers they are barely closer to each other than to random photos; the path score's quartiles span "
+              "about 1, and with one reference even the unit's own top photo lets the judge choose right only "
+              "57-66% of the time. Read the medians as a first comparison, not a ranking; a folder of thousands "
+              "of photos gives the measures their power.", "",
+              f"![The units' pictures, by recipe and layer](sheets/{res['trust_recipes_sheet']})", ""]
     return parts
 
 

@@ -89,7 +89,7 @@ def main(out: Path, wallpapers: Path | None, quick: bool) -> dict:
             sheet_rows.append(labelled(row(small, 2), f"{recipe} {layer}"))
             print(json.dumps(rows[-1]), file=sys.stderr)
     sheet = column(sheet_rows, 4)
-    sheet_path = Path(__file__).resolve().parent.parent / "sheets" / "trust-recipes.png"
+    sheet_path = Path(__file__).resolve().parent.parent / "sheets" / "trust-recipes.jpg"
     if not quick:
         sheet.save(sheet_path)
     return {"trust_recipes": rows, "trust_recipes_machine": machine(), "trust_recipes_sheet": str(sheet_path.name)}
