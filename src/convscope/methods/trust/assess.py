@@ -78,7 +78,7 @@ def check_photo_count(readable: int, settings: TrustSettings) -> None:
     if readable < need:
         raise OutOfRangeError(f"{readable} readable photos are too few: {settings.trials} trials with "
                               f"{settings.references} references per unit need at least {need}; add photos, or "
-                              "lower {trials}", options=["trials"])
+                              "lower {trials} or {references}", options=["trials", "references"])
 
 
 @dataclass
