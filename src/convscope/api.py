@@ -89,7 +89,6 @@ def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
     why_not: str | None = "it needs a photo folder"
     if isinstance(source, PhotoFolder):
         settings = TrustSettings(load_judge(judge, model), trials, references)
-        settings.check()
         why_not = trust_impossible(len(source), settings)
     result = measure_units(model, layer, units, source, get_recipe(recipe), seed=seed, batch=batch,
                            progress=progress, trust=settings if why_not is None else None)
@@ -131,9 +130,9 @@ def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
     model = as_model(model)
     if units is None:
         units = list(range(min(STATS_UNITS, model.layer(layer).channels)))
-    return assess_trust(model, layer, units, photos, out, judge=load_judge(judge, model).model, recipe=get_recipe(recipe),
-                        trials=trials, references=references, seed=seed, batch=batch, export=export,
-                        progress=progress)
+    settings = TrustSettings(load_judge(judge, model), trials, references)
+    return assess_trust(model, layer, units, photos, out, settings, recipe=get_recipe(recipe), seed=seed, batch=batch,
+                        export=export, progress=progress)
 
 
 def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, angles: Sequence[float] | None = None,
@@ -298,7 +297,6 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
     network = as_model(model)
     settings = ConceptSettings(method, concepts, k, samples, held_out, seed, epochs, tuple(str(c) for c in classes))
     trust_settings = TrustSettings(load_judge(judge, network), trials, references=1)
-    trust_settings.check()
     run = learn_concepts(network, layer, photos, out, settings, recipe=get_recipe(recipe), batch=batch,
                          photo_batch=photo_batch, workers=workers, trust=trust_settings, progress=progress)
     return Concepts(network, run.record["settings"]["layer"], run.dictionary, run.record, run.out)

@@ -13,12 +13,11 @@ import torch.nn.functional as F
 
 from convscope.data.atlas_folder import unit_stem
 from convscope.data.photo_stats import PhotosLike, PhotoSource, as_source
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe
+from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES, Recipe
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, column, labelled, row
 from convscope.methods.fidelity import UnitFidelity, measure_units, median_of
 from convscope.methods.trust.assess import TrustSettings
-from convscope.methods.trust.judge import Judge
 from convscope.methods.trust.path import path_layers
 from convscope.methods.trust.plot import path_plot
 from convscope.models.base import VisionModel
@@ -53,10 +52,9 @@ def summary(rows: Sequence[dict]) -> dict:
             "median_choice_random": median_of(r["trust"]["choice_random"]["score"] for r in rows)}
 
 
-def assess_trust(model: VisionModel, layer: str, units: Sequence[int], photos: PhotosLike, out: str | Path, *,
-                 judge: VisionModel, recipe: Recipe | str = DEFAULT_RECIPE, trials: int = 50, references: int = 3,
-                 seed: int = 0, batch: int = 32, export: str | Path | None = None,
-                 progress: Progress | None = None) -> TrustReport:
+def assess_trust(model: VisionModel, layer: str, units: Sequence[int], photos: PhotosLike, out: str | Path,
+                 settings: TrustSettings, *, recipe: Recipe = RECIPES[DEFAULT_RECIPE], seed: int = 0, batch: int = 32,
+                 export: str | Path | None = None, progress: Progress | None = None) -> TrustReport:
     """Measures how far each unit's pictures show what the unit does on real photos, and
     writes the evidence into ``out``.
 
@@ -66,10 +64,9 @@ def assess_trust(model: VisionModel, layer: str, units: Sequence[int], photos: P
         units: the channels to measure.
         photos: the photos (a folder of any size; see ``PhotosLike``).
         out: the output folder.
-        judge: the network whose embeddings the machine observer compares (another network).
-        recipe: a Recipe or a recipe's name.
-        trials: two-alternative trials per unit and kind of reference.
-        references: references per kind: the unit's best photos, and its pictures (seeds).
+        settings: the judge (another network), the trials per unit and kind of reference, and
+            the references per kind (the unit's best photos, and its pictures).
+        recipe: how the pictures are rendered.
         seed: the seed of the pictures and the trials.
         batch: units optimized together.
         export: a folder for the trials as a page people can take (None: none).
@@ -82,7 +79,6 @@ def assess_trust(model: VisionModel, layer: str, units: Sequence[int], photos: P
     """
     path_layers(model, layer)
     source = as_source(photos)
-    settings = TrustSettings(Judge(judge), trials, references)
     measured = measure_units(model, layer, units, source, recipe, seed=seed, batch=batch, progress=progress,
                              trust=settings)
     out = Path(out)

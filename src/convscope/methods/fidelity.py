@@ -133,7 +133,6 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
     first = model.is_first_conv(info.name)
     source = as_source(photos)
     if trust is not None:
-        trust.check()
         check_photo_count(len(source), trust)
     tops, lows = (trust.top_photos, trust.low_photos) if trust is not None else (1, 0)
     stats = photo_statistics(model, [info.name], source, top=tops, low=lows)[info.name]

@@ -38,7 +38,7 @@ class TrustSettings:
     trials: int = 50
     references: int = 3
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if self.trials <= 0 or self.references <= 0:
             raise OutOfRangeError("{trials} and {references} must be positive", options=["trials", "references"])
 
@@ -68,17 +68,17 @@ def picture_seeds(seed: int, references: int) -> list[int]:
 def trust_impossible(photos: int, settings: TrustSettings) -> str | None:
     """Why trust cannot be measured over ``photos`` photos, or None when it can."""
     if photos < settings.photos_needed:
-        return f"{photos} photos, and {settings.trials} trials need {settings.photos_needed}"
+        return (f"{photos} photos are too few: {settings.trials} trials with {settings.references} references per "
+                f"unit need at least {settings.photos_needed}")
     return None
 
 
 def check_photo_count(readable: int, settings: TrustSettings) -> None:
     """Refuses a photo set too small for the trials and the path."""
-    need = settings.photos_needed
-    if readable < need:
-        raise OutOfRangeError(f"{readable} readable photos are too few: {settings.trials} trials with "
-                              f"{settings.references} references per unit need at least {need}; add photos, or "
-                              "lower {trials} or {references}", options=["trials", "references"])
+    too_few = trust_impossible(readable, settings)
+    if too_few is not None:
+        raise OutOfRangeError(f"{too_few}; add photos, or lower {{trials}} or {{references}}",
+                              options=["trials", "references"])
 
 
 @dataclass
@@ -142,15 +142,16 @@ class TrustMeter:
         """
         s = self.settings
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + unit)
-        ranked = [i for i, _v in self.stats.top_by_mean(unit)]
-        bottom = self.stats.bottom_by_mean(unit)
+        top, bottom = self.stats.top_by_mean(unit), self.stats.bottom_by_mean(unit)
+        ranked = [i for i, _v in top]
         top_path = ranked[:PATH_PHOTOS]
         random = self._random_photos(set(top_path), PATH_PHOTOS, generator)
         curve = path_curve(channel_means(self.model, self.layers, pictures), self.photo_means(top_path),
                            self.photo_means(random), self.folder_means) if self.layers else None
         q = query_count(s.trials)
         top_pool, weak_pool = ranked[:s.references + q], [i for i, _v in bottom[:q]]
-        others = [i for i in self.stats.readable if i not in set(top_pool + weak_pool)]
+        in_pools = set(top_pool + weak_pool)
+        others = [i for i in self.stats.readable if i not in in_pools]
         trials = draw_trials(top_pool, weak_pool, others, s.references, s.trials, generator)
         judge = s.judge
         strong = judge.embed_photos(self.source, [t.strong for t in trials])
@@ -167,7 +168,7 @@ class TrustMeter:
         by_pictures = correct(judge.embed(pictures))
         by_photos = correct(per_trial([t.references for t in trials]))
         by_random = correct(per_trial([t.random_references for t in trials]))
-        means = dict(self.stats.top_by_mean(unit)) | dict(bottom)
+        means = dict(top) | dict(bottom)
         return UnitTrust(unit, curve, by_pictures, by_photos, by_random, trials,
                          {i: means[i] for i in top_pool + weak_pool}, (top_path, random))
 
