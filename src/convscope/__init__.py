@@ -4,13 +4,15 @@ One function per command (``filter``, ``grid``, ``render``, ``dream``, ``classvi
 ``accentuate``, ``caricature``, ``explain``, ``saliency``, ``classify``, ``stats``, ``twins``,
 ``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``layers``; the models are listed
 by ``convscope.models.available()``), ``load`` for networks, and the engine's parts for a recipe
-of one's own (``Recipe``, ``get_recipe``, ``objectives``, ``parse_objective``).
+of one's own (``Recipe``, ``get_recipe``, ``objectives``, ``parse_objective``, and ``Halving``,
+which lets ``render`` drop the units far behind).
 """
 from __future__ import annotations
 
 from convscope import models
 from convscope.api import activation_atlas, atlas, concepts, exemplars, layers, spectrum, stats, trust, twins
 from convscope.engine import objectives
+from convscope.engine.halving import Halving
 from convscope.engine.objective_text import parse_objective
 from convscope.engine.recipes import RECIPES, Recipe, get_recipe
 from convscope.engine.render import RenderResult, render
@@ -31,7 +33,7 @@ from convscope.runtime.compile_settings import compiling
 __version__ = "0.1.0"
 
 __all__ = [
-    "RECIPES", "ConvscopeError", "Grid", "Picture", "Recipe", "RenderResult", "accentuate", "activation_atlas",
+    "RECIPES", "ConvscopeError", "Grid", "Halving", "Picture", "Recipe", "RenderResult", "accentuate", "activation_atlas",
     "atlas", "caricature", "classify", "classviz", "compiling", "concepts", "dream", "exemplars", "explain", "filter",
     "get_recipe", "grid", "layers", "load", "models", "objectives", "parse_objective", "render", "saliency", "show",
     "spectrum", "stats", "trust", "twins",

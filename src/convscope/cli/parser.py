@@ -36,7 +36,7 @@ from convscope.methods.classify import classify
 from convscope.methods.dream import dream
 from convscope.methods.explain import explain
 from convscope.methods.fidelity import measure_units
-from convscope.methods.filters import filter_grid
+from convscope.methods.filters import SELECT_RULES, filter_grid
 from convscope.methods.saliency import saliency
 from convscope.methods.twins import TWIN_PICTURE_STEPS, add_picture_view, find_twins
 from convscope.runtime.compile_settings import COMPILE_MODES
@@ -231,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="first filters to render")
     p.add_argument("--top", type=int, default=library_default(filter_grid, "top"), help="best filters to keep")
     p.add_argument("--batch", type=int, default=library_default(filter_grid, "batch"), help="units optimized together")
+    p.add_argument("--select", choices=SELECT_RULES, default=library_default(filter_grid, "select"),
+                   help="halving: drop the filters far behind after 1/8, 1/4 and 1/2 of the steps (the kept ones get "
+                        "the pictures of a full run); full: render every candidate to the end")
     add_photos(p, "the ratios in the sidecar")
     add_recipe_options(p)
     add_importance(p)

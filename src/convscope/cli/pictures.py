@@ -113,19 +113,27 @@ def cmd_grid(args: argparse.Namespace) -> None:
         target = out if len(layers) == 1 else out.with_name(f"{out.stem}-{name}{out.suffix}")
         with progress_bar(f"grid {name}") as bar:
             grid = filter_grid(model, name, candidates=args.candidates, top=args.top, recipe=recipe,
-                               seed=args.seed, batch=args.batch, photos=photos, progress=bar)
+                               seed=args.seed, batch=args.batch, photos=photos, select=args.select, progress=bar)
         sheet = save_picture(grid.sheet, target, args)
         write_json(f"{target}.json", grid.sidecar())
+        behind = sum(drop["reason"] == "behind" for drop in grid.dropped)
         entry = {"layer": grid.settings["layer"], "output": str(target), "sidecar": f"{target}.json",
-                 "tiles": len(grid.tiles), "dropped": len(grid.dropped), "best": grid.tiles[0], **sheet}
+                 "tiles": len(grid.tiles), "dropped": len(grid.dropped) - behind, "behind": behind,
+                 "best": grid.tiles[0], **sheet}
         if grid.kernels is not None:
             entry["kernels"] = str(grid.kernels.save(target.with_name(f"{target.stem}.kernels{target.suffix}")))
         written.append(entry)
     warn_skipped(photos.skipped)
-    emit(args, written, "\n".join(
-        f"{w['output']}: {w['layer']}, {plural(w['tiles'], 'tile')} ({plural(w['dropped'], 'dead filter')} "
-        f"dropped), best channel {w['best']['channel']} at {w['best']['activation']:.3f}"
-        + (f"\n{w['kernels']}: the same units' kernels" if "kernels" in w else "") for w in written))
+    emit(args, written, "\n".join(grid_line(w) for w in written))
+
+
+def grid_line(entry: dict) -> str:
+    """What ``grid`` says of one sheet it wrote."""
+    behind = f", {entry['behind']} far behind dropped early" if entry["behind"] else ""
+    kernels = f"\n{entry['kernels']}: the same units' kernels" if "kernels" in entry else ""
+    return (f"{entry['output']}: {entry['layer']}, {plural(entry['tiles'], 'tile')} "
+            f"({plural(entry['dropped'], 'dead filter')} dropped{behind}), best channel {entry['best']['channel']} "
+            f"at {entry['best']['activation']:.3f}{kernels}")
 
 
 def cmd_render(args: argparse.Namespace) -> None:

@@ -9,10 +9,12 @@ import numpy as np
 import torch
 
 from convscope.engine.compiled import compile_failed, compile_for, compiled_forwards, compiled_network, eager_forwards
+from convscope.engine.halving import Halving
 from convscope.engine.memory import check_render_memory
 from convscope.engine.objective_text import as_objective
 from convscope.engine.objectives import VIEWS, Objective, channel_scores, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.engine.slots import SlotState, per_slot_entries, split_slots, stack_slots
 from convscope.engine.transforms import Transform
 from convscope.errors import ConvscopeError, OutOfRangeError
 from convscope.io.picture import Picture, stitch
@@ -42,6 +44,8 @@ class RenderResult:
     final: torch.Tensor  # (B,): the objective on the final image, untransformed
     picture_final: torch.Tensor  # (B,): the objective on the pictures as saved
     snapshots: dict[int, list[Picture]] = field(default_factory=dict)  # step -> pictures after it
+    slots: list[int] = field(default_factory=list)
+    dropped: list[dict] = field(default_factory=list)
 
     @staticmethod
     def concat(parts: Sequence["RenderResult"]) -> "RenderResult":
@@ -53,6 +57,8 @@ class RenderResult:
             picture_final=torch.cat([p.picture_final for p in parts]),
             snapshots={step: [pic for p in parts for pic in p.snapshots.get(step, [])]
                        for step in parts[0].snapshots},
+            slots=[i for p in parts for i in p.slots],
+            dropped=[d for p in parts for d in p.dropped],
         )
 
     def _repr_png_(self) -> bytes:
@@ -172,28 +178,60 @@ class BatchRun:
     compile: bool = False
 
 
-def optimize(model: VisionModel, run: BatchRun) -> RenderResult:
-    """Runs ``run.recipe.steps`` steps of the loop on one batch (fewer if ``run.stop`` says so).
+@dataclass
+class BatchState:
+    """A batch between steps: its optimizer, the transforms' draws, the step it reached and
+    what it has recorded (the objective per step, the summed |gradient|, the snapshots)."""
+
+    optimizer: torch.optim.Optimizer
+    transforms: Transform
+    drawn: list
+    compile: bool
+    step: int = 0
+    history: list[torch.Tensor] = field(default_factory=list)
+    importance: torch.Tensor | None = None
+    snapshots: dict[int, list[Picture]] = field(default_factory=dict)
+
+
+def start_batch(model: VisionModel, run: BatchRun, slots: Sequence[SlotState] = ()) -> BatchState:
+    """A batch ready for its first step, or, given ``slots``, for the step those slots reached
+    (their parameters, optimizer moments and records loaded into ``run.image``).
 
     Args:
         model: the network.
         run: the batch and its settings.
+        slots: the states of the batch's slots, in order, or nothing for a fresh start.
     Returns:
-        The batch's pictures, their objective per step and at the end, and the snapshots.
+        The batch's state.
+    """
+    transforms = make_transforms(run.recipe, model)
+    gen = torch.Generator().manual_seed(int(run.transform_seed))
+    state = BatchState(run.recipe.optimizer(list(run.image.parameters())), transforms,
+                       transforms.draw_steps(gen, run.recipe.steps), run.compile)
+    if slots:
+        stack_slots(slots, run.image, state.optimizer)
+        state.history = list(torch.stack([slot.history for slot in slots], dim=1))
+        state.step = len(state.history)
+        if slots[0].importance is not None:
+            state.importance = torch.stack([slot.importance for slot in slots]).to(model.device)  # type: ignore[misc]
+        state.snapshots = {step: [slot.snapshots[step] for slot in slots] for step in slots[0].snapshots}
+    return state
+
+
+def advance(model: VisionModel, run: BatchRun, state: BatchState, until: int) -> None:
+    """Runs the loop on one batch from the step it reached to step ``until`` (or until
+    ``run.stop`` ends it).
+
+    Args:
+        model: the network.
+        run: the batch and its settings.
+        state: the batch's state, advanced in place.
+        until: the step to stop after.
     """
     objectives, image, recipe, batch = run.objectives, run.image, run.recipe, run.size
-    progress, done, stop, thresholds, compile = run.progress, run.done, run.stop, run.thresholds, run.compile
-    transforms = make_transforms(recipe, model)
-    gen = torch.Generator().manual_seed(int(run.transform_seed))
-    params = list(image.parameters())
-    optimizer = recipe.optimizer(params)
-    history = []
+    transforms, optimizer, drawn, begin = state.transforms, state.optimizer, state.drawn, state.step
     total = run.total if run.total is not None else recipe.steps * batch
     score = slot_scorer(objectives, model.device, transforms.views)
-    score_whole = slot_scorer(objectives, model.device)
-    snapshots: dict[int, list[Picture]] = {}
-    importance = None
-    drawn = transforms.draw_steps(gen, recipe.steps)
     layers = needed_layers(objectives)
 
     def gradient_step(step: int, probe: Probe) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -204,53 +242,161 @@ def optimize(model: VisionModel, run: BatchRun) -> RenderResult:
         acts = probe(transforms.transform(current, *drawn[step]))
         if transforms.views > 1:
             acts[VIEWS] = torch.tensor(transforms.views)  # for objectives that compare slots
-        if stop is not None and stop(acts, current.detach()):
+        if run.stop is not None and run.stop(acts, current.detach()):
             return None
         scores = score(acts)
         (-scores.sum()).backward()
         return scores, current.grad
 
     with model.math_mode(), Probe(model, layers) as probe:
-        with compiled_forwards(model, layers) if compile else nullcontext():
-            for step in range(recipe.steps):
+        with compiled_forwards(model, layers) if state.compile else nullcontext():
+            for step in range(begin, until):
                 try:
                     outcome = gradient_step(step, probe)
                 except Exception as error:  # noqa: BLE001 - any failure of a compiled step falls back
-                    if not compile:
+                    if not state.compile:
                         raise
                     eager_forwards(model, layers)
-                    compile = False
+                    state.compile = False
                     compile_failed(model, error)
                     outcome = gradient_step(step, probe)
                 if outcome is None:
                     break
                 scores, image_grad = outcome
                 step_importance = image_grad.abs().sum(dim=1)
-                importance = step_importance if importance is None else importance + step_importance
+                state.importance = step_importance if state.importance is None else state.importance + step_importance
                 optimizer.step()
-                history.append(scores.detach())  # kept on the device: no sync per step
-                if step + 1 in thresholds:
+                state.history.append(scores.detach())  # kept on the device: no sync per step
+                state.step = step + 1
+                if step + 1 in run.thresholds:
                     with torch.no_grad():
-                        snapshots[step + 1] = _shown(recipe, image())
-                if progress is not None:
-                    progress(done + (step + 1) * batch, total)
-        with torch.no_grad():
-            final_image = image()
-            final = score_whole(probe(transforms.whole(final_image))).cpu()
-            pictures = _shown(recipe, final_image)
-            saved = torch.stack([p.to_tensor() for p in pictures]).to(final_image.device)
-            picture_final = score_whole(probe(transforms.whole(saved))).cpu()
-    if importance is not None:
-        for picture, values in zip(pictures, importance.cpu()):
+                        state.snapshots[step + 1] = _shown(recipe, image())
+                if run.progress is not None:
+                    run.progress(run.done + (step + 1 - begin) * batch, total)
+
+
+def whole_scores(model: VisionModel, run: BatchRun, state: BatchState, images: torch.Tensor) -> torch.Tensor:
+    """(B,) each slot's objective on whole ``images`` (untransformed; for crops, resized to
+    the views' size), on the host."""
+    with torch.no_grad(), model.math_mode(), Probe(model, needed_layers(run.objectives)) as probe:
+        return slot_scorer(run.objectives, model.device)(probe(state.transforms.whole(images))).cpu()
+
+
+def finish(model: VisionModel, run: BatchRun, state: BatchState, slots: Sequence[int] | None = None) -> RenderResult:
+    """A batch's result: its pictures, their objective per step and at the end, the snapshots.
+
+    Args:
+        model: the network.
+        run: the batch and its settings.
+        state: the batch's state after its last step.
+        slots: the slots' objectives in the render's list (default: 0 .. B-1).
+    Returns:
+        The batch's result.
+    """
+    with torch.no_grad():
+        final_image = run.image()
+        final = whole_scores(model, run, state, final_image)
+        pictures = _shown(run.recipe, final_image)
+        saved = torch.stack([p.to_tensor() for p in pictures]).to(final_image.device)
+        picture_final = whole_scores(model, run, state, saved)
+    if state.importance is not None:
+        for picture, values in zip(pictures, state.importance.cpu()):
             picture.importance = normalize_importance(values)
-    history_t = torch.stack(history).cpu() if history else torch.empty(0, batch)
-    return RenderResult(pictures, final_image.detach().cpu(), history_t, final, picture_final, snapshots)
+    history = torch.stack(state.history).cpu() if state.history else torch.empty(0, run.size)
+    return RenderResult(pictures, final_image.detach().cpu(), history, final, picture_final, state.snapshots,
+                        list(slots) if slots is not None else list(range(run.size)))
+
+
+def optimize(model: VisionModel, run: BatchRun) -> RenderResult:
+    """Runs ``run.recipe.steps`` steps of the loop on one batch (fewer if ``run.stop`` says so).
+
+    Args:
+        model: the network.
+        run: the batch and its settings.
+    Returns:
+        The batch's pictures, their objective per step and at the end, and the snapshots.
+    """
+    state = start_batch(model, run)
+    advance(model, run, state, run.recipe.steps)
+    return finish(model, run, state)
+
+
+@dataclass
+class Stages:
+    """A render's objectives run in batches, stage by stage: one stage to the last step, or,
+    with ``select``, a stage to each of its cuts, after which the units far behind are dropped
+    and the others regrouped into full batches."""
+
+    objectives: list[Objective]
+    shared: Objective | None
+    seeds: list[int]
+    init: torch.Tensor | None
+    recipe: Recipe
+    transform_seed: int
+    batch: int
+    select: Halving | None
+
+    def run(self, model: VisionModel, progress: Progress | None, stop: Stop | None,
+            thresholds: Sequence[int]) -> RenderResult:
+        """Renders every stage; returns the pictures of the units that reached the end."""
+        recipe, count = self.recipe, len(self.objectives)
+        cuts = self.select.cut_steps(recipe.steps) if self.select is not None else []
+        per_slot = per_slot_entries(recipe.image, recipe.hw, model.device) if cuts else set()
+        compile = compile_for(model, recipe.steps)
+        active, dropped, parts = list(range(count)), [], []
+        saved: dict[int, SlotState] = {}
+        done, begin = 0, 0
+        for until, keep in [*cuts, (recipe.steps, None)]:
+            total = done + self._remaining(len(active), begin, cuts)
+            cut_slots, cut_scores = [], []
+            for start in range(0, len(active), self.batch):
+                indices = active[start:start + self.batch]
+                # a last batch of another size runs eagerly rather than compiling a new shape
+                compile_chunk = compile and not compiled_network(model).failed and len(indices) == min(self.batch, count)
+                run = BatchRun(self.shared if self.shared is not None else [self.objectives[i] for i in indices],
+                               self._image(model, indices), len(indices), recipe, self.transform_seed, progress,
+                               done, total, stop, thresholds, compile_chunk)
+                state = start_batch(model, run, [saved[i] for i in indices] if begin else ())
+                advance(model, run, state, until)
+                done += (until - begin) * len(indices)
+                if keep is None:
+                    parts.append(finish(model, run, state, indices))
+                    continue
+                cut_scores.append(whole_scores(model, run, state, run.image().detach()))
+                cut_slots += split_slots(run.image, state.optimizer, per_slot, indices, torch.stack(state.history),
+                                         state.importance, state.snapshots)
+            if keep is not None and self.select is not None:
+                activations = torch.cat(cut_scores)
+                chosen = self.select.choose(activations, torch.stack([s.history for s in cut_slots], dim=1).cpu(),
+                                            keep, begin)
+                dropped += [{"index": slot.index, "step": until, "activation": float(activations[p])}
+                            for p, slot in enumerate(cut_slots) if p not in set(chosen)]
+                active = [cut_slots[p].index for p in chosen]
+                saved = {cut_slots[p].index: cut_slots[p] for p in chosen}
+            begin = until
+        result = RenderResult.concat(parts)
+        result.dropped = dropped
+        return result
+
+    def _image(self, model: VisionModel, indices: list[int]) -> torch.nn.Module:
+        """The parameterization of the slots ``indices`` (their seeds, their photos)."""
+        init = None if self.init is None else self.init[indices]
+        return self.recipe.image([self.seeds[i] for i in indices], self.recipe.hw, model.device, init)
+
+    def _remaining(self, active: int, begin: int, cuts: list[tuple[int, int]]) -> int:
+        """The unit-steps left from step ``begin`` with ``active`` units, if each later cut
+        keeps as many as it ranks."""
+        steps, left = 0, active
+        for until, keep in [*[c for c in cuts if c[0] > begin], (self.recipe.steps, None)]:
+            steps += (until - begin) * left
+            left, begin = (min(left, keep) if keep is not None else left), until
+        return steps
 
 
 def render(model: VisionModel, objectives: Objective | str | Sequence[Objective | str],
            recipe: Recipe | str = DEFAULT_RECIPE, *, seeds: Sequence[int] | int = 0, transform_seed: int = 0,
            batch: int = 32, init: torch.Tensor | None = None, progress: Progress | None = None,
-           stop: Stop | None = None, thresholds: Sequence[int] = ()) -> RenderResult:
+           stop: Stop | None = None, thresholds: Sequence[int] = (), select: Halving | None = None) -> RenderResult:
     """Pictures that maximize objectives: the one loop (see the module docstring).
 
     Slot i optimizes objective i (or, for one objective, each seed gets a picture). Slot i
@@ -268,8 +414,10 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
         progress: called with (unit-steps done, unit-steps in all).
         stop: can end each batch early (see ``Stop``).
         thresholds: steps after which the pictures are also kept (``result.snapshots``).
+        select: drops the units far behind at a few cuts (see ``Halving``); None renders all.
     Returns:
-        The pictures, each objective per step and at the end, and the snapshots.
+        The pictures, each objective per step and at the end, and the snapshots; with
+        ``select``, only of the units that reached the end (``result.slots``).
     Raises:
         UnknownNameError: an objective reading an unknown layer.
         OutOfRangeError: a unit, size or option out of range, or a render that cannot fit in memory.
@@ -295,27 +443,17 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
     validate(model, objs, seen)
     check_render_memory(model, needed_layers(objs), seen, min(batch, len(objs)) * recipe.views)
     check_forward(model, needed_layers(objs), seen, "view_size" if recipe.transforms.resizes else "size")
-    device = model.device
+    if select is not None and stop is not None:
+        raise ValueError("a render that drops units (select) cannot also stop early (stop)")
     shared = objectives if isinstance(objectives, Objective) else None
-    parts = []
-    total = len(objs) * recipe.steps
-    compile = compile_for(model, recipe.steps)
-    with reused_memory(device):
-        for start in range(0, len(objs), batch):
-            chunk = slice(start, start + batch)
-            # a last batch of another size runs eagerly rather than compiling a new shape
-            compile_chunk = compile and not compiled_network(model).failed and (len(objs[chunk]) == min(batch, len(objs)))
-            chunk_init = None if init is None else init[chunk]
-            image = recipe.image(seeds[chunk], recipe.hw, device, chunk_init)
-            run = BatchRun(shared if shared is not None else objs[chunk], image, len(seeds[chunk]), recipe,
-                           transform_seed, progress, start * recipe.steps, total, stop, thresholds, compile_chunk)
-            parts.append(optimize(model, run))
-    return RenderResult.concat(parts)
+    staged = Stages(objs, shared, seeds, init, recipe, transform_seed, batch, select)
+    with reused_memory(model.device):
+        return staged.run(model, progress, stop, thresholds)
 
 
 def render_units(model: VisionModel, layer: str, units: Sequence[int], recipe: Recipe | str = DEFAULT_RECIPE, *,
                  seed: int = 0, batch: int = 32, progress: Progress | None = None,
-                 thresholds: Sequence[int] = ()) -> RenderResult:
+                 thresholds: Sequence[int] = (), select: Halving | None = None) -> RenderResult:
     """Pictures of units of one layer (see ``unit_objective``): unit u starts from noise drawn with
     ``seed + u`` and every unit sees the transforms drawn with ``seed``, so a unit's picture does
     not depend on which units are rendered with it.
@@ -329,8 +467,9 @@ def render_units(model: VisionModel, layer: str, units: Sequence[int], recipe: R
         batch: units optimized together.
         progress: called with (unit-steps done, unit-steps in all).
         thresholds: steps after which the pictures are also kept.
+        select: drops the units far behind at a few cuts (see ``Halving``); None renders all.
     Returns:
-        One picture per unit, with their activations (see ``render``).
+        One picture per unit (per unit kept, with ``select``), with their activations (see ``render``).
     """
     return render(model, [unit_objective(model, layer, u) for u in units], recipe, seeds=[seed + u for u in units],
-                  transform_seed=seed, batch=batch, progress=progress, thresholds=thresholds)
+                  transform_seed=seed, batch=batch, progress=progress, thresholds=thresholds, select=select)

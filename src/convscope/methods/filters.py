@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from convscope.data.photo_stats import PhotosLike
+from convscope.engine.halving import Halving
 from convscope.engine.objectives import Objective, unit_number, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render, render_units
@@ -103,10 +104,14 @@ class Grid:
 
 def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, top: int = 64,
                 recipe: str | Recipe = DEFAULT_RECIPE, size: int | None = None, steps: int | None = None,
-                seed: int = 0, batch: int = 32, photos: PhotosLike = None,
+                seed: int = 0, batch: int = 32, photos: PhotosLike = None, select: str = "full",
                 progress: Progress | None = None) -> Grid:
     """The article's grid: renders the first ``candidates`` filters, drops those whose
     activation ends at or below 0, and keeps the best ``top``, best first, on a square sheet.
+
+    With ``select="halving"`` the filters far behind are dropped at a few cuts (see
+    ``Halving``) and only the others run to the end; a kept filter's picture is the one a
+    full run gives (each filter is optimized alone in its slot).
 
     Args:
         model: a VisionModel or a model's name.
@@ -120,10 +125,13 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
         batch: filters optimized together.
         photos: the photos each filter is compared with: a folder, a list, or None for the
             built-in photos.
+        select: "halving" (drop the filters far behind early) or "full" (render every
+            candidate to the end).
         progress: called with (unit-steps done, unit-steps in all).
     Returns:
         The sheet, each tile's numbers (activation, the best photo's, their ratio), the
-        filters dropped, and for the first convolution the kernels.
+        filters dropped (at which step, with their activation then), and for the first
+        convolution the kernels.
     Raises:
         OutOfRangeError: an option out of range, or every filter at or below 0.
     """
@@ -134,19 +142,24 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     rec = get_recipe(recipe, size=size, steps=steps)
     units = list(range(min(candidates, info.channels)))
     first = model.is_first_conv(info.name)
-    result = render_units(model, layer, units, rec, seed=seed, batch=batch, progress=progress)
+    halving = selection_rule(select, top, len(units), rec.steps)
+    result = render_units(model, layer, units, rec, seed=seed, batch=batch, progress=progress, select=halving)
     maxima = photo_maxima(model, layer, photos, peak=first)
     rows = []
-    for u, act, shown, pic in zip(units, result.final.tolist(), result.picture_final.tolist(), result.pictures):
+    for slot, act, shown, pic in zip(result.slots, result.final.tolist(), result.picture_final.tolist(), result.pictures):
+        u = units[slot]
         rows.append(({"channel": u, "activation": act, "picture_activation": shown, "photo_max": float(maxima[u]),
                       "ratio": fidelity(act, float(maxima[u])), "importance": pic.importance_summary()}, pic))
     alive = sorted((r for r in rows if r[0]["activation"] > 0), key=lambda r: -r[0]["activation"])
     kept = alive[:top]
     if not kept:
         raise OutOfRangeError(f"every filter of {info.name} ended at or below 0: try more {{steps}}", options=["steps"])
-    dropped = [r[0] for r in rows if r[0]["activation"] <= 0]
+    dropped = [{"channel": units[drop["index"]], "step": drop["step"], "activation": drop["activation"],
+                "reason": "behind"} for drop in result.dropped]
+    dropped += [{**r[0], "step": rec.steps, "reason": "dead"} for r in rows if r[0]["activation"] <= 0]
     sheet = stitch([pic for _row, pic in kept])
     settings = {"model": model.name, "layer": info.name, "candidates": len(units), "top": top,
+                "select": "full" if halving is None else halving.describe(rec.steps),
                 "objective": "the centre neuron (first convolution)" if first else "the channel mean",
                 "photo_max": "the best photo's peak" if first else "the best photo's mean",
                 "activations": ACTIVATION_NOTE, "seed": seed, "recipe": rec.as_dict(),
@@ -156,3 +169,20 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
         all_kernels = kernel_pictures(model, min(sheet.size[0], kept[0][1].size[0]))
         kernels = stitch([all_kernels[row["channel"]] for row, _pic in kept])
     return Grid(sheet, [row for row, _pic in kept], dropped, settings, kernels)
+
+
+SELECT_RULES = ("halving", "full")
+
+
+def selection_rule(select: str, top: int, candidates: int, steps: int) -> Halving | None:
+    """The ``Halving`` of a job that keeps the best ``top`` of ``candidates`` units, or None to
+    render them all (``select="full"``, or too few candidates for any cut to drop one).
+
+    Raises:
+        OutOfRangeError: an unknown ``select``.
+    """
+    if select not in SELECT_RULES:
+        raise OutOfRangeError(f"unknown selection {select!r}: use {' or '.join(SELECT_RULES)} ({{select}})",
+                              options=["select"])
+    halving = Halving(top) if select == "halving" else None
+    return halving if halving is not None and halving.worthwhile(candidates, steps) else None

@@ -1,6 +1,7 @@
 """VisionModel: a network together with everything needed to look inside it."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -100,7 +101,9 @@ class VisionModel:
                 f"precision {self.precision})")
     @property
     def device(self) -> torch.device:
-        return next(self.net.parameters()).device
+        for tensor in itertools.chain(self.net.parameters(), self.net.buffers()):
+            return tensor.device
+        return torch.device("cpu")  # a network without weights
 
     def to(self, device: torch.device | str) -> "VisionModel":
         """Moves the network to ``device``; returns self."""
