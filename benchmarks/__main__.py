@@ -11,6 +11,7 @@ from pathlib import Path
 import convscope
 
 from .gpu_report import gpu_markdown, profile_markdown
+from .halving_side import halving_markdown
 from .harness import machine
 from .modern_report import modern_markdown
 from .speed import article_vs_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
@@ -26,9 +27,14 @@ def lucent_rows(layers: str, units: int, steps: int, runs: int) -> list[dict] | 
         return f"not run: no Lucent environment at {LUCENT_PYTHON} (make bench-env)"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "benchmarks" / "lucent_stubs"),
                                                          str(ROOT / "src"), str(ROOT)])}
-    out = subprocess.run([LUCENT_PYTHON, "-m", "benchmarks.lucent_side", layers, str(units), str(steps), str(runs)],
-                         capture_output=True, text=True, env=env, cwd=ROOT, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    rows = []
+    for mode in ([], ["alone"]):
+        out = subprocess.run([LUCENT_PYTHON, "-m", "benchmarks.lucent_side", *mode, layers, str(units), str(steps),
+                              str(runs)], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    for row in rows[0]:
+        row["lucent_alone"] = rows[1][row["layer"]]
+    return rows[0]
 
 
 def networks_section(quick: bool) -> dict:
@@ -52,7 +58,7 @@ def modern_section(quick: bool) -> dict:
     """DreamLens's maximize and maco beside convscope's lucid and maco, run in the bench environment."""
     if not Path(LUCENT_PYTHON).exists():
         return {"modern": f"not run: no bench environment at {LUCENT_PYTHON} (make bench-env)"}
-    args = ["2" if quick else "8", "32" if quick else "256", str(ROOT / "sheets")]
+    args = ["2" if quick else "8", "32" if quick else "256", str(ROOT / "sheets"), "16" if quick else "64", "3"]
     out = subprocess.run([LUCENT_PYTHON, "-m", "benchmarks.modern_side", *args], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
                          cwd=ROOT, check=True)
@@ -92,10 +98,9 @@ def cpu_step_section(quick: bool) -> dict:
 
 def article_section(quick: bool) -> dict:
     lite0 = convscope.load()
-    rows = [article_vs_grid(lite0, layer, 8 if quick else 16, 2 if quick else 3)
-            for layer in ("block2", "block8", "head")]
+    rows = [article_vs_grid(lite0, layer, 8 if quick else 16, 3) for layer in ("block2", "block8", "head")]
     vgg = random_vgg16()
-    rows += [article_vs_grid(vgg, layer, 2 if quick else 4, 2) for layer in ("conv1_2", "conv3_3", "conv5_1")]
+    rows += [article_vs_grid(vgg, layer, 2 if quick else 4, 3, "vgg16-random") for layer in ("conv1_2", "conv3_3", "conv5_1")]
     return {"article": rows}
 
 
@@ -152,10 +157,16 @@ def trust_section(quick: bool) -> dict:
         return trust_main(Path(folder), Path(wallpapers) if wallpapers else None, quick)
 
 
+def halving_section(quick: bool) -> dict:
+    from .halving_side import main as halving_main
+
+    return {"halving": halving_main(quick)}
+
+
 SECTIONS = {
     "article": ("the article's loop against grid --recipe keras2016", article_section),
     "lucent": ("Lucent against the lucid recipe",
-               lambda quick: {"lucent": lucent_rows("block3,block8,head", 8, 16 if quick else 32, 1 if quick else 2)}),
+               lambda quick: {"lucent": lucent_rows("block3,block8,head", 8, 16 if quick else 32, 3)}),
     "dream": ("DeepDream on a big photo",
               lambda quick: {"dream": [dream_big_photo(451, 300, 1, 4), dream_big_photo(4000, 3000, 1, 4)]}),
     "atlas": ("the atlas", atlas_section),
@@ -171,6 +182,7 @@ SECTIONS = {
     "commit": ("this tree against another checkout of convscope", commit_section),
     "concepts": ("concepts: the collection pass, training at scale, and overcomplete", concepts_section),
     "trust": ("which recipe's pictures show what the units do, at which depth", trust_section),
+    "halving": ("grids with successive halving beside full runs", halving_section),
 }
 
 
@@ -191,6 +203,45 @@ def table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
     body = ["| " + " | ".join(format(r[key], fmt) if fmt else str(r[key]) for _t, key, fmt in columns) + " |"
             for r in rows]
     return "\n".join([head, rule, *body])
+
+
+def lucent_alone_markdown(rows: list[dict]) -> list[str]:
+    """Section 2's timing protocol and Lucent in a process of its own (rows of runs that measured it)."""
+    rows = [r for r in rows if "lucent_alone" in r]
+    if not rows:
+        return []
+    return [f"Each call ran once untimed, then {rows[0]['runs']} alternated timed rounds: the figures above are "
+            "medians. convscope's renders switch on its kept-freed-memory setting for the whole process, Lucent's "
+            "calls included; as Lucent's users run it, in a process of its own where convscope only loads the "
+            "network, with the ranges of the rounds:", "",
+            "| layer | Lucent unit-steps/s, shared process | Lucent unit-steps/s, own process | "
+            "convscope unit-steps/s | speed-up over the own process |",
+            "| --- | --- | --- | --- | --- |",
+            *[f"| {r['layer']} | {r['lucent_unit_steps_per_s']:.1f} [{r['lucent_range'][0]:.1f}-{r['lucent_range'][1]:.1f}] "
+              f"| {r['lucent_alone']['median']:.1f} [{r['lucent_alone']['range'][0]:.1f}-"
+              f"{r['lucent_alone']['range'][1]:.1f}] | {r['convscope_unit_steps_per_s']:.1f} "
+              f"[{r['convscope_range'][0]:.1f}-{r['convscope_range'][1]:.1f}] | "
+              f"{r['convscope_unit_steps_per_s'] / r['lucent_alone']['median']:.1f} |" for r in rows], ""]
+
+
+def article_alone_markdown(rows: list[dict]) -> list[str]:
+    """Section 1's timing protocol and the article's loop in a process of its own (rows of runs
+    that measured it)."""
+    rows = [r for r in rows if "article_alone_s_per_filter" in r]
+    if not rows:
+        return []
+    return [f"Each call ran once untimed, then {rows[0]['runs']} alternated timed rounds: the figures above are "
+            "medians. In this shared process convscope's first render switches on its kept-freed-memory setting "
+            "(`convscope.runtime.heap`, a setting of the whole process), so the article's loop runs with it too. "
+            "As a user of the article's script runs it, in a process of its own (`benchmarks/article_alone.py`: "
+            "one untimed filter, then the same rounds), with the ranges of the rounds:", "",
+            "| model | layer | article s/filter, shared process | article s/filter, own process | "
+            "convscope s/filter | speed-up over the own process |",
+            "| --- | --- | --- | --- | --- | --- |",
+            *[f"| {r['model']} | {r['layer']} | {r['article_s_per_filter']:.3f} [{r['article_range'][0]:.3f}-"
+              f"{r['article_range'][1]:.3f}] | {r['article_alone_s_per_filter']:.3f} [{r['article_alone_range'][0]:.3f}-"
+              f"{r['article_alone_range'][1]:.3f}] | {r['convscope_s_per_filter']:.3f} [{r['convscope_range'][0]:.3f}-"
+              f"{r['convscope_range'][1]:.3f}] | {r['speedup_alone']:.2f} |" for r in rows], ""]
 
 
 def markdown(res: dict) -> str:
@@ -219,6 +270,7 @@ def markdown(res: dict) -> str:
                                     ("convscope mean act.", "convscope_mean_activation", ".3f"),
                                     ("compiled mean act.", "compiled_mean_activation", ".3f"),
                                     ("bfloat16 mean act.", "bf16_mean_activation", ".3f")]), ""]
+    parts += article_alone_markdown(res["article"])
     parts += ["## 2. torch-lucent's `render_vis` against the `lucid` recipe", ""]
     if isinstance(res["lucent"], str):
         parts += [res["lucent"], ""]
@@ -237,6 +289,7 @@ def markdown(res: dict) -> str:
                                         ("Lucent ratio", "lucent_median_ratio", ".2f"),
                                         ("convscope ratio", "convscope_median_ratio", ".2f"),
                                         ("compiled ratio", "compiled_median_ratio", ".2f")]), ""]
+        parts += lucent_alone_markdown(res["lucent"])
     parts += ["## 3. DeepDream on a big photo", "",
               "Default layers (block8, block10), 4 octaves of scale 1.4, 512 px tiles; one step per octave "
               "here (the default is 10: multiply the time by about 10). Peak memory is the whole process's "
@@ -293,12 +346,17 @@ def markdown(res: dict) -> str:
         parts += ["## 13. The article's script and `grid` as whole processes", "",
                   "What a user times: `python -m benchmarks.article_script MODEL LAYER N` (the article's loop of "
                   "section 1 as a plain script: one filter at a time, the whole network every step) against "
-                  "`convscope grid MODEL LAYER --recipe keras2016 --candidates N --top N -o grid.png --json`, "
-                  "each a fresh process (start-up, model load, photo statistics and files included), alternated "
-                  "after one untimed run of each. Each process has its own allocator settings: the script glibc's "
+                  "`convscope grid MODEL LAYER --recipe keras2016 --candidates N --top T --select S -o grid.png "
+                  "--json`, each a fresh process (start-up, model load, photo statistics and files included), "
+                  "alternated after one untimed run of each; times are medians. Where top is below the filters, "
+                  "the activations compared are the medians of each side's best top filters (the article keeps "
+                  "its best 64 too), and `--select halving` drops the filters far behind early (section 18). "
+                  "Each process has its own allocator settings: the script glibc's "
                   "defaults, convscope its own (`convscope.runtime.heap`). System seconds: the kernel's share of the "
                   "process's CPU time (page faults among it). VGG16 has random weights.", "",
-                  table(res["process"], [("model", "model", ""), ("layer", "layer", ""), ("filters", "filters", ""),
+                  table([{"top": r["filters"], "select": "full", **r} for r in res["process"]],
+                        [("model", "model", ""), ("layer", "layer", ""), ("filters", "filters", ""),
+                                         ("top", "top", ""), ("select", "select", ""),
                                          ("article s", "article_s", ".1f"), ("convscope s", "convscope_s", ".1f"),
                                          ("speed-up", "speedup", ".2f"), ("article system s", "article_sys_s", ".1f"),
                                          ("convscope system s", "convscope_sys_s", ".1f"),
@@ -331,6 +389,8 @@ def markdown(res: dict) -> str:
         parts += concepts_markdown(res["concepts"])
     if "trust_recipes" in res:
         parts += trust_markdown(res)
+    if "halving" in res:
+        parts += halving_markdown(res["halving"], res["machines"]["halving"]) + [""]
     return "\n".join(parts)
 
 

@@ -64,14 +64,30 @@ def modern_markdown(res: dict, table: Callable[..., str]) -> list[str]:
                   "the steps. Unit ratios: the picture resized to what the network saw during "
                   "the optimization, over the unit's best built-in photo. Class pictures are shown to "
                   "efficientnet-lite2 and -lite1 at their input size.", ""]
+        if "dreamlens_alone" in modern:
+            first = modern["rows"][0]
+            parts += [f"Speed: each method's call at {first['timing_steps']} steps, run once untimed and then in "
+                      f"{first['rounds']} alternated timed rounds after the pictures' runs; unit-steps/s is the median "
+                      "and, in brackets, the range. In this shared process convscope's first render switches on its "
+                      "kept-freed-memory setting (`convscope.runtime.heap`, a setting of the whole process), so "
+                      "DreamLens runs with it too. As DreamLens's users run it, in a process of its own (convscope "
+                      "only loads the network there), its `maximize` makes "
+                      + "; ".join(f"{v['median']:.1f} [{v['range'][0]:.1f}-{v['range'][1]:.1f}] unit-steps/s on {k}"
+                                  for k, v in modern["dreamlens_alone"].items()) + ".", ""]
+            for r in modern["rows"]:
+                low, high = r["unit_steps_per_s_range"]
+                r["rate_text"] = f"{r['unit_steps_per_s']:.1f} [{low:.1f}-{high:.1f}]"
+        else:
+            for r in modern["rows"]:
+                r["rate_text"] = f"{r['unit_steps_per_s']:.2f}"
         units = [r for r in modern["rows"] if r["layer"] != "logits"]
         classes = [r for r in modern["rows"] if r["layer"] == "logits"]
         parts += [table(units, [("layer", "layer", ""), ("method", "method", ""), ("units", "targets", ""),
-                                ("unit-steps/s", "unit_steps_per_s", ".2f"),
+                                ("unit-steps/s", "rate_text", ""),
                                 ("median ratio", "median_ratio", ".1f"), ("min ratio", "min_ratio", ".1f"),
                                 ("above best photo", "above_best_photo", "")]), "",
                   table(classes, [("method", "method", ""), ("classes", "targets", ""),
-                                  ("unit-steps/s", "unit_steps_per_s", ".2f"),
+                                  ("unit-steps/s", "rate_text", ""),
                                   ("lite2 ranks", "lite2_ranks", ""), ("lite2 median rank", "lite2_median_rank", ""),
                                   ("lite2 median p", "lite2_median_probability", ".3f"),
                                   ("lite1 median rank", "lite1_median_rank", "")]), "",

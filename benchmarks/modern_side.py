@@ -7,10 +7,17 @@ Every picture is judged the same way: resized to the size the network saw during
 optimization (the picture itself for lucid and maximize, the crops' size for maco), the
 unit's channel mean over the best of the built-in photos. Class pictures are shown to
 efficientnet-lite2 and -lite1 at their input size.
+
+Speed: after the pictures' runs, each method's call at ``timing`` steps runs once untimed
+and then in ``rounds`` alternated timed rounds (median and range). In this shared process
+convscope's renders switch on its kept-freed-memory setting (``convscope.runtime.heap``) for
+DreamLens too; DreamLens's ``maximize`` is therefore also timed in a process of its own,
+where convscope only loads the network, as DreamLens's users run it.
 """
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,7 +36,7 @@ from convscope.methods.class_models import CLASS_CROP_SCALE_END, opinion
 from convscope.methods.fidelity import photo_maxima
 from convscope.models.probe import Probe
 
-from .harness import WithPreprocessing
+from .harness import WithPreprocessing, alternate
 
 CLASSES = [1, 65, 207, 309, 417, 949]
 LAYERS = ("block8", "head")
@@ -69,7 +76,40 @@ def median(values: list[float]) -> float:
     return values[len(values) // 2]
 
 
-def main(units: int, steps: int, sheets: Path) -> dict:
+def timing_calls(vis, model, path: str, ids: list[int], objectives: list, lucid, maco, render_config: RenderConfig,
+                 maco_config: MacoConfig, timing: int) -> dict:
+    """The four methods' calls at ``timing`` steps, for alternated timed rounds."""
+    maximize_t = RenderConfig(width=render_config.width, height=render_config.height, steps=timing)
+    maco_t = MacoConfig(width=maco_config.width, height=maco_config.height, input_shape=maco_config.input_shape,
+                        steps=timing, crops=maco_config.crops, noise_intensity=maco_config.noise_intensity)
+    lucid_t, ours_maco_t = get_recipe(lucid, steps=timing), get_recipe(maco, steps=timing)
+    return {"dreamlens maximize": lambda: vis.maximize_channels(path, ids, config=maximize_t),
+            "dreamlens maco": lambda: [vis.maco(FeatureTarget.for_channel(path, i), config=maco_t) for i in ids],
+            "convscope lucid": lambda: render(model, objectives, lucid_t, batch=len(ids)),
+            "convscope maco": lambda: render(model, objectives, ours_maco_t, batch=len(ids))}
+
+
+def peer_alone(layers: dict[str, list[int]], steps: int, rounds: int) -> dict:
+    """DreamLens's ``maximize_channels`` as its users run it: in a process where convscope only
+    loaded the network (no render, so none of convscope's process-wide settings), one untimed
+    call, then ``rounds`` timed ones; unit-steps/s per layer (median and range)."""
+    model = convscope.load()
+    vis = FeatureVisualizer(WithPreprocessing(model).eval(), quiet=True, normalize=False)
+    config = RenderConfig(width=128, height=128, steps=steps)
+    rates = {}
+    for layer, ids in layers.items():
+        path = module_path(model, layer)
+        vis.maximize_channels(path, ids, config=config)
+        measured = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            vis.maximize_channels(path, ids, config=config)
+            measured.append(len(ids) * steps / (time.perf_counter() - start))
+        rates[layer] = {"median": median(measured), "range": [min(measured), max(measured)]}
+    return rates
+
+
+def main(units: int, steps: int, sheets: Path, timing: int, rounds: int) -> dict:
     model = convscope.load()
     checkers = [convscope.load("efficientnet-lite2"), convscope.load("efficientnet-lite1")]
     maco = get_recipe("maco", steps=steps)
@@ -78,39 +118,38 @@ def main(units: int, steps: int, sheets: Path) -> dict:
     side = maco.hw[0]
     vis = FeatureVisualizer(WithPreprocessing(model).eval(), quiet=True, normalize=False)
     maco_config = MacoConfig(width=side, height=side, input_shape=(3, view, view), steps=steps, crops=maco.views,
-                             noise_intensity=maco.noise)
+                             noise_intensity=maco.settings["noise"])
     render_config = RenderConfig(width=lucid.hw[0], height=lucid.hw[0], steps=steps)
     rows, pictures = [], {m: [] for m in ("dreamlens maximize", "dreamlens maco", "convscope lucid", "convscope maco")}
     sizes = {"dreamlens maximize": lucid.hw[0], "convscope lucid": lucid.hw[0], "dreamlens maco": view,
              "convscope maco": view}
     photos = builtin_photos()
     targets = [(layer, None) for layer in LAYERS] + [("logits", CLASSES)]
+    chosen_ids: dict[str, list[int]] = {}
     for layer, fixed in targets:
         maxima = photo_maxima(model, layer, photos)
         ids = fixed or chosen_units(maxima, units)
+        chosen_ids[layer] = ids
         path = module_path(model, layer)
         objectives = [class_logit(c) for c in ids] if fixed else [channel(layer, u) for u in ids]
-        images, seconds, maps = {}, {}, {}
-        start = time.perf_counter()
+        images, maps = {}, {}
         result = vis.maximize_channels(path, ids, config=render_config)
-        seconds["dreamlens maximize"] = time.perf_counter() - start
         images["dreamlens maximize"] = result.as_nchw().clamp(0, 1)
-        start = time.perf_counter()
         runs = [vis.maco(FeatureTarget.for_channel(path, i), config=maco_config) for i in ids]
-        seconds["dreamlens maco"] = time.perf_counter() - start
         images["dreamlens maco"] = torch.stack([r.as_chw() for r in runs]).clamp(0, 1)
         maps["dreamlens maco"] = torch.stack([r.transparency_chw().sum(dim=0) for r in runs])
         # class pictures with the settings classviz gives them (maco's crops shrink over the steps)
         maco_here = get_recipe(maco, crop_scale_end=CLASS_CROP_SCALE_END["maco"]) if fixed else maco
         for name, recipe in (("convscope lucid", lucid), ("convscope maco", maco_here)):
-            start = time.perf_counter()
             ours = render(model, objectives, recipe, batch=len(ids))
-            seconds[name] = time.perf_counter() - start
             images[name] = ours.images
             maps[name] = torch.stack([torch.from_numpy(p.importance) for p in ours.pictures])
+        timed = timing_calls(vis, model, path, ids, objectives, lucid, maco_here, render_config, maco_config, timing)
+        seconds = alternate(rounds, **timed)
         for method, batch in images.items():
-            entry = {"layer": layer, "method": method, "targets": len(ids), "steps": steps,
-                     "unit_steps_per_s": len(ids) * steps / seconds[method]}
+            rates = sorted(len(ids) * timing / t for t in seconds[method])
+            entry = {"layer": layer, "method": method, "targets": len(ids), "steps": steps, "timing_steps": timing,
+                     "rounds": rounds, "unit_steps_per_s": median(rates), "unit_steps_per_s_range": [rates[0], rates[-1]]}
             if method in maps:
                 entry["importance_centre_share"] = centre_share(maps[method])
             if fixed:
@@ -132,13 +171,22 @@ def main(units: int, steps: int, sheets: Path) -> dict:
         path = sheets / f"modern-{method.replace(' ', '-')}.png"
         column(parts).save(path)
         written[method] = f"{sheets.name}/{path.name}"
+    alone_ids = {r["layer"]: chosen_ids[r["layer"]] for r in rows if r["method"] == "dreamlens maximize"
+                 and r["layer"] != "logits"}
+    alone = subprocess.run([sys.executable, "-m", "benchmarks.modern_side", "alone", json.dumps(alone_ids), str(timing),
+                            str(rounds)], capture_output=True, text=True, check=True)
     settings = {"maco": maco.as_dict(), "lucid": lucid.as_dict(), "view": view,
                 "maco_classes_crop_scale_end": CLASS_CROP_SCALE_END["maco"],
-                "dreamlens_maco": {"width": side, "input": view, "crops": maco.views, "noise": maco.noise,
+                "dreamlens_maco": {"width": side, "input": view, "crops": maco.views, "noise": maco.settings["noise"],
                                    "box_size": "from 0.5 to 0.05 of the side, shrinking over the steps"},
                 "dreamlens_maximize": {"width": lucid.hw[0], "steps": steps, "lr": render_config.lr}}
-    return {"rows": rows, "sheets": written, "settings": settings}
+    return {"rows": rows, "sheets": written, "settings": settings,
+            "dreamlens_alone": json.loads(alone.stdout.strip().splitlines()[-1])}
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))))
+    if sys.argv[1] == "alone":
+        print(json.dumps(peer_alone(json.loads(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))))
+    else:
+        print(json.dumps(main(int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]),
+                              int(sys.argv[5]))))

@@ -1,6 +1,10 @@
 """Benchmarks 1 and 3-4: the article's loop against `grid`, DeepDream on a big photo, the atlas."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import torch
@@ -25,10 +29,20 @@ def random_vgg16() -> VisionModel:
     return vgg.assemble("vgg16", loaded, net.state_dict(), Path("random weights"), [])
 
 
-def article_vs_grid(model: VisionModel, layer: str, filters: int, runs: int) -> dict:
+def article_alone(name: str, layer: str, filters: int, rounds: int) -> list[float]:
+    """Seconds per filter of the article's loop in a process of its own (``benchmarks.article_alone``)."""
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, "-m", "benchmarks.article_alone", name, layer, str(filters), str(rounds)],
+                         capture_output=True, text=True, check=True, cwd=root,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])})
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def article_vs_grid(model: VisionModel, layer: str, filters: int, runs: int, alone_name: str | None = None) -> dict:
     """Seconds per filter of the article's loop and of `grid --recipe keras2016` (in float32,
-    float32 compiled, and bfloat16 autocast), same seeds; the first compiled run compiles
-    (the harness's untimed warm-up)."""
+    float32 compiled, and bfloat16 autocast), same seeds, each call once untimed (the compiled
+    one compiles there) and then ``runs`` alternated rounds; and of the article's loop in a
+    process of its own (``alone_name``: the model's name there, default its name)."""
     acts: dict[str, list[float]] = {}
 
     def baseline() -> None:
@@ -49,8 +63,13 @@ def article_vs_grid(model: VisionModel, layer: str, filters: int, runs: int) -> 
     times = alternate(runs, article=baseline, float32=lambda: ours("float32"),
                       compiled=lambda: ours("float32", "on"), bfloat16=lambda: ours("bfloat16"))
     a, c, k, b = (median(times[key]) / filters for key in ("article", "float32", "compiled", "bfloat16"))
+    alone = article_alone(alone_name or model.name, layer, filters, runs)
     return {"model": model.name, "layer": layer, "filters": filters, "runs": runs,
             "article_s_per_filter": a, "convscope_s_per_filter": c, "speedup": a / c,
+            "article_range": [min(times["article"]) / filters, max(times["article"]) / filters],
+            "convscope_range": [min(times["float32"]) / filters, max(times["float32"]) / filters],
+            "article_alone_s_per_filter": median(alone), "article_alone_range": [min(alone), max(alone)],
+            "speedup_alone": median(alone) / c,
             "compiled_s_per_filter": k, "compiled_speedup": a / k,
             "bf16_s_per_filter": b, "bf16_speedup": a / b,
             "article_mean_activation": sum(acts["article"]) / filters,

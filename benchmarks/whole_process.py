@@ -39,32 +39,44 @@ def random_vgg16_file(folder: Path) -> Path:
     return path
 
 
-def article_vs_grid_process(model: str, layer: str, filters: int, runs: int, weights: Path | None) -> dict:
+def article_vs_grid_process(model: str, layer: str, filters: int, runs: int, weights: Path | None,
+                            top: int | None = None, select: str = "full") -> dict:
+    """The article's script over ``filters`` filters against ``grid --candidates filters --top
+    top --select select``; the activations compared are the median of the best ``top`` filters
+    of each (the article keeps its best too)."""
+    top = top or filters
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "grid.png"
         article = ["-m", "benchmarks.article_script", model, layer, str(filters), *([str(weights)] if weights else [])]
         grid = ["-m", "convscope", "grid", model, layer, "--recipe", "keras2016", "--candidates", str(filters),
-                "--top", str(filters), "-o", str(out), "--json", *(["--weights", str(weights)] if weights else [])]
+                "--top", str(top), "--select", select, "-o", str(out), "--json",
+                *(["--weights", str(weights)] if weights else [])]
         printed: dict[str, str] = {}
         system_s: dict[str, list[float]] = {}
         times = alternate(runs, article=lambda: _timed(article, printed, system_s, "article"),
                           convscope=lambda: _timed(grid, printed, system_s, "convscope"))
         article_acts = json.loads(printed["article"])
         sidecar = json.loads(Path(json.loads(printed["convscope"])[0]["sidecar"]).read_text())
-    ours = {t["channel"]: t["activation"] for t in sidecar["tiles"] + sidecar["dropped"]}
+    ours = [t["activation"] for t in sidecar["tiles"]]
+    if top == filters:  # every filter is compared, dead ones included
+        ours += [d["activation"] for d in sidecar["dropped"]]
     a, c = median(times["article"]), median(times["convscope"])
-    return {"model": model, "layer": layer, "filters": filters, "runs": runs, "article_s": a, "convscope_s": c,
+    return {"model": model, "layer": layer, "filters": filters, "top": top, "select": select, "runs": runs,
+            "article_s": a, "convscope_s": c, "article_range": [min(times["article"]), max(times["article"])],
+            "convscope_range": [min(times["convscope"]), max(times["convscope"])],
             "speedup": a / c, "article_sys_s": median(system_s["article"][1:]),  # [0]: the warm-up run
             "convscope_sys_s": median(system_s["convscope"][1:]),
-            "article_median_activation": statistics.median(article_acts),
-            "convscope_median_activation": statistics.median(ours[u] for u in range(filters))}
+            "article_median_activation": statistics.median(sorted(article_acts, reverse=True)[:top]),
+            "convscope_median_activation": statistics.median(ours)}
 
 
 def main(quick: bool) -> list[dict]:
-    runs = 1 if quick else 2
+    runs = 1 if quick else 3
     lite_filters = 16 if quick else 64
     rows = [article_vs_grid_process("efficientnet-lite0", layer, lite_filters, runs, None)
             for layer in ("block8", "head")]
+    rows += [article_vs_grid_process("efficientnet-lite0", "block8", 112, runs, None, 64, select)
+             for select in ("full", "halving")]
     with tempfile.TemporaryDirectory() as tmp:
         rows.append(article_vs_grid_process("vgg16", "conv3_3", 4 if quick else 16, runs,
                                             random_vgg16_file(Path(tmp))))
