@@ -10,7 +10,7 @@ from PIL import Image
 
 import convscope
 from convscope.cli import main
-from convscope.engine.render import normalize_importance
+from convscope.engine.batch import normalize_importance
 from convscope.errors import ImageInputError
 from convscope.models.probe import Probe
 

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from convscope.engine.batch import slot_scorer
 from convscope.engine.objectives import channel
 from convscope.engine.param import MacoImage
 from convscope.engine.recipes import get_recipe
-from convscope.engine.render import render, slot_scorer
+from convscope.engine.render import render
 from convscope.engine.spectrum import default_spectrum, load_spectrum, measure_spectrum
 from convscope.engine.transforms import RandomCrops
 from convscope.io.builtin_photos import builtin_photos

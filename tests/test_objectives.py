@@ -103,7 +103,7 @@ def test_validation_before_computation(model):
 
 @pytest.mark.parametrize("shape", [(5, 7, 6, 4), (5, 9)])
 def test_a_layers_units_are_scored_in_one_gather_with_the_same_values_and_gradients(shape):
-    from convscope.engine.render import slot_scorer
+    from convscope.engine.batch import slot_scorer
 
     def slot_scores(objectives, acts):
         return slot_scorer(objectives, acts["L"].device)(acts)

@@ -12,10 +12,11 @@ from __future__ import annotations
 from convscope import models
 from convscope.api import activation_atlas, atlas, concepts, exemplars, layers, spectrum, stats, trust, twins
 from convscope.engine import objectives
+from convscope.engine.batch import RenderResult
 from convscope.engine.halving import Halving
 from convscope.engine.objective_text import parse_objective
 from convscope.engine.recipes import RECIPES, Recipe, get_recipe
-from convscope.engine.render import RenderResult, render
+from convscope.engine.render import render
 from convscope.errors import ConvscopeError
 from convscope.io.picture import Picture
 from convscope.methods.accentuation import accentuate, caricature

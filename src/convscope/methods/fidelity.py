@@ -123,8 +123,9 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
     Raises:
         OutOfRangeError: a unit out of range; with ``trust``, too few photos for the trials.
     """
+    from convscope.engine.batch import as_seen
     from convscope.engine.recipes import get_recipe
-    from convscope.engine.render import as_seen, render_units
+    from convscope.engine.render import render_units
 
     info = model.layer(layer)
     rec = get_recipe(recipe)

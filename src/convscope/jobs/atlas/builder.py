@@ -16,9 +16,10 @@ import torch.nn.functional as F
 from convscope.data.atlas_folder import unit_stem
 from convscope.data.exemplar_crops import ExemplarIndex
 from convscope.data.photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
+from convscope.engine.batch import as_seen
 from convscope.engine.objectives import channel, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.engine.render import as_seen, render_units
+from convscope.engine.render import render_units
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html

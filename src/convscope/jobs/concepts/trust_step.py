@@ -10,8 +10,8 @@ from PIL import Image
 
 from convscope.data.photo_stats import PhotoFolder, PhotoStats
 from convscope.data.vector_shards import VectorShards
+from convscope.engine.batch import as_seen
 from convscope.engine.recipes import Recipe
-from convscope.engine.render import as_seen
 from convscope.io.picture import Picture
 from convscope.jobs.concepts.codes_pass import CodesPass
 from convscope.jobs.concepts.pictures import FOLDER, concept_name
