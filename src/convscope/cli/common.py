@@ -37,6 +37,8 @@ def progress_bar(label: str, unit: str = "unit-step") -> Iterator:
         if bar is None:
             bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, dynamic_ncols=True,
                        disable=None, leave=False)
+        if total != bar.total:  # a job that learns its size as it goes (a grid that drops filters)
+            bar.total = total
         bar.update(done - bar.n)
 
     try:
