@@ -105,12 +105,11 @@ def test_sidecar_dropped_list_agrees_with_renders(model, tmp_path):
 def test_halving_rules_and_bad_selection(model, tmp_path):
     assert Halving(64).cut_steps(512) == [(64, 128), (128, 96), (256, 72)]
     assert not Halving(64).worthwhile(64, 512)
-    assert selection_rule("auto", 64, 200, get_recipe("lucid")) == Halving(64)
-    assert selection_rule("auto", 64, 200, get_recipe("keras2016")) is None
-    assert selection_rule("halving", 64, 200, get_recipe("keras2016")) == Halving(64)
+    assert selection_rule("halving", 64, 200, 512) == Halving(64)
+    assert selection_rule("halving", 64, 72, 512) is None and selection_rule("full", 64, 200, 512) is None
     with pytest.raises(OutOfRangeError):
         Halving(4, cuts=(0.5, 0.25), keep=(2, 1))
-    with pytest.raises(OutOfRangeError, match="auto, halving, full"):
+    with pytest.raises(OutOfRangeError, match="halving or full"):
         filter_grid(model, "block8", candidates=8, top=4, select="fastest", **SMALL)
     out = tmp_path / "g.png"
     bad = subprocess.run([sys.executable, "-m", "convscope", "grid", "efficientnet-lite0", "block8", "-o", str(out),

@@ -104,15 +104,16 @@ class Grid:
 
 def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, top: int = 64,
                 recipe: str | Recipe = DEFAULT_RECIPE, size: int | None = None, steps: int | None = None,
-                seed: int = 0, batch: int = 32, photos: PhotosLike = None, select: str = "auto",
+                seed: int = 0, batch: int = 32, photos: PhotosLike = None, select: str = "full",
                 progress: Progress | None = None) -> Grid:
     """The article's grid: renders the first ``candidates`` filters, drops those whose
     activation ends at or below 0, and keeps the best ``top``, best first, on a square sheet.
 
     With ``select="halving"`` the filters far behind are dropped at a few cuts (see
     ``Halving``) and only the others run to the end; a kept filter's picture is the one a
-    full run gives (each filter is optimized alone in its slot). ``"auto"`` halves where
-    that was measured to keep the full run's best filters (``HALVING_RECIPES``).
+    full run gives (each filter is optimized alone in its slot). It is not the default: on
+    efficientnet-lite0's head it kept 94% (lucid) and 64% (keras2016) of a full run's best 64
+    of 200 (BENCHMARKS.md section 18).
 
     Args:
         model: a VisionModel or a model's name.
@@ -126,8 +127,8 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
         batch: filters optimized together.
         photos: the photos each filter is compared with: a folder, a list, or None for the
             built-in photos.
-        select: "halving" (drop the filters far behind early), "full" (render every
-            candidate to the end), or "auto" (halving for the recipes in ``HALVING_RECIPES``).
+        select: "halving" (drop the filters far behind early) or "full" (render every
+            candidate to the end).
         progress: called with (unit-steps done, unit-steps in all).
     Returns:
         The sheet, each tile's numbers (activation, the best photo's, their ratio), the
@@ -143,7 +144,7 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     rec = get_recipe(recipe, size=size, steps=steps)
     units = list(range(min(candidates, info.channels)))
     first = model.is_first_conv(info.name)
-    halving = selection_rule(select, top, len(units), rec)
+    halving = selection_rule(select, top, len(units), rec.steps)
     result = render_units(model, layer, units, rec, seed=seed, batch=batch, progress=progress, select=halving)
     maxima = photo_maxima(model, layer, photos, peak=first)
     rows = []
@@ -172,24 +173,19 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     return Grid(sheet, [row for row, _pic in kept], dropped, settings, kernels)
 
 
-SELECT_RULES = ("auto", "halving", "full")
-HALVING_RECIPES = ("lucid",)
-"""The recipes whose grids halve by default: where halving kept at least 95% of a full run's
-best filters at a median activation no lower (BENCHMARKS.md section 18). keras2016's 20 steps
-rank the filters of deep layers too late for it."""
+SELECT_RULES = ("halving", "full")
 
 
-def selection_rule(select: str, top: int, candidates: int, recipe: Recipe) -> Halving | None:
-    """The ``Halving`` of a job that keeps the best ``top`` of ``candidates`` units rendered with
-    ``recipe``, or None to render them all (``select="full"``, ``"auto"`` with a recipe not in
-    ``HALVING_RECIPES``, or too few candidates for any cut to drop one).
+def selection_rule(select: str, top: int, candidates: int, steps: int) -> Halving | None:
+    """The ``Halving`` of a job that keeps the best ``top`` of ``candidates`` units rendered for
+    ``steps`` steps, or None to render them all (``select="full"``, or too few candidates for
+    any cut to drop one).
 
     Raises:
         OutOfRangeError: an unknown ``select``.
     """
     if select not in SELECT_RULES:
-        raise OutOfRangeError(f"unknown selection {select!r}: use {', '.join(SELECT_RULES)} ({{select}})",
+        raise OutOfRangeError(f"unknown selection {select!r}: use {' or '.join(SELECT_RULES)} ({{select}})",
                               options=["select"])
-    halves = select == "halving" or (select == "auto" and recipe.name in HALVING_RECIPES)
-    halving = Halving(top) if halves else None
-    return halving if halving is not None and halving.worthwhile(candidates, recipe.steps) else None
+    halving = Halving(top) if select == "halving" else None
+    return halving if halving is not None and halving.worthwhile(candidates, steps) else None
