@@ -107,6 +107,8 @@ def test_halving_rules_and_bad_selection(model, tmp_path):
     assert not Halving(64).worthwhile(64, 512)
     assert selection_rule("halving", 64, 200, 512) == Halving(64)
     assert selection_rule("halving", 64, 72, 512) is None and selection_rule("full", 64, 200, 512) is None
+    mine = Halving(64, keep=(2.5, 2, 1.5))
+    assert selection_rule(mine, 64, 200, 512) is mine
     with pytest.raises(OutOfRangeError):
         Halving(4, cuts=(0.5, 0.25), keep=(2, 1))
     with pytest.raises(OutOfRangeError, match="halving or full"):

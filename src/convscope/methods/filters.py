@@ -104,7 +104,7 @@ class Grid:
 
 def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, top: int = 64,
                 recipe: str | Recipe = DEFAULT_RECIPE, size: int | None = None, steps: int | None = None,
-                seed: int = 0, batch: int = 32, photos: PhotosLike = None, select: str = "full",
+                seed: int = 0, batch: int = 32, photos: PhotosLike = None, select: str | Halving = "full",
                 progress: Progress | None = None) -> Grid:
     """The article's grid: renders the first ``candidates`` filters, drops those whose
     activation ends at or below 0, and keeps the best ``top``, best first, on a square sheet.
@@ -127,7 +127,8 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
         batch: filters optimized together.
         photos: the photos each filter is compared with: a folder, a list, or None for the
             built-in photos.
-        select: "halving" (drop the filters far behind early) or "full" (render every
+        select: "halving" (drop the filters far behind early, with ``Halving(top)``), a
+            ``Halving`` of one's own (other cuts, more kept), or "full" (render every
             candidate to the end).
         progress: called with (unit-steps done, unit-steps in all).
     Returns:
@@ -176,16 +177,16 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
 SELECT_RULES = ("halving", "full")
 
 
-def selection_rule(select: str, top: int, candidates: int, steps: int) -> Halving | None:
+def selection_rule(select: str | Halving, top: int, candidates: int, steps: int) -> Halving | None:
     """The ``Halving`` of a job that keeps the best ``top`` of ``candidates`` units rendered for
-    ``steps`` steps, or None to render them all (``select="full"``, or too few candidates for
-    any cut to drop one).
+    ``steps`` steps (``select`` itself if it is one), or None to render them all
+    (``select="full"``, or too few candidates for any cut to drop one).
 
     Raises:
         OutOfRangeError: an unknown ``select``.
     """
-    if select not in SELECT_RULES:
+    if not isinstance(select, Halving) and select not in SELECT_RULES:
         raise OutOfRangeError(f"unknown selection {select!r}: use {' or '.join(SELECT_RULES)} ({{select}})",
                               options=["select"])
-    halving = Halving(top) if select == "halving" else None
+    halving = select if isinstance(select, Halving) else Halving(top) if select == "halving" else None
     return halving if halving is not None and halving.worthwhile(candidates, steps) else None
