@@ -112,6 +112,7 @@ def halving_markdown(rows: list[dict], machine: str) -> list[str]:
         parts.append(f"| {r['model']} | {r['layer']} | {r['recipe']} | {r['candidates']} | {r['top']} | {r['steps']} "
                      f"| {r['full_s']:.1f} | {r['halving_s']:.1f} | {r['speedup']:.2f} | {r['overlap']:.3f} | "
                      f"{r['full_median_activation']:.4g} | {r['halving_median_activation']:.4g} | {r['behind']} |")
+    parts += [f"\n{r['model']} {r['layer']} {r['recipe']}: {r['note']}." for r in rows if r.get("note")]
     names = list(rows[0]["simulated"])
     parts += ["", "Other schedules replayed on each full run's per-step objectives (the objective at a cut: the next "
               "step's, on the transformed image), as overlap / the factor of unit-steps saved:", "",
