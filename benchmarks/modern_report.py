@@ -64,6 +64,8 @@ def modern_markdown(res: dict, table: Callable[..., str]) -> list[str]:
                   "the steps. Unit ratios: the picture resized to what the network saw during "
                   "the optimization, over the unit's best built-in photo. Class pictures are shown to "
                   "efficientnet-lite2 and -lite1 at their input size.", ""]
+        if "note" in modern:
+            parts += [f"**{modern['note']}.**", ""]
         if "dreamlens_alone" in modern:
             first = modern["rows"][0]
             parts += [f"Speed: each method's call at {first['timing_steps']} steps, run once untimed and then in "
