@@ -97,10 +97,10 @@ class Stages:
                 activations = torch.cat(cut_scores)
                 chosen = self.select.choose(activations, torch.stack([s.history for s in cut_slots], dim=1).cpu(),
                                             keep, begin)
-                dropped += [{"index": slot.index, "step": until, "activation": float(activations[p])}
-                            for p, slot in enumerate(cut_slots) if p not in set(chosen)]
-                active = [cut_slots[p].index for p in chosen]
                 saved = {cut_slots[p].index: cut_slots[p] for p in chosen}
+                dropped += [{"index": slot.index, "step": until, "activation": float(activations[p])}
+                            for p, slot in enumerate(cut_slots) if slot.index not in saved]
+                active = list(saved)
             begin = until
         result = RenderResult.concat(parts)
         result.dropped = dropped
