@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from convscope.cli import main
-from convscope.data.photo_stats import PhotoFolder, photo_statistics
+from convscope.data.photo_sources import PhotoFolder
+from convscope.data.photo_stats import photo_statistics
 from convscope.jobs.atlas.measure import class_drive
 from convscope.methods.twins import find_twins
 from convscope.models.probe import Probe

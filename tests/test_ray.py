@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,43 +14,16 @@ from convscope.cli import main
 from convscope.jobs.atlas.store import same_tree
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'convscope[ray]'")
-RAY = str(Path(sys.executable).parent / "ray")
+sys.path.insert(0, str(Path(__file__).parent))
+from ray_nodes import free_port, loopback_cluster  # noqa: E402
+
 ARGS = ["--layers", "stem,block1", "--steps", "3", "--size", "48", "--batch", "8", "--seed", "4"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory):
-    """`ray start --head` and a second node with `ray start --address`, stopped at the end."""
-    port = free_port()
-    temp = Path("/tmp") / f"cs_ray_{os.getpid()}"
-    # A loopback-only test cluster: no token authentication (Ray 2.5x turns it on by default), for
-    # the nodes and for every driver this module starts (in this process or as a child).
-    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED")}
-    os.environ.update({"RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"})
-    env = dict(os.environ)
-    common = ["--num-cpus", "1", "--disable-usage-stats"]
-    address = f"127.0.0.1:{port}"
-    try:
-        for argv in (["--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--include-dashboard",
-                      "false", "--temp-dir", str(temp)], ["--address", address, "--node-ip-address", "127.0.0.1"]):
-            started = subprocess.run([RAY, "start", *argv, *common], capture_output=True, text=True, env=env,
-                                     timeout=180)
-            assert started.returncode == 0, f"ray start failed: {started.stderr[-2000:]}"
-        yield address
-    finally:
-        subprocess.run([RAY, "stop", "--force"], capture_output=True, env=env, timeout=120)
-        shutil.rmtree(temp, ignore_errors=True)
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def cluster():
+    with loopback_cluster(2) as nodes:
+        yield nodes.address
 
 
 @pytest.fixture(scope="module")

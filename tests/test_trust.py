@@ -12,7 +12,8 @@ import pytest
 import torch
 
 import convscope
-from convscope.data.photo_stats import as_source, photo_statistics
+from convscope.data.photo_sources import as_source
+from convscope.data.photo_stats import photo_statistics
 from convscope.methods.trust.assess import TrustMeter, TrustSettings
 from convscope.methods.trust.choice import observer_correct, wilson_interval
 from convscope.methods.trust.judge import Judge

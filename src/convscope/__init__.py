@@ -5,12 +5,14 @@ One function per command (``filter``, ``grid``, ``render``, ``dream``, ``classvi
 ``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``layers``; the models are listed
 by ``convscope.models.available()``), ``load`` for networks, and the engine's parts for a recipe
 of one's own (``Recipe``, ``get_recipe``, ``objectives``, ``parse_objective``, and ``Halving``,
-which lets ``render`` drop the units far behind).
+which lets ``render`` drop the units far behind); ``PhotoFolder`` and ``on_ray`` read photo
+folders on a Ray cluster.
 """
 from __future__ import annotations
 
 from convscope import models
-from convscope.api import activation_atlas, atlas, concepts, exemplars, layers, spectrum, stats, trust, twins
+from convscope.api import activation_atlas, atlas, concepts, exemplars, layers, on_ray, spectrum, stats, trust, twins
+from convscope.data.photo_sources import PhotoFolder
 from convscope.engine import objectives
 from convscope.engine.batch import RenderResult
 from convscope.engine.halving import Halving
@@ -34,10 +36,10 @@ from convscope.runtime.compile_settings import compiling
 __version__ = "0.1.0"
 
 __all__ = [
-    "RECIPES", "ConvscopeError", "Grid", "Halving", "Picture", "Recipe", "RenderResult", "accentuate", "activation_atlas",
-    "atlas", "caricature", "classify", "classviz", "compiling", "concepts", "dream", "exemplars", "explain", "filter",
-    "get_recipe", "grid", "layers", "load", "models", "objectives", "parse_objective", "render", "saliency", "show",
-    "spectrum", "stats", "trust", "twins",
+    "RECIPES", "ConvscopeError", "Grid", "Halving", "PhotoFolder", "Picture", "Recipe", "RenderResult", "accentuate",
+    "activation_atlas", "atlas", "caricature", "classify", "classviz", "compiling", "concepts", "dream", "exemplars",
+    "explain", "filter", "get_recipe", "grid", "layers", "load", "models", "objectives", "on_ray", "parse_objective",
+    "render", "saliency", "show", "spectrum", "stats", "trust", "twins",
 ]
 
 

@@ -12,7 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
-from convscope.data.photo_stats import PhotoFolder, PhotosLike, as_source
+from convscope.data.photo_pass import ShardRunner
+from convscope.data.photo_sources import PhotoFolder, PhotosLike, as_source
 from convscope.data.photo_stream import photo_files
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.spectrum import Spectrum, measure_spectrum
@@ -21,6 +22,8 @@ from convscope.io.photo_reading import readable_photos
 from convscope.jobs import activation_atlas as activation_atlas_job
 from convscope.jobs.activation_atlas import ActivationAtlasSummary
 from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
+from convscope.jobs.cluster.connect import RayCluster
+from convscope.jobs.cluster.photo_shards import RayShards
 from convscope.jobs.concepts.job import ConceptSettings, learn_concepts
 from convscope.jobs.concepts.result import Concepts
 from convscope.jobs.exemplars import ExemplarRun, run_exemplars
@@ -171,7 +174,7 @@ def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, an
 
 def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, layers: Sequence[str] | None = None, *,
               top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
-              progress: Progress | None = None) -> ExemplarRun:
+              runner: ShardRunner | None = None, progress: Progress | None = None) -> ExemplarRun:
     """The photos of a folder (of any size) that excite each unit most, in one streaming pass
     that resumes after a stop: a result file per layer in ``out`` (see ``data.layer_files.layer_file``).
 
@@ -184,6 +187,8 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
         batch: photos per forward pass.
         workers: processes decoding photos (0: decode in this one).
         checkpoint_every: batches between saves of the state.
+        runner: where the photos are read (a ``photo_pass.ShardRunner``, e.g. ``RayShards`` of a
+            ``RayCluster``; default: in this process; the files are the same).
         progress: called with (photos done, photos in all).
     Returns:
         Each layer's exemplars, the files read and those skipped.
@@ -194,13 +199,13 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
     model = as_model(model)
     names = list(layers) if layers is not None else list(model.main_layers)
     return run_exemplars(model, photos, out, names, top=top, batch=batch, workers=workers,
-                         checkpoint_every=checkpoint_every, progress=progress)
+                         checkpoint_every=checkpoint_every, runner=runner, progress=progress)
 
 
 def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | None = None,
           recipe: Recipe | str = DEFAULT_RECIPE, photos: str | Path | None = None, exemplars: str | Path | None = None,
           batch: int = 32, seed: int = 0, force: bool = False, judge: VisionModel | str | None = None,
-          trials: int = 50) -> AtlasSummary:
+          trials: int = 50, runner: ShardRunner | None = None) -> AtlasSummary:
     """Every unit of a network rendered, measured against photos, and written as a static site
     (``out/index.html``); a stopped run continues where it was.
 
@@ -217,6 +222,7 @@ def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | 
         judge: with a photo folder, the judge of each unit's trust measures (see ``trust``),
             taken with the unit's one picture as its reference (as ``trust(..., references=1)``).
         trials: with a photo folder, two-alternative trials per unit and kind of reference.
+        runner: where the photo folder is read (e.g. ``on_ray(...)``; default: in this process).
     Returns:
         The folder, the units in it, and how many were rendered now.
     Raises:
@@ -225,13 +231,13 @@ def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | 
     model = as_model(model)
     trust = TrustSettings(load_judge(judge, model), trials, references=1) if photos is not None else None
     return build_atlas(model, out, layers=layers, recipe=get_recipe(recipe), photos_dir=photos,
-                       exemplars_dir=exemplars, batch=batch, seed=seed, force=force, trust=trust)
+                       exemplars_dir=exemplars, batch=batch, seed=seed, force=force, photo_runner=runner, trust=trust)
 
 
 def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *,
                      grid: int = 20, samples: int = 5000, min_count: int = 3,
-                     recipe: Recipe | str = DEFAULT_RECIPE, batch: int = 32, seed: int = 0
-                     ) -> ActivationAtlasSummary:
+                     recipe: Recipe | str = DEFAULT_RECIPE, batch: int = 32, seed: int = 0,
+                     runner: ShardRunner | None = None) -> ActivationAtlasSummary:
     """The activation atlas of a layer (Carter et al. 2019): its activations over a photo folder
     laid out with UMAP, a picture per grid cell, a zoomable page in ``out``.
 
@@ -246,6 +252,7 @@ def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, o
         recipe: a Recipe or a recipe's name.
         batch: cells optimized together.
         seed: the seed of the sampling, the layout and the pictures.
+        runner: where the sampling reads the photos (e.g. ``on_ray(...)``; default: in this process).
     Returns:
         The page, the cells drawn and the samples used.
     Raises:
@@ -253,14 +260,32 @@ def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, o
     """
     return activation_atlas_job.activation_atlas(as_model(model), layer, photos, out, grid=grid, samples=samples,
                                                  min_count=min_count, recipe=get_recipe(recipe), batch=batch,
-                                                 seed=seed)
+                                                 seed=seed, runner=runner)
+
+
+def on_ray(address: str = "auto", gpus_per_task: float = 0.0) -> RayShards:
+    """A runner that reads photo passes as Ray tasks on a cluster, to the same results as in
+    this process. Give it as ``runner=`` to ``exemplars``, ``activation_atlas``, ``concepts`` and
+    ``atlas``, or in ``PhotoFolder(folder, runner=...)`` as the photos of ``stats``, ``grid`` and
+    ``twins``. Every node must see the folder at the same path.
+
+    Args:
+        address: ``auto`` (a local Ray instance) or a cluster's host:port.
+        gpus_per_task: GPUs each task takes (0: tasks run on CPUs).
+    Returns:
+        The runner; ``runner.cluster.close()`` disconnects.
+    Raises:
+        RayClusterError: Ray is not installed, the address does not answer, the workers cannot
+            run convscope, or the cluster has fewer GPUs than ``gpus_per_task``.
+    """
+    return RayShards(RayCluster(address, gpus_per_task))
 
 
 def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *, method: str = "nmf",
              concepts: int = 64, k: int = 8, samples: int = 100_000, held_out: float = 0.1, seed: int = 0,
              epochs: int | None = None, classes: Sequence[str | int] = (), recipe: Recipe | str = DEFAULT_RECIPE,
              batch: int = 32, photo_batch: int = 32, workers: int = 2, judge: VisionModel | str | None = None,
-             trials: int = 50, progress: StageProgress | None = None) -> Concepts:
+             trials: int = 50, runner: ShardRunner | None = None, progress: StageProgress | None = None) -> Concepts:
     """The concepts of a layer: a dictionary (NMF or a TopK sparse autoencoder) learned from its
     activations over a photo folder of any size, each concept rendered, located in the photos and
     weighed for the classes; measured on held-out photos beside the layer's own units; a page
@@ -286,6 +311,7 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
         workers: processes decoding photos.
         judge: the judge of each concept's trust measures (see ``trust``), its picture as the reference.
         trials: two-alternative trials per concept and kind of reference.
+        runner: where the collection pass reads the photos (default: in this process; see ``exemplars``).
         progress: called with (stage, done, total).
     Returns:
         The concepts: ``encode``, ``decode``, ``maps`` of a photo, ``measures``, the ``record`` of
@@ -298,7 +324,8 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
     settings = ConceptSettings(method, concepts, k, samples, held_out, seed, epochs, tuple(str(c) for c in classes))
     trust_settings = TrustSettings(load_judge(judge, network), trials, references=1)
     run = learn_concepts(network, layer, photos, out, settings, recipe=get_recipe(recipe), batch=batch,
-                         photo_batch=photo_batch, workers=workers, trust=trust_settings, progress=progress)
+                         photo_batch=photo_batch, workers=workers, trust=trust_settings, runner=runner,
+                         progress=progress)
     return Concepts(network, run.record["settings"]["layer"], run.dictionary, run.record, run.out)
 
 

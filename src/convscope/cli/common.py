@@ -15,6 +15,8 @@ from convscope.runtime.devices import resolve_device
 
 if TYPE_CHECKING:
     from convscope.engine.recipes import Recipe
+    from convscope.jobs.cluster.connect import RayCluster
+    from convscope.jobs.cluster.photo_shards import RayShards
 
 
 class CliError(ConvscopeError):
@@ -23,6 +25,35 @@ class CliError(ConvscopeError):
 
 def fail(message: str) -> None:
     raise CliError(message)
+
+
+@contextmanager
+def ray_cluster(args: argparse.Namespace, needs_photos: bool = False) -> Iterator["RayCluster | None"]:
+    """The cluster of --ray, checked now and closed at the end (None without --ray).
+    ``needs_photos``: --ray only reads --photos here, so it needs them."""
+    if args.ray is None:
+        if args.gpus_per_task:
+            fail("--gpus-per-task is for --ray")
+        yield None
+        return
+    if needs_photos and args.photos is None:
+        fail("--ray reads --photos on the cluster: give --photos DIR (the built-in photos are read here)")
+    from convscope.jobs.cluster.connect import RayCluster
+
+    cluster = RayCluster(args.ray, args.gpus_per_task)
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def shards_on(cluster: "RayCluster | None") -> "RayShards | None":
+    """What reads a photo pass's shards on ``cluster`` (None: this process)."""
+    if cluster is None:
+        return None
+    from convscope.jobs.cluster.photo_shards import RayShards
+
+    return RayShards(cluster)
 
 
 @contextmanager

@@ -5,7 +5,18 @@ import argparse
 import sys
 from contextlib import ExitStack
 
-from convscope.cli.common import cli_recipe, emit, fail, load_model, output_folder, plural, positive, progress_bar
+from convscope.cli.common import (
+    cli_recipe,
+    emit,
+    fail,
+    load_model,
+    output_folder,
+    plural,
+    positive,
+    progress_bar,
+    ray_cluster,
+    shards_on,
+)
 
 STAGES = {"photos": ("concepts: photos", "photo"), "training": ("concepts: training", "step"),
           "stability": ("concepts: second seed", "step"), "codes": ("concepts: codes", "photo"),
@@ -25,22 +36,24 @@ def cmd_concepts(args: argparse.Namespace) -> None:
         fail(f"--workers must be 0 or more, got {args.workers}")
     recipe = cli_recipe(args)
     photo_files(args.photos)  # a missing or empty folder is refused before the model loads
-    args.model = args.model_name
-    model = load_model(args)
-    classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else []
-    with ExitStack() as stack:
-        bars = {}
+    with ray_cluster(args) as cluster:
+        args.model = args.model_name
+        model = load_model(args)
+        classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else []
+        with ExitStack() as stack:
+            bars = {}
 
-        def report(stage: str, done: int, total: int) -> None:
-            if stage not in bars:
-                label, unit = STAGES[stage]
-                bars[stage] = stack.enter_context(progress_bar(label, unit=unit))
-            bars[stage](done, total)
+            def report(stage: str, done: int, total: int) -> None:
+                if stage not in bars:
+                    label, unit = STAGES[stage]
+                    bars[stage] = stack.enter_context(progress_bar(label, unit=unit))
+                bars[stage](done, total)
 
-        result = concepts(model, args.layer, args.photos, args.out, method=args.method, concepts=args.concepts, k=args.k,
-                          samples=args.samples, held_out=args.held_out, seed=args.seed, epochs=args.epochs,
-                          classes=classes, recipe=recipe, batch=args.batch, photo_batch=args.photo_batch,
-                          workers=args.workers, judge=args.judge, trials=args.trials, progress=report)
+            result = concepts(model, args.layer, args.photos, args.out, method=args.method, concepts=args.concepts, k=args.k,
+                              samples=args.samples, held_out=args.held_out, seed=args.seed, epochs=args.epochs,
+                              classes=classes, recipe=recipe, batch=args.batch, photo_batch=args.photo_batch,
+                              workers=args.workers, judge=args.judge, trials=args.trials,
+                              runner=shards_on(cluster), progress=report)
     record = result.record
     for entry in record["skipped"]:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)

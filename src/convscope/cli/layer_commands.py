@@ -17,6 +17,8 @@ from convscope.cli.common import (
     plural,
     positive,
     progress_bar,
+    ray_cluster,
+    shards_on,
     warn_skipped,
 )
 from convscope.io.files import write_json
@@ -47,36 +49,35 @@ def cmd_atlas(args: argparse.Namespace) -> None:
 
         trust = TrustSettings(load_judge(args.judge, model), args.trials, references=1)
     layers = [l for l in args.layers.split(",") if l] if args.layers else None
-    factory = None
-    if args.ray:
-        from convscope.jobs.atlas.ray_runner import ray_runner_factory
+    with ray_cluster(args) as cluster:
+        factory = None
+        if cluster is not None:
+            from convscope.jobs.atlas.ray_runner import ray_runner_factory
 
-        factory = ray_runner_factory(args.ray, args.gpus_per_task)
-    elif args.gpus_per_task:
-        fail("--gpus-per-task is for --ray")
-    bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=None,
-               bar_format="{l_bar}{bar}| {n:.0f}/{total} units [{elapsed}<{remaining}{postfix}]")
-    start: list[float] = []
-    workers: list[int | None] = [None]
+            factory = ray_runner_factory(cluster)
+        bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=None,
+                   bar_format="{l_bar}{bar}| {n:.0f}/{total} units [{elapsed}<{remaining}{postfix}]")
+        start: list[float] = []
+        workers: list[int | None] = [None]
 
-    def update(done: float, total: int, busy: int | None) -> None:
-        bar.total = total
-        if not start:
-            start.extend((done, bar.format_dict["elapsed"]))
-        if busy is not None:
-            workers[0] = busy
-        bar.update(done - bar.n)
-        elapsed = bar.format_dict["elapsed"] - start[1]
-        if elapsed > 0 and done > start[0]:
-            busy_text = f", {workers[0]} workers busy" if workers[0] is not None else ""
-            bar.set_postfix_str(f"{60 * (done - start[0]) / elapsed:.1f} units/min{busy_text}", refresh=False)
+        def update(done: float, total: int, busy: int | None) -> None:
+            bar.total = total
+            if not start:
+                start.extend((done, bar.format_dict["elapsed"]))
+            if busy is not None:
+                workers[0] = busy
+            bar.update(done - bar.n)
+            elapsed = bar.format_dict["elapsed"] - start[1]
+            if elapsed > 0 and done > start[0]:
+                busy_text = f", {workers[0]} workers busy" if workers[0] is not None else ""
+                bar.set_postfix_str(f"{60 * (done - start[0]) / elapsed:.1f} units/min{busy_text}", refresh=False)
 
-    try:
-        summary = build_atlas(model, args.out, layers=layers, recipe=recipe, photos_dir=args.photos,
-                              exemplars_dir=args.exemplars, batch=args.batch, seed=args.seed, force=args.force,
-                              progress=update, runner_factory=factory, trust=trust)
-    finally:
-        bar.close()
+        try:
+            summary = build_atlas(model, args.out, layers=layers, recipe=recipe, photos_dir=args.photos,
+                                  exemplars_dir=args.exemplars, batch=args.batch, seed=args.seed, force=args.force,
+                                  progress=update, runner_factory=factory, photo_runner=shards_on(cluster), trust=trust)
+        finally:
+            bar.close()
     warn_skipped(summary.skipped_photos)
     data = {"out": str(summary.root), "index": str(summary.root / "index.html"), "units": summary.units,
             "rendered": summary.rendered, "layers": summary.layers, "skipped_photos": len(summary.skipped_photos)}
@@ -97,14 +98,16 @@ def cmd_exemplars(args: argparse.Namespace) -> None:
     if args.workers < 0:
         fail(f"--workers must be 0 or more, got {args.workers}")
     photo_files(args.photos)  # a missing or empty folder is refused before the model loads
-    args.model = args.model_name
-    model = load_model(args)
-    layers = [l for l in args.layers.split(",") if l] if args.layers else list(model.main_layers)
-    for name in layers:
-        model.layer(name)
-    with progress_bar("exemplars", unit="photo") as bar:
-        run = run_exemplars(model, args.photos, args.out, layers, top=args.top, batch=args.batch,
-                            workers=args.workers, checkpoint_every=args.checkpoint_every, progress=bar)
+    with ray_cluster(args) as cluster:
+        args.model = args.model_name
+        model = load_model(args)
+        layers = [l for l in args.layers.split(",") if l] if args.layers else list(model.main_layers)
+        for name in layers:
+            model.layer(name)
+        with progress_bar("exemplars", unit="photo") as bar:
+            run = run_exemplars(model, args.photos, args.out, layers, top=args.top, batch=args.batch,
+                                workers=args.workers, checkpoint_every=args.checkpoint_every,
+                                runner=shards_on(cluster), progress=bar)
     for entry in run.skipped:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)
     data = {"out": str(args.out), "photos": len(run.files), "skipped": len(run.skipped),
@@ -129,14 +132,14 @@ def cmd_activation_atlas(args: argparse.Namespace) -> None:
     recipe = cli_recipe(args)
     require_umap()
     photo_files(args.photos)  # a missing or empty folder is refused before the model loads
-    args.model = args.model_name
-    model = load_model(args)
-    with progress_bar("activation atlas: photos", unit="photo") as photos_bar, \
+    with ray_cluster(args) as cluster, progress_bar("activation atlas: photos", unit="photo") as photos_bar, \
             progress_bar("activation atlas: cells") as cells_bar:
+        args.model = args.model_name
+        model = load_model(args)
         summary = activation_atlas(model, args.layer, args.photos, args.out, grid=args.grid, samples=args.samples,
                                    min_count=args.min_count, recipe=recipe, batch=args.batch,
                                    photo_batch=args.photo_batch, workers=args.workers, seed=args.seed,
-                                   progress=lambda stage, done, total: (photos_bar if stage == "photos"
+                                   runner=shards_on(cluster), progress=lambda stage, done, total: (photos_bar if stage == "photos"
                                                                         else cells_bar)(done, total))
     for entry in summary.skipped:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)
@@ -150,7 +153,7 @@ def cmd_activation_atlas(args: argparse.Namespace) -> None:
 
 
 def cmd_twins(args: argparse.Namespace) -> None:
-    from convscope.data.photo_stats import photo_source
+    from convscope.data.photo_sources import photo_source
     from convscope.methods.twins import add_picture_view, angle_list, check_threshold, find_twins, twin_pictures
 
     check_threshold(args.threshold)
@@ -169,9 +172,11 @@ def cmd_twins(args: argparse.Namespace) -> None:
     for name in layers:
         model.layer(name)
     reports = []
-    for name in layers:
-        with progress_bar(f"twins {name}: rotated batches", unit="batch") as bar:
-            reports.append(find_twins(model, name, photos, angles=angles, threshold=args.threshold, progress=bar))
+    with ray_cluster(args, needs_photos=True) as cluster:
+        photos.runner = shards_on(cluster)
+        for name in layers:
+            with progress_bar(f"twins {name}: photos, turned", unit="photo") as bar:
+                reports.append(find_twins(model, name, photos, angles=angles, threshold=args.threshold, progress=bar))
     warn_skipped(photos.skipped)
     if args.summary:
         rows = [r.summary() for r in reports]

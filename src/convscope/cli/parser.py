@@ -28,7 +28,7 @@ from convscope.engine.spectrum import measure_spectrum
 from convscope.io.user_code import is_user_spec
 from convscope.jobs.activation_atlas import activation_atlas
 from convscope.jobs.atlas.builder import build_atlas
-from convscope.jobs.atlas.ray_runner import ray_runner_factory
+from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.exemplars import run_exemplars
 from convscope.methods.accentuation import accentuate, caricature
 from convscope.methods.class_models import CLASS_CROP_SCALE_END, STEP_BUDGET, class_model
@@ -154,6 +154,13 @@ def add_photos(p: argparse.ArgumentParser, what: str = "the statistics") -> None
                    "and streamed in batches, so it can be of any size (default: the built-in set)")
 
 
+def add_ray(p: argparse.ArgumentParser, what: str = "read the photos") -> None:
+    p.add_argument("--ray", metavar="ADDRESS", help=f"{what} as Ray tasks: auto (a local Ray instance) or a cluster "
+                   "address such as 10.0.0.5:6379; every node reads the photos at the same path as here")
+    p.add_argument("--gpus-per-task", type=float, default=library_default(RayCluster, "gpus_per_task"),
+                   help="with --ray: GPUs for each task")
+
+
 def add_importance(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", action="store_true",
                    help="write the picture as RGBA, its importance map (where the objective looked: the summed "
@@ -236,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "the pictures of a full run; it can miss some of the best: see the README); full: render "
                         "every candidate to the end")
     add_photos(p, "the ratios in the sidecar")
+    add_ray(p, "read --photos")
     add_recipe_options(p)
     add_importance(p)
     add_json(p)
@@ -383,10 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "shows its dataset examples, cropped to its receptive field")
     p.add_argument("--batch", type=int, default=library_default(build_atlas, "batch"), help="units optimized together")
     p.add_argument("--force", action="store_true", help="replace an atlas with other settings in --out")
-    p.add_argument("--ray", metavar="ADDRESS", help="render the batches as Ray tasks: auto (a local Ray "
-                   "instance) or a cluster address such as 10.0.0.5:6379")
-    p.add_argument("--gpus-per-task", type=float, default=library_default(ray_runner_factory, "gpus_per_task"),
-                   help="with --ray: GPUs for each batch task")
+    add_ray(p, "render the batches and read --photos")
     add_recipe_options(p)
     add_json(p)
     add_common(p)
@@ -408,6 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=library_default(run_exemplars, "checkpoint_every"),
                    metavar="BATCHES",
                    help="save the state every this many batches")
+    add_ray(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_exemplars)
@@ -430,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="photos per forward pass of the sampling")
     p.add_argument("--workers", type=int, default=library_default(activation_atlas, "workers"),
                    help="processes decoding photos (0: decode in this one)")
+    add_ray(p, "read the photos of the sampling")
     add_recipe_options(p)
     add_json(p)
     add_common(p)
@@ -461,6 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="photos per forward pass")
     p.add_argument("--workers", type=int, default=library_default(concepts, "workers"),
                    help="processes decoding photos (0: decode in this one)")
+    add_ray(p, "read the photos of the collection pass")
     p.add_argument("--judge", metavar="MODEL", help="the network whose embeddings judge each concept's picture "
                    "(default: efficientnet-lite2; efficientnet-lite0 for efficientnet-lite2 itself)")
     p.add_argument("--trials", type=int, default=library_default(concepts, "trials"),
@@ -482,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lowest twin score reported, a correlation in [-1, 1]")
     p.add_argument("--top", type=int, default=library_default(add_picture_view, "top"), help="pairs on the sheet")
     add_photos(p, "the maps")
+    add_ray(p, "read --photos")
     p.add_argument("--atlas", help="an atlas folder to take the unit pictures from")
     p.add_argument("--recipe", default=DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE",
                    help="render recipe of the pictures rendered now (" + RECIPE_HELP + ")")
@@ -499,6 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("layer", metavar="LAYER", help=LAYER_HELP)
     p.add_argument("--units", help="units to measure, e.g. 0-7 (default: the first 8)")
     add_photos(p, "the statistics and, with a folder, the trust measures")
+    add_ray(p, "read --photos for the statistics")
     p.add_argument("--batch", type=int, default=library_default(measure_units, "batch"), help="units optimized together")
     add_trust_options(p)
     add_recipe_options(p)

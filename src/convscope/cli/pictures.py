@@ -14,6 +14,8 @@ from convscope.cli.common import (
     plural,
     positive,
     progress_bar,
+    ray_cluster,
+    shards_on,
     warn_skipped,
 )
 from convscope.io.files import check_alpha_format, write_json
@@ -91,7 +93,7 @@ def cmd_filter(args: argparse.Namespace) -> None:
 
 
 def cmd_grid(args: argparse.Namespace) -> None:
-    from convscope.data.photo_stats import photo_source
+    from convscope.data.photo_sources import photo_source
     from convscope.methods.filters import filter_grid
 
     out = output_path(args.output)
@@ -104,25 +106,27 @@ def cmd_grid(args: argparse.Namespace) -> None:
         fail("name a layer (convscope grid MODEL LAYER) or several with --layers a,b,c")
     recipe = cli_recipe(args)
     photos = photo_source(args.photos)
-    args.model = args.model_name
-    model = load_model(args)
-    for name in layers:
-        model.layer(name)
-    written = []
-    for name in layers:
-        target = out if len(layers) == 1 else out.with_name(f"{out.stem}-{name}{out.suffix}")
-        with progress_bar(f"grid {name}") as bar:
-            grid = filter_grid(model, name, candidates=args.candidates, top=args.top, recipe=recipe,
-                               seed=args.seed, batch=args.batch, photos=photos, select=args.select, progress=bar)
-        sheet = save_picture(grid.sheet, target, args)
-        write_json(f"{target}.json", grid.sidecar())
-        behind = sum(drop["reason"] == "behind" for drop in grid.dropped)
-        entry = {"layer": grid.settings["layer"], "output": str(target), "sidecar": f"{target}.json",
-                 "tiles": len(grid.tiles), "dropped": len(grid.dropped) - behind, "behind": behind,
-                 "best": grid.tiles[0], **sheet}
-        if grid.kernels is not None:
-            entry["kernels"] = str(grid.kernels.save(target.with_name(f"{target.stem}.kernels{target.suffix}")))
-        written.append(entry)
+    with ray_cluster(args, needs_photos=True) as cluster:
+        photos.runner = shards_on(cluster)
+        args.model = args.model_name
+        model = load_model(args)
+        for name in layers:
+            model.layer(name)
+        written = []
+        for name in layers:
+            target = out if len(layers) == 1 else out.with_name(f"{out.stem}-{name}{out.suffix}")
+            with progress_bar(f"grid {name}") as bar:
+                grid = filter_grid(model, name, candidates=args.candidates, top=args.top, recipe=recipe,
+                                   seed=args.seed, batch=args.batch, photos=photos, select=args.select, progress=bar)
+            sheet = save_picture(grid.sheet, target, args)
+            write_json(f"{target}.json", grid.sidecar())
+            behind = sum(drop["reason"] == "behind" for drop in grid.dropped)
+            entry = {"layer": grid.settings["layer"], "output": str(target), "sidecar": f"{target}.json",
+                     "tiles": len(grid.tiles), "dropped": len(grid.dropped) - behind, "behind": behind,
+                     "best": grid.tiles[0], **sheet}
+            if grid.kernels is not None:
+                entry["kernels"] = str(grid.kernels.save(target.with_name(f"{target.stem}.kernels{target.suffix}")))
+            written.append(entry)
     warn_skipped(photos.skipped)
     emit(args, written, "\n".join(grid_line(w) for w in written))
 
@@ -165,21 +169,23 @@ def cmd_render(args: argparse.Namespace) -> None:
 def cmd_stats(args: argparse.Namespace) -> None:
     from convscope.api import stats
     from convscope.cli.trust_command import measures_table
-    from convscope.data.photo_stats import photo_source
+    from convscope.data.photo_sources import photo_source
 
     for value, name in ((args.batch, "--batch"), (args.steps, "--steps"), (args.trials, "--trials"),
                         (args.references, "--references")):
         positive(value, name)
     recipe = cli_recipe(args)
     photos = photo_source(args.photos)  # a missing or empty folder is refused before the model loads
-    args.model = args.model_name
-    model = load_model(args)
-    info = model.layer(args.layer)
-    units = parse_units(args.units) if args.units else None
-    with progress_bar(f"stats {info.name}") as bar:
-        report = stats(model, args.layer, units, photos=photos,
-                       recipe=recipe, seed=args.seed, batch=args.batch, judge=args.judge, trials=args.trials,
-                       references=args.references, progress=bar)
+    with ray_cluster(args, needs_photos=True) as cluster:
+        photos.runner = shards_on(cluster)
+        args.model = args.model_name
+        model = load_model(args)
+        info = model.layer(args.layer)
+        units = parse_units(args.units) if args.units else None
+        with progress_bar(f"stats {info.name}") as bar:
+            report = stats(model, args.layer, units, photos=photos,
+                           recipe=recipe, seed=args.seed, batch=args.batch, judge=args.judge, trials=args.trials,
+                           references=args.references, progress=bar)
     warn_skipped(photos.skipped)
     summary = {**report.settings, "skipped_photos": len(photos.skipped), "units": report.rows,
                "median_ratio": report.median_ratio}

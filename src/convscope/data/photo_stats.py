@@ -3,136 +3,22 @@ read in DataLoader workers, or the built-in set in memory) go through the networ
 batches, one forward per batch for every layer asked for, and each unit keeps only its
 best photos (by peak, with where the peak is, and by mean), its running mean and its
 highest peak, on the layer as read and after its activation function. `stats`, `grid`,
-the atlas and `twins` all read photos through here.
+the atlas and `twins` all read photos through here, by ``photo_pass`` (in this process, or
+on a cluster when the source has such a runner).
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterator, Sequence, Union
+from typing import Sequence
 
 import torch
 
-from convscope.data.photo_stream import photo_batches, photo_files, read_tensor
-from convscope.data.unit_exemplars import LayerExemplars
+from convscope.data.photo_pass import BatchSeen, run_pass
+from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, as_source
+from convscope.data.unit_exemplars import ExemplarSet, LayerExemplars
 from convscope.errors import ImageInputError
-from convscope.io.builtin_photos import Photo, builtin_photos
-from convscope.io.photo_reading import as_photo
 from convscope.models.base import VisionModel
-from convscope.models.probe import Probe
-from convscope.runtime.heap import reused_memory
 from convscope.runtime.progress import Progress
-
-PHOTO_BATCH = 32
-
-
-class PhotoSource:
-    """Photos to measure, by index: their names, batches of them as the network sees them, one
-    of them again, and the files that could not be read (known once the batches are done)."""
-
-    names: list[str]
-    skipped: list[str]
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def batches(self, model: VisionModel, batch: int = PHOTO_BATCH) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """(indices, (n, 3, S, S) images in [0, 1] on the model's device), in order of index."""
-        raise NotImplementedError
-
-    def image(self, model: VisionModel, index: int) -> torch.Tensor:
-        """Photo ``index`` as (1, 3, S, S), as its batch had it."""
-        raise NotImplementedError
-
-    def signature(self) -> str:
-        """What identifies the photos, for an atlas's settings."""
-        raise NotImplementedError
-
-
-class PhotosInMemory(PhotoSource):
-    """Photos already read (the built-in set, or a user's list): resized and centre-cropped by
-    ``VisionModel.prepare``."""
-
-    def __init__(self, photos: Sequence[Photo]) -> None:
-        self.photos = list(photos)
-        self.names = [p.name for p in self.photos]
-        self.skipped = []
-
-    def batches(self, model: VisionModel, batch: int = PHOTO_BATCH) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for start in range(0, len(self.photos), batch):
-            indices = torch.arange(start, min(start + batch, len(self.photos)))
-            yield indices, torch.cat([self.image(model, int(i)) for i in indices])
-
-    def image(self, model: VisionModel, index: int) -> torch.Tensor:
-        return model.prepare(self.photos[index].pixels)
-
-    def signature(self) -> str:
-        digest = hashlib.sha256()
-        for photo in self.photos:
-            digest.update(photo.name.encode())
-            digest.update(photo.pixels.tobytes())
-        return digest.hexdigest()[:16]
-
-
-class PhotoFolder(PhotoSource):
-    """Every photo under a folder, subfolders included, streamed: decoded and resized in
-    ``workers`` processes (see ``photo_stream``); unreadable files are skipped and noted."""
-
-    def __init__(self, folder: str | Path, workers: int = 2, names: Sequence[str] | None = None) -> None:
-        """``names``: the photos, relative to ``folder``, as an earlier pass listed them (default:
-        every photo under it now)."""
-        self.root = Path(folder)
-        self.files = photo_files(self.root) if names is None else [self.root / name for name in names]
-        self.names = [p.relative_to(self.root).as_posix() for p in self.files]
-        self.workers = workers
-        self.skipped = []
-
-    def batches(self, model: VisionModel, batch: int = PHOTO_BATCH) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        self.skipped = []
-        with reused_memory(model.device):
-            for part in photo_batches(self.files, model.input_size, batch, self.workers):
-                self.skipped += [reason for _i, reason in part.skipped]
-                if len(part.indices):
-                    yield part.indices, part.images(model.device)
-
-    def image(self, model: VisionModel, index: int) -> torch.Tensor:
-        return read_tensor(self.files[index], model.input_size)[None].to(model.device)
-
-    def signature(self) -> str:
-        digest = hashlib.sha256()
-        for path, name in zip(self.files, self.names):
-            stat = path.stat()
-            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        return digest.hexdigest()[:16]
-
-
-def photo_source(folder: str | Path | None, workers: int = 2) -> PhotoSource:
-    """The user's folder (of any size) when given, else the built-in photos."""
-    return PhotoFolder(folder, workers) if folder is not None else PhotosInMemory(builtin_photos())
-
-
-PhotosLike = Union[PhotoSource, str, Path, Sequence[object], None]
-"""Photos as a user has them: a folder (of any size, streamed), a list of photos (paths,
-arrays, PIL images, Pictures or ``Photo``), a ``PhotoSource``, or None for the built-in set."""
-
-
-def as_source(photos: PhotosLike) -> PhotoSource:
-    """A PhotoSource from any of the forms of ``PhotosLike``.
-
-    Raises:
-        ImageInputError: a missing folder, a folder with no photos, or a photo that cannot be read.
-    """
-    if isinstance(photos, PhotoSource):
-        return photos
-    if photos is None:
-        return PhotosInMemory(builtin_photos())
-    if isinstance(photos, (str, Path)):
-        return PhotoFolder(photos)
-    listed = [p if isinstance(p, Photo) else
-              Photo(Path(p).name if isinstance(p, (str, Path)) else f"photo {i}", as_photo(p))
-              for i, p in enumerate(photos)]
-    return PhotosInMemory(listed)
 
 
 @dataclass
@@ -169,35 +55,71 @@ class PhotoStats:
         return [(int(i), -float(v)) for i, v in zip(self.low.mean_photos[unit], self.low.mean_values[unit]) if i >= 0]
 
 
+@dataclass
+class StatsPart:
+    """What the statistics pass keeps of some photos: the best photos per unit as read, after
+    the activation function, and the lowest by mean (the best of the negated maps), and the
+    photos read."""
+
+    read: ExemplarSet
+    after: ExemplarSet
+    lowest: ExemplarSet
+    readable: list[int] = field(default_factory=list)
+
+    def add(self, model: VisionModel, seen: BatchSeen) -> None:
+        indices, acts = seen.indices, seen.acts
+        for name in self.read.results:
+            self.read.update(name, indices, acts[name])
+        for name in self.after.results:
+            self.after.update(name, indices, model.layer(name).as_used(acts[name]))
+        for name in self.lowest.results:  # the highest of the negated means are the lowest means
+            self.lowest.update(name, indices, -acts[name])
+        self.readable += indices.tolist()
+
+    def merge(self, later: "StatsPart") -> None:
+        self.read.merge(later.read)
+        self.after.merge(later.after)
+        self.lowest.merge(later.lowest)
+        self.readable += later.readable
+
+
+@dataclass(frozen=True)
+class StatsPass:
+    """The statistics pass: ``top`` photos per unit of ``layers`` (with ``channels``), also after
+    the activation function of the layers ``with_after``, and with ``low``, the lowest."""
+
+    layers: list[str]
+    channels: dict[str, int]
+    with_after: list[str]
+    top: int
+    low: int
+
+    def empty(self) -> StatsPart:
+        return StatsPart(ExemplarSet.empty(self.channels, self.top),
+                         ExemplarSet.empty({n: self.channels[n] for n in self.with_after}, self.top),
+                         ExemplarSet.empty(self.channels if self.low > 0 else {}, self.low))
+
+
 def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotosLike = None,
                      *, top: int = 1, low: int = 0, batch: int = PHOTO_BATCH, progress: Progress | None = None
                      ) -> dict[str, PhotoStats]:
     """Per layer, the ``top`` photos of every unit (and with ``low``, its ``low`` lowest by
     mean), in one pass over ``photos`` (the built-in set when None): one forward per batch
-    for all ``layers``, stopped after the deepest."""
+    for all ``layers``, stopped after the deepest, read where the source's runner reads.
+
+    Raises:
+        ImageInputError: no photo could be read.
+    """
     source = as_source(photos)
     names = [model.layer(name).name for name in layers]
-    read = {n: LayerExemplars.empty(model.layer(n).channels, top) for n in names}
-    after = {n: LayerExemplars.empty(model.layer(n).channels, top) for n in names if model.layer(n).after}
-    lowest = {n: LayerExemplars.empty(model.layer(n).channels, low) for n in names} if low > 0 else {}
-    done = 0
-    readable: list[int] = []
-    with torch.no_grad(), Probe(model, names) as probe:
-        for indices, images in source.batches(model, batch):
-            acts = probe(images)
-            for name in names:
-                read[name].update(indices, acts[name])
-                if name in after:
-                    after[name].update(indices, model.layer(name).as_used(acts[name]))
-                if name in lowest:  # the highest of the negated means are the lowest means
-                    lowest[name].update(indices, -acts[name])
-            readable += indices.tolist()
-            done += len(indices)
-            if progress is not None:
-                progress(done, len(source))
-    if done == 0:
+    spec = StatsPass(names, {n: model.layer(n).channels for n in names}, [n for n in names if model.layer(n).after],
+                     top, low)
+    state = run_pass(model, source, spec, batch=batch, progress=progress)
+    if state.read == 0:
         shown = "; ".join(source.skipped[:2])
         raise ImageInputError(f"none of the {len(source)} photos could be read ({shown}): give a folder of PNG or "
                               "JPEG photos")
-    return {n: PhotoStats(read[n], after.get(n), source.names, read[n].map_size, lowest.get(n), readable)
+    part = state.part
+    return {n: PhotoStats(part.read.results[n], part.after.results.get(n), source.names, part.read.results[n].map_size,
+                          part.lowest.results.get(n), part.readable)
             for n in names}

@@ -78,7 +78,8 @@ def nothing_readable(count: int, root: Path, shown: list[str]) -> ImageInputErro
 
 
 class PhotoFiles(torch.utils.data.Dataset):
-    """Item i: (i, (3, S, S) uint8 tensor, None), or (i, None, the reason) for a file that cannot be read."""
+    """Item i: (i, (3, S, S) uint8 tensor, None, False), or (i, None, the reason, whether the file
+    is missing) for a file that cannot be read."""
 
     def __init__(self, files: list[Path], size: int) -> None:
         self.files, self.size = files, size
@@ -86,42 +87,46 @@ class PhotoFiles(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, i: int) -> tuple[int, torch.Tensor | None, str | None]:
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor | None, str | None, bool]:
         try:
-            return i, torch.from_numpy(read_square(self.files[i], self.size)).permute(2, 0, 1), None
+            return i, torch.from_numpy(read_square(self.files[i], self.size)).permute(2, 0, 1), None, False
         except ImageInputError as e:
-            return i, None, str(e)
+            return i, None, str(e), not self.files[i].exists()
 
 
 @dataclass
 class PhotoBatch:
-    """One batch: the indices of the photos read, their pixels, and the files skipped."""
+    """One batch: the indices of the photos read, their pixels, the files skipped (with the
+    reason), and those of them that do not exist where the batch was read."""
 
     number: int
     indices: torch.Tensor  # (n,) int64, into the file list
     pixels: torch.Tensor  # (n, 3, S, S) uint8
     skipped: list[tuple[int, str]]
+    missing: list[int]
 
     def images(self, device: torch.device) -> torch.Tensor:
         """(n, 3, S, S) float in [0, 1] on ``device``."""
         return self.pixels.to(device).float().div_(255)
 
 
-def _collate(items: list[tuple[int, torch.Tensor | None, str | None]]) -> tuple:
-    good = [(i, t) for i, t, _ in items if t is not None]
-    skipped = [(i, reason) for i, _t, reason in items if reason is not None]
+def _collate(items: list[tuple[int, torch.Tensor | None, str | None, bool]]) -> tuple:
+    good = [(i, t) for i, t, _r, _m in items if t is not None]
+    skipped = [(i, reason) for i, _t, reason, _m in items if reason is not None]
+    missing = [i for i, _t, _r, gone in items if gone]
     indices = torch.tensor([i for i, _ in good], dtype=torch.long)
     pixels = torch.stack([t for _, t in good]) if good else torch.empty(0, 3, 0, 0, dtype=torch.uint8)
-    return indices, pixels, skipped
+    return indices, pixels, skipped, missing
 
 
-def photo_batches(files: list[Path], size: int, batch: int, workers: int, first: int = 0) -> Iterator[PhotoBatch]:
-    """Batches ``first``, ``first`` + 1, ... of the files, decoded by ``workers`` processes
-    (0: in this one), in order."""
-    start = first * batch
-    subset = torch.utils.data.Subset(PhotoFiles(files, size), range(start, len(files)))
+def photo_batches(files: list[Path], size: int, batch: int, workers: int, first: int = 0,
+                  stop: int | None = None) -> Iterator[PhotoBatch]:
+    """Batches ``first``, ``first`` + 1, ... (up to ``stop``, excluded; default: to the end) of
+    the files, decoded by ``workers`` processes (0: in this one), in order."""
+    last = len(files) if stop is None else min(len(files), stop * batch)
+    subset = torch.utils.data.Subset(PhotoFiles(files, size), range(first * batch, last))
     loader = torch.utils.data.DataLoader(subset, batch_size=batch, shuffle=False, num_workers=workers,
                                          collate_fn=_collate, persistent_workers=False,
                                          prefetch_factor=2 if workers > 0 else None)
-    for number, (indices, pixels, skipped) in enumerate(loader, start=first):
-        yield PhotoBatch(number, indices, pixels, skipped)
+    for number, (indices, pixels, skipped, missing) in enumerate(loader, start=first):
+        yield PhotoBatch(number, indices, pixels, skipped, missing)

@@ -9,15 +9,18 @@ to disk in shards so that memory does not grow with the folder.
 - Vectors are read after the layer's activation function where the network has one that
   convscope reads before (e.g. efficientnet-lite's ``head`` after its ReLU6); token layers give
   their patch tokens (class and register tokens are left out).
-- Shards are float16 safetensors (an eighth of the samples each, from 256 to 16,384 vectors),
-  each closed at a photo-batch boundary and followed by a state
-  file, so a stop (even ``kill -9``) resumes after the last shard to the same bytes; a finished
-  pass with the same settings is reused.
+- The photos are read by ``photo_pass`` (here, or on a cluster's workers); the vectors of its
+  shards are appended in photo order, and a vector shard file (float16 safetensors, an eighth
+  of the samples each, from 256 to 16,384 vectors) is closed at the first pass-shard boundary
+  past that size. The pass's checkpoint holds the files closed and the vectors not yet
+  written, so a stop (even ``kill -9``) resumes to the same bytes; a finished pass with the
+  same settings is reused.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -25,18 +28,18 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from convscope.data.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
+from convscope.data.photo_pass import BatchSeen, PassState, ShardRunner, run_pass, saved_kind
+from convscope.data.photo_sources import PhotoFolder
+from convscope.data.photo_stream import files_signature, nothing_readable
 from convscope.errors import OutOfRangeError
 from convscope.io.files import atomic_path, write_json
 from convscope.models.base import VisionModel
-from convscope.models.probe import Probe
-from convscope.runtime.heap import reused_memory
 from convscope.runtime.progress import Progress
 
 SHARD_VECTORS = 16384  # a shard closes at the first photo-batch boundary past this many vectors,
 MIN_SHARD_VECTORS = 256  # or past an eighth of the samples, when that is fewer (but not below this)
 SUMMARY = "vectors.json"
-STATE = "vectors-state.json"
+STATE = "vectors-state.pt"
 
 
 def held_out_photos(count: int, share: float, seed: int) -> np.ndarray:
@@ -114,9 +117,64 @@ def shard_settings(model: VisionModel, layer: str, files: list[Path], root: Path
             "files_signature": files_signature(files, root), "precision": model.effective_precision}
 
 
+@saved_kind
+@dataclass
+class CollectedVectors:
+    """The vectors of some photos (a photo pass's part): per batch, the sampled vectors (float16),
+    their photos and (y, x) positions; and on the driver, the shard files written so far."""
+
+    layer: str
+    counts: tuple[int, float, int, int]  # photos, held-out share, samples, seed: what gives each photo's quota
+    batches: list[dict[str, torch.Tensor]] = field(default_factory=list)
+    smallest: float | None = None
+    map_size: list[int] | None = None
+    written: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, model: VisionModel, seen: BatchSeen) -> None:
+        maps = model.layer(self.layer).as_used(seen.acts[self.layer]).float().cpu()
+        self.map_size = [int(maps.shape[-2]), int(maps.shape[-1])]
+        taken = _take(maps, seen.indices, _photo_quotas(*self.counts), self.counts[3])
+        if len(taken["vectors"]):
+            low = float(taken["vectors"].min())
+            self.smallest = low if self.smallest is None else min(self.smallest, low)
+        self.batches.append({**taken, "vectors": taken["vectors"].half()})
+
+    def merge(self, later: "CollectedVectors") -> None:
+        self.batches += later.batches
+        if later.smallest is not None:
+            self.smallest = later.smallest if self.smallest is None else min(self.smallest, later.smallest)
+        self.map_size = later.map_size or self.map_size
+
+    def buffered(self) -> int:
+        """Vectors not yet written."""
+        return sum(len(b["photos"]) for b in self.batches)
+
+
+@dataclass(frozen=True)
+class CollectionPass:
+    """The photo pass of ``collect_vectors``."""
+
+    layer: str
+    counts: tuple[int, float, int, int]
+
+    @property
+    def layers(self) -> list[str]:
+        return [self.layer]
+
+    def empty(self) -> CollectedVectors:
+        return CollectedVectors(self.layer, self.counts)
+
+
+@lru_cache(maxsize=2)
+def _photo_quotas(photos: int, held_out: float, samples: int, seed: int) -> np.ndarray:
+    """Each photo's number of vectors (see ``_quotas``), computed once per process."""
+    return _quotas(photos, held_out_photos(photos, held_out, seed), samples)
+
+
 def collect_vectors(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, *, samples: int,
                     held_out: float = 0.1, seed: int = 0, batch: int = 32, workers: int = 2,
-                    progress: Progress | None = None) -> VectorShards:
+                    runner: ShardRunner | None = None, progress: Progress | None = None) -> VectorShards:
     """The pass (see the module docstring), into ``out``; the same call continues a stopped pass
     and returns a finished one.
 
@@ -130,6 +188,7 @@ def collect_vectors(model: VisionModel, layer: str, photos_dir: str | Path, out:
         seed: the seed of the held-out photos and of the positions.
         batch: photos per forward pass.
         workers: processes decoding photos.
+        runner: where the photos are read (default: in this process; the files are the same).
         progress: called with (photos done, photos in all).
     Returns:
         The shards.
@@ -142,42 +201,34 @@ def collect_vectors(model: VisionModel, layer: str, photos_dir: str | Path, out:
         raise OutOfRangeError(f"layer {info.name} has no positions to learn concepts from: choose a conv layer "
                               "(or a token layer)")
     root, out = Path(photos_dir), Path(out)
-    files = photo_files(root)
-    settings = shard_settings(model, info.name, files, root, samples, held_out, seed, batch)
+    source = PhotoFolder(root, workers, runner=runner)
+    settings = shard_settings(model, info.name, source.files, root, samples, held_out, seed, batch)
     finished = _finished(out, settings, root)
     if finished is not None:
         return finished
-    state = _state(out, settings)
-    held = held_out_photos(len(files), held_out, seed)
-    if len(held) >= len(files):
-        raise OutOfRangeError(f"a held-out share of {held_out} leaves no training photo of the {len(files)}: "
+    held = held_out_photos(len(source), held_out, seed)
+    if len(held) >= len(source):
+        raise OutOfRangeError(f"a held-out share of {held_out} leaves no training photo of the {len(source)}: "
                               "give a smaller {held_out} or more photos", options=["held_out"])
-    quota = _quotas(len(files), held, samples)
     shard_vectors = min(SHARD_VECTORS, max(MIN_SHARD_VECTORS, samples // 8))
-    buffer: list[dict[str, torch.Tensor]] = []
-    if progress is not None:
-        progress(min(len(files), state["next_batch"] * batch), len(files))
-    with torch.no_grad(), reused_memory(model.device), Probe(model, [info.name]) as probe:
-        for part in photo_batches(files, model.input_size, batch, workers, first=state["next_batch"]):
-            state["skipped"] += [{"file": files[i].relative_to(root).as_posix(), "reason": r} for i, r in part.skipped]
-            if len(part.indices):
-                maps = info.as_used(probe(part.images(model.device))[info.name]).float().cpu()
-                state["map_size"] = [int(maps.shape[-2]), int(maps.shape[-1])]
-                buffer.append(_take(maps, part.indices, quota, seed))
-            state["next_batch"] = part.number + 1
-            if sum(len(b["photos"]) for b in buffer) >= shard_vectors:
-                _close_shard(out, buffer, state)
-            if progress is not None:
-                progress(min(len(files), state["next_batch"] * batch), len(files))
-    if len(state["skipped"]) == len(files):
+
+    def write_full_shards(state: PassState) -> None:
+        if state.part.buffered() >= shard_vectors:
+            _close_shard(out, state.part)
+
+    spec = CollectionPass(info.name, (len(source), held_out, samples, seed))
+    state = run_pass(model, source, spec, batch=batch, checkpoint=out / STATE, settings=settings,
+                     progress=progress, on_merge=write_full_shards)
+    skipped = [{"file": source.names[i], "reason": r} for i, r in state.skipped]
+    if state.read == 0:
         (out / STATE).unlink(missing_ok=True)
-        raise nothing_readable(len(files), root, [entry["file"] for entry in state["skipped"]])
-    if buffer and sum(len(b["photos"]) for b in buffer):
-        _close_shard(out, buffer, state)
-    relative = [p.relative_to(root).as_posix() for p in files]
-    summary = {**settings, "root": str(root.resolve()), "files": relative, "held_out_photos": held.tolist(),
-               "skipped": state["skipped"], "shards": state["shards"], "count": state["count"],
-               "channels": info.channels, "smallest": state["smallest"], "map_size": state["map_size"]}
+        raise nothing_readable(len(source), root, [entry["file"] for entry in skipped])
+    part = state.part
+    if part.buffered():
+        _close_shard(out, part)
+    summary = {**settings, "root": str(root.resolve()), "files": source.names, "held_out_photos": held.tolist(),
+               "skipped": skipped, "shards": part.written, "count": part.count,
+               "channels": info.channels, "smallest": part.smallest, "map_size": part.map_size}
     write_json(out / SUMMARY, summary)
     (out / STATE).unlink(missing_ok=True)
     return _from_summary(out, summary, root)
@@ -210,33 +261,15 @@ def _take(maps: torch.Tensor, indices: torch.Tensor, quota: np.ndarray, seed: in
     return {"vectors": torch.cat(vectors), "photos": torch.cat(photos), "positions": torch.cat(positions)}
 
 
-def _close_shard(out: Path, buffer: list[dict[str, torch.Tensor]], state: dict) -> None:
-    """Writes the buffered vectors as the next shard, then the state that counts it; empties the buffer."""
-    tensors = {key: torch.cat([b[key] for b in buffer]) for key in ("vectors", "photos", "positions")}
-    if len(tensors["vectors"]):
-        low = float(tensors["vectors"].min())
-        state["smallest"] = low if state["smallest"] is None else min(state["smallest"], low)
-    tensors["vectors"] = tensors["vectors"].half().contiguous()
-    name = f"shard-{len(state['shards']):05d}.safetensors"
-    out.mkdir(parents=True, exist_ok=True)
+def _close_shard(out: Path, part: CollectedVectors) -> None:
+    """Writes the buffered vectors as the next shard file and empties the buffer."""
+    tensors = {key: torch.cat([b[key] for b in part.batches]).contiguous() for key in ("vectors", "photos", "positions")}
+    name = f"shard-{len(part.written):05d}.safetensors"
     with atomic_path(out / name) as tmp:
         save_file(tensors, str(tmp))
-    state["shards"].append(name)
-    state["count"] += len(tensors["photos"])
-    write_json(out / STATE, state)
-    buffer.clear()
-
-
-def _state(out: Path, settings: dict) -> dict:
-    """The saved state of the same pass, or a fresh one. A state of other settings is an error."""
-    path = out / STATE
-    if path.is_file():
-        state = json.loads(path.read_text())
-        if state["settings"] != settings:
-            raise _other_settings(out, state["settings"], settings)
-        return state
-    return {"settings": settings, "next_batch": 0, "shards": [], "count": 0, "skipped": [],
-            "smallest": None, "map_size": None}
+    part.written.append(name)
+    part.count += len(tensors["photos"])
+    part.batches = []
 
 
 def _other_settings(out: Path, saved: dict, wanted: dict) -> OutOfRangeError:

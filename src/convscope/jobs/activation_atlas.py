@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from convscope.data.activation_samples import ActivationSamples, sample_activations
 from convscope.data.exemplar_crops import field_crop
+from convscope.data.photo_pass import ShardRunner
 from convscope.engine.objectives import direction
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render
@@ -129,10 +130,11 @@ class ActivationAtlasSummary:
 def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, *, grid: int = 20,
                      samples: int = 5000, min_count: int = 3, recipe: str | Recipe = DEFAULT_RECIPE,
                      steps: int | None = None, size: int | tuple[int, int] | None = None, batch: int = 32,
-                     photo_batch: int = 32, workers: int = 2, seed: int = 0,
+                     photo_batch: int = 32, workers: int = 2, seed: int = 0, runner: ShardRunner | None = None,
                      progress: StageProgress | None = None) -> ActivationAtlasSummary:
     """Builds the activation atlas of ``layer`` over the photos under ``photos_dir`` into ``out``
-    (pictures, ``activation-atlas.json``, ``atlas.png`` and the page ``index.html``)."""
+    (pictures, ``activation-atlas.json``, ``atlas.png`` and the page ``index.html``); the
+    sampling pass reads the photos where ``runner`` reads them (default: in this process)."""
     from convscope.pages.activation_atlas_page import write_atlas_page
 
     if not 1 <= grid <= 100:
@@ -147,7 +149,8 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
     out = Path(out)
     report = progress or (lambda *_: None)
     sample = sample_activations(model, info.name, photos_dir, out, samples=samples, seed=seed, batch=photo_batch,
-                                workers=workers, progress=lambda done, total: report("photos", done, total))
+                                workers=workers, runner=runner,
+                                progress=lambda done, total: report("photos", done, total))
     layout = umap_layout(sample.vectors, seed)
     cells = grid_cells(layout, grid, min_count)
     if not cells:

@@ -1,7 +1,8 @@
 """Dataset examples at scale: one streaming pass over a photo folder keeps, for every unit of
 the layers asked for, the top-k photos by peak activation (with where the peak is), the
 top-k by mean activation, and running means and maxima. Memory is bounded by units x k,
-whatever the number of photos. The job checkpoints with atomic files and resumes to the
+whatever the number of photos. The pass runs through ``photo_pass`` (here, or on a cluster),
+checkpoints with atomic files and resumes to the
 same result; the result is one small file per layer.
 
 Ties are broken by the lower photo index, so the result equals a brute-force sort.
@@ -13,17 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
-import torch
-
 from convscope.data.layer_files import SUMMARY_FILE, layer_file, load_layer_file, write_layer_file
-from convscope.data.photo_stream import files_signature, nothing_readable, photo_batches, photo_files
-from convscope.data.unit_exemplars import LayerExemplars
+from convscope.data.photo_pass import ShardRunner, run_pass
+from convscope.data.photo_sources import PhotoFolder
+from convscope.data.photo_stream import files_signature, nothing_readable
+from convscope.data.unit_exemplars import ExemplarSet, LayerExemplars
 from convscope.errors import OutOfRangeError
-from convscope.io.files import atomic_path, write_json
+from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
 from convscope.models.base import VisionModel
-from convscope.models.probe import Probe
-from convscope.runtime.heap import reused_memory
 from convscope.runtime.progress import Progress
 
 STATE_FILE = "exemplars-state.pt"
@@ -43,6 +42,18 @@ class ExemplarRun:
                                          "layers": ", ".join(self.layers)})
 
 
+@dataclass(frozen=True)
+class ExemplarsPass:
+    """The photo pass of ``run_exemplars``: the best ``top`` photos of every unit of ``layers``."""
+
+    layers: list[str]
+    channels: dict[str, int]
+    top: int
+
+    def empty(self) -> ExemplarSet:
+        return ExemplarSet.empty(self.channels, self.top)
+
+
 def _settings(model: VisionModel, layers: Sequence[str], files: Sequence[Path], root: Path, top: int, size: int,
               batch: int) -> dict:
     digest = files_signature(files, root)
@@ -52,10 +63,11 @@ def _settings(model: VisionModel, layers: Sequence[str], files: Sequence[Path], 
 
 def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, layers: Sequence[str], *,
                   top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
-                  progress: Progress | None = None) -> ExemplarRun:
+                  runner: ShardRunner | None = None, progress: Progress | None = None) -> ExemplarRun:
     """One pass over every photo under ``photos_dir`` (subfolders included) at the network's
     input size, all ``layers`` from one forward per batch, stopped after the deepest; the
-    state is saved every ``checkpoint_every`` batches and the same call continues from it."""
+    state is saved every ``checkpoint_every`` batches and the same call continues from it.
+    ``runner``: where the photos are read (default: in this process; the result is the same)."""
     if top <= 0 or batch <= 0 or checkpoint_every <= 0 or workers < 0:
         raise OutOfRangeError("{top}, {batch} and {checkpoint_every} must be positive, {workers} 0 or more",
                               options=["top", "batch", "checkpoint_every", "workers"])
@@ -63,72 +75,33 @@ def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, l
     if not names:
         raise OutOfRangeError("name at least one layer")
     root, out = Path(photos_dir), Path(out)
-    files = photo_files(root)
-    size = model.input_size
-    settings = _settings(model, names, files, root, top, size, batch)
+    source = PhotoFolder(root, workers, runner=runner)
+    settings = _settings(model, names, source.files, root, top, model.input_size, batch)
     done = finished_run(out, settings)
     if done is not None:
         if progress is not None:
-            progress(len(files), len(files))
+            progress(len(source), len(source))
         return done
-    state = _load_state(out, settings)
-    if state is None:
-        state = {"next_batch": 0, "layers": {n: LayerExemplars.empty(model.layer(n).channels, top) for n in names},
-                 "skipped": [], "settings": settings}
-    batches = (len(files) + batch - 1) // batch
-    done_photos = min(len(files), state["next_batch"] * batch)
-    if progress is not None:
-        progress(done_photos, len(files))
-    with torch.no_grad(), reused_memory(model.device), Probe(model, names) as probe:
-        for part in photo_batches(files, size, batch, workers, first=state["next_batch"]):
-            state["skipped"] += [{"file": files[i].relative_to(root).as_posix(), "reason": r} for i, r in part.skipped]
-            if len(part.indices):
-                acts = probe(part.images(model.device))
-                for name in names:
-                    state["layers"][name].update(part.indices, acts[name])
-            state["next_batch"] = part.number + 1
-            if state["next_batch"] % checkpoint_every == 0 and state["next_batch"] < batches:
-                _save_state(out, state)
-            if progress is not None:
-                progress(min(len(files), state["next_batch"] * batch), len(files))
-    relative = [p.relative_to(root).as_posix() for p in files]
-    if len(state["skipped"]) == len(files):
+    spec = ExemplarsPass(names, {n: model.layer(n).channels for n in names}, top)
+    state = run_pass(model, source, spec, batch=batch, checkpoint=out / STATE_FILE, settings=settings,
+                     checkpoint_every=checkpoint_every, progress=progress)
+    skipped = [{"file": source.names[i], "reason": r} for i, r in state.skipped]
+    if state.read == 0:
         (out / STATE_FILE).unlink(missing_ok=True)
-        raise nothing_readable(len(files), root, [entry["file"] for entry in state["skipped"]])
-    _finish(out, state, relative, root)
-    return ExemplarRun(state["layers"], relative, state["skipped"], settings)
+        raise nothing_readable(len(source), root, [entry["file"] for entry in skipped])
+    _finish(out, state.part.results, settings, skipped, source.names, root)
+    return ExemplarRun(state.part.results, source.names, skipped, settings)
 
 
-def _finish(out: Path, state: dict, files: list[str], root: Path) -> None:
-    settings = state["settings"]
-    for name, result in state["layers"].items():
+def _finish(out: Path, layers: dict[str, LayerExemplars], settings: dict, skipped: list[dict], files: list[str],
+            root: Path) -> None:
+    for name, result in layers.items():
         meta = {**settings, "layer": name, "photos_read": result.photos,
                 "map_size": list(result.map_size) if result.map_size else None}
         write_layer_file(layer_file(out, name), result.arrays(), meta)
     write_json(out / SUMMARY_FILE, {**settings, "root": str(root.resolve()), "files": files,
-                                    "skipped": state["skipped"],
-                                    "layer_files": {n: layer_file(out, n).name for n in state["layers"]}})
+                                    "skipped": skipped, "layer_files": {n: layer_file(out, n).name for n in layers}})
     (out / STATE_FILE).unlink(missing_ok=True)
-
-
-def _save_state(out: Path, state: dict) -> None:
-    plain = {**state, "layers": {name: vars(result) for name, result in state["layers"].items()}}
-    with atomic_path(out / STATE_FILE) as tmp:
-        torch.save(plain, tmp)
-
-
-def _load_state(out: Path, settings: dict) -> dict | None:
-    """The saved state of the same job, or None. A state of other settings is an error."""
-    path = out / STATE_FILE
-    if not path.exists():
-        return None
-    state = torch.load(path, weights_only=True)
-    if state["settings"] != settings:
-        changed = [k for k in settings if state["settings"].get(k) != settings[k]]
-        raise OutOfRangeError(f"{out} holds an unfinished pass with other settings ({', '.join(changed)}): "
-                              f"give another {{out}}, or delete {path} to start again", options=["out"])
-    state["layers"] = {name: LayerExemplars(**fields) for name, fields in state["layers"].items()}
-    return state
 
 
 def finished_run(out: Path, settings: dict) -> ExemplarRun | None:

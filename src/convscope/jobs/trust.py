@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from convscope.data.atlas_folder import unit_stem
-from convscope.data.photo_stats import PhotosLike, PhotoSource, as_source
+from convscope.data.photo_sources import PhotosLike, PhotoSource, as_source
 from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES, Recipe
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, column, labelled, row

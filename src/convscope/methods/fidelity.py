@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import torch
 
-from convscope.data.photo_stats import PhotosLike, as_source, photo_statistics
+from convscope.data.photo_sources import PhotosLike, as_source
+from convscope.data.photo_stats import photo_statistics
 from convscope.io.notebook import table_html
 from convscope.io.picture import Picture
 from convscope.methods.trust.assess import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from convscope.data.photo_stats import PhotosLike
+from convscope.data.photo_sources import PhotosLike
 from convscope.engine.halving import Halving
 from convscope.engine.objectives import Objective, unit_number, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from convscope.data.atlas_folder import atlas_pictures
-from convscope.data.photo_stats import PHOTO_BATCH, PhotosLike, as_source
+from convscope.data.photo_pass import BatchSeen, run_pass
+from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, as_source
 from convscope.engine.recipes import Recipe
 from convscope.engine.render import render_units
 from convscope.engine.transforms import rotate
@@ -125,6 +126,12 @@ class CorrelationSums:
         self.syy += y.pow(2).sum(dim=1)
         self.sxy += x @ y.T
 
+    def merge(self, later: "CorrelationSums") -> None:
+        """Adds the sums of more columns."""
+        self.n += later.n
+        for name in ("sx", "sy", "sxx", "syy", "sxy"):
+            getattr(self, name).add_(getattr(later, name))
+
     def correlation(self) -> torch.Tensor:
         """(C, C) float32: entry (i, j) correlates row i of x with row j of y; 0 for a row that
         is constant up to float32 rounding (a dead unit), whose correlation would be noise."""
@@ -148,6 +155,40 @@ def add_angle(sums: CorrelationSums, layer: str, images: torch.Tensor, original:
     sums.add(maps_i[..., mask].permute(1, 0, 2).reshape(c, -1), turned_input[..., mask].permute(1, 0, 2).reshape(c, -1))
 
 
+@dataclass
+class TwinSums:
+    """The twins pass's part: the correlation sums of ``layer`` at each angle of ``angles``."""
+
+    layer: str
+    sums: dict[float, CorrelationSums]
+
+    def add(self, model: VisionModel, seen: BatchSeen) -> None:
+        original = seen.acts[self.layer]
+        for angle, sums in self.sums.items():
+            add_angle(sums, self.layer, seen.images, original, angle, seen.probe)
+
+    def merge(self, later: "TwinSums") -> None:
+        for angle, sums in self.sums.items():
+            sums.merge(later.sums[angle])
+
+
+@dataclass(frozen=True)
+class TwinsPass:
+    """The photo pass of ``find_twins``: the photos' maps of ``layer`` (``channels`` units)
+    correlated with those of the photos turned by each of ``angles``."""
+
+    layer: str
+    channels: int
+    angles: tuple[float, ...]
+
+    @property
+    def layers(self) -> list[str]:
+        return [self.layer]
+
+    def empty(self) -> TwinSums:
+        return TwinSums(self.layer, {a: CorrelationSums(self.channels) for a in self.angles})
+
+
 def _standardize(x: torch.Tensor) -> torch.Tensor:
     """(C, N) rows to mean 0 and norm sqrt(N) (so that x @ y.T / N is a correlation)."""
     x = x - x.mean(dim=1, keepdim=True)
@@ -167,7 +208,8 @@ def find_twins(model: VisionModel, layer: str, photos: PhotosLike = None, *,
     """Every pair of units whose functional twin score at its best angle reaches ``threshold``
     (a correlation, in [-1, 1]) and beats their unrotated correlation by ``margin``, over
     ``photos`` (a folder's ``PhotoSource`` of any size, streamed in batches; a list; or None
-    for the built-in set). ``progress`` is called with (batch-angles done, batch-angles in all)."""
+    for the built-in set; read where its runner reads). ``progress`` is called with (photos
+    done, photos in all)."""
     check_threshold(threshold)
     info = model.layer(layer)
     if not info.spatial:
@@ -179,20 +221,8 @@ def find_twins(model: VisionModel, layer: str, photos: PhotosLike = None, *,
         raise OutOfRangeError("twins need at least one photo")
     angles = [float(a) for a in angles]
     needed = sorted(set(angles) | {(360 - a) % 360 for a in angles} | {0.0})
-    sums = {a: CorrelationSums(info.channels) for a in needed}
-    total = -(-len(source) // batch) * len(needed)
-    done = 0
-    with torch.no_grad(), Probe(model, [info.name]) as probe:
-        for _indices, images in source.batches(model, batch):
-            original = probe(images)[info.name]
-            for a in needed:
-                add_angle(sums[a], info.name, images, original, a, probe)
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-    if progress is not None and done < total:
-        progress(total, total)  # a batch of unreadable files only is skipped
-    by_angle = {a: s.correlation() for a, s in sums.items()}
+    state = run_pass(model, source, TwinsPass(info.name, info.channels, tuple(needed)), batch=batch, progress=progress)
+    by_angle = {a: s.correlation() for a, s in state.part.sums.items()}
     unrotated = by_angle[0.0]
     # (i, j) at t and (j, i) at -t describe the same relation: average them.
     scores = torch.stack([(by_angle[a] + by_angle[(360 - a) % 360].T) / 2 for a in angles])

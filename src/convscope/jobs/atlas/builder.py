@@ -15,7 +15,9 @@ import torch.nn.functional as F
 
 from convscope.data.atlas_folder import unit_stem
 from convscope.data.exemplar_crops import ExemplarIndex
-from convscope.data.photo_stats import PhotoSource, PhotoStats, photo_source, photo_statistics
+from convscope.data.photo_pass import ShardRunner
+from convscope.data.photo_sources import PhotoSource, photo_source
+from convscope.data.photo_stats import PhotoStats, photo_statistics
 from convscope.engine.batch import as_seen
 from convscope.engine.objectives import channel, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
@@ -147,12 +149,13 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
                 seed: int = 0, force: bool = False,
                 progress: AtlasProgress | None = None,
                 runner_factory: Callable[[VisionModel, Recipe, int], BatchRunner] | None = None,
-                photo_workers: int = 2, trust: TrustSettings | None = None) -> AtlasSummary:
+                photo_workers: int = 2, photo_runner: ShardRunner | None = None,
+                trust: TrustSettings | None = None) -> AtlasSummary:
     """Renders and measures every unit of ``layers`` into ``out`` and writes the site there;
     a stopped run continues where it was, with the pixels of a clean run.
 
-    The photos are streamed once per layer, in this process, with ``photo_workers``
-    decoding processes.
+    The photos are streamed once per layer, in this process with ``photo_workers`` decoding
+    processes, or where ``photo_runner`` reads them.
 
     Args:
         model: the network.
@@ -170,6 +173,8 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
         runner_factory: builds what renders the batches (default: this process; see
             ``ray_runner.ray_runner_factory``); the files are the same either way.
         photo_workers: processes decoding photos.
+        photo_runner: where the photos are read (a ``photo_pass.ShardRunner``, e.g. a Ray
+            cluster's; default: in this process; the statistics are the same).
         trust: how to measure each unit's trust with its one picture (``references`` must be
             1; None: not measured); taken only over a photo folder with enough photos.
     Returns:
@@ -185,7 +190,7 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     names = [model.layer(name).name for name in (layers or default_layers(model, seen))]
     for name in names:
         channel(name, 0).validate(model, seen)
-    photos = photo_source(photos_dir, photo_workers)
+    photos = photo_source(photos_dir, photo_workers, photo_runner)
     if trust is not None and (photos_dir is None or trust_impossible(len(photos), trust) is not None):
         trust = None
     exemplars = ExemplarIndex.open(exemplars_dir, model) if exemplars_dir is not None else None

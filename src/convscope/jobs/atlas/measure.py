@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from convscope.data.photo_stats import PhotoSource
+from convscope.data.photo_sources import PhotoSource
 from convscope.errors import ImageInputError
 from convscope.io.picture import Picture
 from convscope.models.base import VisionModel

@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from convscope.data.photo_pass import ShardRunner
 from convscope.data.photo_stream import photo_batches, photo_files
 from convscope.data.vector_shards import VectorShards, collect_vectors
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
@@ -88,7 +89,7 @@ class ConceptsRun:
 def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path,
                    settings: ConceptSettings, *, recipe: Recipe | str = DEFAULT_RECIPE,
                    batch: int = 32, photo_batch: int = 32, workers: int = 2, trust: TrustSettings | None = None,
-                   progress: StageProgress | None = None) -> ConceptsRun:
+                   runner: ShardRunner | None = None, progress: StageProgress | None = None) -> ConceptsRun:
     """Learns, measures and shows the concepts of ``layer`` over the photos under ``photos_dir``.
 
     Args:
@@ -103,6 +104,8 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         workers: processes decoding photos.
         trust: how to measure each concept's trust, its picture as the reference (``references``
             1; see ``convscope.methods.trust``), or None.
+        runner: where the collection pass reads the photos (a ``photo_pass.ShardRunner``, e.g. a
+            Ray cluster's; default: in this process; the vectors are the same).
         progress: called with (stage, done, total); the stages are "photos", "training",
             "stability", "codes", "classes" and "pictures".
     Returns:
@@ -133,7 +136,7 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
     _check_folder(out, key_settings)
     shards = collect_vectors(model, info.name, photos_dir, out / VECTORS, samples=settings.samples,
                              held_out=settings.held_out, seed=settings.seed, batch=photo_batch, workers=workers,
-                             progress=lambda done, total: report("photos", done, total))
+                             runner=runner, progress=lambda done, total: report("photos", done, total))
     _check_vectors(shards, settings)
     dictionary = _trained(out, shards, settings, settings.seed, model.device,
                           lambda done, total: report("training", done, total))

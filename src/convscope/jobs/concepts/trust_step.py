@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from convscope.data.photo_stats import PhotoFolder, PhotoStats
+from convscope.data.photo_sources import PhotoFolder
+from convscope.data.photo_stats import PhotoStats
 from convscope.data.vector_shards import VectorShards
 from convscope.engine.batch import as_seen
 from convscope.engine.recipes import Recipe

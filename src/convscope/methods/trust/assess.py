@@ -7,7 +7,8 @@ from typing import Sequence
 
 import torch
 
-from convscope.data.photo_stats import PhotoSource, PhotoStats
+from convscope.data.photo_sources import PhotoSource
+from convscope.data.photo_stats import PhotoStats
 from convscope.errors import OutOfRangeError
 from convscope.methods.trust.choice import ChoiceScore, Trial, draw_trials, observer_correct, photos_needed, query_count
 from convscope.methods.trust.judge import EMBED_BATCH, Judge
