@@ -56,8 +56,11 @@ def _probe() -> dict:
 
 
 class RayCluster:
-    """A checked connection: ``ray`` (the module), ``slots`` (tasks that run at once) and
-    ``gpus_per_task``. Runners reconnect through ``connect`` when a runner before them closed it.
+    """A checked connection: ``ray`` (the module), ``gpus_per_task``, ``task_cpus`` (the CPUs a
+    task takes: as many as the threads it runs, the driver's, so the arithmetic is the driver's,
+    but at most the CPUs of the largest node; one beside a GPU) and ``slots`` (tasks that run at
+    once). Runners
+    reconnect through ``connect`` when a runner before them closed it.
 
     Args:
         address: ``auto`` (start a local Ray instance) or a cluster's host:port.
@@ -84,8 +87,10 @@ class RayCluster:
             self.close()
             raise RayClusterError("the cluster's workers cannot run convscope; install it on every node "
                                   f"(pip install 'convscope[ray]'): {type(e).__name__}: {str(e).splitlines()[0]}") from e
+        largest = max((node["Resources"].get("CPU", 0) for node in self.ray.nodes() if node["Alive"]), default=1)
+        self.task_cpus = 1 if gpus_per_task else max(1, min(torch.get_num_threads(), int(largest)))
         self.slots = max(1, int(resources.get("GPU", 0) // gpus_per_task) if gpus_per_task
-                         else int(resources.get("CPU", 1)))
+                         else int(resources.get("CPU", 1) // self.task_cpus))
 
     def connect(self) -> None:
         """Connects this process, unless it is connected."""
@@ -100,8 +105,8 @@ class RayCluster:
             raise RayClusterError(f"cannot connect to Ray at {self.address}: {type(e).__name__}: {e}") from e
 
     def task_options(self) -> dict:
-        """The options of a task: its retries, and its GPUs where asked."""
-        options: dict = {"max_retries": TASK_RETRIES}
+        """The options of a task: its retries, its CPUs, and its GPUs where asked."""
+        options: dict = {"max_retries": TASK_RETRIES, "num_cpus": self.task_cpus}
         if self.gpus_per_task:
             options["num_gpus"] = self.gpus_per_task
         return options
