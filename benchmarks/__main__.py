@@ -14,6 +14,7 @@ from .gpu_report import gpu_markdown, profile_markdown
 from .halving_side import halving_markdown
 from .harness import machine
 from .modern_report import modern_markdown
+from .ray_photos import ray_photos_markdown
 from .speed import article_vs_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +158,12 @@ def trust_section(quick: bool) -> dict:
         return trust_main(Path(folder), Path(wallpapers) if wallpapers else None, quick)
 
 
+def ray_photos_section(quick: bool) -> dict:
+    from .ray_photos import main as ray_photos_main
+
+    return {"ray_photos": ray_photos_main(400 if quick else 2000)}
+
+
 def halving_section(quick: bool) -> dict:
     from .halving_side import main as halving_main
 
@@ -183,6 +190,7 @@ SECTIONS = {
     "concepts": ("concepts: the collection pass, training at scale, and overcomplete", concepts_section),
     "trust": ("which recipe's pictures show what the units do, at which depth", trust_section),
     "halving": ("grids with successive halving beside full runs", halving_section),
+    "ray_photos": ("photo passes in one process and on two Ray nodes", ray_photos_section),
 }
 
 
@@ -391,6 +399,8 @@ def markdown(res: dict) -> str:
         parts += trust_markdown(res)
     if "halving" in res:
         parts += halving_markdown(res["halving"], res["machines"]["halving"]) + [""]
+    if "ray_photos" in res:
+        parts += ray_photos_markdown(res["ray_photos"], res["machines"]["ray_photos"])
     return "\n".join(parts)
 
 
