@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -62,3 +64,18 @@ def loopback_cluster(nodes: int) -> Iterator[LoopbackCluster]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def run_killing_a_task(argv: list[str], task: str) -> tuple[bool, subprocess.CompletedProcess]:
+    """Runs the driver ``argv`` and kills (SIGKILL) the first Ray worker seen running ``task``;
+    whether one was killed, and the driver's finished process."""
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, killed = time.time() + 300, False
+    while time.time() < deadline and child.poll() is None and not killed:
+        found = subprocess.run(["pgrep", "-f", f"ray::{task}"], capture_output=True, text=True).stdout.split()
+        if found:
+            os.kill(int(found[0]), signal.SIGKILL)
+            killed = True
+        time.sleep(0.02)
+    out, err = child.communicate(timeout=900)
+    return killed, subprocess.CompletedProcess(argv, child.returncode, out, err)

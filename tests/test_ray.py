@@ -1,7 +1,6 @@
 """The atlas on a real Ray cluster: a head and a worker node started on loopback."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from convscope.jobs.atlas.store import same_tree
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'convscope[ray]'")
 sys.path.insert(0, str(Path(__file__).parent))
-from ray_nodes import free_port, loopback_cluster  # noqa: E402
+from ray_nodes import free_port, loopback_cluster, run_killing_a_task  # noqa: E402
 
 ARGS = ["--layers", "stem,block1", "--steps", "3", "--size", "48", "--batch", "8", "--seed", "4"]
 
@@ -51,17 +50,9 @@ def test_ray_atlas_is_identical_to_the_single_machine_one(cluster, single_machin
 
 def test_a_worker_killed_mid_job_still_gives_the_same_atlas(cluster, single_machine, tmp_path):
     out = tmp_path / "atlas"
-    child = subprocess.Popen(driver(out, cluster), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline, killed = time.time() + 300, False
-    while time.time() < deadline and child.poll() is None and not killed:
-        found = subprocess.run(["pgrep", "-f", "ray::_render_task"], capture_output=True, text=True).stdout.split()
-        if found:
-            os.kill(int(found[0]), signal.SIGKILL)
-            killed = True
-        time.sleep(0.05)
-    _out, err = child.communicate(timeout=900)
+    killed, run = run_killing_a_task(driver(out, cluster), "_render_task")
     assert killed, "no render task was seen running"
-    assert child.returncode == 0, err
+    assert run.returncode == 0, run.stderr
     assert same_tree(out, single_machine) == []
 
 

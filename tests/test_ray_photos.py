@@ -31,7 +31,7 @@ from convscope.methods.twins import find_twins
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'convscope[ray]'")
 sys.path.insert(0, str(Path(__file__).parent))
-from ray_nodes import free_port, loopback_cluster  # noqa: E402
+from ray_nodes import free_port, loopback_cluster, run_killing_a_task  # noqa: E402
 
 PHOTOS = 70
 EXEMPLARS = ["--layers", "block3,head,logits", "--batch", "4", "--top", "3", "--workers", "0"]
@@ -104,9 +104,18 @@ def same_statistics(a: dict, b: dict) -> bool:
     return True
 
 
-def test_passes_on_one_two_and_three_nodes_equal_one_process(model, photo_folder, nodes, one_process, tmp_path):
+def twins_summary(photo_folder: Path, capsys, *ray: str) -> str:
+    """What `convscope twins --summary --json` prints for the stem over the folder."""
+    assert main(["twins", "efficientnet-lite0", "stem", "--summary", "--photos", str(photo_folder), "--json",
+                 *ray]) == 0
+    return capsys.readouterr().out
+
+
+def test_passes_on_one_two_and_three_nodes_equal_one_process(model, photo_folder, nodes, one_process, tmp_path,
+                                                            capsys):
     single = one_process["out"]
     assert json.loads((single / "ex" / "exemplars.json").read_text())["skipped"]  # the stray files are there
+    summary = twins_summary(photo_folder, capsys)
     for count in (1, 2, 3):
         while nodes.nodes < count:
             nodes.add_node()
@@ -114,6 +123,7 @@ def test_passes_on_one_two_and_three_nodes_equal_one_process(model, photo_folder
         assert main(["exemplars", "efficientnet-lite0", "--photos", str(photo_folder), "--out", str(out / "ex"),
                      *EXEMPLARS, "--ray", nodes.address]) == 0
         assert files_of(out / "ex") == files_of(single / "ex"), f"exemplars on {count} nodes"
+        assert twins_summary(photo_folder, capsys, "--ray", nodes.address) == summary, f"twins on {count} nodes"
         cluster = RayCluster(nodes.address)
         try:
             assert cluster.slots == count
@@ -140,18 +150,9 @@ def driver(photo_folder: Path, out: Path, address: str) -> list[str]:
 def test_a_killed_worker_and_a_killed_driver_change_nothing(photo_folder, nodes, one_process, tmp_path):
     single = files_of(one_process["out"] / "ex")
     out = tmp_path / "worker_killed"
-    child = subprocess.Popen(driver(photo_folder, out, nodes.address), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-    deadline, killed = time.time() + 300, False
-    while time.time() < deadline and child.poll() is None and not killed:
-        found = subprocess.run(["pgrep", "-f", "ray::_read_task"], capture_output=True, text=True).stdout.split()
-        if found:
-            os.kill(int(found[0]), signal.SIGKILL)
-            killed = True
-        time.sleep(0.02)
-    _out, err = child.communicate(timeout=900)
+    killed, run = run_killing_a_task(driver(photo_folder, out, nodes.address), "_read_task")
     assert killed, "no shard task was seen running"
-    assert child.returncode == 0, err
+    assert run.returncode == 0, run.stderr
     assert files_of(out) == single
 
     out = tmp_path / "driver_killed"
