@@ -106,6 +106,7 @@ def same_statistics(a: dict, b: dict) -> bool:
 
 def twins_summary(photo_folder: Path, capsys, *ray: str) -> str:
     """What `convscope twins --summary --json` prints for the stem over the folder."""
+    capsys.readouterr()  # what earlier commands printed
     assert main(["twins", "efficientnet-lite0", "stem", "--summary", "--photos", str(photo_folder), "--json",
                  *ray]) == 0
     return capsys.readouterr().out
