@@ -15,7 +15,7 @@ from .halving_side import halving_markdown
 from .harness import machine
 from .modern_report import modern_markdown
 from .ray_photos import ray_photos_markdown
-from .speed import article_vs_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
+from .speed import article_vs_grid, article_vs_selected_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
 
 ROOT = Path(__file__).resolve().parent.parent
 LUCENT_PYTHON = os.environ.get("LUCENT_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python"))
@@ -102,7 +102,8 @@ def article_section(quick: bool) -> dict:
     rows = [article_vs_grid(lite0, layer, 8 if quick else 16, 3) for layer in ("block2", "block8", "head")]
     vgg = random_vgg16()
     rows += [article_vs_grid(vgg, layer, 2 if quick else 4, 3, "vgg16-random") for layer in ("conv1_2", "conv3_3", "conv5_1")]
-    return {"article": rows}
+    selected = [article_vs_selected_grid(lite0, "block8", 28 if quick else 112, 16 if quick else 64, 1 if quick else 3)]
+    return {"article": rows, "article_selected": selected}
 
 
 def atlas_section(quick: bool) -> dict:
@@ -254,7 +255,7 @@ def article_alone_markdown(rows: list[dict]) -> list[str]:
 
 def markdown(res: dict) -> str:
     machines = sorted(set(res["machines"].values()))
-    parts = ["# Benchmarks", "", "Machine and date: " + "; ".join(machines) + ".", "",
+    parts = ["# Benchmarks", "", "Machines (each section names the one that ran it): " + "; ".join(machines) + ".", "",
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
@@ -279,6 +280,19 @@ def markdown(res: dict) -> str:
                                     ("compiled mean act.", "compiled_mean_activation", ".3f"),
                                     ("bfloat16 mean act.", "bf16_mean_activation", ".3f")]), ""]
     parts += article_alone_markdown(res["article"])
+    if "article_selected" in res:
+        parts += ["The best of many filters, as the article keeps its best 64 of a layer: the article's loop over every "
+                  "filter against `grid --candidates N --top 64` rendering all of them (`--select full`) and dropping "
+                  "those far behind early (`--select halving`, section 18), in this process, alternated after one "
+                  "untimed run of each (times: medians of the rounds, whole jobs, photo statistics included). "
+                  "Activations: the medians of each side's best 64.", "",
+                  table(res["article_selected"], [
+                      ("model", "model", ""), ("layer", "layer", ""), ("filters", "filters", ""), ("top", "top", ""),
+                      ("article s", "article_s", ".1f"), ("full s", "full_s", ".1f"), ("halving s", "halving_s", ".1f"),
+                      ("full speed-up", "full_speedup", ".2f"), ("halving speed-up", "halving_speedup", ".2f"),
+                      ("article median act.", "article_median_activation", ".2f"),
+                      ("full median act.", "full_median_activation", ".2f"),
+                      ("halving median act.", "halving_median_activation", ".2f")]), ""]
     parts += ["## 2. torch-lucent's `render_vis` against the `lucid` recipe", ""]
     if isinstance(res["lucent"], str):
         parts += [res["lucent"], ""]
@@ -401,7 +415,25 @@ def markdown(res: dict) -> str:
         parts += halving_markdown(res["halving"], res["machines"]["halving"]) + [""]
     if "ray_photos" in res:
         parts += ray_photos_markdown(res["ray_photos"], res["machines"]["ray_photos"])
-    return "\n".join(parts)
+    return "\n".join(with_machines(parts, res["machines"]))
+
+
+SECTION_KEYS = {1: "article", 2: "lucent", 3: "dream", 4: "atlas", 5: "ray", 6: "profile", 8: "networks",
+                9: "maco_settings", 10: "modern", 11: "exemplars", 12: "compile", 13: "process", 14: "cpu_step",
+                15: "commit", 16: "concepts", 17: "trust", 18: "halving", 19: "ray_photos"}
+
+
+def with_machines(parts: list[str], machines: dict[str, str]) -> list[str]:
+    """The report's lines with, under each numbered section's title, the machine and date of its
+    last run (sections are rerun one at a time, on whichever machine ran them)."""
+    out = []
+    for line in parts:
+        out.append(line)
+        number = line[3:].split(".", 1)[0] if line.startswith("## ") else ""
+        key = SECTION_KEYS.get(int(number)) if number.isdigit() else None
+        if key in machines:
+            out += ["", f"*Measured on: {machines[key]}.*"]
+    return out
 
 
 def concepts_markdown(c: dict) -> list[str]:

@@ -78,6 +78,29 @@ def article_vs_grid(model: VisionModel, layer: str, filters: int, runs: int, alo
             "bf16_mean_activation": sum(acts["bfloat16"]) / filters}
 
 
+def article_vs_selected_grid(model: VisionModel, layer: str, filters: int, top: int, runs: int) -> dict:
+    """The article's loop over ``filters`` filters, keeping its best ``top``, against `grid
+    --candidates filters --top top` rendering every candidate (full) and halving, same seeds,
+    alternated after one untimed run of each; the activations compared are each side's medians
+    of its ``top`` tiles."""
+    acts: dict[str, list[float]] = {}
+
+    def baseline() -> None:
+        acts["article"] = sorted((article_filter(model, layer, u, SEED) for u in range(filters)), reverse=True)[:top]
+
+    def ours(select: str) -> None:
+        grid = convscope.grid(model, layer, candidates=filters, top=top, recipe="keras2016", seed=SEED, select=select)
+        acts[select] = [t["activation"] for t in grid.tiles]
+
+    times = alternate(runs, article=baseline, full=lambda: ours("full"), halving=lambda: ours("halving"))
+    a, f, h = (median(times[key]) for key in ("article", "full", "halving"))
+    return {"model": model.name, "layer": layer, "filters": filters, "top": top, "runs": runs,
+            "article_s": a, "full_s": f, "halving_s": h, "full_speedup": a / f, "halving_speedup": a / h,
+            "ranges": {key: [min(t), max(t)] for key, t in times.items()},
+            "article_median_activation": median(acts["article"]), "full_median_activation": median(acts["full"]),
+            "halving_median_activation": median(acts["halving"])}
+
+
 def dream_big_photo(width: int, height: int, steps: int, octaves: int) -> dict:
     """Time and peak memory of dreaming a photo of width x height, in a fresh process."""
     code = f"""
