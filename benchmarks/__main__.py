@@ -259,14 +259,16 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-17 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8-19 are CPU runs; section 7 is the GPU.", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
              "network. convscope: `convscope.grid(..., recipe='keras2016')` over the same filters and seeds in one "
              "batch (photo statistics included), in float32, in float32 with `--compile on` (its first run, "
-             "which compiles, is the untimed warm-up) and with `--precision bfloat16` (autocast; this CPU has "
-             "AVX-512 bfloat16 instructions but no AMX). VGG16 has random weights (timing needs none).", "",
+             "which compiles, is the untimed warm-up) and with `--precision bfloat16` (autocast; "
+             + ("this CPU has AMX, whose tile units run bfloat16 matrix products" if "with AMX" in
+                res["machines"].get("article", "") else "this CPU has no AMX")
+             + "). VGG16 has random weights (timing needs none).", "",
              table(res["article"], [("model", "model", ""), ("layer", "layer", ""), ("filters", "filters", ""),
                                     ("article s/filter", "article_s_per_filter", ".3f"),
                                     ("convscope s/filter", "convscope_s_per_filter", ".3f"),

@@ -35,7 +35,8 @@ SCHEDULES = {
     "1/8 1/4 1/2, keep 2.5 2 1.5 x top": ((0.125, 0.25, 0.5), (2.5, 2.0, 1.5)),
     "1/16 1/8 1/4 1/2, keep 2 1.5 1.25 1 x top": ((0.0625, 0.125, 0.25, 0.5), (2.0, 1.5, 1.25, 1.0)),
 }
-WIDER = "1/8 1/4 1/2, keep 2.5 2 1.5 x top"
+FIRST = "1/8 1/4 1/2, keep 2 1.5 1 x top"  # the rule of the table's halving column
+WIDER = "1/8 1/4 1/2, keep 2.5 2 1.5 x top"  # Halving's default, chosen from these rows
 
 
 def simulate(history: torch.Tensor, final: torch.Tensor, halving: Halving) -> dict:
@@ -94,7 +95,7 @@ def contact_sheet(full: RenderResult, half: RenderResult, units: list[int], top:
     if lost:
         rows.append(row([tile(full, u, f"#{u} {float(full.final[u]):.1f} cut@{step_of[u]}") for u in lost]))
     path.parent.mkdir(parents=True, exist_ok=True)
-    return column(rows, margin=8).save(path)
+    return column(rows, margin=8).save(path, quality=85)
 
 
 def compare(model: convscope.models.VisionModel, layer: str, recipe: str, candidates: int, top: int, steps: int,
@@ -107,7 +108,7 @@ def compare(model: convscope.models.VisionModel, layer: str, recipe: str, candid
     render_units(model, layer, [0, 1], rec.with_options(steps=2))  # warm-up: allocator, first calls
     units = list(range(min(candidates, model.layer(layer).channels)))
     top = min(top, len(units))
-    halving = Halving(top)
+    halving = Halving(top, cuts=SCHEDULES[FIRST][0], keep=SCHEDULES[FIRST][1])
     start = time.perf_counter()
     full = render_units(model, layer, units, rec)
     full_s = time.perf_counter() - start
@@ -123,7 +124,7 @@ def compare(model: convscope.models.VisionModel, layer: str, recipe: str, candid
         result["confirmed"] = {WIDER: {"halving_s": wider_s, "speedup": full_s / wider_s, "behind": len(wider.dropped),
                                        **wider_measures}}
     if sheet:
-        result["sheet"] = str(contact_sheet(full, half, units, top, ROOT / "sheets" / f"halving-{layer}-{recipe}.png")
+        result["sheet"] = str(contact_sheet(full, half, units, top, ROOT / "sheets" / f"halving-{layer}-{recipe}.jpg")
                               .relative_to(ROOT))
     return result
 
@@ -165,8 +166,10 @@ def halving_markdown(rows: list[dict], machine: str) -> list[str]:
     """Section 18 of BENCHMARKS.md."""
     parts = ["## 18. Grids with successive halving beside full runs", "",
              f"`benchmarks/halving_side.py` ({machine}): the render of a grid's candidates to the last step (full) "
-             "and with `select=\"halving\"` (cuts after 1/8, 1/4 and 1/2 of the steps, keeping 2, 1.5 and 1 times "
-             "`top`, never fewer than `top` plus an eighth, and the sixteenth of `top` rising fastest), one after "
+             "and halving (cuts after 1/8, 1/4 and 1/2 of the steps, keeping 2, 1.5 and 1 times `top`, never fewer "
+             "than `top` plus an eighth, and the sixteenth of `top` rising fastest: the first rule tried; the "
+             "default, chosen from these rows, keeps 2.5, 2 and 1.5 times `top`, and ran for real where the table "
+             "below says), one after "
              "the other in one process after an untimed warm-up render, 128 px. Overlap: the share of the full "
              "run's `top` tiles (its best filters above 0) that the halving run also shows. VGG16 has random "
              "weights. Each time is one run of minutes; the photo statistics and the sheet, the same on both "
@@ -179,6 +182,10 @@ def halving_markdown(rows: list[dict], machine: str) -> list[str]:
                      f"| {r['full_s']:.1f} | {r['halving_s']:.1f} | {r['speedup']:.2f} | {r['overlap']:.3f} | "
                      f"{r['full_median_activation']:.4g} | {r['halving_median_activation']:.4g} | {r['behind']} |")
     parts += [f"\n{r['model']} {r['layer']} {r['recipe']}: {r['note']}." for r in rows if r.get("note")]
+    elsewhere = [r for r in rows if r.get("machine", machine) != machine]
+    if elsewhere:
+        parts += ["", "Rows of an earlier run, on another machine: " + "; ".join(
+            f"{r['model']} {r['layer']} {r['recipe']} {r['steps']} steps ({r['machine']})" for r in elsewhere) + "."]
     confirmed = [(r, name, c) for r in rows for name, c in r.get("confirmed", {}).items()]
     if confirmed:
         parts += ["", "Schedules run for real beside the replay (same full run; the replay's figure in brackets):", "",

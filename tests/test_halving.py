@@ -64,7 +64,9 @@ def test_kept_filters_get_the_pictures_of_a_full_run(model):
 def test_late_bloomer_survives_and_a_unit_flat_past_a_cut_does_not():
     planted = convscope.models.wrap(PlantedNet(), input_size=32, name="planted", min_size=16)
     full = filter_grid(planted, "units", candidates=12, top=2, recipe=PLANTED_RECIPE, select="full")
-    half = filter_grid(planted, "units", candidates=12, top=2, recipe=PLANTED_RECIPE, select="halving")
+    # keep 2 and 1.5 times top (4 and 3 of 12): the bloomer, fifth at the first cut, is kept by its rise alone
+    half = filter_grid(planted, "units", candidates=12, top=2, recipe=PLANTED_RECIPE,
+                       select=Halving(2, keep=(2, 1.5, 1)))
     assert {t["channel"] for t in full.tiles} == {JUMPER, BLOOMER}
     assert half.tiles[0]["channel"] == BLOOMER
     cuts = [cut["step"] for cut in half.settings["select"]["cuts"]]
@@ -103,15 +105,20 @@ def test_sidecar_dropped_list_agrees_with_renders(model, tmp_path):
 
 
 def test_halving_rules_and_bad_selection(model, tmp_path):
-    assert Halving(64).cut_steps(512) == [(64, 128), (128, 96), (256, 72)]
-    assert not Halving(64).worthwhile(64, 512)
-    assert selection_rule("halving", 64, 200, 512) == Halving(64)
-    assert selection_rule("halving", 64, 72, 512) is None and selection_rule("full", 64, 200, 512) is None
-    mine = Halving(64, keep=(2.5, 2, 1.5))
-    assert selection_rule(mine, 64, 200, 512) is mine
+    assert Halving(64).cut_steps(512) == [(64, 160), (128, 128), (256, 96)]
+    assert not Halving(64).worthwhile(96, 512)
+    lucid, keras = get_recipe("lucid"), get_recipe("keras2016")
+    assert selection_rule("halving", 64, 200, lucid) == Halving(64)
+    assert selection_rule("halving", 64, 96, lucid) is None and selection_rule("full", 64, 200, lucid) is None
+    # auto: halving where it was measured to hold (lucid from 128 steps), full elsewhere
+    assert selection_rule("auto", 64, 200, lucid) == Halving(64)
+    assert selection_rule("auto", 64, 200, lucid.with_options(steps=64)) is None
+    assert selection_rule("auto", 64, 200, keras) is None and selection_rule("auto", 64, 200, get_recipe("maco")) is None
+    mine = Halving(64, keep=(2, 1.5, 1))
+    assert selection_rule(mine, 64, 200, keras) is mine
     with pytest.raises(OutOfRangeError):
         Halving(4, cuts=(0.5, 0.25), keep=(2, 1))
-    with pytest.raises(OutOfRangeError, match="halving or full"):
+    with pytest.raises(OutOfRangeError, match="auto, halving, full"):
         filter_grid(model, "block8", candidates=8, top=4, select="fastest", **SMALL)
     out = tmp_path / "g.png"
     bad = subprocess.run([sys.executable, "-m", "convscope", "grid", "efficientnet-lite0", "block8", "-o", str(out),

@@ -240,8 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=library_default(filter_grid, "batch"), help="units optimized together")
     p.add_argument("--select", choices=SELECT_RULES, default=library_default(filter_grid, "select"),
                    help="halving: drop the filters far behind after 1/8, 1/4 and 1/2 of the steps (the kept ones get "
-                        "the pictures of a full run; it can miss some of the best: see the README); full: render "
-                        "every candidate to the end")
+                        "the pictures of a full run; it can miss some of the best: see the README); full: "
+                        "render every candidate to the end; auto: halving with the lucid recipe at 128 steps or "
+                        "more, where it was measured to keep the best, full otherwise")
     add_photos(p, "the ratios in the sidecar")
     add_ray(p, "read --photos")
     add_recipe_options(p)

@@ -104,16 +104,18 @@ class Grid:
 
 def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, top: int = 64,
                 recipe: str | Recipe = DEFAULT_RECIPE, size: int | None = None, steps: int | None = None,
-                seed: int = 0, batch: int = 32, photos: PhotosLike = None, select: str | Halving = "full",
+                seed: int = 0, batch: int = 32, photos: PhotosLike = None, select: str | Halving = "auto",
                 progress: Progress | None = None) -> Grid:
     """The article's grid: renders the first ``candidates`` filters, drops those whose
     activation ends at or below 0, and keeps the best ``top``, best first, on a square sheet.
 
     With ``select="halving"`` the filters far behind are dropped at a few cuts (see
     ``Halving``) and only the others run to the end; a kept filter's picture is the one a
-    full run gives (each filter is optimized alone in its slot). It is not the default: on
-    efficientnet-lite0's head it kept 94% (lucid) and 64% (keras2016) of a full run's best 64
-    of 200 (BENCHMARKS.md section 18).
+    full run gives (each filter is optimized alone in its slot). ``select="auto"`` halves
+    where that was measured to keep at least 95% of a full run's tiles at the same median
+    activation: the lucid recipe at 128 steps or more (BENCHMARKS.md section 18); with the
+    keras2016 recipe's 20 steps it kept 80% at efficientnet-lite0's head, so auto renders
+    keras2016, maco and recipes of one's own in full.
 
     Args:
         model: a VisionModel or a model's name.
@@ -127,9 +129,9 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
         batch: filters optimized together.
         photos: the photos each filter is compared with: a folder, a list, or None for the
             built-in photos.
-        select: "halving" (drop the filters far behind early, with ``Halving(top)``), a
-            ``Halving`` of one's own (other cuts, more kept), or "full" (render every
-            candidate to the end).
+        select: "auto" (halving where it was measured to hold, see above), "halving" (drop
+            the filters far behind early, with ``Halving(top)``), a ``Halving`` of one's own
+            (other cuts, more kept), or "full" (render every candidate to the end).
         progress: called with (unit-steps done, unit-steps in all).
     Returns:
         The sheet, each tile's numbers (activation, the best photo's, their ratio), the
@@ -145,7 +147,7 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     rec = get_recipe(recipe, size=size, steps=steps)
     units = list(range(min(candidates, info.channels)))
     first = model.is_first_conv(info.name)
-    halving = selection_rule(select, top, len(units), rec.steps)
+    halving = selection_rule(select, top, len(units), rec)
     result = render_units(model, layer, units, rec, seed=seed, batch=batch, progress=progress, select=halving)
     maxima = photo_maxima(model, layer, photos, peak=first)
     rows = []
@@ -174,19 +176,26 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     return Grid(sheet, [row for row, _pic in kept], dropped, settings, kernels)
 
 
-SELECT_RULES = ("halving", "full")
+SELECT_RULES = ("auto", "halving", "full")
+# the recipes whose grids "auto" halves, from this many steps on: where halving kept at least 95%
+# of a full run's tiles at the same median activation (BENCHMARKS.md section 18)
+HALVING_MEASURED = {"lucid": 128}
 
 
-def selection_rule(select: str | Halving, top: int, candidates: int, steps: int) -> Halving | None:
-    """The ``Halving`` of a job that keeps the best ``top`` of ``candidates`` units rendered for
-    ``steps`` steps (``select`` itself if it is one), or None to render them all
-    (``select="full"``, or too few candidates for any cut to drop one).
+def selection_rule(select: str | Halving, top: int, candidates: int, recipe: Recipe) -> Halving | None:
+    """The ``Halving`` of a job that keeps the best ``top`` of ``candidates`` units rendered
+    with ``recipe`` (``select`` itself if it is one), or None to render them all
+    (``select="full"``; "auto" with a recipe not in ``HALVING_MEASURED``; or too few
+    candidates for any cut to drop one).
 
     Raises:
         OutOfRangeError: an unknown ``select``.
     """
     if not isinstance(select, Halving) and select not in SELECT_RULES:
-        raise OutOfRangeError(f"unknown selection {select!r}: use {' or '.join(SELECT_RULES)} ({{select}})",
+        raise OutOfRangeError(f"unknown selection {select!r}: use {', '.join(SELECT_RULES)} ({{select}})",
                               options=["select"])
+    if select == "auto":
+        select = "halving" if recipe.steps >= HALVING_MEASURED.get(recipe.name, recipe.steps + 1) else "full"
     halving = select if isinstance(select, Halving) else Halving(top) if select == "halving" else None
+    steps = recipe.steps
     return halving if halving is not None and halving.worthwhile(candidates, steps) else None
