@@ -6,7 +6,8 @@ import sys
 import warnings
 from typing import Sequence
 
-from convscope.cli.parser import build_parser
+from convscope.cli.common import configure_terminal
+from convscope.cli.parser import build_parser, overview
 from convscope.errors import ConvscopeError
 from convscope.runtime.compile_settings import CompileFallback, compiling
 
@@ -22,8 +23,14 @@ def flag(option: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    bare = not (sys.argv[1:] if argv is None else argv)
+    args = None if bare else parser.parse_args(argv)
     try:
+        if args is None:
+            print(overview(parser))
+            return 0
+        configure_terminal(args)
         with warnings.catch_warnings():
             warnings.simplefilter("always", CompileFallback)
             shown = warnings.showwarning

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
@@ -21,6 +23,35 @@ if TYPE_CHECKING:
 
 class CliError(ConvscopeError):
     """A bad command-line value."""
+
+
+@dataclass
+class Terminal:
+    """What the command line shows, set once from the options: ``quiet`` (--quiet) hides the
+    progress bars and the summary; ``started`` is when the command began, for its summary."""
+
+    quiet: bool = False
+    started: float = 0.0
+
+    def elapsed(self) -> str:
+        """The time since the command began: '42.1 s' or '3 min 5 s'."""
+        seconds = time.perf_counter() - self.started
+        return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {round(seconds % 60)} s"
+
+
+TERMINAL = Terminal(started=time.perf_counter())
+
+
+def configure_terminal(args: argparse.Namespace) -> None:
+    """Sets ``TERMINAL`` from the parsed options, as the command starts."""
+    TERMINAL.quiet = bool(getattr(args, "quiet", False))
+    TERMINAL.started = time.perf_counter()
+
+
+def say(text: str) -> None:
+    """A line of the summary on stdout (nothing with --quiet)."""
+    if not TERMINAL.quiet:
+        print(text)
 
 
 def fail(message: str) -> None:
@@ -67,7 +98,7 @@ def progress_bar(label: str, unit: str = "unit-step") -> Iterator:
         nonlocal bar
         if bar is None:
             bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, dynamic_ncols=True,
-                       disable=None, leave=False)
+                       disable=True if TERMINAL.quiet else None, leave=False)
         if total != bar.total:  # a job that learns its size as it goes (a grid that drops filters)
             bar.total = total
         bar.update(done - bar.n)
@@ -176,8 +207,11 @@ def load_model(args: argparse.Namespace) -> models.VisionModel:
 
 
 def emit(args: argparse.Namespace, data: object, text: str) -> None:
-    """Prints JSON with --json, else the human text."""
-    print(json.dumps(data, indent=2) if getattr(args, "json", False) else text)
+    """Prints JSON with --json; else the human text and the time the command took, unless --quiet."""
+    if getattr(args, "json", False):
+        print(json.dumps(data, indent=2))
+    else:
+        say(f"{text}\n(took {TERMINAL.elapsed()})")
 
 
 def parse_floats(text: str | None, name: str) -> list[float] | None:

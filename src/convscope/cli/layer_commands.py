@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from convscope.cli.common import (
+    TERMINAL,
     cli_recipe,
     emit,
     fail,
@@ -55,7 +56,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
             from convscope.jobs.atlas.ray_runner import ray_runner_factory
 
             factory = ray_runner_factory(cluster)
-        bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=None,
+        bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=True if TERMINAL.quiet else None,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total} units [{elapsed}<{remaining}{postfix}]")
         start: list[float] = []
         workers: list[int | None] = [None]

@@ -75,7 +75,10 @@ def library_default(function: Callable[..., object], parameter: str) -> object:
 
 
 class Parser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line, exit status 2, like every other error."""
+    """An argument parser whose errors are one line, exit status 2, like every other error.
+    ``commands`` lists (name, one-line help) of its subcommands, in order."""
+
+    commands: list[tuple[str, str]]
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"convscope: error: {message} (see {self.prog} --help)\n")
@@ -183,19 +186,29 @@ def add_trust_options(p: argparse.ArgumentParser) -> None:
                    help="references per kind: the unit's best photos, and its pictures (seeds)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> Parser:
     parser = Parser(prog="convscope", description="See what a convolutional network has learned.",
                     formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"convscope {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     add_parser = sub.add_parser
 
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        return add_parser(name, formatter_class=HelpFormatter, help=help)
+    parser.commands = []
 
-    p = command("demo", help="classify two photos and render the article's pictures into a folder")
+    def command(name: str, help: str, brief: str | None = None) -> argparse.ArgumentParser:
+        """A subcommand; ``brief`` is its line in ``overview`` where ``help`` is long."""
+        parser.commands.append((name, brief or help))
+        p = add_parser(name, formatter_class=HelpFormatter, help=help)
+        p.add_argument("--quiet", action="store_true", help="print nothing but errors and warnings: no progress "
+                       "bars, no summary")
+        return p
+
+    p = command("demo", help="the article's three results in a folder: a filter grid, a DeepDream of the cat "
+                "photo and a fooling image of a sea snake",
+                brief="the article's three results: a filter grid, a DeepDream, a fooling image")
     p.add_argument("out", nargs="?", default="out", help="output folder (default: out)")
     add_model_option(p)
+    add_json(p)
     p.set_defaults(run=cmd_demo)
 
     p = command("models", help="list the models")
@@ -240,7 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=library_default(filter_grid, "batch"), help="units optimized together")
     p.add_argument("--select", choices=SELECT_RULES, default=library_default(filter_grid, "select"),
                    help="halving: drop the filters far behind after 1/8, 1/4 and 1/2 of the steps (the kept ones get "
-                        "the pictures of a full run; it can miss some of the best: see the README); full: "
+                        "the pictures of a full run; it can miss some of the best: see the documentation); full: "
                         "render every candidate to the end; auto: halving with the lucid recipe at 128 steps or "
                         "more, where it was measured to keep the best, full otherwise")
     add_photos(p, "the ratios in the sidecar")
@@ -333,7 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_caricature)
 
     p = command("explain", help="a photo explained by a layer's units: what fires at each position, and what "
-                "drives the top class (a static page)")
+                "drives the top class (a static page)",
+                brief="a photo explained by a layer's units or concepts (a static page)")
     p.add_argument("photo", metavar="PHOTO", help="PNG or JPEG")
     p.add_argument("--layer", help="a conv layer, e.g. block10 (needed without --concepts)")
     p.add_argument("--concepts", metavar="DIR", help="a concepts folder: show the photo's strongest concepts as maps "
@@ -399,7 +413,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_atlas)
 
     p = command("exemplars", help="the photos of a folder (of any size) that excite each unit most: one "
-                "streaming, resumable pass")
+                "streaming, resumable pass",
+                brief="the photos of a folder (of any size) that excite each unit most")
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("--photos", required=True, help="folder of photos, read with its subfolders (ImageNet's "
                    "class folders)")
@@ -420,7 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_exemplars)
 
     p = command("activation-atlas", help="the activation atlas of a layer: its activations over a photo "
-                "folder laid out with UMAP, a picture per grid cell (needs convscope[atlas])")
+                "folder laid out with UMAP, a picture per grid cell (needs convscope[atlas])",
+                brief="a layer's activations over a photo folder, laid out and rendered")
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("layer", metavar="LAYER", help="a layer with positions (a conv or token layer)")
     p.add_argument("--photos", required=True, help="folder of photos, read with its subfolders")
@@ -444,7 +460,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_activation_atlas)
 
     p = command("concepts", help="the concepts of a layer: a dictionary (NMF or a sparse autoencoder) learned from "
-                "its activations over a photo folder, each concept rendered, located and weighed (a static page)")
+                "its activations over a photo folder, each concept rendered, located and weighed (a static page)",
+                brief="a layer's concepts learned from a photo folder, rendered, located, weighed")
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("layer", metavar="LAYER", help="a layer with positions (a conv layer, or a token layer: its patch "
                    "tokens; class and register tokens are left out)")
@@ -504,7 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_twins)
 
     p = command("stats", help="fidelity: picture activation over the best real photo's (and with a photo folder, "
-                "the trust measures)")
+                "the trust measures)",
+                brief="how a unit's picture compares with its best real photos")
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("layer", metavar="LAYER", help=LAYER_HELP)
     p.add_argument("--units", help="units to measure, e.g. 0-7 (default: the first 8)")
@@ -518,7 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_stats)
 
     p = command("trust", help="measured evidence that units' pictures show what the units do on real photos: the "
-                "ratio, the path score and a machine two-alternative choice")
+                "ratio, the path score and a machine two-alternative choice",
+                brief="measured evidence that units' pictures show what they do on real photos")
     p.add_argument("model_name", metavar="MODEL", help=MODEL_HELP)
     p.add_argument("layer", metavar="LAYER", help=LAYER_HELP + " (not the first: the path needs earlier layers)")
     p.add_argument("--units", help="units to measure, e.g. 0-15 (default: the first 8)")
@@ -535,3 +554,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_common(p)
     p.set_defaults(run=cmd_trust)
     return parser
+
+
+def overview(parser: Parser) -> str:
+    """What ``convscope`` alone prints: every command with its one line, and where to start."""
+    width = max(len(name) for name, _ in parser.commands) + 2
+    lines = ["convscope: see what a convolutional network has learned, by optimizing input images.", "",
+             "Start with `convscope demo`: the article's three results (a filter grid, a DeepDream, a fooling",
+             "image) in out/, in about a minute. Then `convscope COMMAND --help` for a command's options.", "",
+             "Commands:"]
+    lines += [f"  {name:<{width}}{help}" for name, help in parser.commands]
+    return "\n".join(lines)

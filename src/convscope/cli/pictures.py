@@ -1,4 +1,4 @@
-"""Commands that render units: filter, grid, render, stats, demo."""
+"""Commands that render units: filter, grid, render, stats, and the demo."""
 from __future__ import annotations
 
 import argparse
@@ -15,6 +15,7 @@ from convscope.cli.common import (
     positive,
     progress_bar,
     ray_cluster,
+    say,
     shards_on,
     warn_skipped,
 )
@@ -197,30 +198,49 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    """The article's three results: a filter and its layer's grid, a DeepDream of the built-in
+    cat photo, and a sea snake the network is 99.9% sure of."""
     from convscope.io.builtin_photos import builtin_photo
+    from convscope.methods.class_models import class_model
     from convscope.methods.classify import classify
+    from convscope.methods.dream import dream
     from convscope.methods.filters import filter_grid, visualize_filter
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         fail(f"{out} is a file: give a folder for the demo pictures")
     model = load_model(args)
-    for name in ("chelsea", "coffee"):
-        top = classify(model, builtin_photo(name).pixels, 3)
-        print(f"{name}: " + ", ".join(f"{p.name} {p.probability:.0%}" for p in top))
-    written = []
+    cat = builtin_photo("chelsea").pixels
+    seen = classify(model, cat, 3)
     with progress_bar("filter block8:12 (keras2016)") as bar:
         pic = visualize_filter(model, "block8", 12, recipe="keras2016", progress=bar)
-    written.append(pic.save(out / "filter-block8-12-keras2016.png"))
-    for layer in ("block3", "block8"):
-        with progress_bar(f"grid {layer} (keras2016)") as bar:
-            grid = filter_grid(model, layer, recipe="keras2016", progress=bar)
-        written.append(grid.sheet.save(out / f"grid-{layer}-keras2016.png"))
-        write_json(out / f"grid-{layer}-keras2016.png.json", grid.sidecar())
-    with progress_bar("grid block8 (lucid, 256 steps)") as bar:
-        grid = filter_grid(model, "block8", candidates=9, top=9, recipe="lucid", steps=256, progress=bar)
-    written.append(grid.sheet.save(out / "grid-block8-lucid.png"))
-    write_json(out / "grid-block8-lucid.png.json", grid.sidecar())
-    print("pictures written:")
-    for path in written:
-        print(f"  {path}")
+    filter_path = pic.save(out / "filter-block8-12-keras2016.png")
+    with progress_bar("grid block8 (keras2016)") as bar:
+        grid = filter_grid(model, "block8", recipe="keras2016", progress=bar)
+    grid_path = grid.sheet.save(out / "grid-block8-keras2016.png")
+    write_json(out / "grid-block8-keras2016.png.json", grid.sidecar())
+    with progress_bar("dream chelsea", unit="step") as bar:
+        dreamt = dream(model, cat, progress=bar)
+    dream_path = dreamt.picture.save(out / "dream-chelsea.jpg")
+    with progress_bar("class sea snake (keras2016)") as bar:
+        snake = class_model(model, "sea snake", until=0.999, progress=bar)
+    snake_path = snake.picture.save(out / "class-sea-snake.png")
+    write_json(out / "class-sea-snake.png.json", snake.sidecar())
+    sure = snake.opinions[0].probability
+    data = {"folder": str(out), "classify_chelsea": [{"name": p.name, "probability": p.probability} for p in seen],
+            "filter": str(filter_path), "grid": str(grid_path), "grid_tiles": len(grid.tiles),
+            "dream": str(dream_path), "dream_objective": dreamt.settings["objective"],
+            "dream_score_before": dreamt.score_before, "dream_score_after": dreamt.score_after,
+            "class_model": str(snake_path), "class_probability": sure, "class_steps": snake.steps_run}
+    emit(args, data, "\n".join([
+        "the built-in cat photo (chelsea): " + ", ".join(f"{p.name} {p.probability:.0%}" for p in seen),
+        f"1. the article's grid: the best {len(grid.tiles)} of block8's filters, from gray noise in 20 steps: "
+        f"{grid_path}",
+        f"   and one of them, filter 12: {filter_path}",
+        f"2. DeepDream of the cat photo ({dreamt.settings['objective']} from {dreamt.score_before:.3g} to "
+        f"{dreamt.score_after:.3g}): {dream_path}",
+        f"3. a fooling image: the network is {sure:.2%} sure it is a sea snake (p = {sure:.4f} after "
+        f"{snake.steps_run} steps): {snake_path}"]))
+    if not args.json:
+        say("next: convscope filter efficientnet-lite0 block8 12 -o lucid.png --recipe lucid "
+            "(the same filter with Lucid's recipe)")
