@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup browser extras demo lint test bench bench-env clean
+.PHONY: setup browser extras demo docs gallery lint test bench bench-env clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -13,13 +13,21 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[test,ray,atlas]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ray,atlas,docs]'
 	touch $@
 
 setup: $(VENV)/.installed
 
 demo: setup
 	$(BIN)/convscope demo out
+
+# The documentation site, into site/; --strict fails on a broken link or reference.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# The README's gallery, each picture from the command shown beside it (about ten minutes on 2 cores).
+gallery: setup browser
+	$(BIN)/python examples/gallery.py
 
 # Debian's Chromium and its driver, for the atlas's real-browser test (installed as root
 # through apt where that is possible; without them that one test is skipped).
@@ -49,7 +57,7 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: setup browser extras lint
+test: setup browser extras lint docs
 	$(BIN)/python -m pytest -q
 	.venv-extras/bin/python -m pytest -q tests/test_timm_onnx.py
 
@@ -70,4 +78,4 @@ bench: setup bench-env
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .venv-bench .venv-extras out
+	rm -rf $(VENV) .venv-bench .venv-extras out site gallery-work
