@@ -98,6 +98,8 @@ GALLERY = [
          "--grid 8 --samples 2000 --steps 128", side_by_side("activation-atlas/atlas.png")),
     Shot("concepts", "convscope concepts efficientnet-lite0 head --photos photos --out concepts --concepts 16",
          lambda work: screenshot(first_concept_page(work))(work)),
+    Shot("twins", "convscope twins efficientnet-lite0 stem -o twins.png --photos photos --top 4",
+         side_by_side("twins.png")),
 ]
 
 
