@@ -60,6 +60,12 @@ def best(units, final: torch.Tensor, top: int) -> list[int]:
     return sorted((u for u in units if final[u] > 0), key=lambda u: -float(final[u]))[:top]
 
 
+def schedule(name: str, top: int) -> Halving:
+    """The rule ``SCHEDULES[name]`` for a grid of ``top`` tiles."""
+    cuts, keep = SCHEDULES[name]
+    return Halving(top, cuts=cuts, keep=keep)
+
+
 def halving_run(model: convscope.models.VisionModel, layer: str, units: list[int], recipe, halving: Halving,
                 full: RenderResult) -> tuple[RenderResult, float, dict]:
     """A halving render timed, and how it compares with the full run: the overlap of the
@@ -103,24 +109,22 @@ def compare(model: convscope.models.VisionModel, layer: str, recipe: str, candid
     """The renders of a full and of a halving grid of one layer, side by side (what the grid
     adds, the photo statistics and the sheet, is the same on both sides: section 13 times it).
     ``confirm_wider`` also runs the wider schedule (``WIDER``) for real, beside its replay;
-    ``sheet`` writes sheets/halving-LAYER-RECIPE.png (see ``contact_sheet``)."""
+    ``sheet`` writes sheets/halving-LAYER-RECIPE.jpg (see ``contact_sheet``)."""
     rec = get_recipe(recipe, steps=steps, size=size)
     render_units(model, layer, [0, 1], rec.with_options(steps=2))  # warm-up: allocator, first calls
     units = list(range(min(candidates, model.layer(layer).channels)))
     top = min(top, len(units))
-    halving = Halving(top, cuts=SCHEDULES[FIRST][0], keep=SCHEDULES[FIRST][1])
+    halving = schedule(FIRST, top)
     start = time.perf_counter()
     full = render_units(model, layer, units, rec)
     full_s = time.perf_counter() - start
     half, half_s, measures = halving_run(model, layer, units, rec, halving, full)
-    simulated = {name: simulate(full.history, full.final, Halving(top, cuts=cuts, keep=keep))
-                 for name, (cuts, keep) in SCHEDULES.items()}
+    simulated = {name: simulate(full.history, full.final, schedule(name, top)) for name in SCHEDULES}
     result = {"model": model.name, "layer": layer, "recipe": recipe, "candidates": len(units), "top": top,
               "steps": steps, "size": size, "full_s": full_s, "halving_s": half_s, "speedup": full_s / half_s,
               **measures, "behind": len(half.dropped), "select": halving.describe(steps), "simulated": simulated}
     if confirm_wider:
-        cuts, keep = SCHEDULES[WIDER]
-        wider, wider_s, wider_measures = halving_run(model, layer, units, rec, Halving(top, cuts=cuts, keep=keep), full)
+        wider, wider_s, wider_measures = halving_run(model, layer, units, rec, schedule(WIDER, top), full)
         result["confirmed"] = {WIDER: {"halving_s": wider_s, "speedup": full_s / wider_s, "behind": len(wider.dropped),
                                        **wider_measures}}
     if sheet:
@@ -145,14 +149,12 @@ def rows_to_run(quick: bool) -> list[tuple[str, str, str, int, int, int, dict]]:
             (lite, "head", "lucid", 200 // scale, 64 // scale, 512 // scale, {})]
 
 
-def main(quick: bool, only: set[tuple[str, str, str, int]] | None = None) -> list[dict]:
-    """Runs section 18's rows (those keyed (network, layer, recipe, steps) in ``only``, if given)."""
+def main(quick: bool) -> list[dict]:
+    """Runs section 18's rows."""
     networks = {"efficientnet-lite0": convscope.load, "vgg16": random_vgg16}
     loaded: dict[str, convscope.models.VisionModel] = {}
     rows = []
     for name, layer, recipe, candidates, top, steps, options in rows_to_run(quick):
-        if only is not None and (name, layer, recipe, steps) not in only:
-            continue
         model = loaded.setdefault(name, networks[name]())
         rows.append(compare(model, layer, recipe, candidates, top, steps, **options))
     return rows

@@ -105,11 +105,11 @@ GALLERY = [
 
 def run(command: str, work: Path) -> None:
     """Runs one command in ``work`` (``convscope`` and ``python`` are this environment's)."""
-    argv = shlex.split(command)
-    argv = [sys.executable, "-m", "convscope", *argv[1:]] if argv[0] == "convscope" else [sys.executable, *argv[1:]]
+    program, *rest = shlex.split(command)
+    argv = [sys.executable, "-m", "convscope", *rest, "--quiet"] if program == "convscope" else [sys.executable, *rest]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     print(f"$ {command}", flush=True)
-    subprocess.run([*argv, "--quiet"] if argv[2:3] == ["convscope"] else argv, cwd=work, env=env, check=True)
+    subprocess.run(argv, cwd=work, env=env, check=True)
 
 
 def small_jpeg(picture: Image.Image, path: Path) -> int:

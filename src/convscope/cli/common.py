@@ -33,13 +33,18 @@ class Terminal:
     quiet: bool = False
     started: float = 0.0
 
+    @property
+    def bars_off(self) -> bool | None:
+        """tqdm's ``disable``: True with --quiet, else None (off where stderr is not a terminal)."""
+        return True if self.quiet else None
+
     def elapsed(self) -> str:
         """The time since the command began: '42.1 s' or '3 min 5 s'."""
         seconds = time.perf_counter() - self.started
         return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {round(seconds % 60)} s"
 
 
-TERMINAL = Terminal(started=time.perf_counter())
+TERMINAL = Terminal()
 
 
 def configure_terminal(args: argparse.Namespace) -> None:
@@ -98,7 +103,7 @@ def progress_bar(label: str, unit: str = "unit-step") -> Iterator:
         nonlocal bar
         if bar is None:
             bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, dynamic_ncols=True,
-                       disable=True if TERMINAL.quiet else None, leave=False)
+                       disable=TERMINAL.bars_off, leave=False)
         if total != bar.total:  # a job that learns its size as it goes (a grid that drops filters)
             bar.total = total
         bar.update(done - bar.n)

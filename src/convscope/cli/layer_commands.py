@@ -56,7 +56,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
             from convscope.jobs.atlas.ray_runner import ray_runner_factory
 
             factory = ray_runner_factory(cluster)
-        bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=True if TERMINAL.quiet else None,
+        bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=TERMINAL.bars_off,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total} units [{elapsed}<{remaining}{postfix}]")
         start: list[float] = []
         workers: list[int | None] = [None]

@@ -195,7 +195,7 @@ def selection_rule(select: str | Halving, top: int, candidates: int, recipe: Rec
         raise OutOfRangeError(f"unknown selection {select!r}: use {', '.join(SELECT_RULES)} ({{select}})",
                               options=["select"])
     if select == "auto":
-        select = "halving" if recipe.steps >= HALVING_MEASURED.get(recipe.name, recipe.steps + 1) else "full"
+        measured_from = HALVING_MEASURED.get(recipe.name)
+        select = "halving" if measured_from is not None and recipe.steps >= measured_from else "full"
     halving = select if isinstance(select, Halving) else Halving(top) if select == "halving" else None
-    steps = recipe.steps
-    return halving if halving is not None and halving.worthwhile(candidates, steps) else None
+    return halving if halving is not None and halving.worthwhile(candidates, recipe.steps) else None
