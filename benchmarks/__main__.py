@@ -166,9 +166,17 @@ def ray_photos_section(quick: bool) -> dict:
 
 
 def halving_section(quick: bool) -> dict:
+    """Section 18; ``HALVING_ROWS`` (row keys such as ``vgg16:conv3_1:lucid:512``, comma-separated)
+    reruns only those rows and keeps BENCHMARKS.json's others, each with the machine that ran it."""
     from .halving_side import main as halving_main
+    from .halving_side import merged
 
-    return {"halving": halving_main(quick)}
+    keys = [k for k in os.environ.get("HALVING_ROWS", "").split(",") if k]
+    rows = halving_main(quick, keys)
+    if not keys:
+        return {"halving": rows}
+    earlier = json.loads((ROOT / "BENCHMARKS.json").read_text()).get("halving", [])
+    return {"halving": merged(earlier, rows)}
 
 
 SECTIONS = {

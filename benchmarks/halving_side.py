@@ -24,6 +24,7 @@ from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render_units
 from convscope.io.picture import Picture, column, labelled, row
 
+from .harness import machine
 from .speed import random_vgg16
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,18 +147,35 @@ def rows_to_run(quick: bool) -> list[tuple[str, str, str, int, int, int, dict]]:
             (lite, "block2", "lucid", 200, 16 // scale, 512 // scale, {}),
             (lite, "block8", "lucid", 200 // scale, 64 // scale, 512 // scale, {}),
             (lite, "head", "lucid", 200 // scale, 64 // scale, 128 // scale, {"confirm_wider": True, "sheet": True}),
-            (lite, "head", "lucid", 200 // scale, 64 // scale, 512 // scale, {})]
+            (lite, "head", "lucid", 200 // scale, 64 // scale, 512 // scale, {}),
+            ("vgg16", "conv3_1", "lucid", 200 // scale, 64 // scale, 512 // scale, {"sheet": True}),
+            ("vgg16", "conv5_1", "lucid", 64 // scale, 16 // scale, 128 // scale, {})]
 
 
-def main(quick: bool) -> list[dict]:
-    """Runs section 18's rows."""
+def row_key(row: dict) -> str:
+    """A row's name in ``HALVING_ROWS`` and in merges: ``model:layer:recipe:steps``."""
+    return f"{row['model']}:{row['layer']}:{row['recipe']}:{row['steps']}"
+
+
+def main(quick: bool, keys: list[str] | None = None) -> list[dict]:
+    """Runs section 18's rows, or only those named by ``keys`` (see ``row_key``); each row
+    records the machine that ran it."""
     networks = {"efficientnet-lite0": convscope.load, "vgg16": random_vgg16}
     loaded: dict[str, convscope.models.VisionModel] = {}
     rows = []
     for name, layer, recipe, candidates, top, steps, options in rows_to_run(quick):
+        if keys and f"{name}:{layer}:{recipe}:{steps}" not in keys:
+            continue
         model = loaded.setdefault(name, networks[name]())
-        rows.append(compare(model, layer, recipe, candidates, top, steps, **options))
+        rows.append({**compare(model, layer, recipe, candidates, top, steps, **options), "machine": machine()})
     return rows
+
+
+def merged(earlier: list[dict], rerun: list[dict]) -> list[dict]:
+    """Earlier rows with those of the same key replaced by the rerun's, new keys appended."""
+    fresh = {row_key(r): r for r in rerun}
+    kept = [fresh.pop(row_key(r), r) for r in earlier]
+    return kept + list(fresh.values())
 
 
 if __name__ == "__main__":
