@@ -152,9 +152,14 @@ def rows_to_run(quick: bool) -> list[tuple[str, str, str, int, int, int, dict]]:
             ("vgg16", "conv5_1", "lucid", 64 // scale, 16 // scale, 128 // scale, {})]
 
 
-def row_key(row: dict) -> str:
+def row_key(model: str, layer: str, recipe: str, steps: int) -> str:
     """A row's name in ``HALVING_ROWS`` and in merges: ``model:layer:recipe:steps``."""
-    return f"{row['model']}:{row['layer']}:{row['recipe']}:{row['steps']}"
+    return f"{model}:{layer}:{recipe}:{steps}"
+
+
+def key_of(row: dict) -> str:
+    """The ``row_key`` of a result row."""
+    return row_key(row["model"], row["layer"], row["recipe"], row["steps"])
 
 
 def main(quick: bool, keys: list[str] | None = None) -> list[dict]:
@@ -164,7 +169,7 @@ def main(quick: bool, keys: list[str] | None = None) -> list[dict]:
     loaded: dict[str, convscope.models.VisionModel] = {}
     rows = []
     for name, layer, recipe, candidates, top, steps, options in rows_to_run(quick):
-        if keys and f"{name}:{layer}:{recipe}:{steps}" not in keys:
+        if keys and row_key(name, layer, recipe, steps) not in keys:
             continue
         model = loaded.setdefault(name, networks[name]())
         rows.append({**compare(model, layer, recipe, candidates, top, steps, **options), "machine": machine()})
@@ -173,8 +178,8 @@ def main(quick: bool, keys: list[str] | None = None) -> list[dict]:
 
 def merged(earlier: list[dict], rerun: list[dict]) -> list[dict]:
     """Earlier rows with those of the same key replaced by the rerun's, new keys appended."""
-    fresh = {row_key(r): r for r in rerun}
-    kept = [fresh.pop(row_key(r), r) for r in earlier]
+    fresh = {key_of(r): r for r in rerun}
+    kept = [fresh.pop(key_of(r), r) for r in earlier]
     return kept + list(fresh.values())
 
 
