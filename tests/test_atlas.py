@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from convscope import models
-from convscope.data.atlas_folder import AtlasFolderError
 from convscope.jobs.atlas import build_atlas
 from convscope.jobs.atlas.store import same_tree
+from convscope.jobs.job_folder import JobFolderError
 
 SMALL = ["--layers", "stem,block1", "--steps", "3", "--size", "48", "--batch", "16", "--seed", "4"]
 ARTIFACTS = Path(os.environ.get("CONVSCOPE_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
@@ -79,7 +79,7 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
         deadline = time.time() + 120
         while not (out / "atlas-config.json").exists() and time.time() < deadline:
             time.sleep(0.05)
-        with pytest.raises(AtlasFolderError, match="another convscope atlas run"):
+        with pytest.raises(JobFolderError, match=rf"is being written by process {child.pid}"):
             build_atlas(models.load(), out, layers=["stem"], steps=3, size=48, batch=16, seed=4)
     finally:
         child.kill()
@@ -90,7 +90,7 @@ def test_other_settings_are_refused_unless_forced(tmp_path, clean_atlas):
     out = tmp_path / "atlas"
     shutil.copytree(clean_atlas, out)
     model = models.load()
-    with pytest.raises(AtlasFolderError, match="other settings"):
+    with pytest.raises(JobFolderError, match="other settings"):
         build_atlas(model, out, layers=["stem"], steps=3, size=48, batch=16, seed=4, recipe="keras2016")
     summary = build_atlas(model, out, layers=["block0"], steps=2, size=48, batch=16, seed=1, force=True)
     assert summary.rendered == 16 and not (out / "units" / "stem").exists()
@@ -100,7 +100,7 @@ def test_bad_folders(tmp_path):
     model = models.load()
     a_file = tmp_path / "file"
     a_file.write_text("x")
-    with pytest.raises(AtlasFolderError, match="is a file"):
+    with pytest.raises(JobFolderError, match="is a file"):
         build_atlas(model, a_file, layers=["stem"])
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -202,7 +202,7 @@ def test_unit_pages_caption_their_crops_and_show_first_layer_kernels(clean_atlas
 def test_a_changed_batch_names_both_values(tmp_path, clean_atlas):
     out = tmp_path / "atlas"
     shutil.copytree(clean_atlas, out)
-    with pytest.raises(AtlasFolderError, match=r"batch: 16 in the folder, 32 now.*batch 16"):
+    with pytest.raises(JobFolderError, match=r"batch: 16 in the folder, 32 now.*batch 16"):
         build_atlas(models.load(), out, layers=["stem", "block1"], steps=3, size=48, batch=32, seed=4)
 
 

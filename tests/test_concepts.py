@@ -17,8 +17,10 @@ import torch
 from PIL import Image
 
 import convscope
+from convscope.cli import main
 from convscope.data.vector_shards import collect_vectors
 from convscope.jobs.atlas.store import same_tree
+from convscope.methods.concepts.dictionary import DICTIONARY_METHODS, ConceptDictionary, dictionary_method
 from convscope.methods.concepts.effects import removal_effects
 from convscope.methods.concepts.measures import matched_cosines, top_units
 from convscope.methods.concepts.nmf import train_nmf
@@ -226,7 +228,7 @@ def test_nmf_on_a_signed_layer_names_the_sae(tmp_path, photo_folder):
 def test_a_folder_of_other_settings_names_both_values(planted_run, planted_photos):
     result = subprocess.run(concepts_command(planted_run, planted_photos, "--method", "sae"), capture_output=True,
                             text=True, timeout=300)
-    assert result.returncode == 2 and "method 'nmf' there, 'sae' now" in result.stderr
+    assert result.returncode == 2 and 'method: "nmf" in the folder, "sae" now' in result.stderr
 
 
 def test_token_layers_give_their_patch_tokens(tmp_path, photo_folder):
@@ -288,3 +290,49 @@ def test_the_page_loads_in_a_real_browser(real_run, chromium):
     assert energies == sorted(energies, reverse=True)
     assert [e for e in driver.get_log("browser") if e["level"] == "SEVERE"] == []
     assert os.path.exists(real_run / "dictionary.safetensors")
+
+
+class SphericalKMeans(ConceptDictionary):
+    """A test-only dictionary method: unit centroids by spherical k-means; a vector's code is its
+    projection on its nearest centroid."""
+
+    method = "test-kmeans"
+    about = "spherical k-means (a method of the tests)"
+
+    @classmethod
+    def fit(cls, source, training, checkpoint=None, progress=None) -> ConceptDictionary:
+        vectors = torch.cat(list(source.minibatches(4096, 0, training.seed)))
+        atoms = vectors[torch.randperm(len(vectors), generator=torch.Generator().manual_seed(training.seed))
+                        [:training.concepts]]
+        for _ in range(10):
+            atoms = torch.nn.functional.normalize(atoms, dim=1)
+            nearest = (vectors @ atoms.T).argmax(dim=1)
+            atoms = torch.stack([vectors[nearest == i].sum(dim=0) if (nearest == i).any() else atoms[i]
+                                 for i in range(len(atoms))])
+        return cls(torch.nn.functional.normalize(atoms, dim=1), torch.zeros(vectors.shape[1]))
+
+    def encode(self, vectors: torch.Tensor) -> torch.Tensor:
+        projections = vectors.float() @ self.atoms.T
+        best = projections.argmax(dim=1, keepdim=True)
+        return torch.zeros_like(projections).scatter_(1, best, projections.gather(1, best).relu())
+
+
+@pytest.fixture
+def kmeans_method():
+    dictionary_method(SphericalKMeans)
+    yield SphericalKMeans
+    del DICTIONARY_METHODS[SphericalKMeans.method]
+
+
+def test_a_new_dictionary_method_is_one_class(kmeans_method, planted_photos, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["concepts", "--help"])
+    assert "test-kmeans: spherical k-means" in capsys.readouterr().out
+    out = tmp_path / "kmeans"
+    found = convscope.concepts(make_model(), "mix", planted_photos, out, method="test-kmeans", concepts=6, k=1,
+                               samples=3000, epochs=1, recipe=convscope.get_recipe("lucid", steps=4, size=64),
+                               workers=0, photo_batch=8, judge="efficientnet-lite0", trials=4)
+    assert json.loads((out / "concepts.json").read_text())["settings"]["method"] == "test-kmeans"
+    loaded, _meta = ConceptDictionary.load(out / "dictionary.safetensors")
+    assert isinstance(loaded, SphericalKMeans) and torch.equal(loaded.atoms, found.dictionary.atoms)
+    assert matched_cosines(directions(), loaded.atoms).mean() > 0.8

@@ -9,12 +9,12 @@ import torch
 
 import convscope
 from convscope import models
-from convscope.data.atlas_folder import AtlasFolderError
 from convscope.engine.objectives import channel
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
 from convscope.errors import OutOfRangeError
 from convscope.jobs.atlas import build_atlas
+from convscope.jobs.job_folder import JobFolderError
 from convscope.models.probe import Probe
 from convscope.runtime import precision
 from test_cli import bad, run
@@ -87,6 +87,6 @@ def test_an_atlas_is_not_resumed_in_another_precision(tmp_path):
     build_atlas(models.load(), out, **settings)
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
-    with pytest.raises(AtlasFolderError, match="precision"):
+    with pytest.raises(JobFolderError, match="precision"):
         build_atlas(models.load(precision="bfloat16"), copy, **settings)
     assert json.loads((out / "atlas-config.json").read_text())["precision"] == "float32"

@@ -103,7 +103,7 @@ def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
 def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *, photos: str | Path | Sequence[object],
           out: str | Path = "trust", judge: VisionModel | str | None = None, recipe: Recipe | str = DEFAULT_RECIPE,
           trials: int = 50, references: int = 3, seed: int = 0, batch: int = 32, export: str | Path | None = None,
-          progress: Progress | None = None) -> TrustReport:
+          wait: bool = False, progress: Progress | None = None) -> TrustReport:
     """Measured evidence that each unit's picture shows what the unit does on real photos: the
     ratio of activations, the path score (Geirhos et al. 2024) and a machine two-alternative
     choice (Borowski et al. 2021, with a judge network in place of the person).
@@ -122,6 +122,7 @@ def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
         seed: the seed of the pictures and the trials.
         batch: units optimized together.
         export: a folder for the trials as a page people can take, with an answer key.
+        wait: wait for another run that is writing ``out`` (else it is refused).
         progress: called with (unit-steps done, unit-steps in all).
     Returns:
         The measures per unit, their medians, and the files written.
@@ -135,7 +136,7 @@ def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
         units = list(range(min(STATS_UNITS, model.layer(layer).channels)))
     settings = TrustSettings(load_judge(judge, model), trials, references)
     return assess_trust(model, layer, units, photos, out, settings, recipe=get_recipe(recipe), seed=seed, batch=batch,
-                        export=export, progress=progress)
+                        export=export, wait=wait, progress=progress)
 
 
 def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, angles: Sequence[float] | None = None,
@@ -174,7 +175,7 @@ def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, an
 
 def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, layers: Sequence[str] | None = None, *,
               top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
-              runner: ShardRunner | None = None, progress: Progress | None = None) -> ExemplarRun:
+              runner: ShardRunner | None = None, wait: bool = False, progress: Progress | None = None) -> ExemplarRun:
     """The photos of a folder (of any size) that excite each unit most, in one streaming pass
     that resumes after a stop: a result file per layer in ``out`` (see ``data.layer_files.layer_file``).
 
@@ -189,6 +190,7 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
         checkpoint_every: batches between saves of the state.
         runner: where the photos are read (a ``photo_pass.ShardRunner``, e.g. ``RayShards`` of a
             ``RayCluster``; default: in this process; the files are the same).
+        wait: wait for another run that is writing ``out`` (else it is refused).
         progress: called with (photos done, photos in all).
     Returns:
         Each layer's exemplars, the files read and those skipped.
@@ -199,13 +201,13 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
     model = as_model(model)
     names = list(layers) if layers is not None else list(model.main_layers)
     return run_exemplars(model, photos, out, names, top=top, batch=batch, workers=workers,
-                         checkpoint_every=checkpoint_every, runner=runner, progress=progress)
+                         checkpoint_every=checkpoint_every, runner=runner, wait=wait, progress=progress)
 
 
 def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | None = None,
           recipe: Recipe | str = DEFAULT_RECIPE, photos: str | Path | None = None, exemplars: str | Path | None = None,
           batch: int = 32, seed: int = 0, force: bool = False, judge: VisionModel | str | None = None,
-          trials: int = 50, runner: ShardRunner | None = None) -> AtlasSummary:
+          trials: int = 50, runner: ShardRunner | None = None, wait: bool = False) -> AtlasSummary:
     """Every unit of a network rendered, measured against photos, and written as a static site
     (``out/index.html``); a stopped run continues where it was.
 
@@ -223,21 +225,24 @@ def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | 
             taken with the unit's one picture as its reference (as ``trust(..., references=1)``).
         trials: with a photo folder, two-alternative trials per unit and kind of reference.
         runner: where the photo folder is read (e.g. ``on_ray(...)``; default: in this process).
+        wait: wait for another run that is writing ``out`` (else it is refused).
     Returns:
         The folder, the units in it, and how many were rendered now.
     Raises:
-        AtlasFolderError: ``out`` holds an atlas with other settings (without ``force``).
+        JobFolderError: ``out`` holds an atlas with other settings (without ``force``), or
+            another run is writing it (without ``wait``).
     """
     model = as_model(model)
     trust = TrustSettings(load_judge(judge, model), trials, references=1) if photos is not None else None
     return build_atlas(model, out, layers=layers, recipe=get_recipe(recipe), photos_dir=photos,
-                       exemplars_dir=exemplars, batch=batch, seed=seed, force=force, photo_runner=runner, trust=trust)
+                       exemplars_dir=exemplars, batch=batch, seed=seed, force=force, wait=wait, photo_runner=runner,
+                       trust=trust)
 
 
 def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *,
                      grid: int = 20, samples: int = 5000, min_count: int = 3,
                      recipe: Recipe | str = DEFAULT_RECIPE, batch: int = 32, seed: int = 0,
-                     runner: ShardRunner | None = None) -> ActivationAtlasSummary:
+                     runner: ShardRunner | None = None, wait: bool = False) -> ActivationAtlasSummary:
     """The activation atlas of a layer (Carter et al. 2019): its activations over a photo folder
     laid out with UMAP, a picture per grid cell, a zoomable page in ``out``.
 
@@ -253,6 +258,7 @@ def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, o
         batch: cells optimized together.
         seed: the seed of the sampling, the layout and the pictures.
         runner: where the sampling reads the photos (e.g. ``on_ray(...)``; default: in this process).
+        wait: wait for another run that is writing ``out`` (else it is refused).
     Returns:
         The page, the cells drawn and the samples used.
     Raises:
@@ -260,7 +266,7 @@ def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, o
     """
     return activation_atlas_job.activation_atlas(as_model(model), layer, photos, out, grid=grid, samples=samples,
                                                  min_count=min_count, recipe=get_recipe(recipe), batch=batch,
-                                                 seed=seed, runner=runner)
+                                                 seed=seed, runner=runner, wait=wait)
 
 
 def on_ray(address: str = "auto", gpus_per_task: float = 0.0) -> RayShards:
@@ -285,7 +291,8 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
              concepts: int = 64, k: int = 8, samples: int = 100_000, held_out: float = 0.1, seed: int = 0,
              epochs: int | None = None, classes: Sequence[str | int] = (), recipe: Recipe | str = DEFAULT_RECIPE,
              batch: int = 32, photo_batch: int = 32, workers: int = 2, judge: VisionModel | str | None = None,
-             trials: int = 50, runner: ShardRunner | None = None, progress: StageProgress | None = None) -> Concepts:
+             trials: int = 50, runner: ShardRunner | None = None, wait: bool = False,
+             progress: StageProgress | None = None) -> Concepts:
     """The concepts of a layer: a dictionary (NMF or a TopK sparse autoencoder) learned from its
     activations over a photo folder of any size, each concept rendered, located in the photos and
     weighed for the classes; measured on held-out photos beside the layer's own units; a page
@@ -312,19 +319,21 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
         judge: the judge of each concept's trust measures (see ``trust``), its picture as the reference.
         trials: two-alternative trials per concept and kind of reference.
         runner: where the collection pass reads the photos (default: in this process; see ``exemplars``).
+        wait: wait for another run that is writing ``out`` (else it is refused).
         progress: called with (stage, done, total).
     Returns:
         The concepts: ``encode``, ``decode``, ``maps`` of a photo, ``measures``, the ``record`` of
         concepts.json and the page ``index``.
     Raises:
-        OutOfRangeError: a setting out of range, NMF on a signed layer, or ``out`` made with other settings.
+        OutOfRangeError: a setting out of range, or NMF on a signed layer.
+        JobFolderError: ``out`` holds concepts of other settings, or another run is writing it.
         ImageInputError: an empty or unreadable folder.
     """
     network = as_model(model)
     settings = ConceptSettings(method, concepts, k, samples, held_out, seed, epochs, tuple(str(c) for c in classes))
     trust_settings = TrustSettings(load_judge(judge, network), trials, references=1)
     run = learn_concepts(network, layer, photos, out, settings, recipe=get_recipe(recipe), batch=batch,
-                         photo_batch=photo_batch, workers=workers, trust=trust_settings, runner=runner,
+                         photo_batch=photo_batch, workers=workers, trust=trust_settings, runner=runner, wait=wait,
                          progress=progress)
     return Concepts(network, run.record["settings"]["layer"], run.dictionary, run.record, run.out)
 

@@ -163,20 +163,12 @@ def cli_recipe(args: argparse.Namespace, shape: bool = True) -> "Recipe":
     from convscope.engine.recipes import get_recipe
     from convscope.engine.spectrum import load_spectrum
 
-    base = get_recipe(args.recipe)
-    if not base.transforms.resizes:
-        for flag, value in (("--views", args.views), ("--view-size", args.view_size),
-                            ("--crop-scale", args.crop_scale), ("--crop-scale-end", args.crop_scale_end),
-                            ("--noise", args.noise)):
-            if value is not None:
-                fail(f"{flag} sets the crops of --recipe maco; recipe {base.name} takes no crops")
-    if args.spectrum:
-        if base.settings.get("param") != "maco":
-            fail(f"--spectrum is for --recipe maco, not {base.name}")
-        load_spectrum(args.spectrum)
     sized = {"size": args.size, "steps": args.steps} if shape else {}
-    return base.with_options(**sized, views=args.views, view_size=args.view_size, crop_scale=args.crop_scale,
-                             crop_scale_end=args.crop_scale_end, noise=args.noise, spectrum=args.spectrum)
+    recipe = get_recipe(args.recipe, **sized, views=args.views, view_size=args.view_size, crop_scale=args.crop_scale,
+                        crop_scale_end=args.crop_scale_end, noise=args.noise, spectrum=args.spectrum)
+    if args.spectrum:
+        load_spectrum(args.spectrum)
+    return recipe
 
 
 def parse_size(text: str) -> int | tuple[int, int]:

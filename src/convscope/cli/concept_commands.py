@@ -53,7 +53,7 @@ def cmd_concepts(args: argparse.Namespace) -> None:
                               samples=args.samples, held_out=args.held_out, seed=args.seed, epochs=args.epochs,
                               classes=classes, recipe=recipe, batch=args.batch, photo_batch=args.photo_batch,
                               workers=args.workers, judge=args.judge, trials=args.trials,
-                              runner=shards_on(cluster), progress=report)
+                              runner=shards_on(cluster), wait=args.wait, progress=report)
     record = result.record
     for entry in record["skipped"]:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)

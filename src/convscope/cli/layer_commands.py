@@ -76,7 +76,8 @@ def cmd_atlas(args: argparse.Namespace) -> None:
         try:
             summary = build_atlas(model, args.out, layers=layers, recipe=recipe, photos_dir=args.photos,
                                   exemplars_dir=args.exemplars, batch=args.batch, seed=args.seed, force=args.force,
-                                  progress=update, runner_factory=factory, photo_runner=shards_on(cluster), trust=trust)
+                                  wait=args.wait, progress=update, runner_factory=factory,
+                                  photo_runner=shards_on(cluster), trust=trust)
         finally:
             bar.close()
     warn_skipped(summary.skipped_photos)
@@ -108,7 +109,7 @@ def cmd_exemplars(args: argparse.Namespace) -> None:
         with progress_bar("exemplars", unit="photo") as bar:
             run = run_exemplars(model, args.photos, args.out, layers, top=args.top, batch=args.batch,
                                 workers=args.workers, checkpoint_every=args.checkpoint_every,
-                                runner=shards_on(cluster), progress=bar)
+                                runner=shards_on(cluster), wait=args.wait, progress=bar)
     for entry in run.skipped:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)
     data = {"out": str(args.out), "photos": len(run.files), "skipped": len(run.skipped),
@@ -140,7 +141,8 @@ def cmd_activation_atlas(args: argparse.Namespace) -> None:
         summary = activation_atlas(model, args.layer, args.photos, args.out, grid=args.grid, samples=args.samples,
                                    min_count=args.min_count, recipe=recipe, batch=args.batch,
                                    photo_batch=args.photo_batch, workers=args.workers, seed=args.seed,
-                                   runner=shards_on(cluster), progress=lambda stage, done, total: (photos_bar if stage == "photos"
+                                   runner=shards_on(cluster), wait=args.wait,
+                                   progress=lambda stage, done, total: (photos_bar if stage == "photos"
                                                                         else cells_bar)(done, total))
     for entry in summary.skipped:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)

@@ -31,8 +31,9 @@ from convscope.jobs.atlas.builder import build_atlas
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.exemplars import run_exemplars
 from convscope.methods.accentuation import accentuate, caricature
-from convscope.methods.class_models import CLASS_CROP_SCALE_END, STEP_BUDGET, class_model
+from convscope.methods.class_models import class_model
 from convscope.methods.classify import classify
+from convscope.methods.concepts.dictionary import DICTIONARY_METHODS
 from convscope.methods.dream import dream
 from convscope.methods.explain import explain
 from convscope.methods.fidelity import measure_units
@@ -138,14 +139,14 @@ def add_recipe_options(p: argparse.ArgumentParser) -> None:
 
 def add_view_options(p: argparse.ArgumentParser) -> None:
     """The maco recipe's settings (a recipe's own values when not given)."""
-    maco = RECIPES["maco"].settings
+    maco, maco_uses = RECIPES["maco"].settings, RECIPES["maco"].uses
     p.add_argument("--views", type=int, help=f"maco: random crops of each picture per step (default {maco['views']})")
     p.add_argument("--view-size", type=int, metavar="PX", help="maco: side the crops are resized to, 0 for the "
                    f"network's input size (default {maco['view_size']})")
     p.add_argument("--crop-scale", type=float,
                    help=f"maco: a crop's side over the picture's, 0 to 1 (default {maco['crop_scale']})")
     p.add_argument("--crop-scale-end", type=float, help="maco: the crop scale at the last step, reached linearly "
-                   f"(default: none, the scale stays; classviz {CLASS_CROP_SCALE_END['maco']})")
+                   f"(default: none, the scale stays; classviz {maco_uses.class_crop_scale_end})")
     p.add_argument("--noise", type=float,
                    help=f"maco: noise std added to each crop, on 0..1 pixels (default {maco['noise']})")
     p.add_argument("--spectrum", metavar="FILE", help="maco: amplitude spectrum from `convscope spectrum` "
@@ -162,6 +163,11 @@ def add_ray(p: argparse.ArgumentParser, what: str = "read the photos") -> None:
                    "address such as 10.0.0.5:6379; every node reads the photos at the same path as here")
     p.add_argument("--gpus-per-task", type=float, default=library_default(RayCluster, "gpus_per_task"),
                    help="with --ray: GPUs for each task")
+
+
+def add_wait(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wait", action="store_true", help="when another run is writing the output folder, wait for it "
+                   "to finish instead of stopping at once")
 
 
 def add_importance(p: argparse.ArgumentParser) -> None:
@@ -309,7 +315,7 @@ def build_parser() -> Parser:
                    help="maximize the logit or softmax")
     p.add_argument("--until", type=float, help="stop when the class probability reaches this, e.g. 0.999")
     p.add_argument("--steps", type=int, help="step budget (default: "
-                   + recipe_values(lambda r: STEP_BUDGET.get(r.name, r.steps)) + ")")
+                   + recipe_values(lambda r: r.uses.class_steps or r.steps) + ")")
     p.add_argument("--size", type=parse_size, metavar="PX|WxH", help="image size (default: the model's input size; "
                    f"maco: the recipe's, {size_text(RECIPES['maco'].size)})")
     p.add_argument("--seed", type=int, default=0, help="random seed")
@@ -408,6 +414,7 @@ def build_parser() -> Parser:
     p.add_argument("--force", action="store_true", help="replace an atlas with other settings in --out")
     add_ray(p, "render the batches and read --photos")
     add_recipe_options(p)
+    add_wait(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_atlas)
@@ -430,6 +437,7 @@ def build_parser() -> Parser:
                    metavar="BATCHES",
                    help="save the state every this many batches")
     add_ray(p)
+    add_wait(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_exemplars)
@@ -455,6 +463,7 @@ def build_parser() -> Parser:
                    help="processes decoding photos (0: decode in this one)")
     add_ray(p, "read the photos of the sampling")
     add_recipe_options(p)
+    add_wait(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_activation_atlas)
@@ -468,9 +477,8 @@ def build_parser() -> Parser:
     p.add_argument("--photos", required=True, help="folder of photos, read with its subfolders")
     p.add_argument("--out", required=True, help="output folder: index.html, concepts.json, dictionary.safetensors "
                    "(run the same command again to continue after a stop)")
-    p.add_argument("--method", choices=["nmf", "sae"], default=library_default(concepts, "method"),
-                   help="nmf: non-negative matrix factorization (layers without negative values); sae: a TopK "
-                   "sparse autoencoder")
+    p.add_argument("--method", choices=list(DICTIONARY_METHODS), default=library_default(concepts, "method"),
+                   help="; ".join(f"{name}: {method.about}" for name, method in DICTIONARY_METHODS.items()))
     p.add_argument("--concepts", type=int, default=library_default(concepts, "concepts"), help="atoms in the dictionary")
     p.add_argument("--k", type=int, default=library_default(concepts, "k"),
                    help="active concepts per vector (sae), and units kept per vector by the units baseline")
@@ -492,6 +500,7 @@ def build_parser() -> Parser:
     p.add_argument("--trials", type=int, default=library_default(concepts, "trials"),
                    help="two-alternative trials per concept and kind of reference")
     add_recipe_options(p)
+    add_wait(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_concepts)
@@ -550,6 +559,7 @@ def build_parser() -> Parser:
     p.add_argument("--batch", type=int, default=library_default(trust, "batch"), help="units optimized together")
     add_trust_options(p)
     add_recipe_options(p)
+    add_wait(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_trust)

@@ -56,7 +56,7 @@ def cmd_trust(args: argparse.Namespace) -> None:
     with progress_bar(f"trust {args.layer}") as bar:
         report = trust(model, args.layer, units, photos=args.photos, out=out, judge=args.judge, recipe=recipe,
                        trials=args.trials, references=args.references, seed=args.seed, batch=args.batch,
-                       export=export, progress=bar)
+                       export=export, wait=args.wait, progress=bar)
     record = report.record
     warn_skipped(record["skipped"])
     data = {**record, "out": str(report.out), "trust_json": str(report.out / "trust.json"),

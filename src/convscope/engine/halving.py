@@ -18,8 +18,8 @@ from convscope.errors import OutOfRangeError
 
 DEFAULT_CUTS = (0.125, 0.25, 0.5)  # shares of the steps after which units are dropped
 # units kept after each cut, in multiples of those finally kept: keeping 2, 1.5 and 1 times kept
-# 89% of a full lucid grid's best 64 of 200 at efficientnet-lite0's head, these 97% (BENCHMARKS.md
-# section 18)
+# 89% of a full lucid grid's best 64 of 200 at efficientnet-lite0's head, these 97%
+# (benchmarks/halving_side.py)
 DEFAULT_KEEP = (2.5, 2.0, 1.5)
 RISE_WINDOW = 0.25  # the rise is measured over this share of the stage before a cut
 

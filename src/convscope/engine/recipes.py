@@ -24,6 +24,28 @@ from convscope.io.user_code import call_user_function, is_user_spec
 Display = Callable[[torch.Tensor], torch.Tensor]
 """Images (B, 3, H, W) in [0, 1] to the pictures shown, also in [0, 1]."""
 
+CROP_OPTIONS = ("views", "view_size", "crop_scale", "crop_scale_end", "noise")
+
+
+@dataclass(frozen=True)
+class Uses:
+    """What was measured about a recipe, so that the jobs that use it need no table of recipe
+    names: each value was chosen from the benchmark named beside it (``python -m benchmarks``).
+
+    Attributes:
+        halving_from: the fewest steps from which a grid's successive halving keeps at least
+            95% of a full run's best tiles at the same median activation (None: grids render
+            in full; ``benchmarks/halving_side.py``).
+        class_steps: the steps of a class picture where the recipe's own are for filters (None:
+            the recipe's).
+        class_crop_scale_end: the crop scale a class picture shrinks to over the steps (None:
+            the recipe's; ``benchmarks/modern_side.py``).
+    """
+
+    halving_from: int | None = None
+    class_steps: int | None = None
+    class_crop_scale_end: float | None = None
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -41,6 +63,7 @@ class Recipe:
         settings: the settings the recipe was built from (JSON-ready; sidecars record them).
         rebuild: the builder that makes this recipe from ``settings`` with options changed, or
             None for a recipe built from objects, whose only options are ``steps`` and ``size``.
+        uses: what was measured about the recipe (kept by ``with_options``, not by ``with_parts``).
     """
 
     name: str
@@ -52,6 +75,7 @@ class Recipe:
     display: Display | None = None
     settings: Mapping[str, Any] = field(default_factory=dict, compare=False)
     rebuild: Callable[..., "Recipe"] | None = field(default=None, compare=False, repr=False)
+    uses: Uses = field(default_factory=Uses, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.size, (tuple, list)):
@@ -81,17 +105,29 @@ class Recipe:
             The new recipe; this one is unchanged.
         Raises:
             UnknownNameError: an option the recipe does not take.
-            OutOfRangeError: a value out of its range.
+            OutOfRangeError: a value out of its range, crop options for a recipe without crops,
+                or a spectrum for a recipe that is not parameterized by its phase (maco).
         """
         chosen = {k: v for k, v in options.items() if v is not None}
         if not chosen:
             return self
         if self.rebuild is not None:
-            return self.rebuild(name=self.name, **{**self.settings, **chosen})
+            self._check_applies(chosen)
+            return replace(self.rebuild(name=self.name, **{**self.settings, **chosen}), uses=self.uses)
         for key in chosen:
             if key not in ("steps", "size"):
                 raise unknown(f"option of recipe {self.name}", key, ["steps", "size"])
         return replace(self, **chosen)  # type: ignore[arg-type]
+
+    def _check_applies(self, chosen: Mapping[str, object]) -> None:
+        """Refuses options that would change nothing in this recipe."""
+        for option in CROP_OPTIONS:
+            if option in chosen and self.settings.get("transforms") != "crops":
+                raise OutOfRangeError(f"{{{option}}} sets the crops of {{recipe}} maco; recipe {self.name} takes no "
+                                      "crops", options=[option, "recipe"])
+        if "spectrum" in chosen and self.settings.get("param") != "maco":
+            raise OutOfRangeError(f"{{spectrum}} is for {{recipe}} maco (a fixed amplitude spectrum), not {self.name}",
+                                  options=["spectrum", "recipe"])
 
     def with_parts(self, name: str, **parts: object) -> "Recipe":
         """A recipe of the user's own made from this one: ``parts`` (``image``, ``transforms``,
@@ -103,7 +139,7 @@ class Recipe:
         Returns:
             The new recipe.
         """
-        return replace(self, name=name, rebuild=None, **parts)  # type: ignore[arg-type]
+        return replace(self, name=name, rebuild=None, uses=Uses(), **parts)  # type: ignore[arg-type]
 
     def as_dict(self) -> dict[str, Any]:
         """The recipe as JSON-ready settings: its name, steps and size, and what it was built from."""
@@ -258,15 +294,25 @@ def recipe_from_settings(name: str, **settings: Any) -> Recipe:
 
 
 RECIPES = {
-    "keras2016": recipe_from_settings(
+    # keras2016's 20 steps are for filters: normalized ascent from gray noise reached p >= 0.999
+    # within 7-13 steps for class 65 and 17-36 for class 18 (seeds 0-4), so a class takes 60.
+    "keras2016": replace(recipe_from_settings(
         "keras2016", param="gray-noise", decorrelate=False, sigmoid=False,
         optimizer="normalized-ascent", lr=1.0, steps=20, size=128, transforms="none", deprocess="keras2016"),
-    "lucid": recipe_from_settings(
+        uses=Uses(class_steps=60)),
+    # halving kept 97% of a full lucid grid's best 64 of 200 at efficientnet-lite0's head from
+    # 128 steps on (89% with the first rule; keras2016 kept 80%)
+    "lucid": replace(recipe_from_settings(
         "lucid", param="spectral", decorrelate=True, sigmoid=True,
         optimizer="adam", lr=0.05, steps=512, size=128, transforms="lucid", deprocess="none"),
-    "maco": recipe_from_settings(
+        uses=Uses(halving_from=128)),
+    # class pictures with crops shrinking from 0.8 to 0.2 of the picture (coarse to fine):
+    # efficientnet-lite2 then ranked the six benchmark classes first (median rank 1, against 84
+    # with constant crops of 0.8)
+    "maco": replace(recipe_from_settings(
         "maco", param="maco", decorrelate=True, sigmoid=True, optimizer="nadam", lr=1.0, steps=128,
         size=256, transforms="crops", deprocess="none", views=4, view_size=128, crop_scale=0.8, noise=0.05),
+        uses=Uses(class_crop_scale_end=0.2)),
 }
 DEFAULT_RECIPE = "lucid"
 

@@ -39,17 +39,18 @@ def check_output_folder(path: str | Path) -> None:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yields a temporary path beside ``path``; renames it onto ``path`` only on success.
 
-    The file gets the mode a plain ``open(path, "w")`` would give it under the umask
-    (``mkstemp`` alone would leave it private to the user)."""
+    The file gets the mode a plain ``open(path, "w")`` would give it under the umask, whichever
+    writer made it (``mkstemp`` alone would leave it private to the user, and writers such as
+    safetensors' replace the file with one of their own mode)."""
     path = Path(path)
     check_output_folder(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.fchmod(fd, 0o666 & ~current_umask())
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~current_umask())
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():

@@ -20,9 +20,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from convscope.data.activation_samples import ActivationSamples, sample_activations
+from convscope.data.activation_samples import ActivationSamples, sample_activations, sampling_settings
 from convscope.data.exemplar_crops import field_crop
 from convscope.data.photo_pass import ShardRunner
+from convscope.data.photo_stream import photo_files
 from convscope.engine.objectives import direction
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render
@@ -30,6 +31,7 @@ from convscope.errors import MissingExtraError, OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
 from convscope.io.picture import Picture, row
+from convscope.jobs.job_folder import JobFolder
 from convscope.models.base import VisionModel
 from convscope.models.receptive import ReceptiveField, receptive_field
 from convscope.runtime.progress import StageProgress
@@ -131,12 +133,11 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
                      samples: int = 5000, min_count: int = 3, recipe: str | Recipe = DEFAULT_RECIPE,
                      steps: int | None = None, size: int | tuple[int, int] | None = None, batch: int = 32,
                      photo_batch: int = 32, workers: int = 2, seed: int = 0, runner: ShardRunner | None = None,
-                     progress: StageProgress | None = None) -> ActivationAtlasSummary:
+                     wait: bool = False, progress: StageProgress | None = None) -> ActivationAtlasSummary:
     """Builds the activation atlas of ``layer`` over the photos under ``photos_dir`` into ``out``
     (pictures, ``activation-atlas.json``, ``atlas.png`` and the page ``index.html``); the
-    sampling pass reads the photos where ``runner`` reads them (default: in this process)."""
-    from convscope.pages.activation_atlas_page import write_atlas_page
-
+    sampling pass reads the photos where ``runner`` reads them (default: in this process).
+    ``wait``: wait for another run that is writing ``out`` (else it is refused; see ``JobFolder``)."""
     if not 1 <= grid <= 100:
         raise OutOfRangeError(f"{{grid}} must be from 1 to 100 cells a side, got {grid}", options=["grid"])
     if min_count < 1 or batch < 1:
@@ -146,9 +147,24 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to lay out: choose a conv layer (or a token layer)")
     require_umap()
-    out = Path(out)
+    out, root = Path(out), Path(photos_dir)
+    key = {"job": "activation-atlas", **sampling_settings(model, info.name, photo_files(root), root, samples, seed,
+                                                          photo_batch),
+           "grid": grid, "min_count": min_count, "recipe": rec.as_dict()}
+    with JobFolder(out, key, wait=wait) as folder:
+        return _build(model, folder, root, rec, batch, workers, runner, progress)
+
+
+def _build(model: VisionModel, folder: JobFolder, root: Path, rec: Recipe, batch: int, workers: int,
+           runner: ShardRunner | None, progress: StageProgress | None) -> ActivationAtlasSummary:
+    """The atlas proper, in the folder it owns (whose key holds the settings)."""
+    from convscope.pages.activation_atlas_page import write_atlas_page
+
+    out, info = folder.root, model.layer(folder.key["layer"])
+    grid, min_count, samples, seed, photo_batch = (folder.key[name] for name in ("grid", "min_count", "samples",
+                                                                                 "seed", "batch"))
     report = progress or (lambda *_: None)
-    sample = sample_activations(model, info.name, photos_dir, out, samples=samples, seed=seed, batch=photo_batch,
+    sample = sample_activations(model, info.name, root, out, samples=samples, seed=seed, batch=photo_batch,
                                 workers=workers, runner=runner,
                                 progress=lambda done, total: report("photos", done, total))
     layout = umap_layout(sample.vectors, seed)

@@ -22,6 +22,7 @@ from convscope.data.unit_exemplars import ExemplarSet, LayerExemplars
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
+from convscope.jobs.job_folder import JobFolder
 from convscope.models.base import VisionModel
 from convscope.runtime.progress import Progress
 
@@ -63,11 +64,13 @@ def _settings(model: VisionModel, layers: Sequence[str], files: Sequence[Path], 
 
 def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, layers: Sequence[str], *,
                   top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
-                  runner: ShardRunner | None = None, progress: Progress | None = None) -> ExemplarRun:
+                  runner: ShardRunner | None = None, wait: bool = False,
+                  progress: Progress | None = None) -> ExemplarRun:
     """One pass over every photo under ``photos_dir`` (subfolders included) at the network's
     input size, all ``layers`` from one forward per batch, stopped after the deepest; the
     state is saved every ``checkpoint_every`` batches and the same call continues from it.
-    ``runner``: where the photos are read (default: in this process; the result is the same)."""
+    ``runner``: where the photos are read (default: in this process; the result is the same).
+    ``wait``: wait for another run that is writing ``out`` (else it is refused; see ``JobFolder``)."""
     if top <= 0 or batch <= 0 or checkpoint_every <= 0 or workers < 0:
         raise OutOfRangeError("{top}, {batch} and {checkpoint_every} must be positive, {workers} 0 or more",
                               options=["top", "batch", "checkpoint_every", "workers"])
@@ -77,19 +80,27 @@ def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, l
     root, out = Path(photos_dir), Path(out)
     source = PhotoFolder(root, workers, runner=runner)
     settings = _settings(model, names, source.files, root, top, model.input_size, batch)
+    with JobFolder(out, {"job": "exemplars", **settings}, wait=wait):
+        return _run(model, source, out, settings, checkpoint_every, progress)
+
+
+def _run(model: VisionModel, source: PhotoFolder, out: Path, settings: dict, checkpoint_every: int,
+         progress: Progress | None) -> ExemplarRun:
+    """The pass proper, in a folder the caller owns; a finished pass there is read back."""
     done = finished_run(out, settings)
     if done is not None:
         if progress is not None:
             progress(len(source), len(source))
         return done
-    spec = ExemplarsPass(names, {n: model.layer(n).channels for n in names}, top)
-    state = run_pass(model, source, spec, batch=batch, checkpoint=out / STATE_FILE, settings=settings,
+    names = settings["layers"]
+    spec = ExemplarsPass(names, {n: model.layer(n).channels for n in names}, settings["top"])
+    state = run_pass(model, source, spec, batch=settings["batch"], checkpoint=out / STATE_FILE, settings=settings,
                      checkpoint_every=checkpoint_every, progress=progress)
     skipped = [{"file": source.names[i], "reason": r} for i, r in state.skipped]
     if state.read == 0:
         (out / STATE_FILE).unlink(missing_ok=True)
-        raise nothing_readable(len(source), root, [entry["file"] for entry in skipped])
-    _finish(out, state.part.results, settings, skipped, source.names, root)
+        raise nothing_readable(len(source), source.root, [entry["file"] for entry in skipped])
+    _finish(out, state.part.results, settings, skipped, source.names, source.root)
     return ExemplarRun(state.part.results, source.names, skipped, settings)
 
 

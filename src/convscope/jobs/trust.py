@@ -16,6 +16,7 @@ from convscope.data.photo_sources import PhotosLike, PhotoSource, as_source
 from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES, Recipe
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, column, labelled, row
+from convscope.jobs.job_folder import JobFolder
 from convscope.methods.fidelity import UnitFidelity, measure_units, median_of
 from convscope.methods.trust.assess import TrustSettings
 from convscope.methods.trust.path import path_layers
@@ -54,7 +55,7 @@ def summary(rows: Sequence[dict]) -> dict:
 
 def assess_trust(model: VisionModel, layer: str, units: Sequence[int], photos: PhotosLike, out: str | Path,
                  settings: TrustSettings, *, recipe: Recipe = RECIPES[DEFAULT_RECIPE], seed: int = 0, batch: int = 32,
-                 export: str | Path | None = None, progress: Progress | None = None) -> TrustReport:
+                 export: str | Path | None = None, wait: bool = False, progress: Progress | None = None) -> TrustReport:
     """Measures how far each unit's pictures show what the unit does on real photos, and
     writes the evidence into ``out``.
 
@@ -70,38 +71,43 @@ def assess_trust(model: VisionModel, layer: str, units: Sequence[int], photos: P
         seed: the seed of the pictures and the trials.
         batch: units optimized together.
         export: a folder for the trials as a page people can take (None: none).
+        wait: wait for another run that is writing ``out`` instead of refusing.
         progress: called with (unit-steps done, unit-steps in all).
     Returns:
         The measures, the record written as trust.json, and the trials page.
     Raises:
         OutOfRangeError: the layer is the first one, a unit or an option out of range, or too
             few photos for the trials.
+        JobFolderError: ``out`` holds a trust run of other settings, or another run is writing it.
     """
     path_layers(model, layer)
     source = as_source(photos)
-    measured = measure_units(model, layer, units, source, recipe, seed=seed, batch=batch, progress=progress,
-                             trust=settings)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    sheet_rows = []
-    for unit, pictures, unit_trust in zip(units, measured.pictures, measured.trust):
-        stem = unit_stem(unit)
-        for k, picture in enumerate(pictures):
-            picture.save(out / (f"{stem}.png" if k == 0 else f"{stem}.picture{k}.png"))
-        assert unit_trust.path is not None  # path_layers checked that the layer has earlier layers
-        plot = path_plot(f"{measured.layer}:{unit}", unit_trust.path)
-        plot.save(out / f"{stem}.path.png")
-        side = pictures[0].size[1]
-        best = sorted(unit_trust.photo_means.items(), key=lambda item: -item[1])[:SHEET_PHOTOS]
-        tops = [photo_picture(source, model, i, side) for i, _v in best]
-        sheet_rows.append(labelled(row(list(pictures) + tops + [plot]), f"{measured.layer}:{unit}"))
-    column(sheet_rows).save(out / "sheet.png")
-    record = {**measured.settings, "photos_folder": str(photos) if isinstance(photos, (str, Path)) else None,
-              "skipped_photos": len(source.skipped), "skipped": list(source.skipped), **summary(measured.rows),
-              "units": measured.rows}
-    page = write_trials(Path(export), model, measured, source) if export is not None else None
-    write_json(out / TRUST_FILE, record)
-    return TrustReport(out, measured, record, page)
+    key = {"job": "trust", "model": model.name, "layer": model.layer(layer).name, "units": [int(u) for u in units],
+           "recipe": recipe.as_dict(), "seed": seed, "batch": batch, "trust": settings.as_dict(),
+           "photos": source.signature(), "precision": model.effective_precision}
+    with JobFolder(out, key, wait=wait):
+        measured = measure_units(model, layer, units, source, recipe, seed=seed, batch=batch, progress=progress,
+                                 trust=settings)
+        sheet_rows = []
+        for unit, pictures, unit_trust in zip(units, measured.pictures, measured.trust):
+            stem = unit_stem(unit)
+            for k, picture in enumerate(pictures):
+                picture.save(out / (f"{stem}.png" if k == 0 else f"{stem}.picture{k}.png"))
+            assert unit_trust.path is not None  # path_layers checked that the layer has earlier layers
+            plot = path_plot(f"{measured.layer}:{unit}", unit_trust.path)
+            plot.save(out / f"{stem}.path.png")
+            side = pictures[0].size[1]
+            best = sorted(unit_trust.photo_means.items(), key=lambda item: -item[1])[:SHEET_PHOTOS]
+            tops = [photo_picture(source, model, i, side) for i, _v in best]
+            sheet_rows.append(labelled(row(list(pictures) + tops + [plot]), f"{measured.layer}:{unit}"))
+        column(sheet_rows).save(out / "sheet.png")
+        record = {**measured.settings, "photos_folder": str(photos) if isinstance(photos, (str, Path)) else None,
+                  "skipped_photos": len(source.skipped), "skipped": list(source.skipped), **summary(measured.rows),
+                  "units": measured.rows}
+        page = write_trials(Path(export), model, measured, source) if export is not None else None
+        write_json(out / TRUST_FILE, record)
+        return TrustReport(out, measured, record, page)
 
 
 def photo_picture(source: PhotoSource, model: VisionModel, index: int, side: int) -> Picture:

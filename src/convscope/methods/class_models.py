@@ -17,13 +17,6 @@ from convscope.models.classes import resolve_class
 from convscope.runtime.progress import Progress
 
 TOP = 5
-# Step budgets where the recipe's own default is for filters: normalized ascent from gray
-# noise reached p >= 0.999 within 7-13 steps for class 65 and 17-36 for class 18 (seeds 0-4).
-STEP_BUDGET = {"keras2016": 60}
-# Class pictures with maco shrink their crops from 0.8 to 0.2 of the picture over the steps
-# (coarse to fine): efficientnet-lite2 then ranked the six benchmark classes first (median rank
-# 1, against 84 with constant crops of 0.8; BENCHMARKS.md section 10).
-CLASS_CROP_SCALE_END = {"maco": 0.2}
 
 
 @dataclass
@@ -103,9 +96,9 @@ def class_model(model: VisionModel | str, target: int | str, *, recipe: str | Re
         raise OutOfRangeError(f"{{until}} must be a probability between 0 and 1, got {until}", options=["until"])
     base = get_recipe(recipe)
     views = base.transforms.resizes  # the network sees views of a size of their own: the picture keeps the recipe's
-    rec = get_recipe(base, steps=steps or STEP_BUDGET.get(base.name),
+    rec = get_recipe(base, steps=steps or base.uses.class_steps,
                      size=size or (None if views else model.input_size),
-                     crop_scale_end=base.settings.get("crop_scale_end") or CLASS_CROP_SCALE_END.get(base.name))
+                     crop_scale_end=base.settings.get("crop_scale_end") or base.uses.class_crop_scale_end)
     objective = class_logit(target) if score == "logit" else class_prob(target)
     curve: list[float] = []
 

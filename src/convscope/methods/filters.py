@@ -113,9 +113,9 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     ``Halving``) and only the others run to the end; a kept filter's picture is the one a
     full run gives (each filter is optimized alone in its slot). ``select="auto"`` halves
     where that was measured to keep at least 95% of a full run's tiles at the same median
-    activation: the lucid recipe at 128 steps or more (BENCHMARKS.md section 18); with the
-    keras2016 recipe's 20 steps it kept 80% at efficientnet-lite0's head, so auto renders
-    keras2016, maco and recipes of one's own in full.
+    activation (the recipe's ``uses.halving_from``): the lucid recipe at 128 steps or more;
+    with the keras2016 recipe's 20 steps it kept 80% at efficientnet-lite0's head, so auto
+    renders keras2016, maco and recipes of one's own in full.
 
     Args:
         model: a VisionModel or a model's name.
@@ -177,15 +177,12 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
 
 
 SELECT_RULES = ("auto", "halving", "full")
-# the recipes whose grids "auto" halves, from this many steps on: where halving kept at least 95%
-# of a full run's tiles at the same median activation (BENCHMARKS.md section 18)
-HALVING_MEASURED = {"lucid": 128}
 
 
 def selection_rule(select: str | Halving, top: int, candidates: int, recipe: Recipe) -> Halving | None:
     """The ``Halving`` of a job that keeps the best ``top`` of ``candidates`` units rendered
     with ``recipe`` (``select`` itself if it is one), or None to render them all
-    (``select="full"``; "auto" with a recipe not in ``HALVING_MEASURED``; or too few
+    (``select="full"``; "auto" with a recipe whose ``uses.halving_from`` is None; or too few
     candidates for any cut to drop one).
 
     Raises:
@@ -195,7 +192,7 @@ def selection_rule(select: str | Halving, top: int, candidates: int, recipe: Rec
         raise OutOfRangeError(f"unknown selection {select!r}: use {', '.join(SELECT_RULES)} ({{select}})",
                               options=["select"])
     if select == "auto":
-        measured_from = HALVING_MEASURED.get(recipe.name)
+        measured_from = recipe.uses.halving_from
         select = "halving" if measured_from is not None and recipe.steps >= measured_from else "full"
     halving = select if isinstance(select, Halving) else Halving(top) if select == "halving" else None
     return halving if halving is not None and halving.worthwhile(candidates, recipe.steps) else None

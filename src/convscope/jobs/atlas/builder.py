@@ -27,7 +27,8 @@ from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
 from convscope.io.picture import Picture
 from convscope.jobs.atlas import measure
-from convscope.jobs.atlas.store import AtlasStore
+from convscope.jobs.atlas.store import CONFIG, GENERATED, AtlasStore, batch_hint
+from convscope.jobs.job_folder import JobFolder
 from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
 from convscope.methods.trust.assess import TrustMeter, TrustSettings, trust_impossible
@@ -146,7 +147,7 @@ class LocalRunner:
 def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | None = None,
                 recipe: str | Recipe = DEFAULT_RECIPE, steps: int | None = None, size: int | None = None,
                 photos_dir: str | Path | None = None, exemplars_dir: str | Path | None = None, batch: int = 32,
-                seed: int = 0, force: bool = False,
+                seed: int = 0, force: bool = False, wait: bool = False,
                 progress: AtlasProgress | None = None,
                 runner_factory: Callable[[VisionModel, Recipe, int], BatchRunner] | None = None,
                 photo_workers: int = 2, photo_runner: ShardRunner | None = None,
@@ -169,6 +170,7 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
         batch: units optimized together (part of the atlas's settings).
         seed: the seed of the pictures.
         force: replace an atlas with other settings in ``out``.
+        wait: wait for another run that is writing ``out`` instead of refusing.
         progress: called with (units done, units in all, workers busy or None).
         runner_factory: builds what renders the batches (default: this process; see
             ``ray_runner.ray_runner_factory``); the files are the same either way.
@@ -180,7 +182,8 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     Returns:
         The folder, its units, and how many were rendered now.
     Raises:
-        AtlasFolderError: ``out`` holds an atlas with other settings (without ``force``).
+        JobFolderError: ``out`` holds an atlas with other settings (without ``force``), or another
+            run is writing it (without ``wait``).
     """
     rec = get_recipe(recipe, steps=steps, size=size)
     if batch <= 0:
@@ -204,20 +207,21 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     if trust is not None:
         config["trust"] = trust.as_dict()
     try:
-        rendered = _build(model, out, names, rec, seed, batch, force, config, photos, total, runner,
+        folder = JobFolder(out, config, key_file=CONFIG, wait=wait, replace=force, generated=GENERATED, hint=batch_hint)
+        rendered = _build(model, folder, names, rec, seed, batch, photos, total, runner,
                           progress or (lambda *_: None), exemplars, trust)
     finally:
         runner.close()
     return AtlasSummary(Path(out), total, rendered, names, photos.skipped, len(photos) - len(photos.skipped))
 
 
-def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, seed: int, batch: int, force: bool,
-           config: dict, photos: PhotoSource, total: int, runner: BatchRunner, report: AtlasProgress,
+def _build(model: VisionModel, folder: JobFolder, names: list[str], rec: Recipe, seed: int, batch: int,
+           photos: PhotoSource, total: int, runner: BatchRunner, report: AtlasProgress,
            exemplars: ExemplarIndex | None, trust: TrustSettings | None) -> int:
     """The job proper, under the folder's lock; returns how many units it rendered."""
     rendered = 0
-    with AtlasStore(out) as store:
-        store.open(config, force)
+    with folder:
+        store = AtlasStore(folder.root)
         store.remove_partial_files()
         done = sum(store.is_done(n, c) for n in names for c in range(model.layers[n].channels))
         report(done, total, None)
@@ -243,7 +247,7 @@ def _build(model: VisionModel, out: str | Path, names: list[str], rec: Recipe, s
                     rendered += 1
                     done += 1
             report(done, total, None)
-        atlas = _collect(store, model, names, config, photos.names)
+        atlas = _collect(store, model, names, folder.key, photos.names)
         write_json(store.root / "atlas.json", atlas)
         write_site(store.root, atlas)
     return rendered

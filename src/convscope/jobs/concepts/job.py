@@ -22,11 +22,10 @@ from convscope.io.files import write_json
 from convscope.jobs.concepts.codes_pass import CodesPass, run_codes_pass
 from convscope.jobs.concepts.pictures import concept_name, render_concepts, write_concept_crops
 from convscope.jobs.concepts.trust_step import concept_trust
-from convscope.methods.concepts.dictionary import METHODS, ConceptDictionary
+from convscope.jobs.job_folder import JobFolder
+from convscope.methods.concepts.dictionary import DICTIONARY_METHODS, ConceptDictionary
 from convscope.methods.concepts.effects import deletion_check, removal_effects, sobol_importance
 from convscope.methods.concepts.measures import dictionary_similarity, stability
-from convscope.methods.concepts.nmf import train_nmf
-from convscope.methods.concepts.sae import train_sae
 from convscope.methods.concepts.schedule import Training
 from convscope.methods.trust.assess import TrustSettings
 from convscope.models.base import VisionModel
@@ -42,7 +41,6 @@ TOP_CLASSES = 5
 EFFECT_PHOTOS = 32
 CLASS_PHOTOS = 16
 SIGN_PHOTOS = 8  # photos looked at before the pass, to refuse NMF on a signed layer at once
-TRAINERS: dict[str, Callable] = {"nmf": train_nmf, "sae": train_sae}
 
 
 @dataclass(frozen=True)
@@ -60,8 +58,9 @@ class ConceptSettings:
 
     def check(self) -> None:
         """Raises a one-line error for a setting out of range."""
-        if self.method not in METHODS:
-            raise OutOfRangeError(f"unknown method {self.method!r}: use {' or '.join(METHODS)}", options=["method"])
+        if self.method not in DICTIONARY_METHODS:
+            raise OutOfRangeError(f"unknown method {self.method!r}: use {' or '.join(DICTIONARY_METHODS)}",
+                                  options=["method"])
         if self.concepts < 1:
             raise OutOfRangeError(f"{{concepts}} must be at least 1, got {self.concepts}", options=["concepts"])
         if not 1 <= self.k <= self.concepts:
@@ -89,7 +88,8 @@ class ConceptsRun:
 def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path,
                    settings: ConceptSettings, *, recipe: Recipe | str = DEFAULT_RECIPE,
                    batch: int = 32, photo_batch: int = 32, workers: int = 2, trust: TrustSettings | None = None,
-                   runner: ShardRunner | None = None, progress: StageProgress | None = None) -> ConceptsRun:
+                   runner: ShardRunner | None = None, wait: bool = False,
+                   progress: StageProgress | None = None) -> ConceptsRun:
     """Learns, measures and shows the concepts of ``layer`` over the photos under ``photos_dir``.
 
     Args:
@@ -106,13 +106,14 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
             1; see ``convscope.methods.trust``), or None.
         runner: where the collection pass reads the photos (a ``photo_pass.ShardRunner``, e.g. a
             Ray cluster's; default: in this process; the vectors are the same).
+        wait: wait for another run that is writing ``out`` instead of refusing.
         progress: called with (stage, done, total); the stages are "photos", "training",
             "stability", "codes", "classes" and "pictures".
     Returns:
         The run.
     Raises:
-        OutOfRangeError: a setting out of range, NMF on a layer with negative values, or ``out``
-            made with other settings.
+        OutOfRangeError: a setting out of range, or NMF on a layer with negative values.
+        JobFolderError: ``out`` holds concepts of other settings, or another run is writing it.
         ImageInputError: an empty or unreadable folder.
     """
     from convscope.pages.concepts_page import write_concepts_pages
@@ -129,44 +130,44 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         raise OutOfRangeError(f"{model.name} has no class scores, so {{classes}} cannot be weighed", options=["classes"])
     out = Path(out)
     files = photo_files(photos_dir)  # an empty or missing folder is refused before anything is written
-    if settings.method == "nmf":
+    if DICTIONARY_METHODS[settings.method].non_negative:
         _check_sign(model, info.name, files[:SIGN_PHOTOS])
     key_settings = {"model": model.name, "layer": info.name, **vars(settings), "classes": targets,
                     "recipe": rec.as_dict(), "precision": model.effective_precision}
-    _check_folder(out, key_settings)
-    shards = collect_vectors(model, info.name, photos_dir, out / VECTORS, samples=settings.samples,
-                             held_out=settings.held_out, seed=settings.seed, batch=photo_batch, workers=workers,
-                             runner=runner, progress=lambda done, total: report("photos", done, total))
-    _check_vectors(shards, settings)
-    dictionary = _trained(out, shards, settings, settings.seed, model.device,
-                          lambda done, total: report("training", done, total))
-    twin = _trained(out, shards, settings, settings.seed + 1, model.device,
-                    lambda done, total: report("stability", done, total))
-    key = hashlib.sha256(json.dumps(key_settings, sort_keys=True).encode()).hexdigest()[:16]
-    dictionary.save(out / DICTIONARY_FILE, {"model": model.name, "layer": info.name, "key": key})
-    top = max(TOP_PHOTOS, trust.top_photos) if trust is not None else TOP_PHOTOS
-    gathered = run_codes_pass(model, shards, dictionary, k=settings.k, top=top, effect_photos=EFFECT_PHOTOS,
-                              classes=targets, class_photos=CLASS_PHOTOS, batch=photo_batch, workers=workers,
-                              out=out, low=trust.low_photos if trust is not None else 0,
-                              progress=lambda done, total: report("codes", done, total))
-    classes = _class_records(model, info.name, dictionary, gathered, targets, settings.seed,
-                             lambda done, total: report("classes", done, total))
-    activations = render_concepts(model, info.name, dictionary, rec, out, seed=settings.seed, batch=batch, key=key,
-                                  progress=lambda done, total: report("pictures", done, total))
-    photos = write_concept_crops(model, shards, dictionary, gathered.exemplars, out, TOP_PHOTOS)
-    record = _record(key_settings, key, shards, dictionary, twin, gathered, classes, activations, photos,
-                     model.class_name)
-    record["trust"] = "not measured: no judge"
-    if trust is not None:
-        record["trust"], measured = concept_trust(model, info.name, shards, gathered, rec, out, trust, settings.seed)
-        for entry in record["concepts"]:
-            if entry["index"] in measured:
-                found = measured[entry["index"]]
-                entry.update({"path_score": found["path_score"], "choice_pictures": found["choice_pictures"]["score"],
-                              "trust": found})
-    write_json(out / CONCEPTS_FILE, record)
-    index = write_concepts_pages(out, record)
-    return ConceptsRun(out, index, dictionary, record)
+    with JobFolder(out, {"job": "concepts", **key_settings}, wait=wait):
+        shards = collect_vectors(model, info.name, photos_dir, out / VECTORS, samples=settings.samples,
+                                 held_out=settings.held_out, seed=settings.seed, batch=photo_batch, workers=workers,
+                                 runner=runner, progress=lambda done, total: report("photos", done, total))
+        _check_vectors(shards, settings)
+        dictionary = _trained(out, shards, settings, settings.seed, model.device,
+                              lambda done, total: report("training", done, total))
+        twin = _trained(out, shards, settings, settings.seed + 1, model.device,
+                        lambda done, total: report("stability", done, total))
+        key = hashlib.sha256(json.dumps(key_settings, sort_keys=True).encode()).hexdigest()[:16]
+        dictionary.save(out / DICTIONARY_FILE, {"model": model.name, "layer": info.name, "key": key})
+        top = max(TOP_PHOTOS, trust.top_photos) if trust is not None else TOP_PHOTOS
+        gathered = run_codes_pass(model, shards, dictionary, k=settings.k, top=top, effect_photos=EFFECT_PHOTOS,
+                                  classes=targets, class_photos=CLASS_PHOTOS, batch=photo_batch, workers=workers,
+                                  out=out, low=trust.low_photos if trust is not None else 0,
+                                  progress=lambda done, total: report("codes", done, total))
+        classes = _class_records(model, info.name, dictionary, gathered, targets, settings.seed,
+                                 lambda done, total: report("classes", done, total))
+        activations = render_concepts(model, info.name, dictionary, rec, out, seed=settings.seed, batch=batch, key=key,
+                                      progress=lambda done, total: report("pictures", done, total))
+        photos = write_concept_crops(model, shards, dictionary, gathered.exemplars, out, TOP_PHOTOS)
+        record = _record(key_settings, key, shards, dictionary, twin, gathered, classes, activations, photos,
+                         model.class_name)
+        record["trust"] = "not measured: no judge"
+        if trust is not None:
+            record["trust"], measured = concept_trust(model, info.name, shards, gathered, rec, out, trust, settings.seed)
+            for entry in record["concepts"]:
+                if entry["index"] in measured:
+                    found = measured[entry["index"]]
+                    entry.update({"path_score": found["path_score"], "choice_pictures": found["choice_pictures"]["score"],
+                                  "trust": found})
+        write_json(out / CONCEPTS_FILE, record)
+        index = write_concepts_pages(out, record)
+        return ConceptsRun(out, index, dictionary, record)
 
 
 def _trained(out: Path, shards: VectorShards, settings: ConceptSettings, seed: int, device: torch.device,
@@ -182,22 +183,10 @@ def _trained(out: Path, shards: VectorShards, settings: ConceptSettings, seed: i
         dictionary, saved = ConceptDictionary.load(final)
         if saved.get("trained") == meta:
             return dictionary
-    dictionary = TRAINERS[settings.method](shards, training, checkpoint, progress)
+    dictionary = DICTIONARY_METHODS[settings.method].fit(shards, training, checkpoint, progress)
     dictionary.save(final, {"trained": meta})
     checkpoint.unlink(missing_ok=True)
     return dictionary
-
-
-def _check_folder(out: Path, wanted: dict) -> None:
-    """A folder holding a finished run of other settings is refused, naming both values."""
-    path = out / CONCEPTS_FILE
-    if not path.is_file():
-        return
-    saved = json.loads(path.read_text()).get("settings", {})
-    changed = [f"{k} {saved.get(k)!r} there, {wanted[k]!r} now" for k in wanted if saved.get(k) != wanted[k]]
-    if changed:
-        raise OutOfRangeError(f"{out} holds concepts made with other settings ({'; '.join(changed)}): give another "
-                              "{out}, or the same settings", options=["out"])
 
 
 def _signed_layer(layer: str, smallest: float) -> OutOfRangeError:
@@ -217,7 +206,7 @@ def _check_sign(model: VisionModel, layer: str, files: list[Path]) -> None:
 
 
 def _check_vectors(shards: VectorShards, settings: ConceptSettings) -> None:
-    if settings.method == "nmf" and shards.smallest < 0:
+    if DICTIONARY_METHODS[settings.method].non_negative and shards.smallest < 0:
         raise _signed_layer(shards.settings["layer"], shards.smallest)
     if shards.count < settings.concepts:
         raise OutOfRangeError(f"the photos gave {shards.count} training vectors, fewer than the {settings.concepts} "

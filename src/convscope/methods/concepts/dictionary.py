@@ -1,6 +1,11 @@
 """A learned dictionary: unit-norm atoms (concepts x channels), an offset, and the encoder
 that gives each activation vector its codes. x is reconstructed as offset + codes @ atoms.
 
+A dictionary method is a subclass of ``ConceptDictionary`` that says how to ``fit`` one and
+how to ``encode`` vectors, registered once with ``@dictionary_method``; the concepts job, the
+Python API and the command line's ``--method`` choices all read ``DICTIONARY_METHODS``. The
+built-in ones (``convscope.methods.concepts.nmf`` and ``.sae``):
+
 - ``nmf``: codes are the non-negative least-squares solution for the atoms (no offset).
 - ``sae``: a TopK sparse autoencoder. The vectors are centred and scaled first,
   x' = (x - mean) / scale, with ``mean`` the channels' mean over the training vectors and
@@ -11,8 +16,9 @@ that gives each activation vector its codes. x is reconstructed as offset + code
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -20,35 +26,30 @@ from safetensors.torch import load_file, save_file
 from convscope.errors import ImageInputError
 from convscope.io.files import atomic_path
 
-METHODS = ("nmf", "sae")
+if TYPE_CHECKING:
+    from convscope.methods.concepts.schedule import Progress, Training
+    from convscope.methods.concepts.sources import VectorSource
+
 NNLS_STEPS = 60  # accelerated projected-gradient steps of the NMF codes
 
 
 @dataclass
 class ConceptDictionary:
-    """Atoms and encoder of one layer's dictionary (see the module docstring).
+    """Atoms and offset of one layer's dictionary; a method's subclass adds its encoder.
 
     Attributes:
-        method: ``nmf`` or ``sae``.
         atoms: (K, C) float32, each row of unit norm.
-        offset: (C,) added to every reconstruction (zeros for NMF).
-        k: the active codes per vector of a TopK SAE (None for NMF).
-        encoder: (K, C) encoder weights of an SAE.
-        encoder_bias: (K,) of an SAE.
-        mean: (C,) the centring of an SAE.
-        scale: the scaling of an SAE.
-        decoder_bias: (C,) of an SAE, in the centred units.
+        offset: (C,) added to every reconstruction.
+        method: the method's name (a class attribute), as ``--method`` and saved files give it.
+        about: one line on the method, for help texts.
+        non_negative: whether the method needs a layer without negative values.
     """
 
-    method: str
     atoms: torch.Tensor
     offset: torch.Tensor
-    k: int | None = None
-    encoder: torch.Tensor | None = None
-    encoder_bias: torch.Tensor | None = None
-    mean: torch.Tensor | None = None
-    scale: float = 1.0
-    decoder_bias: torch.Tensor | None = None
+    method: ClassVar[str] = ""
+    about: ClassVar[str] = ""
+    non_negative: ClassVar[bool] = False
 
     @property
     def concepts(self) -> int:
@@ -58,54 +59,83 @@ class ConceptDictionary:
     def channels(self) -> int:
         return int(self.atoms.shape[1])
 
+    @property
+    def k(self) -> int | None:
+        """The active codes per vector, for a method that fixes them (None: it does not)."""
+        return None
+
+    @classmethod
+    def fit(cls, source: VectorSource, training: Training, checkpoint: Path | None = None,
+            progress: Progress | None = None) -> "ConceptDictionary":
+        """A dictionary of ``training.concepts`` atoms learned from ``source``.
+
+        Args:
+            source: the training vectors.
+            training: concepts, k, epochs, batch, seed and device.
+            checkpoint: a file to save the state to after each epoch, and to resume from.
+            progress: called with (steps done, steps in all).
+        Returns:
+            The dictionary (seeded: the same source and settings give the same atoms).
+        """
+        raise NotImplementedError
+
     def encode(self, vectors: torch.Tensor) -> torch.Tensor:
         """(N, K) codes of (N, C) vectors, non-negative, in the layer's units."""
-        x = vectors.to(self.atoms.device, torch.float32)
-        if self.method == "nmf":
-            return nnls_codes(x, self.atoms)
-        assert self.encoder is not None and self.encoder_bias is not None and self.mean is not None \
-            and self.decoder_bias is not None and self.k is not None
-        centred = (x - self.mean) / self.scale - self.decoder_bias
-        return topk_relu(centred @ self.encoder.T + self.encoder_bias, self.k) * self.scale
+        raise NotImplementedError
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """(N, C) reconstructions of (N, K) codes."""
         return codes.to(self.atoms.device, torch.float32) @ self.atoms + self.offset
 
+    def header(self) -> dict[str, Any]:
+        """What a saved file's header holds besides the tensors (the method's name first)."""
+        return {"method": self.method, "k": None, "scale": 1.0}
+
+    @classmethod
+    def from_saved(cls, tensors: dict[str, torch.Tensor], header: dict[str, Any]) -> "ConceptDictionary":
+        """The dictionary of a saved file's tensors and header."""
+        return cls(tensors["atoms"], tensors["offset"])
+
     def to(self, device: torch.device | str) -> "ConceptDictionary":
         """The same dictionary with its tensors on ``device``."""
-        def move(value: torch.Tensor | None) -> torch.Tensor | None:
-            return value.to(device) if value is not None else None
-
-        return ConceptDictionary(self.method, self.atoms.to(device), self.offset.to(device), self.k,
-                                 move(self.encoder), move(self.encoder_bias), move(self.mean), self.scale,
-                                 move(self.decoder_bias))
+        return replace(self, **{f.name: getattr(self, f.name).to(device) for f in fields(self)
+                                if isinstance(getattr(self, f.name), torch.Tensor)})
 
     def save(self, path: Path, meta: dict) -> Path:
-        """Writes the dictionary as safetensors, with ``meta`` (and the method, k and scale) in its header."""
+        """Writes the dictionary as safetensors, with ``meta`` (and the method's header) in its header."""
         tensors = {name: value.detach().float().cpu().contiguous() for name, value in vars(self).items()
                    if isinstance(value, torch.Tensor)}
-        header = {"convscope": json.dumps({**meta, "method": self.method, "k": self.k, "scale": self.scale},
-                                          sort_keys=True)}
+        header = {"convscope": json.dumps({**meta, **self.header()}, sort_keys=True)}
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata=header)
         return path
 
-    @classmethod
-    def load(cls, path: Path) -> tuple["ConceptDictionary", dict]:
-        """A saved dictionary and its ``meta``."""
+    @staticmethod
+    def load(path: Path) -> tuple["ConceptDictionary", dict]:
+        """A saved dictionary (of whichever registered method saved it) and its ``meta``."""
         from safetensors import safe_open
 
         if not path.is_file():
             raise ImageInputError(f"no dictionary at {path}: give a folder written by the concepts command")
         with safe_open(str(path), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get("convscope", "{}"))
-        if meta.get("method") not in METHODS:
+        if meta.get("method") not in DICTIONARY_METHODS:
             raise ImageInputError(f"{path} is not a convscope dictionary: give a folder written by the concepts command")
-        tensors = load_file(str(path))
-        return cls(meta["method"], tensors["atoms"], tensors["offset"], meta["k"], tensors.get("encoder"),
-                   tensors.get("encoder_bias"), tensors.get("mean"), float(meta["scale"]),
-                   tensors.get("decoder_bias")), meta
+        return DICTIONARY_METHODS[meta["method"]].from_saved(load_file(str(path)), meta), meta
+
+
+DICTIONARY_METHODS: dict[str, type[ConceptDictionary]] = {}
+"""The dictionary methods by name, in the order they were registered."""
+
+Method = TypeVar("Method", bound=type[ConceptDictionary])
+
+
+def dictionary_method(cls: Method) -> Method:
+    """A class decorator that registers a dictionary method under its ``method`` name."""
+    if not cls.method or cls.method in DICTIONARY_METHODS:
+        raise ValueError(f"a dictionary method needs a name of its own, got {cls.method!r}")
+    DICTIONARY_METHODS[cls.method] = cls
+    return cls
 
 
 def topk_relu(pre: torch.Tensor, k: int) -> torch.Tensor:

@@ -9,13 +9,30 @@ from pathlib import Path
 
 import torch
 
-from convscope.methods.concepts.dictionary import ConceptDictionary, nnls_codes
+from convscope.methods.concepts.dictionary import ConceptDictionary, dictionary_method, nnls_codes
 from convscope.methods.concepts.schedule import Progress, Training, load_checkpoint, save_checkpoint
 from convscope.methods.concepts.sources import VectorSource
 
 TRAIN_NNLS_STEPS = 30
 MIN_WEIGHT = 0.05  # the newest minibatch's least weight in the running statistics
 DEAD_SHARE = 1e-6  # an atom whose use is below this share of the average is re-seeded
+
+
+@dictionary_method
+class NMFDictionary(ConceptDictionary):
+    """Non-negative atoms whose codes are the non-negative least-squares solution (no offset)."""
+
+    method = "nmf"
+    about = "non-negative matrix factorization (layers without negative values)"
+    non_negative = True
+
+    @classmethod
+    def fit(cls, source: VectorSource, training: Training, checkpoint: Path | None = None,
+            progress: Progress | None = None) -> ConceptDictionary:
+        return train_nmf(source, training, checkpoint, progress)
+
+    def encode(self, vectors: torch.Tensor) -> torch.Tensor:
+        return nnls_codes(vectors.to(self.atoms.device, torch.float32), self.atoms)
 
 
 def train_nmf(source: VectorSource, training: Training, checkpoint: Path | None = None,
@@ -56,7 +73,7 @@ def train_nmf(source: VectorSource, training: Training, checkpoint: Path | None 
                 progress(seen, epochs * steps_per_epoch)
         save_checkpoint(checkpoint, {"settings": settings, "epoch": epoch + 1, "seen": seen, "atoms": atoms.cpu(),
                                      "a": a.cpu(), "b": b.cpu()})
-    return ConceptDictionary("nmf", atoms.cpu(), torch.zeros(source.channels))
+    return NMFDictionary(atoms.cpu(), torch.zeros(source.channels))
 
 
 def _initial_atoms(source: VectorSource, concepts: int, seed: int) -> torch.Tensor:

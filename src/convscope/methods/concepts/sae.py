@@ -6,12 +6,13 @@ latents are pushed back into use. Inputs are centred and scaled (see ``dictionar
 main loss is the fraction of variance left unexplained."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from convscope.methods.concepts.dictionary import ConceptDictionary, topk_relu
+from convscope.methods.concepts.dictionary import ConceptDictionary, dictionary_method, topk_relu
 from convscope.methods.concepts.schedule import Progress, Training, load_checkpoint, save_checkpoint
 from convscope.methods.concepts.sources import VectorSource, channel_moments
 
@@ -43,6 +44,53 @@ class TopKAutoencoder(nn.Module):
         pre = self.pre_activations(x)
         codes = topk_relu(pre, self.k)
         return pre, codes, codes @ self.atoms + self.decoder_bias
+
+
+@dictionary_method
+@dataclass
+class SAEDictionary(ConceptDictionary):
+    """A TopK sparse autoencoder's atoms and encoder, in the layer's own units (see
+    ``convscope.methods.concepts.dictionary``).
+
+    Attributes:
+        active: the active codes per vector.
+        encoder: (K, C) encoder weights.
+        encoder_bias: (K,).
+        mean: (C,) the centring.
+        scale: the scaling.
+        decoder_bias: (C,) in the centred units.
+    """
+
+    method = "sae"
+    about = "a TopK sparse autoencoder"
+
+    active: int
+    encoder: torch.Tensor
+    encoder_bias: torch.Tensor
+    mean: torch.Tensor
+    scale: float
+    decoder_bias: torch.Tensor
+
+    @property
+    def k(self) -> int | None:
+        return self.active
+
+    @classmethod
+    def fit(cls, source: VectorSource, training: Training, checkpoint: Path | None = None,
+            progress: Progress | None = None) -> ConceptDictionary:
+        return train_sae(source, training, checkpoint, progress)
+
+    def encode(self, vectors: torch.Tensor) -> torch.Tensor:
+        centred = (vectors.to(self.atoms.device, torch.float32) - self.mean) / self.scale - self.decoder_bias
+        return topk_relu(centred @ self.encoder.T + self.encoder_bias, self.active) * self.scale
+
+    def header(self) -> dict:
+        return {"method": self.method, "k": self.active, "scale": self.scale}
+
+    @classmethod
+    def from_saved(cls, tensors: dict[str, torch.Tensor], header: dict) -> ConceptDictionary:
+        return cls(tensors["atoms"], tensors["offset"], int(header["k"]), tensors["encoder"], tensors["encoder_bias"],
+                   tensors["mean"], float(header["scale"]), tensors["decoder_bias"])
 
 
 def train_sae(source: VectorSource, training: Training, checkpoint: Path | None = None,
@@ -147,7 +195,7 @@ def _as_dictionary(net: TopKAutoencoder, mean: torch.Tensor, scale: float) -> Co
     """The trained autoencoder in the layer's own units."""
     with torch.no_grad():
         atoms, decoder_bias = net.atoms.detach().cpu().clone(), net.decoder_bias.detach().cpu().clone()
-        return ConceptDictionary("sae", atoms, mean + scale * decoder_bias, k=net.k,
-                                 encoder=net.encoder.detach().cpu().clone(),
-                                 encoder_bias=net.encoder_bias.detach().cpu().clone(),
-                                 mean=mean, scale=float(scale), decoder_bias=decoder_bias)
+        return SAEDictionary(atoms, mean + scale * decoder_bias, active=net.k,
+                             encoder=net.encoder.detach().cpu().clone(),
+                             encoder_bias=net.encoder_bias.detach().cpu().clone(),
+                             mean=mean, scale=float(scale), decoder_bias=decoder_bias)
