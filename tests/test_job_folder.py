@@ -50,6 +50,7 @@ def test_a_second_writer_is_refused_with_the_holders_process(tmp_path, photo_fol
         lines = refused.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in refused.stderr
         assert f"process {child.pid}" in lines[0] and "--wait" in lines[0], lines[0]
+        assert (out / LOCK_FILE).read_text().startswith(f"process {child.pid} (")
         assert not (out / "exemplars.json").exists()
     finally:
         child.kill()
@@ -66,6 +67,7 @@ def test_wait_waits_for_the_holder_then_runs(tmp_path, photo_folder):
     assert child.returncode == 0  # the holder finished its three seconds before the run could start
     assert time.monotonic() - start >= 2.5
     assert json.loads(waited.stdout)["photos"] == 12
+    assert (out / LOCK_FILE).read_text() == ""  # the lock names its holder only while it is held
 
 
 def test_a_killed_holder_leaves_the_folder_free(tmp_path, photo_folder):

@@ -59,7 +59,9 @@ def describe_change(stored: dict, new: dict) -> str:
 
 def this_command() -> str:
     """How this process was started, for the lock's holder line: 'convscope exemplars ...'."""
-    words = [Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python", *sys.argv[1:]]
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("python")
+    name = program.parent.name if program.name == "__main__.py" else program.name  # python -m convscope
+    words = [name, *sys.argv[1:]]
     text = " ".join(words)
     return text if len(text) <= 200 else text[:197] + "..."
 
@@ -123,8 +125,10 @@ class JobFolder:
         return self.root / name
 
     def close(self) -> None:
-        """Lets the lock go (the lock file stays: it holds no state)."""
+        """Lets the lock go; the lock file stays, emptied (it names its holder only while held)."""
         if self._lock is not None:
+            self._lock.seek(0)
+            self._lock.truncate()
             fcntl.flock(self._lock, fcntl.LOCK_UN)
             self._lock.close()
             self._lock = None
