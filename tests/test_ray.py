@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import convscope
 from convscope.cli import main
 from convscope.jobs.atlas.store import same_tree
 
@@ -48,9 +49,20 @@ def test_ray_atlas_is_identical_to_the_single_machine_one(cluster, single_machin
     assert same_tree(out, single_machine) == []
 
 
+def test_the_python_api_renders_on_ray_to_the_same_atlas(cluster, single_machine, tmp_path):
+    out = tmp_path / "atlas"
+    runner = convscope.on_ray(cluster)
+    try:
+        summary = convscope.atlas("efficientnet-lite0", out, layers=["stem", "block1"], batch=8, seed=4,
+                                  recipe=convscope.get_recipe("lucid", steps=3, size=48), runner=runner)
+    finally:
+        runner.cluster.close()
+    assert summary.rendered == summary.units and same_tree(out, single_machine) == []
+
+
 def test_a_worker_killed_mid_job_still_gives_the_same_atlas(cluster, single_machine, tmp_path):
     out = tmp_path / "atlas"
-    killed, run = run_killing_a_task(driver(out, cluster), "_render_task")
+    killed, run = run_killing_a_task(driver(out, cluster), "render_batch")
     assert killed, "no render task was seen running"
     assert run.returncode == 0, run.stderr
     assert same_tree(out, single_machine) == []

@@ -22,6 +22,7 @@ from convscope.io.photo_reading import readable_photos
 from convscope.jobs import activation_atlas as activation_atlas_job
 from convscope.jobs.activation_atlas import ActivationAtlasSummary
 from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
+from convscope.jobs.atlas.ray_runner import ray_runner_factory
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.cluster.photo_shards import RayShards
 from convscope.jobs.concepts.job import ConceptSettings, learn_concepts
@@ -224,7 +225,8 @@ def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | 
         judge: with a photo folder, the judge of each unit's trust measures (see ``trust``),
             taken with the unit's one picture as its reference (as ``trust(..., references=1)``).
         trials: with a photo folder, two-alternative trials per unit and kind of reference.
-        runner: where the photo folder is read (e.g. ``on_ray(...)``; default: in this process).
+        runner: where the photo folder is read (default: in this process); ``on_ray(...)`` also
+            renders the batches as Ray tasks there (the files are the same).
         wait: wait for another run that is writing ``out`` (else it is refused).
     Returns:
         The folder, the units in it, and how many were rendered now.
@@ -234,7 +236,8 @@ def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | 
     """
     model = as_model(model)
     trust = TrustSettings(load_judge(judge, model), trials, references=1) if photos is not None else None
-    return build_atlas(model, out, layers=layers, recipe=get_recipe(recipe), photos_dir=photos,
+    renders = ray_runner_factory(runner.cluster) if isinstance(runner, RayShards) else None
+    return build_atlas(model, out, layers=layers, recipe=get_recipe(recipe), photos_dir=photos, runner_factory=renders,
                        exemplars_dir=exemplars, batch=batch, seed=seed, force=force, wait=wait, photo_runner=runner,
                        trust=trust)
 

@@ -10,14 +10,13 @@ cannot find, stop the pass with a one-line error that names the photos.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterator, Sequence
-
-import torch
+from typing import Iterator, Sequence
 
 from convscope.data.photo_pass import PhotoPass, ShardPlan, ShardResult, read_shards
 from convscope.data.photo_sources import PhotoFolder, PhotoSource, SourceBatch
 from convscope.data.photo_stream import photo_batches
 from convscope.jobs.cluster.connect import TASK_RETRIES, RayCluster, RayClusterError
+from convscope.jobs.cluster.tasks import RayTasks
 from convscope.models.base import VisionModel
 from convscope.runtime.heap import reused_memory
 
@@ -46,11 +45,7 @@ class ShardFiles(PhotoSource):
                                   [i + self.start for i in part.missing])
 
 
-def _read_task(model: VisionModel, files: ShardFiles, spec: PhotoPass, plan: ShardPlan, shard: int, threads: int,
-               use_gpu: bool) -> ShardResult:
-    torch.set_num_threads(threads)  # the driver's thread count: the same arithmetic, the same numbers
-    if use_gpu:
-        model = model.to("cuda")
+def _read_task(model: VisionModel, files: ShardFiles, spec: PhotoPass, plan: ShardPlan, shard: int) -> ShardResult:
     return next(read_shards(model, files, spec, plan, [shard]))
 
 
@@ -64,31 +59,17 @@ class RayShards:
             shards: Sequence[int]) -> Iterator[ShardResult]:
         if not isinstance(source, PhotoFolder):
             raise TypeError("a Ray runner reads photo folders")
-        self.cluster.connect()
-        ray = self.cluster.ray
-        task = ray.remote(_read_task).options(**self.cluster.task_options())
-        model_ref = ray.put(model)  # the weights travel once
-        root, threads, use_gpu = str(source.root.resolve()), torch.get_num_threads(), self.cluster.gpus_per_task > 0
-        shown = str(source.root)
-        pending: dict[Any, int] = {}
+        tasks: RayTasks[int] = RayTasks(self.cluster, model, _read_task)
+        root, shown = str(source.root.resolve()), str(source.root)
+        work = []
         for shard in shards:
             photos = plan.photo_range(shard)
             files = ShardFiles(root, shown, source.names[photos.start:photos.stop], photos.start)
-            pending[task.remote(model_ref, files, spec, plan, shard, threads, use_gpu)] = shard
-        try:
-            while pending:
-                ready, _ = ray.wait(list(pending), num_returns=1)
-                shard = pending.pop(ready[0])
-                try:
-                    result: ShardResult = ray.get(ready[0])
-                except Exception as e:  # Ray wraps the task's error, or says the task was lost
-                    raise _failed(source, plan, shard, e) from e
-                if result.missing:
-                    raise _unseen(source, result.missing)
-                yield result
-        finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            work.append((shard, (files, spec, plan, shard)))
+        for _shard, result in tasks.run(work, failed=lambda shard, error: _failed(source, plan, shard, error)):
+            if result.missing:
+                raise _unseen(source, result.missing)
+            yield result
 
 
 def _failed(source: PhotoFolder, plan: ShardPlan, shard: int, error: Exception) -> RayClusterError:
