@@ -33,9 +33,9 @@ def collect_code(photos: Path, out: Path, samples: int) -> str:
 
 
 def exemplars_code(photos: Path, out: Path) -> str:
-    return (f"import time, convscope\nfrom convscope.jobs.exemplars import run_exemplars\n"
+    return (f"import time, convscope\n\n"
             f"m = convscope.load()\nstart = time.perf_counter()\n"
-            f"run = run_exemplars(m, {str(photos)!r}, {str(out)!r}, [{LAYER!r}], workers=2, batch=32)\n"
+            f"run = convscope.exemplars(m, {str(photos)!r}, {str(out)!r}, [{LAYER!r}], workers=2, batch=32)\n"
             f"RESULT = {{'seconds': time.perf_counter() - start, 'photos': len(run.files)}}")
 
 

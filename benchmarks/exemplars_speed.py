@@ -39,9 +39,9 @@ def make_photos(folder: Path, count: int, seed: int = 0) -> None:
 
 
 def streaming_code(photos: Path, out: Path, layers: list[str], workers: int, batch: int) -> str:
-    return (f"import time, convscope\nfrom convscope.jobs.exemplars import run_exemplars\n"
+    return (f"import time, convscope\n\n"
             f"m = convscope.load()\nstart = time.perf_counter()\n"
-            f"run = run_exemplars(m, {str(photos)!r}, {str(out)!r}, {layers!r}, workers={workers}, batch={batch})\n"
+            f"run = convscope.exemplars(m, {str(photos)!r}, {str(out)!r}, {layers!r}, workers={workers}, batch={batch})\n"
             f"RESULT = {{'seconds': time.perf_counter() - start, 'photos': len(run.files)}}")
 
 

@@ -322,8 +322,6 @@ def syncs_section(lite0: VisionModel, budget: Budget) -> list[dict]:
 
 def exemplars_section(lite0: VisionModel, budget: Budget, photos: int, workers: int, batch: int) -> dict | None:
     """A timed exemplars pass over ``photos`` generated JPEGs, and 50,000 photos estimated from it."""
-    from convscope.jobs.exemplars import run_exemplars
-
     from .exemplars_speed import ALL_CONV, make_photos
 
     if not budget.allows("exemplars slice"):
@@ -332,7 +330,7 @@ def exemplars_section(lite0: VisionModel, budget: Budget, photos: int, workers: 
         make_photos(Path(tmp) / "photos", photos)
         sync(lite0.device)
         start = time.perf_counter()
-        run_exemplars(lite0, Path(tmp) / "photos", Path(tmp) / "out", ALL_CONV, batch=batch, workers=workers)
+        convscope.exemplars(lite0, Path(tmp) / "photos", Path(tmp) / "out", ALL_CONV, batch=batch, workers=workers)
         sync(lite0.device)
         seconds = time.perf_counter() - start
     return {"photos": photos, "workers": workers, "batch": batch, "seconds": seconds,

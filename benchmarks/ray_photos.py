@@ -28,10 +28,10 @@ def _code(photos: Path, out: Path, address: str | None) -> str:
     runner = ("from convscope.jobs.cluster.connect import RayCluster\n"
               "from convscope.jobs.cluster.photo_shards import RayShards\n"
               f"cluster = RayCluster({address!r})\nrunner = RayShards(cluster)\n") if address else "runner = None\n"
-    return (f"import time, convscope\nfrom convscope.jobs.exemplars import run_exemplars\n"
+    return (f"import time, convscope\n\n"
             f"start = time.perf_counter()\nm = convscope.load()\n{runner}"
             f"begin = time.perf_counter()\n"
-            f"run = run_exemplars(m, {str(photos)!r}, {str(out)!r}, list(m.main_layers), runner=runner)\n"
+            f"run = convscope.exemplars(m, {str(photos)!r}, {str(out)!r}, list(m.main_layers), runner=runner)\n"
             f"RESULT = {{'pass_s': time.perf_counter() - begin, 'photos': len(run.files)}}")
 
 

@@ -147,13 +147,14 @@ def test_the_parser_defaults_are_the_librarys():
     import inspect
 
     from convscope.cli.parser import build_parser
-    from convscope.jobs.exemplars import run_exemplars
+    from convscope.jobs.exemplars import ExemplarsSpec
     from convscope.methods.dream import dream
+    from convscope.runtime.spec import default_of
 
     parser = build_parser()
     dreaming = parser.parse_args(["dream", "-o", "x.png"])
+    for name in ("octaves", "octave_scale", "steps", "step_size", "jitter", "tile"):
+        assert getattr(dreaming, name) == inspect.signature(dream).parameters[name].default, name
     passes = parser.parse_args(["exemplars", "efficientnet-lite0", "--photos", "p", "--out", "o"])
-    for args, function, names in ((dreaming, dream, ("octaves", "octave_scale", "steps", "step_size", "jitter", "tile")),
-                                  (passes, run_exemplars, ("top", "batch", "workers", "checkpoint_every"))):
-        for name in names:
-            assert getattr(args, name) == inspect.signature(function).parameters[name].default, name
+    for name in ("top", "batch", "workers", "checkpoint_every", "wait"):
+        assert getattr(passes, name) == default_of(ExemplarsSpec, name), name

@@ -14,11 +14,12 @@ import pytest
 import torch
 from PIL import Image
 
+import convscope
 from convscope.data.layer_files import load_layer_file
 from convscope.data.photo_pass import SAVED_KINDS
 from convscope.data.photo_stream import photo_files, read_square
 from convscope.io.builtin_photos import builtin_photos
-from convscope.jobs.exemplars import STATE_FILE, run_exemplars
+from convscope.jobs.exemplars import STATE_FILE
 from convscope.models.probe import Probe
 
 LAYERS = ["block3", "head", "logits"]
@@ -49,7 +50,7 @@ def photo_folder(tmp_path_factory) -> Path:
 
 
 def test_streaming_top_k_equals_brute_force(model, photo_folder, tmp_path):
-    run = run_exemplars(model, photo_folder, tmp_path / "out", LAYERS, top=5, batch=8, workers=2)
+    run = convscope.exemplars(model, photo_folder, tmp_path / "out", LAYERS, top=5, batch=8, workers=2)
     files = photo_files(photo_folder)
     assert len(files) == 62 and len(run.skipped) == 2
     assert {Path(s["file"]).name for s in run.skipped} == {"broken.jpg", "tiny.png"}
@@ -116,9 +117,9 @@ def test_a_killed_pass_resumes_to_identical_files(photo_folder, tmp_path):
 
 
 def test_a_finished_pass_is_reused(model, photo_folder, tmp_path):
-    first = run_exemplars(model, photo_folder, tmp_path, ["block3"], top=2, batch=16, workers=0)
+    first = convscope.exemplars(model, photo_folder, tmp_path, ["block3"], top=2, batch=16, workers=0)
     stamp = (tmp_path / "block3.npz").stat().st_mtime_ns
-    again = run_exemplars(model, photo_folder, tmp_path, ["block3"], top=2, batch=16, workers=0)
+    again = convscope.exemplars(model, photo_folder, tmp_path, ["block3"], top=2, batch=16, workers=0)
     assert (tmp_path / "block3.npz").stat().st_mtime_ns == stamp
     assert torch.equal(first.layers["block3"].peak_photos, again.layers["block3"].peak_photos)
 
@@ -181,7 +182,7 @@ def test_receptive_fields_of_a_network_whose_fields_are_known():
 def test_the_atlas_shows_dataset_examples(model, photo_folder, tmp_path):
     from convscope.jobs.atlas import build_atlas
 
-    run_exemplars(model, photo_folder, tmp_path / "ex", ["block3", "logits"], top=9, batch=16, workers=0)
+    convscope.exemplars(model, photo_folder, tmp_path / "ex", ["block3", "logits"], top=9, batch=16, workers=0)
     build_atlas(model, tmp_path / "atlas", layers=["block3"], recipe="lucid", steps=2, size=64, batch=40,
                 exemplars_dir=tmp_path / "ex")
     record = json.loads((tmp_path / "atlas" / "units" / "block3" / "0007.json").read_text())

@@ -8,7 +8,7 @@ work; the command line calls the same parts.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.cluster.photo_shards import RayShards
 from convscope.jobs.concepts.job import ConceptSettings, learn_concepts
 from convscope.jobs.concepts.result import Concepts
-from convscope.jobs.exemplars import ExemplarRun, run_exemplars
+from convscope.jobs.exemplars import ExemplarRun, ExemplarsSpec, run_exemplars
 from convscope.jobs.trust import TrustReport, assess_trust
 from convscope.methods.fidelity import UnitFidelity, measure_units
 from convscope.methods.trust.assess import TrustSettings, trust_impossible
@@ -43,6 +43,7 @@ from convscope.methods.twins import (
 from convscope.models import VisionModel, as_model
 from convscope.models.base import Layer
 from convscope.runtime.progress import Progress, StageProgress
+from convscope.runtime.spec import takes
 
 STATS_UNITS = 8  # units measured by default: the layer's first
 
@@ -174,9 +175,10 @@ def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, an
     return report
 
 
+@takes(ExemplarsSpec)
 def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, layers: Sequence[str] | None = None, *,
-              top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
-              runner: ShardRunner | None = None, wait: bool = False, progress: Progress | None = None) -> ExemplarRun:
+              runner: ShardRunner | None = None, progress: Progress | None = None, spec: ExemplarsSpec | None = None,
+              **options: Any) -> ExemplarRun:
     """The photos of a folder (of any size) that excite each unit most, in one streaming pass
     that resumes after a stop: a result file per layer in ``out`` (see ``data.layer_files.layer_file``).
 
@@ -185,24 +187,22 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
         photos: the photo folder, read with its subfolders.
         out: the output folder.
         layers: the layers (default: the model's main layers, logits included).
-        top: photos kept per unit, by peak and by mean.
-        batch: photos per forward pass.
-        workers: processes decoding photos (0: decode in this one).
-        checkpoint_every: batches between saves of the state.
-        runner: where the photos are read (a ``photo_pass.ShardRunner``, e.g. ``RayShards`` of a
-            ``RayCluster``; default: in this process; the files are the same).
-        wait: wait for another run that is writing ``out`` (else it is refused).
+        runner: where the photos are read (a ``photo_pass.ShardRunner``, e.g. ``on_ray(...)``;
+            default: in this process; the files are the same).
         progress: called with (photos done, photos in all).
+        spec: the options as an ``ExemplarsSpec`` (keyword options override its values).
+        options: any option of ``ExemplarsSpec``, by name (listed below).
     Returns:
         Each layer's exemplars, the files read and those skipped.
     Raises:
         ImageInputError: a missing or empty photo folder.
-        OutOfRangeError: an option out of range, or ``out`` holding a pass with other settings.
+        OutOfRangeError: an option out of range.
+        JobFolderError: ``out`` holds a pass with other settings, or another run is writing it.
     """
-    model = as_model(model)
-    names = list(layers) if layers is not None else list(model.main_layers)
-    return run_exemplars(model, photos, out, names, top=top, batch=batch, workers=workers,
-                         checkpoint_every=checkpoint_every, runner=runner, wait=wait, progress=progress)
+    if layers is not None:
+        options["layers"] = tuple(layers)
+    return run_exemplars(as_model(model), photos, out, ExemplarsSpec.of(spec, **options), runner=runner,
+                         progress=progress)
 
 
 def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | None = None,
@@ -372,4 +372,4 @@ def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resol
                             count=len(listed), progress=progress)
 
 
-__all__ = ["activation_atlas", "atlas", "concepts", "exemplars", "layers", "spectrum", "stats", "twins"]
+__all__ = ["ExemplarsSpec", "activation_atlas", "atlas", "concepts", "exemplars", "layers", "spectrum", "stats", "twins"]

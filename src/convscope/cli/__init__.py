@@ -8,6 +8,7 @@ from typing import Sequence
 
 from convscope.cli.common import configure_terminal
 from convscope.cli.parser import build_parser, overview
+from convscope.cli.spec_flags import flag
 from convscope.errors import ConvscopeError
 from convscope.runtime.compile_settings import CompileFallback, compiling
 
@@ -15,11 +16,6 @@ from convscope.runtime.compile_settings import CompileFallback, compiling
 def _note(message, category, *_rest, **_kw) -> None:
     """The library's notes (a render that could not compile) as one line on stderr."""
     print(f"convscope: note: {message}", file=sys.stderr)
-
-
-def flag(option: str) -> str:
-    """The command-line flag of a library parameter: ``view_size`` is ``--view-size``."""
-    return "--" + option.replace("_", "-")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from convscope.cli.common import (
     shards_on,
     warn_skipped,
 )
+from convscope.cli.spec_flags import spec_from_args
 from convscope.io.files import write_json
 
 if TYPE_CHECKING:
@@ -90,33 +91,25 @@ def cmd_atlas(args: argparse.Namespace) -> None:
 
 
 def cmd_exemplars(args: argparse.Namespace) -> None:
+    from convscope.api import ExemplarsSpec, exemplars
     from convscope.data.layer_files import layer_file
     from convscope.data.photo_stream import photo_files
-    from convscope.jobs.exemplars import run_exemplars
 
     output_folder(args.out)
-    for value, name in ((args.top, "--top"), (args.batch, "--batch"), (args.checkpoint_every, "--checkpoint-every")):
-        positive(value, name)
-    if args.workers < 0:
-        fail(f"--workers must be 0 or more, got {args.workers}")
+    spec = spec_from_args(ExemplarsSpec, args)
     photo_files(args.photos)  # a missing or empty folder is refused before the model loads
     with ray_cluster(args) as cluster:
         args.model = args.model_name
         model = load_model(args)
-        layers = [l for l in args.layers.split(",") if l] if args.layers else list(model.main_layers)
-        for name in layers:
-            model.layer(name)
         with progress_bar("exemplars", unit="photo") as bar:
-            run = run_exemplars(model, args.photos, args.out, layers, top=args.top, batch=args.batch,
-                                workers=args.workers, checkpoint_every=args.checkpoint_every,
-                                runner=shards_on(cluster), wait=args.wait, progress=bar)
+            run = exemplars(model, args.photos, args.out, runner=shards_on(cluster), progress=bar, spec=spec)
     for entry in run.skipped:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)
     data = {"out": str(args.out), "photos": len(run.files), "skipped": len(run.skipped),
             "layers": {name: {"file": layer_file(Path(args.out), name).name, "units": int(r.peak_values.shape[0]),
                               "best_peak_unit": int(r.max_peak.argmax())} for name, r in run.layers.items()},
             **{k: v for k, v in run.settings.items() if k not in ("layers", "photos")}}
-    emit(args, data, f"{args.out}: the top {args.top} of {plural(len(run.files) - len(run.skipped), 'photo')} for "
+    emit(args, data, f"{args.out}: the top {spec.top} of {plural(len(run.files) - len(run.skipped), 'photo')} for "
                      f"every unit of {plural(len(run.layers), 'layer')}"
                      + (f" ({plural(len(run.skipped), 'file')} skipped)" if run.skipped else ""))
 

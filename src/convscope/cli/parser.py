@@ -21,6 +21,7 @@ from convscope.cli.photo_commands import (
     cmd_spectrum,
 )
 from convscope.cli.pictures import cmd_demo, cmd_filter, cmd_grid, cmd_render, cmd_stats
+from convscope.cli.spec_flags import add_spec_flags
 from convscope.cli.trust_command import cmd_trust
 from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES, Recipe, size_text
 from convscope.engine.render import render
@@ -29,7 +30,7 @@ from convscope.io.user_code import is_user_spec
 from convscope.jobs.activation_atlas import activation_atlas
 from convscope.jobs.atlas.builder import build_atlas
 from convscope.jobs.cluster.connect import RayCluster
-from convscope.jobs.exemplars import run_exemplars
+from convscope.jobs.exemplars import ExemplarsSpec
 from convscope.methods.accentuation import accentuate, caricature
 from convscope.methods.class_models import class_model
 from convscope.methods.classify import classify
@@ -427,17 +428,8 @@ def build_parser() -> Parser:
                    "class folders)")
     p.add_argument("--out", required=True, help="output folder: a result file per layer and exemplars.json "
                    "(run the same command again to continue after a stop)")
-    p.add_argument("--layers", help="comma-separated layers (default: the model's main layers, logits included)")
-    p.add_argument("--top", type=int, default=library_default(run_exemplars, "top"),
-                   help="photos kept per unit, by peak and by mean")
-    p.add_argument("--batch", type=int, default=library_default(run_exemplars, "batch"), help="photos per forward pass")
-    p.add_argument("--workers", type=int, default=library_default(run_exemplars, "workers"),
-                   help="processes decoding photos (0: decode in this one)")
-    p.add_argument("--checkpoint-every", type=int, default=library_default(run_exemplars, "checkpoint_every"),
-                   metavar="BATCHES",
-                   help="save the state every this many batches")
+    add_spec_flags(p, ExemplarsSpec)
     add_ray(p)
-    add_wait(p)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_exemplars)

@@ -22,9 +22,10 @@ from convscope.data.unit_exemplars import ExemplarSet, LayerExemplars
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
-from convscope.jobs.job_folder import JobFolder
+from convscope.jobs.job_folder import WAIT_HELP, JobFolder
 from convscope.models.base import VisionModel
 from convscope.runtime.progress import Progress
+from convscope.runtime.spec import Spec, option
 
 STATE_FILE = "exemplars-state.pt"
 
@@ -62,26 +63,42 @@ def _settings(model: VisionModel, layers: Sequence[str], files: Sequence[Path], 
             "photos": len(files), "files_signature": digest, "precision": model.effective_precision}
 
 
-def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, layers: Sequence[str], *,
-                  top: int = 9, batch: int = 64, workers: int = 2, checkpoint_every: int = 20,
-                  runner: ShardRunner | None = None, wait: bool = False,
-                  progress: Progress | None = None) -> ExemplarRun:
+@dataclass(frozen=True)
+class ExemplarsSpec(Spec):
+    """The options of ``exemplars`` (see ``convscope.exemplars``)."""
+
+    layers: tuple[str, ...] = option((), "the layers (default: the model's main layers, logits included)")
+    top: int = option(9, "photos kept per unit, by peak and by mean", minimum=1)
+    batch: int = option(64, "photos per forward pass", minimum=1)
+    workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
+    checkpoint_every: int = option(20, "save the state every this many batches", minimum=1, metavar="BATCHES")
+    wait: bool = option(False, WAIT_HELP)
+
+
+def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, spec: ExemplarsSpec, *,
+                  runner: ShardRunner | None = None, progress: Progress | None = None) -> ExemplarRun:
     """One pass over every photo under ``photos_dir`` (subfolders included) at the network's
-    input size, all ``layers`` from one forward per batch, stopped after the deepest; the
-    state is saved every ``checkpoint_every`` batches and the same call continues from it.
-    ``runner``: where the photos are read (default: in this process; the result is the same).
-    ``wait``: wait for another run that is writing ``out`` (else it is refused; see ``JobFolder``)."""
-    if top <= 0 or batch <= 0 or checkpoint_every <= 0 or workers < 0:
-        raise OutOfRangeError("{top}, {batch} and {checkpoint_every} must be positive, {workers} 0 or more",
-                              options=["top", "batch", "checkpoint_every", "workers"])
-    names = [model.layer(name).name for name in layers]
+    input size, all the spec's layers from one forward per batch, stopped after the deepest; the
+    state is saved every ``spec.checkpoint_every`` batches and the same call continues from it.
+
+    Args:
+        model: the network.
+        photos_dir: the photo folder.
+        out: the output folder (owned through a ``JobFolder``).
+        spec: the options.
+        runner: where the photos are read (default: in this process; the result is the same).
+        progress: called with (photos done, photos in all).
+    Returns:
+        Each layer's exemplars, the files read and those skipped.
+    """
+    names = [model.layer(name).name for name in (spec.layers or model.main_layers)]
     if not names:
         raise OutOfRangeError("name at least one layer")
     root, out = Path(photos_dir), Path(out)
-    source = PhotoFolder(root, workers, runner=runner)
-    settings = _settings(model, names, source.files, root, top, model.input_size, batch)
-    with JobFolder(out, {"job": "exemplars", **settings}, wait=wait):
-        return _run(model, source, out, settings, checkpoint_every, progress)
+    source = PhotoFolder(root, spec.workers, runner=runner)
+    settings = _settings(model, names, source.files, root, spec.top, model.input_size, spec.batch)
+    with JobFolder(out, {"job": "exemplars", **settings}, wait=spec.wait):
+        return _run(model, source, out, settings, spec.checkpoint_every, progress)
 
 
 def _run(model: VisionModel, source: PhotoFolder, out: Path, settings: dict, checkpoint_every: int,

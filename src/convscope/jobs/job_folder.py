@@ -30,6 +30,7 @@ from convscope.io.files import check_output_folder, write_json
 
 LOCK_FILE = ".convscope.lock"
 KEY_FILE = "job.json"
+WAIT_HELP = "when another run is writing the output folder, wait for it to finish instead of stopping at once"
 
 
 class JobFolderError(ConvscopeError):

@@ -1,0 +1,65 @@
+"""A command's flags made from its spec's fields (``--checkpoint-every`` from
+``checkpoint_every``), and the spec built back from the parsed flags: an option's default, help
+and range are written once, in the spec."""
+from __future__ import annotations
+
+import argparse
+import types
+import typing
+from typing import Any
+
+from convscope.runtime.spec import Spec, SpecType, spec_options
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a library parameter: ``view_size`` is ``--view-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def _base_type(hint: Any) -> Any:
+    """int for ``int`` and ``int | None``; ``tuple`` for a tuple of values."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    return tuple if typing.get_origin(hint) is tuple else hint
+
+
+def _comma_list(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def add_spec_flags(parser: argparse.ArgumentParser, spec: type[Spec], **overrides: dict[str, Any]) -> None:
+    """Adds a flag for every option of ``spec`` that has one.
+
+    Args:
+        parser: the command's parser.
+        spec: the command's spec class.
+        overrides: per option name, argparse keywords that replace the generated ones (a flag
+            that needs its own form, such as ``required``).
+    """
+    hints = typing.get_type_hints(spec)
+    for item in spec_options(spec):
+        meta = item.metadata
+        if not meta.get("flag", True):
+            continue
+        kind = _base_type(hints[item.name])
+        settings: dict[str, Any] = {"help": meta["help"], "default": item.default}
+        if kind is bool:
+            settings["action"] = "store_true"
+        elif kind is tuple:
+            settings.update(type=_comma_list, default=None, help=f"{meta['help']}, comma-separated")
+        else:
+            settings["type"] = kind
+        if meta.get("metavar"):
+            settings["metavar"] = meta["metavar"]
+        if meta.get("choices") is not None:
+            settings["choices"] = list(meta["choices"]())
+        settings.update(overrides.get(item.name, {}))
+        parser.add_argument(flag(item.name), dest=item.name, **settings)
+
+
+def spec_from_args(spec: type[SpecType], args: argparse.Namespace, **values: Any) -> SpecType:
+    """The spec of the parsed flags (an option left out keeps the spec's default), with ``values``
+    for the options the command builds itself."""
+    given = {item.name: getattr(args, item.name) for item in spec_options(spec)
+             if item.metadata.get("flag", True) and getattr(args, item.name, None) is not None}
+    return spec.of(**given, **values)
