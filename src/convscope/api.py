@@ -25,7 +25,7 @@ from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
 from convscope.jobs.atlas.ray_runner import ray_runner_factory
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.cluster.photo_shards import RayShards
-from convscope.jobs.concepts.job import ConceptSettings, learn_concepts
+from convscope.jobs.concepts.job import ConceptsSpec, learn_concepts
 from convscope.jobs.concepts.result import Concepts
 from convscope.jobs.exemplars import ExemplarRun, ExemplarsSpec, run_exemplars
 from convscope.jobs.trust import TrustReport, assess_trust
@@ -290,40 +290,26 @@ def on_ray(address: str = "auto", gpus_per_task: float = 0.0) -> RayShards:
     return RayShards(RayCluster(address, gpus_per_task))
 
 
-def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *, method: str = "nmf",
-             concepts: int = 64, k: int = 8, samples: int = 100_000, held_out: float = 0.1, seed: int = 0,
-             epochs: int | None = None, classes: Sequence[str | int] = (), recipe: Recipe | str = DEFAULT_RECIPE,
-             batch: int = 32, photo_batch: int = 32, workers: int = 2, judge: VisionModel | str | None = None,
-             trials: int = 50, runner: ShardRunner | None = None, wait: bool = False,
-             progress: StageProgress | None = None) -> Concepts:
-    """The concepts of a layer: a dictionary (NMF or a TopK sparse autoencoder) learned from its
-    activations over a photo folder of any size, each concept rendered, located in the photos and
-    weighed for the classes; measured on held-out photos beside the layer's own units; a page
-    in ``out``. The same call continues a stopped run.
+@takes(ConceptsSpec)
+def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *,
+             runner: ShardRunner | None = None, progress: StageProgress | None = None, spec: ConceptsSpec | None = None,
+             **options: Any) -> Concepts:
+    """The concepts of a layer: a dictionary (NMF, a TopK sparse autoencoder, or a method of your
+    own: see ``dictionary_method``) learned from its activations over a photo folder of any
+    size, each concept rendered, located in the photos and weighed for the classes; measured on
+    held-out photos beside the layer's own units; a page in ``out``. The same call continues a
+    stopped run.
 
     Args:
         model: a VisionModel or a model's name.
         layer: a layer with positions (a conv or token layer; a token layer gives its patch tokens).
         photos: the photo folder, read with its subfolders.
         out: the output folder.
-        method: ``nmf`` (non-negative layers) or ``sae``.
-        concepts: atoms in the dictionary.
-        k: active codes per vector of the SAE, and units kept per vector by the units baseline.
-        samples: the most training vectors collected (spread evenly over the training photos).
-        held_out: the share of photos kept apart for the measures.
-        seed: the seed of the split, the sampling, the training (a second dictionary uses seed + 1)
-            and the pictures.
-        epochs: passes over the vectors (None: enough for 4,000 minibatch steps, at most 500).
-        classes: classes (names or indices) whose concepts are weighed with Sobol indices.
-        recipe: how each concept's direction is rendered.
-        batch: concepts rendered together.
-        photo_batch: photos per forward pass.
-        workers: processes decoding photos.
-        judge: the judge of each concept's trust measures (see ``trust``), its picture as the reference.
-        trials: two-alternative trials per concept and kind of reference.
         runner: where the collection pass reads the photos (default: in this process; see ``exemplars``).
-        wait: wait for another run that is writing ``out`` (else it is refused).
         progress: called with (stage, done, total).
+        spec: the options as a ``ConceptsSpec`` (keyword options override its values).
+        options: any option of ``ConceptsSpec``, by name (listed below); ``recipe`` is a Recipe
+            or a recipe's name, ``judge`` a VisionModel or a model's name.
     Returns:
         The concepts: ``encode``, ``decode``, ``maps`` of a photo, ``measures``, the ``record`` of
         concepts.json and the page ``index``.
@@ -333,10 +319,7 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
         ImageInputError: an empty or unreadable folder.
     """
     network = as_model(model)
-    settings = ConceptSettings(method, concepts, k, samples, held_out, seed, epochs, tuple(str(c) for c in classes))
-    trust_settings = TrustSettings(load_judge(judge, network), trials, references=1)
-    run = learn_concepts(network, layer, photos, out, settings, recipe=get_recipe(recipe), batch=batch,
-                         photo_batch=photo_batch, workers=workers, trust=trust_settings, runner=runner, wait=wait,
+    run = learn_concepts(network, layer, photos, out, ConceptsSpec.of(spec, **options), runner=runner,
                          progress=progress)
     return Concepts(network, run.record["settings"]["layer"], run.dictionary, run.record, run.out)
 
@@ -372,4 +355,5 @@ def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resol
                             count=len(listed), progress=progress)
 
 
-__all__ = ["ExemplarsSpec", "activation_atlas", "atlas", "concepts", "exemplars", "layers", "spectrum", "stats", "twins"]
+__all__ = ["ConceptsSpec", "ExemplarsSpec", "activation_atlas", "atlas", "concepts", "exemplars", "layers", "spectrum",
+           "stats", "twins"]

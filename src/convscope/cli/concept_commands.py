@@ -8,7 +8,6 @@ from contextlib import ExitStack
 from convscope.cli.common import (
     cli_recipe,
     emit,
-    fail,
     load_model,
     output_folder,
     plural,
@@ -17,6 +16,7 @@ from convscope.cli.common import (
     ray_cluster,
     shards_on,
 )
+from convscope.cli.spec_flags import spec_from_args
 
 STAGES = {"photos": ("concepts: photos", "photo"), "training": ("concepts: training", "step"),
           "stability": ("concepts: second seed", "step"), "codes": ("concepts: codes", "photo"),
@@ -24,22 +24,16 @@ STAGES = {"photos": ("concepts: photos", "photo"), "training": ("concepts: train
 
 
 def cmd_concepts(args: argparse.Namespace) -> None:
-    from convscope.api import concepts
+    from convscope.api import ConceptsSpec, concepts
     from convscope.data.photo_stream import photo_files
 
     output_folder(args.out)
-    for value, name in ((args.concepts, "--concepts"), (args.k, "--k"), (args.samples, "--samples"),
-                        (args.batch, "--batch"), (args.photo_batch, "--photo-batch"), (args.steps, "--steps"),
-                        (args.epochs, "--epochs"), (args.trials, "--trials")):
-        positive(value, name)
-    if args.workers < 0:
-        fail(f"--workers must be 0 or more, got {args.workers}")
-    recipe = cli_recipe(args)
+    positive(args.steps, "--steps")
+    spec = spec_from_args(ConceptsSpec, args, recipe=cli_recipe(args))
     photo_files(args.photos)  # a missing or empty folder is refused before the model loads
     with ray_cluster(args) as cluster:
         args.model = args.model_name
         model = load_model(args)
-        classes = [c.strip() for c in args.classes.split(",") if c.strip()] if args.classes else []
         with ExitStack() as stack:
             bars = {}
 
@@ -49,11 +43,8 @@ def cmd_concepts(args: argparse.Namespace) -> None:
                     bars[stage] = stack.enter_context(progress_bar(label, unit=unit))
                 bars[stage](done, total)
 
-            result = concepts(model, args.layer, args.photos, args.out, method=args.method, concepts=args.concepts, k=args.k,
-                              samples=args.samples, held_out=args.held_out, seed=args.seed, epochs=args.epochs,
-                              classes=classes, recipe=recipe, batch=args.batch, photo_batch=args.photo_batch,
-                              workers=args.workers, judge=args.judge, trials=args.trials,
-                              runner=shards_on(cluster), wait=args.wait, progress=report)
+            result = concepts(model, args.layer, args.photos, args.out, runner=shards_on(cluster), progress=report,
+                              spec=spec)
     record = result.record
     for entry in record["skipped"]:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)

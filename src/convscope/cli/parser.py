@@ -6,7 +6,7 @@ import inspect
 from typing import Callable
 
 from convscope import __version__, models
-from convscope.api import concepts, trust
+from convscope.api import trust
 from convscope.cli.common import parse_size
 from convscope.cli.concept_commands import cmd_concepts
 from convscope.cli.info import cmd_classify, cmd_layers, cmd_models
@@ -30,11 +30,11 @@ from convscope.io.user_code import is_user_spec
 from convscope.jobs.activation_atlas import activation_atlas
 from convscope.jobs.atlas.builder import build_atlas
 from convscope.jobs.cluster.connect import RayCluster
+from convscope.jobs.concepts.job import ConceptsSpec
 from convscope.jobs.exemplars import ExemplarsSpec
 from convscope.methods.accentuation import accentuate, caricature
 from convscope.methods.class_models import class_model
 from convscope.methods.classify import classify
-from convscope.methods.concepts.dictionary import DICTIONARY_METHODS
 from convscope.methods.dream import dream
 from convscope.methods.explain import explain
 from convscope.methods.fidelity import measure_units
@@ -127,14 +127,16 @@ def add_common(p: argparse.ArgumentParser) -> None:
                         "'mean=0.485,0.456,0.406;std=0.229,0.224,0.225' on RGB in [0, 1]")
 
 
-def add_recipe_options(p: argparse.ArgumentParser) -> None:
+def add_recipe_options(p: argparse.ArgumentParser, seed: bool = True) -> None:
+    """The recipe and its options; ``seed``: also --seed (False where the command's spec has it)."""
     p.add_argument("--recipe", default=DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE", help=RECIPE_HELP)
     p.add_argument("--size", type=parse_size, metavar="PX|WxH",
                    help="image size: 128, or width x height such as 192x128 (default: the recipe's: "
                         f"{recipe_values(lambda r: size_text(r.size))})")
     p.add_argument("--steps", type=int,
                    help=f"optimization steps (default: the recipe's: {recipe_values(lambda r: r.steps)})")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    if seed:
+        p.add_argument("--seed", type=int, default=0, help="random seed")
     add_view_options(p)
 
 
@@ -469,30 +471,9 @@ def build_parser() -> Parser:
     p.add_argument("--photos", required=True, help="folder of photos, read with its subfolders")
     p.add_argument("--out", required=True, help="output folder: index.html, concepts.json, dictionary.safetensors "
                    "(run the same command again to continue after a stop)")
-    p.add_argument("--method", choices=list(DICTIONARY_METHODS), default=library_default(concepts, "method"),
-                   help="; ".join(f"{name}: {method.about}" for name, method in DICTIONARY_METHODS.items()))
-    p.add_argument("--concepts", type=int, default=library_default(concepts, "concepts"), help="atoms in the dictionary")
-    p.add_argument("--k", type=int, default=library_default(concepts, "k"),
-                   help="active concepts per vector (sae), and units kept per vector by the units baseline")
-    p.add_argument("--samples", type=int, default=library_default(concepts, "samples"),
-                   help="the most training vectors, spread evenly over the training photos")
-    p.add_argument("--held-out", type=float, default=library_default(concepts, "held_out"),
-                   help="share of the photos kept apart for the measures")
-    p.add_argument("--epochs", type=int, help="passes over the vectors (default: enough for 4,000 minibatch steps, "
-                   "at most 500)")
-    p.add_argument("--classes", help="classes to weigh the concepts for, by name or index, comma-separated")
-    p.add_argument("--batch", type=int, default=library_default(concepts, "batch"), help="concepts rendered together")
-    p.add_argument("--photo-batch", type=int, default=library_default(concepts, "photo_batch"),
-                   help="photos per forward pass")
-    p.add_argument("--workers", type=int, default=library_default(concepts, "workers"),
-                   help="processes decoding photos (0: decode in this one)")
+    add_spec_flags(p, ConceptsSpec)
     add_ray(p, "read the photos of the collection pass")
-    p.add_argument("--judge", metavar="MODEL", help="the network whose embeddings judge each concept's picture "
-                   "(default: efficientnet-lite2; efficientnet-lite0 for efficientnet-lite2 itself)")
-    p.add_argument("--trials", type=int, default=library_default(concepts, "trials"),
-                   help="two-alternative trials per concept and kind of reference")
-    add_recipe_options(p)
-    add_wait(p)
+    add_recipe_options(p, seed=False)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_concepts)

@@ -8,7 +8,7 @@ import types
 import typing
 from typing import Any
 
-from convscope.runtime.spec import Spec, SpecType, spec_options
+from convscope.runtime.spec import Spec, SpecType, help_text, spec_options
 
 
 def flag(name: str) -> str:
@@ -42,11 +42,11 @@ def add_spec_flags(parser: argparse.ArgumentParser, spec: type[Spec], **override
         if not meta.get("flag", True):
             continue
         kind = _base_type(hints[item.name])
-        settings: dict[str, Any] = {"help": meta["help"], "default": item.default}
+        settings: dict[str, Any] = {"help": help_text(item), "default": item.default}
         if kind is bool:
             settings["action"] = "store_true"
         elif kind is tuple:
-            settings.update(type=_comma_list, default=None, help=f"{meta['help']}, comma-separated")
+            settings.update(type=_comma_list, default=None, help=f"{help_text(item)}, comma-separated")
         else:
             settings["type"] = kind
         if meta.get("metavar"):

@@ -17,14 +17,15 @@ SpecType = TypeVar("SpecType", bound="Spec")
 Function = TypeVar("Function", bound=Callable[..., Any])
 
 
-def option(default: Any, help: str, *, minimum: float | None = None, below: float | None = None,
+def option(default: Any, help: str | Callable[[], str], *, minimum: float | None = None, below: float | None = None,
            choices: Callable[[], Sequence[str]] | None = None, metavar: str | None = None,
            flag: bool = True) -> Any:
     """A field of a spec.
 
     Args:
         default: the option's default (a tuple for a list of values).
-        help: what the option does, as ``--help`` shows it.
+        help: what the option does, as ``--help`` shows it (or a function that says it, for a
+            text made from a registry that can grow).
         minimum: the smallest value allowed (None: any).
         below: a value the option must stay under (None: any).
         choices: gives the values allowed (called when the spec is checked, so a registry can grow).
@@ -37,6 +38,12 @@ def option(default: Any, help: str, *, minimum: float | None = None, below: floa
     metadata = {"help": help, "minimum": minimum, "below": below, "choices": choices, "metavar": metavar,
                 "flag": flag}
     return field(default=default, metadata=metadata)
+
+
+def help_text(item: Field) -> str:
+    """The help text of a spec's option."""
+    text = item.metadata["help"]
+    return text() if callable(text) else text
 
 
 def spec_options(spec: type["Spec"] | "Spec") -> list[Field]:
@@ -107,7 +114,7 @@ def takes(spec: type[Spec]) -> Callable[[Function], Function]:
     """A decorator that adds to a function's docstring the options of ``spec`` it takes by
     keyword, with their defaults and help, so that ``help()`` and Jupyter list them."""
     def document(function: Function) -> Function:
-        lines = [f"        {item.name} (default {item.default!r}): {item.metadata['help']}" for item in spec_options(spec)]
+        lines = [f"        {item.name} (default {item.default!r}): {help_text(item)}" for item in spec_options(spec)]
         function.__doc__ = f"{function.__doc__}\n    Options ({spec.__name__}):\n" + "\n".join(lines) + "\n"
         return function
 

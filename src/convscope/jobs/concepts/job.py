@@ -22,16 +22,18 @@ from convscope.io.files import write_json
 from convscope.jobs.concepts.codes_pass import CodesPass, run_codes_pass
 from convscope.jobs.concepts.pictures import concept_name, render_concepts, write_concept_crops
 from convscope.jobs.concepts.trust_step import concept_trust
-from convscope.jobs.job_folder import JobFolder
+from convscope.jobs.job_folder import WAIT_HELP, JobFolder
 from convscope.methods.concepts.dictionary import DICTIONARY_METHODS, ConceptDictionary
 from convscope.methods.concepts.effects import deletion_check, removal_effects, sobol_importance
 from convscope.methods.concepts.measures import dictionary_similarity, stability
 from convscope.methods.concepts.schedule import Training
 from convscope.methods.trust.assess import TrustSettings
+from convscope.methods.trust.judge import load_judge
 from convscope.models.base import VisionModel
 from convscope.models.classes import resolve_class
 from convscope.models.probe import Probe
 from convscope.runtime.progress import StageProgress
+from convscope.runtime.spec import Spec, option
 
 CONCEPTS_FILE = "concepts.json"
 DICTIONARY_FILE = "dictionary.safetensors"
@@ -43,26 +45,40 @@ CLASS_PHOTOS = 16
 SIGN_PHOTOS = 8  # photos looked at before the pass, to refuse NMF on a signed layer at once
 
 
-@dataclass(frozen=True)
-class ConceptSettings:
-    """What the user chose (see ``convscope.api.concepts``)."""
+def _methods() -> list[str]:
+    return list(DICTIONARY_METHODS)
 
-    method: str
-    concepts: int
-    k: int
-    samples: int
-    held_out: float
-    seed: int
-    epochs: int | None
-    classes: tuple[str, ...]
+
+@dataclass(frozen=True)
+class ConceptsSpec(Spec):
+    """The options of ``concepts`` (see ``convscope.concepts``)."""
+
+    method: str = option("nmf", lambda: "the dictionary method: " + "; ".join(
+        f"{name}: {method.about}" for name, method in DICTIONARY_METHODS.items()), choices=_methods)
+    concepts: int = option(64, "atoms in the dictionary", minimum=1)
+    k: int = option(8, "active concepts per vector (sae), and units kept per vector by the units baseline",
+                    minimum=1)
+    samples: int = option(100_000, "the most training vectors, spread evenly over the training photos", minimum=1)
+    held_out: float = option(0.1, "share of the photos kept apart for the measures")
+    seed: int = option(0, "the seed of the split, the sampling, the training (a second dictionary uses seed + 1) "
+                          "and the pictures")
+    epochs: int | None = option(None, "passes over the vectors (default: enough for 4,000 minibatch steps, "
+                                      "at most 500)", minimum=1)
+    classes: tuple[str, ...] = option((), "classes to weigh the concepts for, by name or index")
+    recipe: Recipe | str = option(DEFAULT_RECIPE, "how each concept's direction is rendered", flag=False)
+    batch: int = option(32, "concepts rendered together", minimum=1)
+    photo_batch: int = option(32, "photos per forward pass", minimum=1)
+    workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
+    judge: str | VisionModel | None = option(None, "the network whose embeddings judge each concept's picture "
+                                                   "(default: efficientnet-lite2; efficientnet-lite0 for "
+                                                   "efficientnet-lite2 itself)", metavar="MODEL")
+    trials: int = option(50, "two-alternative trials per concept and kind of reference", minimum=1)
+    wait: bool = option(False, WAIT_HELP)
 
     def check(self) -> None:
-        """Raises a one-line error for a setting out of range."""
-        if self.method not in DICTIONARY_METHODS:
-            raise OutOfRangeError(f"unknown method {self.method!r}: use {' or '.join(DICTIONARY_METHODS)}",
-                                  options=["method"])
-        if self.concepts < 1:
-            raise OutOfRangeError(f"{{concepts}} must be at least 1, got {self.concepts}", options=["concepts"])
+        """Raises a one-line error for options that do not fit together; resolves the recipe."""
+        object.__setattr__(self, "recipe", get_recipe(self.recipe))
+        object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         if not 1 <= self.k <= self.concepts:
             raise OutOfRangeError(f"{{k}} must be from 1 to {{concepts}} ({self.concepts}), got {self.k}",
                                   options=["k", "concepts"])
@@ -71,8 +87,11 @@ class ConceptSettings:
                                   "dictionary needs more vectors than concepts", options=["samples", "concepts"])
         if not 0 <= self.held_out < 1:
             raise OutOfRangeError(f"{{held_out}} must be from 0 to below 1, got {self.held_out}", options=["held_out"])
-        if self.epochs is not None and self.epochs < 1:
-            raise OutOfRangeError(f"{{epochs}} must be at least 1, got {self.epochs}", options=["epochs"])
+
+    def learning(self) -> dict:
+        """The options that decide what is learned, as concepts.json's settings record them."""
+        return {name: getattr(self, name) for name in ("method", "concepts", "k", "samples", "held_out", "seed",
+                                                       "epochs", "classes")}
 
 
 @dataclass
@@ -85,11 +104,8 @@ class ConceptsRun:
     record: dict
 
 
-def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path,
-                   settings: ConceptSettings, *, recipe: Recipe | str = DEFAULT_RECIPE,
-                   batch: int = 32, photo_batch: int = 32, workers: int = 2, trust: TrustSettings | None = None,
-                   runner: ShardRunner | None = None, wait: bool = False,
-                   progress: StageProgress | None = None) -> ConceptsRun:
+def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, spec: ConceptsSpec, *,
+                   runner: ShardRunner | None = None, progress: StageProgress | None = None) -> ConceptsRun:
     """Learns, measures and shows the concepts of ``layer`` over the photos under ``photos_dir``.
 
     Args:
@@ -97,16 +113,9 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         layer: a layer with positions.
         photos_dir: the photo folder, read with its subfolders.
         out: the output folder.
-        settings: method, concepts, k, samples, held-out share, seed, epochs, classes.
-        recipe: how the concepts' pictures are rendered.
-        batch: concepts rendered together.
-        photo_batch: photos per forward pass.
-        workers: processes decoding photos.
-        trust: how to measure each concept's trust, its picture as the reference (``references``
-            1; see ``convscope.methods.trust``), or None.
+        spec: the options (the method, its size, the pictures' recipe, the trust measures' judge).
         runner: where the collection pass reads the photos (a ``photo_pass.ShardRunner``, e.g. a
             Ray cluster's; default: in this process; the vectors are the same).
-        wait: wait for another run that is writing ``out`` instead of refusing.
         progress: called with (stage, done, total); the stages are "photos", "training",
             "stability", "codes", "classes" and "pictures".
     Returns:
@@ -118,9 +127,10 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
     """
     from convscope.pages.concepts_page import write_concepts_pages
 
-    settings.check()
+    settings, rec = spec, get_recipe(spec.recipe)
+    batch, photo_batch, workers = spec.batch, spec.photo_batch, spec.workers
+    trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1)
     report = progress or (lambda *_: None)
-    rec = get_recipe(recipe)
     info = model.layer(layer)
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to learn concepts from: choose a conv layer "
@@ -132,9 +142,9 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
     files = photo_files(photos_dir)  # an empty or missing folder is refused before anything is written
     if DICTIONARY_METHODS[settings.method].non_negative:
         _check_sign(model, info.name, files[:SIGN_PHOTOS])
-    key_settings = {"model": model.name, "layer": info.name, **vars(settings), "classes": targets,
+    key_settings = {"model": model.name, "layer": info.name, **spec.learning(), "classes": targets,
                     "recipe": rec.as_dict(), "precision": model.effective_precision}
-    with JobFolder(out, {"job": "concepts", **key_settings}, wait=wait):
+    with JobFolder(out, {"job": "concepts", **key_settings}, wait=spec.wait):
         shards = collect_vectors(model, info.name, photos_dir, out / VECTORS, samples=settings.samples,
                                  held_out=settings.held_out, seed=settings.seed, batch=photo_batch, workers=workers,
                                  runner=runner, progress=lambda done, total: report("photos", done, total))
@@ -170,7 +180,7 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         return ConceptsRun(out, index, dictionary, record)
 
 
-def _trained(out: Path, shards: VectorShards, settings: ConceptSettings, seed: int, device: torch.device,
+def _trained(out: Path, shards: VectorShards, settings: ConceptsSpec, seed: int, device: torch.device,
              progress: Callable[[int, int], None]) -> ConceptDictionary:
     """The dictionary trained with ``seed``: read back when a finished one of the same settings is
     there, else trained (continuing from its checkpoint) and kept; the checkpoint is then removed."""
@@ -205,7 +215,7 @@ def _check_sign(model: VisionModel, layer: str, files: list[Path]) -> None:
                     raise _signed_layer(info.name, smallest)
 
 
-def _check_vectors(shards: VectorShards, settings: ConceptSettings) -> None:
+def _check_vectors(shards: VectorShards, settings: ConceptsSpec) -> None:
     if DICTIONARY_METHODS[settings.method].non_negative and shards.smallest < 0:
         raise _signed_layer(shards.settings["layer"], shards.smallest)
     if shards.count < settings.concepts:
