@@ -20,7 +20,7 @@ from convscope.engine.spectrum import Spectrum, measure_spectrum
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.photo_reading import readable_photos
 from convscope.jobs import activation_atlas as activation_atlas_job
-from convscope.jobs.activation_atlas import ActivationAtlasSummary
+from convscope.jobs.activation_atlas import ActivationAtlasSpec, ActivationAtlasSummary
 from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
 from convscope.jobs.atlas.ray_runner import ray_runner_factory
 from convscope.jobs.cluster.connect import RayCluster
@@ -242,10 +242,10 @@ def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | 
                        trust=trust)
 
 
+@takes(ActivationAtlasSpec)
 def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *,
-                     grid: int = 20, samples: int = 5000, min_count: int = 3,
-                     recipe: Recipe | str = DEFAULT_RECIPE, batch: int = 32, seed: int = 0,
-                     runner: ShardRunner | None = None, wait: bool = False) -> ActivationAtlasSummary:
+                     runner: ShardRunner | None = None, progress: StageProgress | None = None,
+                     spec: ActivationAtlasSpec | None = None, **options: Any) -> ActivationAtlasSummary:
     """The activation atlas of a layer (Carter et al. 2019): its activations over a photo folder
     laid out with UMAP, a picture per grid cell, a zoomable page in ``out``.
 
@@ -254,22 +254,19 @@ def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, o
         layer: a layer with positions.
         photos: the photo folder, read with its subfolders.
         out: the output folder.
-        grid: cells per side of the grid.
-        samples: activation vectors sampled (random positions, spread over the photos).
-        min_count: the fewest vectors a cell needs to be drawn.
-        recipe: a Recipe or a recipe's name.
-        batch: cells optimized together.
-        seed: the seed of the sampling, the layout and the pictures.
         runner: where the sampling reads the photos (e.g. ``on_ray(...)``; default: in this process).
-        wait: wait for another run that is writing ``out`` (else it is refused).
+        progress: called with (stage, done, total); the stages are "photos" and "cells".
+        spec: the options as an ``ActivationAtlasSpec`` (keyword options override its values).
+        options: any option of ``ActivationAtlasSpec``, by name (listed below).
     Returns:
         The page, the cells drawn and the samples used.
     Raises:
         MissingExtraError: umap-learn is not installed.
+        JobFolderError: ``out`` holds an atlas of other settings, or another run is writing it.
     """
-    return activation_atlas_job.activation_atlas(as_model(model), layer, photos, out, grid=grid, samples=samples,
-                                                 min_count=min_count, recipe=get_recipe(recipe), batch=batch,
-                                                 seed=seed, runner=runner, wait=wait)
+    return activation_atlas_job.activation_atlas(as_model(model), layer, photos, out,
+                                                 ActivationAtlasSpec.of(spec, **options), runner=runner,
+                                                 progress=progress)
 
 
 def on_ray(address: str = "auto", gpus_per_task: float = 0.0) -> RayShards:
@@ -355,5 +352,5 @@ def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resol
                             count=len(listed), progress=progress)
 
 
-__all__ = ["ConceptsSpec", "ExemplarsSpec", "activation_atlas", "atlas", "concepts", "exemplars", "layers", "spectrum",
-           "stats", "twins"]
+__all__ = ["ActivationAtlasSpec", "ConceptsSpec", "ExemplarsSpec", "activation_atlas", "atlas", "concepts",
+           "exemplars", "layers", "spectrum", "stats", "twins"]

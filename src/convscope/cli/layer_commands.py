@@ -115,26 +115,20 @@ def cmd_exemplars(args: argparse.Namespace) -> None:
 
 
 def cmd_activation_atlas(args: argparse.Namespace) -> None:
+    from convscope.api import ActivationAtlasSpec, activation_atlas
     from convscope.data.photo_stream import photo_files
-    from convscope.jobs.activation_atlas import activation_atlas, require_umap
+    from convscope.jobs.activation_atlas import require_umap
 
     output_folder(args.out)
-    for value, name in ((args.grid, "--grid"), (args.samples, "--samples"), (args.min_count, "--min-count"),
-                        (args.batch, "--batch"), (args.photo_batch, "--photo-batch"), (args.steps, "--steps")):
-        positive(value, name)
-    if args.workers < 0:
-        fail(f"--workers must be 0 or more, got {args.workers}")
-    recipe = cli_recipe(args)
+    positive(args.steps, "--steps")
+    spec = spec_from_args(ActivationAtlasSpec, args, recipe=cli_recipe(args))
     require_umap()
     photo_files(args.photos)  # a missing or empty folder is refused before the model loads
     with ray_cluster(args) as cluster, progress_bar("activation atlas: photos", unit="photo") as photos_bar, \
             progress_bar("activation atlas: cells") as cells_bar:
         args.model = args.model_name
         model = load_model(args)
-        summary = activation_atlas(model, args.layer, args.photos, args.out, grid=args.grid, samples=args.samples,
-                                   min_count=args.min_count, recipe=recipe, batch=args.batch,
-                                   photo_batch=args.photo_batch, workers=args.workers, seed=args.seed,
-                                   runner=shards_on(cluster), wait=args.wait,
+        summary = activation_atlas(model, args.layer, args.photos, args.out, runner=shards_on(cluster), spec=spec,
                                    progress=lambda stage, done, total: (photos_bar if stage == "photos"
                                                                         else cells_bar)(done, total))
     for entry in summary.skipped:

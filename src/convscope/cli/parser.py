@@ -27,7 +27,7 @@ from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES, Recipe, size_text
 from convscope.engine.render import render
 from convscope.engine.spectrum import measure_spectrum
 from convscope.io.user_code import is_user_spec
-from convscope.jobs.activation_atlas import activation_atlas
+from convscope.jobs.activation_atlas import ActivationAtlasSpec
 from convscope.jobs.atlas.builder import build_atlas
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.concepts.job import ConceptsSpec
@@ -444,20 +444,9 @@ def build_parser() -> Parser:
     p.add_argument("--photos", required=True, help="folder of photos, read with its subfolders")
     p.add_argument("--out", required=True, help="output folder: index.html, atlas.png, activation-atlas.json "
                    "(run the same command again to continue after a stop)")
-    p.add_argument("--grid", type=int, default=library_default(activation_atlas, "grid"), help="cells per side of the grid")
-    p.add_argument("--samples", type=int, default=library_default(activation_atlas, "samples"),
-                   help="activation vectors sampled (random positions, "
-                   "spread over the photos)")
-    p.add_argument("--min-count", type=int, default=library_default(activation_atlas, "min_count"),
-                   help="fewest vectors a cell needs to be drawn")
-    p.add_argument("--batch", type=int, default=library_default(activation_atlas, "batch"), help="cells optimized together")
-    p.add_argument("--photo-batch", type=int, default=library_default(activation_atlas, "photo_batch"),
-                   help="photos per forward pass of the sampling")
-    p.add_argument("--workers", type=int, default=library_default(activation_atlas, "workers"),
-                   help="processes decoding photos (0: decode in this one)")
+    add_spec_flags(p, ActivationAtlasSpec)
     add_ray(p, "read the photos of the sampling")
-    add_recipe_options(p)
-    add_wait(p)
+    add_recipe_options(p, seed=False)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_activation_atlas)

@@ -31,10 +31,11 @@ from convscope.errors import MissingExtraError, OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
 from convscope.io.picture import Picture, row
-from convscope.jobs.job_folder import JobFolder
+from convscope.jobs.job_folder import WAIT_HELP, JobFolder
 from convscope.models.base import VisionModel
 from convscope.models.receptive import ReceptiveField, receptive_field
 from convscope.runtime.progress import StageProgress
+from convscope.runtime.spec import Spec, option
 
 ATLAS_FILE = "activation-atlas.json"
 CELLS = "cells"
@@ -129,20 +130,44 @@ class ActivationAtlasSummary:
             "unreadable photos": len(self.skipped)})
 
 
-def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, *, grid: int = 20,
-                     samples: int = 5000, min_count: int = 3, recipe: str | Recipe = DEFAULT_RECIPE,
-                     steps: int | None = None, size: int | tuple[int, int] | None = None, batch: int = 32,
-                     photo_batch: int = 32, workers: int = 2, seed: int = 0, runner: ShardRunner | None = None,
-                     wait: bool = False, progress: StageProgress | None = None) -> ActivationAtlasSummary:
+@dataclass(frozen=True)
+class ActivationAtlasSpec(Spec):
+    """The options of ``activation-atlas`` (see ``convscope.activation_atlas``)."""
+
+    grid: int = option(20, "cells per side of the grid", minimum=1, maximum=100)
+    samples: int = option(5000, "activation vectors sampled (random positions, spread over the photos)", minimum=2)
+    min_count: int = option(3, "fewest vectors a cell needs to be drawn", minimum=1)
+    recipe: Recipe | str = option(DEFAULT_RECIPE, "how each cell's mean direction is rendered", flag=False)
+    batch: int = option(32, "cells optimized together", minimum=1)
+    photo_batch: int = option(32, "photos per forward pass of the sampling", minimum=1)
+    workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
+    seed: int = option(0, "the seed of the sampling, the layout and the pictures")
+    wait: bool = option(False, WAIT_HELP)
+
+    def check(self) -> None:
+        """Resolves the recipe once."""
+        object.__setattr__(self, "recipe", get_recipe(self.recipe))
+
+
+def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path,
+                     spec: ActivationAtlasSpec, *, runner: ShardRunner | None = None,
+                     progress: StageProgress | None = None) -> ActivationAtlasSummary:
     """Builds the activation atlas of ``layer`` over the photos under ``photos_dir`` into ``out``
-    (pictures, ``activation-atlas.json``, ``atlas.png`` and the page ``index.html``); the
-    sampling pass reads the photos where ``runner`` reads them (default: in this process).
-    ``wait``: wait for another run that is writing ``out`` (else it is refused; see ``JobFolder``)."""
-    if not 1 <= grid <= 100:
-        raise OutOfRangeError(f"{{grid}} must be from 1 to 100 cells a side, got {grid}", options=["grid"])
-    if min_count < 1 or batch < 1:
-        raise OutOfRangeError("{min_count} and {batch} must be positive", options=["min_count", "batch"])
-    rec = get_recipe(recipe, steps=steps, size=size)
+    (pictures, ``activation-atlas.json``, ``atlas.png`` and the page ``index.html``).
+
+    Args:
+        model: the network.
+        layer: a layer with positions.
+        photos_dir: the photo folder.
+        out: the output folder (owned through a ``JobFolder``).
+        spec: the options.
+        runner: where the sampling pass reads the photos (default: in this process).
+        progress: called with (stage, done, total); the stages are "photos" and "cells".
+    Returns:
+        The page, the cells drawn and the samples used.
+    """
+    grid, samples, min_count, seed, photo_batch = spec.grid, spec.samples, spec.min_count, spec.seed, spec.photo_batch
+    rec = get_recipe(spec.recipe)
     info = model.layer(layer)
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to lay out: choose a conv layer (or a token layer)")
@@ -151,8 +176,8 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
     key = {"job": "activation-atlas", **sampling_settings(model, info.name, photo_files(root), root, samples, seed,
                                                           photo_batch),
            "grid": grid, "min_count": min_count, "recipe": rec.as_dict()}
-    with JobFolder(out, key, wait=wait) as folder:
-        return _build(model, folder, root, rec, batch, workers, runner, progress)
+    with JobFolder(out, key, wait=spec.wait) as folder:
+        return _build(model, folder, root, rec, spec.batch, spec.workers, runner, progress)
 
 
 def _build(model: VisionModel, folder: JobFolder, root: Path, rec: Recipe, batch: int, workers: int,

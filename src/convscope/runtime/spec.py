@@ -17,7 +17,8 @@ SpecType = TypeVar("SpecType", bound="Spec")
 Function = TypeVar("Function", bound=Callable[..., Any])
 
 
-def option(default: Any, help: str | Callable[[], str], *, minimum: float | None = None, below: float | None = None,
+def option(default: Any, help: str | Callable[[], str], *, minimum: float | None = None,
+           maximum: float | None = None, below: float | None = None,
            choices: Callable[[], Sequence[str]] | None = None, metavar: str | None = None,
            flag: bool = True) -> Any:
     """A field of a spec.
@@ -27,6 +28,7 @@ def option(default: Any, help: str | Callable[[], str], *, minimum: float | None
         help: what the option does, as ``--help`` shows it (or a function that says it, for a
             text made from a registry that can grow).
         minimum: the smallest value allowed (None: any).
+        maximum: the largest value allowed (None: any).
         below: a value the option must stay under (None: any).
         choices: gives the values allowed (called when the spec is checked, so a registry can grow).
         metavar: the name of the value in ``--help``.
@@ -35,7 +37,7 @@ def option(default: Any, help: str | Callable[[], str], *, minimum: float | None
     Returns:
         The dataclass field.
     """
-    metadata = {"help": help, "minimum": minimum, "below": below, "choices": choices, "metavar": metavar,
+    metadata = {"help": help, "minimum": minimum, "maximum": maximum, "below": below, "choices": choices, "metavar": metavar,
                 "flag": flag}
     return field(default=default, metadata=metadata)
 
@@ -98,6 +100,8 @@ def _check(item: Field, value: Any) -> None:
         minimum = meta["minimum"]
         rule = "positive" if minimum == 1 and isinstance(value, int) else f"{minimum:g} or more"
         raise OutOfRangeError(f"{{{name}}} must be {rule}, got {value}", options=[name])
+    if meta.get("maximum") is not None and isinstance(value, (int, float)) and value > meta["maximum"]:
+        raise OutOfRangeError(f"{{{name}}} must be at most {meta['maximum']:g}, got {value}", options=[name])
     if meta.get("below") is not None and isinstance(value, (int, float)) and value >= meta["below"]:
         raise OutOfRangeError(f"{{{name}}} must be below {meta['below']:g}, got {value}", options=[name])
 
