@@ -11,7 +11,7 @@ On the first CUDA device (``--device cpu`` runs a small smoke version anywhere) 
    TF32 and bfloat16 autocast, with channels_last and contiguous weights;
 5. a profile of the render step (vgg16 at 224 px, efficientnet-lite0 at 128 px, batch 64);
 6. the library's compiled render step (``--compile on``) against eager, both recipes;
-7. one real ``build_atlas`` of every vgg16 conv filter at a few steps (writing included);
+7. one real ``convscope.atlas`` of every vgg16 conv filter at a few steps (writing included);
 8. the maco recipe's step (views per unit) for efficientnet-lite0 and vgg16, beside lucid's;
 9. how often a render step waits for the device (CUDA's sync debug mode), for each recipe;
 10. ``convscope exemplars`` over a timed slice of generated photos, every conv layer of
@@ -38,7 +38,6 @@ import convscope
 from convscope.engine.objectives import channel, channel_scores
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
-from convscope.jobs.atlas import build_atlas
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.compile_settings import compiling
@@ -156,10 +155,11 @@ def atlas_section(vgg: VisionModel, budget: Budget, layers: list[str], batch: in
 
 
 def real_atlas(vgg: VisionModel, layers: list[str], batch: int, steps: int) -> dict:
-    """A real ``build_atlas`` of every filter of ``layers`` at ``steps`` steps, writing included."""
+    """A real ``convscope.atlas`` of every filter of ``layers`` at ``steps`` steps, writing included."""
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        summary = build_atlas(vgg, out, layers=layers, recipe="lucid", steps=steps, size=128, batch=batch)
+        summary = convscope.atlas(vgg, out, recipe=convscope.get_recipe("lucid", steps=steps, size=128),
+                                  layers=layers, batch=batch)
         return {"filters": summary.rendered, "steps": steps, "batch": batch,
                 "precision": vgg.effective_precision, "seconds": time.perf_counter() - start}
 

@@ -139,10 +139,10 @@ def atlas_memory(layers: str, steps: int) -> dict:
     """Peak memory of an atlas over ``layers`` (few steps), in a fresh process."""
     code = f"""
 import tempfile, time, convscope
-from convscope.jobs.atlas import build_atlas
 with tempfile.TemporaryDirectory() as out:
     start = time.perf_counter()
-    s = build_atlas(convscope.load(), out, layers={layers.split(',')!r}, steps={steps}, batch=32)
+    s = convscope.atlas(convscope.load(), out, layers={layers.split(',')!r}, recipe=convscope.get_recipe("lucid", steps={steps}),
+                        batch=32)
     RESULT = {{'units': s.units, 'seconds': time.perf_counter() - start}}
 """
     out = peak_rss_of(code)

@@ -15,8 +15,8 @@ import pytest
 import torch
 from torch import nn
 
+import convscope
 from convscope import models
-from convscope.jobs.atlas import build_atlas
 from convscope.jobs.atlas.store import same_tree
 from convscope.jobs.job_folder import JobFolderError
 
@@ -80,7 +80,8 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
         while not (out / "atlas-config.json").exists() and time.time() < deadline:
             time.sleep(0.05)
         with pytest.raises(JobFolderError, match=rf"is being written by process {child.pid}"):
-            build_atlas(models.load(), out, layers=["stem"], steps=3, size=48, batch=16, seed=4)
+            convscope.atlas(models.load(), out, recipe=convscope.get_recipe("lucid", steps=3, size=48),
+                            layers=["stem"], batch=16, seed=4)
     finally:
         child.kill()
         child.wait()
@@ -91,8 +92,9 @@ def test_other_settings_are_refused_unless_forced(tmp_path, clean_atlas):
     shutil.copytree(clean_atlas, out)
     model = models.load()
     with pytest.raises(JobFolderError, match="other settings"):
-        build_atlas(model, out, layers=["stem"], steps=3, size=48, batch=16, seed=4, recipe="keras2016")
-    summary = build_atlas(model, out, layers=["block0"], steps=2, size=48, batch=16, seed=1, force=True)
+        convscope.atlas(model, out, recipe=convscope.get_recipe("keras2016", steps=3, size=48), layers=["stem"], batch=16, seed=4)
+    summary = convscope.atlas(model, out, recipe=convscope.get_recipe("lucid", steps=2, size=48),
+                              layers=["block0"], batch=16, seed=1, force=True)
     assert summary.rendered == 16 and not (out / "units" / "stem").exists()
 
 
@@ -101,11 +103,11 @@ def test_bad_folders(tmp_path):
     a_file = tmp_path / "file"
     a_file.write_text("x")
     with pytest.raises(JobFolderError, match="is a file"):
-        build_atlas(model, a_file, layers=["stem"])
+        convscope.atlas(model, a_file, layers=["stem"])
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(Exception, match="no photos in"):
-        build_atlas(model, tmp_path / "out", layers=["stem"], photos_dir=empty)
+        convscope.atlas(model, tmp_path / "out", layers=["stem"], photos=empty)
 
 
 def hostile_model():
@@ -121,7 +123,7 @@ def hostile_model():
 
 def test_hostile_names_are_escaped(tmp_path):
     out = tmp_path / "atlas"
-    build_atlas(hostile_model(), out, steps=2, size=32, batch=8)
+    convscope.atlas(hostile_model(), out, recipe=convscope.get_recipe("lucid", steps=2, size=32), batch=8)
     pages = [out / "index.html", *out.glob("units/*/*.html")]
     text = "\n".join(p.read_text() for p in pages)
     assert "<script>alert" not in text and "<img src=x" not in text and "<b>evil" not in text
@@ -203,7 +205,8 @@ def test_a_changed_batch_names_both_values(tmp_path, clean_atlas):
     out = tmp_path / "atlas"
     shutil.copytree(clean_atlas, out)
     with pytest.raises(JobFolderError, match=r"batch: 16 in the folder, 32 now.*batch 16"):
-        build_atlas(models.load(), out, layers=["stem", "block1"], steps=3, size=48, batch=32, seed=4)
+        convscope.atlas(models.load(), out, recipe=convscope.get_recipe("lucid", steps=3, size=48),
+                        layers=["stem", "block1"], batch=32, seed=4)
 
 
 def test_a_user_network_atlas_takes_its_conv_and_block_layers(tmp_path):
@@ -220,7 +223,7 @@ def test_a_user_network_atlas_takes_its_conv_and_block_layers(tmp_path):
                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
     model = models.wrap(net, input_size=32)
     assert model.main_layers == ["0", "2.0.conv", "2.0", "2.1.conv", "2.1", "2", "logits"]  # in output order
-    summary = build_atlas(model, tmp_path / "a", steps=1, size=32)
+    summary = convscope.atlas(model, tmp_path / "a", recipe=convscope.get_recipe("lucid", steps=1, size=32))
     assert summary.layers == model.main_layers
     with pytest.raises(Exception, match="has the layers 0, 2.0.conv, 2.0"):
         model.layer("3x")

@@ -180,11 +180,10 @@ def test_receptive_fields_of_a_network_whose_fields_are_known():
 
 
 def test_the_atlas_shows_dataset_examples(model, photo_folder, tmp_path):
-    from convscope.jobs.atlas import build_atlas
 
     convscope.exemplars(model, photo_folder, tmp_path / "ex", ["block3", "logits"], top=9, batch=16, workers=0)
-    build_atlas(model, tmp_path / "atlas", layers=["block3"], recipe="lucid", steps=2, size=64, batch=40,
-                exemplars_dir=tmp_path / "ex")
+    convscope.atlas(model, tmp_path / "atlas", recipe=convscope.get_recipe("lucid", steps=2, size=64),
+                    layers=["block3"], batch=40, exemplars=tmp_path / "ex")
     record = json.loads((tmp_path / "atlas" / "units" / "block3" / "0007.json").read_text())
     examples = record["exemplars"]
     assert examples["dataset_photos"] == 62 and len(examples["photos"]) == 9

@@ -13,7 +13,6 @@ from convscope.engine.objectives import channel
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
 from convscope.errors import OutOfRangeError
-from convscope.jobs.atlas import build_atlas
 from convscope.jobs.job_folder import JobFolderError
 from convscope.models.probe import Probe
 from convscope.runtime import precision
@@ -83,10 +82,10 @@ def test_cli_precision_option(capsys, tmp_path):
 
 def test_an_atlas_is_not_resumed_in_another_precision(tmp_path):
     out = tmp_path / "atlas"
-    settings = dict(layers=["stem"], steps=2, size=48, batch=16, seed=0)
-    build_atlas(models.load(), out, **settings)
+    settings = dict(layers=["stem"], recipe=convscope.get_recipe("lucid", steps=2, size=48), batch=16, seed=0)
+    convscope.atlas(models.load(), out, **settings)
     copy = tmp_path / "copy"
     shutil.copytree(out, copy)
     with pytest.raises(JobFolderError, match="precision"):
-        build_atlas(models.load(precision="bfloat16"), copy, **settings)
+        convscope.atlas(models.load(precision="bfloat16"), copy, **settings)
     assert json.loads((out / "atlas-config.json").read_text())["precision"] == "float32"

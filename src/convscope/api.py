@@ -21,7 +21,7 @@ from convscope.io.builtin_photos import builtin_photos
 from convscope.io.photo_reading import readable_photos
 from convscope.jobs import activation_atlas as activation_atlas_job
 from convscope.jobs.activation_atlas import ActivationAtlasSpec, ActivationAtlasSummary
-from convscope.jobs.atlas.builder import AtlasSummary, build_atlas
+from convscope.jobs.atlas.builder import AtlasProgress, AtlasSpec, AtlasSummary, build_atlas
 from convscope.jobs.atlas.ray_runner import ray_runner_factory
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.cluster.photo_shards import RayShards
@@ -205,41 +205,32 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
                          progress=progress)
 
 
-def atlas(model: VisionModel | str, out: str | Path, *, layers: Sequence[str] | None = None,
-          recipe: Recipe | str = DEFAULT_RECIPE, photos: str | Path | None = None, exemplars: str | Path | None = None,
-          batch: int = 32, seed: int = 0, force: bool = False, judge: VisionModel | str | None = None,
-          trials: int = 50, runner: ShardRunner | None = None, wait: bool = False) -> AtlasSummary:
+@takes(AtlasSpec)
+def atlas(model: VisionModel | str, out: str | Path, *, runner: ShardRunner | None = None,
+          progress: AtlasProgress | None = None, spec: AtlasSpec | None = None, **options: Any) -> AtlasSummary:
     """Every unit of a network rendered, measured against photos, and written as a static site
     (``out/index.html``); a stopped run continues where it was.
 
     Args:
         model: a VisionModel or a model's name.
         out: the output folder.
-        layers: the layers (default: every layer, logits included).
-        recipe: a Recipe or a recipe's name.
-        photos: a photo folder for the statistics (default: the built-in photos).
-        exemplars: a finished exemplars folder: unit pages show their dataset examples.
-        batch: units optimized together (part of the atlas's settings).
-        seed: the seed of the pictures.
-        force: replace an atlas with other settings in ``out``.
-        judge: with a photo folder, the judge of each unit's trust measures (see ``trust``),
-            taken with the unit's one picture as its reference (as ``trust(..., references=1)``).
-        trials: with a photo folder, two-alternative trials per unit and kind of reference.
         runner: where the photo folder is read (default: in this process); ``on_ray(...)`` also
             renders the batches as Ray tasks there (the files are the same).
-        wait: wait for another run that is writing ``out`` (else it is refused).
+        progress: called with (units done, units in all, Ray workers busy or None).
+        spec: the options as an ``AtlasSpec`` (keyword options override its values).
+        options: any option of ``AtlasSpec``, by name (listed below); ``recipe`` is a Recipe or
+            a recipe's name, ``judge`` a VisionModel or a model's name.
     Returns:
         The folder, the units in it, and how many were rendered now.
     Raises:
         JobFolderError: ``out`` holds an atlas with other settings (without ``force``), or
             another run is writing it (without ``wait``).
     """
-    model = as_model(model)
-    trust = TrustSettings(load_judge(judge, model), trials, references=1) if photos is not None else None
+    if "layers" in options and options["layers"] is not None:
+        options["layers"] = tuple(options["layers"])
     renders = ray_runner_factory(runner.cluster) if isinstance(runner, RayShards) else None
-    return build_atlas(model, out, layers=layers, recipe=get_recipe(recipe), photos_dir=photos, runner_factory=renders,
-                       exemplars_dir=exemplars, batch=batch, seed=seed, force=force, wait=wait, photo_runner=runner,
-                       trust=trust)
+    return build_atlas(as_model(model), out, AtlasSpec.of(spec, **options), progress=progress, runner_factory=renders,
+                       photo_runner=runner)
 
 
 @takes(ActivationAtlasSpec)
@@ -352,5 +343,5 @@ def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resol
                             count=len(listed), progress=progress)
 
 
-__all__ = ["ActivationAtlasSpec", "ConceptsSpec", "ExemplarsSpec", "activation_atlas", "atlas", "concepts",
+__all__ = ["ActivationAtlasSpec", "AtlasSpec", "ConceptsSpec", "ExemplarsSpec", "activation_atlas", "atlas", "concepts",
            "exemplars", "layers", "spectrum", "stats", "twins"]

@@ -32,31 +32,17 @@ if TYPE_CHECKING:
 def cmd_atlas(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
+    from convscope.api import AtlasSpec, atlas
     from convscope.data.photo_stream import photo_files
-    from convscope.jobs.atlas import build_atlas
 
     output_folder(args.out)
-    positive(args.batch, "--batch")
     positive(args.steps, "--steps")
-    positive(args.trials, "--trials")
-    recipe = cli_recipe(args)
+    spec = spec_from_args(AtlasSpec, args, recipe=cli_recipe(args))
     if args.photos is not None:
         photo_files(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
-    trust = None
-    if args.photos is not None:
-        from convscope.methods.trust.assess import TrustSettings
-        from convscope.methods.trust.judge import load_judge
-
-        trust = TrustSettings(load_judge(args.judge, model), args.trials, references=1)
-    layers = [l for l in args.layers.split(",") if l] if args.layers else None
     with ray_cluster(args) as cluster:
-        factory = None
-        if cluster is not None:
-            from convscope.jobs.atlas.ray_runner import ray_runner_factory
-
-            factory = ray_runner_factory(cluster)
         bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=TERMINAL.bars_off,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total} units [{elapsed}<{remaining}{postfix}]")
         start: list[float] = []
@@ -75,10 +61,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
                 bar.set_postfix_str(f"{60 * (done - start[0]) / elapsed:.1f} units/min{busy_text}", refresh=False)
 
         try:
-            summary = build_atlas(model, args.out, layers=layers, recipe=recipe, photos_dir=args.photos,
-                                  exemplars_dir=args.exemplars, batch=args.batch, seed=args.seed, force=args.force,
-                                  wait=args.wait, progress=update, runner_factory=factory,
-                                  photo_runner=shards_on(cluster), trust=trust)
+            summary = atlas(model, args.out, runner=shards_on(cluster), progress=update, spec=spec)
         finally:
             bar.close()
     warn_skipped(summary.skipped_photos)

@@ -28,7 +28,7 @@ from convscope.engine.render import render
 from convscope.engine.spectrum import measure_spectrum
 from convscope.io.user_code import is_user_spec
 from convscope.jobs.activation_atlas import ActivationAtlasSpec
-from convscope.jobs.atlas.builder import build_atlas
+from convscope.jobs.atlas.builder import AtlasSpec
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.concepts.job import ConceptsSpec
 from convscope.jobs.exemplars import ExemplarsSpec
@@ -404,20 +404,9 @@ def build_parser() -> Parser:
     p = command("atlas", help="every unit of a network, rendered and measured, as a static site")
     p.add_argument("model_name", metavar="MODEL", nargs="?", default=models.DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--out", required=True, help="output folder (resumable: run again to continue)")
-    p.add_argument("--layers", help="comma-separated layers (default: every layer, logits included)")
-    add_photos(p, "the statistics and, with enough photos, each unit's trust measures (its one picture as the "
-                  "reference)")
-    p.add_argument("--judge", metavar="MODEL", help="with --photos: the network whose embeddings the machine "
-                   "observer compares (default: efficientnet-lite2; efficientnet-lite0 for efficientnet-lite2 itself)")
-    p.add_argument("--trials", type=int, default=library_default(trust, "trials"),
-                   help="with --photos: two-alternative trials per unit and kind of reference")
-    p.add_argument("--exemplars", metavar="DIR", help="a finished `convscope exemplars` folder: each unit's page "
-                   "shows its dataset examples, cropped to its receptive field")
-    p.add_argument("--batch", type=int, default=library_default(build_atlas, "batch"), help="units optimized together")
-    p.add_argument("--force", action="store_true", help="replace an atlas with other settings in --out")
+    add_spec_flags(p, AtlasSpec)
     add_ray(p, "render the batches and read --photos")
-    add_recipe_options(p)
-    add_wait(p)
+    add_recipe_options(p, seed=False)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_atlas)

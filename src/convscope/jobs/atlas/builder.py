@@ -22,20 +22,21 @@ from convscope.engine.batch import as_seen
 from convscope.engine.objectives import channel, unit_objective
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render_units
-from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
 from convscope.io.picture import Picture
 from convscope.jobs.atlas import measure
 from convscope.jobs.atlas.store import CONFIG, GENERATED, AtlasStore, batch_hint
-from convscope.jobs.job_folder import JobFolder
+from convscope.jobs.job_folder import WAIT_HELP, JobFolder
 from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
 from convscope.methods.trust.assess import TrustMeter, TrustSettings, trust_impossible
+from convscope.methods.trust.judge import load_judge
 from convscope.methods.trust.plot import path_plot
 from convscope.models.base import VisionModel
 from convscope.pages.atlas_site import write_site
 from convscope.runtime.progress import Progress
+from convscope.runtime.spec import Spec, option
 
 THUMB_PX = 64
 AtlasProgress = Callable[[float, int, "int | None"], None]
@@ -144,59 +145,69 @@ class LocalRunner:
         """Nothing to release."""
 
 
-def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | None = None,
-                recipe: str | Recipe = DEFAULT_RECIPE, steps: int | None = None, size: int | None = None,
-                photos_dir: str | Path | None = None, exemplars_dir: str | Path | None = None, batch: int = 32,
-                seed: int = 0, force: bool = False, wait: bool = False,
-                progress: AtlasProgress | None = None,
-                runner_factory: Callable[[VisionModel, Recipe, int], BatchRunner] | None = None,
-                photo_workers: int = 2, photo_runner: ShardRunner | None = None,
-                trust: TrustSettings | None = None) -> AtlasSummary:
-    """Renders and measures every unit of ``layers`` into ``out`` and writes the site there;
-    a stopped run continues where it was, with the pixels of a clean run.
+@dataclass(frozen=True)
+class AtlasSpec(Spec):
+    """The options of ``atlas`` (see ``convscope.atlas``)."""
 
-    The photos are streamed once per layer, in this process with ``photo_workers`` decoding
-    processes, or where ``photo_runner`` reads them.
+    layers: tuple[str, ...] = option((), "the layers (default: every layer, logits included)")
+    recipe: Recipe | str = option(DEFAULT_RECIPE, "how the units are rendered", flag=False)
+    photos: str | None = option(None, "a folder of your own photos for the statistics and, with enough photos, each "
+                                      "unit's trust measures (its one picture as the reference); read with its "
+                                      "subfolders and streamed, so it can be of any size (default: the built-in set)",
+                                metavar="DIR")
+    exemplars: str | None = option(None, "a finished exemplars folder: each unit's page shows its dataset examples, "
+                                         "cropped to its receptive field", metavar="DIR")
+    batch: int = option(32, "units optimized together (part of the atlas's settings)", minimum=1)
+    seed: int = option(0, "the seed of the pictures")
+    workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
+    judge: str | VisionModel | None = option(None, "with photos: the network whose embeddings the machine observer "
+                                                   "compares (default: efficientnet-lite2; efficientnet-lite0 for "
+                                                   "efficientnet-lite2 itself)", metavar="MODEL")
+    trials: int = option(50, "with photos: two-alternative trials per unit and kind of reference", minimum=1)
+    force: bool = option(False, "replace an atlas with other settings in the output folder")
+    wait: bool = option(False, WAIT_HELP)
+
+    def check(self) -> None:
+        """Resolves the recipe once."""
+        object.__setattr__(self, "recipe", get_recipe(self.recipe))
+
+
+def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progress: AtlasProgress | None = None,
+                runner_factory: Callable[[VisionModel, Recipe, int], BatchRunner] | None = None,
+                photo_runner: ShardRunner | None = None) -> AtlasSummary:
+    """Renders and measures every unit of the spec's layers into ``out`` and writes the site
+    there; a stopped run continues where it was, with the pixels of a clean run.
+
+    The photos are streamed once per layer, in this process with ``spec.workers`` decoding
+    processes, or where ``photo_runner`` reads them. Over a photo folder with enough photos,
+    each unit's trust is measured with its one picture as the reference.
 
     Args:
         model: the network.
         out: the output folder.
-        layers: the layers (default: every layer, logits included).
-        recipe: a Recipe or a recipe's name.
-        steps: optimization steps (default: the recipe's).
-        size: the pictures' size (default: the recipe's).
-        photos_dir: a photo folder of any size (default: the built-in photos).
-        exemplars_dir: a finished exemplars folder: unit pages show their dataset examples.
-        batch: units optimized together (part of the atlas's settings).
-        seed: the seed of the pictures.
-        force: replace an atlas with other settings in ``out``.
-        wait: wait for another run that is writing ``out`` instead of refusing.
+        spec: the options.
         progress: called with (units done, units in all, workers busy or None).
         runner_factory: builds what renders the batches (default: this process; see
             ``ray_runner.ray_runner_factory``); the files are the same either way.
-        photo_workers: processes decoding photos.
         photo_runner: where the photos are read (a ``photo_pass.ShardRunner``, e.g. a Ray
             cluster's; default: in this process; the statistics are the same).
-        trust: how to measure each unit's trust with its one picture (``references`` must be
-            1; None: not measured); taken only over a photo folder with enough photos.
     Returns:
         The folder, its units, and how many were rendered now.
     Raises:
         JobFolderError: ``out`` holds an atlas with other settings (without ``force``), or another
             run is writing it (without ``wait``).
     """
-    rec = get_recipe(recipe, steps=steps, size=size)
-    if batch <= 0:
-        raise OutOfRangeError(f"batch must be positive, got {batch}")
+    rec, seed, batch = get_recipe(spec.recipe), spec.seed, spec.batch
     seen = rec.view_hw(model.input_size)  # what the network sees: the picture, or maco's crops of it
     model.check_size(seen)
-    names = [model.layer(name).name for name in (layers or default_layers(model, seen))]
+    names = [model.layer(name).name for name in (spec.layers or default_layers(model, seen))]
     for name in names:
         channel(name, 0).validate(model, seen)
-    photos = photo_source(photos_dir, photo_workers, photo_runner)
-    if trust is not None and (photos_dir is None or trust_impossible(len(photos), trust) is not None):
+    photos = photo_source(spec.photos, spec.workers, photo_runner)
+    trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1) if spec.photos is not None else None
+    if trust is not None and trust_impossible(len(photos), trust) is not None:
         trust = None
-    exemplars = ExemplarIndex.open(exemplars_dir, model) if exemplars_dir is not None else None
+    exemplars = ExemplarIndex.open(spec.exemplars, model) if spec.exemplars is not None else None
     total = sum(model.layers[n].channels for n in names)
     runner = (runner_factory or LocalRunner)(model, rec, seed)  # a remote one checks itself here
     config = {"model": model.name, "recipe": rec.as_dict(), "precision": runner.precision,
@@ -207,7 +218,8 @@ def build_atlas(model: VisionModel, out: str | Path, *, layers: Sequence[str] | 
     if trust is not None:
         config["trust"] = trust.as_dict()
     try:
-        folder = JobFolder(out, config, key_file=CONFIG, wait=wait, replace=force, generated=GENERATED, hint=batch_hint)
+        folder = JobFolder(out, config, key_file=CONFIG, wait=spec.wait, replace=spec.force, generated=GENERATED,
+                           hint=batch_hint)
         rendered = _build(model, folder, names, rec, seed, batch, photos, total, runner,
                           progress or (lambda *_: None), exemplars, trust)
     finally:
