@@ -28,7 +28,7 @@ from convscope.jobs.cluster.photo_shards import RayShards
 from convscope.jobs.concepts.job import ConceptsSpec, learn_concepts
 from convscope.jobs.concepts.result import Concepts
 from convscope.jobs.exemplars import ExemplarRun, ExemplarsSpec, run_exemplars
-from convscope.jobs.trust import TrustReport, assess_trust
+from convscope.jobs.trust import TrustReport, TrustSpec, assess_trust
 from convscope.methods.fidelity import UnitFidelity, measure_units
 from convscope.methods.trust.assess import TrustSettings, trust_impossible
 from convscope.methods.trust.judge import load_judge
@@ -102,10 +102,10 @@ def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
     return result
 
 
+@takes(TrustSpec)
 def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *, photos: str | Path | Sequence[object],
-          out: str | Path = "trust", judge: VisionModel | str | None = None, recipe: Recipe | str = DEFAULT_RECIPE,
-          trials: int = 50, references: int = 3, seed: int = 0, batch: int = 32, export: str | Path | None = None,
-          wait: bool = False, progress: Progress | None = None) -> TrustReport:
+          out: str | Path = "trust", progress: Progress | None = None, spec: TrustSpec | None = None,
+          **options: Any) -> TrustReport:
     """Measured evidence that each unit's picture shows what the unit does on real photos: the
     ratio of activations, the path score (Geirhos et al. 2024) and a machine two-alternative
     choice (Borowski et al. 2021, with a judge network in place of the person).
@@ -116,29 +116,21 @@ def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
         units: the units to measure (default: the layer's first eight).
         photos: a folder (of any size) or a list of photos.
         out: the output folder: trust.json, each unit's pictures and path plot, sheet.png.
-        judge: the network whose embeddings the observer compares: a VisionModel or a name
-            (default: efficientnet-lite2, or efficientnet-lite0 for efficientnet-lite2 itself).
-        recipe: a Recipe or a recipe's name.
-        trials: two-alternative trials per unit and kind of reference.
-        references: references per kind: the unit's best photos, and its pictures (seeds).
-        seed: the seed of the pictures and the trials.
-        batch: units optimized together.
-        export: a folder for the trials as a page people can take, with an answer key.
-        wait: wait for another run that is writing ``out`` (else it is refused).
         progress: called with (unit-steps done, unit-steps in all).
+        spec: the options as a ``TrustSpec`` (keyword options override its values).
+        options: any option of ``TrustSpec``, by name (listed below); ``recipe`` is a Recipe or a
+            recipe's name, ``judge`` a VisionModel or a model's name.
     Returns:
         The measures per unit, their medians, and the files written.
     Raises:
         OutOfRangeError: the first layer, a unit or option out of range, too few photos.
         ConvscopeError: a judge that cannot load.
         ImageInputError: a missing or empty photo folder.
+        JobFolderError: ``out`` holds a trust run of other settings, or another run is writing it.
     """
-    model = as_model(model)
-    if units is None:
-        units = list(range(min(STATS_UNITS, model.layer(layer).channels)))
-    settings = TrustSettings(load_judge(judge, model), trials, references)
-    return assess_trust(model, layer, units, photos, out, settings, recipe=get_recipe(recipe), seed=seed, batch=batch,
-                        export=export, wait=wait, progress=progress)
+    if units is not None:
+        options["units"] = tuple(units)
+    return assess_trust(as_model(model), layer, photos, out, TrustSpec.of(spec, **options), progress=progress)
 
 
 def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, angles: Sequence[float] | None = None,
@@ -343,5 +335,5 @@ def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resol
                             count=len(listed), progress=progress)
 
 
-__all__ = ["ActivationAtlasSpec", "AtlasSpec", "ConceptsSpec", "ExemplarsSpec", "activation_atlas", "atlas", "concepts",
-           "exemplars", "layers", "spectrum", "stats", "twins"]
+__all__ = ["ActivationAtlasSpec", "AtlasSpec", "ConceptsSpec", "ExemplarsSpec", "TrustSpec", "activation_atlas",
+           "atlas", "concepts", "exemplars", "layers", "spectrum", "stats", "twins"]

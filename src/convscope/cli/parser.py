@@ -32,6 +32,7 @@ from convscope.jobs.atlas.builder import AtlasSpec
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.concepts.job import ConceptsSpec
 from convscope.jobs.exemplars import ExemplarsSpec
+from convscope.jobs.trust import TrustSpec
 from convscope.methods.accentuation import accentuate, caricature
 from convscope.methods.class_models import class_model
 from convscope.methods.classify import classify
@@ -44,6 +45,7 @@ from convscope.methods.twins import TWIN_PICTURE_STEPS, add_picture_view, find_t
 from convscope.runtime.compile_settings import COMPILE_MODES
 from convscope.runtime.devices import DEVICE_CHOICES
 from convscope.runtime.precision import PRECISIONS
+from convscope.runtime.spec import default_of
 
 MODEL_HELP = ("a model name from `convscope models` (efficientnet-lite0, vgg16, ...), timm:NAME for a timm "
               "model, path/model.onnx, or path/to/file.py:factory for your own network")
@@ -189,9 +191,9 @@ def add_thresholds(p: argparse.ArgumentParser) -> None:
 def add_trust_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--judge", metavar="MODEL", help="the network whose embeddings the machine observer compares "
                    "(default: efficientnet-lite2; efficientnet-lite0 for efficientnet-lite2 itself)")
-    p.add_argument("--trials", type=int, default=library_default(trust, "trials"),
+    p.add_argument("--trials", type=int, default=default_of(TrustSpec, "trials"),
                    help="two-alternative trials per unit and kind of reference")
-    p.add_argument("--references", type=int, default=library_default(trust, "references"),
+    p.add_argument("--references", type=int, default=default_of(TrustSpec, "references"),
                    help="references per kind: the unit's best photos, and its pictures (seeds)")
 
 
@@ -507,10 +509,8 @@ def build_parser() -> Parser:
                    "pictures and path plot, sheet.png")
     p.add_argument("--export-trials", metavar="DIR", help="also write the trials as a page people can take "
                    "(index.html) and its answer key (answer-key.json)")
-    p.add_argument("--batch", type=int, default=library_default(trust, "batch"), help="units optimized together")
-    add_trust_options(p)
-    add_recipe_options(p)
-    add_wait(p)
+    add_spec_flags(p, TrustSpec)
+    add_recipe_options(p, seed=False)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_trust)

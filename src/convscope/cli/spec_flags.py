@@ -62,4 +62,4 @@ def spec_from_args(spec: type[SpecType], args: argparse.Namespace, **values: Any
     for the options the command builds itself."""
     given = {item.name: getattr(args, item.name) for item in spec_options(spec)
              if item.metadata.get("flag", True) and getattr(args, item.name, None) is not None}
-    return spec.of(**given, **values)
+    return spec.of(**{**given, **values})

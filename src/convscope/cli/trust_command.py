@@ -14,6 +14,7 @@ from convscope.cli.common import (
     progress_bar,
     warn_skipped,
 )
+from convscope.cli.spec_flags import spec_from_args
 
 
 def number(value: float | None, width: int, digits: int = 2) -> str:
@@ -40,23 +41,20 @@ def measures_table(rows: list[dict], after: str | None) -> list[str]:
 
 
 def cmd_trust(args: argparse.Namespace) -> None:
-    from convscope.api import trust
+    from convscope.api import TrustSpec, trust
     from convscope.data.photo_stream import photo_files
 
-    for value, name in ((args.trials, "--trials"), (args.references, "--references"), (args.batch, "--batch"),
-                        (args.steps, "--steps")):
-        positive(value, name)
+    positive(args.steps, "--steps")
     out = output_folder(args.out)
-    export = output_folder(args.export_trials) if args.export_trials else None
+    export = str(output_folder(args.export_trials)) if args.export_trials else None
     recipe = cli_recipe(args)
+    units = tuple(parse_units(args.units)) if args.units else ()
+    spec = spec_from_args(TrustSpec, args, recipe=recipe, units=units, export=export)
     photo_files(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
-    units = parse_units(args.units) if args.units else None
     with progress_bar(f"trust {args.layer}") as bar:
-        report = trust(model, args.layer, units, photos=args.photos, out=out, judge=args.judge, recipe=recipe,
-                       trials=args.trials, references=args.references, seed=args.seed, batch=args.batch,
-                       export=export, wait=args.wait, progress=bar)
+        report = trust(model, args.layer, photos=args.photos, out=out, progress=bar, spec=spec)
     record = report.record
     warn_skipped(record["skipped"])
     data = {**record, "out": str(report.out), "trust_json": str(report.out / "trust.json"),
