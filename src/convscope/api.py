@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from convscope.data.photo_pass import ShardRunner
-from convscope.data.photo_sources import PhotoFolder, PhotosLike, as_source
+from convscope.data.photo_sources import PhotosLike, as_source
 from convscope.data.photo_stream import photo_files
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.spectrum import Spectrum, measure_spectrum
@@ -29,9 +29,7 @@ from convscope.jobs.concepts.job import ConceptsSpec, learn_concepts
 from convscope.jobs.concepts.result import Concepts
 from convscope.jobs.exemplars import ExemplarRun, ExemplarsSpec, run_exemplars
 from convscope.jobs.trust import TrustReport, TrustSpec, assess_trust
-from convscope.methods.fidelity import UnitFidelity, measure_units
-from convscope.methods.trust.assess import TrustSettings, trust_impossible
-from convscope.methods.trust.judge import load_judge
+from convscope.methods.fidelity import StatsSpec, UnitFidelity, unit_stats
 from convscope.methods.twins import (
     TWIN_PICTURE_STEPS,
     TwinReport,
@@ -45,8 +43,6 @@ from convscope.models.base import Layer
 from convscope.runtime.progress import Progress, StageProgress
 from convscope.runtime.spec import takes
 
-STATS_UNITS = 8  # units measured by default: the layer's first
-
 
 def layers(model: VisionModel | str) -> list[Layer]:
     """The layers of a network, in the order the forward pass reaches them.
@@ -59,10 +55,9 @@ def layers(model: VisionModel | str) -> list[Layer]:
     return list(as_model(model).layers.values())
 
 
-def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *,
-          photos: PhotosLike = None, recipe: Recipe | str = DEFAULT_RECIPE, seed: int = 0, batch: int = 32,
-          judge: VisionModel | str | None = None, trials: int = 50, references: int = 3,
-          progress: Progress | None = None) -> UnitFidelity:
+@takes(StatsSpec)
+def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *, photos: PhotosLike = None,
+          progress: Progress | None = None, spec: StatsSpec | None = None, **options: Any) -> UnitFidelity:
     """Fidelity: each unit's picture activation over the best the unit reaches on real photos;
     given a photo folder with enough photos, also the trust measures (see ``trust``; the first
     layer has no path score), else ``settings["trust"]`` says why not.
@@ -72,13 +67,9 @@ def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
         layer: the layer's name.
         units: the units to measure (default: the layer's first eight).
         photos: a folder (of any size), a list of photos, or None for the built-in photos.
-        recipe: a Recipe or a recipe's name.
-        seed: the seed of the pictures.
-        batch: units optimized together.
-        judge: with a folder, the trust measures' judge (see ``trust``).
-        trials: with a folder, two-alternative trials per unit and kind of reference.
-        references: with a folder, references per kind.
         progress: called with (unit-steps done, unit-steps in all).
+        spec: the options as a ``StatsSpec`` (keyword options override its values).
+        options: any option of ``StatsSpec``, by name (listed below).
     Returns:
         One row per unit, with its ratio (and trust measures); the median ratio.
     Raises:
@@ -86,20 +77,9 @@ def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
         OutOfRangeError: a unit out of the layer's range.
         ImageInputError: a missing or empty photo folder.
     """
-    model = as_model(model)
-    if units is None:
-        units = list(range(min(STATS_UNITS, model.layer(layer).channels)))
-    source = as_source(photos)
-    settings = None
-    why_not: str | None = "it needs a photo folder"
-    if isinstance(source, PhotoFolder):
-        settings = TrustSettings(load_judge(judge, model), trials, references)
-        why_not = trust_impossible(len(source), settings)
-    result = measure_units(model, layer, units, source, get_recipe(recipe), seed=seed, batch=batch,
-                           progress=progress, trust=settings if why_not is None else None)
-    if why_not is not None:
-        result.settings["trust"] = f"not measured: {why_not}"
-    return result
+    if units is not None:
+        options["units"] = tuple(units)
+    return unit_stats(as_model(model), layer, photos, StatsSpec.of(spec, **options), progress=progress)
 
 
 @takes(TrustSpec)
@@ -335,5 +315,5 @@ def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resol
                             count=len(listed), progress=progress)
 
 
-__all__ = ["ActivationAtlasSpec", "AtlasSpec", "ConceptsSpec", "ExemplarsSpec", "TrustSpec", "activation_atlas",
+__all__ = ["ActivationAtlasSpec", "AtlasSpec", "ConceptsSpec", "ExemplarsSpec", "StatsSpec", "TrustSpec", "activation_atlas",
            "atlas", "concepts", "exemplars", "layers", "spectrum", "stats", "twins"]

@@ -38,14 +38,13 @@ from convscope.methods.class_models import class_model
 from convscope.methods.classify import classify
 from convscope.methods.dream import dream
 from convscope.methods.explain import explain
-from convscope.methods.fidelity import measure_units
+from convscope.methods.fidelity import StatsSpec
 from convscope.methods.filters import SELECT_RULES, filter_grid
 from convscope.methods.saliency import saliency
 from convscope.methods.twins import TWIN_PICTURE_STEPS, add_picture_view, find_twins
 from convscope.runtime.compile_settings import COMPILE_MODES
 from convscope.runtime.devices import DEVICE_CHOICES
 from convscope.runtime.precision import PRECISIONS
-from convscope.runtime.spec import default_of
 
 MODEL_HELP = ("a model name from `convscope models` (efficientnet-lite0, vgg16, ...), timm:NAME for a timm "
               "model, path/model.onnx, or path/to/file.py:factory for your own network")
@@ -186,15 +185,6 @@ def add_thresholds(p: argparse.ArgumentParser) -> None:
     p.add_argument("--thresholds", metavar="STEPS",
                    help="also write the pictures at these steps as a strip, e.g. 32,128,512 (beside the "
                         "output, as NAME.steps.png)")
-
-
-def add_trust_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--judge", metavar="MODEL", help="the network whose embeddings the machine observer compares "
-                   "(default: efficientnet-lite2; efficientnet-lite0 for efficientnet-lite2 itself)")
-    p.add_argument("--trials", type=int, default=default_of(TrustSpec, "trials"),
-                   help="two-alternative trials per unit and kind of reference")
-    p.add_argument("--references", type=int, default=default_of(TrustSpec, "references"),
-                   help="references per kind: the unit's best photos, and its pictures (seeds)")
 
 
 def build_parser() -> Parser:
@@ -490,9 +480,8 @@ def build_parser() -> Parser:
     p.add_argument("--units", help="units to measure, e.g. 0-7 (default: the first 8)")
     add_photos(p, "the statistics and, with a folder, the trust measures")
     add_ray(p, "read --photos for the statistics")
-    p.add_argument("--batch", type=int, default=library_default(measure_units, "batch"), help="units optimized together")
-    add_trust_options(p)
-    add_recipe_options(p)
+    add_spec_flags(p, StatsSpec)
+    add_recipe_options(p, seed=False)
     add_json(p)
     add_common(p)
     p.set_defaults(run=cmd_stats)

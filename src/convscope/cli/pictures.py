@@ -19,6 +19,7 @@ from convscope.cli.common import (
     shards_on,
     warn_skipped,
 )
+from convscope.cli.spec_flags import spec_from_args
 from convscope.io.files import check_alpha_format, write_json
 from convscope.io.picture import Picture, labelled, row, stitch
 
@@ -168,25 +169,21 @@ def cmd_render(args: argparse.Namespace) -> None:
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    from convscope.api import stats
+    from convscope.api import StatsSpec, stats
     from convscope.cli.trust_command import measures_table
     from convscope.data.photo_sources import photo_source
 
-    for value, name in ((args.batch, "--batch"), (args.steps, "--steps"), (args.trials, "--trials"),
-                        (args.references, "--references")):
-        positive(value, name)
+    positive(args.steps, "--steps")
     recipe = cli_recipe(args)
+    spec = spec_from_args(StatsSpec, args, recipe=recipe, units=tuple(parse_units(args.units)) if args.units else ())
     photos = photo_source(args.photos)  # a missing or empty folder is refused before the model loads
     with ray_cluster(args, needs_photos=True) as cluster:
         photos.runner = shards_on(cluster)
         args.model = args.model_name
         model = load_model(args)
         info = model.layer(args.layer)
-        units = parse_units(args.units) if args.units else None
         with progress_bar(f"stats {info.name}") as bar:
-            report = stats(model, args.layer, units, photos=photos,
-                           recipe=recipe, seed=args.seed, batch=args.batch, judge=args.judge, trials=args.trials,
-                           references=args.references, progress=bar)
+            report = stats(model, args.layer, photos=photos, progress=bar, spec=spec)
     warn_skipped(photos.skipped)
     summary = {**report.settings, "skipped_photos": len(photos.skipped), "units": report.rows,
                "median_ratio": report.median_ratio}

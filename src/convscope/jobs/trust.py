@@ -13,12 +13,11 @@ import torch.nn.functional as F
 
 from convscope.data.atlas_folder import unit_stem
 from convscope.data.photo_sources import PhotosLike, PhotoSource, as_source
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.errors import OutOfRangeError
+from convscope.engine.recipes import get_recipe
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, column, labelled, row
 from convscope.jobs.job_folder import WAIT_HELP, JobFolder
-from convscope.methods.fidelity import UnitFidelity, measure_units, median_of
+from convscope.methods.fidelity import StatsSpec, UnitFidelity, measure_units, median_of
 from convscope.methods.trust.assess import TrustSettings
 from convscope.methods.trust.judge import load_judge
 from convscope.methods.trust.path import path_layers
@@ -26,7 +25,7 @@ from convscope.methods.trust.plot import path_plot
 from convscope.models.base import VisionModel
 from convscope.pages.trials_page import write_trials_page
 from convscope.runtime.progress import Progress
-from convscope.runtime.spec import Spec, option
+from convscope.runtime.spec import option
 
 TRUST_FILE = "trust.json"
 ANSWER_KEY = "answer-key.json"
@@ -56,32 +55,14 @@ def summary(rows: Sequence[dict]) -> dict:
             "median_choice_random": median_of(r["trust"]["choice_random"]["score"] for r in rows)}
 
 
-FIRST_UNITS = 8  # units measured by default: the layer's first
-
-
 @dataclass(frozen=True)
-class TrustSpec(Spec):
-    """The options of ``trust`` (see ``convscope.trust``)."""
+class TrustSpec(StatsSpec):
+    """The options of ``trust`` (see ``convscope.trust``): those of ``stats``, and where the
+    trials page goes and whether to wait for the folder."""
 
-    units: tuple[int, ...] = option((), "the units to measure (default: the layer's first 8)", flag=False)
-    judge: str | VisionModel | None = option(None, "the network whose embeddings the machine observer compares "
-                                                   "(default: efficientnet-lite2; efficientnet-lite0 for "
-                                                   "efficientnet-lite2 itself)", metavar="MODEL")
-    trials: int = option(50, "two-alternative trials per unit and kind of reference", minimum=1)
-    references: int = option(3, "references per kind: the unit's best photos, and its pictures (seeds)", minimum=1)
-    recipe: Recipe | str = option(DEFAULT_RECIPE, "how the pictures are rendered", flag=False)
-    seed: int = option(0, "the seed of the pictures and the trials")
-    batch: int = option(32, "units optimized together", minimum=1)
     export: str | None = option(None, "also write the trials as a page people can take (index.html) and its answer "
                                       "key (answer-key.json) in this folder", metavar="DIR", flag=False)
     wait: bool = option(False, WAIT_HELP)
-
-    def check(self) -> None:
-        """Resolves the recipe once; refuses a negative unit."""
-        object.__setattr__(self, "recipe", get_recipe(self.recipe))
-        object.__setattr__(self, "units", tuple(int(u) for u in self.units))
-        if self.units and min(self.units) < 0:
-            raise OutOfRangeError(f"{{units}} are numbers from 0, got {min(self.units)}", options=["units"])
 
 
 def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | Path, spec: TrustSpec, *,
@@ -105,7 +86,7 @@ def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | 
             few photos for the trials.
         JobFolderError: ``out`` holds a trust run of other settings, or another run is writing it.
     """
-    units = list(spec.units) or list(range(min(FIRST_UNITS, model.layer(layer).channels)))
+    units = spec.units_of(model, layer)
     settings = TrustSettings(load_judge(spec.judge, model), spec.trials, spec.references)
     recipe, seed, batch, export = get_recipe(spec.recipe), spec.seed, spec.batch, spec.export
     path_layers(model, layer)

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import torch
 
-from convscope.data.photo_sources import PhotosLike, as_source
+from convscope.data.photo_sources import PhotoFolder, PhotosLike, as_source
 from convscope.data.photo_stats import photo_statistics
+from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.errors import OutOfRangeError
 from convscope.io.notebook import table_html
 from convscope.io.picture import Picture
 from convscope.methods.trust.assess import (
@@ -17,13 +19,13 @@ from convscope.methods.trust.assess import (
     check_photo_count,
     measure_trust,
     picture_seeds,
+    trust_impossible,
 )
+from convscope.methods.trust.judge import load_judge
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
-
-if TYPE_CHECKING:
-    from convscope.engine.recipes import Recipe
+from convscope.runtime.spec import Spec, option
 
 
 def photo_maxima(model: VisionModel, layer: str, photos: PhotosLike = None,
@@ -168,3 +170,59 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
                     "choice_photos": unit_trust.choice_photos.score, "trust": unit_trust.as_dict()})
     pictures_per_unit = [[r.pictures[i] for r in results] for i in range(len(units))]
     return UnitFidelity(info.name, rows, {**settings, "trust": trust.as_dict()}, measured, pictures_per_unit)
+
+
+FIRST_UNITS = 8  # units measured by default: the layer's first
+
+
+@dataclass(frozen=True)
+class StatsSpec(Spec):
+    """The options of ``stats`` (see ``convscope.stats``)."""
+
+    units: tuple[int, ...] = option((), "the units to measure (default: the layer's first 8)", flag=False)
+    judge: str | VisionModel | None = option(None, "the network whose embeddings the machine observer compares "
+                                                   "(default: efficientnet-lite2; efficientnet-lite0 for "
+                                                   "efficientnet-lite2 itself)", metavar="MODEL")
+    trials: int = option(50, "two-alternative trials per unit and kind of reference", minimum=1)
+    references: int = option(3, "references per kind: the unit's best photos, and its pictures (seeds)", minimum=1)
+    recipe: Recipe | str = option(DEFAULT_RECIPE, "how the pictures are rendered", flag=False)
+    seed: int = option(0, "the seed of the pictures and the trials")
+    batch: int = option(32, "units optimized together", minimum=1)
+
+    def check(self) -> None:
+        """Resolves the recipe once; refuses a negative unit."""
+        object.__setattr__(self, "recipe", get_recipe(self.recipe))
+        object.__setattr__(self, "units", tuple(int(u) for u in self.units))
+        if self.units and min(self.units) < 0:
+            raise OutOfRangeError(f"{{units}} are numbers from 0, got {min(self.units)}", options=["units"])
+
+    def units_of(self, model: VisionModel, layer: str) -> list[int]:
+        """The units to measure in ``layer``: the spec's, or the layer's first ones."""
+        return list(self.units) or list(range(min(FIRST_UNITS, model.layer(layer).channels)))
+
+
+def unit_stats(model: VisionModel, layer: str, photos: PhotosLike, spec: StatsSpec,
+               progress: Progress | None = None) -> UnitFidelity:
+    """Each unit's fidelity and, over a photo folder with enough photos, its trust measures
+    (else ``settings["trust"]`` says why not).
+
+    Args:
+        model: the network.
+        layer: the layer.
+        photos: a folder, a list of photos, or None for the built-in photos.
+        spec: the options.
+        progress: called with (unit-steps done, unit-steps in all).
+    Returns:
+        One row per unit; the median ratio.
+    """
+    source = as_source(photos)
+    settings = None
+    why_not: str | None = "it needs a photo folder"
+    if isinstance(source, PhotoFolder):
+        settings = TrustSettings(load_judge(spec.judge, model), spec.trials, spec.references)
+        why_not = trust_impossible(len(source), settings)
+    result = measure_units(model, layer, spec.units_of(model, layer), source, get_recipe(spec.recipe), seed=spec.seed,
+                           batch=spec.batch, progress=progress, trust=settings if why_not is None else None)
+    if why_not is not None:
+        result.settings["trust"] = f"not measured: {why_not}"
+    return result
