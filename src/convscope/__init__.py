@@ -11,7 +11,24 @@ folders on a Ray cluster.
 from __future__ import annotations
 
 from convscope import models
-from convscope.api import activation_atlas, atlas, concepts, exemplars, layers, on_ray, spectrum, stats, trust, twins
+from convscope.api import (
+    ActivationAtlasSpec,
+    AtlasSpec,
+    ConceptsSpec,
+    ExemplarsSpec,
+    StatsSpec,
+    TrustSpec,
+    activation_atlas,
+    atlas,
+    concepts,
+    exemplars,
+    layers,
+    on_ray,
+    spectrum,
+    stats,
+    trust,
+    twins,
+)
 from convscope.data.photo_sources import PhotoFolder
 from convscope.engine import objectives
 from convscope.engine.batch import RenderResult
@@ -36,6 +53,7 @@ from convscope.runtime.compile_settings import compiling
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActivationAtlasSpec", "AtlasSpec", "ConceptsSpec", "ExemplarsSpec", "StatsSpec", "TrustSpec",
     "RECIPES", "ConvscopeError", "Grid", "Halving", "PhotoFolder", "Picture", "Recipe", "RenderResult", "accentuate",
     "activation_atlas", "atlas", "caricature", "classify", "classviz", "compiling", "concepts", "dream", "exemplars",
     "explain", "filter", "get_recipe", "grid", "layers", "load", "models", "objectives", "on_ray", "parse_objective",
