@@ -1,0 +1,1 @@
+"""The concepts job: collection, training, the codes pass, pictures, measures and the record."""
