@@ -169,11 +169,6 @@ def add_ray(p: argparse.ArgumentParser, what: str = "read the photos") -> None:
                    help="with --ray: GPUs for each task")
 
 
-def add_wait(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--wait", action="store_true", help="when another run is writing the output folder, wait for it "
-                   "to finish instead of stopping at once")
-
-
 def add_importance(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", action="store_true",
                    help="write the picture as RGBA, its importance map (where the objective looked: the summed "

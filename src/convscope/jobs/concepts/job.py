@@ -127,7 +127,7 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
     """
     from convscope.pages.concepts_page import write_concepts_pages
 
-    settings, rec = spec, get_recipe(spec.recipe)
+    rec = get_recipe(spec.recipe)
     batch, photo_batch, workers = spec.batch, spec.photo_batch, spec.workers
     trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1)
     report = progress or (lambda *_: None)
@@ -135,41 +135,41 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to learn concepts from: choose a conv layer "
                               "(or a token layer)")
-    targets = [resolve_class(model, c) for c in settings.classes]
+    targets = [resolve_class(model, c) for c in spec.classes]
     if targets and model.logits_layer is None:
         raise OutOfRangeError(f"{model.name} has no class scores, so {{classes}} cannot be weighed", options=["classes"])
     out = Path(out)
     files = photo_files(photos_dir)  # an empty or missing folder is refused before anything is written
-    if DICTIONARY_METHODS[settings.method].non_negative:
+    if DICTIONARY_METHODS[spec.method].non_negative:
         _check_sign(model, info.name, files[:SIGN_PHOTOS])
     key_settings = {"model": model.name, "layer": info.name, **spec.learning(), "classes": targets,
                     "recipe": rec.as_dict(), "precision": model.effective_precision}
     with JobFolder(out, {"job": "concepts", **key_settings}, wait=spec.wait):
-        shards = collect_vectors(model, info.name, photos_dir, out / VECTORS, samples=settings.samples,
-                                 held_out=settings.held_out, seed=settings.seed, batch=photo_batch, workers=workers,
+        shards = collect_vectors(model, info.name, photos_dir, out / VECTORS, samples=spec.samples,
+                                 held_out=spec.held_out, seed=spec.seed, batch=photo_batch, workers=workers,
                                  runner=runner, progress=lambda done, total: report("photos", done, total))
-        _check_vectors(shards, settings)
-        dictionary = _trained(out, shards, settings, settings.seed, model.device,
+        _check_vectors(shards, spec)
+        dictionary = _trained(out, shards, spec, spec.seed, model.device,
                               lambda done, total: report("training", done, total))
-        twin = _trained(out, shards, settings, settings.seed + 1, model.device,
+        twin = _trained(out, shards, spec, spec.seed + 1, model.device,
                         lambda done, total: report("stability", done, total))
         key = hashlib.sha256(json.dumps(key_settings, sort_keys=True).encode()).hexdigest()[:16]
         dictionary.save(out / DICTIONARY_FILE, {"model": model.name, "layer": info.name, "key": key})
         top = max(TOP_PHOTOS, trust.top_photos) if trust is not None else TOP_PHOTOS
-        gathered = run_codes_pass(model, shards, dictionary, k=settings.k, top=top, effect_photos=EFFECT_PHOTOS,
+        gathered = run_codes_pass(model, shards, dictionary, k=spec.k, top=top, effect_photos=EFFECT_PHOTOS,
                                   classes=targets, class_photos=CLASS_PHOTOS, batch=photo_batch, workers=workers,
                                   out=out, low=trust.low_photos if trust is not None else 0,
                                   progress=lambda done, total: report("codes", done, total))
-        classes = _class_records(model, info.name, dictionary, gathered, targets, settings.seed,
+        classes = _class_records(model, info.name, dictionary, gathered, targets, spec.seed,
                                  lambda done, total: report("classes", done, total))
-        activations = render_concepts(model, info.name, dictionary, rec, out, seed=settings.seed, batch=batch, key=key,
+        activations = render_concepts(model, info.name, dictionary, rec, out, seed=spec.seed, batch=batch, key=key,
                                       progress=lambda done, total: report("pictures", done, total))
         photos = write_concept_crops(model, shards, dictionary, gathered.exemplars, out, TOP_PHOTOS)
         record = _record(key_settings, key, shards, dictionary, twin, gathered, classes, activations, photos,
                          model.class_name)
         record["trust"] = "not measured: no judge"
         if trust is not None:
-            record["trust"], measured = concept_trust(model, info.name, shards, gathered, rec, out, trust, settings.seed)
+            record["trust"], measured = concept_trust(model, info.name, shards, gathered, rec, out, trust, spec.seed)
             for entry in record["concepts"]:
                 if entry["index"] in measured:
                     found = measured[entry["index"]]
@@ -180,20 +180,20 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         return ConceptsRun(out, index, dictionary, record)
 
 
-def _trained(out: Path, shards: VectorShards, settings: ConceptsSpec, seed: int, device: torch.device,
+def _trained(out: Path, shards: VectorShards, spec: ConceptsSpec, seed: int, device: torch.device,
              progress: Callable[[int, int], None]) -> ConceptDictionary:
     """The dictionary trained with ``seed``: read back when a finished one of the same settings is
     there, else trained (continuing from its checkpoint) and kept; the checkpoint is then removed."""
-    training = Training(settings.concepts, settings.k, settings.epochs, seed=seed, device=str(device))
-    meta = {"vectors": shards.settings, "method": settings.method, "concepts": settings.concepts, "k": settings.k,
-            "epochs": settings.epochs, "seed": seed}
-    name = out / "training" / f"{settings.method}-seed{seed}"
+    training = Training(spec.concepts, spec.k, spec.epochs, seed=seed, device=str(device))
+    meta = {"vectors": shards.settings, "method": spec.method, "concepts": spec.concepts, "k": spec.k,
+            "epochs": spec.epochs, "seed": seed}
+    name = out / "training" / f"{spec.method}-seed{seed}"
     final, checkpoint = name.with_suffix(".safetensors"), name.with_suffix(".pt")
     if final.is_file():
         dictionary, saved = ConceptDictionary.load(final)
         if saved.get("trained") == meta:
             return dictionary
-    dictionary = DICTIONARY_METHODS[settings.method].fit(shards, training, checkpoint, progress)
+    dictionary = DICTIONARY_METHODS[spec.method].fit(shards, training, checkpoint, progress)
     dictionary.save(final, {"trained": meta})
     checkpoint.unlink(missing_ok=True)
     return dictionary
@@ -215,11 +215,11 @@ def _check_sign(model: VisionModel, layer: str, files: list[Path]) -> None:
                     raise _signed_layer(info.name, smallest)
 
 
-def _check_vectors(shards: VectorShards, settings: ConceptsSpec) -> None:
-    if DICTIONARY_METHODS[settings.method].non_negative and shards.smallest < 0:
+def _check_vectors(shards: VectorShards, spec: ConceptsSpec) -> None:
+    if DICTIONARY_METHODS[spec.method].non_negative and shards.smallest < 0:
         raise _signed_layer(shards.settings["layer"], shards.smallest)
-    if shards.count < settings.concepts:
-        raise OutOfRangeError(f"the photos gave {shards.count} training vectors, fewer than the {settings.concepts} "
+    if shards.count < spec.concepts:
+        raise OutOfRangeError(f"the photos gave {shards.count} training vectors, fewer than the {spec.concepts} "
                               "{concepts}: ask for fewer {concepts}, or give more photos",
                               options=["concepts"])
 
