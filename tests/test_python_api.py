@@ -68,7 +68,7 @@ def test_exemplars_and_layers_take_a_model_name(photo_folder, tmp_path):
 def test_errors_name_the_parameter_in_python():
     with pytest.raises(OutOfRangeError) as error:
         convscope.grid("efficientnet-lite0", "block8", candidates=0)
-    assert str(error.value) == "candidates and top must be positive" and error.value.option == "candidates"
+    assert str(error.value) == "candidates must be positive, got 0" and error.value.option == "candidates"
 
 
 def test_the_public_functions_document_arguments_returns_and_errors_in_one_style():

@@ -1,8 +1,9 @@
 """convscope: see what a convolutional network has learned, by optimizing input images.
 
-One function per command (``filter``, ``grid``, ``render``, ``dream``, ``classviz``,
+One function per command (``filter``, ``grid``, ``pictures`` (the ``render`` command), ``dream``, ``classviz``,
 ``accentuate``, ``caricature``, ``explain``, ``saliency``, ``classify``, ``stats``, ``twins``,
-``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``layers``; the models are listed
+``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``layers``; each takes
+its options by keyword or as its spec, such as ``FilterSpec``; the models are listed
 by ``convscope.models.available()``), ``load`` for networks, and the engine's parts for a recipe
 of one's own (``Recipe``, ``get_recipe``, ``objectives``, ``parse_objective``, and ``Halving``,
 which lets ``render`` drop the units far behind); ``PhotoFolder`` and ``on_ray`` read photo
@@ -12,18 +13,40 @@ from __future__ import annotations
 
 from convscope import models
 from convscope.api import (
+    AccentuateSpec,
     ActivationAtlasSpec,
     AtlasSpec,
+    CaricatureSpec,
+    ClassifySpec,
+    ClassvizSpec,
     ConceptsSpec,
+    DreamSpec,
     ExemplarsSpec,
+    ExplainSpec,
+    FilterSpec,
+    GridSpec,
+    RenderSpec,
+    SaliencySpec,
+    SpectrumSpec,
     StatsSpec,
     TrustSpec,
+    TwinsSpec,
+    accentuate,
     activation_atlas,
     atlas,
+    caricature,
+    classify,
+    classviz,
     concepts,
+    dream,
     exemplars,
+    explain,
+    filter,
+    grid,
     layers,
     on_ray,
+    pictures,
+    saliency,
     spectrum,
     stats,
     trust,
@@ -38,22 +61,16 @@ from convscope.engine.recipes import RECIPES, Recipe, get_recipe
 from convscope.engine.render import render
 from convscope.errors import ConvscopeError
 from convscope.io.picture import Picture
-from convscope.methods.accentuation import accentuate, caricature
-from convscope.methods.class_models import class_model as classviz
-from convscope.methods.classify import classify
-from convscope.methods.dream import dream
-from convscope.methods.explain import explain
 from convscope.methods.filters import Grid, show
-from convscope.methods.filters import filter_grid as grid
-from convscope.methods.filters import visualize_filter as filter  # the command's name
-from convscope.methods.saliency import saliency
 from convscope.models import load
 from convscope.runtime.compile_settings import compiling
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "ActivationAtlasSpec", "AtlasSpec", "ConceptsSpec", "ExemplarsSpec", "StatsSpec", "TrustSpec",
+    "AccentuateSpec", "ActivationAtlasSpec", "AtlasSpec", "CaricatureSpec", "ClassifySpec", "ClassvizSpec",
+    "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "RenderSpec",
+    "SaliencySpec", "SpectrumSpec", "StatsSpec", "TrustSpec", "TwinsSpec", "pictures",
     "RECIPES", "ConvscopeError", "Grid", "Halving", "PhotoFolder", "Picture", "Recipe", "RenderResult", "accentuate",
     "activation_atlas", "atlas", "caricature", "classify", "classviz", "compiling", "concepts", "dream", "exemplars",
     "explain", "filter", "get_recipe", "grid", "layers", "load", "models", "objectives", "on_ray", "parse_objective",

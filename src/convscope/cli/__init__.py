@@ -6,11 +6,11 @@ import sys
 import warnings
 from typing import Sequence
 
+from convscope.api import CompileFallback, compiling
 from convscope.cli.common import configure_terminal
 from convscope.cli.parser import build_parser, overview
 from convscope.cli.spec_flags import flag
 from convscope.errors import ConvscopeError
-from convscope.runtime.compile_settings import CompileFallback, compiling
 
 
 def _note(message, category, *_rest, **_kw) -> None:

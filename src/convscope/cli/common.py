@@ -7,18 +7,13 @@ import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from convscope import models
-from convscope.errors import ConvscopeError, OutOfRangeError
-from convscope.io.files import check_output_folder, image_format
-from convscope.runtime.devices import resolve_device
+from convscope import api
+from convscope.errors import ConvscopeError
 
 if TYPE_CHECKING:
-    from convscope.engine.recipes import Recipe
-    from convscope.jobs.cluster.connect import RayCluster
-    from convscope.jobs.cluster.photo_shards import RayShards
+    from convscope.api.layer_jobs import RayShards
 
 
 class CliError(ConvscopeError):
@@ -64,9 +59,9 @@ def fail(message: str) -> None:
 
 
 @contextmanager
-def ray_cluster(args: argparse.Namespace, needs_photos: bool = False) -> Iterator["RayCluster | None"]:
-    """The cluster of --ray, checked now and closed at the end (None without --ray).
-    ``needs_photos``: --ray only reads --photos here, so it needs them."""
+def ray_runner(args: argparse.Namespace, needs_photos: bool = False) -> Iterator["RayShards | None"]:
+    """The runner on the cluster of --ray, checked now and disconnected at the end (None without
+    --ray). ``needs_photos``: --ray only reads --photos here, so it needs them."""
     if args.ray is None:
         if args.gpus_per_task:
             fail("--gpus-per-task is for --ray")
@@ -74,22 +69,11 @@ def ray_cluster(args: argparse.Namespace, needs_photos: bool = False) -> Iterato
         return
     if needs_photos and args.photos is None:
         fail("--ray reads --photos on the cluster: give --photos DIR (the built-in photos are read here)")
-    from convscope.jobs.cluster.connect import RayCluster
-
-    cluster = RayCluster(args.ray, args.gpus_per_task)
+    runner = api.on_ray(args.ray, args.gpus_per_task)
     try:
-        yield cluster
+        yield runner
     finally:
-        cluster.close()
-
-
-def shards_on(cluster: "RayCluster | None") -> "RayShards | None":
-    """What reads a photo pass's shards on ``cluster`` (None: this process)."""
-    if cluster is None:
-        return None
-    from convscope.jobs.cluster.photo_shards import RayShards
-
-    return RayShards(cluster)
+        runner.cluster.close()
 
 
 @contextmanager
@@ -138,37 +122,13 @@ def parse_units(text: str) -> list[int]:
     return units
 
 
-def output_path(path: str) -> Path:
-    """Checks an output image path before any work starts."""
-    out = Path(path)
-    if out.is_dir():
-        fail(f"{out} is a folder: give a file name such as {out / 'picture.png'}")
-    image_format(out)
-    check_output_folder(out)
-    return out
-
-
-def output_folder(path: str) -> Path:
-    """Checks an output folder before any work starts."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        fail(f"{out} is a file, not a folder: give a folder name")
-    check_output_folder(out / "index.html")
-    return out
-
-
-def cli_recipe(args: argparse.Namespace, shape: bool = True) -> "Recipe":
+def cli_recipe(args: argparse.Namespace, shape: bool = True) -> api.Recipe:
     """The recipe the options name, with every option given (``shape=False``: all but --size
     and --steps); a --spectrum file is read (and refused if it is not one) before any work."""
-    from convscope.engine.recipes import get_recipe
-    from convscope.engine.spectrum import load_spectrum
-
     sized = {"size": args.size, "steps": args.steps} if shape else {}
-    recipe = get_recipe(args.recipe, **sized, views=args.views, view_size=args.view_size, crop_scale=args.crop_scale,
-                        crop_scale_end=args.crop_scale_end, noise=args.noise, spectrum=args.spectrum)
-    if args.spectrum:
-        load_spectrum(args.spectrum)
-    return recipe
+    return api.recipe_from(args.recipe, **sized, views=args.views, view_size=args.view_size,
+                           crop_scale=args.crop_scale, crop_scale_end=args.crop_scale_end, noise=args.noise,
+                           spectrum=args.spectrum)
 
 
 def parse_size(text: str) -> int | tuple[int, int]:
@@ -188,16 +148,11 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
-def positive(value: int | None, name: str) -> None:
-    if value is not None and value <= 0:
-        raise OutOfRangeError(f"{name} must be positive, got {value}")
-
-
-def load_model(args: argparse.Namespace) -> models.VisionModel:
+def load_model(args: argparse.Namespace) -> api.VisionModel:
     """The model the command names, with its notes (weights used, orientation) on stderr."""
-    model = models.load(args.model, weights=args.weights, device=resolve_device(args.device),
-                        kernel_orientation=args.kernel_orientation, precision=args.precision,
-                        preprocess=args.preprocess)
+    model = api.load(args.model, weights=args.weights, device=args.device,
+                     kernel_orientation=args.kernel_orientation, precision=args.precision,
+                     preprocess=args.preprocess)
     for note in model.notes:
         print(f"note: {note}", file=sys.stderr)
     return model
@@ -211,24 +166,11 @@ def emit(args: argparse.Namespace, data: object, text: str) -> None:
         say(f"{text}\n(took {TERMINAL.elapsed()})")
 
 
-def parse_floats(text: str | None, name: str) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        return [float(v) for v in text.split(",")]
-    except ValueError:
-        fail(f"cannot read {name} {text!r}: write numbers separated by commas, such as 1,1.5")
-        raise AssertionError
-
-
 def read_photo(path: str | None) -> tuple[object, str]:
     """The user's photo, or the built-in chelsea photo; with its name."""
-    from convscope.io.builtin_photos import builtin_photo
-    from convscope.io.photo_reading import load_photo
-
     if path is None:
-        return builtin_photo("chelsea").pixels, "chelsea (built-in)"
-    pixels, notes = load_photo(path)
+        return api.builtin_photo("chelsea").pixels, "chelsea (built-in)"
+    pixels, notes = api.load_photo(path)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     return pixels, path

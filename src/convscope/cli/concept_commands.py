@@ -4,18 +4,11 @@ from __future__ import annotations
 import argparse
 import sys
 from contextlib import ExitStack
+from pathlib import Path
 
-from convscope.cli.common import (
-    cli_recipe,
-    emit,
-    load_model,
-    output_folder,
-    plural,
-    positive,
-    progress_bar,
-    ray_cluster,
-    shards_on,
-)
+from convscope import api
+from convscope.cli.common import cli_recipe, emit, load_model, plural, progress_bar, ray_runner
+from convscope.cli.flags import Command, json_flag, model_argument, model_flags, photo_folder_flags, ray_flags, recipe_flags
 from convscope.cli.spec_flags import spec_from_args
 
 STAGES = {"photos": ("concepts: photos", "photo"), "training": ("concepts: training", "step"),
@@ -24,14 +17,10 @@ STAGES = {"photos": ("concepts: photos", "photo"), "training": ("concepts: train
 
 
 def cmd_concepts(args: argparse.Namespace) -> None:
-    from convscope.api import ConceptsSpec, concepts
-    from convscope.data.photo_stream import photo_files
-
-    output_folder(args.out)
-    positive(args.steps, "--steps")
-    spec = spec_from_args(ConceptsSpec, args, recipe=cli_recipe(args))
-    photo_files(args.photos)  # a missing or empty folder is refused before the model loads
-    with ray_cluster(args) as cluster:
+    api.check_output_dir(args.out)
+    spec = spec_from_args(api.ConceptsSpec, args, recipe=cli_recipe(args))
+    api.check_photo_folder(args.photos)  # a missing or empty folder is refused before the model loads
+    with ray_runner(args) as runner:
         args.model = args.model_name
         model = load_model(args)
         with ExitStack() as stack:
@@ -43,8 +32,8 @@ def cmd_concepts(args: argparse.Namespace) -> None:
                     bars[stage] = stack.enter_context(progress_bar(label, unit=unit))
                 bars[stage](done, total)
 
-            result = concepts(model, args.layer, args.photos, args.out, runner=shards_on(cluster), progress=report,
-                              spec=spec)
+            result = api.concepts(model, args.layer, args.photos, args.out, runner=runner, progress=report,
+                                  spec=spec)
     record = result.record
     for entry in record["skipped"]:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)
@@ -67,23 +56,34 @@ def cmd_concepts(args: argparse.Namespace) -> None:
                      f"{plural(record['photos_read'], 'photo')}; {measured}stability {m['stability']:.3f}")
 
 
-def explain_with_concepts(args: argparse.Namespace) -> None:
-    """explain PHOTO --concepts DIR: the photo's strongest concepts as maps over it."""
-    from pathlib import Path
-
-    from convscope.io.files import write_json
-    from convscope.io.photo_reading import load_photo
-    from convscope.jobs.concepts.result import Concepts
-
-    out = output_folder(args.out)
-    pixels, notes = load_photo(args.photo)
+def explain_with_concepts(args: argparse.Namespace, count: int) -> None:
+    """explain PHOTO --concepts DIR: the photo's ``count`` strongest concepts as maps over it."""
+    out = api.check_output_dir(args.out)
+    pixels, notes = api.load_photo(args.photo)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     model = load_model(args)
-    found = Concepts.open(args.concepts, model)
-    sheet, rows = found.explain(pixels, count=args.class_units)
+    found = api.Concepts.open(args.concepts, model)
+    sheet, rows = found.explain(pixels, count=count)
     picture = sheet.save(out / "concepts.png")
     data = {"sheet": str(picture), "photo": args.photo, "layer": found.layer, "concepts": rows}
-    write_json(out / "concepts.json", data)
+    api.write_json(out / "concepts.json", data)
     emit(args, data, f"{picture}: {Path(args.photo).name}'s strongest concepts of {found.layer}: "
                      + ", ".join(f"{r['name']} ({r['mean_code']:.2f})" for r in rows))
+
+
+def concepts_arguments(p: argparse.ArgumentParser) -> None:
+    model_argument(p)
+    p.add_argument("layer", metavar="LAYER", help="a layer with positions (a conv layer, or a token layer: its patch "
+                   "tokens; class and register tokens are left out)")
+
+
+COMMANDS = [
+    Command("concepts", "the concepts of a layer: a dictionary (NMF or a sparse autoencoder) learned from its "
+            "activations over a photo folder, each concept rendered, located and weighed (a static page)",
+            cmd_concepts, concepts_arguments, api.ConceptsSpec,
+            (photo_folder_flags("output folder: index.html, concepts.json, dictionary.safetensors (run the same "
+                                "command again to continue after a stop)"),
+             ray_flags("read the photos of the collection pass"), recipe_flags, json_flag, model_flags),
+            brief="a layer's concepts learned from a photo folder, rendered, located, weighed"),
+]

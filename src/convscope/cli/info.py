@@ -4,24 +4,26 @@ from __future__ import annotations
 import argparse
 import sys
 
-from convscope import models
-from convscope.cli.common import emit, fail, load_model, plural, positive, resolve_device
+from convscope import api
+from convscope.cli.common import emit, fail, load_model, plural
+from convscope.cli.flags import Command, device_flags, json_flag, model_argument, model_flag, model_flags
+from convscope.cli.spec_flags import spec_from_args
 from convscope.errors import ConvscopeError
 
 
 def cmd_models(args: argparse.Namespace) -> None:
-    resolve_device(args.device)
-    table = models.available()
+    api.resolve_device(args.device)  # a device that is not there is refused, as every command does
+    table = api.available()
     emit(args, [{"name": k, "about": v} for k, v in table.items()],
          "\n".join(f"{name:22s} {about}" for name, about in table.items()))
 
 
 def cmd_layers(args: argparse.Namespace) -> None:
     args.model = args.model_name
-    if args.weights is None and args.model in models.NEEDS_WEIGHTS:
+    if args.weights is None and args.model in api.NEEDS_WEIGHTS:
         print(f"note: no --weights given: the layers of the {args.model} architecture (names and shapes)",
               file=sys.stderr)
-        model = models.load_architecture(args.model)
+        model = api.load_architecture(args.model)
     else:
         model = load_model(args)
     main = set(model.main_layers)
@@ -43,14 +45,11 @@ def cmd_layers(args: argparse.Namespace) -> None:
 
 
 def cmd_classify(args: argparse.Namespace) -> None:
-    from convscope.io.photo_reading import load_photo
-    from convscope.methods.classify import classify
-
-    positive(args.top, "--top")
+    spec = spec_from_args(api.ClassifySpec, args)
     readable, errors = {}, {}
     for path in args.images:
         try:
-            readable[path] = load_photo(path)
+            readable[path] = api.load_photo(path)
         except ConvscopeError as e:
             errors[path] = e
     if not readable:
@@ -67,10 +66,26 @@ def cmd_classify(args: argparse.Namespace) -> None:
         rgb, notes = readable[path]
         for note in notes:
             print(f"note: {note}", file=sys.stderr)
-        preds = classify(model, rgb, args.top)
+        preds = api.classify(model, rgb, spec=spec)
         results.append({"image": path, "top": [p.__dict__ for p in preds]})
         lines.append(path)
         lines += [f"  {p.probability:6.1%}  {p.index:4d}  {p.name}" for p in preds]
     emit(args, results, "\n".join(lines))
     if errors:
         fail(f"{plural(len(errors), 'image')} of {len(args.images)} could not be read: {', '.join(errors)}")
+
+
+def no_arguments(p: argparse.ArgumentParser) -> None:
+    """A command with no positional argument."""
+
+
+def classify_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+
+
+COMMANDS = [
+    Command("models", "list the models", cmd_models, no_arguments, groups=(json_flag, device_flags)),
+    Command("layers", "list a model's layers", cmd_layers, model_argument, groups=(json_flag, model_flags)),
+    Command("classify", "top classes of photos", cmd_classify, classify_arguments, api.ClassifySpec,
+            (json_flag, model_flag)),
+]

@@ -4,45 +4,48 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from convscope import api
 from convscope.cli.common import (
     TERMINAL,
     cli_recipe,
     emit,
     fail,
     load_model,
-    output_folder,
-    output_path,
-    parse_floats,
+    parse_size,
     plural,
-    positive,
     progress_bar,
-    ray_cluster,
-    shards_on,
+    ray_runner,
     warn_skipped,
 )
+from convscope.cli.flags import (
+    LAYER_HELP,
+    MODEL_HELP,
+    RECIPE_HELP,
+    Command,
+    json_flag,
+    model_argument,
+    model_flags,
+    photo_folder_flags,
+    photos_flag,
+    ray_flags,
+    recipe_flags,
+    recipe_name,
+    view_flags,
+)
 from convscope.cli.spec_flags import spec_from_args
-from convscope.io.files import write_json
-
-if TYPE_CHECKING:
-    pass
 
 
 def cmd_atlas(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
-    from convscope.api import AtlasSpec, atlas
-    from convscope.data.photo_stream import photo_files
-
-    output_folder(args.out)
-    positive(args.steps, "--steps")
-    spec = spec_from_args(AtlasSpec, args, recipe=cli_recipe(args))
+    api.check_output_dir(args.out)
+    spec = spec_from_args(api.AtlasSpec, args, recipe=cli_recipe(args))
     if args.photos is not None:
-        photo_files(args.photos)  # a missing or empty folder is refused before the model loads
+        api.check_photo_folder(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
-    with ray_cluster(args) as cluster:
+    with ray_runner(args) as runner:
         bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=TERMINAL.bars_off,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total} units [{elapsed}<{remaining}{postfix}]")
         start: list[float] = []
@@ -61,7 +64,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
                 bar.set_postfix_str(f"{60 * (done - start[0]) / elapsed:.1f} units/min{busy_text}", refresh=False)
 
         try:
-            summary = atlas(model, args.out, runner=shards_on(cluster), progress=update, spec=spec)
+            summary = api.atlas(model, args.out, runner=runner, progress=update, spec=spec)
         finally:
             bar.close()
     warn_skipped(summary.skipped_photos)
@@ -74,22 +77,18 @@ def cmd_atlas(args: argparse.Namespace) -> None:
 
 
 def cmd_exemplars(args: argparse.Namespace) -> None:
-    from convscope.api import ExemplarsSpec, exemplars
-    from convscope.data.layer_files import layer_file
-    from convscope.data.photo_stream import photo_files
-
-    output_folder(args.out)
-    spec = spec_from_args(ExemplarsSpec, args)
-    photo_files(args.photos)  # a missing or empty folder is refused before the model loads
-    with ray_cluster(args) as cluster:
+    api.check_output_dir(args.out)
+    spec = spec_from_args(api.ExemplarsSpec, args)
+    api.check_photo_folder(args.photos)  # a missing or empty folder is refused before the model loads
+    with ray_runner(args) as runner:
         args.model = args.model_name
         model = load_model(args)
         with progress_bar("exemplars", unit="photo") as bar:
-            run = exemplars(model, args.photos, args.out, runner=shards_on(cluster), progress=bar, spec=spec)
+            run = api.exemplars(model, args.photos, args.out, runner=runner, progress=bar, spec=spec)
     for entry in run.skipped:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)
     data = {"out": str(args.out), "photos": len(run.files), "skipped": len(run.skipped),
-            "layers": {name: {"file": layer_file(Path(args.out), name).name, "units": int(r.peak_values.shape[0]),
+            "layers": {name: {"file": api.layer_file(Path(args.out), name).name, "units": int(r.peak_values.shape[0]),
                               "best_peak_unit": int(r.max_peak.argmax())} for name, r in run.layers.items()},
             **{k: v for k, v in run.settings.items() if k not in ("layers", "photos")}}
     emit(args, data, f"{args.out}: the top {spec.top} of {plural(len(run.files) - len(run.skipped), 'photo')} for "
@@ -98,20 +97,15 @@ def cmd_exemplars(args: argparse.Namespace) -> None:
 
 
 def cmd_activation_atlas(args: argparse.Namespace) -> None:
-    from convscope.api import ActivationAtlasSpec, activation_atlas
-    from convscope.data.photo_stream import photo_files
-    from convscope.jobs.activation_atlas import require_umap
-
-    output_folder(args.out)
-    positive(args.steps, "--steps")
-    spec = spec_from_args(ActivationAtlasSpec, args, recipe=cli_recipe(args))
-    require_umap()
-    photo_files(args.photos)  # a missing or empty folder is refused before the model loads
-    with ray_cluster(args) as cluster, progress_bar("activation atlas: photos", unit="photo") as photos_bar, \
+    api.check_output_dir(args.out)
+    spec = spec_from_args(api.ActivationAtlasSpec, args, recipe=cli_recipe(args))
+    api.require_umap()
+    api.check_photo_folder(args.photos)  # a missing or empty folder is refused before the model loads
+    with ray_runner(args) as runner, progress_bar("activation atlas: photos", unit="photo") as photos_bar, \
             progress_bar("activation atlas: cells") as cells_bar:
         args.model = args.model_name
         model = load_model(args)
-        summary = activation_atlas(model, args.layer, args.photos, args.out, runner=shards_on(cluster), spec=spec,
+        summary = api.activation_atlas(model, args.layer, args.photos, args.out, runner=runner, spec=spec,
                                    progress=lambda stage, done, total: (photos_bar if stage == "photos"
                                                                         else cells_bar)(done, total))
     for entry in summary.skipped:
@@ -126,30 +120,24 @@ def cmd_activation_atlas(args: argparse.Namespace) -> None:
 
 
 def cmd_twins(args: argparse.Namespace) -> None:
-    from convscope.data.photo_sources import photo_source
-    from convscope.methods.twins import add_picture_view, angle_list, check_threshold, find_twins, twin_pictures
-
-    check_threshold(args.threshold)
-    positive(args.top, "--top")
-    if args.angles is not None and args.angle_step is not None:
-        fail("give --angles or --angle-step, not both")
-    angles = angle_list(parse_floats(args.angles, "--angles"), args.angle_step)
     layers = [l for l in args.layers.split(",") if l] if args.layers else [args.layer]
     if layers == [None]:
         fail("name a layer (convscope twins MODEL LAYER) or several with --layers a,b,c")
-    out = None if args.summary else output_path(args.output)
-    recipe = cli_recipe(args)
-    photos = photo_source(args.photos)  # a missing or empty folder is refused before the model loads
+    out = None if args.summary else api.check_output_image(args.output)
+    spec = spec_from_args(api.TwinsSpec, args, recipe=cli_recipe(args), pictures=not args.summary)
+    photos = api.photo_source(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
     for name in layers:
         model.layer(name)
     reports = []
-    with ray_cluster(args, needs_photos=True) as cluster:
-        photos.runner = shards_on(cluster)
+    with ray_runner(args, needs_photos=True) as runner:
+        photos.runner = runner
         for name in layers:
-            with progress_bar(f"twins {name}: photos, turned", unit="photo") as bar:
-                reports.append(find_twins(model, name, photos, angles=angles, threshold=args.threshold, progress=bar))
+            with progress_bar(f"twins {name}: photos, turned", unit="photo") as bar, \
+                    progress_bar("pictures of the twins' units") as pictures_bar:
+                reports.append(api.twins(model, name, photos=photos, progress=bar, picture_progress=pictures_bar,
+                                         spec=spec))
     warn_skipped(photos.skipped)
     if args.summary:
         rows = [r.summary() for r in reports]
@@ -161,19 +149,63 @@ def cmd_twins(args: argparse.Namespace) -> None:
         emit(args, rows, "\n".join(lines))
         return
     report = reports[0]
-    with progress_bar("pictures of the twins' units") as bar:
-        picture_of = twin_pictures(model, report, recipe, args.atlas, args.top, progress=bar)
-    add_picture_view(model, report, picture_of, top=args.top)
     data = {**report.summary(), "threshold": report.threshold, "angles": report.angles, **report.settings,
             "pairs_above_threshold": [p.__dict__ for p in report.pairs]}
     if report.sheet is not None and out is not None:
         report.sheet.save(out)
         data["sheet"] = str(out)
-    write_json(f"{out}.json", data)
+    api.write_json(f"{out}.json", data)
     lines = [f"{report.layer}: {plural(len(report.pairs), 'twin pair')}; {report.with_twin} of {report.units} units "
              f"({report.with_twin / report.units:.0%}) have a rotated twin"]
     lines += [f"  {p.unit} -> {p.twin} at {p.angle:g} deg: score {p.score:.2f} (unrotated {p.unrotated:.2f})"
               + (f", pictures {p.picture_correlation:.2f}" if p.picture_correlation is not None else "")
-              for p in report.pairs[:args.top]]
+              for p in report.pairs[:spec.top]]
     lines.append(f"{out}.json" + (f", {out}" if report.sheet is not None else " (no pair above the threshold)"))
     emit(args, data, "\n".join(lines))
+
+
+def atlas_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model_name", metavar="MODEL", nargs="?", default=api.DEFAULT_MODEL, help=MODEL_HELP)
+    p.add_argument("--out", required=True, help="output folder (resumable: run again to continue)")
+
+
+def activation_atlas_arguments(p: argparse.ArgumentParser) -> None:
+    model_argument(p)
+    p.add_argument("layer", metavar="LAYER", help="a layer with positions (a conv or token layer)")
+
+
+def twins_arguments(p: argparse.ArgumentParser) -> None:
+    model_argument(p)
+    p.add_argument("layer", metavar="LAYER", nargs="?", help=LAYER_HELP)
+    p.add_argument("--layers", help="several layers, comma-separated (with --summary)")
+    p.add_argument("--summary", action="store_true", help="only the per-layer summary")
+    p.add_argument("-o", "--output", default="twins.png", help="sheet of the strongest pairs (+ .json)")
+
+
+def twins_recipe_flags(p: argparse.ArgumentParser) -> None:
+    """The recipe, size and maco settings of the pictures rendered now (the spec has --steps)."""
+    p.add_argument("--recipe", default=api.DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE",
+                   help="render recipe of the pictures rendered now (" + RECIPE_HELP + ")")
+    p.add_argument("--size", type=parse_size, metavar="PX|WxH", help="size of the pictures rendered now "
+                   "(default: the recipe's)")
+    view_flags(p)
+
+
+COMMANDS = [
+    Command("atlas", "every unit of a network, rendered and measured, as a static site", cmd_atlas, atlas_arguments,
+            api.AtlasSpec, (ray_flags("render the batches and read --photos"), recipe_flags, json_flag, model_flags)),
+    Command("exemplars", "the photos of a folder (of any size) that excite each unit most: one streaming, resumable "
+            "pass", cmd_exemplars, model_argument, api.ExemplarsSpec,
+            (photo_folder_flags("output folder: a result file per layer and exemplars.json (run the same command "
+                                "again to continue after a stop)"), ray_flags(), json_flag, model_flags),
+            brief="the photos of a folder (of any size) that excite each unit most"),
+    Command("activation-atlas", "the activation atlas of a layer: its activations over a photo folder laid out with "
+            "UMAP, a picture per grid cell (needs convscope[atlas])", cmd_activation_atlas,
+            activation_atlas_arguments, api.ActivationAtlasSpec,
+            (photo_folder_flags("output folder: index.html, atlas.png, activation-atlas.json (run the same command "
+                                "again to continue after a stop)"), ray_flags("read the photos of the sampling"),
+             recipe_flags, json_flag, model_flags),
+            brief="a layer's activations over a photo folder, laid out and rendered"),
+    Command("twins", "find units that are rotated copies of each other", cmd_twins, twins_arguments, api.TwinsSpec,
+            (photos_flag("the maps"), ray_flags("read --photos"), twins_recipe_flags, json_flag, model_flags)),
+]

@@ -1,90 +1,55 @@
-"""Commands that render units: filter, grid, render, stats, and the demo."""
+"""Commands that render units and objectives: filter, grid, render, stats, and the demo."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from convscope import api
 from convscope.cli.common import (
     cli_recipe,
     emit,
     fail,
     load_model,
-    output_path,
     parse_units,
     plural,
-    positive,
     progress_bar,
-    ray_cluster,
+    ray_runner,
     say,
-    shards_on,
     warn_skipped,
 )
+from convscope.cli.flags import (
+    LAYER_HELP,
+    Command,
+    importance_flags,
+    json_flag,
+    model_argument,
+    model_flag,
+    model_flags,
+    photos_flag,
+    ray_flags,
+    recipe_flags,
+)
 from convscope.cli.spec_flags import spec_from_args
-from convscope.io.files import check_alpha_format, write_json
-from convscope.io.picture import Picture, labelled, row, stitch
-
-
-def parse_thresholds(text: str | None) -> list[int]:
-    """'32,128,512' to [32, 128, 512]."""
-    if not text:
-        return []
-    try:
-        steps = [int(v) for v in text.split(",")]
-    except ValueError:
-        fail(f"cannot read --thresholds {text!r}: write steps separated by commas, such as 32,128,512")
-        raise AssertionError
-    if min(steps) <= 0:
-        fail(f"--thresholds are steps from 1 on, got {text!r}")
-    return steps
-
-
-def steps_strip(snapshots: dict[int, list[Picture]], final: list[Picture], steps: int) -> Picture:
-    """The pictures at each chosen step, and at the end, side by side with their step."""
-    frames = {**snapshots, steps: final}
-    return row([labelled(stitch(pics), f"step {step}") for step, pics in sorted(frames.items())])
-
-
-def importance_output(args: argparse.Namespace, out: Path) -> None:
-    """Checks, before any work, that --alpha goes with a PNG."""
-    if args.alpha:
-        check_alpha_format(out)
-
-
-def save_picture(picture: Picture, out: Path, args: argparse.Namespace) -> dict:
-    """Writes the picture (RGBA with --alpha) and, with --importance, its map beside it; returns
-    the map's path, if written."""
-    picture.save(out, alpha=args.alpha)
-    written: dict = {}
-    if args.importance:
-        written["importance_map"] = str(picture.importance_picture().save(
-            out.with_name(f"{out.stem}.importance.png")))
-    return written
+from convscope.cli.trust_command import measures_table
 
 
 def strip_path(out: Path) -> Path:
+    """Where the steps strip of ``out`` goes: NAME.steps.png beside it."""
     return out.with_name(f"{out.stem}.steps{out.suffix}")
 
 
 def cmd_filter(args: argparse.Namespace) -> None:
-    from convscope.engine.objectives import unit_number
-    from convscope.methods.filters import visualize_filter
-
-    out = output_path(args.output)
-    importance_output(args, out)
-    positive(args.steps, "--steps")
-    thresholds = parse_thresholds(args.thresholds)
-    channel = unit_number(args.channel)
-    recipe = cli_recipe(args)
+    out = api.check_output_image(args.output, alpha=args.alpha)
+    spec = spec_from_args(api.FilterSpec, args, recipe=cli_recipe(args))
     args.model = args.model_name
     model = load_model(args)
-    with progress_bar(f"{args.layer}:{channel}") as bar:
-        picture = visualize_filter(model, args.layer, channel, recipe=recipe, seed=args.seed,
-                                   thresholds=thresholds, progress=bar)
+    with progress_bar(f"{args.layer}:{args.channel}") as bar:
+        picture = api.filter(model, args.layer, args.channel, progress=bar, spec=spec)
     info = {**picture.info, "output": str(out), "importance": picture.importance_summary(),
-            **save_picture(picture, out, args)}
-    if thresholds:
+            **api.save_with_importance(picture, out, args.alpha, args.importance)}
+    if spec.thresholds:
         snapshots = {step: [p] for step, p in picture.snapshots.items()}
-        info["steps_strip"] = str(steps_strip(snapshots, [picture], picture.info["recipe"]["steps"])
+        info["steps_strip"] = str(api.steps_strip(snapshots, [picture], picture.info["recipe"]["steps"])
                                   .save(strip_path(out)))
     if "kernel" in picture.extras:
         info["kernel"] = str(picture.extras["kernel"].save(out.with_name(f"{out.stem}.kernel{out.suffix}")))
@@ -95,21 +60,14 @@ def cmd_filter(args: argparse.Namespace) -> None:
 
 
 def cmd_grid(args: argparse.Namespace) -> None:
-    from convscope.data.photo_sources import photo_source
-    from convscope.methods.filters import filter_grid
-
-    out = output_path(args.output)
-    importance_output(args, out)
-    for value, name in ((args.steps, "--steps"), (args.candidates, "--candidates"),
-                        (args.top, "--top"), (args.batch, "--batch")):
-        positive(value, name)
+    out = api.check_output_image(args.output, alpha=args.alpha)
     layers = [l for l in (args.layers or "").split(",") if l] if args.layers else [args.layer]
     if not layers or layers == [None]:
         fail("name a layer (convscope grid MODEL LAYER) or several with --layers a,b,c")
-    recipe = cli_recipe(args)
-    photos = photo_source(args.photos)
-    with ray_cluster(args, needs_photos=True) as cluster:
-        photos.runner = shards_on(cluster)
+    photos = api.photo_source(args.photos)  # a missing or empty folder is refused before the model loads
+    spec = spec_from_args(api.GridSpec, args, recipe=cli_recipe(args), photos=photos)
+    with ray_runner(args, needs_photos=True) as runner:
+        photos.runner = runner
         args.model = args.model_name
         model = load_model(args)
         for name in layers:
@@ -118,10 +76,9 @@ def cmd_grid(args: argparse.Namespace) -> None:
         for name in layers:
             target = out if len(layers) == 1 else out.with_name(f"{out.stem}-{name}{out.suffix}")
             with progress_bar(f"grid {name}") as bar:
-                grid = filter_grid(model, name, candidates=args.candidates, top=args.top, recipe=recipe,
-                                   seed=args.seed, batch=args.batch, photos=photos, select=args.select, progress=bar)
-            sheet = save_picture(grid.sheet, target, args)
-            write_json(f"{target}.json", grid.sidecar())
+                grid = api.grid(model, name, progress=bar, spec=spec)
+            sheet = api.save_with_importance(grid.sheet, target, args.alpha, args.importance)
+            api.write_json(f"{target}.json", grid.sidecar())
             behind = sum(drop["reason"] == "behind" for drop in grid.dropped)
             entry = {"layer": grid.settings["layer"], "output": str(target), "sidecar": f"{target}.json",
                      "tiles": len(grid.tiles), "dropped": len(grid.dropped) - behind, "behind": behind,
@@ -143,47 +100,36 @@ def grid_line(entry: dict) -> str:
 
 
 def cmd_render(args: argparse.Namespace) -> None:
-    from convscope.engine.objective_text import parse_objective
-    from convscope.engine.render import render
-
-    out = output_path(args.output)
-    importance_output(args, out)
-    positive(args.count, "--count")
-    positive(args.batch, "--batch")
-    thresholds = parse_thresholds(args.thresholds)
-    objective = parse_objective(args.objective)
-    recipe = cli_recipe(args)
+    out = api.check_output_image(args.output, alpha=args.alpha)
+    spec = spec_from_args(api.RenderSpec, args, recipe=cli_recipe(args))
+    objective = api.parse_objective(args.objective)
     model = load_model(args)
     with progress_bar(str(objective)) as bar:
-        result = render(model, objective, recipe, seeds=[args.seed + i for i in range(args.count)],
-                        transform_seed=args.seed, batch=args.batch, thresholds=thresholds, progress=bar)
-    picture = result.pictures[0] if args.count == 1 else stitch(result.pictures)
-    written = save_picture(picture, out, args)
+        result = api.pictures(model, objective, progress=bar, spec=spec)
+    picture = result.pictures[0] if spec.count == 1 else api.stitch(result.pictures)
+    written = api.save_with_importance(picture, out, args.alpha, args.importance)
+    recipe = spec.resolved
     data = {"objective": str(objective), "output": str(out), "activation": result.final.tolist(),
-            "picture_activation": result.picture_final.tolist(), "recipe": recipe.as_dict(), "seed": args.seed,
+            "picture_activation": result.picture_final.tolist(), "recipe": recipe.as_dict(), "seed": spec.seed,
             "precision": model.effective_precision, "importance": [p.importance_summary() for p in result.pictures],
             **written}
-    if thresholds:
-        data["steps_strip"] = str(steps_strip(result.snapshots, result.pictures, recipe.steps).save(strip_path(out)))
-    emit(args, data, f"{out}: {objective} reached " + ", ".join(f"{v:.3f}" for v in data["activation"]))
+    if spec.thresholds:
+        data["steps_strip"] = str(api.steps_strip(result.snapshots, result.pictures, recipe.steps)
+                                  .save(strip_path(out)))
+    emit(args, data, f"{out}: {objective} reached " + ", ".join(f"{v:.3f}" for v in result.final.tolist()))
 
 
 def cmd_stats(args: argparse.Namespace) -> None:
-    from convscope.api import StatsSpec, stats
-    from convscope.cli.trust_command import measures_table
-    from convscope.data.photo_sources import photo_source
-
-    positive(args.steps, "--steps")
     recipe = cli_recipe(args)
-    spec = spec_from_args(StatsSpec, args, recipe=recipe, units=tuple(parse_units(args.units)) if args.units else ())
-    photos = photo_source(args.photos)  # a missing or empty folder is refused before the model loads
-    with ray_cluster(args, needs_photos=True) as cluster:
-        photos.runner = shards_on(cluster)
+    spec = spec_from_args(api.StatsSpec, args, recipe=recipe, units=tuple(parse_units(args.units)) if args.units else ())
+    photos = api.photo_source(args.photos)  # a missing or empty folder is refused before the model loads
+    with ray_runner(args, needs_photos=True) as runner:
+        photos.runner = runner
         args.model = args.model_name
         model = load_model(args)
         info = model.layer(args.layer)
         with progress_bar(f"stats {info.name}") as bar:
-            report = stats(model, args.layer, photos=photos, progress=bar, spec=spec)
+            report = api.stats(model, args.layer, photos=photos, progress=bar, spec=spec)
     warn_skipped(photos.skipped)
     summary = {**report.settings, "skipped_photos": len(photos.skipped), "units": report.rows,
                "median_ratio": report.median_ratio}
@@ -197,32 +143,26 @@ def cmd_stats(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     """The article's three results: a filter and its layer's grid, a DeepDream of the built-in
     cat photo, and a sea snake the network is 99.9% sure of."""
-    from convscope.io.builtin_photos import builtin_photo
-    from convscope.methods.class_models import class_model
-    from convscope.methods.classify import classify
-    from convscope.methods.dream import dream
-    from convscope.methods.filters import filter_grid, visualize_filter
-
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         fail(f"{out} is a file: give a folder for the demo pictures")
     model = load_model(args)
-    cat = builtin_photo("chelsea").pixels
-    seen = classify(model, cat, 3)
+    cat = api.builtin_photo("chelsea").pixels
+    seen = api.classify(model, cat, 3)
     with progress_bar("filter block8:12 (keras2016)") as bar:
-        pic = visualize_filter(model, "block8", 12, recipe="keras2016", progress=bar)
+        pic = api.filter(model, "block8", 12, recipe="keras2016", progress=bar)
     filter_path = pic.save(out / "filter-block8-12-keras2016.png")
     with progress_bar("grid block8 (keras2016)") as bar:
-        grid = filter_grid(model, "block8", recipe="keras2016", progress=bar)
+        grid = api.grid(model, "block8", recipe="keras2016", progress=bar)
     grid_path = grid.sheet.save(out / "grid-block8-keras2016.png")
-    write_json(out / "grid-block8-keras2016.png.json", grid.sidecar())
+    api.write_json(out / "grid-block8-keras2016.png.json", grid.sidecar())
     with progress_bar("dream chelsea", unit="step") as bar:
-        dreamt = dream(model, cat, progress=bar)
+        dreamt = api.dream(model, cat, progress=bar)
     dream_path = dreamt.picture.save(out / "dream-chelsea.jpg")
     with progress_bar("class sea snake (keras2016)") as bar:
-        snake = class_model(model, "sea snake", until=0.999, progress=bar)
+        snake = api.classviz(model, "sea snake", until=0.999, progress=bar)
     snake_path = snake.picture.save(out / "class-sea-snake.png")
-    write_json(out / "class-sea-snake.png.json", snake.sidecar())
+    api.write_json(out / "class-sea-snake.png.json", snake.sidecar())
     sure = snake.opinions[0].probability
     data = {"folder": str(out), "classify_chelsea": [{"name": p.name, "probability": p.probability} for p in seen],
             "filter": str(filter_path), "grid": str(grid_path), "grid_tiles": len(grid.tiles),
@@ -241,3 +181,55 @@ def cmd_demo(args: argparse.Namespace) -> None:
     if not args.json:
         say("next: convscope filter efficientnet-lite0 block8 12 -o lucid.png --recipe lucid "
             "(the same filter with Lucid's recipe)")
+
+
+def demo_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("out", nargs="?", default="out", help="output folder (default: out)")
+
+
+def filter_arguments(p: argparse.ArgumentParser) -> None:
+    model_argument(p)
+    p.add_argument("layer", metavar="LAYER", help=LAYER_HELP)
+    p.add_argument("channel", metavar="CHANNEL", help="the unit's number in the layer, from 0 (a filter of a conv "
+                   "layer, a class of logits)")
+    p.add_argument("-o", "--output", required=True, help="output .png or .jpg (for the first convolution its "
+                   "kernel is written beside it as NAME.kernel.png)")
+
+
+def grid_arguments(p: argparse.ArgumentParser) -> None:
+    model_argument(p)
+    p.add_argument("layer", metavar="LAYER", nargs="?", help=LAYER_HELP)
+    p.add_argument("--layers", help="several layers, comma-separated: one sheet each")
+    p.add_argument("-o", "--output", required=True, help="output .png (with a .json sidecar beside it)")
+
+
+def render_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("objective", metavar="OBJECTIVE",
+                   help="what to maximize, e.g. block8:12 or \"block8:12 - 0.5*block8:40\"; one that starts "
+                        "with a minus goes after --, or with a space: \" -block8:12\"")
+    p.add_argument("-o", "--output", required=True)
+
+
+def stats_arguments(p: argparse.ArgumentParser) -> None:
+    model_argument(p)
+    p.add_argument("layer", metavar="LAYER", help=LAYER_HELP)
+    p.add_argument("--units", help="units to measure, e.g. 0-7 (default: the first 8)")
+
+
+COMMANDS = [
+    Command("demo", "the article's three results in a folder: a filter grid, a DeepDream of the cat photo and a "
+            "fooling image of a sea snake", cmd_demo, demo_arguments, groups=(model_flag, json_flag),
+            brief="the article's three results: a filter grid, a DeepDream, a fooling image"),
+    Command("filter", "the picture one filter (channel) responds to most", cmd_filter, filter_arguments,
+            api.FilterSpec, (recipe_flags, importance_flags, json_flag, model_flags)),
+    Command("grid", "a sheet of a layer's strongest filters (the article's 8x8 grids)", cmd_grid, grid_arguments,
+            api.GridSpec, (photos_flag("the ratios in the sidecar"), ray_flags("read --photos"), recipe_flags,
+                           importance_flags, json_flag, model_flags)),
+    Command("render", "pictures for any objective, e.g. \"block8:12 - 0.5*block8:40\"", cmd_render,
+            render_arguments, api.RenderSpec, (recipe_flags, importance_flags, json_flag, model_flag)),
+    Command("stats", "fidelity: picture activation over the best real photo's (and with a photo folder, the trust "
+            "measures)", cmd_stats, stats_arguments, api.StatsSpec,
+            (photos_flag("the statistics and, with a folder, the trust measures"),
+             ray_flags("read --photos for the statistics"), recipe_flags, json_flag, model_flags),
+            brief="how a unit's picture compares with its best real photos"),
+]

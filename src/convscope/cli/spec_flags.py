@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import types
 import typing
-from typing import Any
+from typing import Any, Callable
 
-from convscope.runtime.spec import Spec, SpecType, help_text, spec_options
+from convscope.api import Spec, SpecType, help_text, spec_options
 
 
 def flag(name: str) -> str:
@@ -17,14 +17,24 @@ def flag(name: str) -> str:
 
 
 def _base_type(hint: Any) -> Any:
-    """int for ``int`` and ``int | None``; ``tuple`` for a tuple of values."""
+    """int for ``int`` and ``int | None``; ``tuple[int, ...]`` for a tuple of values; the
+    first plain type of a union of several (``str`` for ``str | Recipe``)."""
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-    return tuple if typing.get_origin(hint) is tuple else hint
+    return hint
 
 
-def _comma_list(text: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in text.split(",") if part.strip())
+def _comma_list(kind: type) -> Callable[[str], tuple]:
+    """argparse's type for a comma-separated list of ``kind`` values."""
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(kind(part.strip()) for part in text.split(",") if part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"cannot read {text!r}: write {kind.__name__} values separated by "
+                                             "commas, such as 1,2") from None
+
+    parse.__name__ = f"list of {kind.__name__}"
+    return parse
 
 
 def add_spec_flags(parser: argparse.ArgumentParser, spec: type[Spec], **overrides: dict[str, Any]) -> None:
@@ -45,8 +55,9 @@ def add_spec_flags(parser: argparse.ArgumentParser, spec: type[Spec], **override
         settings: dict[str, Any] = {"help": help_text(item), "default": item.default}
         if kind is bool:
             settings["action"] = "store_true"
-        elif kind is tuple:
-            settings.update(type=_comma_list, default=None, help=f"{help_text(item)}, comma-separated")
+        elif typing.get_origin(kind) is tuple:
+            settings.update(type=_comma_list(typing.get_args(kind)[0]), default=None,
+                            help=f"{help_text(item)}, comma-separated")
         else:
             settings["type"] = kind
         if meta.get("metavar"):

@@ -3,17 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from convscope.cli.common import (
-    cli_recipe,
-    emit,
-    load_model,
-    output_folder,
-    parse_units,
-    plural,
-    positive,
-    progress_bar,
-    warn_skipped,
-)
+from convscope import api
+from convscope.cli.common import cli_recipe, emit, load_model, parse_units, plural, progress_bar, warn_skipped
+from convscope.cli.flags import LAYER_HELP, Command, json_flag, library_default, model_argument, model_flags, recipe_flags
 from convscope.cli.spec_flags import spec_from_args
 
 
@@ -41,20 +33,16 @@ def measures_table(rows: list[dict], after: str | None) -> list[str]:
 
 
 def cmd_trust(args: argparse.Namespace) -> None:
-    from convscope.api import TrustSpec, trust
-    from convscope.data.photo_stream import photo_files
-
-    positive(args.steps, "--steps")
-    out = output_folder(args.out)
-    export = str(output_folder(args.export_trials)) if args.export_trials else None
+    out = api.check_output_dir(args.out)
+    export = str(api.check_output_dir(args.export_trials)) if args.export_trials else None
     recipe = cli_recipe(args)
     units = tuple(parse_units(args.units)) if args.units else ()
-    spec = spec_from_args(TrustSpec, args, recipe=recipe, units=units, export=export)
-    photo_files(args.photos)  # a missing or empty folder is refused before the model loads
+    spec = spec_from_args(api.TrustSpec, args, recipe=recipe, units=units, export=export)
+    api.check_photo_folder(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
     with progress_bar(f"trust {args.layer}") as bar:
-        report = trust(model, args.layer, photos=args.photos, out=out, progress=bar, spec=spec)
+        report = api.trust(model, args.layer, photos=args.photos, out=out, progress=bar, spec=spec)
     record = report.record
     warn_skipped(record["skipped"])
     data = {**record, "out": str(report.out), "trust_json": str(report.out / "trust.json"),
@@ -69,3 +57,23 @@ def cmd_trust(args: argparse.Namespace) -> None:
              f"{number(record['median_choice_photos'], 0)}, chance {number(record['median_choice_random'], 0)}",
              f"written to {report.out}" + (f"; trials page {report.trials_page}" if report.trials_page else "")]
     emit(args, data, "\n".join(lines))
+
+
+def trust_arguments(p: argparse.ArgumentParser) -> None:
+    model_argument(p)
+    p.add_argument("layer", metavar="LAYER", help=LAYER_HELP + " (not the first: the path needs earlier layers)")
+    p.add_argument("--units", help="units to measure, e.g. 0-15 (default: the first 8)")
+    p.add_argument("--photos", required=True, metavar="DIR", help="folder of photos, read with its subfolders and "
+                   "streamed, so it can be of any size")
+    p.add_argument("--out", default=library_default(api.trust, "out"), help="output folder: trust.json, each unit's "
+                   "pictures and path plot, sheet.png")
+    p.add_argument("--export-trials", metavar="DIR", help="also write the trials as a page people can take "
+                   "(index.html) and its answer key (answer-key.json)")
+
+
+COMMANDS = [
+    Command("trust", "measured evidence that units' pictures show what the units do on real photos: the ratio, the "
+            "path score and a machine two-alternative choice", cmd_trust, trust_arguments, api.TrustSpec,
+            (recipe_flags, json_flag, model_flags),
+            brief="measured evidence that units' pictures show what they do on real photos"),
+]

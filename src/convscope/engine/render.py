@@ -121,9 +121,12 @@ class Stages:
         return steps
 
 
+RENDER_BATCH = 32  # slots optimized together unless a caller says otherwise
+
+
 def render(model: VisionModel, objectives: Objective | str | Sequence[Objective | str],
            recipe: Recipe | str = DEFAULT_RECIPE, *, seeds: Sequence[int] | int = 0, transform_seed: int = 0,
-           batch: int = 32, init: torch.Tensor | None = None, progress: Progress | None = None,
+           batch: int = RENDER_BATCH, init: torch.Tensor | None = None, progress: Progress | None = None,
            stop: Stop | None = None, thresholds: Sequence[int] = (), select: Halving | None = None) -> RenderResult:
     """Pictures that maximize objectives: the one loop (see the module docstring).
 
@@ -180,7 +183,7 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
 
 
 def render_units(model: VisionModel, layer: str, units: Sequence[int], recipe: Recipe | str = DEFAULT_RECIPE, *,
-                 seed: int = 0, batch: int = 32, progress: Progress | None = None,
+                 seed: int = 0, batch: int = RENDER_BATCH, progress: Progress | None = None,
                  thresholds: Sequence[int] = (), select: Halving | None = None) -> RenderResult:
     """Pictures of units of one layer (see ``unit_objective``): unit u starts from noise drawn with
     ``seed + u`` and every unit sees the transforms drawn with ``seed``, so a unit's picture does

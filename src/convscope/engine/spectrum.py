@@ -13,17 +13,18 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from convscope.engine.param import correlate
-from convscope.errors import ImageInputError, OutOfRangeError
+from convscope.errors import ImageInputError
 from convscope.io.files import atomic_path
 from convscope.io.notebook import fields_html
 from convscope.io.picture import to_tensor
+from convscope.runtime.spec import Spec, option
 
 FORMAT = "convscope-spectrum-1"
 DEFAULT_FILE = "spectrum.npz"
@@ -88,15 +89,35 @@ def _random_crops(pixels: np.ndarray, count: int, resolution: int, gen: torch.Ge
     return torch.cat(crops)
 
 
-def measure_spectrum(photos: Iterable[tuple[str, np.ndarray]], *, resolution: int = 256, crops: int = 32,
-                     seed: int = 0, count: int | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> Spectrum:
-    """The mean amplitude spectrum of ``crops`` random crops of every (name, pixels) photo;
-    the photos are read one at a time (``count``: how many there will be, for ``progress``)."""
-    if resolution < 8:
-        raise OutOfRangeError(f"the spectrum's resolution must be at least 8 px, got {resolution}")
-    if crops <= 0:
-        raise OutOfRangeError(f"crops per photo must be positive, got {crops}")
+@dataclass(frozen=True)
+class SpectrumSpec(Spec):
+    """The options of ``spectrum``."""
+
+    resolution: int = option(256, "the side in px the crops are resized to", minimum=8)
+    crops: int = option(32, "random crops per photo", minimum=1)
+    seed: int = option(0, "random seed of the crops")
+
+
+def measure_spectrum(photos: Iterable[tuple[str, np.ndarray]], *, count: int | None = None,
+                     progress: Callable[[int, int], None] | None = None, spec: SpectrumSpec | None = None,
+                     **options: Any) -> Spectrum:
+    """The mean amplitude spectrum of random crops of every (name, pixels) photo; the photos
+    are read one at a time.
+
+    Args:
+        photos: (name, pixels) pairs.
+        count: how many photos there will be, for ``progress``.
+        progress: called with (photos done, photos in all).
+        spec: the options as a ``SpectrumSpec`` (keyword options override its values).
+        options: any option of ``SpectrumSpec`` (``resolution``, ``crops``, ``seed``), by name.
+    Returns:
+        The spectrum.
+    Raises:
+        ImageInputError: no photos.
+        OutOfRangeError: an option out of range.
+    """
+    spec = SpectrumSpec.of(spec, **options)
+    resolution, crops, seed = spec.resolution, spec.crops, spec.seed
     gen = torch.Generator().manual_seed(int(seed))
     total = torch.zeros(3, resolution, resolution // 2 + 1, dtype=torch.float64)
     hann = torch.hann_window(resolution, periodic=False)

@@ -13,7 +13,7 @@ photo's activations position by position):
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -29,6 +29,7 @@ from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
+from convscope.runtime.spec import Spec, option, takes
 
 DEFAULT_STRENGTH = 5.0  # chelsea toward magpie, 32 steps: block8 distance 0.82 against 1.10 unregularized
 DEFAULT_STEPS = 128
@@ -100,9 +101,23 @@ def _finish(start: torch.Tensor, picture: Picture, info: dict) -> Accentuated:
     return Accentuated(picture, photo, row([photo, picture, _difference(start.cpu(), saved)]), info)
 
 
-def accentuate(model: VisionModel | str, photo: object, objective: Objective | str, *, layer: str | None = None,
-               strength: float = DEFAULT_STRENGTH, steps: int = DEFAULT_STEPS, recipe: str | Recipe = "lucid",
-               seed: int = 0, progress: Progress | None = None) -> Accentuated:
+@dataclass(frozen=True)
+class AccentuateSpec(Spec):
+    """The options of ``accentuate``."""
+
+    layer: str | None = option(None, "the earlier layer kept close to the photo's (default: a main layer about "
+                                     "halfway to the objective's)")
+    strength: float = option(DEFAULT_STRENGTH, "the weight of staying close to the photo, from 0 (none) to 1000",
+                             minimum=0, maximum=1000)
+    steps: int = option(DEFAULT_STEPS, "optimization steps", minimum=1)
+    recipe: Recipe | str = option("lucid", "a recipe that starts from the photo (its transforms are left out)",
+                                  flag=False)
+    seed: int = option(0, "random seed of the render")
+
+
+@takes(AccentuateSpec)
+def accentuate(model: VisionModel | str, photo: object, objective: Objective | str, *,
+               progress: Progress | None = None, spec: AccentuateSpec | None = None, **options: Any) -> Accentuated:
     """Feature accentuation (Hamblin et al. 2024): ``photo`` changed to raise ``objective``
     while a layer's activations stay close to the photo's, so the result still looks like it.
 
@@ -110,21 +125,17 @@ def accentuate(model: VisionModel | str, photo: object, objective: Objective | s
         model: a VisionModel or a model's name.
         photo: a path, Picture, PIL image or array (see ``convscope.io.photo_reading.as_photo``).
         objective: what to raise: an Objective or its text ("block8:12", "logits:18").
-        layer: the layer kept close to the photo's (default: a main layer about halfway to the
-            objective's).
-        strength: the weight of staying close, from 0 (none) to 1000.
-        steps: optimization steps.
-        recipe: a recipe that starts from the photo (its transforms are left out).
-        seed: the seed of the render.
         progress: called with (unit-steps done, unit-steps in all).
+        spec: the options as an ``AccentuateSpec`` (keyword options override its values).
+        options: any option of ``AccentuateSpec``, by name (listed below).
     Returns:
         The photo, the accentuated image, their difference and the objective before and after.
     Raises:
         OutOfRangeError: a strength out of range, or an objective with no earlier layer.
     """
+    spec = AccentuateSpec.of(spec, **options)
     model = as_model(model)
-    if not 0 <= strength <= 1000:
-        raise OutOfRangeError(f"{{strength}} must be from 0 (no regularizer) to 1000, got {strength}", options=["strength"])
+    strength, steps, seed, layer = spec.strength, spec.steps, spec.seed, spec.layer
     target = as_objective(objective)
     target.validate(model, model.input_size)
     layer = model.layer(layer).name if layer is not None else earlier_layer(model, target)
@@ -133,7 +144,7 @@ def accentuate(model: VisionModel | str, photo: object, objective: Objective | s
         reference = probe(start)[layer]
     keep = closeness(layer, reference)
     total = target + strength * keep if strength else target
-    rec = photo_recipe(recipe, steps, model.input_size)
+    rec = photo_recipe(spec.recipe, steps, model.input_size)
     result = render(model, [total], rec, seeds=[seed], transform_seed=seed, init=start.cpu(), progress=progress)
     picture = result.pictures[0]
     saved = picture.to_tensor()[None]
@@ -146,9 +157,20 @@ def accentuate(model: VisionModel | str, photo: object, objective: Objective | s
     return _finish(start, picture, info)
 
 
-def caricature(model: VisionModel | str, photo: object, layers: Sequence[str], *, steps: int = DEFAULT_STEPS,
-               from_noise: bool = False, recipe: str | Recipe = "lucid", seed: int = 0,
-               progress: Progress | None = None) -> Accentuated:
+@dataclass(frozen=True)
+class CaricatureSpec(Spec):
+    """The options of ``caricature``."""
+
+    steps: int = option(DEFAULT_STEPS, "optimization steps", minimum=1)
+    from_noise: bool = option(False, "start from noise instead of the photo")
+    recipe: Recipe | str = option("lucid", "a recipe that starts from the photo (its transforms are left out)",
+                                  flag=False)
+    seed: int = option(0, "random seed of the render")
+
+
+@takes(CaricatureSpec)
+def caricature(model: VisionModel | str, photo: object, layers: Sequence[str], *, progress: Progress | None = None,
+               spec: CaricatureSpec | None = None, **options: Any) -> Accentuated:
     """Lucid's caricature: what ``layers`` see in ``photo``, exaggerated (see
     ``objectives.caricature_of``).
 
@@ -156,17 +178,17 @@ def caricature(model: VisionModel | str, photo: object, layers: Sequence[str], *
         model: a VisionModel or a model's name.
         photo: a path, Picture, PIL image or array.
         layers: the layers whose view of the photo to exaggerate.
-        steps: optimization steps.
-        from_noise: start from noise instead of the photo.
-        recipe: a recipe that starts from the photo (its transforms are left out).
-        seed: the seed of the render.
         progress: called with (unit-steps done, unit-steps in all).
+        spec: the options as a ``CaricatureSpec`` (keyword options override its values).
+        options: any option of ``CaricatureSpec``, by name (listed below).
     Returns:
         The image, the objective, and the cosine similarity with the photo's activations before
         and after.
     Raises:
         OutOfRangeError: no layer named.
     """
+    spec = CaricatureSpec.of(spec, **options)
+    steps, from_noise, seed = spec.steps, spec.from_noise, spec.seed
     model = as_model(model)
     if not layers:
         raise OutOfRangeError("name at least one layer for the caricature, such as {layers} block8", options=["layers"])
@@ -178,7 +200,7 @@ def caricature(model: VisionModel | str, photo: object, layers: Sequence[str], *
     for n in names[1:]:
         total = total + caricature_of(n, reference[n])
     similarity = [cosine(n, reference[n]) for n in names]
-    rec = photo_recipe(recipe, steps, model.input_size)
+    rec = photo_recipe(spec.recipe, steps, model.input_size)
     result = render(model, [total], rec, seeds=[seed], transform_seed=seed,
                     init=None if from_noise else start.cpu(), progress=progress)
     picture = result.pictures[0]

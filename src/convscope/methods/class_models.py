@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Sequence
+from typing import Any
 
 import torch
 
@@ -15,6 +15,7 @@ from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.classes import resolve_class
 from convscope.runtime.progress import Progress
+from convscope.runtime.spec import Spec, option, takes
 
 TOP = 5
 
@@ -64,37 +65,52 @@ def opinion(model: VisionModel, image: torch.Tensor, target: int, resize: bool =
     return Opinion(model.name, float(probs[target]), rank, top)
 
 
-def class_model(model: VisionModel | str, target: int | str, *, recipe: str | Recipe = "keras2016", score: str = "logit",
-                until: float | None = None, steps: int | None = None, size: int | None = None, seed: int = 0,
-                check: Sequence[VisionModel] = (), progress: Progress | None = None) -> ClassModel:
+@dataclass(frozen=True)
+class ClassvizSpec(Spec):
+    """The options of ``classviz``."""
+
+    recipe: Recipe | str = option("keras2016", "how the image is rendered: a Recipe or a recipe's name", flag=False)
+    score: str = option("logit", "maximize the class's logit or its softmax probability",
+                        choices=lambda: ("logit", "prob"))
+    until: float | None = option(None, "stop when the class probability reaches this, e.g. 0.999")
+    steps: int | None = option(None, "the step budget (default: the recipe's; keras2016 60)", minimum=1, flag=False)
+    size: int | tuple[int, int] | None = option(None, "the image's size (default: the model's input size; maco: "
+                                                      "the recipe's)", flag=False)
+    seed: int = option(0, "random seed of the render")
+    others: tuple[VisionModel, ...] = option((), "other networks asked afterwards what they see: one network sure and "
+                                                "another not marks a fooling image", flag=False)
+
+    def check(self) -> None:
+        """Refuses an ``until`` that is not a probability; keeps the other networks as a tuple."""
+        if self.until is not None and not 0 < self.until < 1:
+            raise OutOfRangeError(f"{{until}} must be a probability between 0 and 1, got {self.until}",
+                                  options=["until"])
+        object.__setattr__(self, "others", tuple(self.others))
+
+
+@takes(ClassvizSpec)
+def class_model(model: VisionModel | str, target: int | str, *, progress: Progress | None = None,
+                spec: ClassvizSpec | None = None, **options: Any) -> ClassModel:
     """The image the network takes for class ``target``: its logit (or its probability,
     ``score="prob"``) maximized from noise; the article's fooling images.
 
     Args:
         model: a VisionModel or a model's name.
         target: a class index or name ("sea snake").
-        recipe: a Recipe or a recipe's name.
-        score: "logit" or "prob".
-        until: stop as soon as the class's probability reaches this (e.g. 0.999).
-        steps: the step budget (default: the recipe's; keras2016 60).
-        size: the image's size (default: the model's input size; maco: the recipe's).
-        seed: the seed of the render.
-        check: other networks asked afterwards what they see: one network sure and another not
-            marks a fooling image.
         progress: called with (unit-steps done, unit-steps in all).
+        spec: the options as a ``ClassvizSpec`` (keyword options override its values).
+        options: any option of ``ClassvizSpec``, by name (listed below).
     Returns:
         The image, its probability per step, and each network's opinion of it.
     Raises:
         UnknownNameError: an unknown class.
         OutOfRangeError: a score or ``until`` out of range.
     """
+    spec = ClassvizSpec.of(spec, **options)
     model = as_model(model)
     target = resolve_class(model, target)
-    if score not in ("logit", "prob"):
-        raise OutOfRangeError(f"score must be logit or prob, got {score!r}")
-    if until is not None and not 0 < until < 1:
-        raise OutOfRangeError(f"{{until}} must be a probability between 0 and 1, got {until}", options=["until"])
-    base = get_recipe(recipe)
+    score, until, steps, size, seed = spec.score, spec.until, spec.steps, spec.size, spec.seed
+    base = get_recipe(spec.recipe)
     views = base.transforms.resizes  # the network sees views of a size of their own: the picture keeps the recipe's
     rec = get_recipe(base, steps=steps or base.uses.class_steps,
                      size=size or (None if views else model.input_size),
@@ -111,7 +127,7 @@ def class_model(model: VisionModel | str, target: int | str, *, recipe: str | Re
     result = render(model, [objective], rec, seeds=[seed], transform_seed=seed, progress=progress, stop=watch)
     picture = Picture.from_tensor(result.images[0])
     image = picture.to_tensor()
-    opinions = [opinion(model, image, target, resize=views)] + [opinion(m, image, target) for m in check]
+    opinions = [opinion(model, image, target, resize=views)] + [opinion(m, image, target) for m in spec.others]
     steps_run = len(result.history)
     curve = curve[:steps_run] + [opinions[0].probability]
     h, w = rec.hw

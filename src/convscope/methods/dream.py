@@ -9,7 +9,7 @@ its mean absolute value.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +24,7 @@ from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
 from convscope.runtime.progress import Progress
+from convscope.runtime.spec import Spec, option, takes
 
 
 @dataclass
@@ -98,11 +99,33 @@ def octave_sizes(h: int, w: int, octaves: int, scale: float, min_size: int) -> l
 DEFAULT_LAYERS = ("block8", "block10")
 
 
+@dataclass(frozen=True)
+class DreamSpec(Spec):
+    """The options of ``dream``."""
+
+    layers: tuple[str, ...] | None = option(None, "the layers to amplify (default block8,block10 for "
+                                                  "efficientnet-lite); give these or an objective")
+    layer_weights: tuple[float, ...] | None = option(None, "one weight per layer, e.g. 1,1.5")
+    octaves: int = option(4, "image scales, each octave_scale smaller", minimum=1)
+    octave_scale: float = option(1.4, "the size ratio between octaves", minimum=0)
+    steps: int = option(10, "steps per octave", minimum=1)
+    step_size: float = option(0.01, "the mean change per pixel and step, on 0..1", minimum=0)
+    jitter: int = option(32, "the random roll in px at each step", minimum=0)
+    tile: int = option(512, "the gradient's tile size in px (bounded memory)", minimum=1)
+    seed: int = option(0, "random seed of the rolls")
+
+    def check(self) -> None:
+        """Refuses a step size or octave scale that cannot move or shrink the image."""
+        if self.step_size <= 0:
+            raise OutOfRangeError(f"{{step_size}} must be positive, got {self.step_size}", options=["step_size"])
+        if self.octave_scale <= 1 and self.octaves > 1:
+            raise OutOfRangeError(f"{{octave_scale}} must be above 1, got {self.octave_scale}",
+                                  options=["octave_scale"])
+
+
+@takes(DreamSpec)
 def dream(model: VisionModel | str, photo: object, objective: Objective | str | None = None, *,
-          layers: Sequence[str] | None = None, layer_weights: Sequence[float] | None = None,
-          octaves: int = 4,
-          octave_scale: float = 1.4, steps: int = 10, step_size: float = 0.01, jitter: int = 32,
-          tile: int = 512, seed: int = 0, progress: Progress | None = None) -> DreamResult:
+          progress: Progress | None = None, spec: DreamSpec | None = None, **options: Any) -> DreamResult:
     """DeepDream: amplifies what ``objective`` sees in ``photo``, octave by octave; the result
     has the photo's size.
 
@@ -110,39 +133,28 @@ def dream(model: VisionModel | str, photo: object, objective: Objective | str | 
         model: a VisionModel or a model's name.
         photo: a path, Picture, PIL image or array (see ``convscope.io.photo_reading.as_photo``).
         objective: an Objective or its text; by default the squared activations of ``layers``.
-        layers: the layers to amplify (default block8, block10); give these or ``objective``.
-        layer_weights: one weight per layer.
-        octaves: image scales, each ``octave_scale`` smaller.
-        octave_scale: the size ratio between octaves.
-        steps: steps per octave.
-        step_size: the mean change per pixel and step, on the [0, 1] scale.
-        jitter: the random roll in pixels at each step.
-        tile: the gradient's tile size in pixels (bounded memory).
-        seed: the seed of the rolls.
         progress: called with (steps done, steps in all).
+        spec: the options as a ``DreamSpec`` (keyword options override its values).
+        options: any option of ``DreamSpec``, by name (listed below).
     Returns:
         The dream and the objective before and after.
     Raises:
         OutOfRangeError: both or neither of ``objective`` and ``layers``, or an option out of range.
         ImageInputError: an unreadable photo.
     """
+    spec = DreamSpec.of(spec, **options)
     model = as_model(model)
     if objective is None:
-        objective = layers_objective(layers or DEFAULT_LAYERS, layer_weights)
-    elif layers is not None or layer_weights is not None:
-        raise OutOfRangeError("give an objective or layers to dream with, not both "
-                              "(an objective such as 'block8 + 1.5*block10' weights layers itself)")
+        objective = layers_objective(spec.layers or DEFAULT_LAYERS, spec.layer_weights)
+    elif spec.layers is not None or spec.layer_weights is not None:
+        raise OutOfRangeError("give an objective or {layers} (with {layer_weights}) to dream with, not both: an "
+                              "objective such as 'block8 + 1.5*block10' weights layers itself",
+                              options=["layers", "layer_weights"])
     else:
         objective = as_objective(objective)
     photo = as_photo(photo)
-    for value, name in ((octaves, "octaves"), (steps, "steps"), (tile, "tile"), (step_size, "step size"),
-                        (octave_scale, "octave scale")):
-        if value <= 0:
-            raise OutOfRangeError(f"{name} must be positive, got {value}")
-    if octave_scale <= 1 and octaves > 1:
-        raise OutOfRangeError(f"octave scale must be above 1, got {octave_scale}")
-    if jitter < 0:
-        raise OutOfRangeError(f"jitter must be 0 or more, got {jitter}")
+    octaves, octave_scale, steps, step_size = spec.octaves, spec.octave_scale, spec.steps, spec.step_size
+    jitter, tile, seed = spec.jitter, spec.tile, spec.seed
     h, w = photo.shape[:2]
     if min(h, w) < model.min_size:
         raise ImageInputError(f"the photo is {w}x{h}; {model.name} needs at least {model.min_size} px a side")

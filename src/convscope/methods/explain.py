@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
 from convscope.data.atlas_folder import atlas_pictures
-from convscope.engine.recipes import Recipe, get_recipe
+from convscope.engine.recipe_options import RecipeOptions
+from convscope.engine.recipes import Recipe
 from convscope.engine.render import render_units
 from convscope.errors import OutOfRangeError
 from convscope.io.notebook import picture_html, table_html
@@ -21,6 +22,7 @@ from convscope.models import as_model
 from convscope.models.base import LOGITS, VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
+from convscope.runtime.spec import option, takes
 
 
 @dataclass
@@ -57,9 +59,25 @@ def _layer_and_gradient(model: VisionModel, layer: str, image: torch.Tensor) -> 
     return maps[0].detach().float().cpu(), grad[0].float().cpu(), top
 
 
-def explain(model: VisionModel | str, photo: object, layer: str, *, per_position: int = 3, max_units: int = 16,
-            class_units: int = 8, atlas: str | Path | None = None, recipe: str | Recipe = "lucid",
-            steps: int | None = 128, seed: int = 0, progress: Progress | None = None) -> Explanation:
+@dataclass(frozen=True)
+class ExplainSpec(RecipeOptions):
+    """The options of ``explain``; the recipe and steps are those of pictures rendered now."""
+
+    recipe: Recipe | str = option("lucid", "the recipe of pictures rendered now: a Recipe or a recipe's name",
+                                  flag=False)
+    steps: int | None = option(128, "the steps of pictures rendered now", minimum=1)
+    per_position: int = option(3, "units shown per position", minimum=1)
+    max_units: int = option(16, "without atlas: the units with the highest peaks that positions choose from",
+                            minimum=1)
+    class_units: int = option(8, "units shown for the top class", minimum=1)
+    atlas: str | Path | None = option(None, "a finished atlas folder to take the unit pictures from (else they are "
+                                     "rendered now, in one batch)", metavar="DIR")
+    seed: int = option(0, "random seed of pictures rendered now")
+
+
+@takes(ExplainSpec)
+def explain(model: VisionModel | str, photo: object, layer: str, *, progress: Progress | None = None,
+            spec: ExplainSpec | None = None, **options: Any) -> Explanation:
     """A photo explained by a layer's units: at each position the units that fire most, and the
     units that drive the top class most, each with a picture.
 
@@ -67,30 +85,23 @@ def explain(model: VisionModel | str, photo: object, layer: str, *, per_position
         model: a VisionModel or a model's name.
         photo: a path, Picture, PIL image or array.
         layer: a layer with positions.
-        per_position: units shown per position.
-        max_units: without ``atlas``, the units with the highest peaks that positions choose from.
-        class_units: units shown for the top class.
-        atlas: a finished atlas folder to take the pictures from (else they are rendered now,
-            in one batch).
-        recipe: the recipe of pictures rendered now.
-        steps: the steps of pictures rendered now.
-        seed: the seed of pictures rendered now.
         progress: called with (unit-steps done, unit-steps in all).
+        spec: the options as an ``ExplainSpec`` (keyword options override its values).
+        options: any option of ``ExplainSpec``, by name (listed below).
     Returns:
         The explanation; ``pages.explanation_page.write_explanation`` writes it as a page.
     Raises:
         OutOfRangeError: an option below 1, or a layer without positions.
         AtlasFolderError: the atlas lacks pictures of the units.
     """
+    spec = ExplainSpec.of(spec, **options)
+    per_position, max_units, class_units, atlas = spec.per_position, spec.max_units, spec.class_units, spec.atlas
     model = as_model(model)
     info = model.layer(layer)
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to explain: choose a conv layer (or a token layer)")
     if model.labels is None:
         raise OutOfRangeError(f"{model.name} has no classes: explain needs its top class")
-    if min(per_position, max_units, class_units) <= 0:
-        raise OutOfRangeError("{per_position}, {max_units} and {class_units} must be positive",
-                              options=["per_position", "max_units", "class_units"])
     image = model.prepare(as_photo(photo))
     maps, grad, top = _layer_and_gradient(model, info.name, image)
     contribution = (maps * grad).flatten(1).sum(dim=1)
@@ -105,7 +116,7 @@ def explain(model: VisionModel | str, photo: object, layer: str, *, per_position
         positions.append([{"unit": int(allowed[i]), "activation": float(v)}
                           for v, i in zip(values[:per_position], order[:per_position])])
     named = sorted({int(entry["unit"]) for row in positions for entry in row} | set(drivers))
-    pictures = _pictures(model, info.name, named, atlas, recipe, steps, seed, progress)
+    pictures = _pictures(model, info.name, named, atlas, spec.resolved, spec.seed, progress)
     with torch.no_grad():
         probability = float(model.logits(image).softmax(dim=1)[0, top])
     return Explanation(info.name, Picture.from_tensor(image[0].cpu()), (h, w), positions,
@@ -114,10 +125,9 @@ def explain(model: VisionModel | str, photo: object, layer: str, *, per_position
                        str(atlas) if atlas is not None else "rendered")
 
 
-def _pictures(model: VisionModel, layer: str, units: Sequence[int], atlas: str | Path | None, recipe: str | Recipe,
-              steps: int | None, seed: int, progress: Progress | None) -> dict[int, Picture]:
+def _pictures(model: VisionModel, layer: str, units: Sequence[int], atlas: str | Path | None, recipe: Recipe,
+              seed: int, progress: Progress | None) -> dict[int, Picture]:
     if atlas is not None:
         return atlas_pictures(atlas, layer, units)
-    rec = get_recipe(recipe, steps=steps)
-    result = render_units(model, layer, units, rec, seed=seed, batch=len(units), progress=progress)
+    result = render_units(model, layer, units, recipe, seed=seed, batch=len(units), progress=progress)
     return dict(zip(units, result.pictures))

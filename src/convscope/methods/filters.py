@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any
 
 from convscope.data.photo_sources import PhotosLike
 from convscope.engine.halving import Halving
 from convscope.engine.objectives import Objective, unit_number, unit_objective
+from convscope.engine.recipe_options import RecipeOptions
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render, render_units
 from convscope.errors import OutOfRangeError
@@ -15,6 +16,7 @@ from convscope.methods.fidelity import fidelity, photo_maxima
 from convscope.methods.kernels import kernel_pictures
 from convscope.models import VisionModel, as_model
 from convscope.runtime.progress import Progress
+from convscope.runtime.spec import option, takes
 
 ACTIVATION_NOTE = ("activation: the objective on the optimized image; picture_activation: on the saved "
                    "picture (8-bit, in the recipe's display)")
@@ -43,10 +45,23 @@ def show(model: VisionModel | str, objective: Objective | str, *, recipe: str | 
     return picture
 
 
-def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *,
-                     recipe: str | Recipe = DEFAULT_RECIPE, size: int | tuple[int, int] | None = None,
-                     steps: int | None = None, seed: int = 0, thresholds: Sequence[int] = (),
-                     progress: Progress | None = None) -> Picture:
+@dataclass(frozen=True)
+class FilterSpec(RecipeOptions):
+    """The options of ``filter``."""
+
+    seed: int = option(0, "random seed: the picture starts from noise drawn with seed + the unit")
+    thresholds: tuple[int, ...] = option((), "also keep the pictures at these steps, e.g. 32,128,512 (written "
+                                             "beside the output as NAME.steps.png)", metavar="STEPS")
+
+    def check(self) -> None:
+        """Resolves the recipe once; keeps the thresholds as a tuple."""
+        super().check()
+        object.__setattr__(self, "thresholds", tuple(int(step) for step in self.thresholds))
+
+
+@takes(FilterSpec)
+def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *, progress: Progress | None = None,
+                     spec: FilterSpec | None = None, **options: Any) -> Picture:
     """The picture that maximizes one filter (channel) of a layer; for the first convolution
     its centre neuron, since a flat colour maximizes its channel mean.
 
@@ -54,12 +69,10 @@ def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *,
         model: a VisionModel or a model's name.
         layer: the layer's name.
         unit: the channel, an int or a numeric string.
-        recipe: a Recipe or a recipe's name.
-        size: the picture's size (default: the recipe's).
-        steps: optimization steps (default: the recipe's).
-        seed: the seed: the picture starts from noise drawn with ``seed + unit``.
-        thresholds: steps after which the picture is also kept (``picture.snapshots``).
         progress: called with (unit-steps done, unit-steps in all).
+        spec: the options as a ``FilterSpec`` (keyword options override its values).
+        options: any option of ``FilterSpec``, by name (listed below); ``thresholds`` are the
+            steps after which the picture is also kept (``picture.snapshots``).
     Returns:
         The picture; ``info`` holds the activation reached and the settings, ``snapshots`` the
         pictures after ``thresholds``, and for the first convolution ``extras["kernel"]``.
@@ -67,11 +80,12 @@ def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *,
         UnknownNameError: an unknown layer.
         OutOfRangeError: a channel out of the layer's range, or an option out of range.
     """
+    spec = FilterSpec.of(spec, **options)
     model = as_model(model)
     unit = unit_number(unit)
-    rec = get_recipe(recipe, size=size, steps=steps)
+    rec, seed = spec.resolved, spec.seed
     objective = unit_objective(model, layer, unit)
-    result = render_units(model, layer, [unit], rec, seed=seed, thresholds=thresholds, progress=progress)
+    result = render_units(model, layer, [unit], rec, seed=seed, thresholds=spec.thresholds, progress=progress)
     picture = result.pictures[0]
     picture.info = {"model": model.name, "layer": model.layer(layer).name, "channel": unit,
                     "objective": str(objective), "activation": float(result.final[0]),
@@ -102,10 +116,30 @@ class Grid:
         return self.sheet._repr_png_()
 
 
-def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, top: int = 64,
-                recipe: str | Recipe = DEFAULT_RECIPE, size: int | None = None, steps: int | None = None,
-                seed: int = 0, batch: int = 32, photos: PhotosLike = None, select: str | Halving = "auto",
-                progress: Progress | None = None) -> Grid:
+SELECT_RULES = ("auto", "halving", "full")
+
+
+@dataclass(frozen=True)
+class GridSpec(RecipeOptions):
+    """The options of ``grid``."""
+
+    candidates: int = option(200, "the first filters to render", minimum=1)
+    top: int = option(64, "the best filters to keep", minimum=1)
+    batch: int = option(32, "filters optimized together", minimum=1)
+    select: str | Halving = option("auto", "halving: drop the filters far behind after 1/8, 1/4 and 1/2 of the steps "
+                                           "(the kept ones get the pictures of a full run; it can miss some of the best: "
+                                           "see the documentation); full: render every candidate to the end; auto: "
+                                           "halving with the lucid recipe at 128 steps or more, where it was measured "
+                                           "to keep the best, full otherwise; or a Halving of one's own",
+                                   choices=lambda: SELECT_RULES)
+    seed: int = option(0, "random seed: filter u starts from noise drawn with seed + u")
+    photos: PhotosLike = option(None, "the photos each filter is compared with: a folder, a list, or None for the "
+                                      "built-in photos", flag=False)
+
+
+@takes(GridSpec)
+def filter_grid(model: VisionModel | str, layer: str, *, progress: Progress | None = None,
+                spec: GridSpec | None = None, **options: Any) -> Grid:
     """The article's grid: renders the first ``candidates`` filters, drops those whose
     activation ends at or below 0, and keeps the best ``top``, best first, on a square sheet.
 
@@ -120,19 +154,12 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     Args:
         model: a VisionModel or a model's name.
         layer: the layer's name.
-        candidates: the first filters to render.
-        top: the best filters to keep.
-        recipe: a Recipe or a recipe's name.
-        size: the pictures' size (default: the recipe's).
-        steps: optimization steps (default: the recipe's).
-        seed: the seed: filter u starts from noise drawn with ``seed + u``.
-        batch: filters optimized together.
-        photos: the photos each filter is compared with: a folder, a list, or None for the
-            built-in photos.
-        select: "auto" (halving where it was measured to hold, see above), "halving" (drop
-            the filters far behind early, with ``Halving(top)``), a ``Halving`` of one's own
-            (other cuts, more kept), or "full" (render every candidate to the end).
         progress: called with (unit-steps done, unit-steps in all).
+        spec: the options as a ``GridSpec`` (keyword options override its values).
+        options: any option of ``GridSpec``, by name (listed below); ``select`` is "auto"
+            (halving where it was measured to hold, see above), "halving" (drop the filters far
+            behind early, with ``Halving(top)``), a ``Halving`` of one's own (other cuts, more
+            kept), or "full" (render every candidate to the end).
     Returns:
         The sheet, each tile's numbers (activation, the best photo's, their ratio), the
         filters dropped (at which step, with their activation then), and for the first
@@ -140,16 +167,15 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
     Raises:
         OutOfRangeError: an option out of range, or every filter at or below 0.
     """
+    spec = GridSpec.of(spec, **options)
     model = as_model(model)
     info = model.layer(layer)
-    if candidates <= 0 or top <= 0:
-        raise OutOfRangeError("{candidates} and {top} must be positive", options=["candidates", "top"])
-    rec = get_recipe(recipe, size=size, steps=steps)
+    rec, seed, top, candidates, batch = spec.resolved, spec.seed, spec.top, spec.candidates, spec.batch
     units = list(range(min(candidates, info.channels)))
     first = model.is_first_conv(info.name)
-    halving = selection_rule(select, top, len(units), rec)
+    halving = selection_rule(spec.select, top, len(units), rec)
     result = render_units(model, layer, units, rec, seed=seed, batch=batch, progress=progress, select=halving)
-    maxima = photo_maxima(model, layer, photos, peak=first)
+    maxima = photo_maxima(model, layer, spec.photos, peak=first)
     rows = []
     for slot, act, shown, pic in zip(result.slots, result.final.tolist(), result.picture_final.tolist(), result.pictures):
         u = units[slot]
@@ -174,9 +200,6 @@ def filter_grid(model: VisionModel | str, layer: str, *, candidates: int = 200, 
         all_kernels = kernel_pictures(model, min(sheet.size[0], kept[0][1].size[0]))
         kernels = stitch([all_kernels[row["channel"]] for row, _pic in kept])
     return Grid(sheet, [row for row, _pic in kept], dropped, settings, kernels)
-
-
-SELECT_RULES = ("auto", "halving", "full")
 
 
 def selection_rule(select: str | Halving, top: int, candidates: int, recipe: Recipe) -> Halving | None:

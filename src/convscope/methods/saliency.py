@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,6 +13,7 @@ from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, to_tensor
 from convscope.models import as_model
 from convscope.models.base import VisionModel
+from convscope.runtime.spec import Spec, option, takes
 
 # Anchor colours of a dark-to-bright heat scale (black, purple, red, orange, pale yellow).
 HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], dtype=float)
@@ -85,8 +87,18 @@ def overlay(photo: np.ndarray, heat: np.ndarray, gamma: float = 0.8) -> np.ndarr
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def saliency(model: VisionModel | str, photo: object, target: int | str | None = None, samples: int = 16,
-             noise: float = 0.15, seed: int = 0) -> Saliency:
+@dataclass(frozen=True)
+class SaliencySpec(Spec):
+    """The options of ``saliency``."""
+
+    samples: int = option(16, "noisy copies averaged (SmoothGrad); 1 = plain", minimum=1)
+    noise: float = option(0.15, "the noise's std on 0..1; 0 = plain Simonyan", minimum=0)
+    seed: int = option(0, "random seed of the noise")
+
+
+@takes(SaliencySpec)
+def saliency(model: VisionModel | str, photo: object, target: int | str | None = None, *,
+             spec: SaliencySpec | None = None, **options: Any) -> Saliency:
     """Where in a photo the class score is most sensitive (SmoothGrad, or Simonyan et al.
     with ``samples=1`` and ``noise=0``).
 
@@ -94,9 +106,8 @@ def saliency(model: VisionModel | str, photo: object, target: int | str | None =
         model: a VisionModel or a model's name.
         photo: a path, Picture, PIL image or array.
         target: a class index or name (default: the top class).
-        samples: noisy copies averaged.
-        noise: the noise's std on the [0, 1] scale.
-        seed: the seed of the noise.
+        spec: the options as a ``SaliencySpec`` (keyword options override its values).
+        options: any option of ``SaliencySpec``, by name (listed below).
     Returns:
         The heat map over the photo; ``probability`` is the network's on the whole photo,
         ``classify_probability`` the one ``classify`` gives on its centre square.
@@ -104,6 +115,8 @@ def saliency(model: VisionModel | str, photo: object, target: int | str | None =
         UnknownNameError: an unknown class.
         ImageInputError: an unreadable photo.
     """
+    spec = SaliencySpec.of(spec, **options)
+    samples, noise, seed = spec.samples, spec.noise, spec.seed
     model = as_model(model)
     from convscope.models.classes import resolve_class
 

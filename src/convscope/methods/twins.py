@@ -21,6 +21,7 @@ import torch
 from convscope.data.atlas_folder import atlas_pictures
 from convscope.data.photo_pass import BatchSeen, run_pass
 from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, as_source
+from convscope.engine.recipe_options import RecipeOptions
 from convscope.engine.recipes import Recipe
 from convscope.engine.render import render_units
 from convscope.engine.transforms import rotate
@@ -30,8 +31,10 @@ from convscope.io.picture import Picture, labelled
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
+from convscope.runtime.spec import option
 
 DEFAULT_ANGLES = (90, 180, 270)
+TWIN_PICTURE_STEPS = 256  # steps of the pictures rendered for the twin sheet (when no atlas gives them)
 CONSTANT = 1e-5  # a unit whose standard deviation is below this (relative to its mean) is constant
 
 
@@ -280,9 +283,6 @@ def _pair_sheet(tiles: list[Picture], margin: int = 5) -> Picture:
     return Picture(sheet)
 
 
-TWIN_PICTURE_STEPS = 256  # steps of the pictures rendered for the twin sheet (when no atlas gives them)
-
-
 def twin_pictures(model: VisionModel, report: TwinReport, recipe: Recipe, atlas: str | Path | None, top: int,
                   progress: Progress | None = None) -> Callable[[int], Picture]:
     """The pictures of the units of the ``top`` pairs: from an atlas folder, else rendered now.
@@ -307,3 +307,33 @@ def twin_pictures(model: VisionModel, report: TwinReport, recipe: Recipe, atlas:
         return no_pictures.__getitem__
     result = render_units(model, report.layer, units, recipe, progress=progress)
     return dict(zip(units, result.pictures)).__getitem__
+
+
+@dataclass(frozen=True)
+class TwinsSpec(RecipeOptions):
+    """The options of ``twins``; the recipe, size and steps are those of pictures rendered now."""
+
+    steps: int | None = option(TWIN_PICTURE_STEPS, "the steps of pictures rendered now", minimum=1)
+    angles: tuple[float, ...] | None = option(None, "the angles to try, in degrees (default 90,180,270)")
+    angle_step: float | None = option(None, "try every multiple of this angle instead")
+    threshold: float = option(0.7, "the lowest twin score reported, a correlation in [-1, 1]")
+    top: int = option(8, "pairs on the sheet", minimum=1)
+    pictures: bool = option(True, "whether to add the pairs' pictures (the sheet)", flag=False)
+    atlas: str | Path | None = option(None, "an atlas folder to take the unit pictures from (else rendered now)",
+                                      metavar="DIR")
+
+    def check(self) -> None:
+        """Resolves the recipe once; refuses both angles and a step, angles out of (0, 360) and
+        a threshold outside [-1, 1]."""
+        super().check()
+        if self.angles is not None and self.angle_step is not None:
+            raise OutOfRangeError("give {angles} or {angle_step}, not both", options=["angles", "angle_step"])
+        check_threshold(self.threshold)
+        if self.angles is not None:
+            object.__setattr__(self, "angles", tuple(self.angles))
+        angle_list(self.angles, self.angle_step)
+
+    @property
+    def angle_values(self) -> list[float]:
+        """The angles to try."""
+        return angle_list(self.angles, self.angle_step)

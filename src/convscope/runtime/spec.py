@@ -92,10 +92,10 @@ def _check(item: Field, value: Any) -> None:
     if value is None or isinstance(value, bool):
         return
     name = item.name
-    if meta.get("choices") is not None:
+    if meta.get("choices") is not None and isinstance(value, str):  # an object of one's own passes
         allowed = list(meta["choices"]())
         if value not in allowed:
-            raise OutOfRangeError(f"unknown {{{name}}} {value!r}: use {' or '.join(allowed)}", options=[name])
+            raise OutOfRangeError(f"unknown {{{name}}} {value!r}: use one of {', '.join(allowed)}", options=[name])
     if meta.get("minimum") is not None and isinstance(value, (int, float)) and value < meta["minimum"]:
         minimum = meta["minimum"]
         rule = "positive" if minimum == 1 and isinstance(value, int) else f"{minimum:g} or more"

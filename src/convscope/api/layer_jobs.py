@@ -1,10 +1,6 @@
-"""The Python API: one function per command, taking what a user has (a model or its name,
-objectives as text, recipes by name or as objects, photos as paths, folders or arrays) and
-returning results that show themselves in Jupyter.
-
-Each function resolves its inputs once and hands resolved values to the part that does the
-work; the command line calls the same parts.
-"""
+"""The API's functions for commands over layers and photo folders (stats, trust, twins,
+exemplars, atlas, activation atlas, concepts, spectrum, layers) and ``on_ray``: each builds
+its command's spec once and hands it to the job."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,8 +11,8 @@ import numpy as np
 from convscope.data.photo_pass import ShardRunner
 from convscope.data.photo_sources import PhotosLike, as_source
 from convscope.data.photo_stream import photo_files
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.engine.spectrum import Spectrum, measure_spectrum
+from convscope.engine.spectrum import Spectrum, SpectrumSpec, measure_spectrum
+from convscope.errors import ImageInputError
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.photo_reading import readable_photos
 from convscope.jobs import activation_atlas as activation_atlas_job
@@ -30,14 +26,7 @@ from convscope.jobs.concepts.result import Concepts
 from convscope.jobs.exemplars import ExemplarRun, ExemplarsSpec, run_exemplars
 from convscope.jobs.trust import TrustReport, TrustSpec, assess_trust
 from convscope.methods.fidelity import StatsSpec, UnitFidelity, unit_stats
-from convscope.methods.twins import (
-    TWIN_PICTURE_STEPS,
-    TwinReport,
-    add_picture_view,
-    angle_list,
-    find_twins,
-    twin_pictures,
-)
+from convscope.methods.twins import TwinReport, TwinsSpec, add_picture_view, find_twins, twin_pictures
 from convscope.models import VisionModel, as_model
 from convscope.models.base import Layer
 from convscope.runtime.progress import Progress, StageProgress
@@ -113,10 +102,9 @@ def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
     return assess_trust(as_model(model), layer, photos, out, TrustSpec.of(spec, **options), progress=progress)
 
 
-def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, angles: Sequence[float] | None = None,
-          angle_step: float | None = None, threshold: float = 0.7, top: int = 8, pictures: bool = True,
-          atlas: str | Path | None = None, recipe: Recipe | str = DEFAULT_RECIPE,
-          steps: int = TWIN_PICTURE_STEPS, progress: Progress | None = None) -> TwinReport:
+@takes(TwinsSpec)
+def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, progress: Progress | None = None,
+          picture_progress: Progress | None = None, spec: TwinsSpec | None = None, **options: Any) -> TwinReport:
     """Units that are rotated copies of each other: a unit's maps on turned photos match
     another unit's maps on the photos.
 
@@ -124,26 +112,23 @@ def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, an
         model: a VisionModel or a model's name.
         layer: a layer with positions.
         photos: a folder (of any size), a list of photos, or None for the built-in photos.
-        angles: the angles to try, in degrees (default 90, 180, 270).
-        angle_step: try every multiple of this angle instead.
-        threshold: the lowest twin score reported, a correlation in [-1, 1].
-        top: pairs on the sheet.
-        pictures: whether to add the pairs' pictures (``report.sheet``).
-        atlas: an atlas folder to take the pictures from (else they are rendered).
-        recipe: the recipe of pictures rendered now.
-        steps: the steps of pictures rendered now.
-        progress: called with (batches done, batches in all) over the photos.
+        progress: called with (photos done, photos in all) over the photos.
+        picture_progress: called with (unit-steps done, unit-steps in all) over the pictures
+            rendered now.
+        spec: the options as a ``TwinsSpec`` (keyword options override its values).
+        options: any option of ``TwinsSpec``, by name (listed below).
     Returns:
-        The pairs found, the layer's counts, and the sheet of the strongest pairs.
+        The pairs found, the layer's counts, and (with ``pictures``) the sheet of the strongest pairs.
     Raises:
         OutOfRangeError: an angle, threshold or step out of range.
     """
+    spec = TwinsSpec.of(spec, **options)
     model = as_model(model)
-    report = find_twins(model, layer, as_source(photos), angles=angle_list(angles, angle_step), threshold=threshold,
+    report = find_twins(model, layer, as_source(photos), angles=spec.angle_values, threshold=spec.threshold,
                         progress=progress)
-    if pictures:
-        picture_of = twin_pictures(model, report, get_recipe(recipe, steps=steps), atlas, top)
-        add_picture_view(model, report, picture_of, top=top)
+    if spec.pictures:
+        picture_of = twin_pictures(model, report, spec.resolved, spec.atlas, spec.top, progress=picture_progress)
+        add_picture_view(model, report, picture_of, top=spec.top)
     return report
 
 
@@ -284,36 +269,44 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
     return Concepts(network, run.record["settings"]["layer"], run.dictionary, run.record, run.out)
 
 
-def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, resolution: int = 256, crops: int = 32, seed: int = 0,
-             progress: Progress | None = None) -> Spectrum:
+@takes(SpectrumSpec)
+def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, progress: Progress | None = None,
+             skipped: list[str] | None = None, spec: SpectrumSpec | None = None, **options: Any) -> Spectrum:
     """The mean amplitude spectrum of photos, for the maco recipe's ``spectrum`` setting (save it
     with ``Spectrum.save``).
 
     Args:
-        photos: a folder, a list of photos (paths, arrays, PIL images, Pictures), or None for the
-            built-in photos.
-        resolution: the side in pixels the crops are resized to.
-        crops: random crops per photo.
-        seed: the seed of the crops.
+        photos: a folder, a list of photos and folders (paths, arrays, PIL images, Pictures), or
+            None for the built-in photos.
         progress: called with (photos done, photos in all).
+        skipped: a list that receives a note per photo that could not be read (they are left out).
+        spec: the options as a ``SpectrumSpec`` (keyword options override its values).
+        options: any option of ``SpectrumSpec``, by name (listed below).
     Returns:
-        The spectrum.
+        The spectrum; ``settings["photos"]`` counts the photos read.
     Raises:
-        ImageInputError: no photo could be read.
+        ImageInputError: a missing folder or file, or no photo could be read.
     """
     if photos is None:
-        listed: Sequence[object] = [p.pixels for p in builtin_photos()]
+        listed: list[object] = [p.pixels for p in builtin_photos()]
     elif isinstance(photos, np.ndarray):
         listed = [photos]
-    elif isinstance(photos, (str, Path)):
-        listed = photo_files(photos)
     else:
-        listed = list(photos)
+        listed = []
+        for item in [photos] if isinstance(photos, (str, Path)) else photos:
+            if isinstance(item, (str, Path)) and Path(item).is_dir():
+                listed += photo_files(item)
+            elif isinstance(item, (str, Path)) and not Path(item).exists():
+                raise ImageInputError(f"photo not found: {item}")
+            else:
+                listed.append(item)
+    notes = skipped if skipped is not None else []
+    try:
+        return measure_spectrum(readable_photos(listed, notes), count=len(listed), progress=progress,
+                                spec=SpectrumSpec.of(spec, **options))
+    except ImageInputError:
+        if notes:
+            raise ImageInputError(f"no photo could be read ({len(notes)} files); the first: {notes[0]}") from None
+        raise
 
-    skipped: list[str] = []  # unreadable photos are left out; settings["photos"] counts those read
-    return measure_spectrum(readable_photos(listed, skipped), resolution=resolution, crops=crops, seed=seed,
-                            count=len(listed), progress=progress)
 
-
-__all__ = ["ActivationAtlasSpec", "AtlasSpec", "ConceptsSpec", "ExemplarsSpec", "StatsSpec", "TrustSpec", "activation_atlas",
-           "atlas", "concepts", "exemplars", "layers", "spectrum", "stats", "twins"]

@@ -1,0 +1,120 @@
+"""What a front end (the command line, the explorer) needs around the commands: the choices to
+offer, a user's words resolved (a model, a recipe, photos), outputs checked before any work and
+the files beside a result written after it. Front ends import these from ``convscope.api``
+and nothing below it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from convscope.data.layer_files import layer_file
+from convscope.data.photo_sources import PhotoSource, photo_source
+from convscope.data.photo_stream import photo_files
+from convscope.engine.objective_text import parse_objective
+from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, size_text
+from convscope.engine.spectrum import load_spectrum
+from convscope.errors import ImageInputError
+from convscope.io.builtin_photos import builtin_photo, builtin_photos
+from convscope.io.files import check_alpha_format, check_output_folder, image_format, write_json
+from convscope.io.photo_reading import load_photo
+from convscope.io.picture import Picture, labelled, row, stitch
+from convscope.io.user_code import is_user_spec
+from convscope.jobs.activation_atlas import require_umap
+from convscope.jobs.concepts.result import Concepts
+from convscope.methods.filters import SELECT_RULES
+from convscope.models import DEFAULT_MODEL, NEEDS_WEIGHTS, VisionModel, available, load, load_architecture
+from convscope.pages.explanation_page import write_explanation
+from convscope.runtime.compile_settings import COMPILE_MODES, CompileFallback, compiling
+from convscope.runtime.devices import DEVICE_CHOICES, resolve_device
+from convscope.runtime.precision import PRECISIONS
+from convscope.runtime.spec import Spec, SpecType, default_of, help_text, spec_options
+
+
+def recipe_from(name: str | Recipe, **options: object) -> Recipe:
+    """A recipe by name with options on top (see ``get_recipe``); a ``spectrum`` file is read now,
+    so a file that is not one is refused before any work.
+
+    Raises:
+        UnknownNameError: no recipe of that name, or an option it does not take.
+        ImageInputError: a spectrum file that is missing or not a spectrum.
+    """
+    recipe = get_recipe(name, **options)
+    if options.get("spectrum"):
+        load_spectrum(str(options["spectrum"]))
+    return recipe
+
+
+def check_photo_folder(folder: str | Path) -> None:
+    """Refuses a missing or empty photo folder now, before a model loads.
+
+    Raises:
+        ImageInputError: the folder is missing or holds no photo.
+    """
+    photo_files(folder)
+
+
+def check_output_image(path: str | Path, alpha: bool = False) -> Path:
+    """Checks an output image's path before any work: an image suffix, a folder that can be
+    made, and (``alpha``) a format with an alpha channel.
+
+    Raises:
+        ImageInputError: a folder, an unknown suffix, a folder that cannot be written, or JPEG with alpha.
+    """
+    out = Path(path)
+    if out.is_dir():
+        raise ImageInputError(f"{out} is a folder: give a file name such as {out / 'picture.png'}")
+    image_format(out)
+    check_output_folder(out)
+    if alpha:
+        check_alpha_format(out)
+    return out
+
+
+def check_output_dir(path: str | Path) -> Path:
+    """Checks an output folder before any work.
+
+    Raises:
+        ImageInputError: a file of that name, or a folder that cannot be written.
+    """
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise ImageInputError(f"{out} is a file, not a folder: give a folder name")
+    check_output_folder(out / "index.html")
+    return out
+
+
+def steps_strip(snapshots: dict[int, list[Picture]], final: list[Picture], steps: int) -> Picture:
+    """The pictures at each kept step and at the end, side by side with their step.
+
+    Args:
+        snapshots: the pictures per kept step.
+        final: the pictures at the end.
+        steps: the last step.
+    Returns:
+        The strip.
+    """
+    frames = {**snapshots, steps: final}
+    return row([labelled(stitch(pics), f"step {step}") for step, pics in sorted(frames.items())])
+
+
+def save_with_importance(picture: Picture, out: Path, alpha: bool, importance: bool) -> dict[str, str]:
+    """Writes ``picture`` (RGBA with ``alpha``: its importance map as alpha) and, with
+    ``importance``, the map beside it as NAME.importance.png.
+
+    Returns:
+        ``{"importance_map": path}`` when the map was written, else nothing.
+    """
+    picture.save(out, alpha=alpha)
+    if not importance:
+        return {}
+    return {"importance_map": str(picture.importance_picture().save(out.with_name(f"{out.stem}.importance.png")))}
+
+
+__all__ = [
+    "COMPILE_MODES", "CompileFallback", "Concepts", "DEFAULT_MODEL", "DEFAULT_RECIPE", "DEVICE_CHOICES",
+    "NEEDS_WEIGHTS", "PRECISIONS", "PhotoSource", "Picture", "RECIPES", "Recipe", "SELECT_RULES", "Spec", "SpecType",
+    "VisionModel", "available", "builtin_photo", "builtin_photos", "check_output_dir", "check_output_image",
+    "check_photo_folder", "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
+    "load_architecture", "load_photo", "parse_objective", "photo_source", "recipe_from", "require_umap",
+    "resolve_device", "save_with_importance", "size_text", "spec_options", "steps_strip", "stitch",
+    "write_explanation", "write_json",
+]

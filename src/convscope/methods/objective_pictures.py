@@ -1,0 +1,52 @@
+"""Pictures of any objective, as the ``render`` command makes them: one objective rendered from
+several seeds on the one loop."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from convscope.engine.batch import RenderResult
+from convscope.engine.objectives import Objective
+from convscope.engine.recipe_options import RecipeOptions
+from convscope.engine.render import RENDER_BATCH, render
+from convscope.models import VisionModel, as_model
+from convscope.runtime.progress import Progress
+from convscope.runtime.spec import option, takes
+
+
+@dataclass(frozen=True)
+class RenderSpec(RecipeOptions):
+    """The options of ``render``."""
+
+    count: int = option(1, "pictures with different seeds, on one sheet", minimum=1)
+    batch: int = option(RENDER_BATCH, "pictures optimized together", minimum=1)
+    seed: int = option(0, "random seed: picture i starts from noise drawn with seed + i")
+    thresholds: tuple[int, ...] = option((), "also keep the pictures at these steps, e.g. 32,128,512 (written "
+                                             "beside the output as NAME.steps.png)", metavar="STEPS")
+
+    def check(self) -> None:
+        """Resolves the recipe once; keeps the thresholds as a tuple."""
+        super().check()
+        object.__setattr__(self, "thresholds", tuple(int(step) for step in self.thresholds))
+
+
+@takes(RenderSpec)
+def objective_pictures(model: VisionModel | str, objective: Objective | str, *, progress: Progress | None = None,
+                       spec: RenderSpec | None = None, **options: Any) -> RenderResult:
+    """``count`` pictures of one objective, from the seeds ``seed``, ``seed + 1``, ...
+
+    Args:
+        model: a VisionModel or a model's name.
+        objective: an Objective or its text ("block8:12 - 0.5*block8:40").
+        progress: called with (unit-steps done, unit-steps in all).
+        spec: the options as a ``RenderSpec`` (keyword options override its values).
+        options: any option of ``RenderSpec``, by name (listed below).
+    Returns:
+        The pictures, the objective per step and at the end, and the snapshots at ``thresholds``.
+    Raises:
+        UnknownNameError: an objective reading an unknown layer.
+        OutOfRangeError: a unit or option out of range.
+    """
+    spec = RenderSpec.of(spec, **options)
+    return render(as_model(model), objective, spec.resolved, seeds=[spec.seed + i for i in range(spec.count)],
+                  transform_seed=spec.seed, batch=spec.batch, thresholds=spec.thresholds, progress=progress)
