@@ -17,8 +17,11 @@ from torch import nn
 
 import convscope
 from convscope import models
+from convscope.data.atlas_record import AtlasRecord, UnitRecord
 from convscope.jobs.atlas.store import same_tree
 from convscope.jobs.job_folder import JobFolderError
+from convscope.pages.atlas_site import render_index
+from convscope.runtime.record import RecordError
 
 SMALL = ["--layers", "stem,block1", "--steps", "3", "--size", "48", "--batch", "16", "--seed", "4"]
 ARTIFACTS = Path(os.environ.get("CONVSCOPE_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
@@ -51,6 +54,22 @@ def test_small_atlas_end_to_end(clean_atlas):
     index = (clean_atlas / "index.html").read_text()
     assert index.count('loading="lazy"') == 56 and "units/block1/0005.html" in index
     assert "http://" not in index and "https://" not in index
+
+
+def test_the_typed_records_keep_the_files_and_refuse_other_versions(tmp_path, clean_atlas):
+    text = (clean_atlas / "atlas.json").read_text()
+    record = AtlasRecord.from_json(json.loads(text))
+    assert json.dumps(record.to_json()) == json.dumps(json.loads(text))  # every key, in its order
+    unit = record.layers[1].units[5]
+    assert (unit.layer, unit.channel, unit.label) == ("block1", 5, "block1:5") and len(unit.top_photos) == 3
+    stored = json.loads((clean_atlas / "units" / "block1" / "0005.json").read_text())
+    assert UnitRecord.from_json(stored).to_json() == stored
+    # a folder's index rebuilt from the typed record is the same page
+    assert render_index(record) == (clean_atlas / "index.html").read_text()
+    old = {k: v for k, v in stored.items() if k != "top_photos"}
+    with pytest.raises(RecordError, match="lacks 'top_photos'.*rerun") as error:
+        UnitRecord.from_json(old, "0005.json")
+    assert "\n" not in str(error.value)
 
 
 def test_kill_9_then_resume_gives_the_same_atlas(tmp_path, clean_atlas):

@@ -24,6 +24,7 @@ from convscope.methods.concepts.dictionary import DICTIONARY_METHODS, ConceptDic
 from convscope.methods.concepts.effects import removal_effects
 from convscope.methods.concepts.measures import matched_cosines, top_units
 from convscope.methods.concepts.nmf import train_nmf
+from convscope.methods.concepts.record import ConceptsRecord
 from convscope.methods.concepts.sae import train_sae
 from convscope.methods.concepts.schedule import Training
 from convscope.models.probe import Probe
@@ -153,7 +154,8 @@ def test_the_python_api_agrees_with_the_page_and_the_json(planted_run, planted_p
     record = json.loads((planted_run / "concepts.json").read_text())
     page = (planted_run / "index.html").read_text()
     embedded = json.loads(page.split('<script type="application/json" id="record">')[1].split("</script>")[0])
-    assert embedded["measures"] == record["measures"] == found.measures
+    assert embedded["measures"] == record["measures"] == found.measures.to_json()
+    assert json.dumps(ConceptsRecord.from_json(record).to_json()) == json.dumps(record)  # content and order kept
     assert f"{record['measures']['explained_variance']:.3f}" in page
     for concept in record["concepts"]:
         for top in concept["photos"][:2]:

@@ -266,7 +266,7 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
     network = as_model(model)
     run = learn_concepts(network, layer, photos, out, ConceptsSpec.of(spec, **options), runner=runner,
                          progress=progress)
-    return Concepts(network, run.record["settings"]["layer"], run.dictionary, run.record, run.out)
+    return Concepts(network, run.record.layer, run.dictionary, run.record, run.out)
 
 
 @takes(SpectrumSpec)

@@ -35,25 +35,27 @@ def cmd_concepts(args: argparse.Namespace) -> None:
             result = api.concepts(model, args.layer, args.photos, args.out, runner=runner, progress=report,
                                   spec=spec)
     record = result.record
-    for entry in record["skipped"]:
+    for entry in record.skipped:
         print(f"warning: skipped {entry['reason']}", file=sys.stderr)
-    for entry in record["classes"]:
-        if not entry["photos"]:
-            print(f"warning: no photo is classified as {entry['name']}, so its concepts are not weighed",
+    for weighed in record.classes:
+        if not weighed.photos:
+            print(f"warning: no photo is classified as {weighed.name}, so its concepts are not weighed",
                   file=sys.stderr)
-    m, base = record["measures"], record["units_baseline"]
-    measured = (f"on the {record['held_out_photos']} held-out photos explained variance {m['explained_variance']:.3f} at "
-                f"{m['l0']:.1f} active (units, {record['settings']['k']} kept: {base['explained_variance']:.3f}), "
-                f"{m['dead']} dead, " if m["explained_variance"] is not None else "no photo held out, so no measures; ")
+    m, base = record.measures, record.units_baseline
+    measured = (f"on the {record.held_out_photos} held-out photos explained variance {m.explained_variance:.3f} at "
+                f"{m.l0:.1f} active (units, {record.settings['k']} kept: {base.explained_variance:.3f}), "
+                f"{m.dead} dead, " if m.explained_variance is not None and m.l0 is not None
+                and base.explained_variance is not None else "no photo held out, so no measures; ")
     data = {"out": str(result.out), "index": str(result.index), "dictionary": str(result.out / "dictionary.safetensors"),
-            "concepts_json": str(result.out / "concepts.json"), "measures": m, "units_baseline": base,
-            "training_vectors": record["training_vectors"], "photos": record["photos"],
-            "held_out_photos": record["held_out_photos"], "skipped": len(record["skipped"]),
-            "classes": [{k: v for k, v in c.items() if k in ("index", "name", "photos", "deletion")}
-                        for c in record["classes"]]}
-    emit(args, data, f"{result.index}: {plural(len(record['concepts']), 'concept')} of {result.layer} "
-                     f"({record['settings']['method']}) from {record['training_vectors']} vectors of "
-                     f"{plural(record['photos_read'], 'photo')}; {measured}stability {m['stability']:.3f}")
+            "concepts_json": str(result.out / "concepts.json"), "measures": m.to_json(),
+            "units_baseline": base.to_json(), "training_vectors": record.training_vectors, "photos": record.photos,
+            "held_out_photos": record.held_out_photos, "skipped": len(record.skipped),
+            "classes": [{"index": c.index, "name": c.name, "photos": c.photos,
+                         **({"deletion": c.deletion.to_json()} if c.deletion is not None else {})}
+                        for c in record.classes]}
+    emit(args, data, f"{result.index}: {plural(len(record.concepts), 'concept')} of {result.layer} "
+                     f"({record.method}) from {record.training_vectors} vectors of "
+                     f"{plural(record.photos_read, 'photo')}; {measured}stability {m.stability:.3f}")
 
 
 def explain_with_concepts(args: argparse.Namespace, count: int) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from convscope.data.atlas_folder import safe_name, unit_stem
+from convscope.data.atlas_record import AtlasRecord, UnitRecord
 from convscope.pages.page import page, write_text
 from convscope.pages.trust_section import trust_note, trust_section
 
@@ -24,105 +25,103 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def unit_label(record: dict) -> str:
-    name = record.get("class_name")
-    return f"{record['layer']}:{record['channel']}" + (f" ({name})" if name else "")
-
-
-def render_index(atlas: dict) -> str:
-    read = {l["name"]: l.get("read") for l in atlas["layers"] if l.get("read")}
-    parts = [f"<h1>{escape(atlas['model'])}</h1>",
-             f"<p>{escape(atlas['description'])}</p>",
-             f"<p>Recipe {escape(atlas['config']['recipe']['name'])}, "
-             f"{atlas['config']['recipe']['steps']} steps at {atlas['config']['recipe']['size']} px, "
-             f"seed {atlas['config']['seed']}; {atlas['photos']} photos for the statistics.</p>",
+def render_index(atlas: AtlasRecord) -> str:
+    """The index page: the settings, the layers' table, and each layer's grid of units."""
+    config = atlas.config
+    parts = [f"<h1>{escape(atlas.model)}</h1>",
+             f"<p>{escape(atlas.description)}</p>",
+             f"<p>Recipe {escape(config['recipe']['name'])}, "
+             f"{config['recipe']['steps']} steps at {config['recipe']['size']} px, "
+             f"seed {config['seed']}; {atlas.photos} photos for the statistics.</p>",
              "<p>Ratio: the activation a unit's picture reaches over the best it reaches on a photo.</p>",
-             trust_note(atlas["config"].get("trust")),
+             trust_note(config.get("trust")),
              "<h2>Layers</h2><table><tr><th>layer</th><th>kind</th><th>units</th><th>read</th>"
              "<th>median ratio</th><th>after the activation</th><th>median path score</th>"
              "<th>median choice (picture)</th></tr>"]
-    for layer in atlas["layers"]:
-        anchor = quote(safe_name(layer["name"]))
-        parts.append(f"<tr><td><a href=\"#{anchor}\">{escape(layer['name'])}</a></td>"
-                     f"<td>{escape(layer['kind'])}</td><td>{len(layer['units'])}</td>"
-                     f"<td>{escape(read.get(layer['name'], 'as output'))}</td>"
-                     f"<td>{fmt(layer['median_ratio'], 2)}</td><td>{fmt(layer.get('median_ratio_after'), 2)}</td>"
-                     f"<td>{fmt(layer.get('median_path_score'), 2)}</td>"
-                     f"<td>{fmt(layer.get('median_choice_pictures'), 2)}</td></tr>")
+    for layer in atlas.layers:
+        anchor = quote(safe_name(layer.name))
+        parts.append(f"<tr><td><a href=\"#{anchor}\">{escape(layer.name)}</a></td>"
+                     f"<td>{escape(layer.kind)}</td><td>{len(layer.units)}</td>"
+                     f"<td>{escape(layer.read or 'as output')}</td>"
+                     f"<td>{fmt(layer.median_ratio, 2)}</td><td>{fmt(layer.median_ratio_after, 2)}</td>"
+                     f"<td>{fmt(layer.median_path_score, 2)}</td>"
+                     f"<td>{fmt(layer.median_choice_pictures, 2)}</td></tr>")
     parts.append("</table>")
-    for layer in atlas["layers"]:
-        parts.append(f"<h2 id=\"{quote(safe_name(layer['name']))}\">{escape(layer['name'])}</h2><div class=\"grid\">")
-        for rec in layer["units"]:
-            thumb = f"units/{quote(safe_name(rec['layer']))}/{unit_stem(rec['channel'])}.thumb.png"
-            title = f"{unit_label(rec)}, activation {fmt(rec['activation'])}, ratio {fmt(rec['ratio'], 2)}"
-            parts.append(f"<a href=\"{unit_href(rec['layer'], rec['channel'])}\" title=\"{escape(title)}\">"
+    for layer in atlas.layers:
+        parts.append(f"<h2 id=\"{quote(safe_name(layer.name))}\">{escape(layer.name)}</h2><div class=\"grid\">")
+        for rec in layer.units:
+            thumb = f"units/{quote(safe_name(rec.layer))}/{unit_stem(rec.channel)}.thumb.png"
+            title = f"{rec.label}, activation {fmt(rec.activation)}, ratio {fmt(rec.ratio, 2)}"
+            parts.append(f"<a href=\"{unit_href(rec.layer, rec.channel)}\" title=\"{escape(title)}\">"
                          f"<img src=\"{thumb}\" loading=\"lazy\" width=\"64\" height=\"64\" alt=\"{escape(title)}\">"
-                         f"<span>{rec['channel']}</span></a>")
+                         f"<span>{rec.channel}</span></a>")
         parts.append("</div>")
-    return page(f"{atlas['model']} atlas", "\n".join(parts))
+    return page(f"{atlas.model} atlas", "\n".join(parts))
 
 
-def render_unit(atlas: dict, record: dict, previous: dict | None, following: dict | None) -> str:
-    stem = unit_stem(record["channel"])
-    nav = [f"<a href=\"../../index.html#{quote(safe_name(record['layer']))}\">index</a>"]
+def render_unit(atlas: AtlasRecord, record: UnitRecord, previous: UnitRecord | None,
+                following: UnitRecord | None) -> str:
+    """A unit's page: its pictures, numbers, trust, top photos, exemplars and the classes it drives."""
+    stem = unit_stem(record.channel)
+    nav = [f"<a href=\"../../index.html#{quote(safe_name(record.layer))}\">index</a>"]
     if previous:
-        nav.append(f"<a href=\"{unit_href(previous['layer'], previous['channel'], '../')}\">&larr; "
-                   f"{escape(unit_label(previous))}</a>")
+        nav.append(f"<a href=\"{unit_href(previous.layer, previous.channel, '../')}\">&larr; "
+                   f"{escape(previous.label)}</a>")
     if following:
-        nav.append(f"<a href=\"{unit_href(following['layer'], following['channel'], '../')}\">"
-                   f"{escape(unit_label(following))} &rarr;</a>")
-    after = record.get("after")
+        nav.append(f"<a href=\"{unit_href(following.layer, following.channel, '../')}\">"
+                   f"{escape(following.label)} &rarr;</a>")
+    after = record.after
     before = f" (before {escape(after)})" if after else ""
-    rows = [("objective", escape(record.get("objective", f"{record['layer']}:{record['channel']}"))),
-            (f"activation of the picture{before}", fmt(record["activation"])),
-            (f"best activation on a photo{before}", fmt(record["photo_max"])),
-            (f"ratio{before}", fmt(record["ratio"], 2))]
+    rows = [("objective", escape(record.objective or f"{record.layer}:{record.channel}")),
+            (f"activation of the picture{before}", fmt(record.activation)),
+            (f"best activation on a photo{before}", fmt(record.photo_max)),
+            (f"ratio{before}", fmt(record.ratio, 2))]
     if after:
-        rows += [(f"ratio after {escape(after)}", fmt(record.get("ratio_after"), 2))]
+        rows += [(f"ratio after {escape(after)}", fmt(record.ratio_after, 2))]
     figures = [f"<figure><img class=\"big\" src=\"{stem}.png\" width=\"256\" height=\"256\" "
-               f"alt=\"{escape(unit_label(record))}\"><figcaption>its picture</figcaption></figure>"]
-    if record.get("importance"):
-        share = record["importance"]["centre_share"]
+               f"alt=\"{escape(record.label)}\"><figcaption>its picture</figcaption></figure>"]
+    if record.importance:
+        share = record.importance["centre_share"]
         figures.append(f"<figure><img class=\"big checker\" src=\"{stem}.alpha.png\" width=\"256\" height=\"256\" "
-                       f"alt=\"{escape(unit_label(record))} with its importance map\"><figcaption>where it looks "
+                       f"alt=\"{escape(record.label)} with its importance map\"><figcaption>where it looks "
                        f"(importance as transparency; {share:.0%} in the centre quarter)</figcaption></figure>")
-    if record.get("kernel"):
+    if record.kernel:
         figures.append(f"<figure><img class=\"big\" src=\"{stem}.kernel.png\" width=\"256\" height=\"256\" "
-                       f"alt=\"kernel of {escape(unit_label(record))}\"><figcaption>its kernel, enlarged "
+                       f"alt=\"kernel of {escape(record.label)}\"><figcaption>its kernel, enlarged "
                        "(gray is 0)</figcaption></figure>")
-    body = [f"<nav>{''.join(nav)}</nav>", f"<h1>{escape(atlas['model'])} &middot; {escape(unit_label(record))}</h1>",
+    body = [f"<nav>{''.join(nav)}</nav>", f"<h1>{escape(atlas.model)} &middot; {escape(record.label)}</h1>",
             f"<div class=\"unit\">{''.join(figures)}</div>",
             "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"]
-    if record.get("trust"):
-        body.append(trust_section(stem, record["trust"]))
-    if record.get("top_photos"):
+    if record.trust:
+        body.append(trust_section(stem, record.trust))
+    if record.top_photos:
         body.append("<h2>Photos that excite it most</h2><div class=\"crops\">")
-        for i, top in enumerate(record["top_photos"], start=1):
-            label = f"{top['photo']}: peak {fmt(top['peak'])}"
+        for i, top in enumerate(record.top_photos, start=1):
+            label = f"{top.photo}: peak {fmt(top.peak)}"
             body.append(f"<figure><img src=\"{stem}.top{i}.png\" width=\"96\" height=\"96\" "
                         f"alt=\"{escape(label)}\"><figcaption>{escape(label)}</figcaption></figure>")
         body.append("</div>")
-    if record.get("exemplars"):
-        ex = record["exemplars"]
-        files = ", ".join(f"{top['file']} ({fmt(top['peak'])})" for top in ex["photos"])
+    if record.exemplars:
+        ex = record.exemplars
+        files = ", ".join(f"{top.file} ({fmt(top.peak)})" for top in ex.photos)
         body.append(f"<h2>Dataset examples</h2><figure><img src=\"{stem}.exemplars.png\" "
-                    f"alt=\"the {len(ex['photos'])} photos of the dataset that excite it most\">"
-                    f"<figcaption>the top of {ex['dataset_photos']} photos by peak, cropped to the unit's receptive "
-                    f"field around it: {escape(files)}; best mean {fmt(ex['best_mean'])}, mean over the dataset "
-                    f"{fmt(ex['mean'])}</figcaption></figure>")
-    if record.get("drives"):
+                    f"alt=\"the {len(ex.photos)} photos of the dataset that excite it most\">"
+                    f"<figcaption>the top of {ex.dataset_photos} photos by peak, cropped to the unit's receptive "
+                    f"field around it: {escape(files)}; best mean {fmt(ex.best_mean)}, mean over the dataset "
+                    f"{fmt(ex.mean)}</figcaption></figure>")
+    if record.drives:
         body.append("<h2>Classes it drives most</h2><table>" + "".join(
-            f"<tr><td>{d['index']}</td><td>{escape(d['name'])}</td><td>{fmt(d['drive'], 4)}</td></tr>"
-            for d in record["drives"]) + "</table>")
-    return page(f"{atlas['model']} {unit_label(record)}", "\n".join(body))
+            f"<tr><td>{d.index}</td><td>{escape(d.name)}</td><td>{fmt(d.drive, 4)}</td></tr>"
+            for d in record.drives) + "</table>")
+    return page(f"{atlas.model} {record.label}", "\n".join(body))
 
 
-def write_site(root: Path, atlas: dict) -> None:
+def write_site(root: Path, atlas: AtlasRecord) -> None:
     """Writes index.html and every unit page (each whole or not at all)."""
-    records = [rec for layer in atlas["layers"] for rec in layer["units"]]
+    records = [rec for layer in atlas.layers for rec in layer.units]
     for i, rec in enumerate(records):
         previous = records[i - 1] if i > 0 else None
         following = records[i + 1] if i + 1 < len(records) else None
-        path = root / "units" / safe_name(rec["layer"]) / f"{unit_stem(rec['channel'])}.html"
+        path = root / "units" / safe_name(rec.layer) / f"{unit_stem(rec.channel)}.html"
         write_text(path, render_unit(atlas, rec, previous, following))
     write_text(root / "index.html", render_index(atlas))

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from convscope.data.atlas_folder import unit_stem
+from convscope.data.atlas_record import AtlasLayer, AtlasRecord, ExemplarPhoto, TopPhoto, UnitExemplars, UnitRecord
 from convscope.data.exemplar_crops import ExemplarIndex
 from convscope.data.photo_pass import ShardRunner
 from convscope.data.photo_sources import PhotoSource, photo_source
@@ -65,7 +66,8 @@ class LayerContext:
 
 @dataclass
 class AtlasSummary:
-    """What an atlas run left in its folder: ``root/index.html`` and one page per unit."""
+    """What an atlas run left in its folder: ``root/index.html`` and one page per unit, and its
+    ``record`` (atlas.json's numbers, typed)."""
 
     root: Path
     units: int
@@ -73,6 +75,7 @@ class AtlasSummary:
     layers: list[str]
     skipped_photos: list[str]
     photos: int
+    record: AtlasRecord  # every number of every unit, as atlas.json holds them
 
     def _repr_html_(self) -> str:
         index = self.root / "index.html"
@@ -220,17 +223,32 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
     try:
         folder = JobFolder(out, config, key_file=CONFIG, wait=spec.wait, replace=spec.force, generated=GENERATED,
                            hint=batch_hint)
-        rendered = _build(model, folder, names, rec, seed, batch, photos, total, runner,
-                          progress or (lambda *_: None), exemplars, trust)
+        plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust)
+        rendered, record = _build(model, folder, plan, runner, progress or (lambda *_: None))
     finally:
         runner.close()
-    return AtlasSummary(Path(out), total, rendered, names, photos.skipped, len(photos) - len(photos.skipped))
+    return AtlasSummary(Path(out), total, rendered, names, photos.skipped, len(photos) - len(photos.skipped), record)
 
 
-def _build(model: VisionModel, folder: JobFolder, names: list[str], rec: Recipe, seed: int, batch: int,
-           photos: PhotoSource, total: int, runner: BatchRunner, report: AtlasProgress,
-           exemplars: ExemplarIndex | None, trust: TrustSettings | None) -> int:
-    """The job proper, under the folder's lock; returns how many units it rendered."""
+@dataclass(frozen=True)
+class AtlasPlan:
+    """What an atlas run renders and measures, resolved from its spec: the layers, the recipe,
+    seed and batch, the photos, the exemplars folder and the trust settings (None: not measured)."""
+
+    names: list[str]
+    rec: Recipe
+    seed: int
+    batch: int
+    photos: PhotoSource
+    exemplars: ExemplarIndex | None
+    trust: TrustSettings | None
+
+
+def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: BatchRunner,
+           report: AtlasProgress) -> tuple[int, AtlasRecord]:
+    """The job proper, under the folder's lock; returns how many units it rendered, and atlas.json."""
+    names, rec, seed, batch, photos = plan.names, plan.rec, plan.seed, plan.batch, plan.photos
+    total = sum(model.layers[n].channels for n in names)
     rendered = 0
     with folder:
         store = AtlasStore(folder.root)
@@ -243,7 +261,7 @@ def _build(model: VisionModel, folder: JobFolder, names: list[str], rec: Recipe,
         kernels: dict[str, list[Picture]] = {}
         for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
             if job.layer not in contexts:
-                contexts[job.layer] = layer_context(model, job.layer, photos, trust, seed)
+                contexts[job.layer] = layer_context(model, job.layer, photos, plan.trust, seed)
                 if model.is_first_conv(job.layer):
                     kernels[job.layer] = kernel_pictures(model, min(pictures[0].size))
             after = model.layers[job.layer].after
@@ -255,14 +273,14 @@ def _build(model: VisionModel, folder: JobFolder, names: list[str], rec: Recipe,
                     kernel = kernels[job.layer][unit] if job.layer in kernels else None
                     _write_unit(store, model, job.layer, unit,
                                 UnitResult(picture, activation, value_after, kernel, seen), contexts[job.layer], photos,
-                                exemplars)
+                                plan.exemplars)
                     rendered += 1
                     done += 1
             report(done, total, None)
         atlas = _collect(store, model, names, folder.key, photos.names)
-        write_json(store.root / "atlas.json", atlas)
+        write_json(store.root / "atlas.json", atlas.to_json())
         write_site(store.root, atlas)
-    return rendered
+    return rendered, atlas
 
 
 def _thumbnail(picture: Picture) -> Picture:
@@ -304,55 +322,55 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
             break
         position = (int(where[0]), int(where[1]))
         measure.crop_around(photos.image(model, index), position, stats.map_size).save(folder / f"{stem}.top{rank}.png")
-        tops.append({"photo": photos.names[index], "peak": peak, "position": list(position) if stats.map_size else None})
+        tops.append(TopPhoto(photo=photos.names[index], peak=peak, position=list(position) if stats.map_size else None))
     activation = result.activation
-    record = {"layer": layer, "channel": unit, "objective": str(unit_objective(model, layer, unit)),
-              "activation": activation, "photo_max": photo_max, "ratio": fidelity(activation, photo_max),
-              "top_photos": tops}
+    record = UnitRecord(layer=layer, channel=unit, objective=str(unit_objective(model, layer, unit)),
+                        activation=activation, photo_max=photo_max, ratio=fidelity(activation, photo_max),
+                        top_photos=tops)
     after = model.layers[layer].after
     if after is not None:
         top_after = float(stats.best(peak=first, after=True)[unit])
-        record.update({"after": after.name, "activation_after": result.activation_after,
-                       "photo_max_after": top_after, "ratio_after": fidelity(result.activation_after, top_after)})
+        record.after, record.activation_after = after.name, result.activation_after
+        record.photo_max_after, record.ratio_after = top_after, fidelity(result.activation_after, top_after)
     if result.kernel is not None:
-        record["kernel"] = True
+        record.kernel = True
     if result.picture.importance is not None:
-        record["importance"] = result.picture.importance_summary()
+        record.importance = result.picture.importance_summary()
     if context.is_logits and model.labels is not None:
-        record["class_name"] = model.class_name(unit)
+        record.class_name = model.class_name(unit)
     if context.drive is not None:
-        record["drives"] = measure.top_classes(model, context.drive, unit)
+        record.drives = measure.top_classes(model, context.drive, unit)
     if context.meter is not None:
         unit_trust = context.meter.measure(unit, result.seen[None])
-        record.update({"path_score": unit_trust.path_score, "choice_pictures": unit_trust.choice_pictures.score,
-                       "choice_photos": unit_trust.choice_photos.score, "trust": unit_trust.as_dict()})
+        record.path_score, record.choice_pictures = unit_trust.path_score, unit_trust.choice_pictures.score
+        record.choice_photos, record.trust = unit_trust.choice_photos.score, unit_trust.as_dict()
         if unit_trust.path is not None:
             path_plot(f"{layer}:{unit}", unit_trust.path).save(folder / f"{stem}.path.png")
     if exemplars is not None and layer in exemplars.layers:
         exemplars.sheet(model, layer, unit).save(folder / f"{stem}.exemplars.png")
         arrays = exemplars.layers[layer]
-        record["exemplars"] = {"photos": exemplars.top_photos(layer, unit),
-                               "dataset_photos": len(exemplars.summary["files"]),
-                               "best_mean": float(arrays["mean_values"][unit, 0]),
-                               "mean": float(arrays["running_mean"][unit])}
+        record.exemplars = UnitExemplars(photos=[ExemplarPhoto(**top) for top in exemplars.top_photos(layer, unit)],
+                                         dataset_photos=len(exemplars.summary["files"]),
+                                         best_mean=float(arrays["mean_values"][unit, 0]),
+                                         mean=float(arrays["running_mean"][unit]))
     store.write_record(layer, unit, record)
 
 
 def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config: dict,
-             photo_names: Sequence[str]) -> dict:
+             photo_names: Sequence[str]) -> AtlasRecord:
     """atlas.json: every number of every unit, layer by layer."""
     layers = []
     for name in names:
         info = model.layers[name]
         units = [store.read_record(name, c) for c in range(info.channels)]
-        entry = {"name": name, "kind": info.kind, "channels": info.channels, "shape": list(info.shape),
-                 "median_ratio": median_of(u["ratio"] for u in units), "units": units}
+        entry = AtlasLayer(name=name, kind=info.kind, channels=info.channels, shape=list(info.shape),
+                           median_ratio=median_of(u.ratio for u in units), units=units)
         if "trust" in config:
-            entry.update({"median_path_score": median_of(u["path_score"] for u in units),
-                          "median_choice_pictures": median_of(u["choice_pictures"] for u in units)})
+            entry.median_path_score = median_of(u.path_score for u in units)
+            entry.median_choice_pictures = median_of(u.choice_pictures for u in units)
         if info.after is not None:
-            entry.update({"read": f"before {info.after.name}",
-                          "median_ratio_after": median_of(u.get("ratio_after") for u in units)})
+            entry.read = f"before {info.after.name}"
+            entry.median_ratio_after = median_of(u.ratio_after for u in units)
         layers.append(entry)
-    return {"model": model.name, "description": model.description, "config": config,
-            "photos": len(photo_names), "layers": layers}
+    return AtlasRecord(model=model.name, description=model.description, config=config, photos=len(photo_names),
+                       layers=layers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from convscope.data.atlas_record import ClassDrive
 from convscope.data.photo_sources import PhotoSource
 from convscope.errors import ImageInputError
 from convscope.io.picture import Picture
@@ -68,6 +69,7 @@ def _batch_drive(model: VisionModel, layer: str, images: torch.Tensor) -> torch.
     return torch.cat(rows)
 
 
-def top_classes(model: VisionModel, drive: torch.Tensor, channel: int) -> list[dict]:
+def top_classes(model: VisionModel, drive: torch.Tensor, channel: int) -> list[ClassDrive]:
+    """The classes unit ``channel`` drives most (see ``class_drive``), strongest first."""
     values, indices = drive[:, channel].topk(min(TOP_CLASSES, drive.shape[0]))
-    return [{"index": int(i), "name": model.class_name(int(i)), "drive": float(v)} for v, i in zip(values, indices)]
+    return [ClassDrive(index=int(i), name=model.class_name(int(i)), drive=float(v)) for v, i in zip(values, indices)]

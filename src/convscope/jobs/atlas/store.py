@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from convscope.data.atlas_folder import safe_name, unit_stem
+from convscope.data.atlas_record import UnitRecord
 from convscope.io.files import write_json
 from convscope.jobs.job_folder import LOCK_FILE
 
@@ -41,11 +42,18 @@ class AtlasStore:
     def is_done(self, layer: str, channel: int) -> bool:
         return self.record_path(layer, channel).is_file()
 
-    def write_record(self, layer: str, channel: int, record: dict) -> None:
-        write_json(self.record_path(layer, channel), record)
+    def write_record(self, layer: str, channel: int, record: UnitRecord) -> None:
+        """Writes a finished unit's record (the mark that it is finished)."""
+        write_json(self.record_path(layer, channel), record.to_json())
 
-    def read_record(self, layer: str, channel: int) -> dict:
-        return json.loads(self.record_path(layer, channel).read_text())
+    def read_record(self, layer: str, channel: int) -> UnitRecord:
+        """A finished unit's record.
+
+        Raises:
+            RecordError: a record this version cannot read.
+        """
+        path = self.record_path(layer, channel)
+        return UnitRecord.from_json(json.loads(path.read_text()), str(path))
 
     def remove_partial_files(self) -> None:
         """Deletes temporary files a killed run left behind."""

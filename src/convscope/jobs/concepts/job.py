@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from convscope.data.atlas_record import ExemplarPhoto
 from convscope.data.photo_pass import ShardRunner
 from convscope.data.photo_stream import photo_batches, photo_files
 from convscope.data.vector_shards import VectorShards, collect_vectors
@@ -26,6 +27,13 @@ from convscope.jobs.job_folder import WAIT_HELP, JobFolder
 from convscope.methods.concepts.dictionary import DICTIONARY_METHODS, ConceptDictionary
 from convscope.methods.concepts.effects import deletion_check, removal_effects, sobol_importance
 from convscope.methods.concepts.measures import dictionary_similarity, stability
+from convscope.methods.concepts.record import (
+    ClassWeighing,
+    ConceptClass,
+    ConceptRecord,
+    ConceptsRecord,
+    DictionaryMeasures,
+)
 from convscope.methods.concepts.schedule import Training
 from convscope.methods.trust.assess import TrustSettings
 from convscope.methods.trust.judge import load_judge
@@ -101,7 +109,7 @@ class ConceptsRun:
     out: Path
     index: Path
     dictionary: ConceptDictionary
-    record: dict
+    record: ConceptsRecord
 
 
 def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, spec: ConceptsSpec, *,
@@ -165,17 +173,21 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         activations = render_concepts(model, info.name, dictionary, rec, out, seed=spec.seed, batch=batch, key=key,
                                       progress=lambda done, total: report("pictures", done, total))
         photos = write_concept_crops(model, shards, dictionary, gathered.exemplars, out, TOP_PHOTOS)
-        record = _record(key_settings, key, shards, dictionary, twin, gathered, classes, activations, photos,
-                         model.class_name)
-        record["trust"] = "not measured: no judge"
+        record = ConceptsRecord(settings=key_settings, key=key, photos=len(shards.files),
+                                photos_read=len(shards.files) - len(shards.skipped), skipped=shards.skipped,
+                                held_out_photos=len(shards.held_out), training_vectors=shards.count,
+                                map_size=list(shards.map_size), root=str(shards.root.resolve()),
+                                measures=_measures(gathered, dictionary, twin), units_baseline=_baseline(gathered),
+                                concepts=_concepts(dictionary, gathered, classes, activations, photos, model.class_name),
+                                classes=classes.classes)
         if trust is not None:
-            record["trust"], measured = concept_trust(model, info.name, shards, gathered, rec, out, trust, spec.seed)
-            for entry in record["concepts"]:
-                if entry["index"] in measured:
-                    found = measured[entry["index"]]
-                    entry.update({"path_score": found["path_score"], "choice_pictures": found["choice_pictures"]["score"],
-                                  "trust": found})
-        write_json(out / CONCEPTS_FILE, record)
+            record.trust, measured = concept_trust(model, info.name, shards, gathered, rec, out, trust, spec.seed)
+            for entry in record.concepts:
+                if entry.index in measured:
+                    found = measured[entry.index]
+                    entry.path_score, entry.choice_pictures = found["path_score"], found["choice_pictures"]["score"]
+                    entry.trust = found
+        write_json(out / CONCEPTS_FILE, record.to_json())
         index = write_concepts_pages(out, record)
         return ConceptsRun(out, index, dictionary, record)
 
@@ -224,12 +236,21 @@ def _check_vectors(shards: VectorShards, spec: ConceptsSpec) -> None:
                               options=["concepts"])
 
 
+@dataclass
+class ClassEffects:
+    """Each concept's removal effect on every class (None without class scores or photos), and
+    each asked class weighed."""
+
+    effects: torch.Tensor | None
+    classes: list[ClassWeighing]
+
+
 def _class_records(model: VisionModel, layer: str, dictionary: ConceptDictionary, gathered: CodesPass,
-                   targets: Sequence[int], seed: int, progress: Callable[[int, int], None]) -> dict:
+                   targets: Sequence[int], seed: int, progress: Callable[[int, int], None]) -> ClassEffects:
     """The removal effects of every concept (top classes), and each asked class's importance indices
     and deletion check."""
     if model.logits_layer is None or not gathered.effect_photos.photos:
-        return {"effects": None, "classes": []}
+        return ClassEffects(None, [])
     steps = 1 + len(targets)
     progress(0, steps)
     maps, images = gathered.effect_photos.stacked()
@@ -238,45 +259,52 @@ def _class_records(model: VisionModel, layer: str, dictionary: ConceptDictionary
     weighed = []
     for n, target in enumerate(targets):
         kept = gathered.class_photos[target]
-        entry: dict = {"index": target, "name": model.class_name(target), "photos": len(kept.photos)}
+        entry = ClassWeighing(index=target, name=model.class_name(target), photos=len(kept.photos))
         if kept.photos:
             maps, images = (t.to(model.device) for t in kept.stacked())
             indices = sobol_importance(model, layer, dictionary, maps, images, target, seed=seed)
             order = sorted(range(len(indices)), key=lambda i: (-indices[i], i))
-            check = deletion_check(model, layer, dictionary, maps, images, target, order, seed=seed)
-            entry.update({"files": kept.photos, "sobol_total": indices.tolist(), "order": order,
-                          "deletion": vars(check)})
+            entry.files, entry.sobol_total, entry.order = kept.photos, indices.tolist(), order
+            entry.deletion = deletion_check(model, layer, dictionary, maps, images, target, order, seed=seed)
         weighed.append(entry)
         progress(2 + n, steps)
-    return {"effects": effects, "classes": weighed}
+    return ClassEffects(effects, weighed)
 
 
-def _record(settings: dict, key: str, shards: VectorShards, dictionary: ConceptDictionary, twin: ConceptDictionary,
-            gathered: CodesPass, classes: dict, activations: dict[int, float], photos: list[list[dict]],
-            class_name: Callable[[int], str]) -> dict:
-    """Everything concepts.json holds."""
+def _measures(gathered: CodesPass, dictionary: ConceptDictionary, twin: ConceptDictionary) -> DictionaryMeasures:
+    """The dictionary's measures on the held-out photos, with its atoms' similarity and its
+    stability against the twin trained with the next seed."""
     measures = gathered.concepts
+    return DictionaryMeasures(explained_variance=measures["explained_variance"], l0=measures["l0"],
+                              dead=measures["dead"], dead_concepts=measures["dead_concepts"],
+                              dictionary_similarity=dictionary_similarity(dictionary.atoms),
+                              stability=stability(dictionary, twin), held_out_vectors=measures["vectors"])
+
+
+def _baseline(gathered: CodesPass) -> DictionaryMeasures:
+    """The same measures of the units baseline (the k largest units kept)."""
     units = gathered.units
-    effects: torch.Tensor | None = classes["effects"]
+    return DictionaryMeasures(explained_variance=units["explained_variance"], l0=units["l0"], dead=units["dead"],
+                              dictionary_similarity=0.0, stability=1.0, held_out_vectors=units["vectors"])
+
+
+def _concepts(dictionary: ConceptDictionary, gathered: CodesPass, classes: ClassEffects, activations: dict[int, float],
+              photos: list[list[dict]], class_name: Callable[[int], str]) -> list[ConceptRecord]:
+    """Each concept's record: its measures, picture activation, top photos, the classes it
+    drives and its importance for the classes weighed."""
+    measures = gathered.concepts
+    effects = classes.effects
     concepts = []
     for i in range(dictionary.concepts):
-        entry = {"index": i, "name": concept_name(i), "frequency": measures["frequency"][i],
-                 "energy": measures["energy"][i], "activation": activations[i], "photos": photos[i]}
+        entry = ConceptRecord(index=i, name=concept_name(i), frequency=measures["frequency"][i],
+                              energy=measures["energy"][i], activation=activations[i],
+                              photos=[ExemplarPhoto(**top) for top in photos[i]])
         if effects is not None:
             falls, which = effects[i].topk(min(TOP_CLASSES, effects.shape[1]))
-            entry["classes"] = [{"index": int(c), "name": class_name(int(c)), "logit_fall": float(f)}
-                                for f, c in zip(falls, which)]
+            entry.classes = [ConceptClass(index=int(c), name=class_name(int(c)), logit_fall=float(f))
+                             for f, c in zip(falls, which)]
         concepts.append(entry)
-    for entry in classes["classes"]:
-        for i, value in enumerate(entry.get("sobol_total", [])):
-            concepts[i].setdefault("importance", {})[str(entry["index"])] = value
-    summary = {"explained_variance": measures["explained_variance"], "l0": measures["l0"], "dead": measures["dead"],
-               "dead_concepts": measures["dead_concepts"], "dictionary_similarity": dictionary_similarity(dictionary.atoms),
-               "stability": stability(dictionary, twin), "held_out_vectors": measures["vectors"]}
-    baseline = {"explained_variance": units["explained_variance"], "l0": units["l0"], "dead": units["dead"],
-                "dictionary_similarity": 0.0, "stability": 1.0, "held_out_vectors": units["vectors"]}
-    return {"settings": settings, "key": key, "photos": len(shards.files),
-            "photos_read": len(shards.files) - len(shards.skipped), "skipped": shards.skipped,
-            "held_out_photos": len(shards.held_out), "training_vectors": shards.count, "map_size": list(shards.map_size),
-            "root": str(shards.root.resolve()), "measures": summary, "units_baseline": baseline,
-            "concepts": concepts, "classes": classes["classes"]}
+    for weighed in classes.classes:
+        for i, value in enumerate(weighed.sobol_total or []):
+            concepts[i].importance = {**(concepts[i].importance or {}), str(weighed.index): value}
+    return concepts

@@ -17,6 +17,7 @@ from convscope.jobs.concepts.job import CONCEPTS_FILE, DICTIONARY_FILE
 from convscope.jobs.concepts.pictures import FOLDER, concept_name, dimmed
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
+from convscope.methods.concepts.record import ConceptsRecord, DictionaryMeasures
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 
@@ -31,38 +32,47 @@ class Concepts:
         model: the network.
         layer: the layer's name.
         dictionary: atoms and encoder.
-        record: every number, as in concepts.json.
+        record: every number of concepts.json, typed.
         out: the folder.
     """
 
     model: VisionModel
     layer: str
     dictionary: ConceptDictionary
-    record: dict
+    record: ConceptsRecord
     out: Path
 
     @classmethod
     def open(cls, folder: str | Path, model: VisionModel) -> "Concepts":
-        """The concepts in ``folder`` (written by the concepts command), for ``model``."""
+        """The concepts in ``folder`` (written by the concepts command), for ``model``.
+
+        Args:
+            folder: a finished concepts folder.
+            model: the network they were learned from.
+        Returns:
+            The concepts.
+        Raises:
+            ImageInputError: no finished concepts there, or concepts of another network.
+            RecordError: a concepts.json this version cannot read.
+        """
         folder = Path(folder)
         if not (folder / CONCEPTS_FILE).is_file():
             raise ImageInputError(f"{folder} holds no finished concepts (no {CONCEPTS_FILE}): run the concepts "
                                   "command into it first")
-        record = json.loads((folder / CONCEPTS_FILE).read_text())
-        if record["settings"]["model"] != model.name:
-            raise ImageInputError(f"the concepts in {folder} are of {record['settings']['model']}, not {model.name}: "
-                                  f"use that network")
+        record = ConceptsRecord.from_json(json.loads((folder / CONCEPTS_FILE).read_text()), str(folder / CONCEPTS_FILE))
+        if record.model != model.name:
+            raise ImageInputError(f"the concepts in {folder} are of {record.model}, not {model.name}: use that network")
         dictionary, _ = ConceptDictionary.load(folder / DICTIONARY_FILE)
-        return cls(model, record["settings"]["layer"], dictionary, record, folder)
+        return cls(model, record.layer, dictionary, record, folder)
 
     @property
     def index(self) -> Path:
         return self.out / "index.html"
 
     @property
-    def measures(self) -> dict:
+    def measures(self) -> DictionaryMeasures:
         """The held-out measures of the concepts (see ``methods.concepts.measures``)."""
-        return self.record["measures"]
+        return self.record.measures
 
     def encode(self, vectors: torch.Tensor | np.ndarray) -> torch.Tensor:
         """(N, K) codes of (N, C) activation vectors of the layer (after its activation function)."""
@@ -108,9 +118,9 @@ class Concepts:
         return stitch(tiles), rows
 
     def _repr_html_(self) -> str:
-        m, base = self.measures, self.record["units_baseline"]
-        return fields_html(f"{len(self.record['concepts'])} concepts of {self.layer}: {self.index}", {
-            "method": self.record["settings"]["method"],
-            "explained variance (held-out)": f"{m['explained_variance']} (units: {base['explained_variance']})",
-            "active per vector": m["l0"], "dead": m["dead"], "stability": m["stability"],
-            "training vectors": self.record["training_vectors"], "photos": self.record["photos_read"]})
+        m, base = self.measures, self.record.units_baseline
+        return fields_html(f"{len(self.record.concepts)} concepts of {self.layer}: {self.index}", {
+            "method": self.record.method,
+            "explained variance (held-out)": f"{m.explained_variance} (units: {base.explained_variance})",
+            "active per vector": m.l0, "dead": m.dead, "stability": m.stability,
+            "training vectors": self.record.training_vectors, "photos": self.record.photos_read})

@@ -22,6 +22,7 @@ from scipy.stats import qmc
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.models.base import VisionModel
 from convscope.models.suffix import logits_from_layer
+from convscope.runtime.record import Record
 
 CHUNK = 256  # replaced maps per forward pass
 SOBOL_DESIGNS = 32  # CRAFT's default
@@ -95,7 +96,7 @@ def sobol_importance(model: VisionModel, layer: str, dictionary: ConceptDictiona
 
 
 @dataclass
-class DeletionCheck:
+class DeletionCheck(Record):
     """The class's mean logit after removing 0, 1, ..., K concepts, in order of importance and
     averaged over random orders, and the areas under both curves (lower: a faster fall)."""
 
