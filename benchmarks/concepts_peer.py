@@ -58,14 +58,14 @@ def main(photos: str, out: str) -> list[dict]:
     from overcomplete.sae.losses import top_k_auxiliary_loss
 
     import convscope
-    from convscope.data.vector_shards import collect_vectors
+    from convscope.data.vector_shards import VectorDraw, collect_vectors
     from convscope.methods.concepts.nmf import train_nmf
     from convscope.methods.concepts.sae import train_sae
     from convscope.methods.concepts.schedule import Training
 
     torch.manual_seed(0)
     model = convscope.load()
-    shards = collect_vectors(model, "head", photos, out, samples=20_000, workers=2)
+    shards = collect_vectors(model, "head", photos, out, VectorDraw(20_000))
     train = torch.cat([b for b in shards.minibatches(8192, 0, 0)])
     held = held_out_vectors(model, shards)
     rows = []

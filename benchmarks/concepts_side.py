@@ -26,9 +26,9 @@ LAYER = "head"
 
 
 def collect_code(photos: Path, out: Path, samples: int) -> str:
-    return (f"import time, convscope\nfrom convscope.data.vector_shards import collect_vectors\n"
+    return (f"import time, convscope\nfrom convscope.data.vector_shards import VectorDraw, collect_vectors\n"
             f"m = convscope.load()\nstart = time.perf_counter()\n"
-            f"s = collect_vectors(m, {LAYER!r}, {str(photos)!r}, {str(out)!r}, samples={samples}, workers=2, batch=32)\n"
+            f"s = collect_vectors(m, {LAYER!r}, {str(photos)!r}, {str(out)!r}, VectorDraw({samples}), batch=32)\n"
             f"RESULT = {{'seconds': time.perf_counter() - start, 'photos': len(s.files), 'vectors': s.count}}")
 
 
@@ -41,7 +41,7 @@ def exemplars_code(photos: Path, out: Path) -> str:
 
 def train_code(vectors: Path, method: str, repeat: int) -> str:
     return (f"import time, dataclasses, convscope\n"
-            f"from convscope.data.vector_shards import collect_vectors\n"
+            f"from convscope.data.vector_shards import VectorDraw, collect_vectors\n"
             f"from convscope.methods.concepts.schedule import Training\n"
             f"from convscope.methods.concepts.{method} import train_{method}\n"
             f"m = convscope.load()\n"
@@ -54,7 +54,7 @@ def train_code(vectors: Path, method: str, repeat: int) -> str:
 
 def _pass_arguments(vectors: Path) -> str:
     settings = json.loads((vectors / "vectors.json").read_text())
-    return repr((settings["root"], str(vectors))) + f", samples={settings['samples']}, workers=2, batch=32"
+    return repr((settings["root"], str(vectors))) + f", VectorDraw({settings['samples']}), batch=32"
 
 
 def main(quick: bool = False) -> dict:

@@ -13,10 +13,12 @@ import pytest
 import torch
 from PIL import Image
 
+from convscope.data.activation_atlas_record import ActivationAtlasRecord, CellRecord
 from convscope.data.activation_samples import sample_activations
 from convscope.data.photo_stream import read_square
 from convscope.jobs.activation_atlas import grid_cells
 from convscope.models.probe import Probe
+from convscope.runtime.record import RecordError
 
 GRID, SAMPLES = 4, 240
 
@@ -68,6 +70,18 @@ def test_the_atlas_records_every_cell(model, atlas_folder, photo_folder):
         assert len(cell["classes"]) == 3 and cell["classes"][0]["name"] == model.class_name(cell["classes"][0]["index"])
         assert 1 <= len(cell["photos"]) <= 4 and all((photo_folder / p["file"]).is_file() for p in cell["photos"])
     assert Image.open(atlas_folder / "atlas.png").size == (GRID * 64, GRID * 64)
+
+
+def test_the_typed_record_keeps_the_file_and_refuses_another_version(atlas_folder):
+    content = json.loads((atlas_folder / "activation-atlas.json").read_text())
+    record = ActivationAtlasRecord.from_json(content)
+    assert record.to_json() == content and list(record.to_json()) == list(content)  # same keys, same order
+    assert record.cells[0].classes[0].probability == content["cells"][0]["classes"][0]["probability"]
+    cell = json.loads((atlas_folder / "cells" / f"{record.cells[0].name}.json").read_text())
+    assert CellRecord.from_json(cell) == record.cells[0]
+    del content["cells"][0]["count"]
+    with pytest.raises(RecordError, match="lacks 'count'.*rerun"):
+        ActivationAtlasRecord.from_json(content, "activation-atlas.json")
 
 
 def test_a_rerun_renders_nothing_and_changes_nothing(atlas_folder, photo_folder):

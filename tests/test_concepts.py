@@ -18,7 +18,8 @@ from PIL import Image
 
 import convscope
 from convscope.cli import main
-from convscope.data.vector_shards import collect_vectors
+from convscope.data.photo_sources import PhotoFolder
+from convscope.data.vector_shards import VectorDraw, collect_vectors
 from convscope.jobs.atlas.store import same_tree
 from convscope.methods.concepts.dictionary import DICTIONARY_METHODS, ConceptDictionary, dictionary_method
 from convscope.methods.concepts.effects import removal_effects
@@ -44,8 +45,8 @@ def planted_photos(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def planted_vectors(planted_photos, tmp_path_factory):
-    return collect_vectors(make_model(), "mix", planted_photos, tmp_path_factory.mktemp("vectors"), samples=3000,
-                           workers=0)
+    return collect_vectors(make_model(), "mix", PhotoFolder(planted_photos, workers=0), tmp_path_factory.mktemp("vectors"),
+                           VectorDraw(3000))
 
 
 def test_the_pass_holds_out_photos_and_spreads_the_samples(planted_vectors):
@@ -237,7 +238,7 @@ def test_token_layers_give_their_patch_tokens(tmp_path, photo_folder):
     from token_nets import PatchTransformer
 
     model = convscope.models.wrap(PatchTransformer(extra_tokens=2), input_size=64, name="tokens")
-    shards = collect_vectors(model, "blocks.0", photo_folder, tmp_path, samples=100, workers=0)
+    shards = collect_vectors(model, "blocks.0", PhotoFolder(photo_folder, workers=0), tmp_path, VectorDraw(100))
     assert shards.map_size == (4, 4) and shards.channels == 32
 
 

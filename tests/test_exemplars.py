@@ -15,6 +15,7 @@ import torch
 from PIL import Image
 
 import convscope
+from convscope.data.exemplars_record import ExemplarsRecord
 from convscope.data.layer_files import load_layer_file
 from convscope.data.photo_pass import SAVED_KINDS
 from convscope.data.photo_stream import photo_files, read_square
@@ -122,6 +123,13 @@ def test_a_finished_pass_is_reused(model, photo_folder, tmp_path):
     again = convscope.exemplars(model, photo_folder, tmp_path, ["block3"], top=2, batch=16, workers=0)
     assert (tmp_path / "block3.npz").stat().st_mtime_ns == stamp
     assert torch.equal(first.layers["block3"].peak_photos, again.layers["block3"].peak_photos)
+    written = json.loads((tmp_path / "exemplars.json").read_text())
+    record = ExemplarsRecord.from_json(written)  # the typed record keeps the file: same keys, same order
+    assert list(record.to_json().items()) == list(written.items()) and record.files == again.files
+    written.pop("layer_files")  # a file of another version is read again, not trusted
+    (tmp_path / "exemplars.json").write_text(json.dumps(written))
+    convscope.exemplars(model, photo_folder, tmp_path, ["block3"], top=2, batch=16, workers=0)
+    assert (tmp_path / "block3.npz").stat().st_mtime_ns != stamp
 
 
 def assert_one_line_error(run: subprocess.CompletedProcess, words: str) -> None:

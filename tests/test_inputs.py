@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from convscope.engine.param import image_param
+from convscope.engine.param import ParamStyle, image_param
 from convscope.io.photo_reading import load_photo
 
 
@@ -37,7 +37,7 @@ def test_alpha_is_dropped_with_a_note(tmp_path):
                                                          ("spectral", False, False), ("pixel", False, True)])
 def test_photo_initialized_images_start_as_the_photo(kind, decorrelated, sigmoid):
     photo = torch.rand(2, 3, 24, 30, generator=torch.Generator().manual_seed(0)) * 0.9 + 0.05
-    param = image_param(kind, [0, 1], (24, 30), decorrelated=decorrelated, sigmoid=sigmoid, init=photo)
+    param = image_param(kind, [0, 1], (24, 30), style=ParamStyle(decorrelated, sigmoid), init=photo)
     torch.testing.assert_close(param(), photo, atol=1e-4, rtol=0)
 
 

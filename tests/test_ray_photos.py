@@ -22,7 +22,7 @@ from convscope.data.activation_samples import SAMPLES_FILE, sample_activations
 from convscope.data.photo_pass import SAVED_KINDS
 from convscope.data.photo_sources import PhotoFolder
 from convscope.data.photo_stats import photo_statistics
-from convscope.data.vector_shards import collect_vectors
+from convscope.data.vector_shards import VectorDraw, collect_vectors
 from convscope.io.builtin_photos import builtin_photos
 from convscope.jobs.cluster.connect import RayCluster, RayClusterError
 from convscope.jobs.cluster.photo_shards import RayShards
@@ -70,8 +70,8 @@ def one_process(model, photo_folder, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("one_process")
     assert main(["exemplars", "efficientnet-lite0", "--photos", str(photo_folder), "--out", str(out / "ex"),
                  *EXEMPLARS]) == 0
-    sample_activations(model, "block8", photo_folder, out / "aa", samples=300, seed=2, batch=8, workers=0)
-    collect_vectors(model, "head", photo_folder, out / "vec", samples=400, held_out=0.2, seed=1, batch=4, workers=0)
+    sample_activations(model, "block8", PhotoFolder(photo_folder, workers=0), out / "aa", samples=300, seed=2, batch=8)
+    collect_vectors(model, "head", PhotoFolder(photo_folder, workers=0), out / "vec", VectorDraw(400, 0.2, 1), batch=4)
     return {"out": out, "stats": statistics(model, PhotoFolder(photo_folder, workers=0)),
             "twins": twin_scores(model, PhotoFolder(photo_folder, workers=0))}
 
@@ -129,11 +129,11 @@ def test_passes_on_one_two_and_three_nodes_equal_one_process(model, photo_folder
         try:
             assert cluster.slots == count
             runner = RayShards(cluster)
-            sample_activations(model, "block8", photo_folder, out / "aa", samples=300, seed=2, batch=8, workers=0,
-                               runner=runner)
+            sample_activations(model, "block8", PhotoFolder(photo_folder, workers=0, runner=runner), out / "aa",
+                               samples=300, seed=2, batch=8)
             assert (out / "aa" / SAMPLES_FILE).read_bytes() == (single / "aa" / SAMPLES_FILE).read_bytes()
-            collect_vectors(model, "head", photo_folder, out / "vec", samples=400, held_out=0.2, seed=1, batch=4,
-                            workers=0, runner=runner)
+            collect_vectors(model, "head", PhotoFolder(photo_folder, workers=0, runner=runner), out / "vec",
+                            VectorDraw(400, 0.2, 1), batch=4)
             assert files_of(out / "vec") == files_of(single / "vec"), f"vectors on {count} nodes"
             assert same_statistics(statistics(model, PhotoFolder(photo_folder, workers=0, runner=runner)),
                                    one_process["stats"]), f"statistics on {count} nodes"

@@ -14,6 +14,7 @@ import torch
 import convscope
 from convscope.data.photo_sources import as_source
 from convscope.data.photo_stats import photo_statistics
+from convscope.data.trust_record import TrustRecord
 from convscope.methods.trust.assess import TrustMeter, TrustSettings
 from convscope.methods.trust.choice import observer_correct, wilson_interval
 from convscope.methods.trust.judge import Judge
@@ -136,7 +137,10 @@ def test_trust_and_stats_give_the_same_numbers_and_the_trials_page_works(distinc
     done = cli("trust", "efficientnet-lite0", "block2", *common, "--out", str(out), "--export-trials", str(trials))
     assert done.returncode == 0, done.stderr
     record = json.loads(done.stdout)
-    assert json.loads((out / "trust.json").read_text())["units"] == record["units"]
+    written = json.loads((out / "trust.json").read_text())
+    assert written["units"] == record["units"]
+    typed = TrustRecord.from_json(written)  # the typed record keeps the file: same keys, same order
+    assert list(typed.to_json().items()) == list(written.items()) and typed.layer == "block2"
     for name in ("0000.png", "0000.picture1.png", "0000.picture2.png", "0000.path.png", "0001.path.png", "sheet.png"):
         assert (out / name).stat().st_size > 0
     stats = cli("stats", "efficientnet-lite0", "block2", *common)

@@ -58,7 +58,7 @@ from convscope.engine.batch import RenderResult
 from convscope.engine.halving import Halving
 from convscope.engine.objective_text import parse_objective
 from convscope.engine.recipes import RECIPES, Recipe, get_recipe
-from convscope.engine.render import render
+from convscope.engine.render import LoopSpec, render
 from convscope.errors import ConvscopeError
 from convscope.io.picture import Picture
 from convscope.methods.filters import Grid, show
@@ -69,7 +69,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccentuateSpec", "ActivationAtlasSpec", "AtlasSpec", "CaricatureSpec", "ClassifySpec", "ClassvizSpec",
-    "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "RenderSpec",
+    "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "LoopSpec", "RenderSpec",
     "SaliencySpec", "SpectrumSpec", "StatsSpec", "TrustSpec", "TwinsSpec", "pictures",
     "RECIPES", "ConvscopeError", "Grid", "Halving", "PhotoFolder", "Picture", "Recipe", "RenderResult", "accentuate",
     "activation_atlas", "atlas", "caricature", "classify", "classviz", "compiling", "concepts", "dream", "exemplars",

@@ -21,8 +21,9 @@ from convscope.jobs.atlas.builder import AtlasProgress, AtlasSpec, AtlasSummary,
 from convscope.jobs.atlas.ray_runner import ray_runner_factory
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.cluster.photo_shards import RayShards
-from convscope.jobs.concepts.job import ConceptsSpec, learn_concepts
+from convscope.jobs.concepts.job import learn_concepts
 from convscope.jobs.concepts.result import Concepts
+from convscope.jobs.concepts.spec import ConceptsSpec
 from convscope.jobs.exemplars import ExemplarRun, ExemplarsSpec, run_exemplars
 from convscope.jobs.trust import TrustReport, TrustSpec, assess_trust
 from convscope.methods.fidelity import StatsSpec, UnitFidelity, unit_stats

@@ -44,17 +44,17 @@ def cmd_trust(args: argparse.Namespace) -> None:
     with progress_bar(f"trust {args.layer}") as bar:
         report = api.trust(model, args.layer, photos=args.photos, out=out, progress=bar, spec=spec)
     record = report.record
-    warn_skipped(record["skipped"])
-    data = {**record, "out": str(report.out), "trust_json": str(report.out / "trust.json"),
+    warn_skipped(record.skipped)
+    data = {**record.to_json(), "out": str(report.out), "trust_json": str(report.out / "trust.json"),
             "sheet": str(report.out / "sheet.png"),
             "trials_page": str(report.trials_page) if report.trials_page is not None else None}
-    settings = record["trust"]
-    lines = [f"{model.name} {record['layer']}, recipe {recipe.name}, {plural(record['photos'], 'photo')}, judge "
+    settings = record.trust
+    lines = [f"{model.name} {record.layer}, recipe {recipe.name}, {plural(record.photos, 'photo')}, judge "
              f"{settings['judge']} ({settings['judge_layer']}), {plural(settings['trials'], 'trial')} per unit and kind",
-             *measures_table(record["units"], record["after"]),
-             f"medians: ratio {number(record['median_ratio'], 0)}, path {number(record['median_path_score'], 0)}, "
-             f"2AFC pictures {number(record['median_choice_pictures'], 0)}, photos "
-             f"{number(record['median_choice_photos'], 0)}, chance {number(record['median_choice_random'], 0)}",
+             *measures_table(record.units, record.after),
+             f"medians: ratio {number(record.median_ratio, 0)}, path {number(record.median_path_score, 0)}, "
+             f"2AFC pictures {number(record.median_choice_pictures, 0)}, photos "
+             f"{number(record.median_choice_photos, 0)}, chance {number(record.median_choice_random, 0)}",
              f"written to {report.out}" + (f"; trials page {report.trials_page}" if report.trials_page else "")]
     emit(args, data, "\n".join(lines))
 

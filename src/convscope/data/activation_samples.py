@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from convscope.data.layer_files import load_layer_file, write_layer_file
-from convscope.data.photo_pass import BatchSeen, ShardRunner, run_pass, saved_kind
-from convscope.data.photo_sources import PhotoFolder
+from convscope.data.photo_pass import BatchSeen, Checkpoint, run_pass, saved_kind
+from convscope.data.photo_sources import PhotoFolder, as_folder
 from convscope.data.photo_stream import files_signature, nothing_readable
 from convscope.errors import OutOfRangeError
 from convscope.models.base import VisionModel
@@ -98,28 +98,39 @@ class SamplingPass:
         return SampledVectors(self.layer, self.per_photo, self.seed)
 
 
-def sample_activations(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, *,
-                       samples: int = 5000, seed: int = 0, batch: int = 32, workers: int = 2,
-                       runner: ShardRunner | None = None, progress: Progress | None = None) -> ActivationSamples:
+def sample_activations(model: VisionModel, layer: str, photos: PhotoFolder | str | Path, out: str | Path, *,
+                       samples: int = 5000, seed: int = 0, batch: int = 32,
+                       progress: Progress | None = None) -> ActivationSamples:
     """About ``samples`` vectors of ``layer``: ceil(samples / photos) random positions of every
-    photo under ``photos_dir``, then ``samples`` of them drawn at random. Saved in ``out`` and
-    read back by the same call with the same settings; a stopped pass goes on from its last
-    checkpoint. ``runner``: where the photos are read (default: in this process; the sample
-    is the same)."""
+    photo of the folder, then ``samples`` of them drawn at random. Saved in ``out`` and read back
+    by the same call with the same settings; a stopped pass goes on from its last checkpoint.
+
+    Args:
+        model: the network.
+        layer: a layer with positions.
+        photos: the folder (a ``PhotoFolder`` says how many processes decode it and where it is
+            read, e.g. on a Ray cluster; the sample is the same), read with its subfolders.
+        out: the folder of the sample.
+        samples: the vectors kept, 2 or more.
+        seed: the seed of the positions and of the draw.
+        batch: photos per forward pass.
+        progress: called with (photos done, photos in all).
+    Returns:
+        The sample.
+    """
     info = model.layer(layer)
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to sample: choose a conv layer (or a token layer)")
     if samples < 2:
         raise OutOfRangeError(f"{{samples}} must be at least 2, got {samples}", options=["samples"])
-    root, out = Path(photos_dir), Path(out)
-    source = PhotoFolder(root, workers, runner=runner)
+    source, out = as_folder(photos), Path(out)
+    root = source.root
     settings = sampling_settings(model, info.name, source.files, root, samples, seed, batch)
     saved = _load(out, settings, root)
     if saved is not None:
         return saved
     spec = SamplingPass(info.name, math.ceil(samples / len(source)), seed)
-    state = run_pass(model, source, spec, batch=batch, checkpoint=out / STATE_FILE, settings=settings,
-                     progress=progress)
+    state = run_pass(model, source, spec, batch=batch, checkpoint=Checkpoint(out / STATE_FILE, settings), progress=progress)
     skipped = [{"file": source.names[i], "reason": r} for i, r in state.skipped]
     if state.read == 0:
         (out / STATE_FILE).unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from convscope.data.exemplars_record import ExemplarsRecord
 from convscope.data.layer_files import SUMMARY_FILE, load_layer_file
 from convscope.data.photo_stream import read_tensor
 from convscope.errors import ImageInputError
@@ -26,7 +27,7 @@ class ExemplarIndex:
     """The pass's files and per-layer results, and the receptive fields found so far."""
 
     root: Path
-    summary: dict
+    record: ExemplarsRecord
     layers: dict[str, dict[str, np.ndarray]]
     fields: dict[str, ReceptiveField | None] = field(default_factory=dict)
 
@@ -37,15 +38,17 @@ class ExemplarIndex:
         if not path.is_file():
             raise ImageInputError(f"{folder} holds no finished exemplars pass (no {SUMMARY_FILE}): run "
                                   f"the exemplars pass over a photo folder into {folder} first")
-        summary = json.loads(path.read_text())
-        if summary["model"] != model.name:
-            raise ImageInputError(f"the exemplars in {folder} are of {summary['model']}, not {model.name}")
-        layers = {name: load_layer_file(folder / filename)[0] for name, filename in summary["layer_files"].items()}
-        return cls(Path(summary["root"]), summary, layers)
+        record = ExemplarsRecord.from_json(json.loads(path.read_text()), str(path))
+        if record.model != model.name:
+            raise ImageInputError(f"the exemplars in {folder} are of {record.model}, not {model.name}")
+        layers = {name: load_layer_file(folder / filename)[0] for name, filename in record.layer_files.items()}
+        return cls(Path(record.root), record, layers)
 
     def signature(self) -> dict:
         """What identifies the pass, for an atlas's settings."""
-        return {k: self.summary[k] for k in ("files_signature", "top", "size", "batch")}
+        record = self.record
+        return {"files_signature": record.files_signature, "top": record.top, "size": record.size,
+                "batch": record.batch}
 
     def top_photos(self, layer: str, unit: int, count: int = 9) -> list[dict]:
         """The unit's best photos by peak: file, peak value and (y, x) of the peak."""
@@ -54,7 +57,7 @@ class ExemplarIndex:
         for photo, value, (y, x) in zip(arrays["peak_photos"][unit][:count], arrays["peak_values"][unit][:count],
                                         arrays["peak_positions"][unit][:count]):
             if photo >= 0:
-                rows.append({"file": self.summary["files"][int(photo)], "peak": float(value),
+                rows.append({"file": self.record.files[int(photo)], "peak": float(value),
                              "position": [int(y), int(x)]})
         return rows
 
@@ -67,7 +70,7 @@ class ExemplarIndex:
         """The top photos cropped to the receptive field around their peaks (whole photos for
         a layer without positions, such as the logits), on a square sheet."""
         rf = self.receptive(model, layer)
-        size = int(self.summary["size"])
+        size = self.record.size
         return stitch([field_crop(self.root / top["file"], size, rf, top["position"], TILE_PX)
                        for top in self.top_photos(layer, unit, count)])
 

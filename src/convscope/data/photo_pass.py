@@ -171,9 +171,41 @@ class PassState:
                 on_merge(self)
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """Where a pass keeps its state while it runs: the file, the settings the state belongs to
+    (a saved state of other settings is an error), and the batches read between two saves."""
+
+    path: Path
+    settings: dict
+    every: int = 20
+
+    def save(self, state: PassState) -> None:
+        """Writes ``state`` (with the settings it belongs to) atomically."""
+        with atomic_path(self.path) as tmp:
+            torch.save({"settings": self.settings, "state": state}, tmp)
+
+    def load(self) -> PassState | None:
+        """The state saved by a pass of these settings, or None when there is none.
+
+        Raises:
+            OutOfRangeError: the state of a pass with other settings (it names them and what to do).
+        """
+        if not self.path.is_file():
+            return None
+        with torch.serialization.safe_globals(SAVED_KINDS):
+            saved = torch.load(self.path, weights_only=True)
+        if saved["settings"] != self.settings:
+            changed = [k for k in self.settings if saved["settings"].get(k) != self.settings[k]]
+            raise OutOfRangeError(f"{self.path.parent} holds an unfinished pass with other settings "
+                                  f"({', '.join(changed)}): give another {{out}}, or delete {self.path} to start again",
+                                  options=["out"])
+        return saved["state"]
+
+
 def run_pass(model: VisionModel, source: PhotoSource, spec: PhotoPass, *, batch: int,
-             checkpoint: Path | None = None, settings: dict | None = None, checkpoint_every: int = 20,
-             progress: Progress | None = None, on_merge: Callable[[PassState], None] | None = None) -> PassState:
+             checkpoint: Checkpoint | None = None, progress: Progress | None = None,
+             on_merge: Callable[[PassState], None] | None = None) -> PassState:
     """Every photo of ``source`` through ``spec``, by the source's runner (default: here).
 
     Args:
@@ -181,10 +213,8 @@ def run_pass(model: VisionModel, source: PhotoSource, spec: PhotoPass, *, batch:
         source: the photos.
         spec: what the pass keeps.
         batch: photos per forward pass.
-        checkpoint: the file of the saved state (None: none is kept).
-        settings: what identifies the pass; a saved state of other settings is an error.
-        checkpoint_every: batches read between two saves (of what is merged, and the shards
-            finished early).
+        checkpoint: where the state is saved as the pass goes, and read back to go on (None: it is not).
+            Between two saves: what is merged, and the shards finished early.
         progress: called with (photos done, photos in all).
         on_merge: called after each shard is merged (in photo order, so what it does is the same
             whoever read the shards), before a save: e.g. to write what is complete.
@@ -192,12 +222,12 @@ def run_pass(model: VisionModel, source: PhotoSource, spec: PhotoPass, *, batch:
         The merged state of every shard (and the reasons the source's photos were skipped are
         in its ``skipped``).
     Raises:
-        OutOfRangeError: ``batch`` or ``checkpoint_every`` not positive, or a saved state of other settings.
+        OutOfRangeError: ``batch`` or the checkpoint's ``every`` not positive, or a saved state of other settings.
     """
-    if batch <= 0 or checkpoint_every <= 0:
+    if batch <= 0 or (checkpoint is not None and checkpoint.every <= 0):
         raise OutOfRangeError("{batch} and {checkpoint_every} must be positive", options=["batch", "checkpoint_every"])
     plan = ShardPlan(len(source), batch)
-    state = load_state(checkpoint, settings or {}) if checkpoint is not None else None
+    state = checkpoint.load() if checkpoint is not None else None
     state = state or PassState(spec.empty())
     pending = [s for s in range(state.merged, plan.shards) if s not in state.early]
     done = sum(len(plan.photo_range(s)) for s in range(plan.shards) if s not in pending)
@@ -209,33 +239,10 @@ def run_pass(model: VisionModel, source: PhotoSource, spec: PhotoPass, *, batch:
         state.take(result, on_merge)
         unsaved += SHARD_BATCHES
         done += len(plan.photo_range(result.number))
-        if checkpoint is not None and unsaved >= checkpoint_every and done < len(source):
-            save_state(checkpoint, state, settings or {})
+        if checkpoint is not None and unsaved >= checkpoint.every and done < len(source):
+            checkpoint.save(state)
             unsaved = 0
         if progress is not None:
             progress(done, len(source))
     source.skipped = [reason for _i, reason in state.skipped]
     return state
-
-
-def save_state(path: Path, state: PassState, settings: dict) -> None:
-    """Writes ``state`` (with the settings it belongs to) atomically."""
-    with atomic_path(path) as tmp:
-        torch.save({"settings": settings, "state": state}, tmp)
-
-
-def load_state(path: Path, settings: dict) -> PassState | None:
-    """The state saved at ``path`` by a pass of these settings, or None when there is none.
-
-    Raises:
-        OutOfRangeError: the state of a pass with other settings (it names them and what to do).
-    """
-    if not path.is_file():
-        return None
-    with torch.serialization.safe_globals(SAVED_KINDS):
-        saved = torch.load(path, weights_only=True)
-    if saved["settings"] != settings:
-        changed = [k for k in settings if saved["settings"].get(k) != settings[k]]
-        raise OutOfRangeError(f"{path.parent} holds an unfinished pass with other settings ({', '.join(changed)}): "
-                              f"give another {{out}}, or delete {path} to start again", options=["out"])
-    return saved["state"]

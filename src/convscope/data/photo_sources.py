@@ -128,6 +128,12 @@ class PhotoFolder(PhotoSource):
         return digest.hexdigest()[:16]
 
 
+def as_folder(photos: "PhotoFolder | str | Path") -> PhotoFolder:
+    """A folder as a pass reads it: given as a ``PhotoFolder`` (its workers, its runner), or as a
+    path, read here in two worker processes."""
+    return photos if isinstance(photos, PhotoFolder) else PhotoFolder(photos)
+
+
 def photo_source(folder: str | Path | None, workers: int = 2, runner: Any = None) -> PhotoSource:
     """The user's folder (of any size) when given, else the built-in photos. ``runner``: how
     the folder's photo passes run (default: in this process)."""

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from convscope.data.photo_pass import BatchSeen, PassState, ShardRunner, run_pass, saved_kind
-from convscope.data.photo_sources import PhotoFolder
+from convscope.data.photo_pass import BatchSeen, Checkpoint, PassState, run_pass, saved_kind
+from convscope.data.photo_sources import PhotoFolder, as_folder
 from convscope.data.photo_stream import files_signature, nothing_readable
 from convscope.errors import OutOfRangeError
 from convscope.io.files import atomic_path, write_json
@@ -172,23 +172,29 @@ def _photo_quotas(photos: int, held_out: float, samples: int, seed: int) -> np.n
     return _quotas(photos, held_out_photos(photos, held_out, seed), samples)
 
 
-def collect_vectors(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path, *, samples: int,
-                    held_out: float = 0.1, seed: int = 0, batch: int = 32, workers: int = 2,
-                    runner: ShardRunner | None = None, progress: Progress | None = None) -> VectorShards:
+@dataclass(frozen=True)
+class VectorDraw:
+    """Which vectors a collection pass keeps: at most ``samples`` training vectors, with a
+    ``held_out`` share of the photos (0 to below 1) kept apart, both drawn with ``seed``."""
+
+    samples: int
+    held_out: float = 0.1
+    seed: int = 0
+
+
+def collect_vectors(model: VisionModel, layer: str, photos: PhotoFolder | str | Path, out: str | Path,
+                    draw: VectorDraw, *, batch: int = 32, progress: Progress | None = None) -> VectorShards:
     """The pass (see the module docstring), into ``out``; the same call continues a stopped pass
     and returns a finished one.
 
     Args:
         model: the network.
         layer: a layer with positions.
-        photos_dir: the photo folder, read with its subfolders.
+        photos: the photo folder, read with its subfolders (a ``PhotoFolder`` says how many
+            processes decode it and where it is read, e.g. on a Ray cluster; the files are the same).
         out: the folder of the shards.
-        samples: the most training vectors kept.
-        held_out: the share of photos kept apart, 0 to below 1.
-        seed: the seed of the held-out photos and of the positions.
+        draw: the vectors kept and the photos held out.
         batch: photos per forward pass.
-        workers: processes decoding photos.
-        runner: where the photos are read (default: in this process; the files are the same).
         progress: called with (photos done, photos in all).
     Returns:
         The shards.
@@ -200,8 +206,8 @@ def collect_vectors(model: VisionModel, layer: str, photos_dir: str | Path, out:
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to learn concepts from: choose a conv layer "
                               "(or a token layer)")
-    root, out = Path(photos_dir), Path(out)
-    source = PhotoFolder(root, workers, runner=runner)
+    source, out = as_folder(photos), Path(out)
+    root, samples, held_out, seed = source.root, draw.samples, draw.held_out, draw.seed
     settings = shard_settings(model, info.name, source.files, root, samples, held_out, seed, batch)
     finished = _finished(out, settings, root)
     if finished is not None:
@@ -217,7 +223,7 @@ def collect_vectors(model: VisionModel, layer: str, photos_dir: str | Path, out:
             _close_shard(out, state.part)
 
     spec = CollectionPass(info.name, (len(source), held_out, samples, seed))
-    state = run_pass(model, source, spec, batch=batch, checkpoint=out / STATE, settings=settings,
+    state = run_pass(model, source, spec, batch=batch, checkpoint=Checkpoint(out / STATE, settings),
                      progress=progress, on_merge=write_full_shards)
     skipped = [{"file": source.names[i], "reason": r} for i, r in state.skipped]
     if state.read == 0:

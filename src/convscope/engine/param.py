@@ -6,6 +6,7 @@ from one seeded generator per batch slot, so a slot's start depends only on its 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import torch
@@ -151,15 +152,35 @@ class ImageBuilder(Protocol):
         ...
 
 
-def image_param(kind: str, seeds: Sequence[int], size: int | tuple[int, int], *, decorrelated: bool = True,
-                sigmoid: bool = True, decay: float = 1.0, init: torch.Tensor | None = None,
-                magnitude: torch.Tensor | None = None, device: torch.device | str = "cpu") -> ToRGB:
+@dataclass(frozen=True)
+class ParamStyle:
+    """How a parameterization's values become pixels: through decorrelated colours, squashed by a
+    sigmoid, and (spectral only) with the amplitude's decay over frequency."""
+
+    decorrelated: bool = True
+    sigmoid: bool = True
+    decay: float = 1.0
+
+
+def image_param(kind: str, seeds: Sequence[int], size: int | tuple[int, int], *, style: ParamStyle = ParamStyle(),
+                init: torch.Tensor | None = None, magnitude: torch.Tensor | None = None,
+                device: torch.device | str = "cpu") -> ToRGB:
     """A parameterization by name: "pixel", "spectral", "maco" (phase only, with the fixed
     ``magnitude`` (3, H, W//2+1)), or "gray-noise" (the article's start).
 
-    ``init`` (B, 3, H, W) in [0, 1] starts every slot from a photo instead of noise.
+    Args:
+        kind: the parameterization's name.
+        seeds: one seed per image.
+        size: the images' side, or (height, width).
+        style: how the values become pixels (gray-noise ignores it).
+        init: (B, 3, H, W) in [0, 1] to start every slot from a photo instead of noise.
+        magnitude: maco's fixed amplitude.
+        device: where the parameters live.
+    Returns:
+        The module; ``module()`` gives the images.
     """
     h, w = (size, size) if isinstance(size, int) else size
+    decorrelated, sigmoid = style.decorrelated, style.sigmoid
     if kind == "maco":
         if init is not None:
             raise OutOfRangeError("the maco recipe starts from noise (its amplitude is fixed): start from a photo "
@@ -168,7 +189,7 @@ def image_param(kind: str, seeds: Sequence[int], size: int | tuple[int, int], *,
             raise ValueError(f"maco needs a magnitude of shape (3, {h}, {w // 2 + 1})")
         return ToRGB(MacoImage.random(seeds, magnitude, h, w).to(device), decorrelated, sigmoid)
     if init is not None:
-        return _from_image(kind, init.to(device), decorrelated, sigmoid, decay)
+        return _from_image(kind, init.to(device), style)
     if kind == "gray-noise":
         values = torch.stack([torch.rand((3, h, w), generator=torch.Generator().manual_seed(int(s)))
                               for s in seeds]) * 20 + 128
@@ -176,19 +197,20 @@ def image_param(kind: str, seeds: Sequence[int], size: int | tuple[int, int], *,
     if kind == "pixel":
         return ToRGB(PixelImage(_noise(seeds, (3, h, w), 0.01).to(device)), decorrelated, sigmoid)
     if kind == "spectral":
-        return ToRGB(SpectralImage.random(seeds, h, w, decay).to(device), decorrelated, sigmoid)
+        return ToRGB(SpectralImage.random(seeds, h, w, style.decay).to(device), decorrelated, sigmoid)
     raise ValueError(f"unknown parameterization {kind!r}: use pixel, spectral, maco or gray-noise")
 
 
-def _from_image(kind: str, image: torch.Tensor, decorrelated: bool, sigmoid: bool, decay: float) -> ToRGB:
+def _from_image(kind: str, image: torch.Tensor, style: ParamStyle) -> ToRGB:
     """A parameterization whose first image is ``image``."""
+    decorrelated, sigmoid = style.decorrelated, style.sigmoid
     x = image.clamp(1e-3, 1 - 1e-3)
     if sigmoid:
         x = torch.logit(x)
     if decorrelated:
         x = correlate(x)
     if kind == "spectral":
-        return ToRGB(SpectralImage.from_spatial(x, decay), decorrelated, sigmoid)
+        return ToRGB(SpectralImage.from_spatial(x, style.decay), decorrelated, sigmoid)
     if kind == "gray-noise":
         return ToRGB(PixelImage(image * 255.0, scale=255.0), False, False)
     return ToRGB(PixelImage(x), decorrelated, sigmoid)

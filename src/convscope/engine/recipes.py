@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 
 from convscope.engine.optimizers import OptimizerBuilder, optimizer_builder
-from convscope.engine.param import ImageBuilder, image_param
+from convscope.engine.param import ImageBuilder, ParamStyle, image_param
 from convscope.engine.spectrum import spectrum_for
 from convscope.engine.transforms import Crops, TransformsBuilder, lucid_transforms, no_transforms
 from convscope.errors import OutOfRangeError, unknown
@@ -254,8 +254,8 @@ class StandardImage:
     def __call__(self, seeds: Sequence[int], hw: tuple[int, int], device: torch.device,
                  init: torch.Tensor | None = None) -> torch.nn.Module:
         magnitude = spectrum_for(self.spectrum).resized(*hw) if self.kind == "maco" else None
-        return image_param(self.kind, seeds, hw, decorrelated=self.decorrelate, sigmoid=self.sigmoid,
-                           decay=self.decay, init=init, magnitude=magnitude, device=device)
+        return image_param(self.kind, seeds, hw, style=ParamStyle(self.decorrelate, self.sigmoid, self.decay),
+                           init=init, magnitude=magnitude, device=device)
 
 
 CHOICES = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import torch
 
@@ -20,6 +20,7 @@ from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
 from convscope.runtime.progress import Progress
+from convscope.runtime.spec import Spec, option, takes
 
 
 def validate(model: VisionModel, objectives: Objective | Sequence[Objective], size: int | tuple[int, int]) -> None:
@@ -124,10 +125,22 @@ class Stages:
 RENDER_BATCH = 32  # slots optimized together unless a caller says otherwise
 
 
+@dataclass(frozen=True)
+class LoopSpec(Spec):
+    """How the one loop runs its slots: their seeds, the transforms' seed, the batch, the steps
+    whose pictures are kept, and which units it drops on the way."""
+
+    seeds: int | Sequence[int] = option(0, "one seed per slot, or the first of consecutive seeds")
+    transform_seed: int = option(0, "the seed of the transforms' draws")
+    batch: int = option(RENDER_BATCH, "slots optimized together", minimum=1)
+    thresholds: Sequence[int] = option((), "steps after which the pictures are also kept (result.snapshots)")
+    select: Halving | None = option(None, "drops the units far behind at a few cuts (see Halving); None renders all")
+
+
+@takes(LoopSpec)
 def render(model: VisionModel, objectives: Objective | str | Sequence[Objective | str],
-           recipe: Recipe | str = DEFAULT_RECIPE, *, seeds: Sequence[int] | int = 0, transform_seed: int = 0,
-           batch: int = RENDER_BATCH, init: torch.Tensor | None = None, progress: Progress | None = None,
-           stop: Stop | None = None, thresholds: Sequence[int] = (), select: Halving | None = None) -> RenderResult:
+           recipe: Recipe | str = DEFAULT_RECIPE, *, init: torch.Tensor | None = None, progress: Progress | None = None,
+           stop: Stop | None = None, loop: LoopSpec | None = None, **options: Any) -> RenderResult:
     """Pictures that maximize objectives: the one loop (see the module docstring).
 
     Slot i optimizes objective i (or, for one objective, each seed gets a picture). Slot i
@@ -138,53 +151,45 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
         model: the network.
         objectives: an Objective or its text, or a list of them.
         recipe: a Recipe or a recipe's name.
-        seeds: one seed per slot, or the first of consecutive seeds.
-        transform_seed: the seed of the transforms' draws.
-        batch: slots optimized together.
         init: (N, 3, H, W) in [0, 1] to start from photos instead of noise.
         progress: called with (unit-steps done, unit-steps in all).
         stop: can end each batch early (see ``Stop``).
-        thresholds: steps after which the pictures are also kept (``result.snapshots``).
-        select: drops the units far behind at a few cuts (see ``Halving``); None renders all.
+        loop: how the loop runs (``LoopSpec``); ``options`` are its fields by keyword, on top of it.
     Returns:
         The pictures, each objective per step and at the end, and the snapshots; with
         ``select``, only of the units that reached the end (``result.slots``).
     Raises:
-        UnknownNameError: an objective reading an unknown layer.
+        UnknownNameError: an objective reading an unknown layer, or an option the loop does not take.
         OutOfRangeError: a unit, size or option out of range, or a render that cannot fit in memory.
     """
+    loop = LoopSpec.of(loop, **options)
     recipe = get_recipe(recipe)
     objectives = as_objective(objectives) if isinstance(objectives, (Objective, str)) else \
         [as_objective(o) for o in objectives]
-    thresholds = sorted(set(int(t) for t in thresholds))
+    thresholds = sorted(set(int(t) for t in loop.thresholds))
     if thresholds and not (thresholds[0] >= 1 and thresholds[-1] <= recipe.steps):
         raise OutOfRangeError(f"thresholds must be steps from 1 to {recipe.steps}, got {thresholds}")
-    if isinstance(seeds, int):
-        count = 1 if isinstance(objectives, Objective) else len(objectives)
-        seeds = [seeds + i for i in range(count)]
-    seeds = list(seeds)
+    count = 1 if isinstance(objectives, Objective) else len(objectives)
+    seeds = [loop.seeds + i for i in range(count)] if isinstance(loop.seeds, int) else list(loop.seeds)
     objs = [objectives] * len(seeds) if isinstance(objectives, Objective) else [as_objective(o) for o in objectives]
     if len(objs) != len(seeds):
         raise ValueError(f"{len(objs)} objectives but {len(seeds)} seeds")
-    if batch <= 0:
-        raise OutOfRangeError(f"batch must be positive, got {batch}")
     if init is not None:
         recipe = recipe.with_options(size=tuple(init.shape[-2:]))
     seen = recipe.view_hw(model.input_size)
     validate(model, objs, seen)
-    check_render_memory(model, needed_layers(objs), seen, min(batch, len(objs)) * recipe.views)
+    check_render_memory(model, needed_layers(objs), seen, min(loop.batch, len(objs)) * recipe.views)
     check_forward(model, needed_layers(objs), seen, "view_size" if recipe.transforms.resizes else "size")
-    if select is not None and stop is not None:
+    if loop.select is not None and stop is not None:
         raise ValueError("a render that drops units (select) cannot also stop early (stop)")
     shared = objectives if isinstance(objectives, Objective) else None
-    staged = Stages(objs, shared, seeds, init, recipe, transform_seed, batch, select)
+    staged = Stages(objs, shared, seeds, init, recipe, loop.transform_seed, loop.batch, loop.select)
     with reused_memory(model.device):
         return staged.run(model, progress, stop, thresholds)
 
 
 def render_units(model: VisionModel, layer: str, units: Sequence[int], recipe: Recipe | str = DEFAULT_RECIPE, *,
-                 seed: int = 0, batch: int = RENDER_BATCH, progress: Progress | None = None,
-                 thresholds: Sequence[int] = (), select: Halving | None = None) -> RenderResult:
+                 seed: int = 0, progress: Progress | None = None, **options: Any) -> RenderResult:
     """Pictures of units of one layer (see ``unit_objective``): unit u starts from noise drawn with
     ``seed + u`` and every unit sees the transforms drawn with ``seed``, so a unit's picture does
     not depend on which units are rendered with it.
@@ -195,12 +200,10 @@ def render_units(model: VisionModel, layer: str, units: Sequence[int], recipe: R
         units: the units (channels) to render, in the order of the result.
         recipe: a Recipe or a recipe's name.
         seed: the seed of the noise and the transforms.
-        batch: units optimized together.
         progress: called with (unit-steps done, unit-steps in all).
-        thresholds: steps after which the pictures are also kept.
-        select: drops the units far behind at a few cuts (see ``Halving``); None renders all.
+        options: the loop's other options (``LoopSpec``: batch, thresholds, select).
     Returns:
         One picture per unit (per unit kept, with ``select``), with their activations (see ``render``).
     """
-    return render(model, [unit_objective(model, layer, u) for u in units], recipe, seeds=[seed + u for u in units],
-                  transform_seed=seed, batch=batch, progress=progress, thresholds=thresholds, select=select)
+    return render(model, [unit_objective(model, layer, u) for u in units], recipe, progress=progress,
+                  loop=LoopSpec.of(seeds=[seed + u for u in units], transform_seed=seed, **options))

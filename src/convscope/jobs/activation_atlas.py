@@ -20,10 +20,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from convscope.data.activation_atlas_record import ActivationAtlasRecord, CellClass, CellPhoto, CellRecord
 from convscope.data.activation_samples import ActivationSamples, sample_activations, sampling_settings
 from convscope.data.exemplar_crops import field_crop
 from convscope.data.photo_pass import ShardRunner
-from convscope.data.photo_stream import photo_files
+from convscope.data.photo_sources import PhotoFolder
 from convscope.engine.objectives import direction
 from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
 from convscope.engine.render import render
@@ -35,6 +36,7 @@ from convscope.jobs.job_folder import WAIT_HELP, JobFolder
 from convscope.models.base import VisionModel
 from convscope.models.receptive import ReceptiveField, receptive_field
 from convscope.runtime.progress import StageProgress
+from convscope.runtime.record import RecordError
 from convscope.runtime.spec import Spec, option
 
 ATLAS_FILE = "activation-atlas.json"
@@ -123,6 +125,7 @@ class ActivationAtlasSummary:
     samples: int
     photos: int
     skipped: list[dict]
+    record: ActivationAtlasRecord
 
     def _repr_html_(self) -> str:
         return fields_html(f"activation atlas: {self.index}", {
@@ -172,16 +175,16 @@ def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out
     if not info.spatial:
         raise OutOfRangeError(f"layer {info.name} has no positions to lay out: choose a conv layer (or a token layer)")
     require_umap()
-    out, root = Path(out), Path(photos_dir)
-    key = {"job": "activation-atlas", **sampling_settings(model, info.name, photo_files(root), root, samples, seed,
+    out, source = Path(out), PhotoFolder(photos_dir, spec.workers, runner=runner)
+    key = {"job": "activation-atlas", **sampling_settings(model, info.name, source.files, source.root, samples, seed,
                                                           photo_batch),
            "grid": grid, "min_count": min_count, "recipe": rec.as_dict()}
     with JobFolder(out, key, wait=spec.wait) as folder:
-        return _build(model, folder, root, rec, spec.batch, spec.workers, runner, progress)
+        return _build(model, folder, source, rec, spec.batch, progress)
 
 
-def _build(model: VisionModel, folder: JobFolder, root: Path, rec: Recipe, batch: int, workers: int,
-           runner: ShardRunner | None, progress: StageProgress | None) -> ActivationAtlasSummary:
+def _build(model: VisionModel, folder: JobFolder, source: PhotoFolder, rec: Recipe, batch: int,
+           progress: StageProgress | None) -> ActivationAtlasSummary:
     """The atlas proper, in the folder it owns (whose key holds the settings)."""
     from convscope.pages.activation_atlas_page import write_atlas_page
 
@@ -189,8 +192,7 @@ def _build(model: VisionModel, folder: JobFolder, root: Path, rec: Recipe, batch
     grid, min_count, samples, seed, photo_batch = (folder.key[name] for name in ("grid", "min_count", "samples",
                                                                                  "seed", "batch"))
     report = progress or (lambda *_: None)
-    sample = sample_activations(model, info.name, root, out, samples=samples, seed=seed, batch=photo_batch,
-                                workers=workers, runner=runner,
+    sample = sample_activations(model, info.name, source, out, samples=samples, seed=seed, batch=photo_batch,
                                 progress=lambda done, total: report("photos", done, total))
     layout = umap_layout(sample.vectors, seed)
     cells = grid_cells(layout, grid, min_count)
@@ -203,7 +205,8 @@ def _build(model: VisionModel, folder: JobFolder, root: Path, rec: Recipe, batch
                 "precision": model.effective_precision}
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     field = receptive_field(model, info.name)
-    records, missing = [], []
+    records: list[CellRecord] = []
+    missing = []
     for cell in cells:
         record = _read_record(out, cell, key)
         (records.append(record) if record is not None else missing.append(cell))
@@ -219,19 +222,20 @@ def _build(model: VisionModel, folder: JobFolder, root: Path, rec: Recipe, batch
             start, start + len(chunk))], transform_seed=seed, batch=batch, progress=cells_done)
         classes = picture_classes(model, result.pictures)
         for cell, mean, picture, final, top in zip(chunk, means, result.pictures, result.final.tolist(), classes):
-            records.append(_write_cell(out, model, sample, field, cell, mean, picture, final, top, key))
+            records.append(_write_cell(out, model, sample, field, CellPicture(cell, mean, picture, final, top), key))
             rendered += 1
-    records.sort(key=lambda r: (r["row"], r["column"]))
-    _remove_stale_cells(out, {r["name"] for r in records})
-    atlas = {**settings, "photos": len(sample.files), "photos_read": len(sample.files) - len(sample.skipped),
-             "skipped": sample.skipped, "map_size": list(sample.map_size),
-             "cells": records}
-    write_json(out / ATLAS_FILE, atlas)
+    records.sort(key=lambda r: (r.row, r.column))
+    _remove_stale_cells(out, {r.name for r in records})
+    atlas = ActivationAtlasRecord(**settings, photos=len(sample.files),
+                                  photos_read=len(sample.files) - len(sample.skipped), skipped=sample.skipped,
+                                  map_size=list(sample.map_size), cells=records)
+    write_json(out / ATLAS_FILE, atlas.to_json())
     index = write_atlas_page(out, atlas)
-    return ActivationAtlasSummary(out, index, len(records), rendered, len(sample.vectors), len(sample.files), sample.skipped)
+    return ActivationAtlasSummary(out, index, len(records), rendered, len(sample.vectors), len(sample.files), sample.skipped,
+                                  atlas)
 
 
-def picture_classes(model: VisionModel, pictures: list[Picture]) -> list[list[dict]]:
+def picture_classes(model: VisionModel, pictures: list[Picture]) -> list[list[CellClass]]:
     """The network's top classes (softmax probability) for each cell's picture, seen whole at
     the input size: the classes the cell's direction drives, through its picture."""
     if model.logits_layer is None:
@@ -241,7 +245,7 @@ def picture_classes(model: VisionModel, pictures: list[Picture]) -> list[list[di
     with torch.no_grad():
         probabilities = model.logits(images).float().softmax(dim=1).cpu()
     values, indices = probabilities.topk(min(TOP_CLASSES, probabilities.shape[1]), dim=1)
-    return [[{"index": int(i), "name": model.class_name(int(i)), "probability": float(v)} for v, i in zip(vs, ids)]
+    return [[CellClass(index=int(i), name=model.class_name(int(i)), probability=float(v)) for v, i in zip(vs, ids)]
             for vs, ids in zip(values, indices)]
 
 
@@ -251,28 +255,45 @@ def _crops(model: VisionModel, sample: ActivationSamples, field: ReceptiveField,
                            sample.positions[m], CROP_PX) for m in members], margin=2)
 
 
-def _write_cell(out: Path, model: VisionModel, sample: ActivationSamples, field: ReceptiveField, cell: Cell,
-                mean: np.ndarray, picture: Picture, final: float, classes: list[dict], key: str) -> dict:
+@dataclass
+class CellPicture:
+    """A cell rendered: its mean direction, its picture, the picture's activation and top classes."""
+
+    cell: Cell
+    mean: np.ndarray
+    picture: Picture
+    activation: float
+    classes: list[CellClass]
+
+
+def _write_cell(out: Path, model: VisionModel, sample: ActivationSamples, field: ReceptiveField,
+                rendered: CellPicture, key: str) -> CellRecord:
     """The cell's picture and photo crops, then its record (the mark that it is finished)."""
+    cell, mean, picture, final, classes = (rendered.cell, rendered.mean, rendered.picture, rendered.activation,
+                                           rendered.classes)
     folder = out / CELLS
     picture.save(folder / f"{cell.name}.png")
     nearest = nearest_members(sample, cell, mean)
     _crops(model, sample, field, nearest).save(folder / f"{cell.name}.photos.png")
-    record = {"key": key, "name": cell.name, "row": cell.row, "column": cell.column, "count": len(cell.members),
-              "activation": final, "classes": classes,
-              "photos": [{"file": sample.files[int(sample.photos[m])],
-                          "position": [int(v) for v in sample.positions[m]]} for m in nearest]}
-    write_json(folder / f"{cell.name}.json", record)
+    record = CellRecord(key=key, name=cell.name, row=cell.row, column=cell.column, count=len(cell.members),
+                        activation=final, classes=classes,
+                        photos=[CellPhoto(file=sample.files[int(sample.photos[m])],
+                                          position=[int(v) for v in sample.positions[m]]) for m in nearest])
+    write_json(folder / f"{cell.name}.json", record.to_json())
     return record
 
 
-def _read_record(out: Path, cell: Cell, key: str) -> dict | None:
-    """A finished cell of the same settings, or None."""
+def _read_record(out: Path, cell: Cell, key: str) -> CellRecord | None:
+    """A finished cell of the same settings, or None (a cell of other settings, or written by
+    another version, is rendered again)."""
     path = out / CELLS / f"{cell.name}.json"
     if not path.is_file():
         return None
-    record = json.loads(path.read_text())
-    if record.get("key") != key or record.get("count") != len(cell.members):
+    try:
+        record = CellRecord.from_json(json.loads(path.read_text()), str(path))
+    except RecordError:
+        return None
+    if record.key != key or record.count != len(cell.members):
         return None
     return record if (out / CELLS / f"{cell.name}.png").is_file() else None
 

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from convscope.data.exemplars_record import ExemplarsRecord
 from convscope.data.layer_files import SUMMARY_FILE, layer_file, load_layer_file, write_layer_file
-from convscope.data.photo_pass import ShardRunner, run_pass
+from convscope.data.photo_pass import Checkpoint, ShardRunner, run_pass
 from convscope.data.photo_sources import PhotoFolder
 from convscope.data.photo_stream import files_signature, nothing_readable
 from convscope.data.unit_exemplars import ExemplarSet, LayerExemplars
@@ -25,6 +26,7 @@ from convscope.io.notebook import fields_html
 from convscope.jobs.job_folder import WAIT_HELP, JobFolder
 from convscope.models.base import VisionModel
 from convscope.runtime.progress import Progress
+from convscope.runtime.record import RecordError
 from convscope.runtime.spec import Spec, option
 
 STATE_FILE = "exemplars-state.pt"
@@ -111,8 +113,8 @@ def _run(model: VisionModel, source: PhotoFolder, out: Path, settings: dict, che
         return done
     names = settings["layers"]
     spec = ExemplarsPass(names, {n: model.layer(n).channels for n in names}, settings["top"])
-    state = run_pass(model, source, spec, batch=settings["batch"], checkpoint=out / STATE_FILE, settings=settings,
-                     checkpoint_every=checkpoint_every, progress=progress)
+    state = run_pass(model, source, spec, batch=settings["batch"],
+                     checkpoint=Checkpoint(out / STATE_FILE, settings, checkpoint_every), progress=progress)
     skipped = [{"file": source.names[i], "reason": r} for i, r in state.skipped]
     if state.read == 0:
         (out / STATE_FILE).unlink(missing_ok=True)
@@ -127,8 +129,9 @@ def _finish(out: Path, layers: dict[str, LayerExemplars], settings: dict, skippe
         meta = {**settings, "layer": name, "photos_read": result.photos,
                 "map_size": list(result.map_size) if result.map_size else None}
         write_layer_file(layer_file(out, name), result.arrays(), meta)
-    write_json(out / SUMMARY_FILE, {**settings, "root": str(root.resolve()), "files": files,
-                                    "skipped": skipped, "layer_files": {n: layer_file(out, n).name for n in layers}})
+    record = ExemplarsRecord(**settings, root=str(root.resolve()), files=files, skipped=skipped,
+                             layer_files={n: layer_file(out, n).name for n in layers})
+    write_json(out / SUMMARY_FILE, record.to_json())
     (out / STATE_FILE).unlink(missing_ok=True)
 
 
@@ -137,11 +140,14 @@ def finished_run(out: Path, settings: dict) -> ExemplarRun | None:
     summary_path = out / SUMMARY_FILE
     if not summary_path.exists() or (out / STATE_FILE).exists():
         return None
-    summary = json.loads(summary_path.read_text())
-    if {k: summary.get(k) for k in settings} != settings:
+    try:
+        record = ExemplarsRecord.from_json(json.loads(summary_path.read_text()), str(summary_path))
+    except RecordError:
+        return None  # a pass of another version: read again
+    if record.settings() != settings:
         return None
     layers = {}
-    for name, filename in summary["layer_files"].items():
+    for name, filename in record.layer_files.items():
         arrays, meta = load_layer_file(out / filename)
         layers[name] = LayerExemplars.from_arrays(arrays, meta)
-    return ExemplarRun(layers, summary["files"], summary["skipped"], settings)
+    return ExemplarRun(layers, record.files, record.skipped, settings)

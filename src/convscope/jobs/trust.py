@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from convscope.data.atlas_folder import unit_stem
 from convscope.data.photo_sources import PhotosLike, PhotoSource, as_source
+from convscope.data.trust_record import TrustRecord
 from convscope.engine.recipes import get_recipe
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, column, labelled, row
@@ -39,7 +40,7 @@ class TrustReport:
 
     out: Path
     measured: UnitFidelity
-    record: dict
+    record: TrustRecord
     trials_page: Path | None = None
 
     def _repr_html_(self) -> str:
@@ -96,8 +97,7 @@ def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | 
            "recipe": recipe.as_dict(), "seed": seed, "batch": batch, "trust": settings.as_dict(),
            "photos": source.signature(), "precision": model.effective_precision}
     with JobFolder(out, key, wait=spec.wait):
-        measured = measure_units(model, layer, units, source, recipe, seed=seed, batch=batch, progress=progress,
-                                 trust=settings)
+        measured = measure_units(model, layer, source, spec, progress=progress, trust=settings)
         sheet_rows = []
         for unit, pictures, unit_trust in zip(units, measured.pictures, measured.trust):
             stem = unit_stem(unit)
@@ -111,11 +111,12 @@ def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | 
             tops = [photo_picture(source, model, i, side) for i, _v in best]
             sheet_rows.append(labelled(row(list(pictures) + tops + [plot]), f"{measured.layer}:{unit}"))
         column(sheet_rows).save(out / "sheet.png")
-        record = {**measured.settings, "photos_folder": str(photos) if isinstance(photos, (str, Path)) else None,
-                  "skipped_photos": len(source.skipped), "skipped": list(source.skipped), **summary(measured.rows),
-                  "units": measured.rows}
+        record = TrustRecord(**measured.settings,
+                             photos_folder=str(photos) if isinstance(photos, (str, Path)) else None,
+                             skipped_photos=len(source.skipped), skipped=list(source.skipped),
+                             **summary(measured.rows), units=measured.rows)
         page = write_trials(Path(export), model, measured, source) if export is not None else None
-        write_json(out / TRUST_FILE, record)
+        write_json(out / TRUST_FILE, record.to_json())
         return TrustReport(out, measured, record, page)
 
 

@@ -96,11 +96,9 @@ def _offset(progress: Progress | None, done: int, total: int) -> Progress | None
     return lambda steps, _all: progress(done + steps, total)
 
 
-def measure_units(model: VisionModel, layer: str, units: Sequence[int],
-                  photos: PhotosLike,
-                  recipe: "Recipe | str" = "lucid", *, seed: int = 0, batch: int = 32,
-                  progress: "Progress | None" = None, trust: TrustSettings | None = None) -> UnitFidelity:
-    """Renders ``units`` of ``layer`` and divides each picture's activation by the best the
+def measure_units(model: VisionModel, layer: str, photos: PhotosLike, spec: StatsSpec, *,
+                  progress: Progress | None = None, trust: TrustSettings | None = None) -> UnitFidelity:
+    """Renders the spec's units of ``layer`` and divides each picture's activation by the best the
     unit reaches on ``photos`` (the channel mean; for the first convolution, whose pictures
     maximize the centre neuron, the peak). For a layer read before the network's own
     activation function (efficientnet-lite's stem and head, before ReLU6), the same ratio is
@@ -114,11 +112,8 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
     Args:
         model: the network.
         layer: the layer's name.
-        units: the channels to measure.
         photos: the photos (see ``PhotosLike``).
-        recipe: a Recipe or a recipe's name.
-        seed: the seed of the pictures.
-        batch: units optimized together.
+        spec: the units, the pictures' recipe, seed and batch (units optimized together).
         progress: called with (unit-steps done, unit-steps in all).
         trust: how to measure trust, or None for the ratio alone.
     Returns:
@@ -127,11 +122,11 @@ def measure_units(model: VisionModel, layer: str, units: Sequence[int],
         OutOfRangeError: a unit out of range; with ``trust``, too few photos for the trials.
     """
     from convscope.engine.batch import as_seen
-    from convscope.engine.recipes import get_recipe
     from convscope.engine.render import render_units
 
+    units, seed, batch = spec.units_of(model, layer), spec.seed, spec.batch
     info = model.layer(layer)
-    rec = get_recipe(recipe)
+    rec = get_recipe(spec.recipe)
     for u in units:
         model.check_channel(layer, u)
     first = model.is_first_conv(info.name)
@@ -221,8 +216,8 @@ def unit_stats(model: VisionModel, layer: str, photos: PhotosLike, spec: StatsSp
     if isinstance(source, PhotoFolder):
         settings = TrustSettings(load_judge(spec.judge, model), spec.trials, spec.references)
         why_not = trust_impossible(len(source), settings)
-    result = measure_units(model, layer, spec.units_of(model, layer), source, get_recipe(spec.recipe), seed=spec.seed,
-                           batch=spec.batch, progress=progress, trust=settings if why_not is None else None)
+    result = measure_units(model, layer, source, spec, progress=progress,
+                           trust=settings if why_not is None else None)
     if why_not is not None:
         result.settings["trust"] = f"not measured: {why_not}"
     return result

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from convscope.data.activation_atlas_record import ActivationAtlasRecord
 from convscope.io.photo_reading import load_photo
 from convscope.io.picture import Picture
 from convscope.pages.page import page, write_text
@@ -59,35 +60,35 @@ show(BIGGEST);
 """
 
 
-def write_atlas_sheet(out: Path, atlas: dict) -> Path:
+def write_atlas_sheet(out: Path, atlas: ActivationAtlasRecord) -> Path:
     """atlas.png: every cell's picture at its place, SHEET_CELL_PX a cell, black where empty."""
-    grid = atlas["grid"]
+    grid = atlas.grid
     sheet = np.zeros((grid * SHEET_CELL_PX, grid * SHEET_CELL_PX, 3), dtype=np.uint8)
-    for cell in atlas["cells"]:
-        pixels, _ = load_photo(out / "cells" / f"{cell['name']}.png")
+    for cell in atlas.cells:
+        pixels, _ = load_photo(out / "cells" / f"{cell.name}.png")
         small = F.interpolate(torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None].float(), size=(SHEET_CELL_PX,) * 2,
                               mode="bilinear", antialias=True, align_corners=False)[0]
-        y, x = cell["row"] * SHEET_CELL_PX, cell["column"] * SHEET_CELL_PX
+        y, x = cell.row * SHEET_CELL_PX, cell.column * SHEET_CELL_PX
         sheet[y:y + SHEET_CELL_PX, x:x + SHEET_CELL_PX] = small.clamp(0, 255).round().byte().permute(1, 2, 0).numpy()
     return Picture(sheet).save(out / "atlas.png")
 
 
-def write_atlas_page(out: Path, atlas: dict) -> Path:
+def write_atlas_page(out: Path, atlas: ActivationAtlasRecord) -> Path:
     """index.html and atlas.png of a finished atlas."""
     write_atlas_sheet(out, atlas)
-    grid, cells = atlas["grid"], atlas["cells"]
+    grid, cells = atlas.grid, atlas.cells
     buttons = "".join(
-        f"<button data-i=\"{i}\" style=\"grid-row:{c['row'] + 1};grid-column:{c['column'] + 1}\" "
-        f"title=\"{escape(c['name'])}: {c['count']}\"><img src=\"cells/{escape(c['name'])}.png\" "
-        f"alt=\"cell {escape(c['name'])}\"><span>{c['count']}</span></button>" for i, c in enumerate(cells))
-    biggest = max(range(len(cells)), key=lambda i: cells[i]["count"])
-    payload = json.dumps(cells).replace("</", "<\\/")
-    recipe = atlas["recipe"]
+        f"<button data-i=\"{i}\" style=\"grid-row:{c.row + 1};grid-column:{c.column + 1}\" "
+        f"title=\"{escape(c.name)}: {c.count}\"><img src=\"cells/{escape(c.name)}.png\" "
+        f"alt=\"cell {escape(c.name)}\"><span>{c.count}</span></button>" for i, c in enumerate(cells))
+    biggest = max(range(len(cells)), key=lambda i: cells[i].count)
+    payload = json.dumps([c.to_json() for c in cells]).replace("</", "<\\/")
+    recipe = atlas.recipe
     body = (f"<style>{STYLE}</style>"
-            f"<h1>{escape(atlas['model'])} &middot; activation atlas of {escape(atlas['layer'])}</h1>"
-            f"<p>{atlas['samples']} activation vectors of {escape(atlas['layer'])} from {atlas['photos_read']} photos, "
+            f"<h1>{escape(atlas.model)} &middot; activation atlas of {escape(atlas.layer)}</h1>"
+            f"<p>{atlas.samples} activation vectors of {escape(atlas.layer)} from {atlas.photos_read} photos, "
             f"laid out with UMAP and binned into a {grid} x {grid} grid; each of the {len(cells)} cells with "
-            f"{atlas['min_count']} or more vectors shows the picture of its mean direction (recipe "
+            f"{atlas.min_count} or more vectors shows the picture of its mean direction (recipe "
             f"{escape(recipe['name'])}, {recipe['steps']} steps). The classes are those the direction drives "
             f"most: the network's top classes for the cell's picture. The crops are the photos nearest to the "
             f"cell's mean direction, cut to the layer's receptive field.</p>"
@@ -103,5 +104,5 @@ def write_atlas_page(out: Path, atlas: dict) -> Path:
             f"<p id=\"files\"></p></div></div>"
             f"<script>const CELLS = {payload}; const BIGGEST = {biggest};{SCRIPT}</script>")
     index = out / "index.html"
-    write_text(index, page(f"{atlas['model']} activation atlas of {atlas['layer']}", body))
+    write_text(index, page(f"{atlas.model} activation atlas of {atlas.layer}", body))
     return index

@@ -350,7 +350,7 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
         exemplars.sheet(model, layer, unit).save(folder / f"{stem}.exemplars.png")
         arrays = exemplars.layers[layer]
         record.exemplars = UnitExemplars(photos=[ExemplarPhoto(**top) for top in exemplars.top_photos(layer, unit)],
-                                         dataset_photos=len(exemplars.summary["files"]),
+                                         dataset_photos=len(exemplars.record.files),
                                          best_mean=float(arrays["mean_values"][unit, 0]),
                                          mean=float(arrays["running_mean"][unit]))
     store.write_record(layer, unit, record)

@@ -99,26 +99,36 @@ class CodesPass:
     readable: list[int] = field(default_factory=list)  # the photos read
 
 
-def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: ConceptDictionary, *, k: int, top: int,
-                   effect_photos: int, classes: list[int], class_photos: int, batch: int, workers: int,
-                   out: Path, low: int = 0, progress: Progress | None = None) -> CodesPass:
-    """One pass over the shards' photo folder (see the module docstring).
+@dataclass(frozen=True)
+class CodesPlan:
+    """What the codes pass keeps: ``k`` units per vector for the baseline, ``top`` photos per
+    concept, ``effect_photos`` held-out photos for the removal effects, ``class_photos`` photos
+    of each class of ``classes``, and each concept's ``low`` lowest photos by mean code (0: none)."""
+
+    k: int
+    top: int
+    effect_photos: int
+    classes: list[int]
+    class_photos: int
+    low: int = 0
+
+
+def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: ConceptDictionary, plan: CodesPlan, *,
+                   batch: int, workers: int, out: Path, progress: Progress | None = None) -> CodesPass:
+    """One pass over the shards' photo folder (see the module docstring), in this process.
 
     Args:
         model: the network.
         shards: the collection pass (its layer, files and held-out photos).
         dictionary: the learned dictionary.
-        k: units kept per vector by the baseline.
-        top: photos kept per concept.
-        effect_photos: held-out photos kept for the removal effects.
-        classes: classes whose photos are kept.
-        class_photos: photos kept per class.
+        plan: what the pass keeps.
         batch: photos per forward pass.
         workers: processes decoding photos.
         out: the job's folder (the held-out code maps go under it).
-        low: each concept's lowest photos kept, by mean code (0: none).
         progress: called with (photos done, photos in all).
     """
+    k, top, effect_photos, classes, class_photos, low = (plan.k, plan.top, plan.effect_photos, plan.classes,
+                                                         plan.class_photos, plan.low)
     info = model.layer(shards.settings["layer"])
     files = [shards.root / name for name in shards.files]
     held = set(shards.held_out.tolist())

@@ -15,15 +15,17 @@ import torch
 
 from convscope.data.atlas_record import ExemplarPhoto
 from convscope.data.photo_pass import ShardRunner
+from convscope.data.photo_sources import PhotoFolder
 from convscope.data.photo_stream import photo_batches, photo_files
-from convscope.data.vector_shards import VectorShards, collect_vectors
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.data.vector_shards import VectorDraw, VectorShards, collect_vectors
+from convscope.engine.recipes import get_recipe
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
-from convscope.jobs.concepts.codes_pass import CodesPass, run_codes_pass
+from convscope.jobs.concepts.codes_pass import CodesPass, CodesPlan, run_codes_pass
 from convscope.jobs.concepts.pictures import concept_name, render_concepts, write_concept_crops
+from convscope.jobs.concepts.spec import ConceptsSpec
 from convscope.jobs.concepts.trust_step import concept_trust
-from convscope.jobs.job_folder import WAIT_HELP, JobFolder
+from convscope.jobs.job_folder import JobFolder
 from convscope.methods.concepts.dictionary import DICTIONARY_METHODS, ConceptDictionary
 from convscope.methods.concepts.effects import deletion_check, removal_effects, sobol_importance
 from convscope.methods.concepts.measures import dictionary_similarity, stability
@@ -41,7 +43,6 @@ from convscope.models.base import VisionModel
 from convscope.models.classes import resolve_class
 from convscope.models.probe import Probe
 from convscope.runtime.progress import StageProgress
-from convscope.runtime.spec import Spec, option
 
 CONCEPTS_FILE = "concepts.json"
 DICTIONARY_FILE = "dictionary.safetensors"
@@ -51,55 +52,6 @@ TOP_CLASSES = 5
 EFFECT_PHOTOS = 32
 CLASS_PHOTOS = 16
 SIGN_PHOTOS = 8  # photos looked at before the pass, to refuse NMF on a signed layer at once
-
-
-def _methods() -> list[str]:
-    return list(DICTIONARY_METHODS)
-
-
-@dataclass(frozen=True)
-class ConceptsSpec(Spec):
-    """The options of ``concepts`` (see ``convscope.concepts``)."""
-
-    method: str = option("nmf", lambda: "the dictionary method: " + "; ".join(
-        f"{name}: {method.about}" for name, method in DICTIONARY_METHODS.items()), choices=_methods)
-    concepts: int = option(64, "atoms in the dictionary", minimum=1)
-    k: int = option(8, "active concepts per vector (sae), and units kept per vector by the units baseline",
-                    minimum=1)
-    samples: int = option(100_000, "the most training vectors, spread evenly over the training photos", minimum=1)
-    held_out: float = option(0.1, "share of the photos kept apart for the measures")
-    seed: int = option(0, "the seed of the split, the sampling, the training (a second dictionary uses seed + 1) "
-                          "and the pictures")
-    epochs: int | None = option(None, "passes over the vectors (default: enough for 4,000 minibatch steps, "
-                                      "at most 500)", minimum=1)
-    classes: tuple[str, ...] = option((), "classes to weigh the concepts for, by name or index")
-    recipe: Recipe | str = option(DEFAULT_RECIPE, "how each concept's direction is rendered", flag=False)
-    batch: int = option(32, "concepts rendered together", minimum=1)
-    photo_batch: int = option(32, "photos per forward pass", minimum=1)
-    workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
-    judge: str | VisionModel | None = option(None, "the network whose embeddings judge each concept's picture "
-                                                   "(default: efficientnet-lite2; efficientnet-lite0 for "
-                                                   "efficientnet-lite2 itself)", metavar="MODEL")
-    trials: int = option(50, "two-alternative trials per concept and kind of reference", minimum=1)
-    wait: bool = option(False, WAIT_HELP)
-
-    def check(self) -> None:
-        """Raises a one-line error for options that do not fit together; resolves the recipe."""
-        object.__setattr__(self, "recipe", get_recipe(self.recipe))
-        object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
-        if not 1 <= self.k <= self.concepts:
-            raise OutOfRangeError(f"{{k}} must be from 1 to {{concepts}} ({self.concepts}), got {self.k}",
-                                  options=["k", "concepts"])
-        if self.samples < self.concepts:
-            raise OutOfRangeError(f"{{samples}} ({self.samples}) must be at least {{concepts}} ({self.concepts}): a "
-                                  "dictionary needs more vectors than concepts", options=["samples", "concepts"])
-        if not 0 <= self.held_out < 1:
-            raise OutOfRangeError(f"{{held_out}} must be from 0 to below 1, got {self.held_out}", options=["held_out"])
-
-    def learning(self) -> dict:
-        """The options that decide what is learned, as concepts.json's settings record them."""
-        return {name: getattr(self, name) for name in ("method", "concepts", "k", "samples", "held_out", "seed",
-                                                       "epochs", "classes")}
 
 
 @dataclass
@@ -136,7 +88,7 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
     from convscope.pages.concepts_page import write_concepts_pages
 
     rec = get_recipe(spec.recipe)
-    batch, photo_batch, workers = spec.batch, spec.photo_batch, spec.workers
+    photo_batch, workers = spec.photo_batch, spec.workers
     trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1)
     report = progress or (lambda *_: None)
     info = model.layer(layer)
@@ -153,9 +105,9 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
     key_settings = {"model": model.name, "layer": info.name, **spec.learning(), "classes": targets,
                     "recipe": rec.as_dict(), "precision": model.effective_precision}
     with JobFolder(out, {"job": "concepts", **key_settings}, wait=spec.wait):
-        shards = collect_vectors(model, info.name, photos_dir, out / VECTORS, samples=spec.samples,
-                                 held_out=spec.held_out, seed=spec.seed, batch=photo_batch, workers=workers,
-                                 runner=runner, progress=lambda done, total: report("photos", done, total))
+        shards = collect_vectors(model, info.name, PhotoFolder(photos_dir, workers, runner=runner), out / VECTORS,
+                                 VectorDraw(spec.samples, spec.held_out, spec.seed), batch=photo_batch,
+                                 progress=lambda done, total: report("photos", done, total))
         _check_vectors(shards, spec)
         dictionary = _trained(out, shards, spec, spec.seed, model.device,
                               lambda done, total: report("training", done, total))
@@ -164,13 +116,13 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         key = hashlib.sha256(json.dumps(key_settings, sort_keys=True).encode()).hexdigest()[:16]
         dictionary.save(out / DICTIONARY_FILE, {"model": model.name, "layer": info.name, "key": key})
         top = max(TOP_PHOTOS, trust.top_photos) if trust is not None else TOP_PHOTOS
-        gathered = run_codes_pass(model, shards, dictionary, k=spec.k, top=top, effect_photos=EFFECT_PHOTOS,
-                                  classes=targets, class_photos=CLASS_PHOTOS, batch=photo_batch, workers=workers,
-                                  out=out, low=trust.low_photos if trust is not None else 0,
+        plan = CodesPlan(k=spec.k, top=top, effect_photos=EFFECT_PHOTOS, classes=targets, class_photos=CLASS_PHOTOS,
+                         low=trust.low_photos if trust is not None else 0)
+        gathered = run_codes_pass(model, shards, dictionary, plan, batch=photo_batch, workers=workers, out=out,
                                   progress=lambda done, total: report("codes", done, total))
         classes = _class_records(model, info.name, dictionary, gathered, targets, spec.seed,
                                  lambda done, total: report("classes", done, total))
-        activations = render_concepts(model, info.name, dictionary, rec, out, seed=spec.seed, batch=batch, key=key,
+        activations = render_concepts(model, info.name, dictionary, out, spec, key=key,
                                       progress=lambda done, total: report("pictures", done, total))
         photos = write_concept_crops(model, shards, dictionary, gathered.exemplars, out, TOP_PHOTOS)
         record = ConceptsRecord(settings=key_settings, key=key, photos=len(shards.files),

@@ -17,10 +17,11 @@ from convscope.data.photo_stream import read_tensor
 from convscope.data.unit_exemplars import LayerExemplars
 from convscope.data.vector_shards import VectorShards
 from convscope.engine.objectives import direction
-from convscope.engine.recipes import Recipe
+from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
 from convscope.io.files import write_json
 from convscope.io.picture import row
+from convscope.jobs.concepts.spec import ConceptsSpec
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
 from convscope.models.base import VisionModel
@@ -44,8 +45,8 @@ def dimmed(image: torch.Tensor, codes: torch.Tensor, peak: float) -> torch.Tenso
     return image * (DIMMED + (1 - DIMMED) * heat)
 
 
-def render_concepts(model: VisionModel, layer: str, dictionary: ConceptDictionary, recipe: Recipe, out: Path, *,
-                    seed: int, batch: int, key: str, progress: Progress | None = None) -> dict[int, float]:
+def render_concepts(model: VisionModel, layer: str, dictionary: ConceptDictionary, out: Path, spec: ConceptsSpec, *,
+                    key: str, progress: Progress | None = None) -> dict[int, float]:
     """Renders the concepts whose picture is missing (or of other settings); returns every
     concept's activation on its picture.
 
@@ -53,13 +54,13 @@ def render_concepts(model: VisionModel, layer: str, dictionary: ConceptDictionar
         model: the network.
         layer: the dictionary's layer.
         dictionary: the concepts.
-        recipe: how to render.
         out: the job's folder.
-        seed: concept i starts from noise seed + i; the transforms are drawn with ``seed``.
-        batch: concepts rendered together.
+        spec: the job's options: its recipe, its batch (concepts rendered together) and its seed
+            (concept i starts from noise seed + i; the transforms are drawn with the seed).
         key: what identifies the settings of the pictures.
         progress: called with (unit-steps done, unit-steps in all).
     """
+    recipe, seed, batch = get_recipe(spec.recipe), spec.seed, spec.batch
     folder = out / FOLDER
     activations: dict[int, float] = {}
     missing = []

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.stats import qmc
 
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.models.base import VisionModel
@@ -77,6 +76,8 @@ def sobol_importance(model: VisionModel, layer: str, dictionary: ConceptDictiona
                      images: torch.Tensor, target: int, designs: int = SOBOL_DESIGNS, seed: int = 0) -> np.ndarray:
     """(K,) total-order Sobol indices of the concepts for class ``target``'s logit, averaged over the photos."""
     k = dictionary.concepts
+    from scipy.stats import qmc  # scipy loads here, not with every command
+
     points = torch.as_tensor(qmc.Sobol(d=2 * k, scramble=True, seed=seed).random(designs), dtype=torch.float32)
     a, b = points[:, :k], points[:, k:]
     mixed = a[None].repeat(k, 1, 1)  # (K, designs, K): A with column i taken from B
@@ -107,12 +108,11 @@ class DeletionCheck(Record):
 
 
 def deletion_check(model: VisionModel, layer: str, dictionary: ConceptDictionary, maps: torch.Tensor,
-                   images: torch.Tensor, target: int, order: list[int], random_orders: int = RANDOM_ORDERS,
-                   seed: int = 0) -> DeletionCheck:
-    """Removes the concepts one by one in ``order`` and in ``random_orders`` seeded random orders."""
+                   images: torch.Tensor, target: int, order: list[int], seed: int = 0) -> DeletionCheck:
+    """Removes the concepts one by one in ``order`` and in ``RANDOM_ORDERS`` random orders drawn with ``seed``."""
     k = dictionary.concepts
     generator = np.random.default_rng(seed)
-    orders = [order] + [generator.permutation(k).tolist() for _ in range(random_orders)]
+    orders = [order] + [generator.permutation(k).tolist() for _ in range(RANDOM_ORDERS)]
     steps = torch.zeros(len(orders) * (k + 1), k, device=maps.device)
     for n, sequence in enumerate(orders):
         for t in range(1, k + 1):

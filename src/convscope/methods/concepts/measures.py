@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from convscope.methods.concepts.dictionary import ConceptDictionary
 
@@ -77,6 +76,8 @@ def matched_cosines(first: torch.Tensor, second: torch.Tensor) -> np.ndarray:
     a = first / first.norm(dim=1, keepdim=True).clamp_min(1e-12)
     b = second / second.norm(dim=1, keepdim=True).clamp_min(1e-12)
     cosines = (a @ b.T).abs().double().numpy()
+    from scipy.optimize import linear_sum_assignment  # scipy loads here, not with every command
+
     rows, columns = linear_sum_assignment(-cosines)
     return cosines[rows, columns]
 
