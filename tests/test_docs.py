@@ -55,6 +55,9 @@ def test_the_tour_is_stored_without_outputs_and_runs_top_to_bottom(tmp_path):
     assert len(pictures) >= 7  # filter, grid, objective, maco (and its map), dream, class, atlas
     errors = [out for cell in code for out in cell.outputs if out.output_type == "error"]
     assert not errors
+    bars = [cell for cell in code if any("application/vnd.jupyter.widget-view+json" in out.get("data", {})
+                                         for out in cell.outputs)]
+    assert len(bars) >= 5  # the long calls show a progress widget by default
     assert (tmp_path / "tour-atlas" / "index.html").is_file()
     summary = json.loads((tmp_path / "tour-exemplars" / SUMMARY_FILE).read_text())
     assert len(summary["files"]) == 12  # six photos and their mirror images

@@ -12,6 +12,7 @@ from convscope.cli.parser import build_parser
 from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import builtin_photo
 from convscope.io.photo_reading import load_photo
+from convscope.runtime.progress import Bar
 
 COMMANDS_WITHOUT_A_FUNCTION = {"models", "demo", "activation-atlas"}  # models.available(); the demo is a tour
 
@@ -85,3 +86,25 @@ def test_the_public_functions_document_arguments_returns_and_errors_in_one_style
                 assert "\nReturns:\n" in doc, f"{module.__name__}.{name}"
             elif inspect.isclass(obj):
                 assert obj.__doc__, f"{module.__name__}.{name}"
+
+
+def test_long_calls_show_a_bar_by_default_none_with_false_and_a_callback_replaces_it(model, capsys):
+    convscope.filter(model, "block8", 12, recipe="keras2016", steps=4)
+    shown = capsys.readouterr().err
+    assert "filter" in shown and "/4 " in shown  # tqdm's text bar on stderr, outside Jupyter
+    convscope.filter(model, "block8", 12, recipe="keras2016", steps=4, progress=False)
+    assert capsys.readouterr().err == ""
+    seen: list[tuple[int, int]] = []
+    convscope.filter(model, "block8", 12, recipe="keras2016", steps=4, progress=lambda done, total: seen.append((done, total)))
+    assert capsys.readouterr().err == "" and seen[-1] == (4, 4)
+    assert "progress=False shows none" in (convscope.concepts.__doc__ or "")
+
+
+def test_a_stage_bar_restarts_at_each_stage(capsys):
+    bar = Bar("concepts", "step")
+    bar.update("photos", 5, 10)
+    bar.update("photos", 10, 10)
+    bar.update("training", 3, 7)
+    bar.close()
+    shown = capsys.readouterr().err
+    assert "concepts: photos" in shown and "/10 " in shown and "concepts: training" in shown and "/7 " in shown

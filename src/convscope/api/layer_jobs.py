@@ -30,7 +30,7 @@ from convscope.methods.fidelity import StatsSpec, UnitFidelity, unit_stats
 from convscope.methods.twins import TwinReport, TwinsSpec, add_picture_view, find_twins, twin_pictures
 from convscope.models import VisionModel, as_model
 from convscope.models.base import Layer
-from convscope.runtime.progress import Progress, StageProgress
+from convscope.runtime.progress import Progress, StageProgress, shows_progress
 from convscope.runtime.spec import takes
 
 
@@ -45,6 +45,7 @@ def layers(model: VisionModel | str) -> list[Layer]:
     return list(as_model(model).layers.values())
 
 
+@shows_progress("stats", "unit-step")
 @takes(StatsSpec)
 def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *, photos: PhotosLike = None,
           progress: Progress | None = None, spec: StatsSpec | None = None, **options: Any) -> UnitFidelity:
@@ -72,6 +73,7 @@ def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
     return unit_stats(as_model(model), layer, photos, StatsSpec.of(spec, **options), progress=progress)
 
 
+@shows_progress("trust", "unit-step")
 @takes(TrustSpec)
 def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *, photos: str | Path | Sequence[object],
           out: str | Path = "trust", progress: Progress | None = None, spec: TrustSpec | None = None,
@@ -103,6 +105,7 @@ def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
     return assess_trust(as_model(model), layer, photos, out, TrustSpec.of(spec, **options), progress=progress)
 
 
+@shows_progress("twins", "photo", "picture_progress")
 @takes(TwinsSpec)
 def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, progress: Progress | None = None,
           picture_progress: Progress | None = None, spec: TwinsSpec | None = None, **options: Any) -> TwinReport:
@@ -133,6 +136,7 @@ def twins(model: VisionModel | str, layer: str, *, photos: PhotosLike = None, pr
     return report
 
 
+@shows_progress("exemplars", "photo")
 @takes(ExemplarsSpec)
 def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, layers: Sequence[str] | None = None, *,
               runner: ShardRunner | None = None, progress: Progress | None = None, spec: ExemplarsSpec | None = None,
@@ -163,6 +167,7 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
                          progress=progress)
 
 
+@shows_progress("atlas", "unit")
 @takes(AtlasSpec)
 def atlas(model: VisionModel | str, out: str | Path, *, runner: ShardRunner | None = None,
           progress: AtlasProgress | None = None, spec: AtlasSpec | None = None, **options: Any) -> AtlasSummary:
@@ -191,6 +196,7 @@ def atlas(model: VisionModel | str, out: str | Path, *, runner: ShardRunner | No
                        photo_runner=runner)
 
 
+@shows_progress("activation atlas", "step")
 @takes(ActivationAtlasSpec)
 def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *,
                      runner: ShardRunner | None = None, progress: StageProgress | None = None,
@@ -236,6 +242,7 @@ def on_ray(address: str = "auto", gpus_per_task: float = 0.0) -> RayShards:
     return RayShards(RayCluster(address, gpus_per_task))
 
 
+@shows_progress("concepts", "step")
 @takes(ConceptsSpec)
 def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str | Path, *,
              runner: ShardRunner | None = None, progress: StageProgress | None = None, spec: ConceptsSpec | None = None,
@@ -270,6 +277,7 @@ def concepts(model: VisionModel | str, layer: str, photos: str | Path, out: str 
     return Concepts(network, run.record.layer, run.dictionary, run.record, run.out)
 
 
+@shows_progress("spectrum", "photo")
 @takes(SpectrumSpec)
 def spectrum(photos: str | Path | np.ndarray | Sequence[object] | None, *, progress: Progress | None = None,
              skipped: list[str] | None = None, spec: SpectrumSpec | None = None, **options: Any) -> Spectrum:

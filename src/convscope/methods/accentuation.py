@@ -28,7 +28,7 @@ from convscope.io.picture import Picture, row
 from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
-from convscope.runtime.progress import Progress
+from convscope.runtime.progress import Progress, shows_progress
 from convscope.runtime.spec import Spec, option, takes
 
 DEFAULT_STRENGTH = 5.0  # chelsea toward magpie, 32 steps: block8 distance 0.82 against 1.10 unregularized
@@ -115,6 +115,7 @@ class AccentuateSpec(Spec):
     seed: int = option(0, "random seed of the render")
 
 
+@shows_progress("accentuate", "unit-step")
 @takes(AccentuateSpec)
 def accentuate(model: VisionModel | str, photo: object, objective: Objective | str, *,
                progress: Progress | None = None, spec: AccentuateSpec | None = None, **options: Any) -> Accentuated:
@@ -168,6 +169,7 @@ class CaricatureSpec(Spec):
     seed: int = option(0, "random seed of the render")
 
 
+@shows_progress("caricature", "unit-step")
 @takes(CaricatureSpec)
 def caricature(model: VisionModel | str, photo: object, layers: Sequence[str], *, progress: Progress | None = None,
                spec: CaricatureSpec | None = None, **options: Any) -> Accentuated:

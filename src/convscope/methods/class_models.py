@@ -14,7 +14,7 @@ from convscope.io.picture import Picture, fit_square
 from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.classes import resolve_class
-from convscope.runtime.progress import Progress
+from convscope.runtime.progress import Progress, shows_progress
 from convscope.runtime.spec import Spec, option, takes
 
 TOP = 5
@@ -88,6 +88,7 @@ class ClassvizSpec(Spec):
         object.__setattr__(self, "others", tuple(self.others))
 
 
+@shows_progress("classviz", "step")
 @takes(ClassvizSpec)
 def class_model(model: VisionModel | str, target: int | str, *, progress: Progress | None = None,
                 spec: ClassvizSpec | None = None, **options: Any) -> ClassModel:

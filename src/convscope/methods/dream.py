@@ -23,7 +23,7 @@ from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
-from convscope.runtime.progress import Progress
+from convscope.runtime.progress import Progress, shows_progress
 from convscope.runtime.spec import Spec, option, takes
 
 
@@ -123,6 +123,7 @@ class DreamSpec(Spec):
                                   options=["octave_scale"])
 
 
+@shows_progress("dream", "step")
 @takes(DreamSpec)
 def dream(model: VisionModel | str, photo: object, objective: Objective | str | None = None, *,
           progress: Progress | None = None, spec: DreamSpec | None = None, **options: Any) -> DreamResult:

@@ -21,7 +21,7 @@ from convscope.io.picture import Picture
 from convscope.models import as_model
 from convscope.models.base import LOGITS, VisionModel
 from convscope.models.probe import Probe
-from convscope.runtime.progress import Progress
+from convscope.runtime.progress import Progress, shows_progress
 from convscope.runtime.spec import option, takes
 
 
@@ -75,6 +75,7 @@ class ExplainSpec(RecipeOptions):
     seed: int = option(0, "random seed of pictures rendered now")
 
 
+@shows_progress("explain", "unit-step")
 @takes(ExplainSpec)
 def explain(model: VisionModel | str, photo: object, layer: str, *, progress: Progress | None = None,
             spec: ExplainSpec | None = None, **options: Any) -> Explanation:

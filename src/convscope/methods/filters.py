@@ -15,7 +15,7 @@ from convscope.io.picture import Picture, stitch
 from convscope.methods.fidelity import fidelity, photo_maxima
 from convscope.methods.kernels import kernel_pictures
 from convscope.models import VisionModel, as_model
-from convscope.runtime.progress import Progress
+from convscope.runtime.progress import Progress, shows_progress
 from convscope.runtime.spec import option, takes
 
 ACTIVATION_NOTE = ("activation: the objective on the optimized image; picture_activation: on the saved "
@@ -59,6 +59,7 @@ class FilterSpec(RecipeOptions):
         object.__setattr__(self, "thresholds", tuple(int(step) for step in self.thresholds))
 
 
+@shows_progress("filter", "step")
 @takes(FilterSpec)
 def visualize_filter(model: VisionModel | str, layer: str, unit: int | str, *, progress: Progress | None = None,
                      spec: FilterSpec | None = None, **options: Any) -> Picture:
@@ -137,6 +138,7 @@ class GridSpec(RecipeOptions):
                                       "built-in photos", flag=False)
 
 
+@shows_progress("grid", "unit-step")
 @takes(GridSpec)
 def filter_grid(model: VisionModel | str, layer: str, *, progress: Progress | None = None,
                 spec: GridSpec | None = None, **options: Any) -> Grid:

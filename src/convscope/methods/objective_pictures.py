@@ -10,7 +10,7 @@ from convscope.engine.objectives import Objective
 from convscope.engine.recipe_options import RecipeOptions
 from convscope.engine.render import RENDER_BATCH, render
 from convscope.models import VisionModel, as_model
-from convscope.runtime.progress import Progress
+from convscope.runtime.progress import Progress, shows_progress
 from convscope.runtime.spec import option, takes
 
 
@@ -30,6 +30,7 @@ class RenderSpec(RecipeOptions):
         object.__setattr__(self, "thresholds", tuple(int(step) for step in self.thresholds))
 
 
+@shows_progress("render", "unit-step")
 @takes(RenderSpec)
 def objective_pictures(model: VisionModel | str, objective: Objective | str, *, progress: Progress | None = None,
                        spec: RenderSpec | None = None, **options: Any) -> RenderResult:
