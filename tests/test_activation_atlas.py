@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -19,19 +18,19 @@ from convscope.data.photo_stream import read_square
 from convscope.jobs.activation_atlas import grid_cells
 from convscope.models.probe import Probe
 from convscope.runtime.record import RecordError
+from helpers import cli
 
 GRID, SAMPLES = 4, 240
 
 
-def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convscope", "activation-atlas", *args], capture_output=True,
-                          text=True, env=env)
+def atlas_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return cli("activation-atlas", *args, env=env)
 
 
 @pytest.fixture(scope="module")
 def atlas_folder(tmp_path_factory, photo_folder):
     out = tmp_path_factory.mktemp("activation-atlas")
-    run = cli("efficientnet-lite0", "block8", "--photos", str(photo_folder), "--out", str(out), "--grid", str(GRID),
+    run = atlas_cli("efficientnet-lite0", "block8", "--photos", str(photo_folder), "--out", str(out), "--grid", str(GRID),
               "--samples", str(SAMPLES), "--steps", "4", "--json")
     assert run.returncode == 0, run.stderr
     data = json.loads(run.stdout)
@@ -86,7 +85,7 @@ def test_the_typed_record_keeps_the_file_and_refuses_another_version(atlas_folde
 
 def test_a_rerun_renders_nothing_and_changes_nothing(atlas_folder, photo_folder):
     before = (atlas_folder / "activation-atlas.json").read_bytes()
-    run = cli("efficientnet-lite0", "block8", "--photos", str(photo_folder), "--out", str(atlas_folder), "--grid",
+    run = atlas_cli("efficientnet-lite0", "block8", "--photos", str(photo_folder), "--out", str(atlas_folder), "--grid",
               str(GRID), "--samples", str(SAMPLES), "--steps", "4", "--json")
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout)["rendered"] == 0
@@ -127,7 +126,7 @@ def test_bad_activation_atlas_input_gets_one_line(tmp_path, photo_folder):
             (("block8", "--photos", str(empty)), "no photos", None),
             (("block8", "--photos", photos), "pip install", hidden)):
         out = tmp_path / "out"
-        run = cli("efficientnet-lite0", *args, "--out", str(out), env=env)
+        run = atlas_cli("efficientnet-lite0", *args, "--out", str(out), env=env)
         assert run.returncode == 2, (args, run.stderr)
         assert words in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert not out.exists()

@@ -30,6 +30,7 @@ from convscope.methods.concepts.sae import train_sae
 from convscope.methods.concepts.schedule import Training
 from convscope.models.probe import Probe
 from convscope.models.suffix import logits_from_layer
+from helpers import cli
 
 sys.path.insert(0, str(Path(__file__).parent))
 from concept_nets import directions, make_model, write_photos  # noqa: E402
@@ -221,8 +222,8 @@ def test_bad_settings_get_one_line_and_nothing_written(tmp_path, planted_photos,
 
 
 def test_nmf_on_a_signed_layer_names_the_sae(tmp_path, photo_folder):
-    result = subprocess.run([sys.executable, "-m", "convscope", "concepts", "efficientnet-lite0", "block8", "--photos",
-                             str(photo_folder), "--out", str(tmp_path / "out")], capture_output=True, text=True,
+    result = cli("concepts", "efficientnet-lite0", "block8", "--photos",
+                             str(photo_folder), "--out", str(tmp_path / "out"),
                             timeout=300)
     assert result.returncode == 2 and "--method sae" in result.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -245,11 +246,10 @@ def test_token_layers_give_their_patch_tokens(tmp_path, photo_folder):
 @pytest.fixture(scope="module")
 def real_run(photo_folder, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("real") / "concepts"
-    result = subprocess.run([sys.executable, "-m", "convscope", "concepts", "efficientnet-lite0", "head", "--photos",
+    result = cli("concepts", "efficientnet-lite0", "head", "--photos",
                              str(photo_folder), "--out", str(out), "--concepts", "8", "--k", "4", "--samples", "400",
                              "--held-out", "0.25", "--epochs", "20", "--steps", "8", "--size", "64",
-                             "--classes", "Egyptian cat", "--workers", "0", "--json"],
-                            capture_output=True, text=True, timeout=600)
+                             "--classes", "Egyptian cat", "--workers", "0", "--json", timeout=600)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["measures"]["explained_variance"] > data["units_baseline"]["explained_variance"] - 1
@@ -266,9 +266,8 @@ def test_the_real_network_runs_end_to_end(real_run):
 
 
 def test_explain_with_concepts_shows_the_strongest(real_run, photo_folder, tmp_path):
-    result = subprocess.run([sys.executable, "-m", "convscope", "explain", str(photo_folder / "chelsea.jpg"),
-                             "--concepts", str(real_run), "--out", str(tmp_path / "e"), "--json"],
-                            capture_output=True, text=True, timeout=300)
+    result = cli("explain", str(photo_folder / "chelsea.jpg"),
+                             "--concepts", str(real_run), "--out", str(tmp_path / "e"), "--json", timeout=300)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert (tmp_path / "e" / "concepts.png").is_file() and data["layer"] == "head"

@@ -22,6 +22,7 @@ from convscope.data.photo_stream import photo_files, read_square
 from convscope.io.builtin_photos import builtin_photos
 from convscope.jobs.exemplars import STATE_FILE
 from convscope.models.probe import Probe
+from helpers import assert_one_line_error, cli
 
 LAYERS = ["block3", "head", "logits"]
 
@@ -81,10 +82,6 @@ def test_streaming_top_k_equals_brute_force(model, photo_folder, tmp_path):
             assert abs(float(acts[name][best_photo, unit, y, x]) - float(arrays["peak_values"][unit, 0])) < 1e-4
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convscope", *args], capture_output=True, text=True)
-
-
 def saved_shards(path: Path) -> int:
     """The shards merged in a saved state."""
     with torch.serialization.safe_globals(SAVED_KINDS):
@@ -130,13 +127,6 @@ def test_a_finished_pass_is_reused(model, photo_folder, tmp_path):
     (tmp_path / "exemplars.json").write_text(json.dumps(written))
     convscope.exemplars(model, photo_folder, tmp_path, ["block3"], top=2, batch=16, workers=0)
     assert (tmp_path / "block3.npz").stat().st_mtime_ns != stamp
-
-
-def assert_one_line_error(run: subprocess.CompletedProcess, words: str) -> None:
-    assert run.returncode == 2, run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
-    assert words in lines[0], lines[0]
 
 
 def test_bad_folders_get_one_line(tmp_path):

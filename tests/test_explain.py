@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 
 import pytest
@@ -14,14 +13,15 @@ from convscope.io.builtin_photos import builtin_photo
 from convscope.methods.classify import classify
 from convscope.methods.explain import explain
 from convscope.models.probe import Probe
+from helpers import cli
 
 
 @pytest.fixture(scope="module")
 def page_folder(tmp_path_factory, photo_files):
     out = tmp_path_factory.mktemp("explain")
-    run = subprocess.run([sys.executable, "-m", "convscope", "explain", str(photo_files["chelsea"]), "--layer",
+    run = cli("explain", str(photo_files["chelsea"]), "--layer",
                           "block10", "--out", str(out), "--steps", "4", "--max-units", "6", "--class-units", "4",
-                          "--json"], capture_output=True, text=True)
+                          "--json")
     assert run.returncode == 0, run.stderr
     return out
 
@@ -71,14 +71,14 @@ def test_a_real_browser_shows_the_units_of_a_hovered_position(page_folder, chrom
 
 
 def test_bad_explain_input_gets_one_line(tmp_path, photo_files):
-    def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "convscope", "explain", *args], capture_output=True, text=True)
+    def explain_cli(*args: str) -> subprocess.CompletedProcess:
+        return cli("explain", *args)
 
     for args, words in (((str(photo_files["chelsea"]), "--layer", "logits", "--out", str(tmp_path / "a")), "no positions"),
                         ((str(tmp_path / "none.jpg"), "--layer", "block8", "--out", str(tmp_path / "b")), "not found"),
                         ((str(photo_files["chelsea"]), "--layer", "block8", "--out", str(tmp_path / "c"),
                           "--per-position", "0"), "--per-position")):
-        run = cli(*args)
+        run = explain_cli(*args)
         assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
         assert words in run.stderr
 

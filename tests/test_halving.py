@@ -4,8 +4,6 @@ the sidecar's dropped list agrees with renders."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -17,6 +15,7 @@ from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render_units
 from convscope.errors import OutOfRangeError
 from convscope.methods.filters import filter_grid, selection_rule
+from helpers import cli
 
 SMALL = {"recipe": "keras2016", "size": 64, "steps": 16}
 
@@ -121,13 +120,13 @@ def test_halving_rules_and_bad_selection(model, tmp_path):
     with pytest.raises(OutOfRangeError, match="auto, halving, full"):
         filter_grid(model, "block8", candidates=8, top=4, select="fastest", **SMALL)
     out = tmp_path / "g.png"
-    bad = subprocess.run([sys.executable, "-m", "convscope", "grid", "efficientnet-lite0", "block8", "-o", str(out),
-                          "--select", "fastest"], capture_output=True, text=True)
+    bad = cli("grid", "efficientnet-lite0", "block8", "-o", str(out),
+                          "--select", "fastest")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "--select" in bad.stderr
     assert not out.exists()
-    done = subprocess.run([sys.executable, "-m", "convscope", "grid", "efficientnet-lite0", "block8", "-o", str(out),
+    done = cli("grid", "efficientnet-lite0", "block8", "-o", str(out),
                            "--candidates", "24", "--top", "4", "--steps", "8", "--size", "64", "--recipe", "keras2016",
-                           "--select", "halving", "--json"], capture_output=True, text=True)
+                           "--select", "halving", "--json")
     assert done.returncode == 0, done.stderr
     entry = json.loads(done.stdout)[0]
     sidecar = json.loads(out.with_name("g.png.json").read_text())

@@ -3,7 +3,6 @@ writer and dies with its holder, one settings-key policy, and files with the uma
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from convscope.jobs.job_folder import KEY_FILE, LOCK_FILE, JobFolder, JobFolderError
+from helpers import cli
 
 HOLD = """
 import os, sys, time
@@ -22,11 +22,6 @@ with JobFolder(sys.argv[1], {"job": "holder"}) as folder:
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))
 """
-
-
-def convscope(*args: str, umask: int | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convscope", *args], capture_output=True, text=True,
-                          preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
 
 
 def holder(out: Path, seconds: float) -> subprocess.Popen:
@@ -45,7 +40,7 @@ def test_a_second_writer_is_refused_with_the_holders_process(tmp_path, photo_fol
     out = tmp_path / "out"
     child = holder(out, 120)
     try:
-        refused = convscope(*exemplars_into(out, photo_folder))
+        refused = cli(*exemplars_into(out, photo_folder))
         assert refused.returncode == 2
         lines = refused.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in refused.stderr
@@ -61,7 +56,7 @@ def test_wait_waits_for_the_holder_then_runs(tmp_path, photo_folder):
     out = tmp_path / "out"
     child = holder(out, 3)
     start = time.monotonic()
-    waited = convscope(*exemplars_into(out, photo_folder, "--wait"))
+    waited = cli(*exemplars_into(out, photo_folder, "--wait"))
     child.wait()
     assert waited.returncode == 0, waited.stderr
     assert child.returncode == 0  # the holder finished its three seconds before the run could start
@@ -75,22 +70,22 @@ def test_a_killed_holder_leaves_the_folder_free(tmp_path, photo_folder):
     child = holder(out, 600)
     child.kill()
     child.wait()
-    done = convscope(*exemplars_into(out, photo_folder))
+    done = cli(*exemplars_into(out, photo_folder))
     assert done.returncode == 0, done.stderr
     assert (out / "exemplars.json").is_file()
 
 
 def test_other_settings_are_refused_naming_both_values(tmp_path, photo_folder):
     out = tmp_path / "out"
-    first = convscope(*exemplars_into(out, photo_folder, "--top", "3"))
+    first = cli(*exemplars_into(out, photo_folder, "--top", "3"))
     assert first.returncode == 0, first.stderr
-    again = convscope(*exemplars_into(out, photo_folder, "--top", "3"))  # equal settings: it continues (done)
+    again = cli(*exemplars_into(out, photo_folder, "--top", "3"))  # equal settings: it continues (done)
     assert again.returncode == 0 and json.loads(again.stdout) == json.loads(first.stdout)
-    other = convscope(*exemplars_into(out, photo_folder, "--top", "4"))
+    other = cli(*exemplars_into(out, photo_folder, "--top", "4"))
     assert other.returncode == 2
     assert other.stderr.strip().splitlines() == [other.stderr.strip()]
     assert "top: 3 in the folder, 4 now" in other.stderr
-    another_job = convscope("trust", "efficientnet-lite0", "block2", "--photos", str(photo_folder), "--out", str(out),
+    another_job = cli("trust", "efficientnet-lite0", "block2", "--photos", str(photo_folder), "--out", str(out),
                             "--trials", "2", "--references", "1", "--units", "0", "--steps", "2")
     assert another_job.returncode == 2 and "holds the output of exemplars, not of trust" in another_job.stderr
 
@@ -131,7 +126,7 @@ def test_every_folder_command_follows_the_umask(tmp_path, photo_folder):
                   "--units", "0", "--trials", "2", "--references", "1", "--judge", "efficientnet-lite1", *small],
     }
     for name, args in runs.items():
-        done = convscope(*args, umask=0o002)
+        done = cli(*args, umask=0o002)
         assert done.returncode == 0, (name, done.stderr)
         folder = tmp_path / name
         assert (folder / LOCK_FILE).is_file() and len(list(folder.rglob("*"))) > 2, name

@@ -2,9 +2,6 @@
 of each unit in the one loop, batching, and what bad input gets."""
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -19,19 +16,9 @@ from convscope.engine.transforms import RandomCrops
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import to_tensor
 from convscope.models.probe import Probe
+from helpers import assert_one_line_error, cli
 
 SMALL = {"steps": 6, "size": 96, "view_size": 64, "views": 3}
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convscope", *args], capture_output=True, text=True)
-
-
-def assert_one_line_error(run: subprocess.CompletedProcess, words: str) -> None:
-    assert run.returncode == 2, run.stderr
-    lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
-    assert words in lines[0], lines[0]
 
 
 def test_the_phase_only_image_keeps_the_fixed_amplitude():

@@ -31,7 +31,10 @@ from convscope.methods.twins import find_twins
 
 ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install 'convscope[ray]'")
 sys.path.insert(0, str(Path(__file__).parent))
+from helpers import assert_one_line_error, cli  # noqa: E402
 from ray_nodes import free_port, loopback_cluster, run_killing_a_task  # noqa: E402
+
+pytestmark = pytest.mark.xdist_group("ray")  # `ray stop --force` stops every cluster: one at a time
 
 PHOTOS = 70
 EXEMPLARS = ["--layers", "block3,head,logits", "--batch", "4", "--top", "3", "--workers", "0"]
@@ -192,11 +195,7 @@ def test_photos_a_worker_cannot_see_are_named(model, photo_folder, nodes):
 
 
 def one_line_error(argv: list[str], words: str, env: dict | None = None) -> None:
-    run = subprocess.run([sys.executable, "-m", "convscope", *argv], capture_output=True, text=True, env=env,
-                         timeout=300)
-    lines = run.stderr.strip().splitlines()
-    assert run.returncode == 2 and len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
-    assert words in lines[0], lines[0]
+    assert_one_line_error(cli(*argv, env=env, timeout=300), words)
 
 
 def test_bad_clusters_get_one_line(photo_folder, tmp_path):

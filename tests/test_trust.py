@@ -3,8 +3,6 @@ numbers from trust, stats and the atlas."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +18,11 @@ from convscope.methods.trust.choice import observer_correct, wilson_interval
 from convscope.methods.trust.judge import Judge
 from convscope.methods.trust.path import spearman
 from convscope.models.probe import Probe
+from helpers import cli
+from helpers import distinct_photos as write_distinct_photos
 from trust_nets import KINDS, SIDE, blind_model, small_model, write_kind_photos
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "convscope", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +33,7 @@ def kind_photos(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def distinct_photos(tmp_path_factory) -> Path:
     """Every photo that ships with scikit-image and scikit-learn, once (22 photos)."""
-    sys.path.insert(0, str(ROOT))
-    from benchmarks.trust_recipes import distinct_photos as write
-
-    return write(tmp_path_factory.mktemp("distinct"), None)
+    return write_distinct_photos(tmp_path_factory.mktemp("distinct"))
 
 
 def numpy_spearman(a: np.ndarray, b: np.ndarray) -> float:
