@@ -159,10 +159,12 @@ def nnls_codes(x: torch.Tensor, atoms: torch.Tensor, steps: int = NNLS_STEPS) ->
     lipschitz = float(torch.linalg.eigvalsh(gram.double()).max().clamp_min(1e-12))
     correlation = x @ atoms.T
     codes = (correlation / gram.diagonal().clamp_min(1e-12)).relu() / max(atoms.shape[0], 1) ** 0.5
+    # the gradient step H - (H G - C) / L as one fused product: H (I - G / L) + C / L
+    step, shift = torch.eye(len(gram), dtype=gram.dtype, device=gram.device) - gram / lipschitz, correlation / lipschitz
     momentum, previous, t = codes, codes, 1.0
     for _ in range(steps):
-        codes = (momentum - (momentum @ gram - correlation) / lipschitz).relu()
+        codes = torch.addmm(shift, momentum, step).relu_()
         t_next = (1 + (1 + 4 * t * t) ** 0.5) / 2
-        momentum = codes + (t - 1) / t_next * (codes - previous)
+        momentum = torch.add(codes, codes - previous, alpha=(t - 1) / t_next)
         previous, t = codes, t_next
     return codes
