@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 
-.PHONY: setup browser extras demo docs gallery lint test bench bench-env clean
+.PHONY: setup browser extras demo docs gallery lint check test bench bench-env clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -57,9 +57,14 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# The whole suite, in two processes (one thread each; the Ray tests one at a time).
 test: setup browser extras lint docs
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 	.venv-extras/bin/python -m pytest -q tests/test_timm_onnx.py
+
+# The inner loop: the lint, and the tests marked fast.
+check: lint
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup -m fast
 
 # A separate environment for the peers: torch-lucent (it pins kornia<=0.4.1 and imports
 # torchvision, which a stand-in in benchmarks/lucent_stubs provides) and DreamLens (pure PyTorch).

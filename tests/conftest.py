@@ -1,15 +1,53 @@
 """Shared fixtures: the real embedded network and real photos."""
 from __future__ import annotations
 
+import os
+import secrets
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import convscope
 from convscope.io.builtin_photos import builtin_photo, builtin_photos
+
+MARK = "CONVSCOPE_TEST_RUN"
+
+
+def pytest_configure(config):
+    """Marks this run's processes (every process it starts inherits the mark) and starts the
+    reaper, which stops them, and removes the run's Ray folders, once the run is over however
+    it ended (see reaper.py)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    run = f"{os.getpid()}x{secrets.token_hex(2)}"
+    os.environ[MARK] = run
+    unmarked = {key: value for key, value in os.environ.items() if key != MARK}
+    subprocess.Popen([sys.executable, str(Path(__file__).with_name("reaper.py")), str(os.getpid()), run], env=unmarked,
+                     start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Refuses a two-process run whose pytest-xdist does not keep a group on one worker (it
+    did not under pytest 9): the Ray tests must run one at a time."""
+    if getattr(config.option, "loadgroup", False):
+        loose = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+        if loose:
+            raise pytest.UsageError(f"pytest-xdist did not group {loose[0]}: install the test extra's pytest (pytest<9)")
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs the suite in two processes on two cores: one thread each, for this
+    # process and the commands it starts
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")

@@ -43,7 +43,7 @@ def ray_start(argv: list[str], env: dict) -> None:
 def loopback_cluster(nodes: int) -> Iterator[LoopbackCluster]:
     """`ray start --head` and ``nodes`` - 1 more nodes with `ray start --address`."""
     port = free_port()
-    temp = Path("/tmp") / f"cs_ray_{os.getpid()}_{port}"
+    temp = Path("/tmp") / f"cs_ray_{os.environ.get('CONVSCOPE_TEST_RUN', os.getpid())}_{port}"  # see reaper.py
     # A loopback-only test cluster: no token authentication (Ray 2.5x turns it on by default), for
     # the nodes and for every driver the tests start (in this process or as a child).
     saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_USAGE_STATS_ENABLED")}

@@ -9,6 +9,8 @@ import convscope
 from convscope.cli import main
 from convscope.io.builtin_photos import builtin_photo
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 @pytest.fixture(scope="module")
 def cat():

@@ -15,6 +15,9 @@ from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import builtin_photo
 from convscope.io.picture import Picture
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 FAST = {"steps": 3, "size": 48}
 
 

@@ -12,6 +12,9 @@ from PIL import Image
 
 from convscope.cli import main
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 BIN = Path(sys.executable).parent
 
 

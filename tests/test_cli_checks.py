@@ -9,6 +9,8 @@ import pytest
 from convscope.cli import main
 from vgg_files import random_arrays, write_torchvision
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))

@@ -9,6 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 SOURCE = Path(__file__).resolve().parent.parent / "src" / "convscope"
 MOST_PARAMETERS = 8
 

@@ -18,6 +18,9 @@ from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
 from convscope.runtime.compile_settings import CompileFallback, compiling, wants_compile
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 needs_compiler = pytest.mark.skipif(not shutil.which("g++"), reason="no C++ compiler (g++): inductor cannot compile")
 
 

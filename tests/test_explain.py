@@ -15,6 +15,8 @@ from convscope.methods.explain import explain
 from convscope.models.probe import Probe
 from helpers import cli
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 @pytest.fixture(scope="module")
 def page_folder(tmp_path_factory, photo_files):

@@ -18,6 +18,8 @@ from convscope.io.files import write_json
 from convscope.io.photo_reading import as_photo, load_photo
 from convscope.io.picture import Picture
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 def mode_of(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)

@@ -17,6 +17,9 @@ from convscope.errors import OutOfRangeError
 from convscope.methods.filters import filter_grid, selection_rule
 from helpers import cli
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 SMALL = {"recipe": "keras2016", "size": 64, "steps": 16}
 
 

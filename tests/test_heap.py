@@ -9,6 +9,9 @@ import pytest
 
 from convscope.runtime import heap
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 PROBE = """
 import json, resource, torch
 from convscope.runtime.heap import reused_memory

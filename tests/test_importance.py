@@ -14,6 +14,8 @@ from convscope.engine.batch import normalize_importance
 from convscope.errors import ImageInputError
 from convscope.models.probe import Probe
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 def test_one_step_map_is_the_gradient_of_the_start_image(model):
     recipe = convscope.get_recipe("keras2016", steps=1, size=64)

@@ -12,6 +12,9 @@ import convscope
 from convscope.cli import main
 from convscope.errors import WeightsError
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 BLOCKS = [  # name, input, 1x1, 3x3 reduce, 3x3, 5x5 reduce, 5x5, pool projection (Szegedy et al. 2014, Lucid)
     ("mixed3a", 192, 64, 96, 128, 16, 32, 32), ("mixed3b", 256, 128, 128, 192, 32, 96, 64),
     ("mixed4a", 480, 192, 96, 204, 16, 48, 64), ("mixed4b", 508, 160, 112, 224, 24, 64, 64),

@@ -12,6 +12,8 @@ from PIL import Image
 from convscope.engine.param import ParamStyle, image_param
 from convscope.io.photo_reading import load_photo
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 def test_exif_orientation_is_applied(tmp_path):
     pixels = np.zeros((20, 40, 3), np.uint8)

@@ -14,6 +14,9 @@ from convscope.models.layouts import Layout, detect_layout
 from convscope.models.probe import Probe
 from token_nets import FEATURES, ChannelsLast, PatchTransformer
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 NETS = str(Path(__file__).parent / "token_nets.py") + ":build"
 
 

@@ -10,6 +10,9 @@ from convscope.io.builtin_photos import builtin_photo
 from convscope.methods.classify import classify
 from convscope.models import efficientnet_lite
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 CAT_CLASSES = set(range(281, 286))  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 ESPRESSO = 967
 

@@ -10,6 +10,8 @@ from convscope.engine.objective_text import parse_objective
 from convscope.errors import ObjectiveSyntaxError, OutOfRangeError, UnknownNameError
 from convscope.models.probe import Probe
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 @pytest.fixture(scope="module")
 def acts(model):

@@ -18,6 +18,9 @@ from convscope.models.probe import Probe
 from convscope.runtime import precision
 from test_cli import bad, run
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 CPU = torch.device("cpu")
 
 

@@ -6,6 +6,8 @@ import torch
 
 from convscope.models.probe import Probe
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 def count_module_calls(model, run) -> int:
     calls = []

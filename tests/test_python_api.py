@@ -14,6 +14,9 @@ from convscope.io.builtin_photos import builtin_photo
 from convscope.io.photo_reading import load_photo
 from convscope.runtime.progress import Bar
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 COMMANDS_WITHOUT_A_FUNCTION = {"models", "demo", "activation-atlas"}  # models.available(); the demo is a tour
 
 

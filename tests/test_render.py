@@ -13,6 +13,8 @@ from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import Picture, stitch
 from convscope.methods.fidelity import photo_maxima
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 @pytest.fixture(scope="module")
 def photos():

@@ -9,6 +9,9 @@ from PIL import Image
 
 from convscope.engine.transforms import LucidTransforms, RandomCrops, rotate
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 rng = np.random.default_rng(0)
 IMAGE = rng.random((2, 3, 37, 29)).astype(np.float32)
 

@@ -13,6 +13,8 @@ from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import builtin_photos
 from convscope.methods.twins import angle_list, find_twins
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
 
 def twin_network() -> models.VisionModel:
     """Filters 1 and 2 are filter 0 turned by 90 and 180 degrees; filter 4 is filter 3 turned

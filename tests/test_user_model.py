@@ -13,6 +13,9 @@ from convscope import models
 from convscope.cli import main
 from convscope.models.user import UserModelError
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 NET = textwrap.dedent('''
     import torch
     from torch import nn

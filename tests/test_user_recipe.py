@@ -14,6 +14,9 @@ from convscope.engine.recipes import get_recipe
 from convscope.io.user_code import UserCodeError
 from convscope.methods.fidelity import photo_maxima
 
+pytestmark = pytest.mark.fast  # `make check` runs this file
+
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CPPN = f"{EXAMPLES / 'cppn_recipe.py'}:make_recipe"
 FLIP = f"{EXAMPLES / 'flip_transform.py'}:make_recipe"
