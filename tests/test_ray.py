@@ -17,6 +17,8 @@ ray = pytest.importorskip("ray", reason="Ray is an optional extra: pip install '
 sys.path.insert(0, str(Path(__file__).parent))
 from ray_nodes import free_port, loopback_cluster, run_killing_a_task  # noqa: E402
 
+pytestmark = pytest.mark.xdist_group("ray")  # `ray stop --force` stops every cluster: one at a time
+
 ARGS = ["--layers", "stem,block1", "--steps", "3", "--size", "48", "--batch", "8", "--seed", "4"]
 
 
@@ -58,6 +60,18 @@ def test_the_python_api_renders_on_ray_to_the_same_atlas(cluster, single_machine
     finally:
         runner.cluster.close()
     assert summary.rendered == summary.units and same_tree(out, single_machine) == []
+
+
+def test_a_recipe_file_of_the_users_renders_on_ray(cluster, tmp_path):
+    """The workers cannot import a user's file by its name: its code goes with the tasks."""
+    recipe = str(Path(__file__).parents[1] / "examples" / "flip_transform.py") + ":make_recipe"
+    args = ["--layers", "stem", "--steps", "2", "--size", "32", "--batch", "8", "--seed", "4", "--recipe", recipe]
+    here, there = tmp_path / "here", tmp_path / "there"
+    assert main(["atlas", "efficientnet-lite0", "--out", str(here), *args]) == 0
+    result = subprocess.run([sys.executable, "-m", "convscope", "atlas", "efficientnet-lite0", "--out", str(there),
+                             "--ray", cluster, *args], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert same_tree(there, here) == []
 
 
 def test_a_worker_killed_mid_job_still_gives_the_same_atlas(cluster, single_machine, tmp_path):

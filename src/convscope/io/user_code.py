@@ -4,13 +4,22 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 from convscope.errors import ConvscopeError
 
+USER_MODULE_PREFIX = "convscope_user_"
+
 
 class UserCodeError(ConvscopeError):
     """A ``file.py:function`` that cannot be imported, found or called."""
+
+
+def user_modules() -> list[ModuleType]:
+    """The users' files this process has imported (networks, recipes), as modules; a cluster
+    sends their code to its workers by value, since the workers cannot import them by name."""
+    return [module for name, module in sorted(sys.modules.items()) if name.startswith(USER_MODULE_PREFIX)]
 
 
 def is_user_spec(text: str) -> bool:
@@ -37,7 +46,7 @@ def user_function(spec: str, what: str, error: type[ConvscopeError] = UserCodeEr
         raise error(f"{spec!r}: write a user {what} as path/to/file.py:function")
     if not path.is_file():
         raise error(f"{what} file not found: {path}")
-    module_name = f"convscope_user_{path.stem}"
+    module_name = f"{USER_MODULE_PREFIX}{path.stem}"
     try:
         found = importlib.util.spec_from_file_location(module_name, path)
         if found is None or found.loader is None:

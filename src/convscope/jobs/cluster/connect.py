@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from convscope.errors import ConvscopeError
+from convscope.io.user_code import user_modules
 
 PROBE_TIMEOUT_S = 120
 TASK_RETRIES = 3
@@ -93,7 +94,10 @@ class RayCluster:
                          else int(resources.get("CPU", 1) // self.task_cpus))
 
     def connect(self) -> None:
-        """Connects this process, unless it is connected."""
+        """Connects this process, unless it is connected, and sends the code of the users' files
+        it has imported (a network or recipe file) with the tasks, by value."""
+        for module in user_modules():
+            self.ray.cloudpickle.register_pickle_by_value(module)
         if self.ray.is_initialized():
             return
         try:
