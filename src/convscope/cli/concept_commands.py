@@ -13,7 +13,8 @@ from convscope.cli.spec_flags import spec_from_args
 
 STAGES = {"photos": ("concepts: photos", "photo"), "training": ("concepts: training", "step"),
           "stability": ("concepts: second seed", "step"), "codes": ("concepts: codes", "photo"),
-          "classes": ("concepts: classes", "part"), "pictures": ("concepts: pictures", "unit-step")}
+          "classes": ("concepts: classes", "part"), "pictures": ("concepts: pictures", "unit-step"),
+          "trust": ("concepts: trust", "concept")}
 
 
 def cmd_concepts(args: argparse.Namespace) -> None:

@@ -77,7 +77,7 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         runner: where the collection pass reads the photos (a ``photo_pass.ShardRunner``, e.g. a
             Ray cluster's; default: in this process; the vectors are the same).
         progress: called with (stage, done, total); the stages are "photos", "training",
-            "stability", "codes", "classes" and "pictures".
+            "stability", "codes", "classes", "pictures" and "trust".
     Returns:
         The run.
     Raises:
@@ -133,7 +133,8 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
                                 concepts=_concepts(dictionary, gathered, classes, activations, photos, model.class_name),
                                 classes=classes.classes)
         if trust is not None:
-            record.trust, measured = concept_trust(model, info.name, shards, gathered, rec, out, trust, spec.seed)
+            record.trust, measured = concept_trust(model, shards, gathered, rec, out, trust, spec.seed,
+                                                   lambda done, total: report("trust", done, total))
             for entry in record.concepts:
                 if entry.index in measured:
                     found = measured[entry.index]

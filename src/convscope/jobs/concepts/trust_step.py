@@ -4,6 +4,7 @@ the concept's mean code, from the codes pass."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 from PIL import Image
@@ -21,19 +22,20 @@ from convscope.methods.trust.plot import path_plot
 from convscope.models.base import VisionModel
 
 
-def concept_trust(model: VisionModel, layer: str, shards: VectorShards, gathered: CodesPass, recipe: Recipe,
-                  out: Path, settings: TrustSettings, seed: int) -> tuple[dict | str, dict[int, dict]]:
+def concept_trust(model: VisionModel, shards: VectorShards, gathered: CodesPass, recipe: Recipe,
+                  out: Path, settings: TrustSettings, seed: int,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[dict | str, dict[int, dict]]:
     """Every concept's trust measures, with its path plot written beside its picture.
 
     Args:
         model: the network.
-        layer: the dictionary's layer.
-        shards: the collection pass (its photo folder and files).
+        shards: the collection pass (its layer, photo folder and files).
         gathered: the codes pass, run with ``low`` = ``settings.low_photos``.
         recipe: the recipe the pictures were rendered with.
         out: the job's folder (the pictures are under it).
         settings: the judge, the trials, and ``references`` = 1.
         seed: the seed of the trials.
+        progress: called with (concepts measured, concepts).
     Returns:
         The settings (or why nothing was measured) and each concept's measures.
     """
@@ -41,14 +43,17 @@ def concept_trust(model: VisionModel, layer: str, shards: VectorShards, gathered
     if why_not is not None:
         return f"not measured: {why_not}", {}
     stats = PhotoStats(gathered.exemplars, None, list(shards.files), None, gathered.lowest, gathered.readable)
-    meter = TrustMeter(model, layer, PhotoFolder(shards.root, names=shards.files), stats, settings, seed)
+    meter = TrustMeter(model, shards.settings["layer"], PhotoFolder(shards.root, names=shards.files), stats, settings, seed)
     folder = out / FOLDER
     measured = {}
-    for i in range(gathered.exemplars.mean_values.shape[0]):
+    concepts = gathered.exemplars.mean_values.shape[0]
+    for i in range(concepts):
         name = concept_name(i)
         picture = Picture(np.asarray(Image.open(folder / f"{name}.png").convert("RGB")))
         unit_trust = meter.measure(i, as_seen(recipe, model, picture.to_tensor()[None]))
         if unit_trust.path is not None:
             path_plot(name, unit_trust.path).save(folder / f"{name}.path.png")
         measured[i] = unit_trust.as_dict()
+        if progress is not None:
+            progress(i + 1, concepts)
     return settings.as_dict(), measured

@@ -1,11 +1,9 @@
 """Where a dictionary's training vectors come from: anything that can hand out seeded
-minibatches, epoch after epoch, without holding every vector (the shards of a photo pass), or
-an array in memory."""
+minibatches, epoch after epoch, without holding every vector (the shards of a photo pass)."""
 from __future__ import annotations
 
 from typing import Iterator, Protocol
 
-import numpy as np
 import torch
 
 
@@ -23,19 +21,6 @@ class VectorSource(Protocol):
     def minibatches(self, size: int, epoch: int, seed: int) -> Iterator[torch.Tensor]:
         """(n, C) float32 minibatches of every vector once, in an order fixed by (seed, epoch)."""
         ...
-
-
-class ArrayVectors:
-    """Vectors held in memory, as one (N, C) array."""
-
-    def __init__(self, vectors: np.ndarray | torch.Tensor) -> None:
-        self.vectors = torch.as_tensor(np.asarray(vectors, dtype=np.float32))
-        self.count, self.channels = int(self.vectors.shape[0]), int(self.vectors.shape[1])
-
-    def minibatches(self, size: int, epoch: int, seed: int) -> Iterator[torch.Tensor]:
-        order = torch.randperm(self.count, generator=torch.Generator().manual_seed(seed * 7919 + epoch))
-        for start in range(0, self.count, size):
-            yield self.vectors[order[start:start + size]]
 
 
 def channel_moments(source: VectorSource) -> tuple[torch.Tensor, float]:
