@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import convscope
@@ -23,6 +24,19 @@ EXTRAS_PYTHON = os.environ.get("EXTRAS_PYTHON", str(ROOT / ".venv-extras" / "bin
 ALL_LAYERS = ["stem"] + [f"block{i}" for i in range(16)] + ["head", "logits"]
 
 
+@dataclass(frozen=True)
+class Lab:
+    """What every section is given.
+
+    Attributes:
+        quick: fewer filters, steps and runs.
+        previous: the results so far (the JSON beside ``--out``); a section may keep some of them.
+    """
+
+    quick: bool
+    previous: dict
+
+
 def lucent_rows(layers: str, units: int, steps: int, runs: int) -> list[dict] | str:
     if not Path(LUCENT_PYTHON).exists():
         return f"not run: no Lucent environment at {LUCENT_PYTHON} (make bench-env)"
@@ -38,46 +52,46 @@ def lucent_rows(layers: str, units: int, steps: int, runs: int) -> list[dict] | 
     return rows[0]
 
 
-def networks_section(quick: bool) -> dict:
+def networks_section(lab: Lab) -> dict:
     """timm's ViT beside efficientnet-lite0, run in .venv-extras (timm needs torchvision)."""
     if not Path(EXTRAS_PYTHON).exists():
         return {"networks": f"not run: no extras environment at {EXTRAS_PYTHON} (make extras)"}
-    args = ["8", "4" if quick else "16", "1" if quick else "2"]
+    args = ["8", "4" if lab.quick else "16", "1" if lab.quick else "2"]
     out = subprocess.run([EXTRAS_PYTHON, "-m", "benchmarks.networks_side", *args], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
                          cwd=ROOT, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def maco_settings_section(quick: bool) -> dict:
+def maco_settings_section(lab: Lab) -> dict:
     from .maco_settings import main as maco_settings
 
-    return {"maco_settings": maco_settings(2 if quick else 4, 64 if quick else 256, None)}
+    return {"maco_settings": maco_settings(2 if lab.quick else 4, 64 if lab.quick else 256, None)}
 
 
-def modern_section(quick: bool) -> dict:
+def modern_section(lab: Lab) -> dict:
     """DreamLens's maximize and maco beside convscope's lucid and maco, run in the bench environment."""
     if not Path(LUCENT_PYTHON).exists():
         return {"modern": f"not run: no bench environment at {LUCENT_PYTHON} (make bench-env)"}
-    args = ["2" if quick else "8", "32" if quick else "256", str(ROOT / "sheets"), "16" if quick else "64", "3"]
+    args = ["2" if lab.quick else "8", "32" if lab.quick else "256", str(ROOT / "sheets"), "16" if lab.quick else "64", "3"]
     out = subprocess.run([LUCENT_PYTHON, "-m", "benchmarks.modern_side", *args], capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])},
                          cwd=ROOT, check=True)
     return {"modern": json.loads(out.stdout.strip().splitlines()[-1])}
 
 
-def exemplars_section(quick: bool) -> dict:
+def exemplars_section(lab: Lab) -> dict:
     from .exemplars_speed import main as exemplars_speed
 
-    return {"exemplars": exemplars_speed(100 if quick else 1000, 400 if quick else 10000, 20 if quick else 200)}
+    return {"exemplars": exemplars_speed(100 if lab.quick else 1000, 400 if lab.quick else 10000, 20 if lab.quick else 200)}
 
 
-def compile_section(quick: bool) -> dict:
+def compile_section(lab: Lab) -> dict:
     """Compiled against eager render steps, in a fresh process with an empty inductor cache."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as cache:
-        out = subprocess.run([sys.executable, "-m", "benchmarks.compile_side", *(["quick"] if quick else [])],
+        out = subprocess.run([sys.executable, "-m", "benchmarks.compile_side", *(["quick"] if lab.quick else [])],
                              capture_output=True, text=True, cwd=ROOT, check=True,
                              env={**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache,
                                   "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])})
@@ -85,69 +99,70 @@ def compile_section(quick: bool) -> dict:
     return {"compile": measured["rows"], "compile_relu6": measured["relu6"]}
 
 
-def process_section(quick: bool) -> dict:
+def process_section(lab: Lab) -> dict:
     from .whole_process import main as whole_process
 
-    return {"process": whole_process(quick)}
+    return {"process": whole_process(lab.quick)}
 
 
-def cpu_step_section(quick: bool) -> dict:
+def cpu_step_section(lab: Lab) -> dict:
     from .cpu_step import main as cpu_step
 
-    return {"cpu_step": cpu_step(quick)}
+    return {"cpu_step": cpu_step(lab.quick)}
 
 
-def article_section(quick: bool) -> dict:
+def article_section(lab: Lab) -> dict:
     lite0 = convscope.load()
-    rows = [article_vs_grid(lite0, layer, 8 if quick else 16, 3) for layer in ("block2", "block8", "head")]
+    rows = [article_vs_grid(lite0, layer, 8 if lab.quick else 16, 3) for layer in ("block2", "block8", "head")]
     vgg = random_vgg16()
-    rows += [article_vs_grid(vgg, layer, 2 if quick else 4, 3, "vgg16-random") for layer in ("conv1_2", "conv3_3", "conv5_1")]
+    rows += [article_vs_grid(vgg, layer, 2 if lab.quick else 4, 3, "vgg16-random") for layer in ("conv1_2", "conv3_3", "conv5_1")]
+    quick = lab.quick
     selected = [article_vs_selected_grid(lite0, "block8", 28 if quick else 112, 16 if quick else 64, 1 if quick else 3)]
     return {"article": rows, "article_selected": selected}
 
 
-def atlas_section(quick: bool) -> dict:
-    unit_steps = atlas_unit_steps(ALL_LAYERS, 4 if quick else 8, 32)
+def atlas_section(lab: Lab) -> dict:
+    unit_steps = atlas_unit_steps(ALL_LAYERS, 4 if lab.quick else 8, 32)
     full_s = sum(r["channels"] * 512 * r["s_per_unit_step"] for r in unit_steps)
     memory = [atlas_memory("stem,block1", 2), atlas_memory("stem,block0,block1,block2,block3,block4", 2)]
     return {"atlas_unit_steps": unit_steps, "atlas_full_lucid_estimate_s": full_s, "atlas_memory": memory}
 
 
-def profile_section(quick: bool) -> dict:
+def profile_section(lab: Lab) -> dict:
     from .profile_step import profile_step
 
     lite0 = convscope.load()
-    steps = 2 if quick else 4
+    steps = 2 if lab.quick else 4
     return {"profile": [profile_step(lite0, "block8", 16, 128, steps), profile_step(lite0, "head", 16, 128, steps),
                         profile_step(random_vgg16(), "conv5_1", 4, 128, steps)]}
 
 
-def ray_section(quick: bool) -> dict:
+def ray_section(lab: Lab) -> dict:
     from .ray_side import ray_nodes
 
     return {"ray": ray_nodes()}
 
 
-def commit_section(quick: bool) -> dict:
+def commit_section(lab: Lab) -> dict:
     """This tree against another checkout (``CONVSCOPE_OTHER_SRC``: its ``src``), side by side."""
     other = os.environ.get("CONVSCOPE_OTHER_SRC")
     if not other:
         return {"commit": "not run: set CONVSCOPE_OTHER_SRC to the src folder of another checkout "
                           "(git worktree add /tmp/old REV)"}
-    out = subprocess.run([sys.executable, "-m", "benchmarks.commit_side", other, *(["--quick"] if quick else [])],
+    out = subprocess.run([sys.executable, "-m", "benchmarks.commit_side", other, *(["--quick"] if lab.quick else [])],
                          capture_output=True, text=True, cwd=ROOT, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     revision = subprocess.run(["git", "-C", other, "log", "-1", "--format=%h %s"], capture_output=True, text=True)
     return {"commit": result["rows"], "commit_other": revision.stdout.strip() or other}
 
 
-def concepts_section(quick: bool) -> dict:
+def concepts_section(lab: Lab) -> dict:
     from .concepts_side import main as concepts_main
 
-    return {"concepts": concepts_main(quick)}
+    return {"concepts": concepts_main(lab.quick)}
 
 
-def trust_section(quick: bool) -> dict:
+def trust_section(lab: Lab) -> dict:
     """Section 17, over the distinct photos of scikit-image and scikit-learn and, when
     ``TRUST_WALLPAPERS`` names an unpacked plasma-workspace-wallpapers package, its wallpapers."""
     import tempfile
@@ -156,35 +171,35 @@ def trust_section(quick: bool) -> dict:
 
     wallpapers = os.environ.get("TRUST_WALLPAPERS")
     with tempfile.TemporaryDirectory() as folder:
-        return trust_main(Path(folder), Path(wallpapers) if wallpapers else None, quick)
+        return trust_main(Path(folder), Path(wallpapers) if wallpapers else None, lab.quick)
 
 
-def ray_photos_section(quick: bool) -> dict:
+def ray_photos_section(lab: Lab) -> dict:
     from .ray_photos import main as ray_photos_main
 
-    return {"ray_photos": ray_photos_main(400 if quick else 2000)}
+    return {"ray_photos": ray_photos_main(400 if lab.quick else 2000)}
 
 
-def halving_section(quick: bool) -> dict:
+def halving_section(lab: Lab) -> dict:
     """Section 18; ``HALVING_ROWS`` (row keys such as ``vgg16:conv3_1:lucid:512``, comma-separated)
-    reruns only those rows and keeps BENCHMARKS.json's others, each with the machine that ran it."""
+    reruns only those rows and keeps the others of the results file (``--out``'s JSON), each with
+    the machine that ran it."""
     from .halving_side import main as halving_main
     from .halving_side import merged
 
     keys = [k for k in os.environ.get("HALVING_ROWS", "").split(",") if k]
-    rows = halving_main(quick, keys)
+    rows = halving_main(lab.quick, keys)
     if not keys:
         return {"halving": rows}
-    earlier = json.loads((ROOT / "BENCHMARKS.json").read_text()).get("halving", [])
-    return {"halving": merged(earlier, rows)}
+    return {"halving": merged(lab.previous.get("halving", []), rows)}
 
 
 SECTIONS = {
     "article": ("the article's loop against grid --recipe keras2016", article_section),
     "lucent": ("Lucent against the lucid recipe",
-               lambda quick: {"lucent": lucent_rows("block3,block8,head", 8, 16 if quick else 32, 3)}),
+               lambda lab: {"lucent": lucent_rows("block3,block8,head", 8, 16 if lab.quick else 32, 3)}),
     "dream": ("DeepDream on a big photo",
-              lambda quick: {"dream": [dream_big_photo(451, 300, 1, 4), dream_big_photo(4000, 3000, 1, 4)]}),
+              lambda lab: {"dream": [dream_big_photo(451, 300, 1, 4), dream_big_photo(4000, 3000, 1, 4)]}),
     "atlas": ("the atlas", atlas_section),
     "ray": ("the atlas on Ray", ray_section),
     "profile": ("where a render step's time goes", profile_section),
@@ -203,13 +218,13 @@ SECTIONS = {
 }
 
 
-def run(quick: bool, only: list[str], previous: dict) -> dict:
+def run(lab: Lab, only: list[str]) -> dict:
     """Runs the chosen sections; the others keep their previous results."""
-    results = dict(previous)
+    results = dict(lab.previous)
     for i, name in enumerate(only, start=1):
         title, section = SECTIONS[name]
         print(f"{i}/{len(only)} {title}", file=sys.stderr)
-        results.update(section(quick))
+        results.update(section(lab))
         results.setdefault("machines", {})[name] = machine()
     return results
 
@@ -532,7 +547,7 @@ def main() -> None:
         parser.error(f"unknown sections {unknown}: choose from {', '.join(SECTIONS)}")
     raw = Path(args.out).with_suffix(".json")
     previous = json.loads(raw.read_text()) if raw.exists() and set(only) != set(SECTIONS) else {}
-    res = run(args.quick, only, previous)
+    res = run(Lab(args.quick, previous), only)
     if args.gpu_results:
         res["gpu"] = json.loads(Path(args.gpu_results).read_text())
     raw.write_text(json.dumps(res, indent=2) + "\n")
