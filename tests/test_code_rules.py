@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -45,12 +43,3 @@ def test_no_source_file_cites_a_benchmarks_section():
              for number, line in enumerate(path.read_text().splitlines(), start=1)
              if re.search(r"BENCHMARKS(\.md)?\s*(§|section|#)\s*\d", line)]
     assert not cited, "name the benchmark by its command instead: " + ", ".join(cited)
-
-
-def test_importing_convscope_loads_no_heavy_optional_module():
-    """scipy, umap, ray and scikit-learn load inside the functions that need them, so every
-    command does not pay for them."""
-    heavy = ("scipy", "umap", "ray", "sklearn")
-    code = f"import sys, convscope; print(','.join(m for m in {heavy!r} if m in sys.modules))"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
-    assert loaded == "", f"import convscope loads {loaded}"

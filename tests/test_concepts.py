@@ -21,11 +21,12 @@ from convscope.cli import main
 from convscope.data.photo_sources import PhotoFolder
 from convscope.data.vector_shards import VectorDraw, collect_vectors
 from convscope.jobs.atlas.store import same_tree
-from convscope.methods.concepts.dictionary import DICTIONARY_METHODS, ConceptDictionary, dictionary_method
+from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import removal_effects
 from convscope.methods.concepts.measures import matched_cosines, top_units
 from convscope.methods.concepts.nmf import train_nmf
 from convscope.methods.concepts.record import ConceptsRecord
+from convscope.methods.concepts.registry import dictionary_method, forget_method
 from convscope.methods.concepts.sae import train_sae
 from convscope.methods.concepts.schedule import Training
 from convscope.models.probe import Probe
@@ -323,7 +324,7 @@ class SphericalKMeans(ConceptDictionary):
 def kmeans_method():
     dictionary_method(SphericalKMeans)
     yield SphericalKMeans
-    del DICTIONARY_METHODS[SphericalKMeans.method]
+    forget_method(SphericalKMeans.method)
 
 
 def test_a_new_dictionary_method_is_one_class(kmeans_method, planted_photos, tmp_path, capsys):

@@ -11,7 +11,8 @@ from convscope import models
 from convscope.cli import main
 from convscope.errors import OutOfRangeError
 from convscope.io.builtin_photos import builtin_photos
-from convscope.methods.twins import angle_list, find_twins
+from convscope.methods.specs import angle_list
+from convscope.methods.twins import find_twins
 
 pytestmark = pytest.mark.fast  # `make check` runs this file
 

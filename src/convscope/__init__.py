@@ -11,59 +11,64 @@ folders on a Ray cluster.
 """
 from __future__ import annotations
 
-from convscope import models
-from convscope.api import (
-    AccentuateSpec,
-    ActivationAtlasSpec,
-    AtlasSpec,
-    CaricatureSpec,
-    ClassifySpec,
-    ClassvizSpec,
-    ConceptsSpec,
-    DreamSpec,
-    ExemplarsSpec,
-    ExplainSpec,
-    FilterSpec,
-    GridSpec,
-    RenderSpec,
-    SaliencySpec,
-    SpectrumSpec,
-    StatsSpec,
-    TrustSpec,
-    TwinsSpec,
-    accentuate,
-    activation_atlas,
-    atlas,
-    caricature,
-    classify,
-    classviz,
-    concepts,
-    dream,
-    exemplars,
-    explain,
-    filter,
-    grid,
-    layers,
-    on_ray,
-    pictures,
-    saliency,
-    spectrum,
-    stats,
-    trust,
-    twins,
-)
-from convscope.data.photo_sources import PhotoFolder
-from convscope.engine import objectives
-from convscope.engine.batch import RenderResult
-from convscope.engine.halving import Halving
-from convscope.engine.objective_text import parse_objective
-from convscope.engine.recipes import RECIPES, Recipe, get_recipe
-from convscope.engine.render import LoopSpec, render
-from convscope.errors import ConvscopeError
-from convscope.io.picture import Picture
-from convscope.methods.filters import Grid, show
-from convscope.models import load
-from convscope.runtime.compile_settings import compiling
+from typing import TYPE_CHECKING
+
+from convscope.runtime.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy)
+    from convscope import models
+    from convscope.api import (
+        AccentuateSpec,
+        ActivationAtlasSpec,
+        AtlasSpec,
+        CaricatureSpec,
+        ClassifySpec,
+        ClassvizSpec,
+        ConceptsSpec,
+        DreamSpec,
+        ExemplarsSpec,
+        ExplainSpec,
+        FilterSpec,
+        GridSpec,
+        RenderSpec,
+        SaliencySpec,
+        SpectrumSpec,
+        StatsSpec,
+        TrustSpec,
+        TwinsSpec,
+        accentuate,
+        activation_atlas,
+        atlas,
+        caricature,
+        classify,
+        classviz,
+        concepts,
+        dream,
+        exemplars,
+        explain,
+        filter,
+        grid,
+        layers,
+        on_ray,
+        pictures,
+        saliency,
+        spectrum,
+        stats,
+        trust,
+        twins,
+    )
+    from convscope.data.photo_sources import PhotoFolder
+    from convscope.engine import objectives
+    from convscope.engine.batch import RenderResult
+    from convscope.engine.halving import Halving
+    from convscope.engine.objective_text import parse_objective
+    from convscope.engine.recipes import RECIPES, Recipe, get_recipe
+    from convscope.engine.render import LoopSpec, render
+    from convscope.errors import ConvscopeError
+    from convscope.io.picture import Picture
+    from convscope.methods.filters import Grid, show
+    from convscope.models import load
+    from convscope.runtime.compile_settings import compiling
 
 __version__ = "0.1.0"
 
@@ -77,7 +82,4 @@ __all__ = [
     "render", "saliency", "show", "spectrum", "stats", "trust", "twins",
 ]
 
-
-def __dir__() -> list[str]:
-    """The public API (``__all__``), not the modules imported on the way."""
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

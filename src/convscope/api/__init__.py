@@ -9,46 +9,96 @@ checked, files written); the command line imports from here and nothing below it
 """
 from __future__ import annotations
 
-from convscope.api.front_end import *  # noqa: F403  (the front ends' helpers, listed in its __all__)
-from convscope.api.front_end import __all__ as _front_end
-from convscope.api.layer_jobs import (
-    ActivationAtlasSpec,
-    AtlasSpec,
-    ConceptsSpec,
-    ExemplarsSpec,
-    SpectrumSpec,
-    StatsSpec,
-    TrustSpec,
-    TwinsSpec,
-    activation_atlas,
-    atlas,
-    concepts,
-    exemplars,
-    layers,
-    on_ray,
-    spectrum,
-    stats,
-    trust,
-    twins,
-)
-from convscope.methods.accentuation import AccentuateSpec, CaricatureSpec, accentuate, caricature
-from convscope.methods.class_models import ClassvizSpec
-from convscope.methods.class_models import class_model as classviz
-from convscope.methods.classify import ClassifySpec, classify
-from convscope.methods.dream import DreamSpec, dream
-from convscope.methods.explain import ExplainSpec, explain
-from convscope.methods.filters import FilterSpec, GridSpec
-from convscope.methods.filters import filter_grid as grid
-from convscope.methods.filters import visualize_filter as filter  # the command's name
-from convscope.methods.objective_pictures import RenderSpec
-from convscope.methods.objective_pictures import objective_pictures as pictures
-from convscope.methods.saliency import SaliencySpec, saliency
+from typing import TYPE_CHECKING
+
+from convscope.runtime.lazy import lazy_exports
+
+if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy), so --help needs no torch
+    from convscope.api.defaults import GPUS_PER_TASK, TRUST_OUT
+    from convscope.api.front_end import (
+        check_output_dir,
+        check_output_image,
+        check_photo_folder,
+        recipe_from,
+        save_with_importance,
+        steps_strip,
+    )
+    from convscope.api.layer_jobs import (
+        activation_atlas,
+        atlas,
+        concepts,
+        exemplars,
+        layers,
+        on_ray,
+        spectrum,
+        stats,
+        trust,
+        twins,
+    )
+    from convscope.data.layer_files import layer_file
+    from convscope.data.photo_sources import PhotoSource, photo_source
+    from convscope.engine.objective_text import parse_objective
+    from convscope.engine.recipe_settings import DEFAULT_RECIPE, RECIPE_SETTINGS, RECIPE_USES, size_text
+    from convscope.engine.recipe_settings import Settings as RecipeSettings
+    from convscope.engine.recipe_settings import Uses as RecipeUses
+    from convscope.engine.recipes import RECIPES, Recipe
+    from convscope.engine.spectrum_spec import SpectrumSpec
+    from convscope.io.builtin_photos import builtin_photo, builtin_photos
+    from convscope.io.files import write_json
+    from convscope.io.photo_reading import load_photo
+    from convscope.io.picture import Picture, stitch
+    from convscope.io.user_code import is_user_spec
+    from convscope.jobs.activation_atlas import require_umap
+    from convscope.jobs.concepts.result import Concepts
+    from convscope.jobs.specs import ActivationAtlasSpec, AtlasSpec, ConceptsSpec, ExemplarsSpec, TrustSpec
+    from convscope.methods.accentuation import accentuate, caricature
+    from convscope.methods.class_models import class_model as classviz
+    from convscope.methods.classify import classify
+    from convscope.methods.dream import dream
+    from convscope.methods.explain import explain
+    from convscope.methods.filters import filter_grid as grid
+    from convscope.methods.filters import visualize_filter as filter  # the command's name
+    from convscope.methods.objective_pictures import objective_pictures as pictures
+    from convscope.methods.saliency import saliency
+    from convscope.methods.specs import (
+        SELECT_RULES,
+        AccentuateSpec,
+        CaricatureSpec,
+        ClassifySpec,
+        ClassvizSpec,
+        DreamSpec,
+        ExplainSpec,
+        FilterSpec,
+        GridSpec,
+        RenderSpec,
+        SaliencySpec,
+        StatsSpec,
+        TwinsSpec,
+    )
+    from convscope.models import DEFAULT_MODEL
+    from convscope.models.base import VisionModel
+    from convscope.models.loading import NEEDS_WEIGHTS, available, load, load_architecture
+    from convscope.pages.explanation_page import write_explanation
+    from convscope.runtime.compile_settings import CompileFallback, compiling
+    from convscope.runtime.devices import resolve_device
+    from convscope.runtime.setting_names import COMPILE_MODES, DEVICE_CHOICES, PRECISIONS
+    from convscope.runtime.spec import Spec, SpecType, default_of, help_text, spec_options
 
 __all__ = [
-    *_front_end,
+    "COMPILE_MODES", "CompileFallback", "GPUS_PER_TASK", "TRUST_OUT", "Concepts", "DEFAULT_MODEL", "DEFAULT_RECIPE",
+    "DEVICE_CHOICES",
+    "NEEDS_WEIGHTS", "PRECISIONS", "PhotoSource", "Picture", "RECIPES", "RECIPE_SETTINGS", "RECIPE_USES",
+    "RecipeSettings", "RecipeUses", "Recipe", "SELECT_RULES", "Spec", "SpecType",
+    "VisionModel", "available", "builtin_photo", "builtin_photos", "check_output_dir", "check_output_image",
+    "check_photo_folder", "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
+    "load_architecture", "load_photo", "parse_objective", "photo_source", "recipe_from", "require_umap",
+    "resolve_device", "save_with_importance", "size_text", "spec_options", "steps_strip", "stitch",
+    "write_explanation", "write_json",
     "AccentuateSpec", "ActivationAtlasSpec", "AtlasSpec", "CaricatureSpec", "ClassifySpec", "ClassvizSpec",
     "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "RenderSpec",
     "SaliencySpec", "SpectrumSpec", "StatsSpec", "TrustSpec", "TwinsSpec",
     "accentuate", "activation_atlas", "atlas", "caricature", "classify", "classviz", "concepts", "dream", "exemplars",
     "explain", "filter", "grid", "layers", "on_ray", "pictures", "saliency", "spectrum", "stats", "trust", "twins",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, __file__)

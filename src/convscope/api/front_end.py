@@ -6,27 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from convscope.data.layer_files import layer_file
-from convscope.data.photo_sources import PhotoSource, photo_source
 from convscope.data.photo_stream import photo_files
-from convscope.engine.objective_text import parse_objective
-from convscope.engine.recipes import DEFAULT_RECIPE, RECIPES, Recipe, get_recipe, size_text
+from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.spectrum import load_spectrum
 from convscope.errors import ImageInputError
-from convscope.io.builtin_photos import builtin_photo, builtin_photos
-from convscope.io.files import check_alpha_format, check_output_folder, image_format, write_json
-from convscope.io.photo_reading import load_photo
+from convscope.io.files import check_alpha_format, check_output_folder, image_format
 from convscope.io.picture import Picture, labelled, row, stitch
-from convscope.io.user_code import is_user_spec
-from convscope.jobs.activation_atlas import require_umap
-from convscope.jobs.concepts.result import Concepts
-from convscope.methods.filters import SELECT_RULES
-from convscope.models import DEFAULT_MODEL, NEEDS_WEIGHTS, VisionModel, available, load, load_architecture
-from convscope.pages.explanation_page import write_explanation
-from convscope.runtime.compile_settings import COMPILE_MODES, CompileFallback, compiling
-from convscope.runtime.devices import DEVICE_CHOICES, resolve_device
-from convscope.runtime.precision import PRECISIONS
-from convscope.runtime.spec import Spec, SpecType, default_of, help_text, spec_options
 
 
 def recipe_from(name: str | Recipe, **options: object) -> Recipe:
@@ -107,14 +92,3 @@ def save_with_importance(picture: Picture, out: Path, alpha: bool, importance: b
     if not importance:
         return {}
     return {"importance_map": str(picture.importance_picture().save(out.with_name(f"{out.stem}.importance.png")))}
-
-
-__all__ = [
-    "COMPILE_MODES", "CompileFallback", "Concepts", "DEFAULT_MODEL", "DEFAULT_RECIPE", "DEVICE_CHOICES",
-    "NEEDS_WEIGHTS", "PRECISIONS", "PhotoSource", "Picture", "RECIPES", "Recipe", "SELECT_RULES", "Spec", "SpecType",
-    "VisionModel", "available", "builtin_photo", "builtin_photos", "check_output_dir", "check_output_image",
-    "check_photo_folder", "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
-    "load_architecture", "load_photo", "parse_objective", "photo_source", "recipe_from", "require_umap",
-    "resolve_device", "save_with_importance", "size_text", "spec_options", "steps_strip", "stitch",
-    "write_explanation", "write_json",
-]

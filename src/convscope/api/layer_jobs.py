@@ -8,26 +8,29 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from convscope.api.defaults import GPUS_PER_TASK, TRUST_OUT
 from convscope.data.photo_pass import ShardRunner
 from convscope.data.photo_sources import PhotosLike, as_source
 from convscope.data.photo_stream import photo_files
-from convscope.engine.spectrum import Spectrum, SpectrumSpec, measure_spectrum
+from convscope.engine.spectrum import Spectrum, measure_spectrum
+from convscope.engine.spectrum_spec import SpectrumSpec
 from convscope.errors import ImageInputError
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.photo_reading import readable_photos
 from convscope.jobs import activation_atlas as activation_atlas_job
-from convscope.jobs.activation_atlas import ActivationAtlasSpec, ActivationAtlasSummary
-from convscope.jobs.atlas.builder import AtlasProgress, AtlasSpec, AtlasSummary, build_atlas
+from convscope.jobs.activation_atlas import ActivationAtlasSummary
+from convscope.jobs.atlas.builder import AtlasProgress, AtlasSummary, build_atlas
 from convscope.jobs.atlas.ray_runner import ray_runner_factory
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.cluster.photo_shards import RayShards
 from convscope.jobs.concepts.job import learn_concepts
 from convscope.jobs.concepts.result import Concepts
-from convscope.jobs.concepts.spec import ConceptsSpec
-from convscope.jobs.exemplars import ExemplarRun, ExemplarsSpec, run_exemplars
-from convscope.jobs.trust import TrustReport, TrustSpec, assess_trust
-from convscope.methods.fidelity import StatsSpec, UnitFidelity, unit_stats
-from convscope.methods.twins import TwinReport, TwinsSpec, add_picture_view, find_twins, twin_pictures
+from convscope.jobs.exemplars import ExemplarRun, run_exemplars
+from convscope.jobs.specs import ActivationAtlasSpec, AtlasSpec, ConceptsSpec, ExemplarsSpec, TrustSpec
+from convscope.jobs.trust import TrustReport, assess_trust
+from convscope.methods.fidelity import UnitFidelity, unit_stats
+from convscope.methods.specs import StatsSpec, TwinsSpec
+from convscope.methods.twins import TwinReport, add_picture_view, find_twins, twin_pictures
 from convscope.models import VisionModel, as_model
 from convscope.models.base import Layer
 from convscope.runtime.progress import Progress, StageProgress, shows_progress
@@ -76,7 +79,7 @@ def stats(model: VisionModel | str, layer: str, units: Sequence[int] | None = No
 @shows_progress("trust", "unit-step")
 @takes(TrustSpec)
 def trust(model: VisionModel | str, layer: str, units: Sequence[int] | None = None, *, photos: str | Path | Sequence[object],
-          out: str | Path = "trust", progress: Progress | None = None, spec: TrustSpec | None = None,
+          out: str | Path = TRUST_OUT, progress: Progress | None = None, spec: TrustSpec | None = None,
           **options: Any) -> TrustReport:
     """Measured evidence that each unit's picture shows what the unit does on real photos: the
     ratio of activations, the path score (Geirhos et al. 2024) and a machine two-alternative
@@ -224,7 +227,7 @@ def activation_atlas(model: VisionModel | str, layer: str, photos: str | Path, o
                                                  progress=progress)
 
 
-def on_ray(address: str = "auto", gpus_per_task: float = 0.0) -> RayShards:
+def on_ray(address: str = "auto", gpus_per_task: float = GPUS_PER_TASK) -> RayShards:
     """A runner that reads photo passes as Ray tasks on a cluster, to the same results as in
     this process. Give it as ``runner=`` to ``exemplars``, ``activation_atlas``, ``concepts`` and
     ``atlas``, or in ``PhotoFolder(folder, runner=...)`` as the photos of ``stats``, ``grid`` and

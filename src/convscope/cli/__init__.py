@@ -6,7 +6,7 @@ import sys
 import warnings
 from typing import Sequence
 
-from convscope.api import CompileFallback, compiling
+from convscope import api
 from convscope.cli.common import configure_terminal
 from convscope.cli.parser import build_parser, overview
 from convscope.cli.spec_flags import flag
@@ -28,11 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         configure_terminal(args)
         with warnings.catch_warnings():
-            warnings.simplefilter("always", CompileFallback)
+            warnings.simplefilter("always", api.CompileFallback)
             shown = warnings.showwarning
-            warnings.showwarning = lambda m, c, *a, **k: (_note(m, c) if issubclass(c, CompileFallback)
+            warnings.showwarning = lambda m, c, *a, **k: (_note(m, c) if issubclass(c, api.CompileFallback)
                                                          else shown(m, c, *a, **k))
-            with compiling(getattr(args, "compile", "auto")):
+            with api.compiling(getattr(args, "compile", "auto")):
                 args.run(args)
     except ConvscopeError as e:
         print(f"convscope: error: {e.worded(flag)}", file=sys.stderr)

@@ -3,7 +3,6 @@ output), and ``Command``: what the parser needs to know of one command."""
 from __future__ import annotations
 
 import argparse
-import inspect
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -13,7 +12,7 @@ from convscope.cli.common import parse_size
 MODEL_HELP = ("a model name from `convscope models` (efficientnet-lite0, vgg16, ...), timm:NAME for a timm "
               "model, path/model.onnx, or path/to/file.py:factory for your own network")
 LAYER_HELP = "a layer name from `convscope layers MODEL` (block8, conv3_3, head, logits, ...)"
-RECIPE_HELP = ("render recipe: " + ", ".join(sorted(api.RECIPES)) + ", or path/to/file.py:make_recipe for your own "
+RECIPE_HELP = ("render recipe: " + ", ".join(sorted(api.RECIPE_SETTINGS)) + ", or path/to/file.py:make_recipe for your own "
                "(a function that returns a convscope.Recipe)")
 JSON_HELP = "print the results as JSON on stdout instead of text"
 
@@ -45,23 +44,17 @@ class Command:
 
 def recipe_name(text: str) -> str:
     """A built-in recipe's name or a user's ``path/to/file.py:make_recipe``, as argparse's type."""
-    if text in api.RECIPES or api.is_user_spec(text):
+    if text in api.RECIPE_SETTINGS or api.is_user_spec(text):
         return text
-    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(sorted(api.RECIPES))}, "
+    raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(sorted(api.RECIPE_SETTINGS))}, "
                                      "or path/to/file.py:make_recipe)")
 
 
-def recipe_values(value: Callable[[api.Recipe], object]) -> str:
-    """'keras2016 20, lucid 512, maco 128': a value of each built-in recipe, for a help text."""
-    return ", ".join(f"{name} {value(recipe)}" for name, recipe in api.RECIPES.items())
-
-
-def library_default(function: Callable[..., object], parameter: str) -> object:
-    """The default the library gives ``parameter`` of ``function``, for a flag without a spec."""
-    default = inspect.signature(function).parameters[parameter].default
-    if default is inspect.Parameter.empty:
-        raise TypeError(f"{function.__name__} has no default for {parameter}")
-    return default
+def recipe_values(value: Callable[[api.RecipeSettings, api.RecipeUses], object]) -> str:
+    """'keras2016 20, lucid 512, maco 128': a value of each built-in recipe (from its settings and
+    what was measured of it), for a help text."""
+    return ", ".join(f"{name} {value(settings, api.RECIPE_USES[name])}"
+                     for name, settings in api.RECIPE_SETTINGS.items())
 
 
 def model_argument(p: argparse.ArgumentParser) -> None:
@@ -109,24 +102,24 @@ def recipe_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", default=api.DEFAULT_RECIPE, type=recipe_name, metavar="RECIPE", help=RECIPE_HELP)
     p.add_argument("--size", type=parse_size, metavar="PX|WxH",
                    help="image size: 128, or width x height such as 192x128 (default: the recipe's: "
-                        f"{recipe_values(lambda r: api.size_text(r.size))})")
+                        f"{recipe_values(lambda r, _: api.size_text(r.size))})")
     p.add_argument("--steps", type=int,
-                   help=f"optimization steps (default: the recipe's: {recipe_values(lambda r: r.steps)})")
+                   help=f"optimization steps (default: the recipe's: {recipe_values(lambda r, _: r.steps)})")
     view_flags(p)
 
 
 def view_flags(p: argparse.ArgumentParser) -> None:
     """The maco recipe's settings (a recipe's own values when not given)."""
-    maco, maco_uses = api.RECIPES["maco"].settings, api.RECIPES["maco"].uses
-    p.add_argument("--views", type=int, help=f"maco: random crops of each picture per step (default {maco['views']})")
+    maco, maco_uses = api.RECIPE_SETTINGS["maco"], api.RECIPE_USES["maco"]
+    p.add_argument("--views", type=int, help=f"maco: random crops of each picture per step (default {maco.views})")
     p.add_argument("--view-size", type=int, metavar="PX", help="maco: side the crops are resized to, 0 for the "
-                   f"network's input size (default {maco['view_size']})")
+                   f"network's input size (default {maco.view_size})")
     p.add_argument("--crop-scale", type=float,
-                   help=f"maco: a crop's side over the picture's, 0 to 1 (default {maco['crop_scale']})")
+                   help=f"maco: a crop's side over the picture's, 0 to 1 (default {maco.crop_scale})")
     p.add_argument("--crop-scale-end", type=float, help="maco: the crop scale at the last step, reached linearly "
                    f"(default: none, the scale stays; classviz {maco_uses.class_crop_scale_end})")
     p.add_argument("--noise", type=float,
-                   help=f"maco: noise std added to each crop, on 0..1 pixels (default {maco['noise']})")
+                   help=f"maco: noise std added to each crop, on 0..1 pixels (default {maco.noise})")
     p.add_argument("--spectrum", metavar="FILE", help="maco: amplitude spectrum from `convscope spectrum` "
                    "(default: the one that ships with convscope)")
 
@@ -153,7 +146,7 @@ def ray_flags(what: str = "read the photos") -> FlagGroup:
     def add(p: argparse.ArgumentParser) -> None:
         p.add_argument("--ray", metavar="ADDRESS", help=f"{what} as Ray tasks: auto (a local Ray instance) or a "
                        "cluster address such as 10.0.0.5:6379; every node reads the photos at the same path as here")
-        p.add_argument("--gpus-per-task", type=float, default=library_default(api.on_ray, "gpus_per_task"),
+        p.add_argument("--gpus-per-task", type=float, default=api.GPUS_PER_TASK,
                        help="with --ray: GPUs for each task")
     return add
 

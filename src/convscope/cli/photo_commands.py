@@ -173,9 +173,9 @@ def classviz_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--recipe", default=api.default_of(api.ClassvizSpec, "recipe"), type=recipe_name, metavar="RECIPE",
                    help=RECIPE_HELP)
     p.add_argument("--steps", type=int, help="step budget (default: "
-                   + recipe_values(lambda r: r.uses.class_steps or r.steps) + ")")
+                   + recipe_values(lambda r, uses: uses.class_steps or r.steps) + ")")
     p.add_argument("--size", type=parse_size, metavar="PX|WxH", help="image size (default: the model's input size; "
-                   f"maco: the recipe's, {api.size_text(api.RECIPES['maco'].size)})")
+                   f"maco: the recipe's, {api.size_text(api.RECIPE_SETTINGS['maco'].size)})")
     view_flags(p)
     p.add_argument("--check", action="append", metavar="MODEL[=WEIGHTS]",
                    help="a second network to ask, e.g. efficientnet-lite1 or vgg16=vgg16.pth (repeatable)")

@@ -4,6 +4,7 @@ and range are written once, in the spec."""
 from __future__ import annotations
 
 import argparse
+import builtins
 import types
 import typing
 from typing import Any, Callable
@@ -14,6 +15,19 @@ from convscope.api import Spec, SpecType, help_text, spec_options
 def flag(name: str) -> str:
     """The command-line flag of a library parameter: ``view_size`` is ``--view-size``."""
     return "--" + name.replace("_", "-")
+
+
+class _BuiltinNames(dict):
+    """Names as a flag's type sees them: the built-in types; any other (a class of the library,
+    such as ``Recipe`` in ``str | Recipe``) reads as ``object``, so no module is imported for it."""
+
+    def __missing__(self, name: str) -> Any:
+        return getattr(builtins, name, object)
+
+
+def _hint(annotation: Any) -> Any:
+    """A field's type from its annotation, which ``from __future__ import annotations`` keeps as text."""
+    return eval(annotation, {"__builtins__": {}}, _BuiltinNames()) if isinstance(annotation, str) else annotation
 
 
 def _base_type(hint: Any) -> Any:
@@ -46,12 +60,11 @@ def add_spec_flags(parser: argparse.ArgumentParser, spec: type[Spec], **override
         overrides: per option name, argparse keywords that replace the generated ones (a flag
             that needs its own form, such as ``required``).
     """
-    hints = typing.get_type_hints(spec)
     for item in spec_options(spec):
         meta = item.metadata
         if not meta.get("flag", True):
             continue
-        kind = _base_type(hints[item.name])
+        kind = _base_type(_hint(item.type))
         settings: dict[str, Any] = {"help": help_text(item), "default": item.default}
         if kind is bool:
             settings["action"] = "store_true"

@@ -5,7 +5,7 @@ import argparse
 
 from convscope import api
 from convscope.cli.common import cli_recipe, emit, load_model, parse_units, plural, progress_bar, warn_skipped
-from convscope.cli.flags import LAYER_HELP, Command, json_flag, library_default, model_argument, model_flags, recipe_flags
+from convscope.cli.flags import LAYER_HELP, Command, json_flag, model_argument, model_flags, recipe_flags
 from convscope.cli.spec_flags import spec_from_args
 
 
@@ -65,7 +65,7 @@ def trust_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--units", help="units to measure, e.g. 0-15 (default: the first 8)")
     p.add_argument("--photos", required=True, metavar="DIR", help="folder of photos, read with its subfolders and "
                    "streamed, so it can be of any size")
-    p.add_argument("--out", default=library_default(api.trust, "out"), help="output folder: trust.json, each unit's "
+    p.add_argument("--out", default=api.TRUST_OUT, help="output folder: trust.json, each unit's "
                    "pictures and path plot, sheet.png")
     p.add_argument("--export-trials", metavar="DIR", help="also write the trials as a page people can take "
                    "(index.html) and its answer key (answer-key.json)")

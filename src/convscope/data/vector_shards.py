@@ -26,7 +26,6 @@ from typing import Iterator
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
 
 from convscope.data.photo_pass import BatchSeen, Checkpoint, PassState, run_pass, saved_kind
 from convscope.data.photo_sources import PhotoFolder, as_folder
@@ -90,6 +89,8 @@ class VectorShards:
     def minibatches(self, size: int, epoch: int, seed: int) -> Iterator[torch.Tensor]:
         """Every vector once as float32 (n, C) minibatches: the shards in a seeded order, each
         shuffled, so one shard is in memory at a time."""
+        from safetensors.torch import load_file
+
         generator = torch.Generator().manual_seed(seed * 7919 + epoch)
         carry: torch.Tensor | None = None
         for number in torch.randperm(len(self.shards), generator=generator).tolist():
@@ -106,6 +107,8 @@ class VectorShards:
 
     def shard(self, number: int) -> dict[str, torch.Tensor]:
         """Shard ``number``: its ``vectors`` (n, C) float16, ``photos`` (n,) and ``positions`` (n, 2)."""
+        from safetensors.torch import load_file
+
         return load_file(str(self.shards[number]))
 
 
@@ -269,6 +272,8 @@ def _take(maps: torch.Tensor, indices: torch.Tensor, quota: np.ndarray, seed: in
 
 def _close_shard(out: Path, part: CollectedVectors) -> None:
     """Writes the buffered vectors as the next shard file and empties the buffer."""
+    from safetensors.torch import save_file
+
     tensors = {key: torch.cat([b[key] for b in part.batches]).contiguous() for key in ("vectors", "photos", "positions")}
     name = f"shard-{len(part.written):05d}.safetensors"
     with atomic_path(out / name) as tmp:

@@ -1,11 +1,25 @@
 """The recipe of a command's spec: a Recipe or a recipe's name, with the picture's size and
-steps on top, resolved once when the spec is made."""
+steps on top, resolved once when the spec is made. Torch loads only then, so that a front end
+can list the specs without it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.engine.recipe_settings import DEFAULT_RECIPE
 from convscope.runtime.spec import Spec, option
+
+if TYPE_CHECKING:
+    from convscope.engine.recipes import Recipe
+
+RENDER_BATCH = 32  # slots optimized together unless a caller says otherwise
+
+
+def resolve_recipe(recipe: "Recipe | str", **options: object) -> "Recipe":
+    """The recipe of a spec's option (see ``convscope.engine.recipes.get_recipe``)."""
+    from convscope.engine.recipes import get_recipe  # torch: loaded when a spec is made, not to list the options
+
+    return get_recipe(recipe, **options)
 
 
 @dataclass(frozen=True)
@@ -20,10 +34,9 @@ class RecipeOptions(Spec):
 
     def check(self) -> None:
         """Resolves the recipe once."""
-        object.__setattr__(self, "recipe", get_recipe(self.recipe, size=self.size, steps=self.steps))
+        object.__setattr__(self, "recipe", resolve_recipe(self.recipe, size=self.size, steps=self.steps))
 
     @property
     def resolved(self) -> Recipe:
         """The recipe, typed as resolved."""
-        assert isinstance(self.recipe, Recipe)
-        return self.recipe
+        return cast("Recipe", self.recipe)

@@ -13,7 +13,9 @@ from convscope.engine.halving import Halving
 from convscope.engine.memory import check_render_memory
 from convscope.engine.objective_text import as_objective
 from convscope.engine.objectives import Objective, unit_objective
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.engine.recipe_options import RENDER_BATCH
+from convscope.engine.recipe_settings import DEFAULT_RECIPE
+from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.slots import SlotState, per_slot_entries, split_slots
 from convscope.errors import ConvscopeError, OutOfRangeError
 from convscope.models.base import VisionModel
@@ -122,7 +124,6 @@ class Stages:
         return steps
 
 
-RENDER_BATCH = 32  # slots optimized together unless a caller says otherwise
 
 
 @dataclass(frozen=True)

@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 
 from convscope.engine.param import correlate
+from convscope.engine.spectrum_spec import SpectrumSpec
 from convscope.errors import ImageInputError
 from convscope.io.files import atomic_path
 from convscope.io.notebook import fields_html
 from convscope.io.picture import to_tensor
-from convscope.runtime.spec import Spec, option
 
 FORMAT = "convscope-spectrum-1"
 DEFAULT_FILE = "spectrum.npz"
@@ -87,15 +87,6 @@ def _random_crops(pixels: np.ndarray, count: int, resolution: int, gen: torch.Ge
         crops.append(F.interpolate(crop, size=(resolution, resolution), mode="bilinear",
                                    align_corners=False, antialias=True))
     return torch.cat(crops)
-
-
-@dataclass(frozen=True)
-class SpectrumSpec(Spec):
-    """The options of ``spectrum``."""
-
-    resolution: int = option(256, "the side in px the crops are resized to", minimum=8)
-    crops: int = option(32, "random crops per photo", minimum=1)
-    seed: int = option(0, "random seed of the crops")
 
 
 def measure_spectrum(photos: Iterable[tuple[str, np.ndarray]], *, count: int | None = None,

@@ -26,18 +26,18 @@ from convscope.data.exemplar_crops import field_crop
 from convscope.data.photo_pass import ShardRunner
 from convscope.data.photo_sources import PhotoFolder
 from convscope.engine.objectives import direction
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.render import render
 from convscope.errors import MissingExtraError, OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
 from convscope.io.picture import Picture, row
-from convscope.jobs.job_folder import WAIT_HELP, JobFolder
+from convscope.jobs.job_folder import JobFolder
+from convscope.jobs.specs import ActivationAtlasSpec
 from convscope.models.base import VisionModel
 from convscope.models.receptive import ReceptiveField, receptive_field
 from convscope.runtime.progress import StageProgress
 from convscope.runtime.record import RecordError
-from convscope.runtime.spec import Spec, option
 
 ATLAS_FILE = "activation-atlas.json"
 CELLS = "cells"
@@ -131,25 +131,6 @@ class ActivationAtlasSummary:
         return fields_html(f"activation atlas: {self.index}", {
             "cells": self.cells, "rendered now": self.rendered, "samples": self.samples, "photos": self.photos,
             "unreadable photos": len(self.skipped)})
-
-
-@dataclass(frozen=True)
-class ActivationAtlasSpec(Spec):
-    """The options of ``activation-atlas`` (see ``convscope.activation_atlas``)."""
-
-    grid: int = option(20, "cells per side of the grid", minimum=1, maximum=100)
-    samples: int = option(5000, "activation vectors sampled (random positions, spread over the photos)", minimum=2)
-    min_count: int = option(3, "fewest vectors a cell needs to be drawn", minimum=1)
-    recipe: Recipe | str = option(DEFAULT_RECIPE, "how each cell's mean direction is rendered", flag=False)
-    batch: int = option(32, "cells optimized together", minimum=1)
-    photo_batch: int = option(32, "photos per forward pass of the sampling", minimum=1)
-    workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
-    seed: int = option(0, "the seed of the sampling, the layout and the pictures")
-    wait: bool = option(False, WAIT_HELP)
-
-    def check(self) -> None:
-        """Resolves the recipe once."""
-        object.__setattr__(self, "recipe", get_recipe(self.recipe))
 
 
 def activation_atlas(model: VisionModel, layer: str, photos_dir: str | Path, out: str | Path,

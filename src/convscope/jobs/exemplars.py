@@ -23,11 +23,11 @@ from convscope.data.unit_exemplars import ExemplarSet, LayerExemplars
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
-from convscope.jobs.job_folder import WAIT_HELP, JobFolder
+from convscope.jobs.job_folder import JobFolder
+from convscope.jobs.specs import ExemplarsSpec
 from convscope.models.base import VisionModel
 from convscope.runtime.progress import Progress
 from convscope.runtime.record import RecordError
-from convscope.runtime.spec import Spec, option
 
 STATE_FILE = "exemplars-state.pt"
 
@@ -63,18 +63,6 @@ def _settings(model: VisionModel, layers: Sequence[str], files: Sequence[Path], 
     digest = files_signature(files, root)
     return {"model": model.name, "layers": list(layers), "top": top, "size": size, "batch": batch,
             "photos": len(files), "files_signature": digest, "precision": model.effective_precision}
-
-
-@dataclass(frozen=True)
-class ExemplarsSpec(Spec):
-    """The options of ``exemplars`` (see ``convscope.exemplars``)."""
-
-    layers: tuple[str, ...] = option((), "the layers (default: the model's main layers, logits included)")
-    top: int = option(9, "photos kept per unit, by peak and by mean", minimum=1)
-    batch: int = option(64, "photos per forward pass", minimum=1)
-    workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
-    checkpoint_every: int = option(20, "save the state every this many batches", minimum=1, metavar="BATCHES")
-    wait: bool = option(False, WAIT_HELP)
 
 
 def run_exemplars(model: VisionModel, photos_dir: str | Path, out: str | Path, spec: ExemplarsSpec, *,

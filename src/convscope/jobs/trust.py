@@ -17,8 +17,9 @@ from convscope.data.trust_record import TrustRecord
 from convscope.engine.recipes import get_recipe
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, column, labelled, row
-from convscope.jobs.job_folder import WAIT_HELP, JobFolder
-from convscope.methods.fidelity import StatsSpec, UnitFidelity, measure_units, median_of
+from convscope.jobs.job_folder import JobFolder
+from convscope.jobs.specs import TrustSpec
+from convscope.methods.fidelity import UnitFidelity, measure_units, median_of
 from convscope.methods.trust.assess import TrustSettings
 from convscope.methods.trust.judge import load_judge
 from convscope.methods.trust.path import path_layers
@@ -26,7 +27,6 @@ from convscope.methods.trust.plot import path_plot
 from convscope.models.base import VisionModel
 from convscope.pages.trials_page import write_trials_page
 from convscope.runtime.progress import Progress
-from convscope.runtime.spec import option
 
 TRUST_FILE = "trust.json"
 ANSWER_KEY = "answer-key.json"
@@ -54,16 +54,6 @@ def summary(rows: Sequence[dict]) -> dict:
             "median_choice_pictures": median_of(r["choice_pictures"] for r in rows),
             "median_choice_photos": median_of(r["choice_photos"] for r in rows),
             "median_choice_random": median_of(r["trust"]["choice_random"]["score"] for r in rows)}
-
-
-@dataclass(frozen=True)
-class TrustSpec(StatsSpec):
-    """The options of ``trust`` (see ``convscope.trust``): those of ``stats``, and where the
-    trials page goes and whether to wait for the folder."""
-
-    export: str | None = option(None, "also write the trials as a page people can take (index.html) and its answer "
-                                      "key (answer-key.json) in this folder", metavar="DIR", flag=False)
-    wait: bool = option(False, WAIT_HELP)
 
 
 def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | Path, spec: TrustSpec, *,

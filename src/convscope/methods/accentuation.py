@@ -25,14 +25,12 @@ from convscope.engine.transforms import no_transforms
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, row
+from convscope.methods.specs import AccentuateSpec, CaricatureSpec
 from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress, shows_progress
-from convscope.runtime.spec import Spec, option, takes
-
-DEFAULT_STRENGTH = 5.0  # chelsea toward magpie, 32 steps: block8 distance 0.82 against 1.10 unregularized
-DEFAULT_STEPS = 128
+from convscope.runtime.spec import takes
 
 
 def photo_recipe(recipe: str | Recipe, steps: int, size: int) -> Recipe:
@@ -101,20 +99,6 @@ def _finish(start: torch.Tensor, picture: Picture, info: dict) -> Accentuated:
     return Accentuated(picture, photo, row([photo, picture, _difference(start.cpu(), saved)]), info)
 
 
-@dataclass(frozen=True)
-class AccentuateSpec(Spec):
-    """The options of ``accentuate``."""
-
-    layer: str | None = option(None, "the earlier layer kept close to the photo's (default: a main layer about "
-                                     "halfway to the objective's)")
-    strength: float = option(DEFAULT_STRENGTH, "the weight of staying close to the photo, from 0 (none) to 1000",
-                             minimum=0, maximum=1000)
-    steps: int = option(DEFAULT_STEPS, "optimization steps", minimum=1)
-    recipe: Recipe | str = option("lucid", "a recipe that starts from the photo (its transforms are left out)",
-                                  flag=False)
-    seed: int = option(0, "random seed of the render")
-
-
 @shows_progress("accentuate", "unit-step")
 @takes(AccentuateSpec)
 def accentuate(model: VisionModel | str, photo: object, objective: Objective | str, *,
@@ -156,17 +140,6 @@ def accentuate(model: VisionModel | str, photo: object, objective: Objective | s
             "recipe": rec.as_dict(), "seed": seed, "precision": model.effective_precision}
     picture.info = dict(info)
     return _finish(start, picture, info)
-
-
-@dataclass(frozen=True)
-class CaricatureSpec(Spec):
-    """The options of ``caricature``."""
-
-    steps: int = option(DEFAULT_STEPS, "optimization steps", minimum=1)
-    from_noise: bool = option(False, "start from noise instead of the photo")
-    recipe: Recipe | str = option("lucid", "a recipe that starts from the photo (its transforms are left out)",
-                                  flag=False)
-    seed: int = option(0, "random seed of the render")
 
 
 @shows_progress("caricature", "unit-step")

@@ -7,15 +7,15 @@ from typing import Any
 import torch
 
 from convscope.engine.objectives import class_logit, class_prob
-from convscope.engine.recipes import Recipe, get_recipe
+from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
-from convscope.errors import OutOfRangeError
 from convscope.io.picture import Picture, fit_square
+from convscope.methods.specs import ClassvizSpec
 from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.classes import resolve_class
 from convscope.runtime.progress import Progress, shows_progress
-from convscope.runtime.spec import Spec, option, takes
+from convscope.runtime.spec import takes
 
 TOP = 5
 
@@ -63,29 +63,6 @@ def opinion(model: VisionModel, image: torch.Tensor, target: int, resize: bool =
     rank = int((order == target).nonzero()[0, 0]) + 1
     top = [{"index": int(i), "name": model.class_name(int(i)), "probability": float(probs[i])} for i in order[:TOP]]
     return Opinion(model.name, float(probs[target]), rank, top)
-
-
-@dataclass(frozen=True)
-class ClassvizSpec(Spec):
-    """The options of ``classviz``."""
-
-    recipe: Recipe | str = option("keras2016", "how the image is rendered: a Recipe or a recipe's name", flag=False)
-    score: str = option("logit", "maximize the class's logit or its softmax probability",
-                        choices=lambda: ("logit", "prob"))
-    until: float | None = option(None, "stop when the class probability reaches this, e.g. 0.999")
-    steps: int | None = option(None, "the step budget (default: the recipe's; keras2016 60)", minimum=1, flag=False)
-    size: int | tuple[int, int] | None = option(None, "the image's size (default: the model's input size; maco: "
-                                                      "the recipe's)", flag=False)
-    seed: int = option(0, "random seed of the render")
-    others: tuple[VisionModel, ...] = option((), "other networks asked afterwards what they see: one network sure and "
-                                                "another not marks a fooling image", flag=False)
-
-    def check(self) -> None:
-        """Refuses an ``until`` that is not a probability; keeps the other networks as a tuple."""
-        if self.until is not None and not 0 < self.until < 1:
-            raise OutOfRangeError(f"{{until}} must be a probability between 0 and 1, got {self.until}",
-                                  options=["until"])
-        object.__setattr__(self, "others", tuple(self.others))
 
 
 @shows_progress("classviz", "step")

@@ -7,9 +7,9 @@ import torch
 
 from convscope.errors import OutOfRangeError
 from convscope.io.photo_reading import as_photo
+from convscope.methods.specs import ClassifySpec
 from convscope.models import as_model
 from convscope.models.base import VisionModel
-from convscope.runtime.spec import Spec, option
 
 
 @dataclass
@@ -17,13 +17,6 @@ class Prediction:
     index: int
     name: str
     probability: float
-
-
-@dataclass(frozen=True)
-class ClassifySpec(Spec):
-    """The options of ``classify``."""
-
-    top: int = option(5, "classes to show per photo", minimum=1)
 
 
 def classify(model: VisionModel | str, photo: object, top: int | None = None, *,

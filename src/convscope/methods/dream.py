@@ -19,12 +19,13 @@ from convscope.engine.objectives import Objective, layer
 from convscope.errors import ImageInputError, OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, to_tensor
+from convscope.methods.specs import DreamSpec
 from convscope.models import as_model
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.heap import reused_memory
 from convscope.runtime.progress import Progress, shows_progress
-from convscope.runtime.spec import Spec, option, takes
+from convscope.runtime.spec import takes
 
 
 @dataclass
@@ -97,30 +98,6 @@ def octave_sizes(h: int, w: int, octaves: int, scale: float, min_size: int) -> l
 
 
 DEFAULT_LAYERS = ("block8", "block10")
-
-
-@dataclass(frozen=True)
-class DreamSpec(Spec):
-    """The options of ``dream``."""
-
-    layers: tuple[str, ...] | None = option(None, "the layers to amplify (default block8,block10 for "
-                                                  "efficientnet-lite); give these or an objective")
-    layer_weights: tuple[float, ...] | None = option(None, "one weight per layer, e.g. 1,1.5")
-    octaves: int = option(4, "image scales, each octave_scale smaller", minimum=1)
-    octave_scale: float = option(1.4, "the size ratio between octaves", minimum=0)
-    steps: int = option(10, "steps per octave", minimum=1)
-    step_size: float = option(0.01, "the mean change per pixel and step, on 0..1", minimum=0)
-    jitter: int = option(32, "the random roll in px at each step", minimum=0)
-    tile: int = option(512, "the gradient's tile size in px (bounded memory)", minimum=1)
-    seed: int = option(0, "random seed of the rolls")
-
-    def check(self) -> None:
-        """Refuses a step size or octave scale that cannot move or shrink the image."""
-        if self.step_size <= 0:
-            raise OutOfRangeError(f"{{step_size}} must be positive, got {self.step_size}", options=["step_size"])
-        if self.octave_scale <= 1 and self.octaves > 1:
-            raise OutOfRangeError(f"{{octave_scale}} must be above 1, got {self.octave_scale}",
-                                  options=["octave_scale"])
 
 
 @shows_progress("dream", "step")

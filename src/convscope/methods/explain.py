@@ -11,18 +11,18 @@ from typing import Any, Sequence
 import torch
 
 from convscope.data.atlas_folder import atlas_pictures
-from convscope.engine.recipe_options import RecipeOptions
 from convscope.engine.recipes import Recipe
 from convscope.engine.render import render_units
 from convscope.errors import OutOfRangeError
 from convscope.io.notebook import picture_html, table_html
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture
+from convscope.methods.specs import ExplainSpec
 from convscope.models import as_model
 from convscope.models.base import LOGITS, VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress, shows_progress
-from convscope.runtime.spec import option, takes
+from convscope.runtime.spec import takes
 
 
 @dataclass
@@ -57,22 +57,6 @@ def _layer_and_gradient(model: VisionModel, layer: str, image: torch.Tensor) -> 
         kind = model.layer(layer).layout.kind
         raise OutOfRangeError(f"explain needs the maps of a convolutional layer; {layer} is a {kind} layer")
     return maps[0].detach().float().cpu(), grad[0].float().cpu(), top
-
-
-@dataclass(frozen=True)
-class ExplainSpec(RecipeOptions):
-    """The options of ``explain``; the recipe and steps are those of pictures rendered now."""
-
-    recipe: Recipe | str = option("lucid", "the recipe of pictures rendered now: a Recipe or a recipe's name",
-                                  flag=False)
-    steps: int | None = option(128, "the steps of pictures rendered now", minimum=1)
-    per_position: int = option(3, "units shown per position", minimum=1)
-    max_units: int = option(16, "without atlas: the units with the highest peaks that positions choose from",
-                            minimum=1)
-    class_units: int = option(8, "units shown for the top class", minimum=1)
-    atlas: str | Path | None = option(None, "a finished atlas folder to take the unit pictures from (else they are "
-                                     "rendered now, in one batch)", metavar="DIR")
-    seed: int = option(0, "random seed of pictures rendered now")
 
 
 @shows_progress("explain", "unit-step")

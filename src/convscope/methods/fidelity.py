@@ -8,10 +8,10 @@ import torch
 
 from convscope.data.photo_sources import PhotoFolder, PhotosLike, as_source
 from convscope.data.photo_stats import photo_statistics
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
-from convscope.errors import OutOfRangeError
+from convscope.engine.recipes import get_recipe
 from convscope.io.notebook import table_html
 from convscope.io.picture import Picture
+from convscope.methods.specs import StatsSpec
 from convscope.methods.trust.assess import (
     TrustMeter,
     TrustSettings,
@@ -25,7 +25,6 @@ from convscope.methods.trust.judge import load_judge
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
-from convscope.runtime.spec import Spec, option
 
 
 def photo_maxima(model: VisionModel, layer: str, photos: PhotosLike = None,
@@ -167,33 +166,6 @@ def measure_units(model: VisionModel, layer: str, photos: PhotosLike, spec: Stat
     return UnitFidelity(info.name, rows, {**settings, "trust": trust.as_dict()}, measured, pictures_per_unit)
 
 
-FIRST_UNITS = 8  # units measured by default: the layer's first
-
-
-@dataclass(frozen=True)
-class StatsSpec(Spec):
-    """The options of ``stats`` (see ``convscope.stats``)."""
-
-    units: tuple[int, ...] = option((), "the units to measure (default: the layer's first 8)", flag=False)
-    judge: str | VisionModel | None = option(None, "the network whose embeddings the machine observer compares "
-                                                   "(default: efficientnet-lite2; efficientnet-lite0 for "
-                                                   "efficientnet-lite2 itself)", metavar="MODEL")
-    trials: int = option(50, "two-alternative trials per unit and kind of reference", minimum=1)
-    references: int = option(3, "references per kind: the unit's best photos, and its pictures (seeds)", minimum=1)
-    recipe: Recipe | str = option(DEFAULT_RECIPE, "how the pictures are rendered", flag=False)
-    seed: int = option(0, "the seed of the pictures and the trials")
-    batch: int = option(32, "units optimized together", minimum=1)
-
-    def check(self) -> None:
-        """Resolves the recipe once; refuses a negative unit."""
-        object.__setattr__(self, "recipe", get_recipe(self.recipe))
-        object.__setattr__(self, "units", tuple(int(u) for u in self.units))
-        if self.units and min(self.units) < 0:
-            raise OutOfRangeError(f"{{units}} are numbers from 0, got {min(self.units)}", options=["units"])
-
-    def units_of(self, model: VisionModel, layer: str) -> list[int]:
-        """The units to measure in ``layer``: the spec's, or the layer's first ones."""
-        return list(self.units) or list(range(min(FIRST_UNITS, model.layer(layer).channels)))
 
 
 def unit_stats(model: VisionModel, layer: str, photos: PhotosLike, spec: StatsSpec,

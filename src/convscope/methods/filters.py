@@ -4,19 +4,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from convscope.data.photo_sources import PhotosLike
 from convscope.engine.halving import Halving
 from convscope.engine.objectives import Objective, unit_number, unit_objective
-from convscope.engine.recipe_options import RecipeOptions
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.engine.recipe_settings import DEFAULT_RECIPE
+from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.render import render, render_units
 from convscope.errors import OutOfRangeError
 from convscope.io.picture import Picture, stitch
 from convscope.methods.fidelity import fidelity, photo_maxima
 from convscope.methods.kernels import kernel_pictures
+from convscope.methods.specs import SELECT_RULES, FilterSpec, GridSpec
 from convscope.models import VisionModel, as_model
 from convscope.runtime.progress import Progress, shows_progress
-from convscope.runtime.spec import option, takes
+from convscope.runtime.spec import takes
 
 ACTIVATION_NOTE = ("activation: the objective on the optimized image; picture_activation: on the saved "
                    "picture (8-bit, in the recipe's display)")
@@ -43,20 +43,6 @@ def show(model: VisionModel | str, objective: Objective | str, *, recipe: str | 
     picture.info = {"model": model.name, "objective": str(objective), "activation": float(result.final[0]),
                     "picture_activation": float(result.picture_final[0]), "recipe": rec.as_dict(), "seed": seed}
     return picture
-
-
-@dataclass(frozen=True)
-class FilterSpec(RecipeOptions):
-    """The options of ``filter``."""
-
-    seed: int = option(0, "random seed: the picture starts from noise drawn with seed + the unit")
-    thresholds: tuple[int, ...] = option((), "also keep the pictures at these steps, e.g. 32,128,512 (written "
-                                             "beside the output as NAME.steps.png)", metavar="STEPS")
-
-    def check(self) -> None:
-        """Resolves the recipe once; keeps the thresholds as a tuple."""
-        super().check()
-        object.__setattr__(self, "thresholds", tuple(int(step) for step in self.thresholds))
 
 
 @shows_progress("filter", "step")
@@ -117,25 +103,6 @@ class Grid:
         return self.sheet._repr_png_()
 
 
-SELECT_RULES = ("auto", "halving", "full")
-
-
-@dataclass(frozen=True)
-class GridSpec(RecipeOptions):
-    """The options of ``grid``."""
-
-    candidates: int = option(200, "the first filters to render", minimum=1)
-    top: int = option(64, "the best filters to keep", minimum=1)
-    batch: int = option(32, "filters optimized together", minimum=1)
-    select: str | Halving = option("auto", "halving: drop the filters far behind after 1/8, 1/4 and 1/2 of the steps "
-                                           "(the kept ones get the pictures of a full run; it can miss some of the best: "
-                                           "see the documentation); full: render every candidate to the end; auto: "
-                                           "halving with the lucid recipe at 128 steps or more, where it was measured "
-                                           "to keep the best, full otherwise; or a Halving of one's own",
-                                   choices=lambda: SELECT_RULES)
-    seed: int = option(0, "random seed: filter u starts from noise drawn with seed + u")
-    photos: PhotosLike = option(None, "the photos each filter is compared with: a folder, a list, or None for the "
-                                      "built-in photos", flag=False)
 
 
 @shows_progress("grid", "unit-step")

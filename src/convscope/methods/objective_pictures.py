@@ -2,32 +2,15 @@
 several seeds on the one loop."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from convscope.engine.batch import RenderResult
 from convscope.engine.objectives import Objective
-from convscope.engine.recipe_options import RecipeOptions
-from convscope.engine.render import RENDER_BATCH, render
+from convscope.engine.render import render
+from convscope.methods.specs import RenderSpec
 from convscope.models import VisionModel, as_model
 from convscope.runtime.progress import Progress, shows_progress
-from convscope.runtime.spec import option, takes
-
-
-@dataclass(frozen=True)
-class RenderSpec(RecipeOptions):
-    """The options of ``render``."""
-
-    count: int = option(1, "pictures with different seeds, on one sheet", minimum=1)
-    batch: int = option(RENDER_BATCH, "pictures optimized together", minimum=1)
-    seed: int = option(0, "random seed: picture i starts from noise drawn with seed + i")
-    thresholds: tuple[int, ...] = option((), "also keep the pictures at these steps, e.g. 32,128,512 (written "
-                                             "beside the output as NAME.steps.png)", metavar="STEPS")
-
-    def check(self) -> None:
-        """Resolves the recipe once; keeps the thresholds as a tuple."""
-        super().check()
-        object.__setattr__(self, "thresholds", tuple(int(step) for step in self.thresholds))
+from convscope.runtime.spec import takes
 
 
 @shows_progress("render", "unit-step")

@@ -11,9 +11,10 @@ import torch.nn.functional as F
 from convscope.errors import ImageInputError, OutOfRangeError
 from convscope.io.photo_reading import as_photo
 from convscope.io.picture import Picture, to_tensor
+from convscope.methods.specs import SaliencySpec
 from convscope.models import as_model
 from convscope.models.base import VisionModel
-from convscope.runtime.spec import Spec, option, takes
+from convscope.runtime.spec import takes
 
 # Anchor colours of a dark-to-bright heat scale (black, purple, red, orange, pale yellow).
 HEAT = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252, 255, 164]], dtype=float)
@@ -85,15 +86,6 @@ def overlay(photo: np.ndarray, heat: np.ndarray, gamma: float = 0.8) -> np.ndarr
     alpha = strength[..., None]
     out = gray * (1 - alpha) + heat_colors(strength) * alpha
     return np.clip(out, 0, 255).astype(np.uint8)
-
-
-@dataclass(frozen=True)
-class SaliencySpec(Spec):
-    """The options of ``saliency``."""
-
-    samples: int = option(16, "noisy copies averaged (SmoothGrad); 1 = plain", minimum=1)
-    noise: float = option(0.15, "the noise's std on 0..1; 0 = plain Simonyan", minimum=0)
-    seed: int = option(0, "random seed of the noise")
 
 
 @takes(SaliencySpec)

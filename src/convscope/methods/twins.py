@@ -21,20 +21,17 @@ import torch
 from convscope.data.atlas_folder import atlas_pictures
 from convscope.data.photo_pass import BatchSeen, run_pass
 from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, as_source
-from convscope.engine.recipe_options import RecipeOptions
 from convscope.engine.recipes import Recipe
 from convscope.engine.render import render_units
 from convscope.engine.transforms import rotate
 from convscope.errors import OutOfRangeError
 from convscope.io.notebook import picture_html, table_html
 from convscope.io.picture import Picture, labelled
+from convscope.methods.specs import DEFAULT_ANGLES, check_threshold
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress
-from convscope.runtime.spec import option
 
-DEFAULT_ANGLES = (90, 180, 270)
-TWIN_PICTURE_STEPS = 256  # steps of the pictures rendered for the twin sheet (when no atlas gives them)
 CONSTANT = 1e-5  # a unit whose standard deviation is below this (relative to its mean) is constant
 
 
@@ -73,26 +70,6 @@ class TwinReport:
         return {"layer": self.layer, "units": self.units, "pairs": len(self.pairs),
                 "with_twin": self.with_twin, "fraction": self.with_twin / self.units,
                 "by_angle": {a: {"units": n, "fraction": n / self.units} for a, n in self.with_twin_by_angle.items()}}
-
-
-def angle_list(angles: Sequence[float] | None = None, angle_step: float | None = None) -> list[float]:
-    """The angles to try, each in (0, 360): ``angles``, or every multiple of ``angle_step``
-    (default: 90, 180 and 270).
-
-    Raises:
-        OutOfRangeError: an angle or step out of (0, 360).
-    """
-    if angle_step is not None:
-        if angle_step <= 0 or angle_step >= 360:
-            raise OutOfRangeError(f"{{angle_step}} must be between 0 and 360 (exclusive), got {angle_step}",
-                                  options=["angle_step"])
-        values = [angle_step * k for k in range(1, int(359.999 // angle_step) + 1)]
-    else:
-        values = list(angles or DEFAULT_ANGLES)
-    for a in values:
-        if not 0 < a < 360:
-            raise OutOfRangeError(f"angles must be between 0 and 360 (exclusive), got {a}")
-    return sorted(set(float(a) for a in values))
 
 
 def turn(x: torch.Tensor, angle: float) -> torch.Tensor:
@@ -196,13 +173,6 @@ def _standardize(x: torch.Tensor) -> torch.Tensor:
     """(C, N) rows to mean 0 and norm sqrt(N) (so that x @ y.T / N is a correlation)."""
     x = x - x.mean(dim=1, keepdim=True)
     return x / (x.pow(2).mean(dim=1, keepdim=True).sqrt() + 1e-8)
-
-
-def check_threshold(threshold: float) -> None:
-    """A twin threshold is a correlation, in [-1, 1]."""
-    if not -1 <= threshold <= 1:
-        raise OutOfRangeError(f"{{threshold}} is a correlation: give a value in [-1, 1], such as 0.7; got {threshold:g}",
-                              options=["threshold"])
 
 
 def find_twins(model: VisionModel, layer: str, photos: PhotosLike = None, *,
@@ -309,31 +279,3 @@ def twin_pictures(model: VisionModel, report: TwinReport, recipe: Recipe, atlas:
     return dict(zip(units, result.pictures)).__getitem__
 
 
-@dataclass(frozen=True)
-class TwinsSpec(RecipeOptions):
-    """The options of ``twins``; the recipe, size and steps are those of pictures rendered now."""
-
-    steps: int | None = option(TWIN_PICTURE_STEPS, "the steps of pictures rendered now", minimum=1)
-    angles: tuple[float, ...] | None = option(None, "the angles to try, in degrees (default 90,180,270)")
-    angle_step: float | None = option(None, "try every multiple of this angle instead")
-    threshold: float = option(0.7, "the lowest twin score reported, a correlation in [-1, 1]")
-    top: int = option(8, "pairs on the sheet", minimum=1)
-    pictures: bool = option(True, "whether to add the pairs' pictures (the sheet)", flag=False)
-    atlas: str | Path | None = option(None, "an atlas folder to take the unit pictures from (else rendered now)",
-                                      metavar="DIR")
-
-    def check(self) -> None:
-        """Resolves the recipe once; refuses both angles and a step, angles out of (0, 360) and
-        a threshold outside [-1, 1]."""
-        super().check()
-        if self.angles is not None and self.angle_step is not None:
-            raise OutOfRangeError("give {angles} or {angle_step}, not both", options=["angles", "angle_step"])
-        check_threshold(self.threshold)
-        if self.angles is not None:
-            object.__setattr__(self, "angles", tuple(self.angles))
-        angle_list(self.angles, self.angle_step)
-
-    @property
-    def angle_values(self) -> list[float]:
-        """The angles to try."""
-        return angle_list(self.angles, self.angle_step)

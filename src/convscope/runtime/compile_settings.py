@@ -17,8 +17,8 @@ from typing import Iterator
 import torch
 
 from convscope.errors import OutOfRangeError
+from convscope.runtime.setting_names import COMPILE_MODES
 
-COMPILE_MODES = ("auto", "on", "off")
 AUTO_MIN_STEPS = 128  # on CUDA, shorter runs do not earn back a compile (unmeasured: see README)
 
 

@@ -7,8 +7,6 @@ import torch
 
 from convscope.errors import OutOfRangeError
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
-
 
 def resolve_device(name: str | torch.device) -> str:
     """The device ``name`` stands for here (``auto``: CUDA when there is one); a clear error

@@ -18,8 +18,7 @@ from typing import Iterator
 import torch
 
 from convscope.errors import OutOfRangeError
-
-PRECISIONS = ("auto", "float32", "tf32", "bfloat16")
+from convscope.runtime.setting_names import PRECISIONS
 
 
 def check(name: str) -> str:

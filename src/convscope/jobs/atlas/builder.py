@@ -21,14 +21,15 @@ from convscope.data.photo_sources import PhotoSource, photo_source
 from convscope.data.photo_stats import PhotoStats, photo_statistics
 from convscope.engine.batch import as_seen
 from convscope.engine.objectives import channel, unit_objective
-from convscope.engine.recipes import DEFAULT_RECIPE, Recipe, get_recipe
+from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.render import render_units
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
 from convscope.io.picture import Picture
 from convscope.jobs.atlas import measure
 from convscope.jobs.atlas.store import CONFIG, GENERATED, AtlasStore, batch_hint
-from convscope.jobs.job_folder import WAIT_HELP, JobFolder
+from convscope.jobs.job_folder import JobFolder
+from convscope.jobs.specs import AtlasSpec
 from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
 from convscope.methods.trust.assess import TrustMeter, TrustSettings, trust_impossible
@@ -37,7 +38,6 @@ from convscope.methods.trust.plot import path_plot
 from convscope.models.base import VisionModel
 from convscope.pages.atlas_site import write_site
 from convscope.runtime.progress import Progress
-from convscope.runtime.spec import Spec, option
 
 THUMB_PX = 64
 AtlasProgress = Callable[[float, int, "int | None"], None]
@@ -146,33 +146,6 @@ class LocalRunner:
 
     def close(self) -> None:
         """Nothing to release."""
-
-
-@dataclass(frozen=True)
-class AtlasSpec(Spec):
-    """The options of ``atlas`` (see ``convscope.atlas``)."""
-
-    layers: tuple[str, ...] = option((), "the layers (default: every layer, logits included)")
-    recipe: Recipe | str = option(DEFAULT_RECIPE, "how the units are rendered", flag=False)
-    photos: str | None = option(None, "a folder of your own photos for the statistics and, with enough photos, each "
-                                      "unit's trust measures (its one picture as the reference); read with its "
-                                      "subfolders and streamed, so it can be of any size (default: the built-in set)",
-                                metavar="DIR")
-    exemplars: str | None = option(None, "a finished exemplars folder: each unit's page shows its dataset examples, "
-                                         "cropped to its receptive field", metavar="DIR")
-    batch: int = option(32, "units optimized together (part of the atlas's settings)", minimum=1)
-    seed: int = option(0, "the seed of the pictures")
-    workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
-    judge: str | VisionModel | None = option(None, "with photos: the network whose embeddings the machine observer "
-                                                   "compares (default: efficientnet-lite2; efficientnet-lite0 for "
-                                                   "efficientnet-lite2 itself)", metavar="MODEL")
-    trials: int = option(50, "with photos: two-alternative trials per unit and kind of reference", minimum=1)
-    force: bool = option(False, "replace an atlas with other settings in the output folder")
-    wait: bool = option(False, WAIT_HELP)
-
-    def check(self) -> None:
-        """Resolves the recipe once."""
-        object.__setattr__(self, "recipe", get_recipe(self.recipe))
 
 
 def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progress: AtlasProgress | None = None,

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import save_file
 
 from convscope.data.photo_stream import photo_batches
 from convscope.data.unit_exemplars import LayerExemplars
@@ -51,6 +50,8 @@ class CodeParts:
             self.flush()
 
     def flush(self) -> None:
+        from safetensors.torch import save_file
+
         if not self.photos:
             return
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -23,10 +23,10 @@ from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.jobs.concepts.codes_pass import CodesPass, CodesPlan, run_codes_pass
 from convscope.jobs.concepts.pictures import concept_name, render_concepts, write_concept_crops
-from convscope.jobs.concepts.spec import ConceptsSpec
 from convscope.jobs.concepts.trust_step import concept_trust
 from convscope.jobs.job_folder import JobFolder
-from convscope.methods.concepts.dictionary import DICTIONARY_METHODS, ConceptDictionary
+from convscope.jobs.specs import ConceptsSpec
+from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import deletion_check, removal_effects, sobol_importance
 from convscope.methods.concepts.measures import dictionary_similarity, stability
 from convscope.methods.concepts.record import (
@@ -36,6 +36,7 @@ from convscope.methods.concepts.record import (
     ConceptsRecord,
     DictionaryMeasures,
 )
+from convscope.methods.concepts.registry import dictionary_methods
 from convscope.methods.concepts.schedule import Training
 from convscope.methods.trust.assess import TrustSettings
 from convscope.methods.trust.judge import load_judge
@@ -100,7 +101,7 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         raise OutOfRangeError(f"{model.name} has no class scores, so {{classes}} cannot be weighed", options=["classes"])
     out = Path(out)
     files = photo_files(photos_dir)  # an empty or missing folder is refused before anything is written
-    if DICTIONARY_METHODS[spec.method].non_negative:
+    if dictionary_methods()[spec.method].non_negative:
         _check_sign(model, info.name, files[:SIGN_PHOTOS])
     key_settings = {"model": model.name, "layer": info.name, **spec.learning(), "classes": targets,
                     "recipe": rec.as_dict(), "precision": model.effective_precision}
@@ -158,7 +159,7 @@ def _trained(out: Path, shards: VectorShards, spec: ConceptsSpec, seed: int, dev
         dictionary, saved = ConceptDictionary.load(final)
         if saved.get("trained") == meta:
             return dictionary
-    dictionary = DICTIONARY_METHODS[spec.method].fit(shards, training, checkpoint, progress)
+    dictionary = dictionary_methods()[spec.method].fit(shards, training, checkpoint, progress)
     dictionary.save(final, {"trained": meta})
     checkpoint.unlink(missing_ok=True)
     return dictionary
@@ -181,7 +182,7 @@ def _check_sign(model: VisionModel, layer: str, files: list[Path]) -> None:
 
 
 def _check_vectors(shards: VectorShards, spec: ConceptsSpec) -> None:
-    if DICTIONARY_METHODS[spec.method].non_negative and shards.smallest < 0:
+    if dictionary_methods()[spec.method].non_negative and shards.smallest < 0:
         raise _signed_layer(shards.settings["layer"], shards.smallest)
     if shards.count < spec.concepts:
         raise OutOfRangeError(f"the photos gave {shards.count} training vectors, fewer than the {spec.concepts} "

@@ -21,7 +21,7 @@ from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
 from convscope.io.files import write_json
 from convscope.io.picture import row
-from convscope.jobs.concepts.spec import ConceptsSpec
+from convscope.jobs.specs import ConceptsSpec
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
 from convscope.models.base import VisionModel

@@ -3,8 +3,8 @@ that gives each activation vector its codes. x is reconstructed as offset + code
 
 A dictionary method is a subclass of ``ConceptDictionary`` that says how to ``fit`` one and
 how to ``encode`` vectors, registered once with ``@dictionary_method``; the concepts job, the
-Python API and the command line's ``--method`` choices all read ``DICTIONARY_METHODS``. The
-built-in ones (``convscope.methods.concepts.nmf`` and ``.sae``):
+Python API and the command line's ``--method`` choices all read the registry
+(``convscope.methods.concepts.registry``). The built-in ones (``convscope.methods.concepts.nmf`` and ``.sae``):
 
 - ``nmf``: codes are the non-negative least-squares solution for the atoms (no offset).
 - ``sae``: a TopK sparse autoencoder. The vectors are centred and scaled first,
@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
-from safetensors.torch import load_file, save_file
 
 from convscope.errors import ImageInputError
 from convscope.io.files import atomic_path
+from convscope.methods.concepts.registry import dictionary_methods
 
 if TYPE_CHECKING:
     from convscope.methods.concepts.schedule import Progress, Training
@@ -103,6 +103,8 @@ class ConceptDictionary:
 
     def save(self, path: Path, meta: dict) -> Path:
         """Writes the dictionary as safetensors, with ``meta`` (and the method's header) in its header."""
+        from safetensors.torch import save_file
+
         tensors = {name: value.detach().float().cpu().contiguous() for name, value in vars(self).items()
                    if isinstance(value, torch.Tensor)}
         header = {"convscope": json.dumps({**meta, **self.header()}, sort_keys=True)}
@@ -114,28 +116,16 @@ class ConceptDictionary:
     def load(path: Path) -> tuple["ConceptDictionary", dict]:
         """A saved dictionary (of whichever registered method saved it) and its ``meta``."""
         from safetensors import safe_open
+        from safetensors.torch import load_file
 
         if not path.is_file():
             raise ImageInputError(f"no dictionary at {path}: give a folder written by the concepts command")
         with safe_open(str(path), framework="pt") as f:
             meta = json.loads((f.metadata() or {}).get("convscope", "{}"))
-        if meta.get("method") not in DICTIONARY_METHODS:
+        methods = dictionary_methods()
+        if meta.get("method") not in methods:
             raise ImageInputError(f"{path} is not a convscope dictionary: give a folder written by the concepts command")
-        return DICTIONARY_METHODS[meta["method"]].from_saved(load_file(str(path)), meta), meta
-
-
-DICTIONARY_METHODS: dict[str, type[ConceptDictionary]] = {}
-"""The dictionary methods by name, in the order they were registered."""
-
-Method = TypeVar("Method", bound=type[ConceptDictionary])
-
-
-def dictionary_method(cls: Method) -> Method:
-    """A class decorator that registers a dictionary method under its ``method`` name."""
-    if not cls.method or cls.method in DICTIONARY_METHODS:
-        raise ValueError(f"a dictionary method needs a name of its own, got {cls.method!r}")
-    DICTIONARY_METHODS[cls.method] = cls
-    return cls
+        return methods[meta["method"]].from_saved(load_file(str(path)), meta), meta
 
 
 def topk_relu(pre: torch.Tensor, k: int) -> torch.Tensor:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import torch
 
-from convscope.methods.concepts.dictionary import ConceptDictionary, dictionary_method, nnls_codes
+from convscope.methods.concepts.dictionary import ConceptDictionary, nnls_codes
+from convscope.methods.concepts.registry import BUILT_IN_METHODS, dictionary_method
 from convscope.methods.concepts.schedule import Progress, Training, load_checkpoint, save_checkpoint
 from convscope.methods.concepts.sources import VectorSource
 
@@ -25,7 +26,7 @@ class NMFDictionary(ConceptDictionary):
     """Non-negative atoms whose codes are the non-negative least-squares solution (no offset)."""
 
     method = "nmf"
-    about = "non-negative matrix factorization (layers without negative values)"
+    about = BUILT_IN_METHODS["nmf"].about
     non_negative = True
 
     @classmethod

@@ -12,7 +12,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from convscope.methods.concepts.dictionary import ConceptDictionary, dictionary_method, topk_relu
+from convscope.methods.concepts.dictionary import ConceptDictionary, topk_relu
+from convscope.methods.concepts.registry import BUILT_IN_METHODS, dictionary_method
 from convscope.methods.concepts.schedule import Progress, Training, load_checkpoint, save_checkpoint
 from convscope.methods.concepts.sources import VectorSource, channel_moments
 
@@ -62,7 +63,7 @@ class SAEDictionary(ConceptDictionary):
     """
 
     method = "sae"
-    about = "a TopK sparse autoencoder"
+    about = BUILT_IN_METHODS["sae"].about
 
     active: int
     encoder: torch.Tensor
