@@ -3,6 +3,7 @@ kill -9, the Python API agrees with the page and the JSON, the removal and impor
 find the concept a class reads, and the real network runs end to end into a page a browser loads."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import random
@@ -31,6 +32,7 @@ from convscope.methods.concepts.sae import train_sae
 from convscope.methods.concepts.schedule import Training
 from convscope.models.probe import Probe
 from convscope.models.suffix import logits_from_layer
+from convscope.pages.concepts_page import write_concepts_pages
 from helpers import cli
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -177,6 +179,18 @@ def test_the_python_api_agrees_with_the_page_and_the_json(planted_run, planted_p
     codes = found.encode(vectors)
     assert torch.allclose(found.decode(codes), codes @ found.dictionary.atoms + found.dictionary.offset)
     assert "explained variance" in found._repr_html_()
+
+
+def test_a_dictionary_below_the_units_baseline_is_said_plainly(planted_run, tmp_path):
+    record = ConceptsRecord.from_json(json.loads((planted_run / "concepts.json").read_text()))
+    units = record.units_baseline.explained_variance
+    assert record.measures.explained_variance >= units  # the planted concepts beat the units
+    assert record.baseline_note() is None and "units do better" not in (planted_run / "index.html").read_text()
+    weaker = dataclasses.replace(record, measures=dataclasses.replace(record.measures, explained_variance=units / 2))
+    note = weaker.baseline_note()
+    assert note is not None and f"{units / 2:.3f}" in note and f"{units:.3f}" in note
+    page = write_concepts_pages(tmp_path, weaker).read_text()
+    assert "units do better" in page
 
 
 def test_each_concept_has_its_trust_measures_on_its_page(planted_run):

@@ -54,9 +54,12 @@ def cmd_concepts(args: argparse.Namespace) -> None:
             "classes": [{"index": c.index, "name": c.name, "photos": c.photos,
                          **({"deletion": c.deletion.to_json()} if c.deletion is not None else {})}
                         for c in record.classes]}
+    note = record.baseline_note()
+    data["below_units_baseline"] = note is not None
     emit(args, data, f"{result.index}: {plural(len(record.concepts), 'concept')} of {result.layer} "
                      f"({record.method}) from {record.training_vectors} vectors of "
-                     f"{plural(record.photos_read, 'photo')}; {measured}stability {m.stability:.3f}")
+                     f"{plural(record.photos_read, 'photo')}; {measured}stability {m.stability:.3f}"
+                     + (f"\nnote: {note}" if note else ""))
 
 
 def explain_with_concepts(args: argparse.Namespace, count: int) -> None:

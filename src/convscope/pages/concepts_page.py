@@ -40,8 +40,10 @@ def _measures_table(record: ConceptsRecord) -> str:
     concepts, units = record.measures, record.units_baseline
     body = "".join(f"<tr><td>{label}</td><td>{_number(getattr(concepts, field), d)}</td>"
                    f"<td>{_number(getattr(units, field), d)}</td></tr>" for label, field, d in rows)
-    return (f"<table><tr><th>measure</th><th>concepts</th><th>units, {record.settings['k']} largest kept</th></tr>"
-            f"{body}</table>")
+    note = record.baseline_note()
+    warning = f"<p class=\"note\"><b>{escape(note)}</b></p>" if note else ""
+    return (f"{warning}<table><tr><th>measure</th><th>concepts</th><th>units, {record.settings['k']} largest kept</th>"
+            f"</tr>{body}</table>")
 
 
 def _classes_section(record: ConceptsRecord) -> str:

@@ -122,5 +122,6 @@ class Concepts:
         return fields_html(f"{len(self.record.concepts)} concepts of {self.layer}: {self.index}", {
             "method": self.record.method,
             "explained variance (held-out)": f"{m.explained_variance} (units: {base.explained_variance})",
+            **({"below the units": note} if (note := self.record.baseline_note()) else {}),
             "active per vector": m.l0, "dead": m.dead, "stability": m.stability,
             "training vectors": self.record.training_vectors, "photos": self.record.photos_read})

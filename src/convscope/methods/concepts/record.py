@@ -92,6 +92,16 @@ class ConceptsRecord(Record):
         """The network's name."""
         return str(self.settings["model"])
 
+    def baseline_note(self) -> str | None:
+        """A plain sentence when the dictionary explains less of the held-out variance than the
+        units baseline does (None when it explains as much or more, or nothing was held out)."""
+        ours, units = self.measures.explained_variance, self.units_baseline.explained_variance
+        if ours is None or units is None or ours >= units:
+            return None
+        return (f"These {len(self.concepts)} concepts explain less of the held-out variance ({ours:.3f}) than the "
+                f"{self.settings['k']} largest units of each vector ({units:.3f}): as a summary of the layer, the "
+                "units do better. More concepts explain more (see the documentation's measured sizes).")
+
     @property
     def layer(self) -> str:
         """The layer's name."""
