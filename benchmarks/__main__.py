@@ -11,11 +11,13 @@ from pathlib import Path
 
 import convscope
 
+from .concept_sizes import sizes_markdown
 from .gpu_report import gpu_markdown, profile_markdown
 from .halving_side import halving_markdown
 from .harness import machine
 from .modern_report import modern_markdown
 from .ray_photos import ray_photos_markdown
+from .readings import readings, with_readings
 from .speed import article_vs_grid, article_vs_selected_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -174,6 +176,22 @@ def trust_section(lab: Lab) -> dict:
         return trust_main(Path(folder), Path(wallpapers) if wallpapers else None, lab.quick)
 
 
+def concept_sizes_section(lab: Lab) -> dict:
+    """Section 20, over the photo folder ``CONCEPT_PHOTOS`` names (real photos: the measures mean
+    little on the sample photos' crops)."""
+    import tempfile
+
+    from .concept_sizes import main as sizes_main
+
+    photos = os.environ.get("CONCEPT_PHOTOS")
+    if not photos:
+        return {"concept_sizes": "not run: set CONCEPT_PHOTOS to a folder of real photos (such as the 1,000 of the "
+                                 "public repository EliSchwartz/imagenet-sample-images)"}
+    sizes, methods = ([32, 64], ["nmf"]) if lab.quick else ([32, 64, 256, 1024], ["nmf", "sae"])
+    with tempfile.TemporaryDirectory() as folder:
+        return {"concept_sizes": sizes_main(Path(photos), Path(folder), sizes, methods, 4 if lab.quick else 8)}
+
+
 def ray_photos_section(lab: Lab) -> dict:
     from .ray_photos import main as ray_photos_main
 
@@ -215,6 +233,7 @@ SECTIONS = {
     "trust": ("which recipe's pictures show what the units do, at which depth", trust_section),
     "halving": ("grids with successive halving beside full runs", halving_section),
     "ray_photos": ("photo passes in one process and on two Ray nodes", ray_photos_section),
+    "concept_sizes": ("concept dictionaries by size, on real photos", concept_sizes_section),
 }
 
 
@@ -282,7 +301,9 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-19 are CPU runs; section 7 is the GPU.", "",
+             "read, since the machine is noisy. Sections 1-6 and 8-19 are CPU runs; section 7 is the GPU. What a "
+             "section's numbers mean is written by hand after looking at them, as its reading at its end; a rerun "
+             "keeps the reading and marks it for checking (`benchmarks/readings.py`).", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
              "The article's procedure per filter (128 px gray noise, 20 normalized steps), written plainly in "
              "`benchmarks/article_loop.py`: one filter at a time, each step a forward pass through the whole "
@@ -440,12 +461,14 @@ def markdown(res: dict) -> str:
         parts += halving_markdown(res["halving"], res["machines"]["halving"]) + [""]
     if "ray_photos" in res:
         parts += ray_photos_markdown(res["ray_photos"], res["machines"]["ray_photos"])
+    if "concept_sizes" in res:
+        parts += sizes_markdown(res["concept_sizes"], res["machines"].get("concept_sizes", ""))
     return "\n".join(with_machines(parts, res["machines"]))
 
 
 SECTION_KEYS = {1: "article", 2: "lucent", 3: "dream", 4: "atlas", 5: "ray", 6: "profile", 8: "networks",
                 9: "maco_settings", 10: "modern", 11: "exemplars", 12: "compile", 13: "process", 14: "cpu_step",
-                15: "commit", 16: "concepts", 17: "trust", 18: "halving", 19: "ray_photos"}
+                15: "commit", 16: "concepts", 17: "trust", 18: "halving", 19: "ray_photos", 20: "concept_sizes"}
 
 
 def with_machines(parts: list[str], machines: dict[str, str]) -> list[str]:
@@ -466,7 +489,7 @@ def concepts_markdown(c: dict) -> list[str]:
     speed = c["collection_vs_exemplars"]
     parts = ["## 16. Concepts: the collection pass, training at scale, and overcomplete", "",
              "`benchmarks/concepts_side.py`, efficientnet-lite0's `head` (read after its ReLU6), photos made by "
-             "`benchmarks/concept_photos.py` (crops of the ten colour photos of scikit-image and scikit-learn, "
+             "`benchmarks/photos.py` (crops of the ten colour photos of scikit-image and scikit-learn, "
              "320 x 240 JPEG). Every run is a fresh process (peak memory is its maximum resident set).", "",
              f"The collection pass of `concepts` (100,000 samples) against the exemplars pass of the same layer, "
              f"alternated twice on {speed['photos']} photos (2 DataLoader workers, batches of 32): "
@@ -523,12 +546,7 @@ def trust_markdown(res: dict) -> list[str]:
         parts.append(f"| {r['recipe']} | {r['layer']} | {spread_text(r['ratio'])} | {r['ratio_above_1']} of "
                      f"{r['units']} | {spread_text(r['path_score'])} | {spread_text(r['choice_pictures'])} | "
                      f"{spread_text(r['choice_photos'])} | {spread_text(r['choice_random'])} | {r['seconds']:.0f} |")
-    parts += ["", "What limits it: 52 images are few. A unit's 8 top photos are a sixth of the folder, so at many "
-              "layers they are barely closer to each other than to random photos; the path score's quartiles span "
-              "about 1, and with one reference even the unit's own top photo lets the judge choose right only "
-              "57-66% of the time. Read the medians as a first comparison, not a ranking; a folder of thousands "
-              "of photos gives the measures their power.", "",
-              f"![The units' pictures, by recipe and layer](sheets/{res['trust_recipes_sheet']})", ""]
+    parts += ["", f"![The units' pictures, by recipe and layer](sheets/{res['trust_recipes_sheet']})", ""]
     return parts
 
 
@@ -551,7 +569,10 @@ def main() -> None:
     if args.gpu_results:
         res["gpu"] = json.loads(Path(args.gpu_results).read_text())
     raw.write_text(json.dumps(res, indent=2) + "\n")
-    Path(args.out).write_text(markdown(res))
+    report = Path(args.out)
+    kept = readings(report.read_text()) if report.exists() else {}
+    rerun = {number for number, key in SECTION_KEYS.items() if key in only}
+    report.write_text(with_readings(markdown(res), kept, rerun))
     print(json.dumps(res, indent=2) if args.json else f"written {args.out}")
 
 

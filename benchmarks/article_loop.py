@@ -11,7 +11,7 @@ def article_filter(model: VisionModel, layer: str, unit: int, seed: int, size: i
                    steps: int = 20) -> float:
     """Optimizes one filter from the article's gray noise; returns its final mean activation."""
     module = model.layer(layer).module
-    captured = {}
+    captured: dict[str, torch.Tensor] = {}
     handle = module.register_forward_hook(lambda _m, _i, out: captured.__setitem__("a", out))
     try:
         gen = torch.Generator().manual_seed(seed + unit)

@@ -17,8 +17,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .concept_photos import make_photos
 from .harness import median, peak_rss_of
+from .photos import augmented_photos
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRAS_PYTHON = ROOT / ".venv-extras" / "bin" / "python"
@@ -61,8 +61,8 @@ def main(quick: bool = False) -> dict:
     small, large = (100, 1000) if quick else (500, 5000)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        make_photos(root / "small", small)
-        make_photos(root / "large", large)
+        augmented_photos(root / "small", small)
+        augmented_photos(root / "large", large)
         pass_rows = []
         for round_ in range(2):
             for name, code in (("collection", collect_code(root / "small", root / f"c{round_}", 100_000)),

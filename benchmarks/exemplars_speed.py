@@ -1,8 +1,8 @@
 """Benchmark 11: dataset examples in one streaming pass, against the per-layer, one-photo-at-a-time
 loop the atlas used for its photo statistics; and peak memory for 1,000 against 10,000 photos.
 
-The photos are made from the built-in ones (random crops, flips and rescales to ImageNet's
-typical 500 x 375), written as JPEG to a temporary folder.
+The photos are ``benchmarks/photos.py``'s crops at ImageNet's typical 500 x 375, written as JPEG
+to a temporary folder.
 """
 from __future__ import annotations
 
@@ -11,31 +11,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 from .harness import peak_rss_of
+from .photos import augmented_photos
 
 ALL_CONV = ["stem"] + [f"block{i}" for i in range(16)] + ["head"]
-
-
-def make_photos(folder: Path, count: int, seed: int = 0) -> None:
-    """``count`` JPEGs in 10 class folders, made from the built-in photos."""
-    from convscope.io.builtin_photos import builtin_photos
-
-    rng = np.random.default_rng(seed)
-    photos = [p.pixels for p in builtin_photos()]
-    for i in range(count):
-        pixels = photos[i % len(photos)]
-        h, w = pixels.shape[:2]
-        ch, cw = int(h * rng.uniform(0.5, 1.0)), int(w * rng.uniform(0.5, 1.0))
-        top, left = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-        crop = pixels[top:top + ch, left:left + cw]
-        if rng.random() < 0.5:
-            crop = crop[:, ::-1]
-        sub = folder / f"n{i % 10:08d}"
-        sub.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(np.ascontiguousarray(crop)).resize((500, 375)).save(sub / f"{i:06d}.JPEG", quality=90)
 
 
 def streaming_code(photos: Path, out: Path, layers: list[str], workers: int, batch: int) -> str:
@@ -66,8 +45,8 @@ def per_layer_code(photos: Path, layers: list[str], count: int) -> str:
 def main(small: int, large: int, compare: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        make_photos(root / "large", large)
-        make_photos(root / "small", small)
+        augmented_photos(root / "large", large, (500, 375))
+        augmented_photos(root / "small", small, (500, 375))
         streaming = [peak_rss_of(streaming_code(root / name, root / f"out-{name}", ALL_CONV, workers=2, batch=64))
                      for name in ("small", "large")]
         per_layer = peak_rss_of(per_layer_code(root / "small", ALL_CONV, compare))

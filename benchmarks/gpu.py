@@ -30,6 +30,7 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -131,7 +132,7 @@ def units_of(model: VisionModel, layer: str, batch: int) -> list[int]:
 def atlas_section(vgg: VisionModel, budget: Budget, layers: list[str], batch: int, steps: tuple[int, int]
                   ) -> dict:
     """Per-layer unit-step times of each recipe and precision, and the whole atlas from them."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for precision in ("auto", "bfloat16"):
         vgg.set_precision(precision)
         for recipe in ("keras2016", "lucid"):
@@ -166,7 +167,7 @@ def real_atlas(vgg: VisionModel, layers: list[str], batch: int, steps: int) -> d
 
 def fidelity_section(lite0: VisionModel, budget: Budget, units: int, steps: int) -> list[dict]:
     """Each precision's lucid pictures against float32's, both judged in float32."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for layer in ("block8", "head"):
         if not budget.allows(f"fidelity {layer}"):
             continue
@@ -192,13 +193,13 @@ def fidelity_section(lite0: VisionModel, budget: Budget, units: int, steps: int)
 def throughput_section(models: dict[str, VisionModel], budget: Budget, sizes: list[int], batches: list[int],
                        steps: tuple[int, int], peaks: dict[str, float]) -> list[dict]:
     """Unit-steps/s and TFLOP/s of the lucid render step in every precision and weight layout."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, model in models.items():
         layer = DEEPEST[name]
         for size in sizes:
             flops = flops_per_unit_step(model, layer, size)
             for layout in ("channels_last", "contiguous"):
-                model.net.to(memory_format=torch.channels_last if layout == "channels_last"
+                model.net.to(memory_format=torch.channels_last if layout == "channels_last"  # type: ignore[call-overload]
                              else torch.contiguous_format)
                 for precision in precisions_on(model.device):
                     model.set_precision(precision)
@@ -218,7 +219,7 @@ def throughput_section(models: dict[str, VisionModel], budget: Budget, sizes: li
                         rows.append({**row, "unit_steps_per_s": batch / s, "tflops": tflops,
                                      "fraction_of_bf16_peak": tflops / peaks["bfloat16"],
                                      "fraction_of_own_peak": tflops / peaks[precision]})
-            model.net.to(memory_format=torch.channels_last)
+            model.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             model.set_precision("auto")
     return rows
 
@@ -231,7 +232,7 @@ def compile_section(models: dict[str, VisionModel], layers: dict[str, str], budg
     from convscope.engine.recipes import get_recipe
     from convscope.engine.render import render
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, model in models.items():
         for recipe in ("keras2016", "lucid"):
             if not budget.allows(f"compile {name} {recipe}"):
@@ -280,7 +281,7 @@ def recommend(throughput: list[dict], fidelity: list[dict]) -> dict:
 
 def maco_section(models: dict[str, VisionModel], budget: Budget, batch: int, steps: tuple[int, int]) -> list[dict]:
     """Seconds per unit-step of maco (its defaults: 256 px pictures, 4 crops at 128 px) beside lucid."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, layer in (("efficientnet-lite0", "block8"), ("efficientnet-lite0", "head"), ("vgg16", "conv4_3")):
         model = models[name]
         for recipe in ("lucid", "maco"):
@@ -322,12 +323,13 @@ def syncs_section(lite0: VisionModel, budget: Budget) -> list[dict]:
 
 def exemplars_section(lite0: VisionModel, budget: Budget, photos: int, workers: int, batch: int) -> dict | None:
     """A timed exemplars pass over ``photos`` generated JPEGs, and 50,000 photos estimated from it."""
-    from .exemplars_speed import ALL_CONV, make_photos
+    from .exemplars_speed import ALL_CONV
+    from .photos import augmented_photos
 
     if not budget.allows("exemplars slice"):
         return None
     with tempfile.TemporaryDirectory() as tmp:
-        make_photos(Path(tmp) / "photos", photos)
+        augmented_photos(Path(tmp) / "photos", photos, (500, 375))
         sync(lite0.device)
         start = time.perf_counter()
         convscope.exemplars(lite0, Path(tmp) / "photos", Path(tmp) / "out", ALL_CONV, batch=batch, workers=workers)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import date
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
@@ -41,7 +41,7 @@ def alternate(runs: int, **variants: Callable[[], object]) -> dict[str, list[flo
     return times
 
 
-def median(values: list[float]) -> float:
+def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 

@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import convscope
 from convscope.engine.objectives import channel
@@ -17,8 +18,8 @@ from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import stitch
 from convscope.methods.fidelity import photo_maxima
 
-BASE = {"steps": 256, "size": 256, "views": 4, "view_size": 128, "crop_scale": 0.8, "noise": 0.05, "lr": 1.0}
-VARIANTS = [
+BASE: dict[str, Any] = {"steps": 256, "size": 256, "views": 4, "view_size": 128, "crop_scale": 0.8, "noise": 0.05, "lr": 1.0}
+VARIANTS: list[dict[str, Any]] = [
     {},
     {"crop_scale": 1.0},
     {"crop_scale": 0.5},
@@ -56,7 +57,7 @@ def run(name: str, options: dict, units: int, sheets: Path | None) -> dict:
         ratios = [float(a) / float(maxima[u]) for u, a in zip(chosen, result.final)]
         row[f"{layer}_median_ratio"] = median(ratios)
         row[f"{layer}_min_ratio"] = min(ratios)
-        row[f"{layer}_centre_share"] = median([p.importance_summary()["centre_share"] for p in result.pictures])
+        row[f"{layer}_centre_share"] = median([(p.importance_summary() or {})["centre_share"] for p in result.pictures])
         if sheets is not None:
             label = "-".join(f"{k}{v}" for k, v in options.items() if BASE.get(k) != v or name != "maco")
             stitch(result.pictures).save(sheets / f"{name}-{label or 'base'}-{layer}.png")

@@ -106,7 +106,8 @@ def modern_markdown(res: dict, table: Callable[..., str]) -> list[str]:
         parts += ["## 11. Dataset examples in one streaming pass", "",
                   "`python -m benchmarks --only exemplars`. `convscope exemplars` over every conv layer of "
                   f"efficientnet-lite0 ({ex['layers']} layers) at 224 px, batch 64, 2 decoding workers, on JPEGs "
-                  "of 500 x 375 made from the built-in photos (crops, flips, rescales) in 10 class folders; "
+                  "of 500 x 375 made by `benchmarks/photos.py` (crops and flips of the ten colour photos of scikit-image and "
+                  "scikit-learn; the run shown made them from the six built-in photos) in 10 class folders; "
                   "beside it, the loop the atlas used for its photo statistics: every photo read and prepared, "
                   "then one photo at a time through the network once per layer. Each run is a fresh process; "
                   "peak memory is that process's maximum resident size (the decoding workers are separate "
@@ -134,8 +135,5 @@ def modern_markdown(res: dict, table: Callable[..., str]) -> list[str]:
             relu6 = res["compile_relu6"]
             parts += [f"Where the compiled steps lose: a ReLU6 forward whose input needs a gradient (32 x 144 x 32 "
                       f"x 32, channels last) takes {relu6['eager_ms']:.1f} ms eager and {relu6['compiled_ms']:.1f} "
-                      f"ms compiled ({relu6['compiled_ms'] / relu6['eager_ms']:.0f}x). The compiled kernel also "
-                      "stores the backward's mask of clipped values as bools, and inductor's C++ code converts "
-                      "vector masks to bools one lane at a time through a buffer; without a gradient the "
-                      "compiled ReLU6 is as fast as eager. The convolutions stay oneDNN's in both.", ""]
+                      f"ms compiled ({relu6['compiled_ms'] / relu6['eager_ms']:.0f}x).", ""]
     return parts

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,11 +29,12 @@ from dreamlens import FeatureTarget, FeatureVisualizer, MacoConfig, RenderConfig
 
 import convscope
 from convscope.engine.objectives import channel, class_logit
+from convscope.engine.recipe_settings import RECIPE_USES
 from convscope.engine.recipes import get_recipe
 from convscope.engine.render import render
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import Picture, column, labelled, row
-from convscope.methods.class_models import CLASS_CROP_SCALE_END, opinion
+from convscope.methods.class_models import opinion
 from convscope.methods.fidelity import photo_maxima
 from convscope.models.probe import Probe
 
@@ -71,9 +73,10 @@ def centre_share(maps: torch.Tensor) -> float:
     return sorted(shares)[len(shares) // 2]
 
 
-def median(values: list[float]) -> float:
-    values = sorted(values)
-    return values[len(values) // 2]
+def median(values: Sequence[float]) -> float:
+    """The upper median (the value at half the count, sorted)."""
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
 
 
 def timing_calls(vis, model, path: str, ids: list[int], objectives: list, lucid, maco, render_config: RenderConfig,
@@ -120,7 +123,9 @@ def main(units: int, steps: int, sheets: Path, timing: int, rounds: int) -> dict
     maco_config = MacoConfig(width=side, height=side, input_shape=(3, view, view), steps=steps, crops=maco.views,
                              noise_intensity=maco.settings["noise"])
     render_config = RenderConfig(width=lucid.hw[0], height=lucid.hw[0], steps=steps)
-    rows, pictures = [], {m: [] for m in ("dreamlens maximize", "dreamlens maco", "convscope lucid", "convscope maco")}
+    rows: list[dict[str, Any]] = []
+    methods = ("dreamlens maximize", "dreamlens maco", "convscope lucid", "convscope maco")
+    pictures: dict[str, list[Picture]] = {m: [] for m in methods}
     sizes = {"dreamlens maximize": lucid.hw[0], "convscope lucid": lucid.hw[0], "dreamlens maco": view,
              "convscope maco": view}
     photos = builtin_photos()
@@ -139,7 +144,7 @@ def main(units: int, steps: int, sheets: Path, timing: int, rounds: int) -> dict
         images["dreamlens maco"] = torch.stack([r.as_chw() for r in runs]).clamp(0, 1)
         maps["dreamlens maco"] = torch.stack([r.transparency_chw().sum(dim=0) for r in runs])
         # class pictures with the settings classviz gives them (maco's crops shrink over the steps)
-        maco_here = get_recipe(maco, crop_scale_end=CLASS_CROP_SCALE_END["maco"]) if fixed else maco
+        maco_here = get_recipe(maco, crop_scale_end=RECIPE_USES["maco"].class_crop_scale_end) if fixed else maco
         for name, recipe in (("convscope lucid", lucid), ("convscope maco", maco_here)):
             ours = render(model, objectives, recipe, batch=len(ids))
             images[name] = ours.images
@@ -148,13 +153,14 @@ def main(units: int, steps: int, sheets: Path, timing: int, rounds: int) -> dict
         seconds = alternate(rounds, **timed)
         for method, batch in images.items():
             rates = sorted(len(ids) * timing / t for t in seconds[method])
-            entry = {"layer": layer, "method": method, "targets": len(ids), "steps": steps, "timing_steps": timing,
-                     "rounds": rounds, "unit_steps_per_s": median(rates), "unit_steps_per_s_range": [rates[0], rates[-1]]}
+            entry: dict[str, Any] = {
+                "layer": layer, "method": method, "targets": len(ids), "steps": steps, "timing_steps": timing,
+                "rounds": rounds, "unit_steps_per_s": median(rates), "unit_steps_per_s_range": [rates[0], rates[-1]]}
             if method in maps:
                 entry["importance_centre_share"] = centre_share(maps[method])
             if fixed:
-                entry["lite2_ranks"] = [opinion(checkers[0], img, c).rank for img, c in zip(batch, ids)]
-                entry["lite2_median_rank"] = median(entry["lite2_ranks"])
+                ranks = [opinion(checkers[0], img, c).rank for img, c in zip(batch, ids)]
+                entry["lite2_ranks"], entry["lite2_median_rank"] = ranks, median(ranks)
                 entry["lite2_median_probability"] = median([opinion(checkers[0], img, c).probability
                                                             for img, c in zip(batch, ids)])
                 entry["lite1_median_rank"] = median([opinion(checkers[1], img, c).rank for img, c in zip(batch, ids)])
@@ -168,15 +174,15 @@ def main(units: int, steps: int, sheets: Path, timing: int, rounds: int) -> dict
     sheets.mkdir(parents=True, exist_ok=True)
     written = {}
     for method, parts in pictures.items():
-        path = sheets / f"modern-{method.replace(' ', '-')}.png"
-        column(parts).save(path)
-        written[method] = f"{sheets.name}/{path.name}"
+        sheet = sheets / f"modern-{method.replace(' ', '-')}.png"
+        column(parts).save(sheet)
+        written[method] = f"{sheets.name}/{sheet.name}"
     alone_ids = {r["layer"]: chosen_ids[r["layer"]] for r in rows if r["method"] == "dreamlens maximize"
                  and r["layer"] != "logits"}
     alone = subprocess.run([sys.executable, "-m", "benchmarks.modern_side", "alone", json.dumps(alone_ids), str(timing),
                             str(rounds)], capture_output=True, text=True, check=True)
     settings = {"maco": maco.as_dict(), "lucid": lucid.as_dict(), "view": view,
-                "maco_classes_crop_scale_end": CLASS_CROP_SCALE_END["maco"],
+                "maco_classes_crop_scale_end": RECIPE_USES["maco"].class_crop_scale_end,
                 "dreamlens_maco": {"width": side, "input": view, "crops": maco.views, "noise": maco.settings["noise"],
                                    "box_size": "from 0.5 to 0.05 of the side, shrinking over the steps"},
                 "dreamlens_maximize": {"width": lucid.hw[0], "steps": steps, "lr": render_config.lr}}

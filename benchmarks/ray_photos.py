@@ -3,7 +3,7 @@ nodes started on this machine's loopback (a head and a worker, 1 CPU each): wall
 pass's own time, and the driver's peak memory, in alternated rounds; and whether the files
 are the same bytes.
 
-The photos are made from the built-in ones (random crops, flips, rescaled to ImageNet's typical
+The photos are ``benchmarks/photos.py``'s crops (rescaled to ImageNet's typical
 500 x 375), written as JPEG to a temporary folder.
 """
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .exemplars_speed import make_photos
 from .harness import median, peak_rss_of
+from .photos import augmented_photos
 
 RAY = str(Path(sys.executable).parent / "ray")
 IMAGENET_VAL = 50_000
@@ -51,7 +51,7 @@ def main(count: int = 2000, rounds: int = 2) -> dict:
     root = Path(tempfile.mkdtemp(prefix="cs_ray_photos_", dir="/tmp"))
     temp = root / "ray"
     photos = root / "photos"
-    make_photos(photos, count, seed=5)
+    augmented_photos(photos, count, (500, 375), seed=5)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -99,7 +99,8 @@ def ray_photos_markdown(r: dict, machine: str) -> list[str]:
 
     return ["## 19. Photo passes on Ray", "",
             f"`benchmarks/ray_photos.py` ({machine}): `exemplars` of efficientnet-lite0's {r['layers']} over "
-            f"{r['photos']} JPEGs (500 x 375, made from the built-in photos), batches of {r['batch']}, in one "
+            f"{r['photos']} JPEGs (500 x 375, made by `benchmarks/photos.py`; the run shown made them from the six "
+            f"built-in photos), batches of {r['batch']}, in one "
             "process (2 DataLoader workers decoding) and with `--ray` on a cluster of two nodes started on this "
             f"machine's loopback (a head and a worker, 1 CPU each; {r['tasks']} tasks of 256 photos). Each run is "
             f"a fresh driver process; {r['rounds']} alternated rounds. The pass's time excludes loading the "

@@ -9,6 +9,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 RAY = str(Path(sys.executable).parent / "ray")
 LAYERS = "stem,block1"
@@ -35,7 +36,7 @@ def ray_nodes() -> dict:
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}  # loopback only
     port, temp = _port(), Path(tempfile.mkdtemp(prefix="cs_ray_", dir="/tmp"))
     common = ["--num-cpus", "1", "--disable-usage-stats"]
-    result = {"units": UNITS, "tasks": TASKS, "settings": " ".join(ARGS)}
+    result: dict[str, Any] = {"units": UNITS, "tasks": TASKS, "settings": " ".join(ARGS)}
     try:
         result["local_s"] = _atlas([])
         subprocess.run([RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),

@@ -17,42 +17,16 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 import convscope
 from convscope.io.picture import Picture, column, labelled, row
 
 from .harness import machine
+from .photos import distinct_photos
 
 LAYERS = ("stem", "block2", "block5", "block8", "block12", "head", "logits")
 RECIPES = ("keras2016", "lucid", "maco")
 REFERENCES = 1  # one picture per unit, as the atlas has it (three would triple the renders: hours on 2 cores)
-SKIMAGE = ("astronaut.png", "brick.png", "camera.png", "cell.png", "chelsea.png", "clock_motion.png", "coffee.png",
-           "coins.png", "grass.png", "gravel.png", "hubble_deep_field.jpg", "ihc.png", "microaneurysms.png",
-           "moon.png", "motorcycle_left.png", "page.png", "retina.jpg", "rocket.jpg", "text.png", "color.png")
-LONGEST = 480
-
-
-def distinct_photos(folder: Path, wallpapers: Path | None) -> Path:
-    """Every image once, as JPEG at most LONGEST px on its longer side."""
-    import skimage.data
-    from sklearn.datasets import load_sample_images
-
-    folder.mkdir(parents=True, exist_ok=True)
-    images = {name.split(".")[0]: Image.open(Path(skimage.data.__file__).parent / name) for name in SKIMAGE}
-    for name, pixels in zip(("china", "flower"), load_sample_images().images):
-        images[name] = Image.fromarray(pixels)
-    if wallpapers is not None:
-        for images_dir in sorted(wallpapers.glob("usr/share/wallpapers/*/contents/images")):
-            sizes = sorted(images_dir.glob("*.jpg")) + sorted(images_dir.glob("*.png"))
-            if sizes:
-                pick = min(sizes, key=lambda p: abs(int(p.stem.split("x")[0]) - 1920) if p.stem[0].isdigit() else 10**6)
-                images[f"wallpaper-{images_dir.parent.parent.name}"] = Image.open(pick)
-    for name, image in images.items():
-        image = image.convert("RGB")
-        image.thumbnail((LONGEST, LONGEST))
-        image.save(folder / f"{name}.jpg", quality=92)
-    return folder
 
 
 def spread(values: list[float | None]) -> dict:

@@ -75,7 +75,7 @@ def first_concept_page(work: Path) -> str:
 
 
 PREPARE = [
-    "python -m benchmarks.concept_photos photos 200",
+    "python -m benchmarks.photos photos 200",
     "python -c \"import skimage.data, PIL.Image; PIL.Image.fromarray(skimage.data.coffee()).save('coffee.jpg')\"",
 ]
 
