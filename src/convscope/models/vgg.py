@@ -123,8 +123,9 @@ def orientation_score(model: VisionModel, labelled: Labelled) -> float:
 def assemble(name: str, loaded: LoadedWeights, state_dict: dict[str, torch.Tensor], source: Path,
              notes: list[str]) -> VisionModel:
     """The VisionModel for one converted state_dict."""
-    net = VGG(CONFIGS[name], classifier=loaded.has_classifier)
-    load_state_dict_strict(net, state_dict, source)
+    with torch.device("meta"):  # no random initialization of 138 million numbers that the file replaces
+        net = VGG(CONFIGS[name], classifier=loaded.has_classifier)
+    load_state_dict_strict(net, state_dict, source, assign=True)
     modules, aliases = layer_table(net, CONFIGS[name])
     return VisionModel(
         name=name,

@@ -86,9 +86,19 @@ def describe_mismatch(net: nn.Module, sd: dict[str, torch.Tensor]) -> str:
     return "; ".join(parts)
 
 
-def load_state_dict_strict(net: nn.Module, sd: dict[str, torch.Tensor], source: object) -> None:
-    """Loads every key with every shape, or raises saying which differ."""
+def load_state_dict_strict(net: nn.Module, sd: dict[str, torch.Tensor], source: object, assign: bool = False) -> None:
+    """Loads every key with every shape, or raises saying which differ.
+
+    Args:
+        net: the network.
+        sd: the state_dict.
+        source: what the weights came from, for the message.
+        assign: take the tensors of ``sd`` as the parameters (for a network made on the meta
+            device) instead of copying them into its own.
+    Raises:
+        WeightsError: a key or a shape that differs.
+    """
     problem = describe_mismatch(net, sd)
     if problem:
         raise WeightsError(f"weights in {source} do not fit {type(net).__name__}: {problem}")
-    net.load_state_dict(sd, strict=True)
+    net.load_state_dict(sd, strict=True, assign=assign)
