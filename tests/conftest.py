@@ -56,6 +56,24 @@ def model():
 
 
 @pytest.fixture(scope="session")
+def vgg16_arrays():
+    """Random VGG16 weights (seed 0), made once per process: 138 million numbers."""
+    from vgg_files import random_arrays
+
+    return random_arrays(seed=0)
+
+
+@pytest.fixture(scope="session")
+def vgg16_pth(vgg16_arrays, tmp_path_factory) -> Path:
+    """``vgg16_arrays`` as a torchvision checkpoint (528 MB), written once per process."""
+    from vgg_files import write_torchvision
+
+    path = tmp_path_factory.mktemp("vgg16") / "vgg16-397923af.pth"
+    write_torchvision(path, vgg16_arrays)
+    return path
+
+
+@pytest.fixture(scope="session")
 def photo_files(tmp_path_factory) -> dict[str, Path]:
     """The chelsea and coffee photos written as JPEG and PNG files."""
     folder = tmp_path_factory.mktemp("photos")

@@ -7,7 +7,6 @@ import time
 import pytest
 
 from convscope.cli import main
-from vgg_files import random_arrays, write_torchvision
 
 pytestmark = pytest.mark.fast  # `make check` runs this file
 
@@ -73,10 +72,8 @@ def test_photos_given_as_a_file(capsys, photo_files):
             match="is a file: --photos takes a folder")
 
 
-def test_vgg_weights_given_to_efficientnet(capsys, tmp_path):
-    path = tmp_path / "vgg16.pth"
-    write_torchvision(path, random_arrays(0))
-    refused(capsys, "layers", "efficientnet-lite0", "--weights", str(path), match="use --model vgg16")
+def test_vgg_weights_given_to_efficientnet(capsys, vgg16_pth):
+    refused(capsys, "layers", "efficientnet-lite0", "--weights", str(vgg16_pth), match="use --model vgg16")
 
 
 def test_twins_threshold_is_a_correlation(capsys):

@@ -167,13 +167,10 @@ def test_curve_has_one_value_per_step_and_one_at_the_end(model):
     assert len(stopped.curve) == stopped.steps_run + 1 and stopped.curve[-1] >= 0.5
 
 
-def test_check_network_from_a_weights_file(tmp_path, capsys):
+def test_check_network_from_a_weights_file(tmp_path, capsys, vgg16_pth):
     from convscope.cli import main
-    from vgg_files import random_arrays, write_torchvision
 
-    weights = tmp_path / "vgg16.pth"
-    write_torchvision(weights, random_arrays(0))
-    code = main(["classviz", "65", "-o", str(tmp_path / "c.png"), "--steps", "2", "--check", f"vgg16={weights}",
+    code = main(["classviz", "65", "-o", str(tmp_path / "c.png"), "--steps", "2", "--check", f"vgg16={vgg16_pth}",
                  "--json"])
     data = json.loads(capsys.readouterr().out)
     assert code == 0 and [n["model"] for n in data["networks"]] == ["efficientnet-lite0", "vgg16"]

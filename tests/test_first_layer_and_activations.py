@@ -27,11 +27,11 @@ def test_kernels_are_the_weights_seen_from_the_rgb_image(model):
     assert np.allclose(big[::32, ::32] / 255, expected.permute(1, 2, 0).numpy(), atol=1 / 255)
 
 
-def test_vgg_kernels_undo_the_caffe_colour_order(tmp_path):
-    from vgg_files import random_arrays, write_keras2_tf
+def test_vgg_kernels_undo_the_caffe_colour_order(tmp_path, vgg16_arrays):
+    from vgg_files import write_keras2_tf
 
     path = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
-    write_keras2_tf(path, random_arrays(1))
+    write_keras2_tf(path, vgg16_arrays)
     vgg = convscope.load("vgg16", weights=path)
     kernels = rgb_kernels(vgg)
     weight = vgg.first_conv_module.weight.detach()

@@ -10,14 +10,12 @@ from convscope import models
 from convscope.errors import WeightsError
 from convscope.models.efficientnet_lite import weights_file
 from convscope.models.weights import read_torch_file
-from vgg_files import random_arrays, write_torchvision
+from vgg_files import write_torchvision
 
 
-def test_vgg16_from_safetensors_equals_the_pth(tmp_path):
-    arrays = random_arrays(3)
-    write_torchvision(tmp_path / "vgg16.pth", arrays)
-    write_torchvision(tmp_path / "vgg16.safetensors", arrays)
-    a = models.load("vgg16", weights=tmp_path / "vgg16.pth")
+def test_vgg16_from_safetensors_equals_the_pth(tmp_path, vgg16_arrays, vgg16_pth):
+    write_torchvision(tmp_path / "vgg16.safetensors", vgg16_arrays)
+    a = models.load("vgg16", weights=vgg16_pth)
     b = models.load("vgg16", weights=tmp_path / "vgg16.safetensors")
     x = torch.rand(1, 3, 224, 224)
     with torch.no_grad():

@@ -28,8 +28,8 @@ X = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(1))
 
 
 @pytest.fixture(scope="module")
-def arrays() -> Arrays:
-    return random_arrays(seed=0)
+def arrays(vgg16_arrays) -> Arrays:
+    return vgg16_arrays
 
 
 def logits(model) -> torch.Tensor:
@@ -77,18 +77,15 @@ def test_keras1_th_notop_file(tmp_path):
         class_logit(1).validate(model, 224)
 
 
-def test_torchvision_checkpoint(tmp_path, arrays):
-    path = tmp_path / "vgg16-397923af.pth"
-    write_torchvision(path, arrays)
-    model = models.load("vgg16", weights=path)
+def test_torchvision_checkpoint(arrays, vgg16_pth):
+    model = models.load("vgg16", weights=vgg16_pth)
     assert_matches(model, reference(arrays, X, torchvision_norm))
     assert model.layer("block4_conv2").name == "conv4_2" and model.layer("predictions").name == "fc8"
 
 
-def test_orientation_detection_picks_what_the_labelled_photo_says(tmp_path):
+def test_orientation_detection_picks_what_the_labelled_photo_says(tmp_path, arrays):
     """Random weights, a photo labelled with what the correctly oriented network answers:
     detection must choose the orientation that reproduces that answer."""
-    arrays = random_arrays(seed=5)
     photo = builtin_photo("chelsea").pixels
 
     for stored_flipped, expected in ((True, "flipped"), (False, "as-stored")):
@@ -102,10 +99,8 @@ def test_orientation_detection_picks_what_the_labelled_photo_says(tmp_path):
         assert_matches(detected, logits(truth))
 
 
-def test_class_objective_needs_224(tmp_path, arrays):
-    path = tmp_path / "tv.pth"
-    write_torchvision(path, arrays)
-    model = models.load("vgg16", weights=path)
+def test_class_objective_needs_224(vgg16_pth):
+    model = models.load("vgg16", weights=vgg16_pth)
     with pytest.raises(OutOfRangeError, match="224"):
         class_logit(65).validate(model, 128)
     class_logit(65).validate(model, 224)
