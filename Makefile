@@ -57,9 +57,11 @@ lint: setup
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# The whole suite, in two processes (one thread each; the Ray tests one at a time).
-test: setup browser extras lint docs
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+# The whole suite, in two processes (one thread each; the Ray tests one at a time). Its set-up
+# runs two steps at a time: the two environments install side by side, then lint beside docs.
+test:
+	$(MAKE) --no-print-directory --jobs=2 --output-sync=target setup browser extras lint docs
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=25
 	.venv-extras/bin/python -m pytest -q tests/test_timm_onnx.py
 
 # The inner loop: the lint, and the tests marked fast.
