@@ -32,6 +32,18 @@ def assert_one_line_error(run: subprocess.CompletedProcess, words: str) -> None:
     assert words in lines[0], lines[0]
 
 
+def refused(capsys, *argv: str, match: str) -> str:
+    """``convscope ARGV`` in this process (``capsys`` captures it) failed with exit status 2
+    and one line on stderr that holds ``match``; returns that line."""
+    from convscope.cli import main
+
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err and match in lines[0], err
+    return lines[0]
+
+
 def distinct_photos(folder: Path) -> Path:
     """Every photo that ships with scikit-image and scikit-learn, once (22 photos), as JPEG at
     most LONGEST px on the longer side."""

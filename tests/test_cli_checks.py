@@ -7,6 +7,7 @@ import time
 import pytest
 
 from convscope.cli import main
+from helpers import refused
 
 pytestmark = pytest.mark.fast  # `make check` runs this file
 
@@ -15,13 +16,6 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def refused(capsys, *argv: str, match: str) -> str:
-    code, out, err = run(capsys, *argv)
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and "Traceback" not in err and match in lines[0], err
-    return lines[0]
 
 
 def test_a_render_that_cannot_fit_is_refused_before_allocating(capsys, tmp_path):

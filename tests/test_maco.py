@@ -16,7 +16,7 @@ from convscope.engine.transforms import RandomCrops
 from convscope.io.builtin_photos import builtin_photos
 from convscope.io.picture import to_tensor
 from convscope.models.probe import Probe
-from helpers import assert_one_line_error, cli
+from helpers import cli, refused
 
 SMALL = {"steps": 6, "size": 96, "view_size": 64, "views": 3}
 
@@ -183,28 +183,28 @@ def test_filter_and_grid_with_maco_on_the_command_line(tmp_path):
     assert grid.is_file()
 
 
-def test_bad_maco_input_gets_one_line(tmp_path):
+def test_bad_maco_input_gets_one_line(tmp_path, capsys):
     out = tmp_path / "x.png"
     base = ["filter", "efficientnet-lite0", "block8", "3", "-o", str(out)]
-    assert_one_line_error(cli(*base, "--views", "4"), "--views sets the crops of --recipe maco")
-    assert_one_line_error(cli(*base, "--crop-scale-end", "0.2"), "--crop-scale-end sets the crops")
-    assert_one_line_error(cli(*base, "--recipe", "maco", "--crop-scale-end", "0"), "crop_scale_end")
-    assert_one_line_error(cli(*base, "--recipe", "maco", "--crop-scale", "1.5"), "crop_scale")
-    assert_one_line_error(cli(*base, "--recipe", "maco", "--noise", "2"), "noise")
-    assert_one_line_error(cli(*base, "--spectrum", str(out)), "--spectrum is for --recipe maco")
+    refused(capsys, *base, "--views", "4", match="--views sets the crops of --recipe maco")
+    refused(capsys, *base, "--crop-scale-end", "0.2", match="--crop-scale-end sets the crops")
+    refused(capsys, *base, "--recipe", "maco", "--crop-scale-end", "0", match="crop_scale_end")
+    refused(capsys, *base, "--recipe", "maco", "--crop-scale", "1.5", match="crop_scale")
+    refused(capsys, *base, "--recipe", "maco", "--noise", "2", match="noise")
+    refused(capsys, *base, "--spectrum", str(out), match="--spectrum is for --recipe maco")
     not_npz = tmp_path / "notes.npz"
     not_npz.write_text("hello")
-    assert_one_line_error(cli(*base, "--recipe", "maco", "--spectrum", str(not_npz)), "not a spectrum file")
+    refused(capsys, *base, "--recipe", "maco", "--spectrum", str(not_npz), match="not a spectrum file")
     wrong = tmp_path / "wrong.npz"
     np.savez(wrong, magnitude=np.ones((3, 8, 8), np.float32), format="convscope-spectrum-1")
-    assert_one_line_error(cli(*base, "--recipe", "maco", "--spectrum", str(wrong)), "not (3, R, R//2+1)")
+    refused(capsys, *base, "--recipe", "maco", "--spectrum", str(wrong), match="not (3, R, R//2+1)")
     other = tmp_path / "other.npz"
     np.savez(other, weights=np.ones(3))
-    assert_one_line_error(cli(*base, "--recipe", "maco", "--spectrum", str(other)), "not a convscope spectrum")
+    refused(capsys, *base, "--recipe", "maco", "--spectrum", str(other), match="not a convscope spectrum")
     assert not out.exists()
-    assert_one_line_error(cli("spectrum", "-o", str(tmp_path / "s.npz")), "--builtin")
-    assert_one_line_error(cli("spectrum", "--builtin", "-o", str(tmp_path / "s.png")), ".npz")
-    assert_one_line_error(cli("spectrum", str(not_npz), "-o", str(tmp_path / "s.npz")), "no photo could be read")
+    refused(capsys, "spectrum", "-o", str(tmp_path / "s.npz"), match="--builtin")
+    refused(capsys, "spectrum", "--builtin", "-o", str(tmp_path / "s.png"), match=".npz")
+    refused(capsys, "spectrum", str(not_npz), "-o", str(tmp_path / "s.npz"), match="no photo could be read")
     assert not (tmp_path / "s.npz").exists()
 
 
