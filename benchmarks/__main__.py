@@ -462,7 +462,7 @@ def markdown(res: dict) -> str:
     if "ray_photos" in res:
         parts += ray_photos_markdown(res["ray_photos"], res["machines"]["ray_photos"])
     if "concept_sizes" in res:
-        parts += sizes_markdown(res["concept_sizes"], res["machines"].get("concept_sizes", ""))
+        parts += sizes_markdown(res["concept_sizes"])
     return "\n".join(with_machines(parts, res["machines"]))
 
 

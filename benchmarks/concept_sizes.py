@@ -87,15 +87,15 @@ def main(photos: Path, out: Path, sizes: list[int], methods: list[str], trusted:
     return result
 
 
-def sizes_markdown(result: dict | str, machine: str) -> list[str]:
+def sizes_markdown(result: dict | str) -> list[str]:
     """Section 20 of BENCHMARKS.md."""
     parts = ["## 20. Concept dictionaries by size", ""]
     if isinstance(result, str):
         return parts + [result, ""]
     rows = result["rows"]
-    parts += [f"`CONCEPT_PHOTOS=DIR python -m benchmarks --only concept_sizes` ({machine}), or "
+    parts += ["`CONCEPT_PHOTOS=DIR python -m benchmarks --only concept_sizes`, or "
               "`python -m benchmarks.concept_sizes DIR OUT`: the default `concepts` run's vectors of "
-              f"efficientnet-lite0's `{result['layer']}` over {result['photos']} photos ({result['training_vectors']} "
+              f"efficientnet-lite0's `{result['layer']}` over {result['photos']:,} photos ({result['training_vectors']:,} "
               "training vectors; 10% of the photos held out), one dictionary per method and size with the default "
               "training (seed 0). Explained variance, L0 and dead share on the held-out photos; the units baseline "
               f"keeps each vector's {rows[0]['units_l0']:.0f} largest units (k = 8). Trust: {len(rows[0]['trusted'])} "
