@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from convscope.models.base import VisionModel
 
 SELECT_RULES = ("auto", "halving", "full")
-DEFAULT_STRENGTH = 5.0  # chelsea toward magpie, 32 steps: block8 distance 0.82 against 1.10 unregularized
-DEFAULT_STEPS = 128
+ACCENTUATION_STRENGTH = 5.0  # chelsea toward magpie, 32 steps: block8 distance 0.82 against 1.10 unregularized
+ACCENTUATION_STEPS = 128  # accentuate and caricature
 TWIN_PICTURE_STEPS = 256  # steps of the pictures rendered for the twin sheet (when no atlas gives them)
 FIRST_UNITS = 8  # units measured by default: the layer's first
 DEFAULT_ANGLES = (90, 180, 270)
@@ -129,9 +129,9 @@ class AccentuateSpec(Spec):
 
     layer: str | None = option(None, "the earlier layer kept close to the photo's (default: a main layer about "
                                      "halfway to the objective's)")
-    strength: float = option(DEFAULT_STRENGTH, "the weight of staying close to the photo, from 0 (none) to 1000",
+    strength: float = option(ACCENTUATION_STRENGTH, "the weight of staying close to the photo, from 0 (none) to 1000",
                              minimum=0, maximum=1000)
-    steps: int = option(DEFAULT_STEPS, "optimization steps", minimum=1)
+    steps: int = option(ACCENTUATION_STEPS, "optimization steps", minimum=1)
     recipe: Recipe | str = option("lucid", "a recipe that starts from the photo (its transforms are left out)",
                                   flag=False)
     seed: int = option(0, "random seed of the render")
@@ -141,7 +141,7 @@ class AccentuateSpec(Spec):
 class CaricatureSpec(Spec):
     """The options of ``caricature``."""
 
-    steps: int = option(DEFAULT_STEPS, "optimization steps", minimum=1)
+    steps: int = option(ACCENTUATION_STEPS, "optimization steps", minimum=1)
     from_noise: bool = option(False, "start from noise instead of the photo")
     recipe: Recipe | str = option("lucid", "a recipe that starts from the photo (its transforms are left out)",
                                   flag=False)
