@@ -4,8 +4,10 @@ photos as paths, folders or arrays) and returning results that show themselves i
 
 Each command's options are one spec (``FilterSpec``, ``ConceptsSpec``, ...): a function takes
 them as keywords or as ``spec=``, builds the spec once and hands it whole to the part that does
-the work. ``front_end`` holds what a front end needs around the commands (choices, inputs
-checked, files written); the command line imports from here and nothing below it.
+the work. Besides, it offers what a front end needs around the commands (the choices to offer,
+inputs checked, files written; ``front_end`` holds those no part below has); the command line
+imports from here and nothing below it. Every name loads its module on first use, so listing
+the commands and their options needs no torch.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""What a front end (the command line, the explorer) needs around the commands: the choices to
-offer, a user's words resolved (a model, a recipe, photos), outputs checked before any work and
-the files beside a result written after it. Front ends import these from ``convscope.api``
-and nothing below it."""
+"""What a front end (the command line, the explorer) needs around the commands and that no part
+below offers: a recipe with its spectrum file checked, outputs checked before any work, and the
+files beside a result written after it. Front ends import these from ``convscope.api`` and
+nothing below it."""
 from __future__ import annotations
 
 from pathlib import Path
