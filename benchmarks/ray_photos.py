@@ -113,10 +113,5 @@ def ray_photos_markdown(r: dict, machine: str) -> list[str]:
             f"| Ray, two loopback nodes | {spread(two)} | {', '.join(f'{s:.1f}' for s in two['pass_s'])} | "
             f"{', '.join(f'{s:.1f}' for s in two['wall_s'])} | {two['driver_peak_mib']:.0f} |", "",
             f"The files are {'the same bytes' if r['same_bytes'] else 'NOT the same bytes'} in both. Ray's rate is "
-            f"{r['ratio']:.2f}x the one process's here, because both nodes share this machine's two cores: the "
-            "cluster adds no CPU, only its costs (a worker process per slot that imports torch, the network "
-            "unpickled for each task, photos decoded in the task instead of in parallel workers). On real "
-            f"nodes the rate adds up per node, since tasks share nothing but the network's weights: ImageNet's "
-            f"50,000 validation photos take about {r['imagenet_val_h_per_node']:.2f} h on one node like this one "
-            "(its two slots), and that divided by the number of such nodes; a node with a GPU "
-            "(`--gpus-per-task`) is limited by decoding JPEGs on its CPU instead.", ""]
+            f"{r['ratio']:.2f}x the one process's. At this machine's one-process rate, ImageNet's 50,000 validation "
+            f"photos take {r['imagenet_val_h_per_node']:.2f} h.", ""]
