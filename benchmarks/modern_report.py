@@ -107,7 +107,7 @@ def modern_markdown(res: dict, table: Callable[..., str]) -> list[str]:
                   "`python -m benchmarks --only exemplars`. `convscope exemplars` over every conv layer of "
                   f"efficientnet-lite0 ({ex['layers']} layers) at 224 px, batch 64, 2 decoding workers, on JPEGs "
                   "of 500 x 375 made by `benchmarks/photos.py` (crops and flips of the ten colour photos of scikit-image and "
-                  "scikit-learn; the run shown made them from the six built-in photos) in 10 class folders; "
+                  "scikit-learn) in 10 class folders; "
                   "beside it, the loop the atlas used for its photo statistics: every photo read and prepared, "
                   "then one photo at a time through the network once per layer. Each run is a fresh process; "
                   "peak memory is that process's maximum resident size (the decoding workers are separate "

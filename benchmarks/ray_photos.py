@@ -99,8 +99,7 @@ def ray_photos_markdown(r: dict, machine: str) -> list[str]:
 
     return ["## 19. Photo passes on Ray", "",
             f"`benchmarks/ray_photos.py` ({machine}): `exemplars` of efficientnet-lite0's {r['layers']} over "
-            f"{r['photos']} JPEGs (500 x 375, made by `benchmarks/photos.py`; the run shown made them from the six "
-            f"built-in photos), batches of {r['batch']}, in one "
+            f"{r['photos']} JPEGs (500 x 375, made by `benchmarks/photos.py`), batches of {r['batch']}, in one "
             "process (2 DataLoader workers decoding) and with `--ray` on a cluster of two nodes started on this "
             f"machine's loopback (a head and a worker, 1 CPU each; {r['tasks']} tasks of 256 photos). Each run is "
             f"a fresh driver process; {r['rounds']} alternated rounds. The pass's time excludes loading the "
@@ -113,5 +112,5 @@ def ray_photos_markdown(r: dict, machine: str) -> list[str]:
             f"| Ray, two loopback nodes | {spread(two)} | {', '.join(f'{s:.1f}' for s in two['pass_s'])} | "
             f"{', '.join(f'{s:.1f}' for s in two['wall_s'])} | {two['driver_peak_mib']:.0f} |", "",
             f"The files are {'the same bytes' if r['same_bytes'] else 'NOT the same bytes'} in both. Ray's rate is "
-            f"{r['ratio']:.2f}x the one process's. At this machine's one-process rate, ImageNet's 50,000 validation "
-            f"photos take {r['imagenet_val_h_per_node']:.2f} h.", ""]
+            f"{r['ratio']:.2f}x the one process's. At the Ray cluster's rate, ImageNet's 50,000 validation photos take "
+            f"{r['imagenet_val_h_per_node']:.2f} h.", ""]
