@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from convscope.engine.recipe_options import RENDER_BATCH, RecipeOptions, resolve_recipe
 from convscope.engine.recipe_settings import DEFAULT_RECIPE
@@ -28,18 +28,28 @@ FIRST_UNITS = 8  # units measured by default: the layer's first
 DEFAULT_ANGLES = (90, 180, 270)
 
 
+def thresholds_option() -> Any:
+    """The option of the steps after which a render also keeps its pictures (filter, render)."""
+    return option((), "also keep the pictures at these steps, e.g. 32,128,512 (written beside the output as "
+                      "NAME.steps.png)", metavar="STEPS")
+
+
+def steps_tuple(steps: Sequence[int | str]) -> tuple[int, ...]:
+    """Steps given as any sequence of numbers, as a tuple of ints."""
+    return tuple(int(step) for step in steps)
+
+
 @dataclass(frozen=True)
 class FilterSpec(RecipeOptions):
     """The options of ``filter``."""
 
     seed: int = option(0, "random seed: the picture starts from noise drawn with seed + the unit")
-    thresholds: tuple[int, ...] = option((), "also keep the pictures at these steps, e.g. 32,128,512 (written "
-                                             "beside the output as NAME.steps.png)", metavar="STEPS")
+    thresholds: tuple[int, ...] = thresholds_option()
 
     def check(self) -> None:
         """Resolves the recipe once; keeps the thresholds as a tuple."""
         super().check()
-        object.__setattr__(self, "thresholds", tuple(int(step) for step in self.thresholds))
+        object.__setattr__(self, "thresholds", steps_tuple(self.thresholds))
 
 
 @dataclass(frozen=True)
@@ -67,13 +77,12 @@ class RenderSpec(RecipeOptions):
     count: int = option(1, "pictures with different seeds, on one sheet", minimum=1)
     batch: int = option(RENDER_BATCH, "pictures optimized together", minimum=1)
     seed: int = option(0, "random seed: picture i starts from noise drawn with seed + i")
-    thresholds: tuple[int, ...] = option((), "also keep the pictures at these steps, e.g. 32,128,512 (written "
-                                             "beside the output as NAME.steps.png)", metavar="STEPS")
+    thresholds: tuple[int, ...] = thresholds_option()
 
     def check(self) -> None:
         """Resolves the recipe once; keeps the thresholds as a tuple."""
         super().check()
-        object.__setattr__(self, "thresholds", tuple(int(step) for step in self.thresholds))
+        object.__setattr__(self, "thresholds", steps_tuple(self.thresholds))
 
 
 @dataclass(frozen=True)
