@@ -11,6 +11,8 @@ from pathlib import Path
 
 import convscope
 
+from .atlas_circuits import atlas_circuits_markdown
+from .circuits_real import circuits_markdown
 from .concept_sizes import sizes_markdown
 from .gpu_report import gpu_markdown, profile_markdown
 from .halving_side import halving_markdown
@@ -192,6 +194,32 @@ def concept_sizes_section(lab: Lab) -> dict:
         return {"concept_sizes": sizes_main(Path(photos), Path(folder), sizes, methods, 4 if lab.quick else 8)}
 
 
+def circuits_section(lab: Lab) -> dict:
+    """Section 21, over the photo folder ``CIRCUIT_PHOTOS`` names (real photos, such as the 1,000 ImageNet ones)."""
+    import tempfile
+
+    from .circuits_real import main as circuits_main
+
+    photos = os.environ.get("CIRCUIT_PHOTOS")
+    if not photos:
+        return {"circuits": "not run: set CIRCUIT_PHOTOS to a folder of real photos (such as the 1,000 of the "
+                            "public repository EliSchwartz/imagenet-sample-images)"}
+    with tempfile.TemporaryDirectory() as folder:
+        result = circuits_main(Path(photos), Path(folder), 2 if lab.quick else 8)
+        (ROOT / "sheets" / "circuits-three.jpg").write_bytes((Path(folder) / "circuits-sheet.jpg").read_bytes())
+    return {"circuits": result}
+
+
+def atlas_circuits_section(lab: Lab) -> dict:
+    """Section 22, over the photo folder ``CIRCUIT_PHOTOS`` names."""
+    from .atlas_circuits import main as atlas_circuits_main
+
+    photos = os.environ.get("CIRCUIT_PHOTOS")
+    if not photos:
+        return {"atlas_circuits": "not run: set CIRCUIT_PHOTOS to a folder of real photos"}
+    return {"atlas_circuits": atlas_circuits_main(Path(photos), "block3" if lab.quick else "block8")}
+
+
 def ray_photos_section(lab: Lab) -> dict:
     from .ray_photos import main as ray_photos_main
 
@@ -234,6 +262,8 @@ SECTIONS = {
     "halving": ("grids with successive halving beside full runs", halving_section),
     "ray_photos": ("photo passes in one process and on two Ray nodes", ray_photos_section),
     "concept_sizes": ("concept dictionaries by size, on real photos", concept_sizes_section),
+    "circuits": ("circuits on real photos", circuits_section),
+    "atlas_circuits": ("the atlas with and without the units' circuits", atlas_circuits_section),
 }
 
 
@@ -301,7 +331,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-19 are CPU runs; section 7 is the GPU. What a "
+             "read, since the machine is noisy. Sections 1-6 and 8-22 are CPU runs; section 7 is the GPU. What a "
              "section's numbers mean is written by hand after looking at them, as its reading at its end; a rerun "
              "keeps the reading and marks it for checking (`benchmarks/readings.py`).", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
@@ -463,12 +493,17 @@ def markdown(res: dict) -> str:
         parts += ray_photos_markdown(res["ray_photos"], res["machines"]["ray_photos"])
     if "concept_sizes" in res:
         parts += sizes_markdown(res["concept_sizes"])
+    if "circuits" in res:
+        parts += circuits_markdown(res["circuits"])
+    if "atlas_circuits" in res:
+        parts += atlas_circuits_markdown(res["atlas_circuits"])
     return "\n".join(with_machines(parts, res["machines"]))
 
 
 SECTION_KEYS = {1: "article", 2: "lucent", 3: "dream", 4: "atlas", 5: "ray", 6: "profile", 8: "networks",
                 9: "maco_settings", 10: "modern", 11: "exemplars", 12: "compile", 13: "process", 14: "cpu_step",
-                15: "commit", 16: "concepts", 17: "trust", 18: "halving", 19: "ray_photos", 20: "concept_sizes"}
+                15: "commit", 16: "concepts", 17: "trust", 18: "halving", 19: "ray_photos", 20: "concept_sizes",
+                21: "circuits", 22: "atlas_circuits"}
 
 
 def with_machines(parts: list[str], machines: dict[str, str]) -> list[str]:

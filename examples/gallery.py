@@ -100,6 +100,8 @@ GALLERY = [
          lambda work: screenshot(first_concept_page(work))(work)),
     Shot("twins", "convscope twins efficientnet-lite0 stem -o twins.png --photos photos --top 4",
          side_by_side("twins.png")),
+    Shot("circuit", "convscope circuit efficientnet-lite0 logits:tabby --photos photos --depth 3 --expand 2 --out circuit",
+         side_by_side("circuit/graph.png")),
 ]
 
 

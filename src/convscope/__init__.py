@@ -2,7 +2,7 @@
 
 One function per command (``filter``, ``grid``, ``pictures`` (the ``render`` command), ``dream``, ``classviz``,
 ``accentuate``, ``caricature``, ``explain``, ``saliency``, ``classify``, ``stats``, ``twins``,
-``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``layers``; each takes
+``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``circuit``, ``layers``; each takes
 its options by keyword or as its spec, such as ``FilterSpec``; the models are listed
 by ``convscope.models.available()``), ``load`` for networks, and the engine's parts for a recipe
 of one's own (``Recipe``, ``get_recipe``, ``objectives``, ``parse_objective``, and ``Halving``,
@@ -22,6 +22,8 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy)
         ActivationAtlasSpec,
         AtlasSpec,
         CaricatureSpec,
+        Circuit,
+        CircuitJobSpec,
         ClassifySpec,
         ClassvizSpec,
         ConceptsSpec,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy)
         activation_atlas,
         atlas,
         caricature,
+        circuit,
         classify,
         classviz,
         concepts,
@@ -73,11 +76,12 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy)
 __version__ = "0.1.0"
 
 __all__ = [
-    "AccentuateSpec", "ActivationAtlasSpec", "AtlasSpec", "CaricatureSpec", "ClassifySpec", "ClassvizSpec",
+    "AccentuateSpec", "ActivationAtlasSpec", "AtlasSpec", "CaricatureSpec", "Circuit", "CircuitJobSpec", "ClassifySpec",
+    "ClassvizSpec",
     "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "LoopSpec", "RenderSpec",
     "SaliencySpec", "SpectrumSpec", "StatsSpec", "TrustSpec", "TwinsSpec", "pictures",
     "RECIPES", "ConvscopeError", "Grid", "Halving", "PhotoFolder", "Picture", "Recipe", "RenderResult", "accentuate",
-    "activation_atlas", "atlas", "caricature", "classify", "classviz", "compiling", "concepts", "dream", "exemplars",
+    "activation_atlas", "atlas", "caricature", "circuit", "classify", "classviz", "compiling", "concepts", "dream", "exemplars",
     "explain", "filter", "get_recipe", "grid", "layers", "load", "models", "objectives", "on_ray", "parse_objective",
     "render", "saliency", "show", "spectrum", "stats", "trust", "twins",
 ]

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from convscope.runtime.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy), so --help needs no torch
-    from convscope.api.defaults import GPUS_PER_TASK, TRUST_OUT
+    from convscope.api.circuits import circuit
+    from convscope.api.defaults import CIRCUIT_OUT, GPUS_PER_TASK, TRUST_OUT
     from convscope.api.front_end import (
         check_output_dir,
         check_output_image,
@@ -52,8 +53,16 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
     from convscope.io.user_code import is_user_spec
     from convscope.jobs.activation_atlas import require_umap
     from convscope.jobs.concepts.result import Concepts
-    from convscope.jobs.specs import ActivationAtlasSpec, AtlasSpec, ConceptsSpec, ExemplarsSpec, TrustSpec
+    from convscope.jobs.specs import (
+        ActivationAtlasSpec,
+        AtlasSpec,
+        CircuitJobSpec,
+        ConceptsSpec,
+        ExemplarsSpec,
+        TrustSpec,
+    )
     from convscope.methods.accentuation import accentuate, caricature
+    from convscope.methods.circuits.result import Circuit
     from convscope.methods.class_models import class_model as classviz
     from convscope.methods.classify import classify
     from convscope.methods.dream import dream
@@ -87,7 +96,8 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
     from convscope.runtime.spec import Spec, SpecType, default_of, help_text, spec_options
 
 __all__ = [
-    "COMPILE_MODES", "CompileFallback", "GPUS_PER_TASK", "TRUST_OUT", "Concepts", "DEFAULT_MODEL", "DEFAULT_RECIPE",
+    "CIRCUIT_OUT", "COMPILE_MODES", "Circuit", "CircuitJobSpec", "CompileFallback",
+    "GPUS_PER_TASK", "TRUST_OUT", "Concepts", "DEFAULT_MODEL", "DEFAULT_RECIPE",
     "DEVICE_CHOICES",
     "NEEDS_WEIGHTS", "PRECISIONS", "PhotoSource", "Picture", "RECIPES", "RECIPE_SETTINGS", "RECIPE_USES",
     "RecipeSettings", "RecipeUses", "Recipe", "SELECT_RULES", "Spec", "SpecType",
@@ -99,7 +109,7 @@ __all__ = [
     "AccentuateSpec", "ActivationAtlasSpec", "AtlasSpec", "CaricatureSpec", "ClassifySpec", "ClassvizSpec",
     "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "RenderSpec",
     "SaliencySpec", "SpectrumSpec", "StatsSpec", "TrustSpec", "TwinsSpec",
-    "accentuate", "activation_atlas", "atlas", "caricature", "classify", "classviz", "concepts", "dream", "exemplars",
+    "accentuate", "activation_atlas", "atlas", "caricature", "circuit", "classify", "classviz", "concepts", "dream", "exemplars",
     "explain", "filter", "grid", "layers", "on_ray", "pictures", "saliency", "spectrum", "stats", "trust", "twins",
 ]
 

@@ -7,3 +7,6 @@ GPUS_PER_TASK = 0.0
 
 TRUST_OUT = "trust"
 """Where ``trust`` writes its report."""
+
+CIRCUIT_OUT = "circuit"
+"""Where the ``circuit`` command writes its folder."""

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 
 from convscope import __version__
-from convscope.cli import concept_commands, info, layer_commands, photo_commands, pictures, trust_command
+from convscope.cli import (
+    circuit_command,
+    concept_commands,
+    info,
+    layer_commands,
+    photo_commands,
+    pictures,
+    trust_command,
+)
 from convscope.cli.flags import Command
 from convscope.cli.spec_flags import add_spec_flags
 
@@ -20,6 +28,7 @@ COMMANDS: list[Command] = [
     *[c for c in layer_commands.COMMANDS if c.name == "twins"],
     *[c for c in pictures.COMMANDS if c.name == "stats"],
     *trust_command.COMMANDS,
+    *circuit_command.COMMANDS,
 ]
 """Every command, in the order ``convscope`` and ``--help`` list them."""
 

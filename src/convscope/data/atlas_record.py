@@ -61,6 +61,8 @@ class UnitRecord(Record):
         drives: the classes it drives most.
         path_score, choice_pictures, choice_photos, trust: the trust measures, when measured.
         exemplars: its top photos of an exemplars folder.
+        circuit: with photos, its circuit in brief: the units of the main layer before that
+            build it most, the shares its top inputs and random ones explain, what it feeds.
     """
 
     layer: str
@@ -83,6 +85,7 @@ class UnitRecord(Record):
     choice_photos: float | None = optional(present_with="trust")
     trust: dict | None = optional()
     exemplars: UnitExemplars | None = optional()
+    circuit: dict | None = optional()
 
     @property
     def label(self) -> str:

@@ -12,7 +12,7 @@ from convscope.engine.recipe_settings import DEFAULT_RECIPE
 from convscope.errors import OutOfRangeError
 from convscope.jobs.job_folder import WAIT_HELP
 from convscope.methods.concepts.registry import dictionary_method_names, dictionary_methods_help
-from convscope.methods.specs import StatsSpec
+from convscope.methods.specs import CircuitSpec, StatsSpec
 from convscope.runtime.spec import Spec, option
 
 if TYPE_CHECKING:
@@ -39,6 +39,8 @@ class AtlasSpec(Spec):
                                                    "compares (default: efficientnet-lite2; efficientnet-lite0 for "
                                                    "efficientnet-lite2 itself)", metavar="MODEL")
     trials: int = option(50, "with photos: two-alternative trials per unit and kind of reference", minimum=1)
+    circuits: bool = option(False, "with photos: each unit's page also shows its circuit in brief (the units of the "
+                                   "main layer before that build it, and the units and classes it feeds)")
     force: bool = option(False, "replace an atlas with other settings in the output folder")
     wait: bool = option(False, WAIT_HELP)
 
@@ -129,4 +131,13 @@ class TrustSpec(StatsSpec):
 
     export: str | None = option(None, "also write the trials as a page people can take (index.html) and its answer "
                                       "key (answer-key.json) in this folder", metavar="DIR", flag=False)
+    wait: bool = option(False, WAIT_HELP)
+
+
+@dataclass(frozen=True)
+class CircuitJobSpec(CircuitSpec):
+    """The options of ``circuit`` (see ``convscope.circuit``): the circuit's, and how its output
+    folder is taken."""
+
+    force: bool = option(False, "replace a circuit of other settings in the output folder")
     wait: bool = option(False, WAIT_HELP)

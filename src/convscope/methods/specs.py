@@ -158,19 +158,26 @@ class CaricatureSpec(Spec):
 
 
 @dataclass(frozen=True)
-class ExplainSpec(RecipeOptions):
-    """The options of ``explain``; the recipe and steps are those of pictures rendered now."""
+class UnitPicturesOptions(RecipeOptions):
+    """The options of a command that shows units' pictures: from a finished atlas, or rendered
+    now with this recipe, steps and seed."""
 
     recipe: Recipe | str = option("lucid", "the recipe of pictures rendered now: a Recipe or a recipe's name",
                                   flag=False)
     steps: int | None = option(128, "the steps of pictures rendered now", minimum=1)
+    atlas: str | Path | None = option(None, "a finished atlas folder to take the unit pictures from (else they are "
+                                     "rendered now, in one batch)", metavar="DIR")
+    seed: int = option(0, "random seed of pictures rendered now")
+
+
+@dataclass(frozen=True)
+class ExplainSpec(UnitPicturesOptions):
+    """The options of ``explain``."""
+
     per_position: int = option(3, "units shown per position", minimum=1)
     max_units: int = option(16, "without atlas: the units with the highest peaks that positions choose from",
                             minimum=1)
     class_units: int = option(8, "units shown for the top class", minimum=1)
-    atlas: str | Path | None = option(None, "a finished atlas folder to take the unit pictures from (else they are "
-                                     "rendered now, in one batch)", metavar="DIR")
-    seed: int = option(0, "random seed of pictures rendered now")
 
 
 @dataclass(frozen=True)
@@ -270,3 +277,31 @@ def check_threshold(threshold: float) -> None:
     if not -1 <= threshold <= 1:
         raise OutOfRangeError(f"{{threshold}} is a correlation: give a value in [-1, 1], such as 0.7; got {threshold:g}",
                               options=["threshold"])
+
+
+ATTRIBUTIONS = ("integrated-gradients", "gradient-x-activation")
+MAX_CIRCUIT_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class CircuitSpec(UnitPicturesOptions):
+    """The options of ``circuit``."""
+
+    from_layer: str | None = option(None, "the layer whose units the target is built from (default: the main layer "
+                                          "before the target's; any layer before it, inside blocks too)",
+                                    metavar="LAYER", flag=False)
+    top: int = option(8, "the strongest inputs of each node: shown, and ablated in order", minimum=1)
+    depth: int = option(1, "layers of inputs: 2 or more also expands the strongest inputs of each input into a graph",
+                        minimum=1, maximum=MAX_CIRCUIT_DEPTH)
+    expand: int = option(3, "with depth 2 or more: the strongest inputs of each node that get inputs of their own",
+                         minimum=1)
+    photos_top: int = option(16, "the target's top photos (by its activation) that the attribution and the "
+                                 "ablations run on", minimum=1)
+    method: str = option("integrated-gradients", "the attribution: integrated-gradients (adds up exactly, up to "
+                                                 "its steps) or gradient-x-activation (one gradient, cheaper)",
+                         choices=lambda: ATTRIBUTIONS)
+    ig_steps: int = option(32, "integrated gradients: the points on the path from the baseline", minimum=1)
+    random_orders: int = option(10, "the random orders of ablation the attribution's order is compared with",
+                                minimum=10)
+    batch: int = option(16, "photos (or points of a photo's path) per forward pass", minimum=1)
+    seed: int = option(0, "random seed of the pictures and of the random orders")

@@ -1,5 +1,6 @@
 """The rest of a network from one layer on: the class scores when a layer's output is replaced
-by given maps (a forward hook returns them in place of what the layer computed).
+by given maps (a forward hook returns them in place of what the layer computed), and the images
+any such forward pass can run on.
 
 The part of the network before the layer still runs. When the layer's output alone decides the
 rest (no skip connection past it, no class token), that part runs on a small gray image, which
@@ -31,14 +32,29 @@ def logits_from_layer(model: VisionModel, layer: str, maps: torch.Tensor, images
     Returns:
         float32 logits.
     """
+    return _replaced(model, model.layer(layer).name, maps, stand_in_images(model, layer, images, len(maps)))
+
+
+def stand_in_images(model: VisionModel, layer: str, images: torch.Tensor, count: int) -> torch.Tensor:
+    """What to feed the network when ``layer``'s output is replaced for ``count`` images: small
+    gray images where that output alone decides the rest (checked once per layer, on the first
+    of ``images``), else ``images`` (the same image for all when one is given).
+
+    Args:
+        model: the network.
+        layer: the layer whose output is replaced.
+        images: (count, 3, S, S) or (1, 3, S, S) in [0, 1].
+        count: the batch.
+    Returns:
+        (count, 3, s, s) images on the model's device.
+    """
     info = model.layer(layer)
     known = _SHORTCUT_OK.setdefault(model.net, {})
     if info.name not in known:
         known[info.name] = _shortcut_holds(model, info.name, images[:1])
     if known[info.name]:
-        dummy = torch.full((len(maps), 3, model.min_size, model.min_size), 0.5, device=model.device)
-        return _replaced(model, info.name, maps, dummy)
-    return _replaced(model, info.name, maps, images.expand(len(maps), -1, -1, -1) if len(images) == 1 else images)
+        return torch.full((count, 3, model.min_size, model.min_size), 0.5, device=model.device)
+    return images.expand(count, -1, -1, -1) if len(images) == 1 else images
 
 
 def _replaced(model: VisionModel, layer: str, maps: torch.Tensor, images: torch.Tensor) -> torch.Tensor:

@@ -109,11 +109,46 @@ def render_unit(atlas: AtlasRecord, record: UnitRecord, previous: UnitRecord | N
                     f"<figcaption>the top of {ex.dataset_photos} photos by peak, cropped to the unit's receptive "
                     f"field around it: {escape(files)}; best mean {fmt(ex.best_mean)}, mean over the dataset "
                     f"{fmt(ex.mean)}</figcaption></figure>")
+    if record.circuit:
+        body.append(circuit_section(record.circuit, {layer.name for layer in atlas.layers}))
     if record.drives:
         body.append("<h2>Classes it drives most</h2><table>" + "".join(
             f"<tr><td>{d.index}</td><td>{escape(d.name)}</td><td>{fmt(d.drive, 4)}</td></tr>"
             for d in record.drives) + "</table>")
     return page(f"{atlas.model} {record.label}", "\n".join(body))
+
+
+def _linked_unit(layer: str, unit: int, shown: set[str], caption: str) -> str:
+    """A unit's thumbnail and caption, linked to its page where the atlas has its layer."""
+    label = f"{escape(layer)}:{unit}"
+    if layer not in shown:
+        return f"<figure><figcaption>{label}<br>{caption}</figcaption></figure>"
+    thumb = f"../{quote(safe_name(layer))}/{unit_stem(unit)}.thumb.png"
+    return (f"<figure><a href=\"{unit_href(layer, unit, '../')}\"><img src=\"{thumb}\" width=\"96\" height=\"96\" "
+            f"alt=\"{label}\"></a><figcaption>{label}<br>{caption}</figcaption></figure>")
+
+
+def circuit_section(circuit: dict, shown: set[str]) -> str:
+    """"Built from" and "feeds" on a unit page (see ``methods.circuits.unit_summary``)."""
+    source = circuit["input_layer"]
+    inputs = "".join(_linked_unit(source, i["unit"], shown, f"{i['attribution']:+.3f}, {i['sign']}")
+                     for i in circuit["inputs"])
+    share, chance = circuit["top_share"], circuit["random_share"]
+    verdict = (f"its top 8 inputs explain {share:.0%} of it ({chance:.0%} for 8 random ones)" if share >= 0.5 else
+               f"not a small circuit: its top 8 inputs explain only {share:.0%} of it ({chance:.0%} for 8 random ones)")
+    parts = [f"<h2>Built from {escape(source)}</h2><p>Integrated gradients from the photos' mean, on its "
+             f"{circuit['photos']} top photos (completeness error {circuit['completeness_error']:.4f}); set to that "
+             f"mean together, {escape(verdict)}. Share: of its mean on its top photos above its mean over all "
+             f"photos. <code>convscope circuit</code> gives the whole circuit.</p><div class=\"crops\">{inputs}</div>"]
+    if circuit.get("feeds"):
+        fed = "".join(_linked_unit(circuit["feeds_layer"], f["unit"], shown, f"falls {f['drop']:.3f}")
+                      for f in circuit["feeds"])
+        parts.append(f"<h2>Feeds</h2><p>The units of {escape(circuit['feeds_layer'])} that fall most when it is set to "
+                     f"its mean on its top photos.</p><div class=\"crops\">{fed}</div>")
+    if circuit.get("classes"):
+        parts.append("<p>Classes that fall most: " + ", ".join(f"{escape(c['name'])} ({c['drop']:.3f})"
+                                                              for c in circuit["classes"]) + "</p>")
+    return "".join(parts)
 
 
 def write_site(root: Path, atlas: AtlasRecord) -> None:

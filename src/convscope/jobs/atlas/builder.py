@@ -30,6 +30,7 @@ from convscope.jobs.atlas import measure
 from convscope.jobs.atlas.store import CONFIG, GENERATED, AtlasStore, batch_hint
 from convscope.jobs.job_folder import JobFolder
 from convscope.jobs.specs import AtlasSpec
+from convscope.methods.circuits.unit_summary import UnitCircuits
 from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
 from convscope.methods.trust.assess import TrustMeter, TrustSettings, trust_impossible
@@ -62,6 +63,7 @@ class LayerContext:
     drive: torch.Tensor | None  # (classes, channels) for the last conv layer
     is_logits: bool
     meter: TrustMeter | None = None
+    circuits: UnitCircuits | None = None
 
 
 @dataclass
@@ -109,17 +111,19 @@ def unit_batches(channels: int, batch: int) -> list[list[int]]:
 
 
 def layer_context(model: VisionModel, layer: str, photos: PhotoSource, trust: TrustSettings | None = None,
-                  seed: int = 0) -> LayerContext:
+                  seed: int = 0, circuits: bool = False) -> LayerContext:
     """Photo statistics of ``layer`` (each unit's TOP_PHOTOS best photos, and with ``trust`` what
     its measures need), the classes it drives over all the photos if it is the last conv
-    layer, and with ``trust`` its units' trust meter."""
+    layer, with ``trust`` its units' trust meter, and with ``circuits`` what measures its units'
+    circuits (for a layer with a main layer before it)."""
     drive = None
     if layer == model.last_conv_layer and model.labels is not None:
         drive = measure.class_drive(model, layer, photos)
     top, low = (max(measure.TOP_PHOTOS, trust.top_photos), trust.low_photos) if trust else (measure.TOP_PHOTOS, 0)
     stats = photo_statistics(model, [layer], photos, top=top, low=low)[layer]
     meter = TrustMeter(model, layer, photos, stats, trust, seed) if trust is not None else None
-    return LayerContext(stats, drive, layer == model.logits_layer, meter)
+    built = UnitCircuits(model, layer, photos, seed) if circuits and UnitCircuits.possible(model, layer) else None
+    return LayerContext(stats, drive, layer == model.logits_layer, meter, built)
 
 
 def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,
@@ -193,10 +197,13 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
         config["exemplars"] = exemplars.signature()
     if trust is not None:
         config["trust"] = trust.as_dict()
+    circuits = spec.photos is not None and spec.circuits
+    if circuits:
+        config["circuits"] = UnitCircuits.settings
     try:
         folder = JobFolder(out, config, key_file=CONFIG, wait=spec.wait, replace=spec.force, generated=GENERATED,
                            hint=batch_hint)
-        plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust)
+        plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust, circuits)
         rendered, record = _build(model, folder, plan, runner, progress or (lambda *_: None))
     finally:
         runner.close()
@@ -206,7 +213,8 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
 @dataclass(frozen=True)
 class AtlasPlan:
     """What an atlas run renders and measures, resolved from its spec: the layers, the recipe,
-    seed and batch, the photos, the exemplars folder and the trust settings (None: not measured)."""
+    seed and batch, the photos, the exemplars folder, the trust settings (None: not measured) and
+    whether the units' circuits are measured."""
 
     names: list[str]
     rec: Recipe
@@ -215,6 +223,7 @@ class AtlasPlan:
     photos: PhotoSource
     exemplars: ExemplarIndex | None
     trust: TrustSettings | None
+    circuits: bool
 
 
 def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: BatchRunner,
@@ -234,7 +243,7 @@ def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: Batch
         kernels: dict[str, list[Picture]] = {}
         for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
             if job.layer not in contexts:
-                contexts[job.layer] = layer_context(model, job.layer, photos, plan.trust, seed)
+                contexts[job.layer] = layer_context(model, job.layer, photos, plan.trust, seed, plan.circuits)
                 if model.is_first_conv(job.layer):
                     kernels[job.layer] = kernel_pictures(model, min(pictures[0].size))
             after = model.layers[job.layer].after
@@ -319,6 +328,8 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
         record.choice_photos, record.trust = unit_trust.choice_photos.score, unit_trust.as_dict()
         if unit_trust.path is not None:
             path_plot(f"{layer}:{unit}", unit_trust.path).save(folder / f"{stem}.path.png")
+    if context.circuits is not None:
+        record.circuit = context.circuits.measure(unit)
     if exemplars is not None and layer in exemplars.layers:
         exemplars.sheet(model, layer, unit).save(folder / f"{stem}.exemplars.png")
         arrays = exemplars.layers[layer]

@@ -1,0 +1,219 @@
+"""``circuit``: how a unit, class or objective is built from the units of earlier layers, how much
+of it its strongest inputs explain, and what it feeds.
+
+One streaming pass over the photos finds the target's top photos, the top photos of the units
+of the layers a deeper graph expands, and the mean activation of every input layer (the
+baseline). Then each node is attributed to its inputs (``attribution``), its strongest inputs
+are ablated in order and at random (``ablation``), and with depth, the strongest inputs are
+explained in turn from the layer before theirs. Every node gets a picture from the one loop."""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from convscope.data.atlas_folder import atlas_pictures
+from convscope.data.objective_photos import ObjectivePhotos, ObjectivePhotosPass
+from convscope.data.photo_pass import run_pass
+from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, PhotoSource, as_source
+from convscope.engine.objectives import unit_objective
+from convscope.engine.render import LoopSpec, render
+from convscope.errors import ImageInputError, OutOfRangeError
+from convscope.io.picture import Picture
+from convscope.methods.circuits.ablation import ablate
+from convscope.methods.circuits.attribution import Attribution, attribute
+from convscope.methods.circuits.feeds import unit_feeds
+from convscope.methods.circuits.replaced import Link
+from convscope.methods.circuits.result import Circuit, CircuitInput, CircuitNode
+from convscope.methods.circuits.targets import CircuitTarget, input_layer_for, parse_target, unit_target
+from convscope.methods.circuits.where import around_peaks, peak_positions, where_picture
+from convscope.methods.specs import CircuitSpec
+from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
+from convscope.runtime.progress import Progress, StageProgress
+
+
+def layer_chain(model: VisionModel, target: CircuitTarget, spec: CircuitSpec) -> list[str]:
+    """The input layer of each depth: ``from_layer`` (or the main layer before the target's), then
+    each time the main layer before the last; shorter where the network has no earlier layer."""
+    chain = [input_layer_for(model, target.layer, spec.from_layer)]
+    while len(chain) < spec.depth:
+        earlier = model.earlier_main_layers(chain[-1])
+        if not earlier:
+            break
+        chain.append(earlier[-1])
+    return chain
+
+
+def _top_photos(kept: ObjectivePhotos, target: CircuitTarget, depth: int, chain: list[str], count: int) -> list[int]:
+    """The indices of the ``count`` photos that raise the target most: the root's from the pass's
+    objective, a deeper node's (a unit of ``chain[depth - 1]``) from that layer's unit exemplars."""
+    if depth == 0:
+        photos = kept.best_photos[0]
+    else:
+        assert target.unit is not None
+        photos = kept.units.results[chain[depth - 1]].mean_photos[target.unit[1]]
+    chosen = [int(p) for p in photos if int(p) >= 0][:count]
+    if len(chosen) < count:
+        raise OutOfRangeError(f"only {len(chosen)} photos could be read for the top {count} photos of "
+                              f"{target.label}: give a folder of more photos, or a smaller {{photos_top}}",
+                              options=["photos_top"])
+    return chosen
+
+
+def _images(model: VisionModel, source: PhotoSource, photos: list[int]) -> torch.Tensor:
+    """The photos as the network sees them, (P, 3, S, S) on its device."""
+    return torch.cat([source.image(model, p) for p in photos]).to(model.device)
+
+
+def _where(model: VisionModel, target: CircuitTarget, attribution: Attribution, images: torch.Tensor,
+           units: list[int]) -> list[Picture | None]:
+    """Each input's map of where it contributes, around the target's peak (one shared scale)."""
+    if attribution.contributions.dim() < 4:
+        return [None] * len(units)
+    peaks, hw = None, None
+    if target.unit is not None and model.layer(target.unit[0]).spatial:
+        with torch.no_grad(), Probe(model, [target.unit[0]]) as probe:
+            maps = probe(images)[target.unit[0]][:, target.unit[1]].cpu()
+        peaks, hw = peak_positions(maps), (maps.shape[-2], maps.shape[-1])
+    windows = around_peaks(attribution.contributions[:, units], peaks, hw)
+    scale = float(windows.abs().max()) if windows.numel() else 1.0
+    return [where_picture(w, scale) for w in windows]
+
+
+def _usual(kept: ObjectivePhotos, target: CircuitTarget, depth: int, chain: list[str]) -> float:
+    """The target's mean over the folder."""
+    if depth == 0:
+        return kept.objective_mean(0)
+    assert target.unit is not None
+    return float(kept.units.results[chain[depth - 1]].running_mean[target.unit[1]])
+
+
+def _node(model: VisionModel, source: PhotoSource, kept: ObjectivePhotos, chain: list[str], target: CircuitTarget,
+          depth: int, spec: CircuitSpec, seconds: dict[str, float]) -> CircuitNode:
+    """One node explained by the units of the layer of its depth, on its top photos (the time of
+    its attribution and ablation is added to ``seconds``)."""
+    started = time.perf_counter()
+    photos = _top_photos(kept, target, depth, chain, spec.photos_top)
+    link = Link(model, target.objective, chain[depth])
+    images = _images(model, source, photos)
+    attribution = attribute(link, images, kept.mean(link.input_layer), method=spec.method, steps=spec.ig_steps,
+                            batch=spec.batch)
+    seconds["attribution"] += time.perf_counter() - started
+    started = time.perf_counter()
+    values = attribution.values
+    top = min(spec.top, len(values))
+    order = values.argsort(descending=True)[:top].tolist()
+    lowest = [u for u in values.argsort()[:max(1, top // 2)].tolist() if values[u] < 0 and u not in order]
+    shown = [*order, *lowest]
+    ablation = ablate(link, images, attribution, order, _usual(kept, target, depth, chain),
+                      random_count=spec.random_orders, seed=spec.seed)
+    seconds["ablation"] += time.perf_counter() - started
+    where = _where(model, target, attribution, images, shown)
+    inputs = [CircuitInput(u, float(values[u]), float(attribution.gradient[u]), w) for u, w in zip(shown, where)]
+    return CircuitNode(target.key, target.label, link.input_layer, depth, [source.names[p] for p in photos],
+                       float(attribution.target.mean()), float(attribution.at_baseline.mean()),
+                       attribution.completeness_error, inputs, ablation)
+
+
+def _pictures(model: VisionModel, circuit: Circuit, target: CircuitTarget, spec: CircuitSpec,
+              progress: StageProgress | None) -> dict[str, Picture]:
+    """A picture of every node, input and fed unit: from the atlas where given, else rendered in one batch."""
+    units = {target.key: target.unit} if target.unit is not None else {}
+    for node in circuit.nodes:
+        units.update({f"{node.input_layer}:{i.unit}": (node.input_layer, i.unit) for i in node.inputs})
+    if circuit.feeds is not None and circuit.feeds.layer is not None:
+        units.update({f"{circuit.feeds.layer}:{u['unit']}": (circuit.feeds.layer, u["unit"])
+                      for u in circuit.feeds.units})
+    pictures: dict[str, Picture] = {}
+    if spec.atlas is not None:
+        for layer in dict.fromkeys(layer for layer, _ in units.values() if layer != model.logits_layer):
+            chosen = {key: unit for key, (lay, unit) in units.items() if lay == layer}
+            found = atlas_pictures(spec.atlas, layer, sorted(set(chosen.values())))
+            pictures.update({key: found[unit] for key, unit in chosen.items()})
+    keys = [key for key in units if key not in pictures]
+    objectives = [unit_objective(model, *units[key]) for key in keys]
+    seeds = [spec.seed + units[key][1] for key in keys]
+    if target.unit is None:
+        keys, objectives, seeds = [target.key, *keys], [target.objective, *objectives], [spec.seed, *seeds]
+    if keys:
+        result = render(model, objectives, spec.resolved, progress=_stage("pictures", progress),
+                        loop=LoopSpec.of(seeds=seeds, transform_seed=spec.seed))
+        pictures.update(zip(keys, result.pictures))
+    return pictures
+
+
+def _stage(name: str, progress: StageProgress | None) -> Progress | None:
+    """The (done, total) callback of one stage of a staged progress."""
+    return None if progress is None else (lambda done, total: progress(name, done, total))
+
+
+def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: CircuitSpec, *,
+                  progress: StageProgress | None = None) -> Circuit:
+    """How ``target`` is built from the units of an earlier layer, how much of it they explain,
+    and what it feeds (``convscope.circuit`` is the door to it).
+
+    Args:
+        model: the network.
+        target: ``layer:unit`` (``block8:12``), ``logits:NAME`` or ``logits:INDEX`` (a class), or an
+            objective in the text form (``block8:12 - 0.5*block8:40``).
+        photos: a folder (of any size) or a list of photos: the target's top photos come from it,
+            and the baseline is its mean activation.
+        spec: the options.
+        progress: called with (stage, done, total): "photos" (read, of all), "nodes" (explained, of
+            those planned) and "pictures" (unit-steps rendered).
+    Returns:
+        The circuit; ``jobs.circuit.write_circuit`` writes it as a folder with a page.
+    Raises:
+        UnknownNameError: an unknown layer or class.
+        OutOfRangeError: ``from_layer`` at or after the target's layer, too few photos for ``photos_top``.
+        ImageInputError: no photo could be read.
+    """
+    root = parse_target(model, target)
+    chain = layer_chain(model, root, spec)
+    source = as_source(photos)
+    if len(source) < spec.photos_top:
+        raise OutOfRangeError(f"the folder has {len(source)} photos, fewer than the {spec.photos_top} top photos "
+                              f"asked for: give more photos or a smaller {{photos_top}}", options=["photos_top"])
+    fed_layer = root.unit[0] if root.unit is not None and root.unit[0] != model.logits_layer else None
+    mean_layers = [*chain, *([fed_layer] if fed_layer is not None else [])]
+    plan = ObjectivePhotosPass((root.objective,), {layer: model.layer(layer).channels for layer in chain[:-1]},
+                               {layer: model.layer(layer).channels for layer in mean_layers}, spec.photos_top)
+    started = time.perf_counter()
+    state = run_pass(model, source, plan, batch=min(spec.batch, PHOTO_BATCH), progress=_stage("photos", progress))
+    seconds = {"photo_pass": time.perf_counter() - started, "attribution": 0.0, "ablation": 0.0}
+    if state.read == 0:
+        raise ImageInputError(f"none of the {len(source)} photos could be read: give a folder of PNG or JPEG photos")
+    kept: ObjectivePhotos = state.part.kept
+    planned = sum(spec.expand ** d for d in range(len(chain)))
+    nodes: list[CircuitNode] = []
+    frontier = [root]
+    for depth, input_layer in enumerate(chain):
+        following: list[CircuitTarget] = []
+        for node_target in frontier:
+            node = _node(model, source, kept, chain, node_target, depth, spec, seconds)
+            nodes.append(node)
+            if progress is not None:
+                progress("nodes", len(nodes), planned)
+            known = {n.key for n in nodes} | {t.key for t in following}
+            strongest = [i for i in node.inputs[:spec.expand] if i.attribution > 0]  # the first of the ablation order
+            following += [t for t in (unit_target(model, input_layer, i.unit) for i in strongest) if t.key not in known]
+        frontier = following
+    started = time.perf_counter()
+    feeds = None
+    if fed_layer is not None:
+        assert root.unit is not None
+        images = _images(model, source, _top_photos(kept, root, 0, chain, spec.photos_top))
+        feeds = unit_feeds(model, fed_layer, root.unit[1], images, float(kept.mean(fed_layer)[root.unit[1]]), spec.top)
+    settings = {"target": target, "from_layer": chain[0], "layers": chain, "top": spec.top, "depth": spec.depth,
+                "expand": spec.expand, "photos_top": spec.photos_top, "method": spec.method,
+                "ig_steps": spec.ig_steps, "random_orders": spec.random_orders, "seed": spec.seed,
+                "recipe": spec.resolved.name, "steps": spec.resolved.steps,
+                "atlas": str(spec.atlas) if spec.atlas is not None else None}
+    seconds["feeds"] = time.perf_counter() - started
+    result = Circuit(model.name, root.key, spec.method, settings, nodes, feeds, photos_read=state.read,
+                     seconds=seconds)
+    started = time.perf_counter()
+    result.pictures = _pictures(model, result, root, spec, progress)
+    seconds["pictures"] = time.perf_counter() - started
+    return result

@@ -1,0 +1,64 @@
+"""What a unit feeds: the units of the next main layer and the classes whose activation falls
+most when the unit is set to its baseline (the folder's mean) on the photos that excite it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from convscope.methods.circuits.replaced import acts_with_input
+from convscope.models.base import VisionModel
+from convscope.models.probe import Probe
+
+
+@dataclass
+class Feeds:
+    """The units of ``layer`` (the next main layer) and the classes a unit drives, as the drop
+    of their mean on the unit's top photos when the unit is ablated; negative: it suppresses them."""
+
+    layer: str | None
+    units: list[dict]  # [{"unit", "drop", "share"}]: most driven first, then the most suppressed
+    classes: list[dict]  # [{"index", "name", "drop"}]: logits, most driven first
+
+
+def next_main_layer(model: VisionModel, layer: str) -> str | None:
+    """The first main layer after ``layer`` with positions or channels of its own (not the logits)."""
+    order = model.layer(layer).order
+    later = [name for name in model.main_layers if model.layers[name].order > order and name != model.logits_layer]
+    return later[0] if later else None
+
+
+def _means(maps: torch.Tensor) -> torch.Tensor:
+    return maps.flatten(2).mean(dim=2) if maps.dim() > 2 else maps
+
+
+def unit_feeds(model: VisionModel, layer: str, unit: int, images: torch.Tensor, baseline: float, top: int) -> Feeds:
+    """The ``top`` units of the next main layer and classes that ``unit`` of ``layer`` drives
+    most, and the ``top`` // 2 it suppresses most, on ``images`` (its top photos)."""
+    info = model.layer(layer)
+    following = next_main_layer(model, info.name)
+    read = [name for name in (following, model.logits_layer) if name is not None]
+    if not read:
+        return Feeds(None, [], [])
+    with torch.no_grad():
+        with Probe(model, [info.name]) as probe:
+            maps = info.as_used(probe(images)[info.name])
+        ablated = maps.clone()
+        ablated[:, unit] = baseline
+        both = acts_with_input(model, read, info.name, torch.cat([maps, ablated]), torch.cat([images, images]))
+        full = {name: value[:len(images)] for name, value in both.items()}
+        cut = {name: value[len(images):] for name, value in both.items()}
+    units: list[dict] = []
+    if following is not None:
+        before, after = _means(full[following]).mean(dim=0), _means(cut[following]).mean(dim=0)
+        drop = before - after
+        order = drop.argsort(descending=True)
+        chosen = [*order[:top].tolist(), *[u for u in order.flip(0)[:top // 2].tolist() if drop[u] < 0]]
+        units = [{"unit": u, "drop": float(drop[u]), "share": float(drop[u] / before[u].abs().clamp_min(1e-12))}
+                 for u in dict.fromkeys(chosen)]
+    classes: list[dict] = []
+    if model.logits_layer is not None:
+        drop = (full[model.logits_layer] - cut[model.logits_layer]).mean(dim=0)
+        classes = [{"index": int(k), "name": model.class_name(int(k)), "drop": float(drop[k])}
+                   for k in drop.argsort(descending=True)[:top].tolist()]
+    return Feeds(following, units, classes)
