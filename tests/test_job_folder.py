@@ -124,8 +124,11 @@ def test_every_folder_command_follows_the_umask(tmp_path, photo_folder):
                      "--epochs", "2", "--workers", "0", "--trials", "2", "--judge", "efficientnet-lite1", *small],
         "trust": ["trust", "efficientnet-lite0", "block2", "--photos", str(photo_folder), "--out", str(tmp_path / "trust"),
                   "--units", "0", "--trials", "2", "--references", "1", "--judge", "efficientnet-lite1", *small],
+        "circuit": ["circuit", "efficientnet-lite0", "block2:3", "--photos", str(photo_folder), "--out",
+                    str(tmp_path / "circuit"), "--photos-top", "2", "--top", "2", "--depth", "2", "--ig-steps", "2",
+                    *small],
     }
-    # one process runs the five jobs (a umask is a process's setting), so torch and the network load once
+    # one process runs the six jobs (a umask is a process's setting), so torch and the network load once
     script = ("import json, os, sys\nfrom convscope.cli import main\nos.umask(0o002)\n"
               "print(json.dumps([main(argv) for argv in json.loads(sys.argv[1])]))")
     done = subprocess.run([sys.executable, "-c", script, json.dumps(list(runs.values()))], capture_output=True,

@@ -64,7 +64,8 @@ def _expand(baseline: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 def attribute(link: Link, images: torch.Tensor, baseline: torch.Tensor, *, method: str = INTEGRATED_GRADIENTS,
-              steps: int = 32, batch: int = 16, progress: Progress | None = None) -> Attribution:
+              steps: int = 32, batch: int = 16, read: tuple[torch.Tensor, torch.Tensor] | None = None,
+              progress: Progress | None = None) -> Attribution:
     """Each channel of the link's input layer's contribution to its target on ``images``.
 
     Args:
@@ -74,11 +75,12 @@ def attribute(link: Link, images: torch.Tensor, baseline: torch.Tensor, *, metho
         method: ``integrated-gradients`` or ``gradient-x-activation``.
         steps: integrated gradients' points on the path (midpoints of ``steps`` equal parts).
         batch: rows (a photo at one point of the path) per forward and backward pass.
+        read: the photos' input maps and target (``Link.input_maps``), when the caller has them.
         progress: called with (rows done, rows in all).
     Returns:
         The attribution, with the target on the photos and at the baseline.
     """
-    inputs, target = link.input_maps(images)
+    inputs, target = read if read is not None else link.input_maps(images)
     base = _expand(baseline.to(inputs.device), inputs[0]).expand_as(inputs[0])
     alphas = [(k + 0.5) / steps for k in range(steps)] if method == INTEGRATED_GRADIENTS else [1.0]
     rows = [(p, a) for p in range(len(images)) for a in alphas]

@@ -32,17 +32,20 @@ def _means(maps: torch.Tensor) -> torch.Tensor:
     return maps.flatten(2).mean(dim=2) if maps.dim() > 2 else maps
 
 
-def unit_feeds(model: VisionModel, layer: str, unit: int, images: torch.Tensor, baseline: float, top: int) -> Feeds:
+def unit_feeds(model: VisionModel, layer: str, unit: int, images: torch.Tensor, baseline: float, top: int,
+               maps: torch.Tensor | None = None) -> Feeds:
     """The ``top`` units of the next main layer and classes that ``unit`` of ``layer`` drives
-    most, and the ``top`` // 2 it suppresses most, on ``images`` (its top photos)."""
+    most, and the ``top`` // 2 it suppresses most, on ``images`` (its top photos), whose maps of
+    ``layer`` as the network uses them are ``maps`` when the caller has them."""
     info = model.layer(layer)
     following = next_main_layer(model, info.name)
     read = [name for name in (following, model.logits_layer) if name is not None]
     if not read:
         return Feeds(None, [], [])
     with torch.no_grad():
-        with Probe(model, [info.name]) as probe:
-            maps = info.as_used(probe(images)[info.name])
+        if maps is None:
+            with Probe(model, [info.name]) as probe:
+                maps = info.as_used(probe(images)[info.name])
         ablated = maps.clone()
         ablated[:, unit] = baseline
         both = acts_with_input(model, read, info.name, torch.cat([maps, ablated]), torch.cat([images, images]))
