@@ -2,16 +2,16 @@
 unit of some layers, and the mean activation of some layers over every photo (the baseline of
 an attribution).
 
-``ObjectivePhotosPass`` plugs into ``run_pass``, so the photos stream in batches and a stopped
-pass goes on from its checkpoint. Ties go to the lower photo index, so shards merge to what one
-process reading every batch keeps."""
+``ObjectivePhotosPass`` plugs into ``run_pass``, so the photos stream in batches, in shards that
+merge; ties go to the lower photo index, so the shards merge to what one process reading every
+batch keeps. Its part carries the objectives (functions), so it is not saved to a checkpoint."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import torch
 
-from convscope.data.photo_pass import BatchSeen, saved_kind
+from convscope.data.photo_pass import BatchSeen
 from convscope.data.unit_exemplars import ExemplarSet
 from convscope.engine.objectives import Objective
 from convscope.models.base import VisionModel
@@ -23,7 +23,6 @@ def _keep_best(values: torch.Tensor, photos: torch.Tensor, count: int) -> tuple[
     return values[order], photos[order]
 
 
-@saved_kind
 @dataclass
 class ObjectivePhotos:
     """The best photos of each objective (value and index, best first), of each unit of some

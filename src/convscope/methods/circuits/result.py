@@ -104,10 +104,6 @@ class Circuit:
     def root_node(self) -> CircuitNode:
         return self.nodes[0]
 
-    def node(self, key: str) -> CircuitNode:
-        """The node called ``key`` (``layer:unit``)."""
-        return next(n for n in self.nodes if n.key == key)
-
     @property
     def edges(self) -> list[dict]:
         """Every edge of the graph: from an input unit to the node it builds, with its attribution and sign."""
