@@ -75,12 +75,13 @@ def attribute(link: Link, images: torch.Tensor, baseline: torch.Tensor, *, metho
         method: ``integrated-gradients`` or ``gradient-x-activation``.
         steps: integrated gradients' points on the path (midpoints of ``steps`` equal parts).
         batch: rows (a photo at one point of the path) per forward and backward pass.
-        read: the photos' input maps and target (``Link.input_maps``), when the caller has them.
+        read: the photos' input maps and target (``Link.input_maps``), when the caller has them
+            (else one pass reads them).
         progress: called with (rows done, rows in all).
     Returns:
         The attribution, with the target on the photos and at the baseline.
     """
-    inputs, target = read if read is not None else link.input_maps(images)
+    inputs, target = read if read is not None else link.input_maps(link.read(images))
     base = _expand(baseline.to(inputs.device), inputs[0]).expand_as(inputs[0])
     alphas = [(k + 0.5) / steps for k in range(steps)] if method == INTEGRATED_GRADIENTS else [1.0]
     rows = [(p, a) for p in range(len(images)) for a in alphas]

@@ -29,7 +29,6 @@ from convscope.methods.circuits.targets import CircuitTarget, input_layer_for, p
 from convscope.methods.circuits.where import around_peaks, peak_positions, where_picture
 from convscope.methods.specs import CircuitSpec
 from convscope.models.base import VisionModel
-from convscope.models.probe import Probe
 from convscope.runtime.progress import Progress, StageProgress
 
 
@@ -66,15 +65,15 @@ def _images(model: VisionModel, source: PhotoSource, photos: list[int]) -> torch
     return torch.cat([source.image(model, p) for p in photos]).to(model.device)
 
 
-def _where(model: VisionModel, target: CircuitTarget, attribution: Attribution, images: torch.Tensor,
+def _where(model: VisionModel, target: CircuitTarget, attribution: Attribution, acts: dict[str, torch.Tensor],
            units: list[int]) -> list[Picture | None]:
-    """Each input's map of where it contributes, around the target's peak (one shared scale)."""
+    """Each input's map of where it contributes, around the target's peak in ``acts`` (the photos'
+    outputs of the layers the target reads), one shared scale."""
     if attribution.contributions.dim() < 4:
         return [None] * len(units)
     peaks, hw = None, None
     if target.unit is not None and model.layer(target.unit[0]).spatial:
-        with torch.no_grad(), Probe(model, [target.unit[0]]) as probe:
-            maps = probe(images)[target.unit[0]][:, target.unit[1]].cpu()
+        maps = acts[target.unit[0]][:, target.unit[1]].cpu()
         peaks, hw = peak_positions(maps), (maps.shape[-2], maps.shape[-1])
     windows = around_peaks(attribution.contributions[:, units], peaks, hw)
     scale = float(windows.abs().max()) if windows.numel() else 1.0
@@ -97,8 +96,9 @@ def _node(model: VisionModel, source: PhotoSource, kept: ObjectivePhotos, chain:
     photos = _top_photos(kept, target, depth, chain, spec.photos_top)
     link = Link(model, target.objective, chain[depth])
     images = _images(model, source, photos)
+    acts = link.read(images)  # the inputs, the target and, for a unit, where it peaks: one pass
     attribution = attribute(link, images, kept.mean(link.input_layer), method=spec.method, steps=spec.ig_steps,
-                            batch=spec.batch)
+                            batch=spec.batch, read=link.input_maps(acts))
     seconds["attribution"] += time.perf_counter() - started
     started = time.perf_counter()
     values = attribution.values
@@ -109,7 +109,7 @@ def _node(model: VisionModel, source: PhotoSource, kept: ObjectivePhotos, chain:
     ablation = ablate(link, images, attribution, order, _usual(kept, target, depth, chain),
                       random_count=spec.random_orders, seed=spec.seed)
     seconds["ablation"] += time.perf_counter() - started
-    where = _where(model, target, attribution, images, shown)
+    where = _where(model, target, attribution, acts, shown)
     inputs = [CircuitInput(u, float(values[u]), float(attribution.gradient[u]), w) for u, w in zip(shown, where)]
     return CircuitNode(target.key, target.label, link.input_layer, depth, [source.names[p] for p in photos],
                        float(attribution.target.mean()), float(attribution.at_baseline.mean()),

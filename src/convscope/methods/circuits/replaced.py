@@ -55,12 +55,14 @@ class Link:
     objective: Objective
     input_layer: str
 
-    def input_maps(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The photos' maps of the input layer as the network uses them, and the target on them."""
-        layer = self.model.layer(self.input_layer)
-        with torch.no_grad(), Probe(self.model, [layer.name, *self.objective.layers]) as probe:
-            acts = probe(images)
-        return layer.as_used(acts[layer.name]), self.objective(acts).float()
+    def read(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The photos' outputs of the input layer and of the layers the target reads, in one pass."""
+        with torch.no_grad(), Probe(self.model, [self.input_layer, *self.objective.layers]) as probe:
+            return probe(images)
+
+    def input_maps(self, acts: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """From ``read``'s outputs: the input layer's maps as the network uses them, and the target."""
+        return self.model.layer(self.input_layer).as_used(acts[self.input_layer]), self.objective(acts).float()
 
     def target_with(self, maps: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
         """(B,): the target when the input layer outputs ``maps`` (gradients flow to them)."""

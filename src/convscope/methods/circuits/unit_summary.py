@@ -14,7 +14,6 @@ from convscope.methods.circuits.attribution import attribute
 from convscope.methods.circuits.feeds import unit_feeds
 from convscope.methods.circuits.replaced import Link
 from convscope.models.base import VisionModel
-from convscope.models.probe import Probe
 
 SUMMARY_PHOTOS = 8  # top photos per unit
 SUMMARY_STEPS = 8  # integrated gradients' steps (completeness error under 0.006 at block8 of efficientnet-lite0)
@@ -52,12 +51,9 @@ class UnitCircuits:
         indices = [int(p) for p in stats.read.mean_photos[unit] if int(p) >= 0]
         images = torch.cat([self.photos.image(model, p) for p in indices]).to(model.device)
         link = Link(model, channel(self.layer, unit), self.input_layer)
-        with torch.no_grad(), Probe(model, [self.input_layer, self.layer]) as probe:
-            acts = probe(images)  # one pass gives the inputs, the target and the maps the feeds start from
-        inputs = model.layer(self.input_layer).as_used(acts[self.input_layer])
+        acts = link.read(images)  # one pass gives the inputs, the target and the maps the feeds start from
         attribution = attribute(link, images, as_used_mean(model, self.stats[self.input_layer], self.input_layer),
-                                steps=SUMMARY_STEPS, batch=len(images) * SUMMARY_STEPS,
-                                read=(inputs, link.objective(acts).float()))
+                                steps=SUMMARY_STEPS, batch=len(images) * SUMMARY_STEPS, read=link.input_maps(acts))
         values = attribution.values
         order = values.argsort(descending=True)[:SUMMARY_TOP].tolist()
         usual = float(stats.read.running_mean[unit])
