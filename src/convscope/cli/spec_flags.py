@@ -65,12 +65,13 @@ def add_spec_flags(parser: argparse.ArgumentParser, spec: type[Spec], **override
         if not meta.get("flag", True):
             continue
         kind = _base_type(_hint(item.type))
-        settings: dict[str, Any] = {"help": help_text(item), "default": item.default}
+        text = help_text(item).replace("%", "%%")  # argparse reads % as a format
+        settings: dict[str, Any] = {"help": text, "default": item.default}
         if kind is bool:
             settings["action"] = "store_true"
         elif typing.get_origin(kind) is tuple:
             settings.update(type=_comma_list(typing.get_args(kind)[0]), default=None,
-                            help=f"{help_text(item)}, comma-separated")
+                            help=f"{text}, comma-separated")
         else:
             settings["type"] = kind
         if meta.get("metavar"):
