@@ -30,6 +30,7 @@ from convscope.jobs.specs import ConceptsSpec
 from convscope.methods.concepts.registry import dictionary_methods
 from convscope.methods.concepts.schedule import Training
 from convscope.methods.trust.assess import TrustMeter, TrustSettings
+from convscope.methods.trust.controls import other_units, starting_noise
 from convscope.methods.trust.judge import load_judge
 
 LAYER = "head"
@@ -60,8 +61,10 @@ def dictionary_row(model: convscope.models.VisionModel, shards, method: str, siz
                       seeds=[spec.seed + i for i in chosen], transform_seed=spec.seed, batch=len(chosen))
     stats = PhotoStats(gathered.exemplars, None, list(shards.files), None, gathered.lowest, gathered.readable)
     meter = TrustMeter(model, LAYER, PhotoFolder(shards.root, names=shards.files), stats, settings, spec.seed)
-    trust = [meter.measure(i, as_seen(recipe, model, picture.to_tensor()[None]))
-             for i, picture in zip(chosen, pictures.pictures)]
+    seen = as_seen(recipe, model, torch.stack([picture.to_tensor() for picture in pictures.pictures]))
+    sets = dict(zip(chosen, meter.single_sets(seen)))
+    noise = meter.single_sets(starting_noise(recipe, model, [spec.seed + i for i in chosen]))
+    trust = [meter.measure(i, sets[i], n, {o: sets[o] for o in other_units(i, chosen)}) for i, n in zip(chosen, noise)]
     paths = [t.path_score for t in trust if t.path_score is not None]
     choices = [t.choice_pictures.score for t in trust]
     return {"method": method, "concepts": size, "training_s": round(seconds, 1),

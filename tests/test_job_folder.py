@@ -86,7 +86,7 @@ def test_other_settings_are_refused_naming_both_values(tmp_path, photo_folder):
     assert other.stderr.strip().splitlines() == [other.stderr.strip()]
     assert "top: 3 in the folder, 4 now" in other.stderr
     another_job = cli("trust", "efficientnet-lite0", "block2", "--photos", str(photo_folder), "--out", str(out),
-                            "--trials", "2", "--references", "1", "--units", "0", "--steps", "2")
+                            "--trials", "2", "--references", "1", "--units", "0-3", "--steps", "2")
     assert another_job.returncode == 2 and "holds the output of exemplars, not of trust" in another_job.stderr
 
 
@@ -123,7 +123,7 @@ def test_every_folder_command_follows_the_umask(tmp_path, photo_folder):
                      str(tmp_path / "concepts"), "--method", "sae", "--concepts", "4", "--k", "2", "--samples", "400",
                      "--epochs", "2", "--workers", "0", "--trials", "2", "--judge", "efficientnet-lite1", *small],
         "trust": ["trust", "efficientnet-lite0", "block2", "--photos", str(photo_folder), "--out", str(tmp_path / "trust"),
-                  "--units", "0", "--trials", "2", "--references", "1", "--judge", "efficientnet-lite1", *small],
+                  "--units", "0-3", "--trials", "2", "--references", "1", "--judge", "efficientnet-lite1", *small],
         "circuit": ["circuit", "efficientnet-lite0", "block2:3", "--photos", str(photo_folder), "--out",
                     str(tmp_path / "circuit"), "--photos-top", "2", "--top", "2", "--depth", "2", "--ig-steps", "2",
                     *small],

@@ -13,14 +13,16 @@ import convscope
 from convscope.data.photo_sources import as_source
 from convscope.data.photo_stats import photo_statistics
 from convscope.data.trust_record import TrustRecord
+from convscope.engine.recipes import get_recipe
 from convscope.methods.trust.assess import TrustMeter, TrustSettings
 from convscope.methods.trust.choice import observer_correct, wilson_interval
+from convscope.methods.trust.controls import starting_noise
 from convscope.methods.trust.judge import Judge
 from convscope.methods.trust.path import spearman
 from convscope.models.probe import Probe
 from helpers import cli
 from helpers import distinct_photos as write_distinct_photos
-from trust_nets import KINDS, SIDE, blind_model, small_model, write_kind_photos
+from trust_nets import KINDS, PALETTE, SIDE, blind_model, planted_model, small_model, write_colour_photos, write_kind_photos
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,6 +56,14 @@ def test_spearman_gives_tied_values_their_mean_rank():
     assert np.allclose(spearman(np.ones((1, 40)), b), 0)  # a constant vector agrees with nothing
 
 
+def measure(meter: TrustMeter, unit: int, pictures: torch.Tensor, others: dict | None = None):
+    """The unit's measures with ``pictures`` as its pictures, gray images as its noise control, and
+    ``others`` (unit -> pictures) as its other units."""
+    noise = meter.picture_set(torch.full_like(pictures, 0.5))
+    return meter.measure(unit, meter.picture_set(pictures), noise,
+                         {u: meter.picture_set(p) for u, p in (others or {}).items()})
+
+
 def path_meter(model, photos: Path, trials: int = 20) -> tuple[TrustMeter, object]:
     source = as_source(photos)
     settings = TrustSettings(Judge(convscope.load("efficientnet-lite2")), trials=trials, references=3)
@@ -77,8 +87,8 @@ def test_path_score_of_a_top_photo_is_about_one_and_of_a_constant_image_about_ze
     assert len(coherent) >= 2
     for unit in range(4):
         top = stats.top_by_mean(unit)
-        own = meter.measure(unit, meter.source.image(model, top[0][0]))
-        constant = meter.measure(unit, torch.zeros(1, 3, SIDE, SIDE))
+        own = measure(meter, unit, meter.source.image(model, top[0][0]))
+        constant = measure(meter, unit, torch.zeros(1, 3, SIDE, SIDE))
         if unit in coherent:  # its top photos are all of one kind: any of them stands where they do
             assert abs(own.path.mean_score - 1) < 0.02, own.path.as_dict()
         assert constant.path.mean_score < 0.2, constant.path.as_dict()
@@ -90,12 +100,58 @@ def test_path_score_of_a_top_photo_is_about_one_and_of_a_constant_image_about_ze
         picture = means(meter.source.image(model, top[0][0]))
         for k, name in enumerate(layers):
             t = tops[name] - folder[name]
-            centroid = t.mean(axis=0)
-            assert own.path.picture[k] == pytest.approx(numpy_spearman(picture[name][0] - folder[name], centroid))
-            assert own.path.chance[k] == pytest.approx(np.mean([numpy_spearman(r - folder[name], centroid)
-                                                                for r in randoms[name]]))
-            natural = np.mean([numpy_spearman(t[i], np.delete(t, i, axis=0).mean(axis=0)) for i in range(len(t))])
-            assert own.path.natural[k] == pytest.approx(natural)
+            others = [np.delete(t, i, axis=0).mean(axis=0) for i in range(len(t))]  # each top photo's others
+
+            def level(rows: np.ndarray) -> float:
+                return float(np.mean([numpy_spearman(r - folder[name], c) for r in rows for c in others]))
+
+            assert own.path.picture[k] == pytest.approx(level(picture[name]))
+            assert own.path.chance[k] == pytest.approx(level(randoms[name]))
+            assert own.path.natural[k] == pytest.approx(np.mean([numpy_spearman(t[i], c) for i, c in enumerate(others)]))
+        if own.path.interval is not None and unit in coherent:
+            low, high = own.path.interval
+            assert low <= own.path.mean_score <= high
+
+
+def test_the_verdict_holds_on_a_network_of_planted_detectors(tmp_path):
+    """Each unit detects one colour; a judge that sees the colours. A unit's strongest photos
+    as its pictures "show"; its starting noise never does; another unit's pictures "do not".
+    Noise's path score stays below the strongest photos' for every unit."""
+    model, colours = planted_model(), len(PALETTE)
+    source = as_source(write_colour_photos(tmp_path / "colours", 100))
+    settings = TrustSettings(Judge(planted_model("planted-judge")), trials=200, references=3)
+    stats = photo_statistics(model, ["conv3"], source, top=settings.top_photos, low=settings.low_photos)["conv3"]
+    meter = TrustMeter(model, "conv3", source, stats, settings, 0)
+    strongest = {u: meter.picture_set(torch.cat([source.image(model, i) for i, _v in stats.top_by_mean(u)[:3]]))
+                 for u in range(colours)}
+    recipe = get_recipe("lucid", size=SIDE)
+    for unit in range(colours):
+        assert {i % colours for i, _v in stats.top_by_mean(unit)[:8]} == {unit}  # the planted detector works
+        noise = meter.picture_set(starting_noise(recipe, model, [unit, unit + 7, unit + 11]))
+        others = {o: strongest[o] for o in range(colours) if o != unit}
+        by_photos = meter.measure(unit, strongest[unit], noise, others)
+        by_noise = meter.measure(unit, noise, noise, others)
+        by_another = meter.measure(unit, strongest[(unit + 1) % colours], noise, others)
+        assert by_photos.verdict.verdict == "shows", by_photos.verdict
+        assert by_noise.verdict.verdict != "shows" and by_noise.verdict.p_noise == 1.0
+        assert by_another.verdict.verdict == "does not", by_another.verdict
+        noise_path = by_photos.noise.path
+        assert noise_path is not None and noise_path.mean_score < by_photos.path_score <= 1.02
+        assert noise_path.interval is None or noise_path.interval[0] <= 1  # not above 1 beyond its interval
+
+
+def test_a_verdict_needs_its_controls_and_a_rate_in_range():
+    from convscope.errors import OutOfRangeError
+    from convscope.methods.trust.choice import ChoiceScore
+    from convscope.methods.trust.verdict import decide
+
+    right, chance = ChoiceScore((True,) * 50), ChoiceScore((True, False) * 25)
+    few = decide(right, chance, [chance, chance], right, 0.05)
+    assert few.verdict == "cannot say" and "at least 3 are needed" in few.reason
+    assert decide(right, chance, [chance] * 3, right, 0.05).verdict == "shows"
+    assert decide(chance, chance, [chance] * 3, right, 0.05).verdict == "does not"
+    with pytest.raises(OutOfRangeError, match="in \\(0, 0.5\\)"):
+        TrustSettings(Judge(blind_model()), false_positive=0.5)
 
 
 def test_observer_picks_the_query_the_references_are():
@@ -117,7 +173,7 @@ def test_a_judge_that_ignores_its_input_is_at_chance(kind_photos):
     settings = TrustSettings(Judge(blind_model()), trials=200, references=3)
     stats = photo_statistics(model, ["conv3"], source, top=settings.top_photos, low=settings.low_photos)["conv3"]
     meter = TrustMeter(model, "conv3", source, stats, settings, 0)
-    measured = meter.measure(0, meter.source.image(model, stats.top_by_mean(0)[0][0]).repeat(3, 1, 1, 1))
+    measured = measure(meter, 0, meter.source.image(model, stats.top_by_mean(0)[0][0]).repeat(3, 1, 1, 1))
     for score in (measured.choice_pictures, measured.choice_photos, measured.choice_random):
         low, high = score.as_dict()["interval"]
         assert low <= 0.5 <= high, score.as_dict()
@@ -125,7 +181,7 @@ def test_a_judge_that_ignores_its_input_is_at_chance(kind_photos):
 
 def test_trust_and_stats_give_the_same_numbers_and_the_trials_page_works(distinct_photos, tmp_path, chromium, model):
     out, trials = tmp_path / "trust", tmp_path / "trials"
-    common = ["--units", "0-1", "--photos", str(distinct_photos), "--recipe", "keras2016", "--trials", "12",
+    common = ["--units", "0-3", "--photos", str(distinct_photos), "--recipe", "keras2016", "--trials", "12",
               "--seed", "3", "--json"]
     done = cli("trust", "efficientnet-lite0", "block2", *common, "--out", str(out), "--export-trials", str(trials))
     assert done.returncode == 0, done.stderr
@@ -144,7 +200,7 @@ def test_trust_and_stats_give_the_same_numbers_and_the_trials_page_works(distinc
         assert len(row["trust"]["path"]["layers"]) == 3  # stem, block0, block1
 
     key = json.loads((trials / "answer-key.json").read_text())
-    assert key["trials"] == 2 * 2 * 12  # units x kinds x trials
+    assert key["trials"] == 4 * 2 * 12  # units x kinds x trials
     chromium.get((trials / "index.html").as_uri())
     shown = json.loads(chromium.find_element("id", "trials").get_attribute("textContent"))
     source = as_source(distinct_photos)
@@ -162,7 +218,7 @@ def test_trust_and_stats_give_the_same_numbers_and_the_trials_page_works(distinc
     for _ in shown:
         chromium.find_element("id", "queryA").click()
     assert chromium.find_element("id", "done").is_displayed()
-    assert "48 of 48" in chromium.find_element("id", "count").text
+    assert "96 of 96" in chromium.find_element("id", "count").text
     assert not [e for e in chromium.get_log("browser") if e["level"] == "SEVERE"]
 
 
@@ -171,6 +227,8 @@ def test_trust_and_stats_give_the_same_numbers_and_the_trials_page_works(distinc
     (["--judge", "no-such-net"], "cannot load the judge"),
     (["--trials", "0"], "--trials must be positive"),
     (["--few-photos"], "need at least"),
+    (["--units", "0-2"], "give --units at least 4 units"),
+    (["--false-positive", "0.5"], "--false-positive such as 0.05"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(capsys, tmp_path, distinct_photos, extra, match):
     from convscope.cli import main
@@ -185,7 +243,8 @@ def test_bad_input_is_one_line_and_writes_nothing(capsys, tmp_path, distinct_pho
     layer = "stem" if extra == ["--layer-first"] else "block2"
     extra = [] if extra == ["--layer-first"] else extra
     out = tmp_path / "out"
-    code = main(["trust", "efficientnet-lite0", layer, "--units", "0", "--photos", str(photos), "--out", str(out),
+    units = [] if "--units" in extra else ["--units", "0-3"]
+    code = main(["trust", "efficientnet-lite0", layer, *units, "--photos", str(photos), "--out", str(out),
                  "--recipe", "keras2016", *extra])
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and match in err[0] and "Traceback" not in err[0], err

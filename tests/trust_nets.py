@@ -84,3 +84,57 @@ def blind_model():
     from convscope import models
 
     return models.wrap(BlindNet(), input_size=32, name="blind", min_size=16)
+
+
+PALETTE = torch.tensor([[0.8, 0.2, 0.2], [0.2, 0.75, 0.2], [0.2, 0.25, 0.85], [0.8, 0.75, 0.15], [0.75, 0.2, 0.8]])
+
+
+def colour_photo(colour: int, rng: np.random.Generator) -> np.ndarray:
+    """(SIDE, SIDE, 3) uint8: a photo of one of the PALETTE's colours, with random stripes,
+    brightness and noise."""
+    y, x = np.mgrid[0:SIDE, 0:SIDE] / SIDE
+    stripes = 1 + 0.15 * np.sin(2 * np.pi * rng.uniform(2, 6) * (x * rng.uniform(-1, 1) + y) + rng.uniform(0, 6))
+    rgb = PALETTE[colour].numpy()[None, None, :] * (stripes * rng.uniform(0.85, 1.1))[..., None]
+    return (np.clip(rgb + rng.normal(0, 0.04, rgb.shape), 0, 1) * 255).astype(np.uint8)
+
+
+def write_colour_photos(folder: Path, count: int, seed: int = 0) -> Path:
+    """``count`` PNGs, photo i of colour i % len(PALETTE)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(count):
+        Image.fromarray(colour_photo(i % len(PALETTE), rng)).save(folder / f"{i:03d}.png")
+    return folder
+
+
+class PlantedNet(nn.Module):
+    """Unit k of conv3 detects photos of the PALETTE's colour k: conv1 scores each pixel's
+    closeness to each colour (zero unless close), conv2 pools it, and conv3 reads it out. As a
+    judge, its embeddings place the colours on separate axes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        colours = len(PALETTE)
+        centre = PALETTE.mean(dim=0)
+        directions = torch.nn.functional.normalize(PALETTE - centre, dim=1)
+        own = (directions * (PALETTE - centre)).sum(dim=1)  # each colour's score of itself
+        self.conv1 = nn.Conv2d(3, colours, 1)
+        self.conv2 = nn.Conv2d(colours, colours, 3, padding=1)
+        self.conv3 = nn.Conv2d(colours, colours, 1)
+        self.relu = nn.ReLU()
+        with torch.no_grad():
+            self.conv1.weight.copy_(8 * directions[:, :, None, None])
+            self.conv1.bias.copy_(-8 * (directions @ centre + 0.6 * own))
+            self.conv2.weight.copy_(torch.eye(colours)[:, :, None, None].expand(colours, colours, 3, 3) / 9)
+            self.conv2.bias.zero_()
+            self.conv3.weight.copy_(torch.eye(colours)[:, :, None, None])
+            self.conv3.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv3(self.relu(self.conv2(self.relu(self.conv1(x))))).mean(dim=(2, 3))
+
+
+def planted_model(name: str = "planted"):
+    from convscope import models
+
+    return models.wrap(PlantedNet(), input_size=SIDE, name=name, min_size=16)

@@ -15,19 +15,23 @@ def number(value: float | None, width: int, digits: int = 2) -> str:
 
 
 def measures_table(rows: list[dict], after: str | None) -> list[str]:
-    """The lines of the units' table: activation, best photo, ratio, and the trust measures
-    when the rows have them."""
+    """The lines of the units' table: activation, best photo, ratio, and the trust measures, their
+    controls and the verdict when the rows have them."""
     trusted = bool(rows) and "path_score" in rows[0]
     head = f"{'unit':>5s} {'picture':>9s} {'best photo':>10s} {'ratio':>7s}" + (f" {'after ' + after:>14s}" if after else "")
     if trusted:
-        head += f" {'path':>6s} {'2AFC pictures':>13s} {'2AFC photos':>11s} {'2AFC chance':>11s}"
+        head += (f" {'path':>6s} {'noise':>6s} {'2AFC pictures':>13s} {'photos':>6s} {'noise':>6s} {'others':>6s}"
+                 f" {'verdict':>10s}")
     lines = [head + "  photo"]
     for r in rows:
         line = f"{r['unit']:5d} {r['activation']:9.3f} {r['photo_max']:10.3f} {number(r['ratio'], 7)}"
         line += f" {number(r['ratio_after'], 14)}" if after else ""
         if trusted:
-            line += (f" {number(r['path_score'], 6)} {number(r['choice_pictures'], 13)} {number(r['choice_photos'], 11)}"
-                     f" {number(r['trust']['choice_random']['score'], 11)}")
+            controls = r["trust"]["controls"]
+            line += (f" {number(r['path_score'], 6)} {number(controls['noise']['path_score'], 6)}"
+                     f" {number(r['choice_pictures'], 13)} {number(r['choice_photos'], 6)}"
+                     f" {number(controls['noise']['choice']['score'], 6)}"
+                     f" {number(controls['other_units']['median_choice'], 6)} {r['verdict']:>10s}")
         lines.append(line + f"  {r['best_photo']}")
     return lines
 
@@ -52,9 +56,13 @@ def cmd_trust(args: argparse.Namespace) -> None:
     lines = [f"{model.name} {record.layer}, recipe {recipe.name}, {plural(record.photos, 'photo')}, judge "
              f"{settings['judge']} ({settings['judge_layer']}), {plural(settings['trials'], 'trial')} per unit and kind",
              *measures_table(record.units, record.after),
-             f"medians: ratio {number(record.median_ratio, 0)}, path {number(record.median_path_score, 0)}, "
-             f"2AFC pictures {number(record.median_choice_pictures, 0)}, photos "
-             f"{number(record.median_choice_photos, 0)}, chance {number(record.median_choice_random, 0)}",
+             f"medians: ratio {number(record.median_ratio, 0)}, path {number(record.median_path_score, 0)} (noise "
+             f"{number(record.median_path_noise, 0)}), 2AFC pictures {number(record.median_choice_pictures, 0)}, "
+             f"photos {number(record.median_choice_photos, 0)}, noise {number(record.median_choice_noise, 0)}, "
+             f"other units {number(record.median_choice_other_units, 0)}, random photos "
+             f"{number(record.median_choice_random, 0)}",
+             "verdicts: " + ", ".join(f"{count} {verdict}" for verdict, count in record.verdicts.items())
+             + f" (false-positive rate {settings['false_positive']:g})",
              f"written to {report.out}" + (f"; trials page {report.trials_page}" if report.trials_page else "")]
     emit(args, data, "\n".join(lines))
 

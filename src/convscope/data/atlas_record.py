@@ -59,7 +59,9 @@ class UnitRecord(Record):
         importance: the summary of its picture's importance map.
         class_name: its class, for a unit of the logits.
         drives: the classes it drives most.
-        path_score, choice_pictures, choice_photos, trust: the trust measures, when measured.
+        path_score, choice_pictures, choice_photos, verdict, trust: the trust measures, when
+            measured: the verdict ("shows", "does not", "cannot say") and, in ``trust``, the
+            controls and the tests behind the verdict.
         exemplars: its top photos of an exemplars folder.
         circuit: with photos, its circuit in brief: the units of the main layer before that
             build it most, the shares its top inputs and random ones explain, what it feeds.
@@ -83,6 +85,7 @@ class UnitRecord(Record):
     path_score: float | None = optional(present_with="trust")
     choice_pictures: float | None = optional(present_with="trust")
     choice_photos: float | None = optional(present_with="trust")
+    verdict: str | None = optional(present_with="trust")
     trust: dict | None = optional()
     exemplars: UnitExemplars | None = optional()
     circuit: dict | None = optional()
@@ -95,7 +98,8 @@ class UnitRecord(Record):
 
 @dataclass(kw_only=True)
 class AtlasLayer(Record):
-    """One layer of ``atlas.json``: its units and their medians."""
+    """One layer of ``atlas.json``: its units, their medians and, with trust, how many units got
+    each verdict."""
 
     name: str
     kind: str
@@ -105,6 +109,7 @@ class AtlasLayer(Record):
     units: list[UnitRecord]
     median_path_score: float | None = optional(present_with="median_choice_pictures")
     median_choice_pictures: float | None = optional()
+    verdicts: dict | None = optional(present_with="median_choice_pictures")
     read: str | None = optional()
     median_ratio_after: float | None = optional(present_with="read")
 

@@ -22,6 +22,9 @@ class TrustRecord(Record):
         skipped_photos, skipped: how many photos were unreadable, and why.
         median_ratio, median_path_score, median_choice_pictures, median_choice_photos,
             median_choice_random: the medians over the units of each measure.
+        median_path_noise, median_choice_noise, median_choice_other_units: the controls' medians
+            (the recipe's starting noise; each unit's other units, their median first).
+        verdicts: how many units got each verdict.
         units: each unit's row of measures, as ``convscope.stats`` gives it.
     """
 
@@ -43,4 +46,8 @@ class TrustRecord(Record):
     median_choice_pictures: float | None
     median_choice_photos: float | None
     median_choice_random: float | None
+    median_path_noise: float | None
+    median_choice_noise: float | None
+    median_choice_other_units: float | None
+    verdicts: dict
     units: list[dict]

@@ -13,6 +13,7 @@ from convscope.errors import OutOfRangeError
 from convscope.jobs.job_folder import WAIT_HELP
 from convscope.methods.concepts.registry import dictionary_method_names, dictionary_methods_help
 from convscope.methods.specs import CircuitSpec, StatsSpec
+from convscope.methods.trust.verdict import DEFAULT_FALSE_POSITIVE, DEFAULT_TRIALS, check_false_positive
 from convscope.runtime.spec import Spec, option
 
 if TYPE_CHECKING:
@@ -38,14 +39,18 @@ class AtlasSpec(Spec):
     judge: str | VisionModel | None = option(None, "with photos: the network whose embeddings the machine observer "
                                                    "compares (default: efficientnet-lite2; efficientnet-lite0 for "
                                                    "efficientnet-lite2 itself)", metavar="MODEL")
-    trials: int = option(50, "with photos: two-alternative trials per unit and kind of reference", minimum=1)
+    trials: int = option(DEFAULT_TRIALS, "with photos: two-alternative trials per unit and kind of reference",
+                         minimum=1)
+    false_positive: float = option(DEFAULT_FALSE_POSITIVE, "with photos: the rate, in (0, 0.5), at which pictures "
+                                                           "that beat no control are called \"shows\"", metavar="RATE")
     circuits: bool = option(False, "with photos: each unit's page also shows its circuit in brief (the units of the "
                                    "main layer before that build it, and the units and classes it feeds)")
     force: bool = option(False, "replace an atlas with other settings in the output folder")
     wait: bool = option(False, WAIT_HELP)
 
     def check(self) -> None:
-        """Resolves the recipe once."""
+        """Resolves the recipe once; refuses a false-positive rate outside (0, 0.5)."""
+        check_false_positive(self.false_positive)
         object.__setattr__(self, "recipe", resolve_recipe(self.recipe))
 
 
@@ -102,11 +107,14 @@ class ConceptsSpec(Spec):
     judge: str | VisionModel | None = option(None, "the network whose embeddings judge each concept's picture "
                                                    "(default: efficientnet-lite2; efficientnet-lite0 for "
                                                    "efficientnet-lite2 itself)", metavar="MODEL")
-    trials: int = option(50, "two-alternative trials per concept and kind of reference", minimum=1)
+    trials: int = option(DEFAULT_TRIALS, "two-alternative trials per concept and kind of reference", minimum=1)
+    false_positive: float = option(DEFAULT_FALSE_POSITIVE, "the rate, in (0, 0.5), at which pictures that beat no "
+                                                           "control are called \"shows\"", metavar="RATE")
     wait: bool = option(False, WAIT_HELP)
 
     def check(self) -> None:
         """Raises a one-line error for options that do not fit together; resolves the recipe."""
+        check_false_positive(self.false_positive)
         object.__setattr__(self, "recipe", resolve_recipe(self.recipe))
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         if not 1 <= self.k <= self.concepts:

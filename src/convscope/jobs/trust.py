@@ -15,6 +15,7 @@ from convscope.data.atlas_folder import unit_stem
 from convscope.data.photo_sources import PhotosLike, PhotoSource, as_source
 from convscope.data.trust_record import TrustRecord
 from convscope.engine.recipes import get_recipe
+from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.picture import Picture, column, labelled, row
 from convscope.jobs.job_folder import JobFolder
@@ -24,6 +25,7 @@ from convscope.methods.trust.assess import TrustSettings
 from convscope.methods.trust.judge import load_judge
 from convscope.methods.trust.path import path_layers
 from convscope.methods.trust.plot import path_plot
+from convscope.methods.trust.verdict import MIN_OTHER_UNITS, verdict_counts
 from convscope.models.base import VisionModel
 from convscope.pages.trials_page import write_trials_page
 from convscope.runtime.progress import Progress
@@ -48,12 +50,17 @@ class TrustReport:
 
 
 def summary(rows: Sequence[dict]) -> dict:
-    """The medians over the units of each measure."""
+    """The medians over the units of each measure and control, and the verdicts' counts."""
     return {"median_ratio": median_of(r["ratio"] for r in rows),
             "median_path_score": median_of(r["path_score"] for r in rows),
             "median_choice_pictures": median_of(r["choice_pictures"] for r in rows),
             "median_choice_photos": median_of(r["choice_photos"] for r in rows),
-            "median_choice_random": median_of(r["trust"]["choice_random"]["score"] for r in rows)}
+            "median_choice_random": median_of(r["trust"]["choice_random"]["score"] for r in rows),
+            "median_path_noise": median_of(r["trust"]["controls"]["noise"]["path_score"] for r in rows),
+            "median_choice_noise": median_of(r["trust"]["controls"]["noise"]["choice"]["score"] for r in rows),
+            "median_choice_other_units": median_of(r["trust"]["controls"]["other_units"]["median_choice"]
+                                                   for r in rows),
+            "verdicts": verdict_counts(r["verdict"] for r in rows)}
 
 
 def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | Path, spec: TrustSpec, *,
@@ -78,9 +85,10 @@ def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | 
         JobFolderError: ``out`` holds a trust run of other settings, or another run is writing it.
     """
     units = spec.units_of(model, layer)
-    settings = TrustSettings(load_judge(spec.judge, model), spec.trials, spec.references)
+    settings = TrustSettings(load_judge(spec.judge, model), spec.trials, spec.references, spec.false_positive)
     recipe, seed, batch, export = get_recipe(spec.recipe), spec.seed, spec.batch, spec.export
     path_layers(model, layer)
+    check_enough_units(model, layer, units)
     source = as_source(photos)
     out = Path(out)
     key = {"job": "trust", "model": model.name, "layer": model.layer(layer).name, "units": [int(u) for u in units],
@@ -94,7 +102,7 @@ def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | 
             for k, picture in enumerate(pictures):
                 picture.save(out / (f"{stem}.png" if k == 0 else f"{stem}.picture{k}.png"))
             assert unit_trust.path is not None  # path_layers checked that the layer has earlier layers
-            plot = path_plot(f"{measured.layer}:{unit}", unit_trust.path)
+            plot = path_plot(f"{measured.layer}:{unit}", unit_trust.path, unit_trust.noise.path)
             plot.save(out / f"{stem}.path.png")
             side = pictures[0].size[1]
             best = sorted(unit_trust.photo_means.items(), key=lambda item: -item[1])[:SHEET_PHOTOS]
@@ -108,6 +116,17 @@ def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | 
         page = write_trials(Path(export), model, measured, source) if export is not None else None
         write_json(out / TRUST_FILE, record.to_json())
         return TrustReport(out, measured, record, page)
+
+
+def check_enough_units(model: VisionModel, layer: str, units: Sequence[int]) -> None:
+    """Refuses too few units for each to have MIN_OTHER_UNITS others as its control (a layer
+    with fewer channels is measured whole, its verdicts then "cannot say" at most)."""
+    channels = model.layer(layer).channels
+    needed = min(MIN_OTHER_UNITS + 1, channels)
+    if len(units) < needed:
+        raise OutOfRangeError(f"{len(units)} units are too few: each unit's pictures are compared with the pictures "
+                              f"of at least {MIN_OTHER_UNITS} other units of the layer, so give {{units}} at least "
+                              f"{needed} units (such as 0-{needed - 1})", options=["units"])
 
 
 def photo_picture(source: PhotoSource, model: VisionModel, index: int, side: int) -> Picture:

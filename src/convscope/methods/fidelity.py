@@ -21,6 +21,7 @@ from convscope.methods.trust.assess import (
     picture_seeds,
     trust_impossible,
 )
+from convscope.methods.trust.controls import starting_noise
 from convscope.methods.trust.judge import load_judge
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
@@ -158,10 +159,13 @@ def measure_units(model: VisionModel, layer: str, photos: PhotosLike, spec: Stat
     if meter is None or trust is None:
         return UnitFidelity(info.name, rows, settings)
     saved = [as_seen(rec, model, torch.stack([p.to_tensor() for p in r.pictures])) for r in results]
-    measured = measure_trust(meter, units, saved)  # the pictures as saved, as the atlas has them
+    per_unit = [torch.stack([pictures[i] for pictures in saved]) for i in range(len(units))]
+    noise = [starting_noise(rec, model, [s + u for s in seeds]) for u in units]  # render_units: unit u starts at seed + u
+    measured = measure_trust(meter, units, per_unit, noise)  # the pictures as saved, as the atlas has them
     for row, unit_trust in zip(rows, measured):
         row.update({"path_score": unit_trust.path_score, "choice_pictures": unit_trust.choice_pictures.score,
-                    "choice_photos": unit_trust.choice_photos.score, "trust": unit_trust.as_dict()})
+                    "choice_photos": unit_trust.choice_photos.score, "verdict": unit_trust.verdict.verdict,
+                    "trust": unit_trust.as_dict()})
     pictures_per_unit = [[r.pictures[i] for r in results] for i in range(len(units))]
     return UnitFidelity(info.name, rows, {**settings, "trust": trust.as_dict()}, measured, pictures_per_unit)
 
@@ -186,7 +190,7 @@ def unit_stats(model: VisionModel, layer: str, photos: PhotosLike, spec: StatsSp
     settings = None
     why_not: str | None = "it needs a photo folder"
     if isinstance(source, PhotoFolder):
-        settings = TrustSettings(load_judge(spec.judge, model), spec.trials, spec.references)
+        settings = TrustSettings(load_judge(spec.judge, model), spec.trials, spec.references, spec.false_positive)
         why_not = trust_impossible(len(source), settings)
     result = measure_units(model, layer, source, spec, progress=progress,
                            trust=settings if why_not is None else None)

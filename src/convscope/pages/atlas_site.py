@@ -25,6 +25,11 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def verdicts_text(verdicts: dict | None) -> str:
+    """A layer's verdict counts as 'shows / does not / cannot say', or a dash without trust."""
+    return "-" if not verdicts else " / ".join(str(count) for count in verdicts.values())
+
+
 def render_index(atlas: AtlasRecord) -> str:
     """The index page: the settings, the layers' table, and each layer's grid of units."""
     config = atlas.config
@@ -37,7 +42,7 @@ def render_index(atlas: AtlasRecord) -> str:
              trust_note(config.get("trust")),
              "<h2>Layers</h2><table><tr><th>layer</th><th>kind</th><th>units</th><th>read</th>"
              "<th>median ratio</th><th>after the activation</th><th>median path score</th>"
-             "<th>median choice (picture)</th></tr>"]
+             "<th>median choice (picture)</th><th>verdicts: shows / does not / cannot say</th></tr>"]
     for layer in atlas.layers:
         anchor = quote(safe_name(layer.name))
         parts.append(f"<tr><td><a href=\"#{anchor}\">{escape(layer.name)}</a></td>"
@@ -45,13 +50,14 @@ def render_index(atlas: AtlasRecord) -> str:
                      f"<td>{escape(layer.read or 'as output')}</td>"
                      f"<td>{fmt(layer.median_ratio, 2)}</td><td>{fmt(layer.median_ratio_after, 2)}</td>"
                      f"<td>{fmt(layer.median_path_score, 2)}</td>"
-                     f"<td>{fmt(layer.median_choice_pictures, 2)}</td></tr>")
+                     f"<td>{fmt(layer.median_choice_pictures, 2)}</td><td>{verdicts_text(layer.verdicts)}</td></tr>")
     parts.append("</table>")
     for layer in atlas.layers:
         parts.append(f"<h2 id=\"{quote(safe_name(layer.name))}\">{escape(layer.name)}</h2><div class=\"grid\">")
         for rec in layer.units:
             thumb = f"units/{quote(safe_name(rec.layer))}/{unit_stem(rec.channel)}.thumb.png"
-            title = f"{rec.label}, activation {fmt(rec.activation)}, ratio {fmt(rec.ratio, 2)}"
+            title = f"{rec.label}, activation {fmt(rec.activation)}, ratio {fmt(rec.ratio, 2)}" + \
+                (f", verdict: {rec.verdict}" if rec.verdict else "")
             parts.append(f"<a href=\"{unit_href(rec.layer, rec.channel)}\" title=\"{escape(title)}\">"
                          f"<img src=\"{thumb}\" loading=\"lazy\" width=\"64\" height=\"64\" alt=\"{escape(title)}\">"
                          f"<span>{rec.channel}</span></a>")

@@ -85,7 +85,7 @@ def _trust_line(concept: ConceptRecord) -> str:
     path = concept.path_score
     choice = concept.choice_pictures
     return (f"<p>path score {'-' if path is None else f'{path:.2f}'} &middot; choice "
-            f"{'-' if choice is None else f'{choice:.2f}'}</p>")
+            f"{'-' if choice is None else f'{choice:.2f}'} &middot; {escape(concept.trust['verdict']['verdict'])}</p>")
 
 
 def _concept_page(record: ConceptsRecord, concept: ConceptRecord) -> str:

@@ -33,9 +33,11 @@ from convscope.jobs.specs import AtlasSpec
 from convscope.methods.circuits.unit_summary import UnitCircuits
 from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
-from convscope.methods.trust.assess import TrustMeter, TrustSettings, trust_impossible
+from convscope.methods.trust.assess import TrustMeter, TrustSettings, UnitTrust, trust_impossible
+from convscope.methods.trust.controls import other_units, starting_noise
 from convscope.methods.trust.judge import load_judge
 from convscope.methods.trust.plot import path_plot
+from convscope.methods.trust.verdict import verdict_counts
 from convscope.models.base import VisionModel
 from convscope.pages.atlas_site import write_site
 from convscope.runtime.progress import Progress
@@ -126,6 +128,16 @@ def layer_context(model: VisionModel, layer: str, photos: PhotoSource, trust: Tr
     return LayerContext(stats, drive, layer == model.logits_layer, meter, built)
 
 
+def batch_trust(meter: TrustMeter, model: VisionModel, recipe: Recipe, seed: int, units: Sequence[int],
+                seen: torch.Tensor) -> list[UnitTrust]:
+    """The trust of a batch's units, each with its one picture (``seen``: (B, 3, H, W) as the
+    network judges them), its starting noise, and the other units of its batch as controls."""
+    sets = dict(zip(units, meter.single_sets(seen)))
+    noise = meter.single_sets(starting_noise(recipe, model, [seed + u for u in units]))  # unit u starts at seed + u
+    return [meter.measure(u, sets[u], n, {o: sets[o] for o in other_units(u, list(units))})
+            for u, n in zip(units, noise)]
+
+
 def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,
                  progress: Progress | None = None) -> tuple[list[Picture], list[float]]:
     """The pictures of a batch's units and the activation each reaches."""
@@ -184,7 +196,8 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
     for name in names:
         channel(name, 0).validate(model, seen)
     photos = photo_source(spec.photos, spec.workers, photo_runner)
-    trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1) if spec.photos is not None else None
+    trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1, false_positive=spec.false_positive) \
+        if spec.photos is not None else None
     if trust is not None and trust_impossible(len(photos), trust) is not None:
         trust = None
     exemplars = ExemplarIndex.open(spec.exemplars, model) if spec.exemplars is not None else None
@@ -250,12 +263,15 @@ def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: Batch
             shown = as_seen(rec, model, torch.stack([p.to_tensor() for p in pictures]))
             afters = unit_values(model, job.layer, job.units, shown, after.fn) if after is not None \
                 else [None] * len(job.units)
-            for unit, picture, activation, value_after, seen in zip(job.units, pictures, finals, afters, shown):
+            meter = contexts[job.layer].meter
+            trusts = batch_trust(meter, model, rec, seed, job.units, shown) if meter is not None \
+                else [None] * len(job.units)
+            for unit, picture, activation, value_after, unit_trust in zip(job.units, pictures, finals, afters, trusts):
                 if not store.is_done(job.layer, unit):
                     kernel = kernels[job.layer][unit] if job.layer in kernels else None
                     _write_unit(store, model, job.layer, unit,
-                                UnitResult(picture, activation, value_after, kernel, seen), contexts[job.layer], photos,
-                                plan.exemplars)
+                                UnitResult(picture, activation, value_after, kernel, unit_trust), contexts[job.layer],
+                                photos, plan.exemplars)
                     rendered += 1
                     done += 1
             report(done, total, None)
@@ -279,7 +295,7 @@ class UnitResult:
     activation: float  # of the optimized image, as the objective reads the layer
     activation_after: float | None  # of the saved picture, after the layer's activation function
     kernel: Picture | None  # the first convolution's kernel
-    seen: torch.Tensor  # (3, H, W) the saved picture as the network judges it
+    trust: UnitTrust | None  # its trust measures, with photos enough
 
 
 def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, result: UnitResult,
@@ -322,12 +338,13 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
         record.class_name = model.class_name(unit)
     if context.drive is not None:
         record.drives = measure.top_classes(model, context.drive, unit)
-    if context.meter is not None:
-        unit_trust = context.meter.measure(unit, result.seen[None])
+    unit_trust = result.trust
+    if unit_trust is not None:
+        record.verdict = unit_trust.verdict.verdict
         record.path_score, record.choice_pictures = unit_trust.path_score, unit_trust.choice_pictures.score
         record.choice_photos, record.trust = unit_trust.choice_photos.score, unit_trust.as_dict()
         if unit_trust.path is not None:
-            path_plot(f"{layer}:{unit}", unit_trust.path).save(folder / f"{stem}.path.png")
+            path_plot(f"{layer}:{unit}", unit_trust.path, unit_trust.noise.path).save(folder / f"{stem}.path.png")
     if context.circuits is not None:
         record.circuit = context.circuits.measure(unit)
     if exemplars is not None and layer in exemplars.layers:
@@ -352,6 +369,7 @@ def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config
         if "trust" in config:
             entry.median_path_score = median_of(u.path_score for u in units)
             entry.median_choice_pictures = median_of(u.choice_pictures for u in units)
+            entry.verdicts = verdict_counts(u.verdict for u in units)
         if info.after is not None:
             entry.read = f"before {info.after.name}"
             entry.median_ratio_after = median_of(u.ratio_after for u in units)

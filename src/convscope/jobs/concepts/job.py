@@ -90,7 +90,8 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
 
     rec = get_recipe(spec.recipe)
     photo_batch, workers = spec.photo_batch, spec.workers
-    trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1)
+    trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1,
+                          false_positive=spec.false_positive)
     report = progress or (lambda *_: None)
     info = model.layer(layer)
     if not info.spatial:

@@ -1,12 +1,14 @@
 """The concepts' trust: each concept's picture measured as a unit's is (the path score and the
 machine's two-alternative choice, its one picture as the reference), with the photos ranked by
-the concept's mean code, from the codes pass."""
+the concept's mean code, from the codes pass; its controls are its starting noise and the
+pictures of the concepts nearest it in the dictionary's order."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import torch
 from PIL import Image
 
 from convscope.data.photo_sources import PhotoFolder
@@ -18,6 +20,7 @@ from convscope.io.picture import Picture
 from convscope.jobs.concepts.codes_pass import CodesPass
 from convscope.jobs.concepts.pictures import FOLDER, concept_name
 from convscope.methods.trust.assess import TrustMeter, TrustSettings, trust_impossible
+from convscope.methods.trust.controls import other_units, starting_noise
 from convscope.methods.trust.plot import path_plot
 from convscope.models.base import VisionModel
 
@@ -34,7 +37,7 @@ def concept_trust(model: VisionModel, shards: VectorShards, gathered: CodesPass,
         recipe: the recipe the pictures were rendered with.
         out: the job's folder (the pictures are under it).
         settings: the judge, the trials, and ``references`` = 1.
-        seed: the seed of the trials.
+        seed: the seed of the pictures (concept i starts from the noise of seed + i) and of the trials.
         progress: called with (concepts measured, concepts).
     Returns:
         The settings (or why nothing was measured) and each concept's measures.
@@ -47,12 +50,16 @@ def concept_trust(model: VisionModel, shards: VectorShards, gathered: CodesPass,
     folder = out / FOLDER
     measured = {}
     concepts = gathered.exemplars.mean_values.shape[0]
+    pictures = torch.stack([Picture(np.asarray(Image.open(folder / f"{concept_name(i)}.png").convert("RGB"))).to_tensor()
+                            for i in range(concepts)])
+    sets = meter.single_sets(as_seen(recipe, model, pictures))
+    noise = meter.single_sets(starting_noise(recipe, model, [seed + i for i in range(concepts)]))  # concept i: seed + i
     for i in range(concepts):
         name = concept_name(i)
-        picture = Picture(np.asarray(Image.open(folder / f"{name}.png").convert("RGB")))
-        unit_trust = meter.measure(i, as_seen(recipe, model, picture.to_tensor()[None]))
+        others = {o: sets[o] for o in other_units(i, list(range(concepts)))}
+        unit_trust = meter.measure(i, sets[i], noise[i], others)
         if unit_trust.path is not None:
-            path_plot(name, unit_trust.path).save(folder / f"{name}.path.png")
+            path_plot(name, unit_trust.path, unit_trust.noise.path).save(folder / f"{name}.path.png")
         measured[i] = unit_trust.as_dict()
         if progress is not None:
             progress(i + 1, concepts)

@@ -9,7 +9,13 @@ compared by the Spearman rank correlation of their vectors. Three levels per lay
 - natural: each top photo against the other top photos;
 - chance: random photos of the same folder against the top photos.
 
-The path score of a layer places the picture between chance (0) and natural (1).
+Each level is measured against the same centroids: for every top photo, that of the other top
+photos. The path score of a layer places the picture between chance (0) and natural (1). It is
+not bounded by 1: an image that sits nearer the top photos' centroid than a single top photo
+does (an image more uniform than any photo, such as noise whose channel means all move one way
+from the folder's, at a layer where the top photos barely differ from random ones) scores above
+1. So every score comes with a 95% bootstrap interval over the top photos, and a score is only
+read as above another where the intervals say so.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from convscope.models.probe import Probe
 
 PATH_PHOTOS = 8  # top photos, and random photos, per unit
 LEVEL_GAP = 0.1  # natural - chance below this: the photos do not tell the top photos from random ones there
+BOOTSTRAP_DRAWS = 1000  # resamples of the top photos behind each interval
 
 
 def path_layers(model: VisionModel, layer: str) -> list[str]:
@@ -80,13 +87,16 @@ def spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 @dataclass
 class PathCurve:
-    """A unit's path, one value per earlier layer: the three levels and the score."""
+    """A unit's path, one value per earlier layer: the three levels and the score, and the 95%
+    bootstrap intervals of the layers' scores and of the pooled score (``mean_score``)."""
 
     layers: list[str]
     picture: list[float]
     natural: list[float]
     chance: list[float]
     score: list[float | None]
+    score_interval: list[tuple[float, float] | None]
+    interval: tuple[float, float] | None
 
     @property
     def mean_score(self) -> float | None:
@@ -104,17 +114,35 @@ class PathCurve:
 
     def as_dict(self) -> dict:
         return {"layers": self.layers, "picture": self.picture, "natural": self.natural, "chance": self.chance,
-                "score": self.score, "mean_score": self.mean_score}
+                "score": self.score, "score_interval": [list(i) if i else None for i in self.score_interval],
+                "mean_score": self.mean_score, "interval": list(self.interval) if self.interval else None}
+
+
+def _placed(picture: np.ndarray, natural: np.ndarray, chance: np.ndarray) -> np.ndarray:
+    """(picture - chance) / (natural - chance), NaN where natural is not above chance."""
+    gap = natural - chance
+    return np.where(gap > 0, (picture - chance) / np.where(gap > 0, gap, 1.0), np.nan)
+
+
+def _interval(draws: np.ndarray) -> tuple[float, float] | None:
+    """The 2.5th and 97.5th percentiles of the bootstrap draws (None when most are undefined)."""
+    known = draws[~np.isnan(draws)]
+    if len(known) < len(draws) / 2:
+        return None
+    low, high = np.percentile(known, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def path_curve(pictures: dict[str, torch.Tensor], top: dict[str, torch.Tensor], random: dict[str, torch.Tensor],
                folder: dict[str, torch.Tensor]) -> PathCurve:
-    """The three levels and the score per layer, from channel means (see ``channel_means``).
+    """The three levels and the score per layer, from channel means (see ``channel_means``), with
+    their bootstrap intervals.
 
     Each vector is taken as its difference from the folder's mean vector (so that what every
-    photo shares does not count as agreement) and compared with the centroid of the top
-    photos' differences: for the natural level, each top photo with the centroid of the
-    others.
+    photo shares does not count as agreement). For each top photo, the centroid of the other top
+    photos' differences is compared with that photo (natural), with each picture (picture) and
+    with each random photo (chance); a level is the mean over the top photos. The intervals
+    resample the top photos (BOOTSTRAP_DRAWS times, a fixed seed).
 
     Args:
         pictures: per layer, (P, C) means of the unit's pictures.
@@ -124,18 +152,24 @@ def path_curve(pictures: dict[str, torch.Tensor], top: dict[str, torch.Tensor], 
     Returns:
         The curve; a layer's score is None when its natural level is not LEVEL_GAP above chance.
     """
-    rows: dict[str, list] = {"picture": [], "natural": [], "chance": [], "score": []}
+    per_photo: dict[str, list[np.ndarray]] = {"picture": [], "natural": [], "chance": []}
     for name in pictures:
         centre = folder[name].double().numpy()
         t = top[name].double().numpy() - centre
-        centroid = t.mean(axis=0, keepdims=True)
-        picture = float(spearman(pictures[name].double().numpy() - centre, centroid).mean())
         others = (t.sum(axis=0, keepdims=True) - t) / (len(t) - 1)  # row i: the centroid of the other top photos
-        natural = float(np.mean([spearman(t[i:i + 1], others[i:i + 1])[0, 0] for i in range(len(t))]))
-        chance = float(spearman(random[name].double().numpy() - centre, centroid).mean())
-        gap = natural - chance
-        rows["picture"].append(picture)
-        rows["natural"].append(natural)
-        rows["chance"].append(chance)
-        rows["score"].append((picture - chance) / gap if gap > LEVEL_GAP else None)
-    return PathCurve(list(pictures), rows["picture"], rows["natural"], rows["chance"], rows["score"])
+        per_photo["natural"].append(np.array([spearman(t[i:i + 1], others[i:i + 1])[0, 0] for i in range(len(t))]))
+        per_photo["picture"].append(spearman(pictures[name].double().numpy() - centre, others).mean(axis=0))
+        per_photo["chance"].append(spearman(random[name].double().numpy() - centre, others).mean(axis=0))
+    levels = {k: np.stack(v) for k, v in per_photo.items()}  # (layers, top photos)
+    picture, natural, chance = (levels[k].mean(axis=1) for k in ("picture", "natural", "chance"))
+    known = natural - chance > LEVEL_GAP
+    draws = np.random.default_rng(0).integers(0, levels["natural"].shape[1],
+                                              (BOOTSTRAP_DRAWS, levels["natural"].shape[1]))
+    resampled = {k: v[:, draws].mean(axis=2) for k, v in levels.items()}  # (layers, draws)
+    by_layer = _placed(resampled["picture"], resampled["natural"], resampled["chance"])
+    pooled = _placed(*(resampled[k][known].mean(axis=0) for k in ("picture", "natural", "chance"))) \
+        if known.any() else None
+    return PathCurve(list(pictures), picture.tolist(), natural.tolist(), chance.tolist(),
+                     [float(p) if k else None for p, k in zip(_placed(picture, natural, chance), known)],
+                     [_interval(d) if k else None for d, k in zip(by_layer, known)],
+                     _interval(pooled) if pooled is not None else None)
