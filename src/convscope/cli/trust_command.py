@@ -81,7 +81,9 @@ def trust_arguments(p: argparse.ArgumentParser) -> None:
 
 COMMANDS = [
     Command("trust", "measured evidence that units' pictures show what the units do on real photos: the ratio, the "
-            "path score and a machine two-alternative choice", cmd_trust, trust_arguments, api.TrustSpec,
+            "path score and a machine two-alternative choice, the same for two controls (the recipe's starting noise, "
+            "other units' pictures) on the same trials, and a verdict at a stated false-positive rate",
+            cmd_trust, trust_arguments, api.TrustSpec,
             (recipe_flags, json_flag, model_flags),
             brief="measured evidence that units' pictures show what they do on real photos"),
 ]
