@@ -91,6 +91,14 @@ def test_kill_9_then_resume_gives_the_same_atlas(tmp_path, clean_atlas):
     assert same_tree(out, clean_atlas) == []
 
 
+def test_a_last_batch_too_small_for_the_trust_controls_joins_the_one_before():
+    from convscope.jobs.atlas.builder import unit_batches
+
+    assert unit_batches(16, 5) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11, 12, 13, 14, 15]]
+    assert unit_batches(14, 5) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11, 12, 13]]  # 4: each has 3 others
+    assert unit_batches(3, 32) == [[0, 1, 2]]
+
+
 def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
     out = tmp_path / "atlas"
     child = subprocess.Popen(atlas_command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

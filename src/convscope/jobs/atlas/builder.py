@@ -37,7 +37,7 @@ from convscope.methods.trust.assess import TrustMeter, TrustSettings, UnitTrust,
 from convscope.methods.trust.controls import other_units, starting_noise
 from convscope.methods.trust.judge import load_judge
 from convscope.methods.trust.plot import path_plot
-from convscope.methods.trust.verdict import verdict_counts
+from convscope.methods.trust.verdict import MIN_OTHER_UNITS, verdict_counts
 from convscope.models.base import VisionModel
 from convscope.pages.atlas_site import write_site
 from convscope.runtime.progress import Progress
@@ -108,8 +108,14 @@ def default_layers(model: VisionModel, size: int | tuple[int, int]) -> list[str]
 
 
 def unit_batches(channels: int, batch: int) -> list[list[int]]:
-    """The fixed batches of a layer: the same units are always rendered together."""
-    return [list(range(start, min(start + batch, channels))) for start in range(0, channels, batch)]
+    """The fixed batches of a layer: the same units are always rendered together. A last batch
+    too small to give each of its units MIN_OTHER_UNITS other units as trust controls joins the
+    batch before it (which then holds up to ``batch + MIN_OTHER_UNITS`` units)."""
+    batches = [list(range(start, min(start + batch, channels))) for start in range(0, channels, batch)]
+    if len(batches) > 1 and len(batches[-1]) <= MIN_OTHER_UNITS:
+        last = batches.pop()
+        batches[-1] += last
+    return batches
 
 
 def layer_context(model: VisionModel, layer: str, photos: PhotoSource, trust: TrustSettings | None = None,
