@@ -267,7 +267,8 @@ def test_the_atlas_pages_show_the_numbers_trust_gives(kind_photos, tmp_path, chr
     chromium.get((tmp_path / "atlas" / "units" / "conv3" / "0001.html").as_uri())
     text = chromium.find_element("tag name", "body").text
     assert f"{units[1]['path_score']:.2f}" in text and "Can its picture be trusted?" in text
-    assert units[1]["trust"]["verdict"]["text"] in text and "false-positive rate 0.05" in text
+    verdict = units[1]["trust"]["verdict"]
+    assert verdict["text"] in text and "false-positive rate 0.05" in text and verdict["rule"] in text
     plot = chromium.find_element("css selector", "img[src='0001.path.png']")
     assert chromium.execute_script("return arguments[0].naturalWidth", plot) > 0
     chromium.get((tmp_path / "atlas" / "index.html").as_uri())

@@ -18,7 +18,8 @@ def line_plot(curves: dict[str, Sequence[float]], steps: Sequence[str], *, title
 
     Args:
         curves: each curve's name (its legend) and values, one per step.
-        steps: the steps' names; the first and the last are written under the axis.
+        steps: the steps' names; the first and the last are written under the axis (a single
+            step is drawn, and named, in the middle).
         title: written at the top.
         low: the value at the bottom of the axis (lower values are clipped).
         high: the value at the top.
@@ -36,7 +37,7 @@ def line_plot(curves: dict[str, Sequence[float]], steps: Sequence[str], *, title
         return bottom - (min(max(value, low), high) - low) / (high - low) * (bottom - top)
 
     def x_of(i: int) -> float:
-        return left + (right - left) * (i / max(len(steps) - 1, 1))
+        return left + (right - left) * (i / (len(steps) - 1) if len(steps) > 1 else 0.5)
 
     draw.text((left, 4), title, fill=TEXT, font=font)
     for value in (low, 0.0, high):
@@ -44,7 +45,10 @@ def line_plot(curves: dict[str, Sequence[float]], steps: Sequence[str], *, title
             y = y_of(value)
             draw.line([(left, y), (right, y)], fill=AXIS if value != 0.0 else (60, 60, 60))
             draw.text((2, y - 6), f"{value:g}", fill=TEXT, font=font)
-    if steps:
+    if len(steps) == 1:
+        only = str(steps[0])
+        draw.text((x_of(0) - draw.textlength(only, font=font) / 2, bottom + 4), only, fill=TEXT, font=font)
+    elif steps:
         draw.text((left, bottom + 4), str(steps[0]), fill=TEXT, font=font)
         last = str(steps[-1])
         draw.text((right - draw.textlength(last, font=font), bottom + 4), last, fill=TEXT, font=font)

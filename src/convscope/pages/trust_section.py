@@ -34,7 +34,7 @@ def path_text(path: dict | None) -> str:
     if path is None or path["mean_score"] is None:
         return "-"
     interval = path.get("interval")
-    return _score(path["mean_score"]) + (f" (95% interval {interval[0]:.2f}-{interval[1]:.2f})" if interval else "")
+    return _score(path["mean_score"]) + (f" (95% interval {interval[0]:.2f} to {interval[1]:.2f})" if interval else "")
 
 
 def trust_section(stem: str, trust: dict) -> str:
@@ -55,5 +55,6 @@ def trust_section(stem: str, trust: dict) -> str:
     plot = (f"<figure><img src=\"{stem}.path.png\" alt=\"the path of its picture through the earlier layers\">"
             "<figcaption>its picture's path through the earlier layers beside its starting noise's, its top "
             "photos' and random photos'</figcaption></figure>") if trust.get("path") else ""
-    return ("<h2>Can its picture be trusted?</h2><div class=\"unit\">" + plot + "<table>"
-            + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table></div>")
+    rule = f"<p>{escape(verdict['rule'])}</p>" if verdict.get("rule") else ""
+    return ("<h2>Can its picture be trusted?</h2><div class=\"unit\">" + plot + "<div><table>"
+            + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>" + rule + "</div></div>")

@@ -14,7 +14,7 @@ def path_plot(label: str, path: PathCurve, noise: PathCurve | None = None) -> Pi
     score, interval = path.mean_score, path.interval
     title = f"{label}: path score {'-' if score is None else f'{score:.2f}'}"
     if interval is not None:
-        title += f" ({interval[0]:.2f}-{interval[1]:.2f})"
+        title += f" ({interval[0]:.2f} to {interval[1]:.2f})"
     curves: dict[str, Sequence[float]] = {"picture": path.picture, "top photos": path.natural, "random photos": path.chance}
     if noise is not None:
         curves["starting noise"] = noise.picture

@@ -99,7 +99,8 @@ class Verdict:
     advantage_other_units: float | None
 
     def as_dict(self) -> dict:
-        return {"verdict": self.verdict, "text": VERDICT_TEXT[self.verdict], "false_positive": self.rate,
+        return {"verdict": self.verdict, "text": VERDICT_TEXT[self.verdict], "rule": verdict_rule(self.rate),
+                "false_positive": self.rate,
                 "reason": self.reason, "p_noise": self.p_noise, "p_other_units": self.p_other_units,
                 "advantage_noise": self.advantage_noise, "advantage_other_units": self.advantage_other_units}
 
