@@ -21,6 +21,7 @@ from .modern_report import modern_markdown
 from .ray_photos import ray_photos_markdown
 from .readings import readings, with_readings
 from .speed import article_vs_grid, article_vs_selected_grid, atlas_memory, atlas_unit_steps, dream_big_photo, random_vgg16
+from .trust_validity import trust_validity_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 LUCENT_PYTHON = os.environ.get("LUCENT_PYTHON", str(ROOT / ".venv-bench" / "bin" / "python"))
@@ -220,6 +221,22 @@ def atlas_circuits_section(lab: Lab) -> dict:
     return {"atlas_circuits": atlas_circuits_main(Path(photos), "block3" if lab.quick else "block8")}
 
 
+def trust_validity_section(lab: Lab) -> dict:
+    """Section 23, over the photo folder ``TRUST_PHOTOS`` names (real photos, such as the 1,000 ImageNet ones)."""
+    import tempfile
+
+    from .trust_validity import main as trust_validity_main
+
+    photos = os.environ.get("TRUST_PHOTOS")
+    if not photos:
+        return {"trust_validity": "not run: set TRUST_PHOTOS to a folder of real photos (such as the 1,000 of the "
+                                  "public repository EliSchwartz/imagenet-sample-images)"}
+    with tempfile.TemporaryDirectory() as folder:
+        result = trust_validity_main(Path(photos), Path(folder), lab.quick)
+        (ROOT / "sheets" / "trust-verdicts.jpg").write_bytes((Path(folder) / "trust-verdicts.jpg").read_bytes())
+    return result
+
+
 def ray_photos_section(lab: Lab) -> dict:
     from .ray_photos import main as ray_photos_main
 
@@ -264,6 +281,7 @@ SECTIONS = {
     "concept_sizes": ("concept dictionaries by size, on real photos", concept_sizes_section),
     "circuits": ("circuits on real photos", circuits_section),
     "atlas_circuits": ("the atlas with and without the units' circuits", atlas_circuits_section),
+    "trust_validity": ("trust per unit: controls and verdicts on real photos", trust_validity_section),
 }
 
 
@@ -331,7 +349,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-22 are CPU runs; section 7 is the GPU. What a "
+             "read, since the machine is noisy. Sections 1-6 and 8-23 are CPU runs; section 7 is the GPU. What a "
              "section's numbers mean is written by hand after looking at them, as its reading at its end; a rerun "
              "keeps the reading and marks it for checking (`benchmarks/readings.py`).", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
@@ -497,13 +515,15 @@ def markdown(res: dict) -> str:
         parts += circuits_markdown(res["circuits"])
     if "atlas_circuits" in res:
         parts += atlas_circuits_markdown(res["atlas_circuits"])
+    if "trust_validity" in res:
+        parts += trust_validity_markdown(res if isinstance(res["trust_validity"], list) else res["trust_validity"])
     return "\n".join(with_machines(parts, res["machines"]))
 
 
 SECTION_KEYS = {1: "article", 2: "lucent", 3: "dream", 4: "atlas", 5: "ray", 6: "profile", 8: "networks",
                 9: "maco_settings", 10: "modern", 11: "exemplars", 12: "compile", 13: "process", 14: "cpu_step",
                 15: "commit", 16: "concepts", 17: "trust", 18: "halving", 19: "ray_photos", 20: "concept_sizes",
-                21: "circuits", 22: "atlas_circuits"}
+                21: "circuits", 22: "atlas_circuits", 23: "trust_validity"}
 
 
 def with_machines(parts: list[str], machines: dict[str, str]) -> list[str]:
