@@ -50,7 +50,7 @@ def dictionary_row(model: convscope.models.VisionModel, shards, method: str, siz
     start = time.perf_counter()
     dictionary = dictionary_methods()[method].fit(shards, Training(size, spec.k, spec.epochs, seed=spec.seed))
     seconds = time.perf_counter() - start
-    settings = TrustSettings(load_judge(None, model), spec.trials, references=1)
+    settings = TrustSettings(load_judge(None, model), references=1)  # the default trials
     plan = CodesPlan(k=spec.k, top=settings.top_photos, effect_photos=0, classes=[], class_photos=0,
                      low=settings.low_photos)
     gathered = run_codes_pass(model, shards, dictionary, plan, batch=32, workers=2, out=out / f"{method}-{size}")

@@ -154,6 +154,20 @@ def test_a_verdict_needs_its_controls_and_a_rate_in_range():
         TrustSettings(Judge(blind_model()), false_positive=0.5)
 
 
+def test_the_default_trials_are_200_or_as_many_as_the_photos_allow():
+    from convscope.methods.trust.assess import trials_for
+    from convscope.methods.trust.choice import photos_needed
+
+    assert trials_for(None, 1000, 3) == 200 and trials_for(7, 10, 3) == 7
+    assert trials_for(None, 30, 3) == 144 and photos_needed(144, 3) == 30
+    assert trials_for(None, 10, 3) == 25  # too few photos even for 25 trials: refused as too small
+    for references in (1, 3):
+        for photos in range(10, 80):
+            trials = trials_for(None, photos, references)
+            if 25 < trials < 200:  # the most trials these photos allow
+                assert photos_needed(trials, references) <= photos < photos_needed(trials + 1, references)
+
+
 def test_observer_picks_the_query_the_references_are():
     g = torch.Generator().manual_seed(0)
     strong, weak = torch.randn(30, 16, generator=g), torch.randn(30, 16, generator=g)

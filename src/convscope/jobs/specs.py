@@ -13,7 +13,7 @@ from convscope.errors import OutOfRangeError
 from convscope.jobs.job_folder import WAIT_HELP
 from convscope.methods.concepts.registry import dictionary_method_names, dictionary_methods_help
 from convscope.methods.specs import CircuitSpec, StatsSpec
-from convscope.methods.trust.verdict import DEFAULT_FALSE_POSITIVE, DEFAULT_TRIALS, check_false_positive
+from convscope.methods.trust.verdict import DEFAULT_FALSE_POSITIVE, TRIALS_HELP, check_false_positive
 from convscope.runtime.spec import Spec, option
 
 if TYPE_CHECKING:
@@ -39,8 +39,7 @@ class AtlasSpec(Spec):
     judge: str | VisionModel | None = option(None, "with photos: the network whose embeddings the machine observer "
                                                    "compares (default: efficientnet-lite2; efficientnet-lite0 for "
                                                    "efficientnet-lite2 itself)", metavar="MODEL")
-    trials: int = option(DEFAULT_TRIALS, "with photos: two-alternative trials per unit and kind of reference",
-                         minimum=1)
+    trials: int | None = option(None, f"with photos: {TRIALS_HELP}", minimum=1)
     false_positive: float = option(DEFAULT_FALSE_POSITIVE, "with photos: the rate, in (0, 0.5), at which pictures "
                                                            "that beat no control are called \"shows\"", metavar="RATE")
     circuits: bool = option(False, "with photos: each unit's page also shows its circuit in brief (the units of the "
@@ -107,7 +106,7 @@ class ConceptsSpec(Spec):
     judge: str | VisionModel | None = option(None, "the network whose embeddings judge each concept's picture "
                                                    "(default: efficientnet-lite2; efficientnet-lite0 for "
                                                    "efficientnet-lite2 itself)", metavar="MODEL")
-    trials: int = option(DEFAULT_TRIALS, "two-alternative trials per concept and kind of reference", minimum=1)
+    trials: int | None = option(None, TRIALS_HELP.replace("per unit", "per concept"), minimum=1)
     false_positive: float = option(DEFAULT_FALSE_POSITIVE, "the rate, in (0, 0.5), at which pictures that beat no "
                                                            "control are called \"shows\"", metavar="RATE")
     wait: bool = option(False, WAIT_HELP)

@@ -21,7 +21,7 @@ from convscope.io.picture import Picture, column, labelled, row
 from convscope.jobs.job_folder import JobFolder
 from convscope.jobs.specs import TrustSpec
 from convscope.methods.fidelity import UnitFidelity, measure_units, median_of
-from convscope.methods.trust.assess import TrustSettings
+from convscope.methods.trust.assess import TrustSettings, trials_for
 from convscope.methods.trust.judge import load_judge
 from convscope.methods.trust.path import path_layers
 from convscope.methods.trust.plot import path_plot
@@ -85,11 +85,12 @@ def assess_trust(model: VisionModel, layer: str, photos: PhotosLike, out: str | 
         JobFolderError: ``out`` holds a trust run of other settings, or another run is writing it.
     """
     units = spec.units_of(model, layer)
-    settings = TrustSettings(load_judge(spec.judge, model), spec.trials, spec.references, spec.false_positive)
+    source = as_source(photos)
+    settings = TrustSettings(load_judge(spec.judge, model), trials_for(spec.trials, len(source), spec.references),
+                             spec.references, spec.false_positive)
     recipe, seed, batch, export = get_recipe(spec.recipe), spec.seed, spec.batch, spec.export
     path_layers(model, layer)
     check_enough_units(model, layer, units)
-    source = as_source(photos)
     out = Path(out)
     key = {"job": "trust", "model": model.name, "layer": model.layer(layer).name, "units": [int(u) for u in units],
            "recipe": recipe.as_dict(), "seed": seed, "batch": batch, "trust": settings.as_dict(),

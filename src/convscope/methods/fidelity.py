@@ -19,6 +19,7 @@ from convscope.methods.trust.assess import (
     check_photo_count,
     measure_trust,
     picture_seeds,
+    trials_for,
     trust_impossible,
 )
 from convscope.methods.trust.controls import starting_noise
@@ -190,7 +191,8 @@ def unit_stats(model: VisionModel, layer: str, photos: PhotosLike, spec: StatsSp
     settings = None
     why_not: str | None = "it needs a photo folder"
     if isinstance(source, PhotoFolder):
-        settings = TrustSettings(load_judge(spec.judge, model), spec.trials, spec.references, spec.false_positive)
+        settings = TrustSettings(load_judge(spec.judge, model), trials_for(spec.trials, len(source), spec.references),
+                                 spec.references, spec.false_positive)
         why_not = trust_impossible(len(source), settings)
     result = measure_units(model, layer, source, spec, progress=progress,
                            trust=settings if why_not is None else None)

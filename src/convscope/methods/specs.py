@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from convscope.engine.recipe_options import RENDER_BATCH, RecipeOptions, resolve_recipe
 from convscope.engine.recipe_settings import DEFAULT_RECIPE
 from convscope.errors import OutOfRangeError
-from convscope.methods.trust.verdict import DEFAULT_FALSE_POSITIVE, DEFAULT_TRIALS, check_false_positive
+from convscope.methods.trust.verdict import DEFAULT_FALSE_POSITIVE, TRIALS_HELP, check_false_positive
 from convscope.runtime.spec import Spec, option
 
 if TYPE_CHECKING:
@@ -235,8 +235,7 @@ class StatsSpec(Spec):
     judge: str | VisionModel | None = option(None, "the network whose embeddings the machine observer compares "
                                                    "(default: efficientnet-lite2; efficientnet-lite0 for "
                                                    "efficientnet-lite2 itself)", metavar="MODEL")
-    trials: int = option(DEFAULT_TRIALS, "two-alternative trials per unit and kind of reference (200: the choice's "
-                                         "95% interval is about +-0.07)", minimum=1)
+    trials: int | None = option(None, TRIALS_HELP, minimum=1)
     false_positive: float = option(DEFAULT_FALSE_POSITIVE, "the rate, in (0, 0.5), at which pictures that beat no "
                                                            "control are called \"shows\"", metavar="RATE")
     references: int = option(3, "references per kind: the unit's best photos, and its pictures (seeds)", minimum=1)

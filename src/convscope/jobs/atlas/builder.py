@@ -33,7 +33,7 @@ from convscope.jobs.specs import AtlasSpec
 from convscope.methods.circuits.unit_summary import UnitCircuits
 from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
-from convscope.methods.trust.assess import TrustMeter, TrustSettings, UnitTrust, trust_impossible
+from convscope.methods.trust.assess import TrustMeter, TrustSettings, UnitTrust, trials_for, trust_impossible
 from convscope.methods.trust.controls import other_units, starting_noise
 from convscope.methods.trust.judge import load_judge
 from convscope.methods.trust.plot import path_plot
@@ -202,8 +202,8 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
     for name in names:
         channel(name, 0).validate(model, seen)
     photos = photo_source(spec.photos, spec.workers, photo_runner)
-    trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1, false_positive=spec.false_positive) \
-        if spec.photos is not None else None
+    trust = TrustSettings(load_judge(spec.judge, model), trials_for(spec.trials, len(photos), 1), references=1,
+                          false_positive=spec.false_positive) if spec.photos is not None else None
     if trust is not None and trust_impossible(len(photos), trust) is not None:
         trust = None
     exemplars = ExemplarIndex.open(spec.exemplars, model) if spec.exemplars is not None else None

@@ -38,7 +38,7 @@ from convscope.methods.concepts.record import (
 )
 from convscope.methods.concepts.registry import dictionary_methods
 from convscope.methods.concepts.schedule import Training
-from convscope.methods.trust.assess import TrustSettings
+from convscope.methods.trust.assess import TrustSettings, trials_for
 from convscope.methods.trust.judge import load_judge
 from convscope.models.base import VisionModel
 from convscope.models.classes import resolve_class
@@ -90,8 +90,6 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
 
     rec = get_recipe(spec.recipe)
     photo_batch, workers = spec.photo_batch, spec.workers
-    trust = TrustSettings(load_judge(spec.judge, model), spec.trials, references=1,
-                          false_positive=spec.false_positive)
     report = progress or (lambda *_: None)
     info = model.layer(layer)
     if not info.spatial:
@@ -102,6 +100,8 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         raise OutOfRangeError(f"{model.name} has no class scores, so {{classes}} cannot be weighed", options=["classes"])
     out = Path(out)
     files = photo_files(photos_dir)  # an empty or missing folder is refused before anything is written
+    trust = TrustSettings(load_judge(spec.judge, model), trials_for(spec.trials, len(files), 1), references=1,
+                          false_positive=spec.false_positive)
     if dictionary_methods()[spec.method].non_negative:
         _check_sign(model, info.name, files[:SIGN_PHOTOS])
     key_settings = {"model": model.name, "layer": info.name, **spec.learning(), "classes": targets,

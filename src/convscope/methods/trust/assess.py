@@ -19,6 +19,7 @@ from convscope.methods.trust.path import PATH_PHOTOS, PathCurve, channel_means, 
 from convscope.methods.trust.verdict import (
     DEFAULT_FALSE_POSITIVE,
     DEFAULT_TRIALS,
+    MIN_AUTO_TRIALS,
     Verdict,
     check_false_positive,
     decide,
@@ -77,6 +78,16 @@ class TrustSettings:
         return {"judge": self.judge.name, "judge_layer": self.judge.layer, "trials": self.trials,
                 "references": self.references, "path_photos": PATH_PHOTOS, "false_positive": self.false_positive,
                 "note": TRUST_NOTE, "rule": verdict_rule(self.false_positive)}
+
+
+def trials_for(asked: int | None, photos: int, references: int) -> int:
+    """The trials per unit and kind of reference: ``asked`` when given; else DEFAULT_TRIALS, or
+    as many as ``photos`` photos allow with ``references`` references (never fewer than
+    MIN_AUTO_TRIALS: below that a folder is refused, or its trust not measured, as too small)."""
+    if asked is not None:
+        return asked
+    queries = (photos - 2 * references) // 2  # photos_needed: 2 x references + 2 x ceil(sqrt(trials))
+    return max(MIN_AUTO_TRIALS, min(DEFAULT_TRIALS, queries * queries))
 
 
 def picture_seeds(seed: int, references: int) -> list[int]:
