@@ -179,6 +179,12 @@ def trust_section(lab: Lab) -> dict:
         return trust_main(Path(folder), Path(wallpapers) if wallpapers else None, lab.quick)
 
 
+def not_run_without(variable: str) -> str:
+    """What a section that needs real photos says when ``variable`` names no folder."""
+    return (f"not run: set {variable} to a folder of real photos (such as the 1,000 of the public repository "
+            "EliSchwartz/imagenet-sample-images)")
+
+
 def concept_sizes_section(lab: Lab) -> dict:
     """Section 20, over the photo folder ``CONCEPT_PHOTOS`` names (real photos: the measures mean
     little on the sample photos' crops)."""
@@ -188,8 +194,7 @@ def concept_sizes_section(lab: Lab) -> dict:
 
     photos = os.environ.get("CONCEPT_PHOTOS")
     if not photos:
-        return {"concept_sizes": "not run: set CONCEPT_PHOTOS to a folder of real photos (such as the 1,000 of the "
-                                 "public repository EliSchwartz/imagenet-sample-images)"}
+        return {"concept_sizes": not_run_without("CONCEPT_PHOTOS")}
     sizes, methods = ([32, 64], ["nmf"]) if lab.quick else ([32, 64, 256, 1024], ["nmf", "sae"])
     with tempfile.TemporaryDirectory() as folder:
         return {"concept_sizes": sizes_main(Path(photos), Path(folder), sizes, methods, 4 if lab.quick else 8)}
@@ -203,8 +208,7 @@ def circuits_section(lab: Lab) -> dict:
 
     photos = os.environ.get("CIRCUIT_PHOTOS")
     if not photos:
-        return {"circuits": "not run: set CIRCUIT_PHOTOS to a folder of real photos (such as the 1,000 of the "
-                            "public repository EliSchwartz/imagenet-sample-images)"}
+        return {"circuits": not_run_without("CIRCUIT_PHOTOS")}
     with tempfile.TemporaryDirectory() as folder:
         result = circuits_main(Path(photos), Path(folder), 2 if lab.quick else 8)
         (ROOT / "sheets" / "circuits-three.jpg").write_bytes((Path(folder) / "circuits-sheet.jpg").read_bytes())
@@ -217,7 +221,7 @@ def atlas_circuits_section(lab: Lab) -> dict:
 
     photos = os.environ.get("CIRCUIT_PHOTOS")
     if not photos:
-        return {"atlas_circuits": "not run: set CIRCUIT_PHOTOS to a folder of real photos"}
+        return {"atlas_circuits": not_run_without("CIRCUIT_PHOTOS")}
     return {"atlas_circuits": atlas_circuits_main(Path(photos), "block3" if lab.quick else "block8")}
 
 
@@ -229,8 +233,7 @@ def trust_validity_section(lab: Lab) -> dict:
 
     photos = os.environ.get("TRUST_PHOTOS")
     if not photos:
-        return {"trust_validity": "not run: set TRUST_PHOTOS to a folder of real photos (such as the 1,000 of the "
-                                  "public repository EliSchwartz/imagenet-sample-images)"}
+        return {"trust_validity": not_run_without("TRUST_PHOTOS")}
     with tempfile.TemporaryDirectory() as folder:
         result = trust_validity_main(Path(photos), Path(folder), lab.quick)
         (ROOT / "sheets" / "trust-verdicts.jpg").write_bytes((Path(folder) / "trust-verdicts.jpg").read_bytes())
