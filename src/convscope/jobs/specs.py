@@ -13,7 +13,12 @@ from convscope.errors import OutOfRangeError
 from convscope.jobs.job_folder import WAIT_HELP
 from convscope.methods.concepts.registry import dictionary_method_names, dictionary_methods_help
 from convscope.methods.specs import CircuitSpec, StatsSpec
-from convscope.methods.trust.verdict import DEFAULT_FALSE_POSITIVE, TRIALS_HELP, check_false_positive
+from convscope.methods.trust.verdict import (
+    DEFAULT_FALSE_POSITIVE,
+    FALSE_POSITIVE_HELP,
+    TRIALS_HELP,
+    check_false_positive,
+)
 from convscope.runtime.spec import Spec, option
 
 if TYPE_CHECKING:
@@ -40,8 +45,8 @@ class AtlasSpec(Spec):
                                                    "compares (default: efficientnet-lite2; efficientnet-lite0 for "
                                                    "efficientnet-lite2 itself)", metavar="MODEL")
     trials: int | None = option(None, f"with photos: {TRIALS_HELP}", minimum=1)
-    false_positive: float = option(DEFAULT_FALSE_POSITIVE, "with photos: the rate, in (0, 0.5), at which pictures "
-                                                           "that beat no control are called \"shows\"", metavar="RATE")
+    false_positive: float = option(DEFAULT_FALSE_POSITIVE, f"with photos: {FALSE_POSITIVE_HELP}",
+                                   metavar="RATE")
     circuits: bool = option(False, "with photos: each unit's page also shows its circuit in brief (the units of the "
                                    "main layer before that build it, and the units and classes it feeds)")
     force: bool = option(False, "replace an atlas with other settings in the output folder")
@@ -107,8 +112,7 @@ class ConceptsSpec(Spec):
                                                    "(default: efficientnet-lite2; efficientnet-lite0 for "
                                                    "efficientnet-lite2 itself)", metavar="MODEL")
     trials: int | None = option(None, TRIALS_HELP.replace("per unit", "per concept"), minimum=1)
-    false_positive: float = option(DEFAULT_FALSE_POSITIVE, "the rate, in (0, 0.5), at which pictures that beat no "
-                                                           "control are called \"shows\"", metavar="RATE")
+    false_positive: float = option(DEFAULT_FALSE_POSITIVE, FALSE_POSITIVE_HELP, metavar="RATE")
     wait: bool = option(False, WAIT_HELP)
 
     def check(self) -> None:

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any, Sequence
 from convscope.engine.recipe_options import RENDER_BATCH, RecipeOptions, resolve_recipe
 from convscope.engine.recipe_settings import DEFAULT_RECIPE
 from convscope.errors import OutOfRangeError
-from convscope.methods.trust.verdict import DEFAULT_FALSE_POSITIVE, TRIALS_HELP, check_false_positive
+from convscope.methods.trust.verdict import (
+    DEFAULT_FALSE_POSITIVE,
+    FALSE_POSITIVE_HELP,
+    TRIALS_HELP,
+    check_false_positive,
+)
 from convscope.runtime.spec import Spec, option
 
 if TYPE_CHECKING:
@@ -236,8 +241,7 @@ class StatsSpec(Spec):
                                                    "(default: efficientnet-lite2; efficientnet-lite0 for "
                                                    "efficientnet-lite2 itself)", metavar="MODEL")
     trials: int | None = option(None, TRIALS_HELP, minimum=1)
-    false_positive: float = option(DEFAULT_FALSE_POSITIVE, "the rate, in (0, 0.5), at which pictures that beat no "
-                                                           "control are called \"shows\"", metavar="RATE")
+    false_positive: float = option(DEFAULT_FALSE_POSITIVE, FALSE_POSITIVE_HELP, metavar="RATE")
     references: int = option(3, "references per kind: the unit's best photos, and its pictures (seeds)", minimum=1)
     recipe: Recipe | str = option(DEFAULT_RECIPE, "how the pictures are rendered", flag=False)
     seed: int = option(0, "the seed of the pictures and the trials")

@@ -29,6 +29,7 @@ VERDICT_TEXT = {SHOWS: "shows what the unit does", DOES_NOT: "does not show what
 DEFAULT_FALSE_POSITIVE = 0.05
 DEFAULT_TRIALS = 200  # the choice's 95% interval is then about +-0.07
 MIN_AUTO_TRIALS = 25  # the fewest trials chosen for a small folder (interval about +-0.2)
+FALSE_POSITIVE_HELP = "the rate, in (0, 0.5), at which pictures that beat no control are called \"shows\""
 TRIALS_HELP = ("two-alternative trials per unit and kind of reference (default: 200, where the choice's 95% interval "
                "is about +-0.07, or as many as the photos allow, at least 25)")
 MIN_OTHER_UNITS = 3  # other units' pictures the prediction test needs (2 degrees of freedom)
