@@ -53,7 +53,7 @@ extras: .venv-extras/.installed
 
 # Lint, types, and the rule on which part may import which (pyproject.toml's import-linter contracts).
 lint: setup
-	$(BIN)/ruff check src tests benchmarks examples docs
+	$(BIN)/ruff check src tests benchmarks examples docs scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -2,8 +2,8 @@
 
 One function per command (``filter``, ``grid``, ``pictures`` (the ``render`` command), ``dream``, ``classviz``,
 ``accentuate``, ``caricature``, ``explain``, ``saliency``, ``classify``, ``stats``, ``twins``,
-``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``circuit``, ``layers``; each takes
-its options by keyword or as its spec, such as ``FilterSpec``; the models are listed
+``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``circuit``, ``labels``,
+``layers``; each takes its options by keyword or as its spec, such as ``FilterSpec``; the models are listed
 by ``convscope.models.available()``), ``load`` for networks, and the engine's parts for a recipe
 of one's own (``Recipe``, ``get_recipe``, ``objectives``, ``parse_objective``, and ``Halving``,
 which lets ``render`` drop the units far behind); ``PhotoFolder`` and ``on_ray`` read photo
@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy)
         ExplainSpec,
         FilterSpec,
         GridSpec,
+        Labels,
+        LabelsJobSpec,
         RenderSpec,
         SaliencySpec,
         SpectrumSpec,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy)
         explain,
         filter,
         grid,
+        labels,
         layers,
         on_ray,
         pictures,
@@ -78,11 +81,12 @@ __version__ = "0.1.0"
 __all__ = [
     "AccentuateSpec", "ActivationAtlasSpec", "AtlasSpec", "CaricatureSpec", "Circuit", "CircuitJobSpec", "ClassifySpec",
     "ClassvizSpec",
-    "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "LoopSpec", "RenderSpec",
+    "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "Labels", "LabelsJobSpec",
+    "LoopSpec", "RenderSpec",
     "SaliencySpec", "SpectrumSpec", "StatsSpec", "TrustSpec", "TwinsSpec", "pictures",
     "RECIPES", "ConvscopeError", "Grid", "Halving", "PhotoFolder", "Picture", "Recipe", "RenderResult", "accentuate",
     "activation_atlas", "atlas", "caricature", "circuit", "classify", "classviz", "compiling", "concepts", "dream", "exemplars",
-    "explain", "filter", "get_recipe", "grid", "layers", "load", "models", "objectives", "on_ray", "parse_objective",
+    "explain", "filter", "get_recipe", "grid", "labels", "layers", "load", "models", "objectives", "on_ray", "parse_objective",
     "render", "saliency", "show", "spectrum", "stats", "trust", "twins",
 ]
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
         save_with_importance,
         steps_strip,
     )
+    from convscope.api.labels import labels
     from convscope.api.layer_jobs import (
         activation_atlas,
         atlas,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
         CircuitJobSpec,
         ConceptsSpec,
         ExemplarsSpec,
+        LabelsJobSpec,
         TrustSpec,
     )
     from convscope.methods.accentuation import accentuate, caricature
@@ -69,6 +71,9 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
     from convscope.methods.explain import explain
     from convscope.methods.filters import filter_grid as grid
     from convscope.methods.filters import visualize_filter as filter  # the command's name
+    from convscope.methods.labels.result import NO_LABEL, Labels
+    from convscope.methods.labels.result import RULE as LABEL_RULE
+    from convscope.methods.labels.result import SOURCES as LABEL_SOURCES
     from convscope.methods.objective_pictures import objective_pictures as pictures
     from convscope.methods.saliency import saliency
     from convscope.methods.specs import (
@@ -97,7 +102,8 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
 
 __all__ = [
     "CIRCUIT_OUT", "COMPILE_MODES", "Circuit", "CircuitJobSpec", "CompileFallback",
-    "GPUS_PER_TASK", "TRUST_OUT", "Concepts", "DEFAULT_MODEL", "DEFAULT_RECIPE",
+    "GPUS_PER_TASK", "TRUST_OUT", "Concepts", "LABEL_RULE", "LABEL_SOURCES", "Labels", "NO_LABEL",
+    "DEFAULT_MODEL", "DEFAULT_RECIPE",
     "DEVICE_CHOICES",
     "NEEDS_WEIGHTS", "PRECISIONS", "PhotoSource", "Picture", "RECIPES", "RECIPE_SETTINGS", "RECIPE_USES",
     "RecipeSettings", "RecipeUses", "Recipe", "SELECT_RULES", "Spec", "SpecType",
@@ -107,10 +113,10 @@ __all__ = [
     "resolve_device", "save_with_importance", "size_text", "spec_options", "steps_strip", "stitch",
     "write_explanation", "write_json",
     "AccentuateSpec", "ActivationAtlasSpec", "AtlasSpec", "CaricatureSpec", "ClassifySpec", "ClassvizSpec",
-    "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "RenderSpec",
+    "ConceptsSpec", "DreamSpec", "ExemplarsSpec", "ExplainSpec", "FilterSpec", "GridSpec", "LabelsJobSpec", "RenderSpec",
     "SaliencySpec", "SpectrumSpec", "StatsSpec", "TrustSpec", "TwinsSpec",
     "accentuate", "activation_atlas", "atlas", "caricature", "circuit", "classify", "classviz", "concepts", "dream", "exemplars",
-    "explain", "filter", "grid", "layers", "on_ray", "pictures", "saliency", "spectrum", "stats", "trust", "twins",
+    "explain", "filter", "grid", "labels", "layers", "on_ray", "pictures", "saliency", "spectrum", "stats", "trust", "twins",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, __file__)

@@ -9,6 +9,7 @@ from convscope.cli import (
     circuit_command,
     concept_commands,
     info,
+    labels_command,
     layer_commands,
     photo_commands,
     pictures,
@@ -29,6 +30,7 @@ COMMANDS: list[Command] = [
     *[c for c in pictures.COMMANDS if c.name == "stats"],
     *trust_command.COMMANDS,
     *circuit_command.COMMANDS,
+    *labels_command.COMMANDS,
 ]
 """Every command, in the order ``convscope`` and ``--help`` list them."""
 

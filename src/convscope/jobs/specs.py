@@ -12,7 +12,7 @@ from convscope.engine.recipe_settings import DEFAULT_RECIPE
 from convscope.errors import OutOfRangeError
 from convscope.jobs.job_folder import WAIT_HELP
 from convscope.methods.concepts.registry import dictionary_method_names, dictionary_methods_help
-from convscope.methods.specs import CircuitSpec, StatsSpec
+from convscope.methods.specs import CircuitSpec, LabelsSpec, StatsSpec
 from convscope.methods.trust.verdict import (
     DEFAULT_FALSE_POSITIVE,
     FALSE_POSITIVE_HELP,
@@ -151,4 +151,13 @@ class CircuitJobSpec(CircuitSpec):
     folder is taken."""
 
     force: bool = option(False, "replace a circuit of other settings in the output folder")
+    wait: bool = option(False, WAIT_HELP)
+
+
+@dataclass(frozen=True)
+class LabelsJobSpec(LabelsSpec):
+    """The options of ``labels`` (see ``convscope.labels``): the labels', and how an output
+    folder is taken when one is given."""
+
+    force: bool = option(False, "replace labels of other settings in the output folder")
     wait: bool = option(False, WAIT_HELP)

@@ -313,3 +313,35 @@ class CircuitSpec(UnitPicturesOptions):
                                 minimum=10)
     batch: int = option(16, "photos (or points of a photo's path) per forward pass", minimum=1)
     seed: int = option(0, "random seed of the pictures and of the random orders")
+
+
+CLASS_SOURCES = ("auto", "folder", "predictions")
+
+
+@dataclass(frozen=True)
+class LabelsSpec(Spec):
+    """The options of ``labels`` (see ``convscope.labels``)."""
+
+    units: tuple[int, ...] = option((), "the units to label (default: every unit of the layer)", flag=False)
+    classes: str = option("auto", "whose classes the labels name: folder (each photo's subfolder, or a synset that "
+                                  "starts its file name), predictions (the network's top class of each photo), or "
+                                  "auto (the folder's where it gives them, else the predictions)",
+                          choices=lambda: CLASS_SOURCES)
+    min_photos: int = option(5, "the fewest photos a label's classes (and the rest of the folder) may hold for it to "
+                                "be tried", minimum=2)
+    permutations: int = option(1000, "photo shuffles of the test (its p-value is at least 1 / (this + 1), so 99 or "
+                                     "more can reach 0.01)", minimum=99)
+    seed: int = option(0, "the seed of the shuffles")
+    batch: int = option(32, "photos per forward pass", minimum=1)
+
+    def check(self) -> None:
+        """Keeps the units as a tuple of ints; refuses a negative unit."""
+        object.__setattr__(self, "units", tuple(int(u) for u in self.units))
+        if self.units and min(self.units) < 0:
+            raise OutOfRangeError(f"{{units}} are numbers from 0, got {min(self.units)}", options=["units"])
+
+    def units_of(self, model: VisionModel, layer: str) -> list[int]:
+        """The units to label in ``layer``: the spec's (each checked), or every unit."""
+        for unit in self.units:
+            model.check_channel(layer, unit)
+        return list(self.units) or list(range(model.layer(layer).channels))

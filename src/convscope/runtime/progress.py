@@ -86,3 +86,8 @@ def shows_progress(label: str, unit: str = "step", *names: str) -> Callable[[Fun
         return call  # type: ignore[return-value]
 
     return decorate
+
+
+def stage(name: str, progress: StageProgress | None) -> Progress | None:
+    """The (done, total) callback of one stage ``name`` of a staged progress (None for none)."""
+    return None if progress is None else (lambda done, total: progress(name, done, total))

@@ -29,7 +29,7 @@ from convscope.methods.circuits.targets import CircuitTarget, input_layer_for, p
 from convscope.methods.circuits.where import around_peaks, peak_positions, where_picture
 from convscope.methods.specs import CircuitSpec
 from convscope.models.base import VisionModel
-from convscope.runtime.progress import Progress, StageProgress
+from convscope.runtime.progress import StageProgress, stage
 
 
 def layer_chain(model: VisionModel, target: CircuitTarget, spec: CircuitSpec) -> list[str]:
@@ -137,15 +137,10 @@ def _pictures(model: VisionModel, circuit: Circuit, target: CircuitTarget, spec:
     if target.unit is None:
         keys, objectives, seeds = [target.key, *keys], [target.objective, *objectives], [spec.seed, *seeds]
     if keys:
-        result = render(model, objectives, spec.resolved, progress=_stage("pictures", progress),
+        result = render(model, objectives, spec.resolved, progress=stage("pictures", progress),
                         loop=LoopSpec.of(seeds=seeds, transform_seed=spec.seed))
         pictures.update(zip(keys, result.pictures))
     return pictures
-
-
-def _stage(name: str, progress: StageProgress | None) -> Progress | None:
-    """The (done, total) callback of one stage of a staged progress."""
-    return None if progress is None else (lambda done, total: progress(name, done, total))
 
 
 def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: CircuitSpec, *,
@@ -180,7 +175,7 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
     plan = ObjectivePhotosPass((root.objective,), {layer: model.layer(layer).channels for layer in chain[:-1]},
                                {layer: model.layer(layer).channels for layer in mean_layers}, spec.photos_top)
     started = time.perf_counter()
-    state = run_pass(model, source, plan, batch=min(spec.batch, PHOTO_BATCH), progress=_stage("photos", progress))
+    state = run_pass(model, source, plan, batch=min(spec.batch, PHOTO_BATCH), progress=stage("photos", progress))
     seconds = {"photo_pass": time.perf_counter() - started, "attribution": 0.0, "ablation": 0.0}
     if state.read == 0:
         raise ImageInputError(f"none of the {len(source)} photos could be read: give a folder of PNG or JPEG photos")
