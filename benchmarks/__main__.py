@@ -17,6 +17,7 @@ from .concept_sizes import sizes_markdown
 from .gpu_report import gpu_markdown, profile_markdown
 from .halving_side import halving_markdown
 from .harness import machine
+from .labels_real import labels_markdown
 from .modern_report import modern_markdown
 from .ray_photos import ray_photos_markdown
 from .readings import readings, with_readings
@@ -240,6 +241,22 @@ def trust_validity_section(lab: Lab) -> dict:
     return result
 
 
+def labels_section(lab: Lab) -> dict:
+    """Section 24, over the photo folder ``LABEL_PHOTOS`` names (photos whose file names start with
+    their synsets, such as the 1,000 ImageNet ones)."""
+    import tempfile
+
+    from .labels_real import main as labels_main
+
+    photos = os.environ.get("LABEL_PHOTOS")
+    if not photos:
+        return {"labels": not_run_without("LABEL_PHOTOS")}
+    with tempfile.TemporaryDirectory() as folder:
+        result = labels_main(Path(photos), Path(folder), lab.quick)
+        (ROOT / "sheets" / "labels-twelve.jpg").write_bytes((Path(folder) / "labels-sheet.jpg").read_bytes())
+    return result
+
+
 def ray_photos_section(lab: Lab) -> dict:
     from .ray_photos import main as ray_photos_main
 
@@ -285,6 +302,7 @@ SECTIONS = {
     "circuits": ("circuits on real photos", circuits_section),
     "atlas_circuits": ("the atlas with and without the units' circuits", atlas_circuits_section),
     "trust_validity": ("trust per unit: controls and verdicts on real photos", trust_validity_section),
+    "labels": ("labels on real photos", labels_section),
 }
 
 
@@ -352,7 +370,7 @@ def markdown(res: dict) -> str:
              "Produced by `make bench` (`python -m benchmarks`; `--only article,ray` reruns some sections, "
              "the raw numbers are in BENCHMARKS.json). Each comparison runs both sides in one process, "
              "alternating A, B, A, B after one untimed warm-up of each; times are medians; ratios are what to "
-             "read, since the machine is noisy. Sections 1-6 and 8-23 are CPU runs; section 7 is the GPU. What a "
+             "read, since the machine is noisy. Sections 1-6 and 8-24 are CPU runs; section 7 is the GPU. What a "
              "section's numbers mean is written by hand after looking at them, as its reading at its end; a rerun "
              "keeps the reading and marks it for checking (`benchmarks/readings.py`).", "",
              "## 1. The article's loop against `grid --recipe keras2016`", "",
@@ -520,13 +538,15 @@ def markdown(res: dict) -> str:
         parts += atlas_circuits_markdown(res["atlas_circuits"])
     if "trust_validity" in res:
         parts += trust_validity_markdown(res if isinstance(res["trust_validity"], list) else res["trust_validity"])
+    if "labels" in res:
+        parts += labels_markdown(res if isinstance(res["labels"], list) else res["labels"])
     return "\n".join(with_machines(parts, res["machines"]))
 
 
 SECTION_KEYS = {1: "article", 2: "lucent", 3: "dream", 4: "atlas", 5: "ray", 6: "profile", 8: "networks",
                 9: "maco_settings", 10: "modern", 11: "exemplars", 12: "compile", 13: "process", 14: "cpu_step",
                 15: "commit", 16: "concepts", 17: "trust", 18: "halving", 19: "ray_photos", 20: "concept_sizes",
-                21: "circuits", 22: "atlas_circuits", 23: "trust_validity"}
+                21: "circuits", 22: "atlas_circuits", 23: "trust_validity", 24: "labels"}
 
 
 def with_machines(parts: list[str], machines: dict[str, str]) -> list[str]:

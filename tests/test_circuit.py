@@ -183,11 +183,11 @@ def test_bad_circuit_input_gets_one_line_and_writes_nothing(argv, match, photo_f
 
 
 @pytest.mark.fast
-def test_a_concepts_folder_as_target_is_refused_in_one_line(photo_folder, tmp_path, capsys):
+def test_a_folder_without_concepts_as_target_is_refused_in_one_line(photo_folder, tmp_path, capsys):
     folder = tmp_path / "concepts"
     folder.mkdir()
     refused(capsys, "circuit", "efficientnet-lite0", f"{folder}:c012", "--photos", str(photo_folder), "--out",
-            str(tmp_path / "out"), match="a concept cannot be a circuit's target yet")
+            str(tmp_path / "out"), match="holds no finished concepts")
 
 
 def test_atlas_unit_pages_show_what_builds_a_unit_and_what_it_feeds(planted, planted_folder, tmp_path):
@@ -210,3 +210,93 @@ def test_atlas_unit_pages_show_what_builds_a_unit_and_what_it_feeds(planted, pla
     skipped = convscope.atlas(planted, tmp_path / "plain", layers=("second",), photos=str(planted_folder),
                               recipe=recipe, trials=no_trust, progress=False)
     assert all(u.circuit is None for layer in skipped.record.layers for u in layer.units)
+
+
+def learn(model, layer: str, photos: Path, out: Path, concepts: int, circuits: bool = False,
+          method: str = "nmf") -> Path:
+    """A small dictionary of ``layer`` in ``out`` (the model judges its own pictures)."""
+    convscope.concepts(model, layer, photos, out, concepts=concepts, k=2, samples=3000, epochs=30, method=method,
+                       recipe=convscope.get_recipe("lucid", steps=4, size=32), workers=0, photo_batch=8,
+                       judge=model, circuits=circuits, progress=False)
+    return out
+
+
+@pytest.fixture(scope="module")
+def first_concepts(planted, planted_folder, tmp_path_factory) -> Path:
+    return learn(planted, "first_act", planted_folder, tmp_path_factory.mktemp("concepts") / "first-concepts", 6)
+
+
+@pytest.fixture(scope="module")
+def second_concepts(planted, planted_folder, tmp_path_factory) -> Path:
+    return learn(planted, "second", planted_folder, tmp_path_factory.mktemp("concepts") / "second-concepts", 3,
+                 circuits=True, method="sae")
+
+
+def _atom_channel(folder: Path, concept: int) -> int:
+    from convscope.methods.concepts.folder import ConceptFolder
+
+    return int(ConceptFolder.open(folder, wrap(Planted(), input_size=32, min_size=8, name="planted"))
+               .dictionary.atoms[concept].argmax())
+
+
+def test_a_unit_built_from_concepts_gets_the_concepts_of_its_planted_inputs(planted, planted_folder,
+                                                                           first_concepts, tmp_path):
+    out = tmp_path / "circuit"
+    built = convscope.circuit(planted, f"second:{C}", photos=planted_folder, from_concepts=str(first_concepts),
+                              out=out, top=3, progress=False)
+    root = built.root_node
+    assert root.concepts == "first-concepts" and root.input_layer == "first_act"
+    assert root.completeness_error < 0.05, root.completeness_error  # the concepts and the rest add up
+    positive = [i for i in root.inputs if i.attribution > 0][:2]
+    assert {_atom_channel(first_concepts, i.unit) for i in positive} == {A, B}
+    assert root.ablation.top_share > root.ablation.random_mean[-1] and root.ablation.top_share > 0.8
+    page = (out / "index.html").read_text()
+    assert "Built from the concepts first-concepts of first_act" in page and "first-concepts:c00" in page
+    for target in re.findall(r'(?:href|src)="([^"#]+)"', page):
+        assert (out / target).is_file(), target
+    data = json.loads((out / "circuit.json").read_text())
+    assert data["nodes"][0]["inputs"][0]["name"] == root.input_key(root.inputs[0].unit)
+
+
+def test_a_concept_is_a_target_and_concepts_build_concepts(planted, planted_folder, first_concepts, second_concepts,
+                                                          tmp_path):
+    target = f"{second_concepts}:c000"
+    by_units = convscope.circuit(planted, target, photos=planted_folder, out=tmp_path / "units", progress=False)
+    root = by_units.root_node
+    assert root.key == "second-concepts:c000" and root.concepts is None
+    assert root.input_layer in ("first", "first_act", "second")
+    assert root.completeness_error < 0.05 and (tmp_path / "units" / "pictures" / "second-concepts_c000.png").is_file()
+    by_concepts = convscope.circuit(planted, target, photos=planted_folder, from_concepts=str(first_concepts),
+                                    out=tmp_path / "concepts", progress=False)
+    edges = by_concepts.edges
+    assert all(e["from"].startswith("first-concepts:c") and e["to"] == "second-concepts:c000" for e in edges)
+    assert by_concepts.root_node.completeness_error < 0.05
+
+
+@pytest.mark.fast
+def test_bad_concept_circuits_get_one_line(planted_folder, first_concepts, second_concepts, tmp_path, capsys):
+    model = "tests/test_circuit.py:planted_model"
+    out = tmp_path / "out"
+    refused(capsys, "circuit", model, f"second:{C}", "--from-concepts", str(first_concepts), "--depth", "2",
+            "--photos", str(planted_folder), "--out", str(out), match="--from-concepts explains one layer")
+    refused(capsys, "circuit", model, f"{first_concepts}:c000", "--from-concepts", str(second_concepts),
+            "--photos", str(planted_folder), "--out", str(out), match="at or after the target's layer")
+    refused(capsys, "circuit", model, f"{second_concepts}:c099", "--photos", str(planted_folder), "--out", str(out),
+            match="is not a concept of")
+    refused(capsys, "circuit", model, f"second:{C}", "--from-concepts", str(first_concepts), "--from", "second",
+            "--photos", str(planted_folder), "--out", str(out), match="are of first_act, not second")
+    assert not out.exists()
+
+
+def test_concept_pages_show_what_builds_each_concept(second_concepts):
+    """The concept of second (a sparse autoencoder's) that points most at unit C is built from the
+    planted red and green detectors (A and B), as unit C is."""
+    concepts = json.loads((second_concepts / "concepts.json").read_text())["concepts"]
+    # 8 steps of integrated gradients on the planted thresholds leave an error of up to about 0.16
+    assert all(c["circuit"]["photos"] == 8 and c["circuit"]["completeness_error"] < 0.25 for c in concepts)
+    atoms = [_atom_channel(second_concepts, c["index"]) for c in concepts]
+    own = concepts[atoms.index(C)]["circuit"] if C in atoms else None
+    assert own is not None, atoms
+    assert {i["unit"] for i in own["inputs"][:2]} == {A, B} and own["top_share"] > own["random_share"]
+    page = (second_concepts / "concepts" / f"{concepts[atoms.index(C)]['name']}.html").read_text()
+    assert f"Built from {own['input_layer']}" in page

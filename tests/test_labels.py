@@ -156,3 +156,60 @@ def test_bad_labels_input_gets_one_line_and_writes_nothing(tmp_path, class_folde
     run = cli("labels", PLANTED, "conv3", "--photos", str(class_folder), "--permutations", "10")
     assert_one_line_error(run, "--permutations must be 99 or more")
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.fixture(scope="module")
+def planted_atlas(class_folder, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("atlas") / "atlas"
+    convscope.atlas(planted_model(), out, layers=["conv3"], photos=class_folder, progress=False,
+                    recipe=convscope.get_recipe("lucid", steps=4, size=32), judge=planted_model("judge"))
+    return out
+
+
+def test_the_atlas_shows_the_labels_the_command_gives(planted_atlas, planted_labels):
+    atlas = json.loads((planted_atlas / "atlas.json").read_text())
+    layer = atlas["layers"][0]
+    assert layer["labelled"] == sum(u.labelled for u in planted_labels.units) == 4
+    for unit, label in zip(layer["units"], planted_labels.units):
+        assert unit["words"] == {**{k: v for k, v in label.to_json().items() if k != "unit"}, "source": "subfolders"}
+    page = (planted_atlas / "units" / "conv3" / "0003.html").read_text()
+    assert "<b>toy dog</b>: AUC" in page and "Chihuahua" in page and escape(convscope.api.LABEL_RULE) in page
+    assert "<b>no label</b>. The best candidate" in (planted_atlas / "units" / "conv3" / "0004.html").read_text()
+
+
+def test_the_search_boxes_find_units_by_word_in_a_browser(planted_atlas, class_folder, tmp_path, chromium):
+    from selenium.webdriver.common.by import By
+
+    def results(page: Path, query: str) -> list[str]:
+        chromium.get(page.as_uri())
+        box = chromium.find_element(By.ID, "search")
+        box.clear()
+        box.send_keys(query)
+        return [a.text for a in chromium.find_elements(By.CSS_SELECTOR, "#search-results a")]
+
+    index = planted_atlas / "index.html"
+    assert results(index, "dog") == ["conv3:3"]  # "dog" is above "toy dog"
+    assert results(index, "toy d") == ["conv3:3"] and results(index, "conv3:4") == ["conv3:4"]
+    assert results(index, "hotdog") == [] and "nothing matches" in chromium.page_source
+    out = tmp_path / "labels"
+    convscope.labels(planted_model(), "conv3", photos=class_folder, out=out, progress=False)
+    assert results(out / "index.html", "tench") == ["conv3:1"]
+    assert not [e for e in chromium.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_concepts_get_labels_on_their_pages_and_in_their_search(class_folder, tmp_path):
+    """The planted layer's five colours as concepts: the toy dogs' colour is labelled by their
+    parent, the colour that falls at random gets no label."""
+    out = tmp_path / "concepts"
+    convscope.concepts(planted_model(), "conv2", class_folder, out, concepts=5, k=2, samples=3000, epochs=20,
+                       recipe=convscope.get_recipe("lucid", steps=4, size=32), workers=0, photo_batch=8,
+                       judge=planted_model("judge"), progress=False)
+    concepts = json.loads((out / "concepts.json").read_text())["concepts"]
+    labels = sorted(c["words"]["label"] for c in concepts)
+    assert labels == sorted(["toy dog", "tench", "goldfish", "tabby OR soccer ball", NO_LABEL]), labels
+    dogs = next(c for c in concepts if c["words"]["label"] == "toy dog")
+    assert dogs["words"]["auc"] >= 0.95 and dogs["words"]["source"] == "subfolders"
+    page = (out / "concepts" / f"{dogs['name']}.html").read_text()
+    assert "<b>toy dog</b>: AUC" in page
+    index = (out / "index.html").read_text()
+    assert 'id="search"' in index and f'"title":"{dogs["name"]}"' in index and "label: toy dog" in index

@@ -15,11 +15,13 @@ def summary(circuit: api.Circuit, page: Path) -> str:
     root = circuit.root_node
     top = circuit.settings["top"]
     a = root.ablation
-    lines = [f"{circuit.model} {root.label} from {root.input_layer}, {circuit.method}, on its "
+    lines = [f"{circuit.model} {root.label} from {root.inputs_named}, {circuit.method}, on its "
              f"{plural(len(root.photos), 'top photo')} of {circuit.photos_read}: target {root.target:.3f} "
              f"(usual {a.usual:.3f}), completeness error {root.completeness_error:.4f}",
              f"{'input':>16s} {'attribution':>12s}  sign"]
-    lines += [f"{root.input_layer + ':' + str(i.unit):>16s} {i.attribution:12.4f}  {i.sign}" for i in root.inputs]
+    lines += [f"{root.input_key(i.unit):>16s} {i.attribution:12.4f}  {i.sign}" for i in root.inputs]
+    if root.concepts:
+        lines.append(f"{'the rest':>16s} {root.rest:12.4f}  (what the concepts do not code)")
     lines.append(f"ablated in attribution order, the top {top} take away {a.top_share:.0%} (area {a.area:.2f}); "
                  f"in {len(a.random_shares)} random orders {a.random_mean[-1]:.0%} (area {a.random_area:.2f})")
     lines.append(root.verdict(top))
@@ -56,8 +58,9 @@ def cmd_circuit(args: argparse.Namespace) -> None:
 
 def circuit_arguments(p: argparse.ArgumentParser) -> None:
     model_argument(p)
-    p.add_argument("target", metavar="TARGET", help="a unit (block8:12), a class (logits:tabby or logits:281), or an "
-                   "objective in the text form (\"block8:12 - 0.5*block8:40\")")
+    p.add_argument("target", metavar="TARGET", help="a unit (block8:12), a class (logits:tabby or logits:281), a "
+                   "concept of a concepts folder (concepts-head:c012), or an objective in the text form "
+                   "(\"block8:12 - 0.5*block8:40\")")
     p.add_argument("--photos", required=True, metavar="DIR", help="folder of photos, read with its subfolders and "
                    "streamed: the target's top photos come from it, and the baseline is its mean activation")
     p.add_argument("--from", "--from-layer", dest="from_layer", metavar="LAYER",

@@ -14,6 +14,7 @@ from convscope.cli.spec_flags import spec_from_args
 STAGES = {"photos": ("concepts: photos", "photo"), "training": ("concepts: training", "step"),
           "stability": ("concepts: second seed", "step"), "codes": ("concepts: codes", "photo"),
           "classes": ("concepts: classes", "part"), "pictures": ("concepts: pictures", "unit-step"),
+          "labels": ("concepts: labels", "shuffle"), "circuits": ("concepts: circuits", "concept"),
           "trust": ("concepts: trust", "concept")}
 
 
@@ -56,9 +57,14 @@ def cmd_concepts(args: argparse.Namespace) -> None:
                         for c in record.classes]}
     note = record.baseline_note()
     data["below_units_baseline"] = note is not None
+    worded = [c for c in record.concepts if c.words]
+    data["labels"] = [{"concept": c.name, **(c.words or {})} for c in worded]
+    labelled = [f"{c.name} {c.words['label']}" for c in worded if c.words and c.words["labelled"]]
+    named = (f"; labels: {len(labelled)} of {len(worded)} concepts" + (f" ({', '.join(labelled[:4])}"
+             f"{', ...' if len(labelled) > 4 else ''})" if labelled else "")) if worded else ""
     emit(args, data, f"{result.index}: {plural(len(record.concepts), 'concept')} of {result.layer} "
                      f"({record.method}) from {record.training_vectors} vectors of "
-                     f"{plural(record.photos_read, 'photo')}; {measured}stability {m.stability:.3f}"
+                     f"{plural(record.photos_read, 'photo')}; {measured}stability {m.stability:.3f}{named}"
                      + (f"\nnote: {note}" if note else ""))
 
 

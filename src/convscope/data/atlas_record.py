@@ -65,6 +65,9 @@ class UnitRecord(Record):
         exemplars: its top photos of an exemplars folder.
         circuit: with photos, its circuit in brief: the units of the main layer before that
             build it most, the shares its top inputs and random ones explain, what it feeds.
+        words: with photos that give classes, its label (see ``convscope.labels``): the label or
+            "no label", the best candidate, its AUC and p-value, its classes, the names above them
+            and where the classes came from.
     """
 
     layer: str
@@ -89,6 +92,7 @@ class UnitRecord(Record):
     trust: dict | None = optional()
     exemplars: UnitExemplars | None = optional()
     circuit: dict | None = optional()
+    words: dict | None = optional()
 
     @property
     def label(self) -> str:
@@ -98,8 +102,8 @@ class UnitRecord(Record):
 
 @dataclass(kw_only=True)
 class AtlasLayer(Record):
-    """One layer of ``atlas.json``: its units, their medians and, with trust, how many units got
-    each verdict."""
+    """One layer of ``atlas.json``: its units, their medians, with trust how many units got each
+    verdict, and with labels how many units have one."""
 
     name: str
     kind: str
@@ -110,6 +114,7 @@ class AtlasLayer(Record):
     median_path_score: float | None = optional(present_with="median_choice_pictures")
     median_choice_pictures: float | None = optional()
     verdicts: dict | None = optional(present_with="median_choice_pictures")
+    labelled: int | None = optional()
     read: str | None = optional()
     median_ratio_after: float | None = optional(present_with="read")
 

@@ -104,6 +104,10 @@ class ConceptsSpec(Spec):
     epochs: int | None = option(None, "passes over the vectors (default: enough for 4,000 minibatch steps, "
                                       "at most 500)", minimum=1)
     classes: tuple[str, ...] = option((), "classes to weigh the concepts for, by name or index")
+    circuits: bool = option(False, "each concept's page also shows its circuit in brief: the units of the main layer "
+                                   "before that build its direction most on its top photos (integrated gradients), "
+                                   "and the share its top 8 inputs explain beside 8 random ones (one more pass over "
+                                   "the photos)")
     recipe: Recipe | str = option(DEFAULT_RECIPE, "how each concept's direction is rendered", flag=False)
     batch: int = option(32, "concepts rendered together", minimum=1)
     photo_batch: int = option(32, "photos per forward pass", minimum=1)

@@ -11,7 +11,9 @@ from urllib.parse import quote
 
 from convscope.data.atlas_folder import safe_name, unit_stem
 from convscope.data.atlas_record import AtlasRecord, UnitRecord
+from convscope.pages.labels_section import labels_note, search_entries, words_section
 from convscope.pages.page import page, write_text
+from convscope.pages.search_box import search_box
 from convscope.pages.trust_section import trust_note, trust_section
 
 
@@ -40,9 +42,12 @@ def render_index(atlas: AtlasRecord) -> str:
              f"seed {config['seed']}; {atlas.photos} photos for the statistics.</p>",
              "<p>Ratio: the activation a unit's picture reaches over the best it reaches on a photo.</p>",
              trust_note(config.get("trust")),
+             labels_note(atlas),
+             search_box(search_entries(atlas), "search units, labels, classes (block8:12, dog, tabby)"),
              "<h2>Layers</h2><table><tr><th>layer</th><th>kind</th><th>units</th><th>read</th>"
              "<th>median ratio</th><th>after the activation</th><th>median path score</th>"
-             "<th>median choice (picture)</th><th>verdicts: shows / does not / cannot say</th></tr>"]
+             "<th>median choice (picture)</th><th>verdicts: shows / does not / cannot say</th>"
+             "<th>units with a label</th></tr>"]
     for layer in atlas.layers:
         anchor = quote(safe_name(layer.name))
         parts.append(f"<tr><td><a href=\"#{anchor}\">{escape(layer.name)}</a></td>"
@@ -50,14 +55,16 @@ def render_index(atlas: AtlasRecord) -> str:
                      f"<td>{escape(layer.read or 'as output')}</td>"
                      f"<td>{fmt(layer.median_ratio, 2)}</td><td>{fmt(layer.median_ratio_after, 2)}</td>"
                      f"<td>{fmt(layer.median_path_score, 2)}</td>"
-                     f"<td>{fmt(layer.median_choice_pictures, 2)}</td><td>{verdicts_text(layer.verdicts)}</td></tr>")
+                     f"<td>{fmt(layer.median_choice_pictures, 2)}</td><td>{verdicts_text(layer.verdicts)}</td>"
+                     f"<td>{'-' if layer.labelled is None else layer.labelled}</td></tr>")
     parts.append("</table>")
     for layer in atlas.layers:
         parts.append(f"<h2 id=\"{quote(safe_name(layer.name))}\">{escape(layer.name)}</h2><div class=\"grid\">")
         for rec in layer.units:
             thumb = f"units/{quote(safe_name(rec.layer))}/{unit_stem(rec.channel)}.thumb.png"
             title = f"{rec.label}, activation {fmt(rec.activation)}, ratio {fmt(rec.ratio, 2)}" + \
-                (f", verdict: {rec.verdict}" if rec.verdict else "")
+                (f", verdict: {rec.verdict}" if rec.verdict else "") + \
+                (f", label: {rec.words['label']}" if rec.words and rec.words["labelled"] else "")
             parts.append(f"<a href=\"{unit_href(rec.layer, rec.channel)}\" title=\"{escape(title)}\">"
                          f"<img src=\"{thumb}\" loading=\"lazy\" width=\"64\" height=\"64\" alt=\"{escape(title)}\">"
                          f"<span>{rec.channel}</span></a>")
@@ -98,6 +105,8 @@ def render_unit(atlas: AtlasRecord, record: UnitRecord, previous: UnitRecord | N
     body = [f"<nav>{''.join(nav)}</nav>", f"<h1>{escape(atlas.model)} &middot; {escape(record.label)}</h1>",
             f"<div class=\"unit\">{''.join(figures)}</div>",
             "<table>" + "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows) + "</table>"]
+    if record.words:
+        body.append(words_section(record.words))
     if record.trust:
         body.append(trust_section(stem, record.trust))
     if record.top_photos:

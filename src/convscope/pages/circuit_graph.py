@@ -46,7 +46,7 @@ class GraphLayout:
             drawn = graph_inputs(node, expand)
             strongest = max(abs(i.attribution) for i in drawn) or 1.0
             for i in drawn:
-                sx, sy = self.positions[f"{node.input_layer}:{i.unit}"]
+                sx, sy = self.positions[node.input_key(i.unit)]
                 lines.append(((sx + NODE_PX / 2, sy), (tx + NODE_PX / 2, ty + NODE_PX + 14),
                               0.5 + 5 * abs(i.attribution) / strongest, i.attribution >= 0))
         return lines
@@ -58,7 +58,7 @@ def layout(circuit: Circuit) -> GraphLayout:
     seen = {circuit.root}
     for node in circuit.nodes:
         for i in graph_inputs(node, circuit.settings["expand"]):
-            key = f"{node.input_layer}:{i.unit}"
+            key = node.input_key(i.unit)
             if key not in seen:
                 seen.add(key)
                 rows.setdefault(node.input_layer, []).append(key)

@@ -6,6 +6,7 @@ name from the model or the photos is escaped."""
 from __future__ import annotations
 
 import math
+import re
 from html import escape
 from pathlib import Path
 
@@ -25,13 +26,15 @@ svg text{fill:#ccc;font-size:11px;font-family:system-ui,sans-serif}
 
 
 def picture_file(key: str) -> str:
-    """The file of a node's picture in the folder: pictures/LAYER_UNIT.png (target.png for an objective)."""
+    """The file of a node's picture in the folder: pictures/LAYER_UNIT.png, pictures/FOLDER_c012.png
+    for a concept (target.png for an objective)."""
     layer, _, unit = key.rpartition(":")
-    return f"pictures/{safe_name(layer)}_{unit}.png" if layer and unit.isdigit() else "pictures/target.png"
+    return f"pictures/{safe_name(layer)}_{unit}.png" if layer and re.fullmatch(r"c?\d+", unit) else "pictures/target.png"
 
 
 def where_file(node: CircuitNode, unit: int) -> str:
-    return f"where/{safe_name(node.input_layer)}_{unit}-to-{safe_name(node.key.replace(':', '_'))}.png"
+    return (f"where/{safe_name(node.input_key(unit).replace(':', '_'))}-to-"
+            f"{safe_name(node.key.replace(':', '_'))}.png")
 
 
 def ablation_file(node: CircuitNode) -> str:
@@ -54,7 +57,7 @@ def _node_section(circuit: Circuit, node: CircuitNode, expanded: set[str]) -> st
     warn = "" if node.small_circuit else " class=\"warn\""
     figures = []
     for i in node.inputs:
-        key = f"{node.input_layer}:{i.unit}"
+        key = node.input_key(i.unit)
         name = f"<a href=\"#{_anchor(key)}\">{escape(key)}</a>" if key in expanded else escape(key)
         where = (f"<img src=\"{escape(where_file(node, i.unit))}\" width=\"64\" height=\"64\" alt=\"where {escape(key)} "
                  "acts\">" if i.where is not None else "")
@@ -65,11 +68,13 @@ def _node_section(circuit: Circuit, node: CircuitNode, expanded: set[str]) -> st
             f"<p{warn}><b>{escape(node.verdict(top).capitalize())}.</b></p>"
             f"<p>On its {len(node.photos)} top photos the target is {node.target:.3f}; over the whole folder, "
             f"{a.usual:.3f}; with all of {escape(node.input_layer)} at its baseline, {node.at_baseline:.3f}. "
-            f"Completeness error of the attributions: {node.completeness_error:.4f}.</p>"
+            f"Completeness error of the attributions: {node.completeness_error:.4f}."
+            + (f" What the concepts do not code (the rest of the layer) adds {node.rest:+.4f} to the attributions' "
+               "sum." if node.concepts else "") + "</p>"
             f"<p>Ablated in the attribution's order, the top {top} take away {a.top_share:.0%} (area {a.area:.2f}); "
             f"in {len(a.random_shares)} random orders, {a.random_mean[-1]:.0%} (area {a.random_area:.2f}).</p>"
             f"<img src=\"{escape(ablation_file(node))}\" alt=\"ablation curves\"></div></div>"
-            f"<h3>Built from {escape(node.input_layer)}</h3><div class=\"inputs\">{''.join(figures)}</div>"
+            f"<h3>Built from {escape(node.inputs_named)}</h3><div class=\"inputs\">{''.join(figures)}</div>"
             f"<p>Top photos: {escape(', '.join(node.photos))}</p></section>")
 
 

@@ -9,7 +9,12 @@ from html import escape
 from pathlib import Path
 
 from convscope.methods.concepts.record import ConceptRecord, ConceptsRecord
+from convscope.methods.labels.result import words_of
+from convscope.pages.atlas_site import circuit_section
+from convscope.pages.labels_section import label_texts, words_section
 from convscope.pages.page import page, write_text
+from convscope.pages.search_box import SearchEntry, search_box
+from convscope.pages.search_box import entry as search_entry
 from convscope.pages.trust_section import trust_note, trust_section
 
 STYLE = """
@@ -75,8 +80,24 @@ def _card(concept: ConceptRecord, folder: str) -> str:
             f"<h3><a href=\"{folder}{name}.html\">{name}</a></h3>"
             f"<a href=\"{folder}{name}.html\"><img class=\"pic\" src=\"{folder}{name}.png\" alt=\"picture of {name}\"></a>"
             f"{crops}<p>frequency {concept.frequency:.3f} &middot; energy {concept.energy:.3f}</p>"
-            f"{_trust_line(concept)}"
+            f"{_trust_line(concept)}{_label_line(concept)}"
             f"<p>drives: {_classes_text(concept) or 'n/a'}</p></div>")
+
+
+def _label_line(concept: ConceptRecord) -> str:
+    words = concept.words
+    if not words:
+        return ""
+    label = escape(words["label"]) if words["labelled"] else "no label"
+    return f"<p>label: {label} (AUC {words['auc']:.2f})</p>"
+
+
+def _search_entries(record: ConceptsRecord) -> list[SearchEntry]:
+    """Every concept, found by its name, its label (its classes and the names above it) and the
+    classes it drives."""
+    return [search_entry(c.name, f"concepts/{c.name}.html",
+                  words_of([c.name, *label_texts(c.words), *(d.name for d in c.classes or [])]),
+                  c.words["label"] if c.words and c.words["labelled"] else "") for c in record.concepts]
 
 
 def _trust_line(concept: ConceptRecord) -> str:
@@ -109,6 +130,8 @@ def _concept_page(record: ConceptsRecord, concept: ConceptRecord) -> str:
             f"codes' energy</p><h2>Top photos</h2>"
             + (f"<div class=\"strip\"><img src=\"{name}.photos.png\" alt=\"top photos of {name}\"></div><p>{files}</p>"
                if concept.photos else "<p>never active on the photos</p>")
+            + (words_section(concept.words) if concept.words else "")
+            + (circuit_section(concept.circuit, set()) if concept.circuit else "")
             + (trust_note(record.trust if isinstance(record.trust, dict) else None) + trust_section(name, concept.trust)
                if concept.trust is not None else "")
             + (f"<h2>Classes it drives most</h2><p>The mean fall of each class's logit over held-out photos when "
@@ -128,6 +151,7 @@ def write_concepts_pages(out: Path, record: ConceptsRecord) -> Path:
             f"1 - sum_d Var(x_d - x_hat_d) / sum_d Var(x_d). The pictures render each concept's direction (recipe "
             f"{escape(record.settings['recipe']['name'])}); the photos are cut to the layer's receptive field around the "
             f"concept's peak, dimmed where its code is low.</p>{_measures_table(record)}{_classes_section(record)}"
+            f"{search_box(_search_entries(record), 'search concepts, labels, classes (c012, dog, tabby)')}"
             f"<h2>Concepts</h2><div class=\"bar\">sort by <select id=\"sort\" aria-label=\"sort by\">"
             f"<option value=\"index\">number</option><option value=\"frequency\">frequency</option>"
             f"<option value=\"energy\">energy</option><option value=\"activation\">picture activation</option>"

@@ -47,7 +47,9 @@ def entry(title: str, href: str, words: Sequence[str], note: str = "") -> Search
 
 def search_box(entries: Sequence[SearchEntry], placeholder: str) -> str:
     """The box, its results and its index as HTML (the index inline, so the page works from a file)."""
-    data = json.dumps(list(entries), separators=(",", ":")).replace("</", "<\\/")
+    data = json.dumps(list(entries), separators=(",", ":"))
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):  # no markup inside the script
+        data = data.replace(char, code)
     return (f'<p><input id="search" type="search" size="40" placeholder="{escape(placeholder)}" '
             f'aria-label="search"></p><ul id="search-results"></ul>'
             f'<script type="application/json" id="search-index">{data}</script>{SCRIPT}')

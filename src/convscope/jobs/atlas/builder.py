@@ -23,6 +23,7 @@ from convscope.engine.batch import as_seen
 from convscope.engine.objectives import channel, unit_objective
 from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.render import render_units
+from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.io.notebook import fields_html
 from convscope.io.picture import Picture
@@ -33,6 +34,9 @@ from convscope.jobs.specs import AtlasSpec
 from convscope.methods.circuits.unit_summary import UnitCircuits
 from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
+from convscope.methods.labels.build import build_labels
+from convscope.methods.labels.result import Labels
+from convscope.methods.specs import LabelsSpec
 from convscope.methods.trust.assess import TrustMeter, TrustSettings, UnitTrust, trials_for, trust_impossible
 from convscope.methods.trust.controls import other_units, starting_noise
 from convscope.methods.trust.judge import load_judge
@@ -66,6 +70,7 @@ class LayerContext:
     is_logits: bool
     meter: TrustMeter | None = None
     circuits: UnitCircuits | None = None
+    labels: Labels | None = None
 
 
 @dataclass
@@ -119,11 +124,12 @@ def unit_batches(channels: int, batch: int) -> list[list[int]]:
 
 
 def layer_context(model: VisionModel, layer: str, photos: PhotoSource, trust: TrustSettings | None = None,
-                  seed: int = 0, circuits: bool = False) -> LayerContext:
+                  seed: int = 0, circuits: bool = False, labels: LabelsSpec | None = None) -> LayerContext:
     """Photo statistics of ``layer`` (each unit's TOP_PHOTOS best photos, and with ``trust`` what
     its measures need), the classes it drives over all the photos if it is the last conv
-    layer, with ``trust`` its units' trust meter, and with ``circuits`` what measures its units'
-    circuits (for a layer with a main layer before it)."""
+    layer, with ``trust`` its units' trust meter, with ``circuits`` what measures its units'
+    circuits (for a layer with a main layer before it), and with ``labels`` its units' labels
+    (None where the photos give too few classes for any label to be tried)."""
     drive = None
     if layer == model.last_conv_layer and model.labels is not None:
         drive = measure.class_drive(model, layer, photos)
@@ -131,7 +137,17 @@ def layer_context(model: VisionModel, layer: str, photos: PhotoSource, trust: Tr
     stats = photo_statistics(model, [layer], photos, top=top, low=low)[layer]
     meter = TrustMeter(model, layer, photos, stats, trust, seed) if trust is not None else None
     built = UnitCircuits(model, layer, photos, seed) if circuits and UnitCircuits.possible(model, layer) else None
-    return LayerContext(stats, drive, layer == model.logits_layer, meter, built)
+    return LayerContext(stats, drive, layer == model.logits_layer, meter, built,
+                        layer_labels(model, layer, photos, labels) if labels is not None else None)
+
+
+def layer_labels(model: VisionModel, layer: str, photos: PhotoSource, spec: LabelsSpec) -> Labels | None:
+    """The labels of every unit of ``layer``, or None where the photos or the network give no
+    classes, or too few photos per class for any label to be tried."""
+    try:
+        return build_labels(model, layer, photos, spec)
+    except OutOfRangeError:
+        return None
 
 
 def batch_trust(meter: TrustMeter, model: VisionModel, recipe: Recipe, seed: int, units: Sequence[int],
@@ -219,10 +235,14 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
     circuits = spec.photos is not None and spec.circuits
     if circuits:
         config["circuits"] = UnitCircuits.settings
+    labels = LabelsSpec() if spec.photos is not None else None
+    if labels is not None:
+        config["labels"] = {"permutations": labels.permutations, "min_photos": labels.min_photos, "seed": labels.seed,
+                            "classes": labels.classes}
     try:
         folder = JobFolder(out, config, key_file=CONFIG, wait=spec.wait, replace=spec.force, generated=GENERATED,
                            hint=batch_hint)
-        plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust, circuits)
+        plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust, circuits, labels)
         rendered, record = _build(model, folder, plan, runner, progress or (lambda *_: None))
     finally:
         runner.close()
@@ -232,8 +252,8 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
 @dataclass(frozen=True)
 class AtlasPlan:
     """What an atlas run renders and measures, resolved from its spec: the layers, the recipe,
-    seed and batch, the photos, the exemplars folder, the trust settings (None: not measured) and
-    whether the units' circuits are measured."""
+    seed and batch, the photos, the exemplars folder, the trust settings (None: not measured),
+    whether the units' circuits are measured, and the labels' settings (None: not measured)."""
 
     names: list[str]
     rec: Recipe
@@ -243,6 +263,7 @@ class AtlasPlan:
     exemplars: ExemplarIndex | None
     trust: TrustSettings | None
     circuits: bool
+    labels: LabelsSpec | None
 
 
 def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: BatchRunner,
@@ -262,7 +283,8 @@ def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: Batch
         kernels: dict[str, list[Picture]] = {}
         for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
             if job.layer not in contexts:
-                contexts[job.layer] = layer_context(model, job.layer, photos, plan.trust, seed, plan.circuits)
+                contexts[job.layer] = layer_context(model, job.layer, photos, plan.trust, seed, plan.circuits,
+                                                    plan.labels)
                 if model.is_first_conv(job.layer):
                     kernels[job.layer] = kernel_pictures(model, min(pictures[0].size))
             after = model.layers[job.layer].after
@@ -353,6 +375,10 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
             path_plot(f"{layer}:{unit}", unit_trust.path, unit_trust.noise.path).save(folder / f"{stem}.path.png")
     if context.circuits is not None:
         record.circuit = context.circuits.measure(unit)
+    if context.labels is not None:
+        words = context.labels.unit(unit).to_json()
+        del words["unit"]
+        record.words = {**words, "source": context.labels.source}
     if exemplars is not None and layer in exemplars.layers:
         exemplars.sheet(model, layer, unit).save(folder / f"{stem}.exemplars.png")
         arrays = exemplars.layers[layer]
@@ -376,6 +402,8 @@ def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config
             entry.median_path_score = median_of(u.path_score for u in units)
             entry.median_choice_pictures = median_of(u.choice_pictures for u in units)
             entry.verdicts = verdict_counts(u.verdict for u in units)
+        if any(u.words for u in units):
+            entry.labelled = sum(bool(u.words and u.words["labelled"]) for u in units)
         if info.after is not None:
             entry.read = f"before {info.after.name}"
             entry.median_ratio_after = median_of(u.ratio_after for u in units)

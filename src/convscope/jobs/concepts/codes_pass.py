@@ -6,6 +6,8 @@ every position, for
 - the maps of the first held-out photos, for the removal effects;
 - for each class asked for, the photos the network gives that class (highest probability first),
   for the importance indices;
+- each photo's mean code of every concept and, where the labels need it, the network's top
+  class of the photo (``labels``);
 - the code maps of every held-out photo, written as they come in float16 parts of
   HELD_OUT_PART photos (``held-out-codes/part-NNNNN.safetensors``: ``codes`` (n, K, H, W) and
   ``photos`` (n,), indices into the file list), so memory stays bounded.
@@ -98,13 +100,16 @@ class CodesPass:
     class_photos: dict[int, KeptPhotos]
     lowest: LayerExemplars | None = None  # each concept's lowest photos by mean code (with ``low``)
     readable: list[int] = field(default_factory=list)  # the photos read
+    photo_means: torch.Tensor | None = None  # (read, K) each photo's mean code, in the order of ``readable``
+    predicted: torch.Tensor | None = None  # (read,) the network's top class of each, when asked
 
 
 @dataclass(frozen=True)
 class CodesPlan:
     """What the codes pass keeps: ``k`` units per vector for the baseline, ``top`` photos per
     concept, ``effect_photos`` held-out photos for the removal effects, ``class_photos`` photos
-    of each class of ``classes``, and each concept's ``low`` lowest photos by mean code (0: none)."""
+    of each class of ``classes``, each concept's ``low`` lowest photos by mean code (0: none), and
+    with ``predict`` the network's top class of every photo."""
 
     k: int
     top: int
@@ -112,6 +117,7 @@ class CodesPlan:
     classes: list[int]
     class_photos: int
     low: int = 0
+    predict: bool = False
 
 
 def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: ConceptDictionary, plan: CodesPlan, *,
@@ -140,7 +146,9 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
         ReconstructionMeter(info.channels, info.channels)
     kept = KeptPhotos()
     per_class = {c: KeptPhotos() for c in classes}
-    wanted = [info.name] + (["logits"] if classes else [])
+    wanted = [info.name] + (["logits"] if classes or plan.predict else [])
+    means: list[torch.Tensor] = []
+    predicted: list[torch.Tensor] = []
     device_dictionary = dictionary.to(model.device)
     parts = CodeParts(out / HELD_OUT_CODES)
     with torch.no_grad(), reused_memory(model.device), Probe(model, wanted) as probe:
@@ -154,6 +162,9 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
                 if lowest is not None:  # the highest of the negated means are the lowest means
                     lowest.update(part.indices, -codes.cpu())
                 readable += part.indices.tolist()
+                means.append(codes.flatten(2).mean(dim=2).cpu())
+                if plan.predict:
+                    predicted.append(acts["logits"].argmax(dim=1).cpu())
                 for row, photo in enumerate(part.indices.tolist()):
                     if photo in held:
                         _measure(maps[row], device_dictionary, k, concept_meter, unit_meter)
@@ -165,7 +176,9 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
             if progress is not None:
                 progress(min(len(files), (part.number + 1) * batch), len(files))
     parts.flush()
-    return CodesPass(exemplars, concept_meter.summary(), unit_meter.summary(), kept, per_class, lowest, readable)
+    return CodesPass(exemplars, concept_meter.summary(), unit_meter.summary(), kept, per_class, lowest, readable,
+                     torch.cat(means) if means else torch.empty(0, dictionary.concepts),
+                     torch.cat(predicted) if plan.predict and predicted else None)
 
 
 def _measure(maps: torch.Tensor, dictionary: ConceptDictionary, k: int, concepts: ReconstructionMeter,

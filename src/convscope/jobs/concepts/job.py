@@ -14,6 +14,7 @@ from typing import Callable, Sequence
 import torch
 
 from convscope.data.atlas_record import ExemplarPhoto
+from convscope.data.photo_classes import folder_classes
 from convscope.data.photo_pass import ShardRunner
 from convscope.data.photo_sources import PhotoFolder
 from convscope.data.photo_stream import photo_batches, photo_files
@@ -22,12 +23,14 @@ from convscope.engine.recipes import get_recipe
 from convscope.errors import OutOfRangeError
 from convscope.io.files import write_json
 from convscope.jobs.concepts.codes_pass import CodesPass, CodesPlan, run_codes_pass
-from convscope.jobs.concepts.pictures import concept_name, render_concepts, write_concept_crops
+from convscope.jobs.concepts.pictures import render_concepts, write_concept_crops
 from convscope.jobs.concepts.trust_step import concept_trust
 from convscope.jobs.job_folder import JobFolder
 from convscope.jobs.specs import ConceptsSpec
+from convscope.methods.circuits.unit_summary import SUMMARY_PHOTOS, ConceptCircuits, UnitCircuits
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import deletion_check, removal_effects, sobol_importance
+from convscope.methods.concepts.folder import CONCEPTS_FILE, DICTIONARY_FILE, concept_name
 from convscope.methods.concepts.measures import dictionary_similarity, stability
 from convscope.methods.concepts.record import (
     ClassWeighing,
@@ -38,6 +41,9 @@ from convscope.methods.concepts.record import (
 )
 from convscope.methods.concepts.registry import dictionary_methods
 from convscope.methods.concepts.schedule import Training
+from convscope.methods.labels.build import label_means, photo_classes
+from convscope.methods.labels.result import Labels
+from convscope.methods.specs import LabelsSpec
 from convscope.methods.trust.assess import TrustSettings, trials_for
 from convscope.methods.trust.judge import load_judge
 from convscope.models.base import VisionModel
@@ -45,8 +51,6 @@ from convscope.models.classes import resolve_class
 from convscope.models.probe import Probe
 from convscope.runtime.progress import StageProgress
 
-CONCEPTS_FILE = "concepts.json"
-DICTIONARY_FILE = "dictionary.safetensors"
 VECTORS = "vectors"
 TOP_PHOTOS = 6
 TOP_CLASSES = 5
@@ -78,7 +82,8 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         runner: where the collection pass reads the photos (a ``photo_pass.ShardRunner``, e.g. a
             Ray cluster's; default: in this process; the vectors are the same).
         progress: called with (stage, done, total); the stages are "photos", "training",
-            "stability", "codes", "classes", "pictures" and "trust".
+            "stability", "codes", "classes", "labels", "circuits" (with ``spec.circuits``), "pictures"
+            and "trust".
     Returns:
         The run.
     Raises:
@@ -118,12 +123,17 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         key = hashlib.sha256(json.dumps(key_settings, sort_keys=True).encode()).hexdigest()[:16]
         dictionary.save(out / DICTIONARY_FILE, {"model": model.name, "layer": info.name, "key": key})
         top = max(TOP_PHOTOS, trust.top_photos) if trust is not None else TOP_PHOTOS
+        labelling = LabelsSpec(seed=spec.seed)
+        predict = folder_classes(shards.files) is None and model.labels is not None
         plan = CodesPlan(k=spec.k, top=top, effect_photos=EFFECT_PHOTOS, classes=targets, class_photos=CLASS_PHOTOS,
-                         low=trust.low_photos if trust is not None else 0)
+                         low=trust.low_photos if trust is not None else 0, predict=predict)
         gathered = run_codes_pass(model, shards, dictionary, plan, batch=photo_batch, workers=workers, out=out,
                                   progress=lambda done, total: report("codes", done, total))
         classes = _class_records(model, info.name, dictionary, gathered, targets, spec.seed,
                                  lambda done, total: report("classes", done, total))
+        labels = _labels(model, info.name, shards, gathered, labelling, lambda done, total: report("labels", done, total))
+        circuits = _circuits(model, info.name, dictionary, shards, gathered, spec, workers,
+                             lambda done, total: report("circuits", done, total)) if spec.circuits else {}
         activations = render_concepts(model, info.name, dictionary, out, spec, key=key,
                                       progress=lambda done, total: report("pictures", done, total))
         photos = write_concept_crops(model, shards, dictionary, gathered.exemplars, out, TOP_PHOTOS)
@@ -132,7 +142,8 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
                                 held_out_photos=len(shards.held_out), training_vectors=shards.count,
                                 map_size=list(shards.map_size), root=str(shards.root.resolve()),
                                 measures=_measures(gathered, dictionary, twin), units_baseline=_baseline(gathered),
-                                concepts=_concepts(dictionary, gathered, classes, activations, photos, model.class_name),
+                                concepts=_concepts(dictionary, gathered, classes, activations, photos, model.class_name,
+                                                   labels, circuits),
                                 classes=classes.classes)
         if trust is not None:
             record.trust, measured = concept_trust(model, shards, gathered, rec, out, trust, spec.seed,
@@ -243,10 +254,45 @@ def _baseline(gathered: CodesPass) -> DictionaryMeasures:
                               dictionary_similarity=0.0, stability=1.0, held_out_vectors=units["vectors"])
 
 
+def _labels(model: VisionModel, layer: str, shards: VectorShards, gathered: CodesPass, spec: LabelsSpec,
+            progress: Callable[[int, int], None]) -> Labels | None:
+    """The concepts' labels from each photo's mean code, or None where neither the folder nor the
+    network gives classes, or too few photos per class for any label to be tried."""
+    assert gathered.photo_means is not None
+    if folder_classes(shards.files) is None and gathered.predicted is None:
+        return None
+    classes = photo_classes(model, shards.files, gathered.readable, gathered.predicted)
+    concepts = list(range(gathered.photo_means.shape[1]))
+    try:
+        return label_means(model.name, f"{layer} concepts", gathered.photo_means, concepts, classes, spec,
+                           progress=progress)
+    except OutOfRangeError:
+        return None
+
+
+def _circuits(model: VisionModel, layer: str, dictionary: ConceptDictionary, shards: VectorShards,
+              gathered: CodesPass, spec: ConceptsSpec, workers: int,
+              progress: Callable[[int, int], None]) -> dict[int, dict]:
+    """Each concept's circuit in brief (on its photos of highest mean code), or none for a layer
+    with no main layer before it."""
+    if not UnitCircuits.possible(model, layer) or gathered.photo_means is None or not gathered.readable:
+        return {}
+    measurer = ConceptCircuits(model, layer, dictionary.atoms, PhotoFolder(shards.root, workers, names=shards.files),
+                               spec.seed)
+    count = min(SUMMARY_PHOTOS, len(gathered.readable))
+    found = {}
+    for k in range(dictionary.concepts):
+        best = gathered.photo_means[:, k].argsort(descending=True, stable=True)[:count].tolist()
+        found[k] = measurer.measure(k, [gathered.readable[i] for i in best])
+        progress(k + 1, dictionary.concepts)
+    return found
+
+
 def _concepts(dictionary: ConceptDictionary, gathered: CodesPass, classes: ClassEffects, activations: dict[int, float],
-              photos: list[list[dict]], class_name: Callable[[int], str]) -> list[ConceptRecord]:
+              photos: list[list[dict]], class_name: Callable[[int], str], labels: Labels | None,
+              circuits: dict[int, dict]) -> list[ConceptRecord]:
     """Each concept's record: its measures, picture activation, top photos, the classes it
-    drives and its importance for the classes weighed."""
+    drives, its importance for the classes weighed, its label and its circuit in brief."""
     measures = gathered.concepts
     effects = classes.effects
     concepts = []
@@ -258,6 +304,12 @@ def _concepts(dictionary: ConceptDictionary, gathered: CodesPass, classes: Class
             falls, which = effects[i].topk(min(TOP_CLASSES, effects.shape[1]))
             entry.classes = [ConceptClass(index=int(c), name=class_name(int(c)), logit_fall=float(f))
                              for f, c in zip(falls, which)]
+        if i in circuits:
+            entry.circuit = circuits[i]
+        if labels is not None:
+            words = labels.unit(i).to_json()
+            del words["unit"]
+            entry.words = {**words, "source": labels.source}
         concepts.append(entry)
     for weighed in classes.classes:
         for i, value in enumerate(weighed.sobol_total or []):

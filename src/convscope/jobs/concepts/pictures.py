@@ -24,18 +24,15 @@ from convscope.io.picture import row
 from convscope.jobs.specs import ConceptsSpec
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
+from convscope.methods.concepts.folder import PICTURES as FOLDER
+from convscope.methods.concepts.folder import concept_name
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
 from convscope.models.receptive import receptive_field
 from convscope.runtime.progress import Progress
 
-FOLDER = "concepts"
 CROP_PX = 96
 DIMMED = 0.2  # the brightness left where a concept's code is zero
-
-
-def concept_name(index: int) -> str:
-    return f"c{index:03d}"
 
 
 def dimmed(image: torch.Tensor, codes: torch.Tensor, peak: float) -> torch.Tensor:

@@ -2,7 +2,6 @@
 number of ``concepts.json``, the pictures, and the codes of any photo as maps."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,10 +12,11 @@ from convscope.errors import ImageInputError
 from convscope.io.notebook import fields_html
 from convscope.io.photo_reading import as_photo, load_photo
 from convscope.io.picture import Picture, labelled, row, stitch
-from convscope.jobs.concepts.job import CONCEPTS_FILE, DICTIONARY_FILE
-from convscope.jobs.concepts.pictures import FOLDER, concept_name, dimmed
+from convscope.jobs.concepts.pictures import dimmed
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
+from convscope.methods.concepts.folder import PICTURES as FOLDER
+from convscope.methods.concepts.folder import ConceptFolder, concept_name
 from convscope.methods.concepts.record import ConceptsRecord, DictionaryMeasures
 from convscope.models.base import VisionModel
 from convscope.models.probe import Probe
@@ -55,15 +55,8 @@ class Concepts:
             ImageInputError: no finished concepts there, or concepts of another network.
             RecordError: a concepts.json this version cannot read.
         """
-        folder = Path(folder)
-        if not (folder / CONCEPTS_FILE).is_file():
-            raise ImageInputError(f"{folder} holds no finished concepts (no {CONCEPTS_FILE}): run the concepts "
-                                  "command into it first")
-        record = ConceptsRecord.from_json(json.loads((folder / CONCEPTS_FILE).read_text()), str(folder / CONCEPTS_FILE))
-        if record.model != model.name:
-            raise ImageInputError(f"the concepts in {folder} are of {record.model}, not {model.name}: use that network")
-        dictionary, _ = ConceptDictionary.load(folder / DICTIONARY_FILE)
-        return cls(model, record.layer, dictionary, record, folder)
+        found = ConceptFolder.open(folder, model)
+        return cls(model, found.layer, found.dictionary, found.record, found.root)
 
     @property
     def index(self) -> Path:

@@ -18,7 +18,8 @@ from convscope.engine.batch import as_seen
 from convscope.engine.recipes import Recipe
 from convscope.io.picture import Picture
 from convscope.jobs.concepts.codes_pass import CodesPass
-from convscope.jobs.concepts.pictures import FOLDER, concept_name
+from convscope.methods.concepts.folder import PICTURES as FOLDER
+from convscope.methods.concepts.folder import concept_name
 from convscope.methods.trust.assess import TrustMeter, TrustSettings, trust_impossible
 from convscope.methods.trust.controls import other_units, starting_noise
 from convscope.methods.trust.plot import path_plot

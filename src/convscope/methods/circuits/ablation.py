@@ -73,28 +73,18 @@ def shares_lost(link: Link, images: torch.Tensor, attribution: Attribution, sets
     Returns:
         One share per set.
     """
-    inputs = attribution.inputs.to(images.device)
-    baseline = attribution.baseline.to(images.device)
     count = len(images)
     per_pass = max(1, ROWS_PER_PASS // count)
     values = []
     for first in range(0, len(sets), per_pass):
         chunk = sets[first:first + per_pass]
-        maps = inputs.repeat(len(chunk), *([1] * (inputs.dim() - 1)))
-        for s, chosen in enumerate(chunk):
-            index = torch.as_tensor(list(chosen), dtype=torch.long, device=images.device)
-            maps[s * count:(s + 1) * count, index] = _expand_like(baseline[index], maps[:count, index])
+        maps = torch.cat([attribution.ablated(chosen) for chosen in chunk]).to(images.device)
         with torch.no_grad():
             found = link.target_with(maps, images.repeat(len(chunk), 1, 1, 1))
         values += found.view(len(chunk), count).mean(dim=1).tolist()
     target = float(attribution.target.mean())
     rise = target - usual
     return [(target - float(v)) / rise if abs(rise) > 1e-12 else 0.0 for v in values]
-
-
-def _expand_like(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """(K,) values broadcast to maps shaped ``like`` (P, K, H, W) or (P, K)."""
-    return values.view(1, -1, *([1] * (like.dim() - 2))).expand_as(like)
 
 
 def random_orders(channels: int, count: int, length: int, seed: int) -> list[list[int]]:
@@ -119,7 +109,7 @@ def ablate(link: Link, images: torch.Tensor, attribution: Attribution, order: Se
     Returns:
         The curves.
     """
-    orders = [list(order), *random_orders(attribution.inputs.shape[1], random_count, len(order), seed)]
+    orders = [list(order), *random_orders(len(attribution.values), random_count, len(order), seed)]
     curves = []
     for done, chosen in enumerate(orders, start=1):
         curves.append(shares_lost(link, images, attribution, [chosen[:k] for k in range(1, len(chosen) + 1)], usual))

@@ -14,6 +14,7 @@ input's value on these photos."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
@@ -30,7 +31,8 @@ class Attribution:
 
     ``inputs`` are the photos' maps of the input layer as the network uses them, and
     ``contributions`` their attribution at each position (summed over positions, the
-    attribution)."""
+    attribution). A subclass may attribute to other inputs than channels (concepts: see
+    ``concept_inputs``); ``ablated`` is then how its inputs are set to their baseline."""
 
     method: str
     inputs: torch.Tensor  # (P, C, H, W) or (P, C)
@@ -39,6 +41,7 @@ class Attribution:
     gradient: torch.Tensor  # (C,): d target / d input, averaged over photos, positions and the path
     target: torch.Tensor  # (P,): the target on the photos
     at_baseline: torch.Tensor  # (P,): the target with the whole input layer at the baseline
+    gradients: torch.Tensor  # (P, C, H, W) or (P, C): d target / d input at each position, averaged over the path
 
     @property
     def per_photo(self) -> torch.Tensor:
@@ -51,11 +54,24 @@ class Attribution:
         return self.per_photo.mean(dim=0)
 
     @property
+    def rest(self) -> float:
+        """The attribution of what the inputs do not cover, averaged over the photos (0 for channels,
+        which cover the whole layer)."""
+        return 0.0
+
+    def ablated(self, chosen: Sequence[int]) -> torch.Tensor:
+        """The photos' input-layer maps with the inputs ``chosen`` at their baseline."""
+        maps = self.inputs.clone()
+        index = torch.as_tensor(list(chosen), dtype=torch.long)
+        maps[:, index] = _expand(self.baseline[index], maps[0, index]).expand_as(maps[:, index])
+        return maps
+
+    @property
     def completeness_error(self) -> float:
         """|sum of the attributions - (target - target at the baseline)| / |target - target at
         the baseline|, on the photos' means (0 for exact integrated gradients)."""
         rise = float((self.target - self.at_baseline).mean())
-        return abs(float(self.values.sum()) - rise) / max(abs(rise), 1e-12)
+        return abs(float(self.values.sum()) + self.rest - rise) / max(abs(rise), 1e-12)
 
 
 def _expand(baseline: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -102,4 +118,4 @@ def attribute(link: Link, images: torch.Tensor, baseline: torch.Tensor, *, metho
     contributions = (inputs - base) * gradients
     mean_gradient = gradients.flatten(2).mean(dim=2).mean(dim=0) if gradients.dim() > 2 else gradients.mean(dim=0)
     return Attribution(method, inputs.cpu(), baseline.cpu(), contributions.cpu(), mean_gradient.cpu(), target.cpu(),
-                       at_baseline.cpu())
+                       at_baseline.cpu(), gradients.cpu())

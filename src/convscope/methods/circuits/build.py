@@ -9,6 +9,7 @@ explained in turn from the layer before theirs. Every node gets a picture from t
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import torch
 
@@ -19,23 +20,38 @@ from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, PhotoSource, a
 from convscope.engine.objectives import unit_objective
 from convscope.engine.render import LoopSpec, render
 from convscope.errors import ImageInputError, OutOfRangeError
+from convscope.io.photo_reading import load_photo
 from convscope.io.picture import Picture
 from convscope.methods.circuits.ablation import ablate
 from convscope.methods.circuits.attribution import Attribution, attribute
+from convscope.methods.circuits.concept_inputs import to_concepts
 from convscope.methods.circuits.feeds import unit_feeds
 from convscope.methods.circuits.replaced import Link
 from convscope.methods.circuits.result import Circuit, CircuitInput, CircuitNode
 from convscope.methods.circuits.targets import CircuitTarget, input_layer_for, parse_target, unit_target
 from convscope.methods.circuits.where import around_peaks, peak_positions, where_picture
+from convscope.methods.concepts.folder import ConceptFolder
 from convscope.methods.specs import CircuitSpec
 from convscope.models.base import VisionModel
 from convscope.runtime.progress import StageProgress, stage
 
 
-def layer_chain(model: VisionModel, target: CircuitTarget, spec: CircuitSpec) -> list[str]:
-    """The input layer of each depth: ``from_layer`` (or the main layer before the target's), then
-    each time the main layer before the last; shorter where the network has no earlier layer."""
-    chain = [input_layer_for(model, target.layer, spec.from_layer)]
+def layer_chain(model: VisionModel, target: CircuitTarget, spec: CircuitSpec,
+                concepts: ConceptFolder | None = None) -> list[str]:
+    """The input layer of each depth: the layer of the input ``concepts``, ``from_layer`` (or the
+    main layer before the target's), then each time the main layer before the last; shorter where
+    the network has no earlier layer.
+
+    Raises:
+        OutOfRangeError: ``from_layer`` is not the input concepts' layer.
+    """
+    given = spec.from_layer
+    if concepts is not None:
+        if given is not None and model.layer(given).name != model.layer(concepts.layer).name:
+            raise OutOfRangeError(f"the concepts in {concepts.root} are of {concepts.layer}, not {given}: leave out "
+                                  "{from_layer}, or give concepts of that layer", options=["from_layer"])
+        given = concepts.layer
+    chain = [input_layer_for(model, target.layer, given)]
     while len(chain) < spec.depth:
         earlier = model.earlier_main_layers(chain[-1])
         if not earlier:
@@ -88,10 +104,26 @@ def _usual(kept: ObjectivePhotos, target: CircuitTarget, depth: int, chain: list
     return float(kept.units.results[chain[depth - 1]].running_mean[target.unit[1]])
 
 
-def _node(model: VisionModel, source: PhotoSource, kept: ObjectivePhotos, chain: list[str], target: CircuitTarget,
-          depth: int, spec: CircuitSpec, seconds: dict[str, float]) -> CircuitNode:
-    """One node explained by the units of the layer of its depth, on its top photos (the time of
-    its attribution and ablation is added to ``seconds``)."""
+@dataclass
+class CircuitRun:
+    """What every node of one circuit shares: the network, the photos and what their pass kept,
+    the input layer of each depth, the options, the input concepts (None: units) and the time
+    of each part so far."""
+
+    model: VisionModel
+    source: PhotoSource
+    kept: ObjectivePhotos
+    chain: list[str]
+    spec: CircuitSpec
+    concepts: ConceptFolder | None
+    seconds: dict[str, float]
+
+
+def _node(run: CircuitRun, target: CircuitTarget, depth: int) -> CircuitNode:
+    """One node explained by the units of the layer of its depth (or by the run's concepts of
+    it), on its top photos (the time of its attribution and ablation is added to the run's)."""
+    model, source, kept, chain, spec, concepts, seconds = (run.model, run.source, run.kept, run.chain, run.spec,
+                                                           run.concepts, run.seconds)
     started = time.perf_counter()
     photos = _top_photos(kept, target, depth, chain, spec.photos_top)
     link = Link(model, target.objective, chain[depth])
@@ -99,6 +131,8 @@ def _node(model: VisionModel, source: PhotoSource, kept: ObjectivePhotos, chain:
     acts = link.read(images)  # the inputs, the target and, for a unit, where it peaks: one pass
     attribution = attribute(link, images, kept.mean(link.input_layer), method=spec.method, steps=spec.ig_steps,
                             batch=spec.batch, read=link.input_maps(acts))
+    if concepts is not None:
+        attribution = to_concepts(attribution, concepts)
     seconds["attribution"] += time.perf_counter() - started
     started = time.perf_counter()
     values = attribution.values
@@ -113,19 +147,27 @@ def _node(model: VisionModel, source: PhotoSource, kept: ObjectivePhotos, chain:
     inputs = [CircuitInput(u, float(values[u]), float(attribution.gradient[u]), w) for u, w in zip(shown, where)]
     return CircuitNode(target.key, target.label, link.input_layer, depth, [source.names[p] for p in photos],
                        float(attribution.target.mean()), float(attribution.at_baseline.mean()),
-                       attribution.completeness_error, inputs, ablation)
+                       attribution.completeness_error, inputs, ablation,
+                       concepts.root.name if concepts is not None else None, attribution.rest)
 
 
 def _pictures(model: VisionModel, circuit: Circuit, target: CircuitTarget, spec: CircuitSpec,
-              progress: StageProgress | None) -> dict[str, Picture]:
-    """A picture of every node, input and fed unit: from the atlas where given, else rendered in one batch."""
+              progress: StageProgress | None, concepts: ConceptFolder | None = None) -> dict[str, Picture]:
+    """A picture of every node, input and fed unit: a concept's from its folder, a unit's from the
+    atlas where given, else rendered in one batch."""
     units = {target.key: target.unit} if target.unit is not None else {}
+    pictures: dict[str, Picture] = {}
+    if target.picture is not None:
+        pictures[target.key] = Picture(load_photo(target.picture)[0])
     for node in circuit.nodes:
-        units.update({f"{node.input_layer}:{i.unit}": (node.input_layer, i.unit) for i in node.inputs})
+        if concepts is not None and node.concepts is not None:
+            pictures.update({node.input_key(i.unit): Picture(load_photo(concepts.picture_path(i.unit))[0])
+                             for i in node.inputs})
+        else:
+            units.update({node.input_key(i.unit): (node.input_layer, i.unit) for i in node.inputs})
     if circuit.feeds is not None and circuit.feeds.layer is not None:
         units.update({f"{circuit.feeds.layer}:{u['unit']}": (circuit.feeds.layer, u["unit"])
                       for u in circuit.feeds.units})
-    pictures: dict[str, Picture] = {}
     if spec.atlas is not None:
         for layer in dict.fromkeys(layer for layer, _ in units.values() if layer != model.logits_layer):
             chosen = {key: unit for key, (lay, unit) in units.items() if lay == layer}
@@ -134,7 +176,7 @@ def _pictures(model: VisionModel, circuit: Circuit, target: CircuitTarget, spec:
     keys = [key for key in units if key not in pictures]
     objectives = [unit_objective(model, *units[key]) for key in keys]
     seeds = [spec.seed + units[key][1] for key in keys]
-    if target.unit is None:
+    if target.unit is None and target.key not in pictures:
         keys, objectives, seeds = [target.key, *keys], [target.objective, *objectives], [spec.seed, *seeds]
     if keys:
         result = render(model, objectives, spec.resolved, progress=stage("pictures", progress),
@@ -165,7 +207,8 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
         ImageInputError: no photo could be read.
     """
     root = parse_target(model, target)
-    chain = layer_chain(model, root, spec)
+    concepts = ConceptFolder.open(spec.from_concepts, model) if spec.from_concepts is not None else None
+    chain = layer_chain(model, root, spec, concepts)
     source = as_source(photos)
     if len(source) < spec.photos_top:
         raise OutOfRangeError(f"the folder has {len(source)} photos, fewer than the {spec.photos_top} top photos "
@@ -180,13 +223,14 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
     if state.read == 0:
         raise ImageInputError(f"none of the {len(source)} photos could be read: give a folder of PNG or JPEG photos")
     kept: ObjectivePhotos = state.part.kept
+    run = CircuitRun(model, source, kept, chain, spec, concepts, seconds)
     planned = sum(spec.expand ** d for d in range(len(chain)))
     nodes: list[CircuitNode] = []
     frontier = [root]
     for depth, input_layer in enumerate(chain):
         following: list[CircuitTarget] = []
         for node_target in frontier:
-            node = _node(model, source, kept, chain, node_target, depth, spec, seconds)
+            node = _node(run, node_target, depth)
             nodes.append(node)
             if progress is not None:
                 progress("nodes", len(nodes), planned)
@@ -200,7 +244,8 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
         assert root.unit is not None
         images = _images(model, source, _top_photos(kept, root, 0, chain, spec.photos_top))
         feeds = unit_feeds(model, fed_layer, root.unit[1], images, float(kept.mean(fed_layer)[root.unit[1]]), spec.top)
-    settings = {"target": target, "from_layer": chain[0], "layers": chain, "top": spec.top, "depth": spec.depth,
+    settings = {"target": target, "from_layer": chain[0], "from_concepts": spec.from_concepts, "layers": chain,
+                "top": spec.top, "depth": spec.depth,
                 "expand": spec.expand, "photos_top": spec.photos_top, "method": spec.method,
                 "ig_steps": spec.ig_steps, "random_orders": spec.random_orders, "seed": spec.seed,
                 "recipe": spec.resolved.name, "steps": spec.resolved.steps,
@@ -209,6 +254,6 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
     result = Circuit(model.name, root.key, spec.method, settings, nodes, feeds, photos_read=state.read,
                      seconds=seconds)
     started = time.perf_counter()
-    result.pictures = _pictures(model, result, root, spec, progress)
+    result.pictures = _pictures(model, result, root, spec, progress, concepts)
     seconds["pictures"] = time.perf_counter() - started
     return result

@@ -10,6 +10,7 @@ from convscope.io.notebook import fields_html, picture_html, table_html
 from convscope.io.picture import Picture
 from convscope.methods.circuits.ablation import SMALL_CIRCUIT_SHARE, Ablation
 from convscope.methods.circuits.feeds import Feeds
+from convscope.methods.concepts.folder import concept_name
 
 DEFINITIONS = {
     "attribution": "integrated gradients from the baseline (the photo folder's mean activation of each input "
@@ -46,9 +47,10 @@ class CircuitInput:
 
 @dataclass
 class CircuitNode:
-    """A node explained by the units of ``input_layer`` on its top ``photos``: its ``inputs`` are
-    the strongest by attribution (the ablation's order), then those that hold it down most
-    (negative attribution)."""
+    """A node explained by the units of ``input_layer`` (or by the concepts of the folder named
+    ``concepts``, learned on it) on its top ``photos``: its ``inputs`` are the strongest by
+    attribution (the ablation's order), then those that hold it down most (negative
+    attribution); ``rest`` is the attribution of what the concepts do not code (0 for units)."""
 
     key: str
     label: str
@@ -60,6 +62,17 @@ class CircuitNode:
     completeness_error: float
     inputs: list[CircuitInput]
     ablation: Ablation
+    concepts: str | None = None
+    rest: float = 0.0
+
+    def input_key(self, unit: int) -> str:
+        """An input's name: ``layer:unit``, or a concept's ``folder:c012``."""
+        return f"{self.concepts}:{concept_name(unit)}" if self.concepts is not None else f"{self.input_layer}:{unit}"
+
+    @property
+    def inputs_named(self) -> str:
+        """What the inputs are: the layer, or its concepts."""
+        return f"the concepts {self.concepts} of {self.input_layer}" if self.concepts else self.input_layer
 
     @property
     def small_circuit(self) -> bool:
@@ -71,15 +84,17 @@ class CircuitNode:
         if self.small_circuit:
             return (f"its top {top} inputs explain {share:.0%} of it (random {top}: "
                     f"{self.ablation.random_mean[-1]:.0%})")
-        return (f"this unit is not a small circuit: its top {top} inputs of {self.input_layer} explain only "
+        return (f"this unit is not a small circuit: its top {top} inputs of {self.inputs_named} explain only "
                 f"{share:.0%} of it (less than {SMALL_CIRCUIT_SHARE:.0%})")
 
     def to_json(self) -> dict:
         a = self.ablation
-        return {"key": self.key, "label": self.label, "input_layer": self.input_layer, "depth": self.depth,
+        return {"key": self.key, "label": self.label, "input_layer": self.input_layer, "input_concepts": self.concepts,
+                "concepts_rest": self.rest, "depth": self.depth,
                 "photos": self.photos, "target": self.target, "target_usual": self.ablation.usual,
                 "target_at_baseline": self.at_baseline,
-                "completeness_error": self.completeness_error, "inputs": [i.to_json() for i in self.inputs],
+                "completeness_error": self.completeness_error,
+                "inputs": [{"name": self.input_key(i.unit), **i.to_json()} for i in self.inputs],
                 "ablation": {"order": a.order, "shares": a.shares, "area": a.area, "random_shares": a.random_shares,
                              "random_mean": a.random_mean, "random_area": a.random_area, "top_share": a.top_share,
                              "small_circuit": a.small_circuit}}
@@ -107,7 +122,7 @@ class Circuit:
     @property
     def edges(self) -> list[dict]:
         """Every edge of the graph: from an input unit to the node it builds, with its attribution and sign."""
-        return [{"from": f"{n.input_layer}:{i.unit}", "to": n.key, "attribution": i.attribution, "sign": i.sign}
+        return [{"from": n.input_key(i.unit), "to": n.key, "attribution": i.attribution, "sign": i.sign}
                 for n in self.nodes for i in n.inputs]
 
     def to_json(self) -> dict[str, Any]:

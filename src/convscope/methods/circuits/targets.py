@@ -1,5 +1,6 @@
-"""What a circuit explains: a unit (``block8:12``), a class (``logits:tabby`` or ``logits:281``)
-or an objective in the text form (``block8:12 - 0.5*block8:40``), and the layers its inputs
+"""What a circuit explains: a unit (``block8:12``), a class (``logits:tabby`` or ``logits:281``),
+a concept of a concepts folder (``concepts-head:c012``: its direction, as its picture renders
+it) or an objective in the text form (``block8:12 - 0.5*block8:40``), and the layers its inputs
 come from."""
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from convscope.engine.objective_text import parse_objective
-from convscope.engine.objectives import Objective, channel
+from convscope.engine.objectives import Objective, channel, direction
 from convscope.errors import OutOfRangeError
+from convscope.methods.concepts.folder import CONCEPTS_FILE, ConceptFolder, concept_name
 from convscope.models.base import EXTRA, INPUT, LOGITS, VisionModel
 from convscope.models.classes import resolve_class
 
@@ -19,17 +21,22 @@ NOT_PER_PHOTO = ("diversity(", "alignment(", "channel_interpolate(")  # objectiv
 @dataclass(frozen=True)
 class CircuitTarget:
     """A target: its objective (one value per photo), a readable label, the unit it is (layer
-    and channel) when it is one unit or class, and the shallowest layer it reads."""
+    and channel) when it is one unit or class, the shallowest layer it reads, and for a concept
+    its name (``concepts-head:c012``) and picture."""
 
     objective: Objective
     label: str
     unit: tuple[str, int] | None
     layer: str
+    name: str | None = None
+    picture: Path | None = None
 
     @property
     def key(self) -> str:
-        """The node's name in a circuit's graph: ``layer:unit``, or the objective's text."""
-        return f"{self.unit[0]}:{self.unit[1]}" if self.unit is not None else str(self.objective)
+        """The node's name in a circuit's graph: ``layer:unit``, a concept's name, or the objective's text."""
+        if self.unit is not None:
+            return f"{self.unit[0]}:{self.unit[1]}"
+        return self.name if self.name is not None else str(self.objective)
 
 
 def unit_target(model: VisionModel, layer: str, unit: int) -> CircuitTarget:
@@ -47,15 +54,16 @@ def parse_target(model: VisionModel, text: str) -> CircuitTarget:
 
     Raises:
         UnknownNameError: an unknown layer or class.
-        OutOfRangeError: a unit out of range, a concepts folder, or an objective that reads the
-            image or a whole batch rather than one photo.
+        OutOfRangeError: a unit or concept out of range, or an objective that reads the image or
+            a whole batch rather than one photo.
+        ImageInputError: a folder that holds no finished concepts of this network.
         ObjectiveSyntaxError: text that does not parse.
     """
     text = text.strip()
+    head, _, tail = text.rpartition(":")
+    if head and Path(head).is_dir() and ((Path(head) / CONCEPTS_FILE).is_file() or head not in model.layers):
+        return concept_target(model, head, tail)
     head, _, tail = text.partition(":")
-    if tail and Path(head).is_dir():
-        raise OutOfRangeError(f"{head} is a folder: a concept cannot be a circuit's target yet; give a unit "
-                              "(block8:12), a class (logits:tabby) or an objective")
     if head == LOGITS and model.logits_layer is not None and tail and not tail.strip()[:1].isdigit() \
             and not re.search(r"[+*/()@]", tail):
         return unit_target(model, LOGITS, resolve_class(model, tail.strip()))
@@ -68,6 +76,29 @@ def parse_target(model: VisionModel, text: str) -> CircuitTarget:
     layers = [model.layer(name.removesuffix(EXTRA)) for name in objective.layers]
     objective.validate(model, model.input_size)
     return CircuitTarget(objective, str(objective), None, min(layers, key=lambda layer: layer.order).name)
+
+
+def concept_number(folder: ConceptFolder, text: str) -> int:
+    """The concept ``text`` names (``c012`` or ``12``) in ``folder``.
+
+    Raises:
+        OutOfRangeError: not a concept's name, or one the folder does not have.
+    """
+    match = re.fullmatch(r"c?(\d+)", text.strip())
+    if match is None or int(match.group(1)) >= folder.count:
+        raise OutOfRangeError(f"{text!r} is not a concept of {folder.root}: give c000 to "
+                              f"{concept_name(folder.count - 1)}")
+    return int(match.group(1))
+
+
+def concept_target(model: VisionModel, folder: str | Path, text: str) -> CircuitTarget:
+    """The target of a concept of a concepts folder: its direction at the layer it was learned on
+    (the objective its picture maximizes)."""
+    found = ConceptFolder.open(folder, model)
+    k = concept_number(found, text)
+    name = f"{found.root.name}:{concept_name(k)}"
+    return CircuitTarget(direction(found.layer, found.dictionary.atoms[k]), f"{found.layer} concept {name}", None,
+                         model.layer(found.layer).name, name, found.picture_path(k))
 
 
 def input_layer_for(model: VisionModel, target_layer: str, given: str | None) -> str:

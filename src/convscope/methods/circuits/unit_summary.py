@@ -1,14 +1,15 @@
-"""A unit's circuit in brief, for the atlas's unit pages: the units of the main layer before that
-build it (integrated gradients on its top photos), the share its top inputs explain against as
-many random ones (each set ablated at once, not the whole curve), and what it feeds. One photo pass per
-layer gives every unit's top photos and the baselines."""
+"""A unit's (or a concept's) circuit in brief, for the atlas's unit pages and the concept pages:
+the units of the main layer before that build it (integrated gradients on its top photos), the
+share its top inputs explain against as many random ones (each set ablated at once, not the
+whole curve), and for a unit what it feeds. One photo pass per layer gives every unit's top
+photos and the baselines."""
 from __future__ import annotations
 
 import torch
 
 from convscope.data.photo_sources import PhotoSource
 from convscope.data.photo_stats import PhotoStats, photo_statistics
-from convscope.engine.objectives import channel
+from convscope.engine.objectives import Objective, channel, direction
 from convscope.methods.circuits.ablation import random_orders, shares_lost
 from convscope.methods.circuits.attribution import attribute
 from convscope.methods.circuits.feeds import unit_feeds
@@ -26,6 +27,38 @@ def as_used_mean(model: VisionModel, stats: PhotoStats, layer: str) -> torch.Ten
     """(C,): each channel's mean over the photos, as the network uses it (after its activation)."""
     source = stats.after if model.layer(layer).after is not None and stats.after is not None else stats.read
     return source.running_mean
+
+
+def brief_inputs(model: VisionModel, objective: Objective, input_layer: str, images: torch.Tensor,
+                 baseline: torch.Tensor, usual: float, seed: int) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The strongest inputs of ``objective`` among the units of ``input_layer`` on ``images`` (its
+    top photos), and the shares its top SUMMARY_TOP inputs and as many random ones explain.
+
+    Args:
+        model: the network.
+        objective: the target (one value per photo).
+        input_layer: the layer whose units build it.
+        images: its top photos, (P, 3, S, S) in [0, 1].
+        baseline: (C,) the input layer's mean over the folder.
+        usual: the target's mean over the folder.
+        seed: the random sets' seed.
+    Returns:
+        The summary, and the photos' outputs of the input layer and the target's layers.
+    """
+    link = Link(model, objective, input_layer)
+    acts = link.read(images)  # one pass gives the inputs, the target and the maps the feeds start from
+    attribution = attribute(link, images, baseline, steps=SUMMARY_STEPS, batch=len(images) * SUMMARY_STEPS,
+                            read=link.input_maps(acts))
+    values = attribution.values
+    order = values.argsort(descending=True)[:SUMMARY_TOP].tolist()
+    shares = shares_lost(link, images, attribution,
+                         [order, *random_orders(len(values), SUMMARY_RANDOM, len(order), seed)], usual)
+    summary = {"input_layer": input_layer, "photos": len(images),
+               "inputs": [{"unit": u, "attribution": float(values[u]),
+                           "sign": "excites" if attribution.gradient[u] >= 0 else "inhibits"} for u in order[:SHOWN]],
+               "top_share": shares[0], "random_share": sum(shares[1:]) / SUMMARY_RANDOM,
+               "completeness_error": attribution.completeness_error}
+    return summary, acts
 
 
 class UnitCircuits:
@@ -50,20 +83,9 @@ class UnitCircuits:
         model, stats = self.model, self.stats[self.layer]
         indices = [int(p) for p in stats.read.mean_photos[unit] if int(p) >= 0]
         images = torch.cat([self.photos.image(model, p) for p in indices]).to(model.device)
-        link = Link(model, channel(self.layer, unit), self.input_layer)
-        acts = link.read(images)  # one pass gives the inputs, the target and the maps the feeds start from
-        attribution = attribute(link, images, as_used_mean(model, self.stats[self.input_layer], self.input_layer),
-                                steps=SUMMARY_STEPS, batch=len(images) * SUMMARY_STEPS, read=link.input_maps(acts))
-        values = attribution.values
-        order = values.argsort(descending=True)[:SUMMARY_TOP].tolist()
-        usual = float(stats.read.running_mean[unit])
-        shares = shares_lost(link, images, attribution,
-                             [order, *random_orders(len(values), SUMMARY_RANDOM, len(order), self.seed + unit)], usual)
-        result = {"input_layer": self.input_layer, "photos": len(indices),
-                  "inputs": [{"unit": u, "attribution": float(values[u]),
-                              "sign": "excites" if attribution.gradient[u] >= 0 else "inhibits"} for u in order[:SHOWN]],
-                  "top_share": shares[0], "random_share": sum(shares[1:]) / SUMMARY_RANDOM,
-                  "completeness_error": attribution.completeness_error}
+        result, acts = brief_inputs(model, channel(self.layer, unit), self.input_layer, images,
+                                    as_used_mean(model, self.stats[self.input_layer], self.input_layer),
+                                    float(stats.read.running_mean[unit]), self.seed + unit)
         if self.layer != model.logits_layer:
             fed = unit_feeds(model, self.layer, unit, images, float(as_used_mean(model, stats, self.layer)[unit]),
                              SHOWN, model.layer(self.layer).as_used(acts[self.layer]))
@@ -71,3 +93,25 @@ class UnitCircuits:
             result["feeds"] = [{"unit": u["unit"], "drop": u["drop"]} for u in fed.units if u["drop"] > 0][:SHOWN]
             result["classes"] = [{"index": c["index"], "name": c["name"], "drop": c["drop"]} for c in fed.classes[:3]]
         return result
+
+
+class ConceptCircuits:
+    """Measures the brief circuit of any concept of a dictionary learned on ``layer``: its target is
+    its direction (the objective its picture maximizes), its top photos those of highest mean code."""
+
+    def __init__(self, model: VisionModel, layer: str, atoms: torch.Tensor, photos: PhotoSource, seed: int) -> None:
+        self.model, self.photos, self.seed, self.atoms = model, photos, seed, atoms
+        self.layer = model.layer(layer).name
+        self.input_layer = model.earlier_main_layers(self.layer)[-1]
+        self.stats = photo_statistics(model, [self.layer, self.input_layer], photos, top=1)
+
+    def measure(self, concept: int, top_photos: list[int]) -> dict:
+        """The concept's inputs (the strongest by attribution, with their sign), the shares its top
+        inputs and random ones explain, and the completeness error, on ``top_photos`` (indices)."""
+        model = self.model
+        images = torch.cat([self.photos.image(model, p) for p in top_photos]).to(model.device)
+        atom = self.atoms[concept].float().cpu()
+        usual = float(self.stats[self.layer].read.running_mean.float() @ atom)  # the direction reads the layer as read
+        return brief_inputs(model, direction(self.layer, atom), self.input_layer, images,
+                            as_used_mean(model, self.stats[self.input_layer], self.input_layer), usual,
+                            self.seed + concept)[0]

@@ -36,8 +36,9 @@ class ConceptClass(Record):
 @dataclass(kw_only=True)
 class ConceptRecord(Record):
     """One concept: its share of the codes, its picture's activation, its top photos, the
-    classes it drives, its importance for the classes weighed (by class index, as text) and,
-    when measured, its trust."""
+    classes it drives, its importance for the classes weighed (by class index, as text), when
+    measured its trust, where the photos give classes its label (``words``, as the atlas's
+    units have it), and when asked its circuit in brief (as the atlas's units have it)."""
 
     index: int
     name: str
@@ -50,6 +51,8 @@ class ConceptRecord(Record):
     path_score: float | None = optional(present_with="trust")
     choice_pictures: float | None = optional(present_with="trust")
     trust: dict | None = optional()
+    words: dict | None = optional()
+    circuit: dict | None = optional()
 
 
 @dataclass(kw_only=True)

@@ -4,20 +4,21 @@ candidate groups of the photos' classes, and each unit's search and test."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import torch
 
 from convscope.data.photo_classes import folder_classes
 from convscope.data.photo_means import PhotoMeans, PhotoMeansPass
 from convscope.data.photo_pass import run_pass
-from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, PhotoSource, as_source
+from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, as_source
 from convscope.errors import ImageInputError, OutOfRangeError
 from convscope.methods.labels.hierarchy import ancestors, candidate_groups, imagenet_synset, synset_name
 from convscope.methods.labels.labeller import MAX_P, MIN_AUC, Candidates, UnitSearch, candidates, label_units
 from convscope.methods.labels.result import NO_LABEL, Labels, UnitLabel
 from convscope.methods.specs import LabelsSpec
 from convscope.models.base import VisionModel
-from convscope.runtime.progress import StageProgress, stage
+from convscope.runtime.progress import Progress, StageProgress, stage
 
 IMAGENET_CLASSES = 1000
 
@@ -39,20 +40,41 @@ def _classes(keys_of_photos: list[str], names_of: dict[str, str], source: str) -
     return PhotoClasses([position[k] for k in keys_of_photos], keys, [names_of.get(k, k) for k in keys], source)
 
 
-def photo_classes(model: VisionModel, source: PhotoSource, kept: PhotoMeans) -> PhotoClasses:
-    """The classes of the photos read: the folder's, or the network's top class of each."""
-    if kept.predicted is None:
-        given = folder_classes(source.names)
+def given_classes(model: VisionModel, names: Sequence[str], spec: LabelsSpec) -> list[str] | None:
+    """The classes the folder gives its photos (``names``, relative paths), or None where the
+    network's top classes are to be used.
+
+    Raises:
+        OutOfRangeError: ``spec.classes`` is "folder" and the folder gives none, or neither the
+            folder nor the network gives classes.
+    """
+    given = folder_classes(names) if spec.classes != "predictions" else None
+    if spec.classes == "folder" and given is None:
+        raise OutOfRangeError("the folder gives no classes: put its photos in one subfolder per class (ImageNet's "
+                              "layout, such as n02085620/), or start each file name with its synset "
+                              "(n02085620_1.jpg)", options=["classes"])
+    if given is None and model.labels is None:
+        raise OutOfRangeError(f"labels need the photos' classes: {model.name} has no class names, so put the photos "
+                              "in one subfolder per class (ImageNet's synsets such as n02085620 name WordNet's groups)")
+    return given
+
+
+def photo_classes(model: VisionModel, names: Sequence[str], indices: Sequence[int],
+                  predicted: torch.Tensor | None) -> PhotoClasses:
+    """The classes of the photos read (``indices`` into ``names``): the folder's, or with
+    ``predicted`` (the network's top class of each, in the same order) the network's."""
+    if predicted is None:
+        given = folder_classes(names)
         assert given is not None
-        keys = [given[i] for i in kept.indices.tolist()]
-        origin = "subfolders" if all("/" in source.names[i] for i in kept.indices.tolist()) else "file names"
+        keys = [given[i] for i in indices]
+        origin = "subfolders" if all("/" in names[i] for i in indices) else "file names"
         return _classes(keys, {k: synset_name(k) for k in set(keys)}, origin)
     labels = model.labels or []
-    predicted = kept.predicted.tolist()
+    top = predicted.tolist()
     if len(labels) == IMAGENET_CLASSES:
-        keys = [imagenet_synset(k) for k in predicted]
-        return _classes(keys, {imagenet_synset(k): labels[k] for k in set(predicted)}, "predictions")
-    return _classes([labels[k] for k in predicted], {}, "predictions")
+        keys = [imagenet_synset(k) for k in top]
+        return _classes(keys, {imagenet_synset(k): labels[k] for k in set(top)}, "predictions")
+    return _classes([labels[k] for k in top], {}, "predictions")
 
 
 def _too_few(classes: PhotoClasses, spec: LabelsSpec) -> OutOfRangeError:
@@ -96,28 +118,40 @@ def build_labels(model: VisionModel, layer: str, photos: PhotosLike, spec: Label
     """
     units = spec.units_of(model, layer)
     source = as_source(photos)
-    given = folder_classes(source.names) if spec.classes != "predictions" else None
-    if spec.classes == "folder" and given is None:
-        raise OutOfRangeError("the folder gives no classes: put its photos in one subfolder per class (ImageNet's "
-                              "layout, such as n02085620/), or start each file name with its synset "
-                              "(n02085620_1.jpg)", options=["classes"])
-    if given is None and model.labels is None:
-        raise OutOfRangeError(f"labels need the photos' classes: {model.name} has no class names, so put the photos "
-                              "in one subfolder per class (ImageNet's synsets such as n02085620 name WordNet's groups)")
+    given = given_classes(model, source.names, spec)
     plan = PhotoMeansPass(layer, model.layer(layer).channels, predict=given is None)
     state = run_pass(model, source, plan, batch=min(spec.batch, PHOTO_BATCH), progress=stage("photos", progress))
     if state.read == 0:
         raise ImageInputError(f"none of the {len(source)} photos could be read: give a folder of PNG or JPEG photos")
     kept: PhotoMeans = state.part.kept
-    classes = photo_classes(model, source, kept)
+    classes = photo_classes(model, source.names, kept.indices.tolist(), kept.predicted)
+    return label_means(model.name, model.layer(layer).name, kept.means[:, units], units, classes, spec,
+                       progress=stage("shuffles", progress))
+
+
+def label_means(model: str, layer: str, means: torch.Tensor, units: list[int], classes: PhotoClasses,
+                spec: LabelsSpec, *, progress: Progress | None = None) -> Labels:
+    """The labels of units (or concepts) from each photo's mean activation of them.
+
+    Args:
+        model: the network's name.
+        layer: what the units belong to (a layer's name, or a name for a dictionary's concepts).
+        means: (N, U) each photo's mean activation of each unit, photos in the order of ``classes``.
+        units: the units' numbers, by column.
+        classes: the photos' classes.
+        spec: the options.
+        progress: called with (shuffles done, shuffles in all).
+    Returns:
+        The labels.
+    Raises:
+        OutOfRangeError: too few photos per class for any label to be tried.
+    """
     found = candidates(candidate_groups(classes.keys, classes.names), classes.of_photo, len(classes.keys),
                        spec.min_photos)
     if not found.groups:
         raise _too_few(classes, spec)
-    searches = label_units(kept.means[:, units], units, found, spec.permutations, spec.seed,
-                           progress=stage("shuffles", progress))
+    searches = label_units(means, units, found, spec.permutations, spec.seed, progress=progress)
     settings = {"permutations": spec.permutations, "min_photos": spec.min_photos, "seed": spec.seed,
                 "classes": spec.classes, "max_p": MAX_P, "min_auc": MIN_AUC}
-    return Labels(model.name, model.layer(layer).name, classes.source, state.read, len(classes.keys),
-                  len(found.groups) + found.pairs_tried, settings,
-                  [_unit_label(found, classes, s) for s in searches])
+    return Labels(model, layer, classes.source, len(classes.of_photo), len(classes.keys),
+                  len(found.groups) + found.pairs_tried, settings, [_unit_label(found, classes, s) for s in searches])
