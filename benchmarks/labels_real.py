@@ -4,7 +4,8 @@ For efficientnet-lite0's block5, block8, block12 and head (every unit), ``convsc
 over a photo folder whose file names carry their synsets (the 1,000 ImageNet sample photos,
 one per class): the share of units with a label, the median AUC of the chosen labels (of all
 units, and of those with a label), the labels tried and the time. Block12 again with the
-network's own top classes in place of the folder's. Then a contact sheet of 12 labelled units
+network's own top classes in place of the folder's, and the 64 concepts of head's default
+dictionary (NMF) learned over the folder. Then a contact sheet of 12 labelled units
 (3 per layer, spread over the labelled ones): each unit's picture (lucid, 256 steps, 128 px)
 beside its three photos of highest mean activation, under its label and AUC, to be judged by
 eye in BENCHMARKS.md.
@@ -58,6 +59,23 @@ def top_photos(model: convscope.models.VisionModel, folder: PhotoFolder, layer: 
             for u in units}
 
 
+def concepts_row(model, photos: Path, out: Path) -> dict:
+    """The default dictionary of head (NMF, 64 concepts) learned over the photos, and its concepts'
+    labels (pictures at 64 steps: they are not what is measured here)."""
+    start = time.perf_counter()
+    found = convscope.concepts(model, "head", photos, out / "concepts-head", recipe=get_recipe("lucid", steps=64, size=128),
+                               progress=quiet)
+    seconds = time.perf_counter() - start
+    words = [c.words for c in found.record.concepts if c.words]
+    held = [w["auc"] for w in words if w["labelled"]]
+    return {"layer": "head concepts (nmf 64)", "source": words[0]["source"] if words else "-", "units": len(words),
+            "labelled": len(held), "share": len(held) / max(len(words), 1),
+            "median_auc": statistics.median(w["auc"] for w in words) if words else None,
+            "median_auc_labelled": statistics.median(held) if held else None, "tried": None, "seconds": seconds,
+            "labels": [{"concept": c.name, "label": c.words["label"], "auc": c.words["auc"]}
+                       for c in found.record.concepts if c.words and c.words["labelled"]]}
+
+
 def _photo(path: Path) -> Picture:
     """A photo's centre square at 128 x 128."""
     from PIL import Image, ImageOps
@@ -79,6 +97,8 @@ def main(photos: Path, out: Path, quick: bool) -> dict:
         step = max(1, len(held) // SHEET_PER_LAYER)
         chosen += [(layer, u) for u in held[::step][:SHEET_PER_LAYER]]
         print(json.dumps(rows[-1]), file=sys.stderr)
+    if not quick:
+        rows.append(concepts_row(model, photos, out))
     start = time.perf_counter()
     predicted = convscope.labels(model, "block12" if not quick else "block8", units_of.get("block12"),
                                  photos=photos, progress=quiet, classes="predictions")
@@ -111,17 +131,23 @@ def labels_markdown(result: dict | str) -> list[str]:
 
     parts += ["`LABEL_PHOTOS=DIR python -m benchmarks --only labels`, or `python -m benchmarks.labels_real DIR OUT`: "
               "`convscope.labels` with its defaults (1,000 shuffles, at least 5 photos a label, AUC 0.75 and p 0.01) "
-              "for every unit of four layers of efficientnet-lite0; the classes from the synsets that start the "
-              "photos' file names, and for the last row from the network's own top classes. Median AUC: of the "
-              "chosen label of every unit (with a label or not), then of the units with a label. Seconds: the whole "
-              "call, its photo pass included.", "",
+              "for every unit of four layers of efficientnet-lite0, then the concepts of head's default dictionary "
+              "(`convscope.concepts`, NMF, 64 concepts, labelled from each photo's mean code); the classes from the "
+              "synsets that start the photos' file names, and for the last row from the network's own top classes. "
+              "Median AUC: of the chosen label of every unit (with a label or not), then of the units with a "
+              "label. Seconds: the whole call, its photo pass included.", "",
               "| layer | classes from | units | with a label | share | median AUC | median AUC, labelled | "
               "labels tried | seconds |",
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in result["labels"]:
         parts.append(f"| {r['layer']} | {r['source']} | {r['units']} | {r['labelled']} | {r['share']:.0%} | "
-                     f"{cell(r['median_auc'])} | {cell(r['median_auc_labelled'])} | {r['tried']} | "
+                     f"{cell(r['median_auc'])} | {cell(r['median_auc_labelled'])} | {r['tried'] or '-'} | "
                      f"{r['seconds']:.0f} |")
+    concepts = next((r for r in result["labels"] if "labels" in r), None)
+    if concepts is not None:
+        parts += ["", f"The labelled concepts of head ({concepts['seconds']:.0f} s is the whole `concepts` run, "
+                  "pictures at 64 steps and trust included): " + ", ".join(
+                      f"{c['concept']} {c['label']} ({c['auc']:.2f})" for c in concepts["labels"]) + "."]
     parts += ["", "Twelve labelled units (`sheets/labels-twelve.jpg`: each row the unit's lucid picture, then its "
               "three photos of highest mean activation):", "",
               "| unit | label | AUC | p | some of its classes | top photos |", "| --- | --- | --- | --- | --- | --- |"]

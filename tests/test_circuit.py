@@ -300,3 +300,55 @@ def test_concept_pages_show_what_builds_each_concept(second_concepts):
     assert {i["unit"] for i in own["inputs"][:2]} == {A, B} and own["top_share"] > own["random_share"]
     page = (second_concepts / "concepts" / f"{concepts[atoms.index(C)]['name']}.html").read_text()
     assert f"Built from {own['input_layer']}" in page
+    assert len(own["classes"]) == 3 and "Classes that fall most" in page  # what it feeds: the logits, here
+
+
+def test_the_top_photos_come_from_an_exemplars_folder_when_one_is_given(planted, planted_folder, tmp_path, capsys):
+    """An exemplars pass over another folder gives the target's top photos; the baseline still
+    comes from --photos."""
+    other = planted_photos(tmp_path / "other", count=40, seed=7)
+    found = tmp_path / "exemplars"
+    convscope.exemplars(planted, other, found, layers=["second"], progress=False, workers=0)
+    built = convscope.circuit(planted, f"second:{C}", photos=planted_folder, exemplars=str(found), progress=False)
+    root = built.root_node
+    index = json.loads((found / "exemplars.json").read_text())
+    assert len(root.photos) == index["top"] and set(root.photos) <= set(index["files"])
+    assert root.photos[0] != built.settings["target"] and built.settings["exemplars"] == str(found)
+    assert {i.unit for i in root.inputs[:2]} == {A, B}
+    refused(capsys, "circuit", "tests/test_circuit.py:planted_model", "first:0", "--exemplars", str(found),
+            "--photos", str(planted_folder), "--out", str(tmp_path / "out"), match="is not one of them")
+    assert not (tmp_path / "out").exists()
+
+
+def test_concept_pages_built_from_the_concepts_before_open_in_a_browser(planted, planted_folder, first_concepts,
+                                                                        tmp_path, chromium):
+    """concepts --circuits --circuits-from DIR: each concept's page shows the earlier concepts that
+    build it, with their pictures and links to their pages; every picture loads in Chromium, as on
+    the page of a circuit built from concepts."""
+    out = tmp_path / "second-concepts"
+    convscope.concepts(planted, "second", planted_folder, out, concepts=3, k=2, samples=3000, epochs=30,
+                       method="sae", recipe=convscope.get_recipe("lucid", steps=4, size=32), workers=0,
+                       photo_batch=8, judge=planted, circuits=True, circuits_from=str(first_concepts),
+                       progress=False)
+    concepts = json.loads((out / "concepts.json").read_text())["concepts"]
+    circuit = concepts[0]["circuit"]
+    assert Path(circuit["input_concepts"]) == first_concepts.resolve() and circuit["input_layer"] == "first_act"
+    assert all(re.fullmatch(r"c\d{3}", i["name"]) for i in circuit["inputs"])
+    page = out / "concepts" / f"{concepts[0]['name']}.html"
+    text = page.read_text()
+    assert "Built from the concepts first-concepts of first_act" in text
+    links = re.findall(r'(?:href|src)="([^"#]+)"', text)
+    assert any("first-concepts/concepts/c0" in link for link in links)
+    for link in links:
+        assert (page.parent / link).resolve().is_file(), link
+    circuit_page = tmp_path / "circuit"
+    convscope.circuit(planted, f"{out}:c000", photos=planted_folder, from_concepts=str(first_concepts),
+                      out=circuit_page, top=3, progress=False)
+    loaded = ("return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0) "
+              "&& document.images.length")
+    for shown in (page, circuit_page / "index.html"):
+        chromium.get(shown.as_uri())
+        deadline = time.time() + 20
+        while not chromium.execute_script(loaded) and time.time() < deadline:
+            time.sleep(0.2)
+        assert chromium.execute_script(loaded), shown

@@ -25,7 +25,9 @@ def circuit_key(model: VisionModel, target: str, photos: PhotosLike, spec: Circu
             "from_layer": spec.from_layer, "top": spec.top, "depth": spec.depth, "expand": spec.expand,
             "photos_top": spec.photos_top, "method": spec.method, "ig_steps": spec.ig_steps,
             "random_orders": spec.random_orders, "seed": spec.seed, "recipe": spec.resolved.as_dict(),
-            "atlas": str(spec.atlas) if spec.atlas is not None else None}
+            "atlas": str(spec.atlas) if spec.atlas is not None else None,
+            "exemplars": str(spec.exemplars) if spec.exemplars is not None else None,
+            "from_concepts": spec.from_concepts}
 
 
 def write_circuit(out: str | Path, result: Circuit) -> Path:

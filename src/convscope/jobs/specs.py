@@ -108,6 +108,9 @@ class ConceptsSpec(Spec):
                                    "before that build its direction most on its top photos (integrated gradients), "
                                    "and the share its top 8 inputs explain beside 8 random ones (one more pass over "
                                    "the photos)")
+    circuits_from: str | None = option(None, "with circuits: build each concept from the concepts of this concepts "
+                                             "folder (of an earlier layer) instead of the units of the main layer "
+                                             "before", metavar="DIR")
     recipe: Recipe | str = option(DEFAULT_RECIPE, "how each concept's direction is rendered", flag=False)
     batch: int = option(32, "concepts rendered together", minimum=1)
     photo_batch: int = option(32, "photos per forward pass", minimum=1)

@@ -307,6 +307,9 @@ class CircuitSpec(UnitPicturesOptions):
                          minimum=1)
     photos_top: int = option(16, "the target's top photos (by its activation) that the attribution and the "
                                  "ablations run on", minimum=1)
+    exemplars: str | Path | None = option(None, "a finished exemplars folder (of any photo folder) to take the top "
+                                                "photos of unit targets from, by mean activation, up to as many as it "
+                                                "keeps (the baselines still come from the photos)", metavar="DIR")
     method: str = option("integrated-gradients", "the attribution: integrated-gradients (adds up exactly, up to "
                                                  "its steps) or gradient-x-activation (one gradient, cheaper)",
                          choices=lambda: ATTRIBUTIONS)

@@ -5,6 +5,7 @@ use relative links only, so the site works opened from disk with nothing fetched
 """
 from __future__ import annotations
 
+import os
 from html import escape
 from pathlib import Path
 from urllib.parse import quote
@@ -143,11 +144,29 @@ def _linked_unit(layer: str, unit: int, shown: set[str], caption: str) -> str:
             f"alt=\"{label}\"></a><figcaption>{label}<br>{caption}</figcaption></figure>")
 
 
-def circuit_section(circuit: dict, shown: set[str]) -> str:
-    """"Built from" and "feeds" on a unit page (see ``methods.circuits.unit_summary``)."""
+def _linked_concept(folder: str, name: str, page_dir: Path, caption: str) -> str:
+    """A concept of another concepts folder: its picture and caption, linked to its page (relative
+    to ``page_dir``, the folder of the page that shows it)."""
+    target = Path(folder) / "concepts"
+    picture = quote(Path(os.path.relpath(target / f"{name}.png", page_dir)).as_posix())
+    href = quote(Path(os.path.relpath(target / f"{name}.html", page_dir)).as_posix())
+    label = f"{escape(Path(folder).name)}:{escape(name)}"
+    return (f"<figure><a href=\"{href}\"><img src=\"{picture}\" width=\"96\" height=\"96\" alt=\"{label}\"></a>"
+            f"<figcaption>{label}<br>{caption}</figcaption></figure>")
+
+
+def circuit_section(circuit: dict, shown: set[str], page_dir: Path | None = None) -> str:
+    """"Built from" and "feeds" on a unit or concept page (see ``methods.circuits.unit_summary``);
+    inputs that are concepts of another folder are linked relative to ``page_dir``."""
     source = circuit["input_layer"]
-    inputs = "".join(_linked_unit(source, i["unit"], shown, f"{i['attribution']:+.3f}, {i['sign']}")
-                     for i in circuit["inputs"])
+    folder = circuit.get("input_concepts")
+    if folder is not None and page_dir is not None:
+        inputs = "".join(_linked_concept(folder, i["name"], page_dir, f"{i['attribution']:+.3f}, {i['sign']}")
+                         for i in circuit["inputs"])
+        source = f"the concepts {Path(folder).name} of {source}"
+    else:
+        inputs = "".join(_linked_unit(source, i["unit"], shown, f"{i['attribution']:+.3f}, {i['sign']}")
+                         for i in circuit["inputs"])
     share, chance = circuit["top_share"], circuit["random_share"]
     verdict = (f"its top 8 inputs explain {share:.0%} of it ({chance:.0%} for 8 random ones)" if share >= 0.5 else
                f"not a small circuit: its top 8 inputs explain only {share:.0%} of it ({chance:.0%} for 8 random ones)")

@@ -109,7 +109,8 @@ def _trust_line(concept: ConceptRecord) -> str:
             f"{'-' if choice is None else f'{choice:.2f}'} &middot; {escape(concept.trust['verdict']['verdict'])}</p>")
 
 
-def _concept_page(record: ConceptsRecord, concept: ConceptRecord) -> str:
+def _concept_page(record: ConceptsRecord, concept: ConceptRecord, page_dir: Path) -> str:
+    """Concept ``concept``'s page, written into ``page_dir``."""
     name, count = concept.name, len(record.concepts)
     i = concept.index
     nav = ("<nav><a href=\"../index.html\">all concepts</a>"
@@ -131,7 +132,7 @@ def _concept_page(record: ConceptsRecord, concept: ConceptRecord) -> str:
             + (f"<div class=\"strip\"><img src=\"{name}.photos.png\" alt=\"top photos of {name}\"></div><p>{files}</p>"
                if concept.photos else "<p>never active on the photos</p>")
             + (words_section(concept.words) if concept.words else "")
-            + (circuit_section(concept.circuit, set()) if concept.circuit else "")
+            + (circuit_section(concept.circuit, set(), page_dir) if concept.circuit else "")
             + (trust_note(record.trust if isinstance(record.trust, dict) else None) + trust_section(name, concept.trust)
                if concept.trust is not None else "")
             + (f"<h2>Classes it drives most</h2><p>The mean fall of each class's logit over held-out photos when "
@@ -158,7 +159,7 @@ def write_concepts_pages(out: Path, record: ConceptsRecord) -> Path:
             f"</select></div><div class=\"cards\" id=\"cards\">{cards}</div><script>{SORT_SCRIPT}</script>"
             f"<script type=\"application/json\" id=\"record\">{json.dumps({'measures': record.measures.to_json()})}</script>")
     for concept in record.concepts:
-        write_text(out / "concepts" / f"{concept.name}.html", _concept_page(record, concept))
+        write_text(out / "concepts" / f"{concept.name}.html", _concept_page(record, concept, (out / "concepts").resolve()))
     index = out / "index.html"
     write_text(index, page(f"{record.model} concepts of {record.layer}", body))
     return index

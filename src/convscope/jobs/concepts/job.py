@@ -30,7 +30,7 @@ from convscope.jobs.specs import ConceptsSpec
 from convscope.methods.circuits.unit_summary import SUMMARY_PHOTOS, ConceptCircuits, UnitCircuits
 from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import deletion_check, removal_effects, sobol_importance
-from convscope.methods.concepts.folder import CONCEPTS_FILE, DICTIONARY_FILE, concept_name
+from convscope.methods.concepts.folder import CONCEPTS_FILE, DICTIONARY_FILE, ConceptFolder, concept_name
 from convscope.methods.concepts.measures import dictionary_similarity, stability
 from convscope.methods.concepts.record import (
     ClassWeighing,
@@ -277,8 +277,9 @@ def _circuits(model: VisionModel, layer: str, dictionary: ConceptDictionary, sha
     with no main layer before it."""
     if not UnitCircuits.possible(model, layer) or gathered.photo_means is None or not gathered.readable:
         return {}
-    measurer = ConceptCircuits(model, layer, dictionary.atoms, PhotoFolder(shards.root, workers, names=shards.files),
-                               spec.seed)
+    inputs = ConceptFolder.open(spec.circuits_from, model) if spec.circuits_from is not None else None
+    measurer = ConceptCircuits(model, layer, dictionary, PhotoFolder(shards.root, workers, names=shards.files),
+                               spec.seed, inputs)
     count = min(SUMMARY_PHOTOS, len(gathered.readable))
     found = {}
     for k in range(dictionary.concepts):

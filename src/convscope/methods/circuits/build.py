@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from convscope.data.atlas_folder import atlas_pictures
+from convscope.data.exemplar_crops import ExemplarIndex
 from convscope.data.objective_photos import ObjectivePhotos, ObjectivePhotosPass
 from convscope.data.photo_pass import run_pass
-from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, PhotoSource, as_source
+from convscope.data.photo_sources import PHOTO_BATCH, PhotoFolder, PhotosLike, PhotoSource, as_source
 from convscope.engine.objectives import unit_objective
 from convscope.engine.render import LoopSpec, render
 from convscope.errors import ImageInputError, OutOfRangeError
@@ -60,20 +62,55 @@ def layer_chain(model: VisionModel, target: CircuitTarget, spec: CircuitSpec,
     return chain
 
 
-def _top_photos(kept: ObjectivePhotos, target: CircuitTarget, depth: int, chain: list[str], count: int) -> list[int]:
-    """The indices of the ``count`` photos that raise the target most: the root's from the pass's
-    objective, a deeper node's (a unit of ``chain[depth - 1]``) from that layer's unit exemplars."""
+def _top_photos(run: CircuitRun, target: CircuitTarget, depth: int) -> tuple[PhotoSource, list[int]]:
+    """Where the target's top photos are, and their indices there: for a unit of a layer the run's
+    exemplars folder holds, its photos of highest mean activation there; else the ``photos_top``
+    photos that raise the target most in the run's pass (the root's from the pass's objective, a
+    deeper node's, a unit of ``chain[depth - 1]``, from that layer's unit exemplars).
+
+    Raises:
+        OutOfRangeError: fewer photos than asked for could be read.
+    """
+    count = run.spec.photos_top
+    exemplars = run.exemplars
+    if exemplars is not None and target.unit is not None and target.unit[0] in exemplars.index.layers:
+        photos = exemplars.index.layers[target.unit[0]]["mean_photos"][target.unit[1]]
+        return exemplars.source, [int(p) for p in photos if int(p) >= 0][:count]
     if depth == 0:
-        photos = kept.best_photos[0]
+        photos = run.kept.best_photos[0]
     else:
         assert target.unit is not None
-        photos = kept.units.results[chain[depth - 1]].mean_photos[target.unit[1]]
+        photos = run.kept.units.results[run.chain[depth - 1]].mean_photos[target.unit[1]]
     chosen = [int(p) for p in photos if int(p) >= 0][:count]
     if len(chosen) < count:
         raise OutOfRangeError(f"only {len(chosen)} photos could be read for the top {count} photos of "
                               f"{target.label}: give a folder of more photos, or a smaller {{photos_top}}",
                               options=["photos_top"])
-    return chosen
+    return run.source, chosen
+
+
+@dataclass(frozen=True)
+class ExemplarPhotos:
+    """An exemplars folder, and its photos as a source to read them from."""
+
+    index: ExemplarIndex
+    source: PhotoSource
+
+    @classmethod
+    def open(cls, folder: str | Path, model: VisionModel, target: CircuitTarget) -> "ExemplarPhotos":
+        """The exemplars in ``folder``, for a unit target of a layer they hold.
+
+        Raises:
+            ImageInputError: no finished exemplars of this network there.
+            OutOfRangeError: a target that is not a unit, or of a layer the folder does not hold.
+        """
+        index = ExemplarIndex.open(folder, model)
+        if target.unit is None or target.unit[0] not in index.layers:
+            held = ", ".join(index.layers)
+            raise OutOfRangeError(f"the exemplars in {folder} hold the top photos of the units of {held}; "
+                                  f"{target.label} is not one of them: give a unit of those layers, or run exemplars "
+                                  "with its layer", options=["exemplars"])
+        return cls(index, PhotoFolder(index.root, names=index.record.files))
 
 
 def _images(model: VisionModel, source: PhotoSource, photos: list[int]) -> torch.Tensor:
@@ -107,8 +144,8 @@ def _usual(kept: ObjectivePhotos, target: CircuitTarget, depth: int, chain: list
 @dataclass
 class CircuitRun:
     """What every node of one circuit shares: the network, the photos and what their pass kept,
-    the input layer of each depth, the options, the input concepts (None: units) and the time
-    of each part so far."""
+    the input layer of each depth, the options, the input concepts (None: units), the time of
+    each part so far, and the exemplars folder the units' top photos come from (None: the pass)."""
 
     model: VisionModel
     source: PhotoSource
@@ -117,6 +154,7 @@ class CircuitRun:
     spec: CircuitSpec
     concepts: ConceptFolder | None
     seconds: dict[str, float]
+    exemplars: ExemplarPhotos | None = None
 
 
 def _node(run: CircuitRun, target: CircuitTarget, depth: int) -> CircuitNode:
@@ -125,7 +163,7 @@ def _node(run: CircuitRun, target: CircuitTarget, depth: int) -> CircuitNode:
     model, source, kept, chain, spec, concepts, seconds = (run.model, run.source, run.kept, run.chain, run.spec,
                                                            run.concepts, run.seconds)
     started = time.perf_counter()
-    photos = _top_photos(kept, target, depth, chain, spec.photos_top)
+    source, photos = _top_photos(run, target, depth)
     link = Link(model, target.objective, chain[depth])
     images = _images(model, source, photos)
     acts = link.read(images)  # the inputs, the target and, for a unit, where it peaks: one pass
@@ -208,6 +246,7 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
     """
     root = parse_target(model, target)
     concepts = ConceptFolder.open(spec.from_concepts, model) if spec.from_concepts is not None else None
+    exemplars = ExemplarPhotos.open(spec.exemplars, model, root) if spec.exemplars is not None else None
     chain = layer_chain(model, root, spec, concepts)
     source = as_source(photos)
     if len(source) < spec.photos_top:
@@ -223,7 +262,7 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
     if state.read == 0:
         raise ImageInputError(f"none of the {len(source)} photos could be read: give a folder of PNG or JPEG photos")
     kept: ObjectivePhotos = state.part.kept
-    run = CircuitRun(model, source, kept, chain, spec, concepts, seconds)
+    run = CircuitRun(model, source, kept, chain, spec, concepts, seconds, exemplars)
     planned = sum(spec.expand ** d for d in range(len(chain)))
     nodes: list[CircuitNode] = []
     frontier = [root]
@@ -242,14 +281,15 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
     feeds = None
     if fed_layer is not None:
         assert root.unit is not None
-        images = _images(model, source, _top_photos(kept, root, 0, chain, spec.photos_top))
+        images = _images(model, *_top_photos(run, root, 0))
         feeds = unit_feeds(model, fed_layer, root.unit[1], images, float(kept.mean(fed_layer)[root.unit[1]]), spec.top)
     settings = {"target": target, "from_layer": chain[0], "from_concepts": spec.from_concepts, "layers": chain,
                 "top": spec.top, "depth": spec.depth,
                 "expand": spec.expand, "photos_top": spec.photos_top, "method": spec.method,
                 "ig_steps": spec.ig_steps, "random_orders": spec.random_orders, "seed": spec.seed,
                 "recipe": spec.resolved.name, "steps": spec.resolved.steps,
-                "atlas": str(spec.atlas) if spec.atlas is not None else None}
+                "atlas": str(spec.atlas) if spec.atlas is not None else None,
+                "exemplars": str(spec.exemplars) if spec.exemplars is not None else None}
     seconds["feeds"] = time.perf_counter() - started
     result = Circuit(model.name, root.key, spec.method, settings, nodes, feeds, photos_read=state.read,
                      seconds=seconds)

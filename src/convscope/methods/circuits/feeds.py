@@ -1,5 +1,6 @@
-"""What a unit feeds: the units of the next main layer and the classes whose activation falls
-most when the unit is set to its baseline (the folder's mean) on the photos that excite it."""
+"""What a unit (or a concept) feeds: the units of the next main layer and the classes whose
+activation falls most when the unit is set to its baseline (the folder's mean), or the concept's
+code to the baseline's, on the photos that excite it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,17 +39,25 @@ def unit_feeds(model: VisionModel, layer: str, unit: int, images: torch.Tensor, 
     most, and the ``top`` // 2 it suppresses most, on ``images`` (its top photos), whose maps of
     ``layer`` as the network uses them are ``maps`` when the caller has them."""
     info = model.layer(layer)
-    following = next_main_layer(model, info.name)
+    if maps is None:
+        with torch.no_grad(), Probe(model, [info.name]) as probe:
+            maps = info.as_used(probe(images)[info.name])
+    ablated = maps.clone()
+    ablated[:, unit] = baseline
+    return feeds_of(model, info.name, images, maps, ablated, top)
+
+
+def feeds_of(model: VisionModel, layer: str, images: torch.Tensor, maps: torch.Tensor, ablated: torch.Tensor,
+             top: int) -> Feeds:
+    """The ``top`` units of the next main layer after ``layer`` and classes that fall most (and
+    the ``top`` // 2 that rise most) on ``images`` when ``layer`` outputs ``ablated`` in place of
+    its ``maps`` (both as the network uses them)."""
+    following = next_main_layer(model, layer)
     read = [name for name in (following, model.logits_layer) if name is not None]
     if not read:
         return Feeds(None, [], [])
     with torch.no_grad():
-        if maps is None:
-            with Probe(model, [info.name]) as probe:
-                maps = info.as_used(probe(images)[info.name])
-        ablated = maps.clone()
-        ablated[:, unit] = baseline
-        both = acts_with_input(model, read, info.name, torch.cat([maps, ablated]), torch.cat([images, images]))
+        both = acts_with_input(model, read, layer, torch.cat([maps, ablated]), torch.cat([images, images]))
         full = {name: value[:len(images)] for name, value in both.items()}
         cut = {name: value[len(images):] for name, value in both.items()}
     units: list[dict] = []

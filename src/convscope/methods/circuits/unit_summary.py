@@ -12,8 +12,13 @@ from convscope.data.photo_stats import PhotoStats, photo_statistics
 from convscope.engine.objectives import Objective, channel, direction
 from convscope.methods.circuits.ablation import random_orders, shares_lost
 from convscope.methods.circuits.attribution import attribute
-from convscope.methods.circuits.feeds import unit_feeds
+from convscope.methods.circuits.concept_inputs import to_concepts
+from convscope.methods.circuits.feeds import feeds_of, unit_feeds
 from convscope.methods.circuits.replaced import Link
+from convscope.methods.circuits.targets import input_layer_for
+from convscope.methods.concepts.dictionary import ConceptDictionary
+from convscope.methods.concepts.effects import position_codes
+from convscope.methods.concepts.folder import ConceptFolder, concept_name
 from convscope.models.base import VisionModel
 
 SUMMARY_PHOTOS = 8  # top photos per unit
@@ -30,9 +35,11 @@ def as_used_mean(model: VisionModel, stats: PhotoStats, layer: str) -> torch.Ten
 
 
 def brief_inputs(model: VisionModel, objective: Objective, input_layer: str, images: torch.Tensor,
-                 baseline: torch.Tensor, usual: float, seed: int) -> tuple[dict, dict[str, torch.Tensor]]:
-    """The strongest inputs of ``objective`` among the units of ``input_layer`` on ``images`` (its
-    top photos), and the shares its top SUMMARY_TOP inputs and as many random ones explain.
+                 baseline: torch.Tensor, usual: float, seed: int,
+                 concepts: ConceptFolder | None = None) -> tuple[dict, dict[str, torch.Tensor]]:
+    """The strongest inputs of ``objective`` among the units of ``input_layer`` (or the concepts
+    of ``concepts``, learned on it) on ``images`` (its top photos), and the shares its top
+    SUMMARY_TOP inputs and as many random ones explain.
 
     Args:
         model: the network.
@@ -42,6 +49,7 @@ def brief_inputs(model: VisionModel, objective: Objective, input_layer: str, ima
         baseline: (C,) the input layer's mean over the folder.
         usual: the target's mean over the folder.
         seed: the random sets' seed.
+        concepts: the input layer's concepts, as the inputs in place of its units.
     Returns:
         The summary, and the photos' outputs of the input layer and the target's layers.
     """
@@ -49,15 +57,19 @@ def brief_inputs(model: VisionModel, objective: Objective, input_layer: str, ima
     acts = link.read(images)  # one pass gives the inputs, the target and the maps the feeds start from
     attribution = attribute(link, images, baseline, steps=SUMMARY_STEPS, batch=len(images) * SUMMARY_STEPS,
                             read=link.input_maps(acts))
+    if concepts is not None:
+        attribution = to_concepts(attribution, concepts)
     values = attribution.values
     order = values.argsort(descending=True)[:SUMMARY_TOP].tolist()
     shares = shares_lost(link, images, attribution,
                          [order, *random_orders(len(values), SUMMARY_RANDOM, len(order), seed)], usual)
-    summary = {"input_layer": input_layer, "photos": len(images),
-               "inputs": [{"unit": u, "attribution": float(values[u]),
-                           "sign": "excites" if attribution.gradient[u] >= 0 else "inhibits"} for u in order[:SHOWN]],
-               "top_share": shares[0], "random_share": sum(shares[1:]) / SUMMARY_RANDOM,
-               "completeness_error": attribution.completeness_error}
+    inputs = [{"unit": u, "attribution": float(values[u]), "sign": "excites" if attribution.gradient[u] >= 0
+               else "inhibits", **({"name": concept_name(u)} if concepts is not None else {})} for u in order[:SHOWN]]
+    summary: dict = {"input_layer": input_layer, "photos": len(images), "inputs": inputs, "top_share": shares[0],
+                     "random_share": sum(shares[1:]) / SUMMARY_RANDOM,
+                     "completeness_error": attribution.completeness_error}
+    if concepts is not None:
+        summary["input_concepts"] = str(concepts.root.resolve())
     return summary, acts
 
 
@@ -97,21 +109,37 @@ class UnitCircuits:
 
 class ConceptCircuits:
     """Measures the brief circuit of any concept of a dictionary learned on ``layer``: its target is
-    its direction (the objective its picture maximizes), its top photos those of highest mean code."""
+    its direction (the objective its picture maximizes), its top photos those of highest mean code,
+    its inputs the units of the main layer before, or the concepts of ``inputs`` (a concepts folder
+    of an earlier layer)."""
 
-    def __init__(self, model: VisionModel, layer: str, atoms: torch.Tensor, photos: PhotoSource, seed: int) -> None:
-        self.model, self.photos, self.seed, self.atoms = model, photos, seed, atoms
+    def __init__(self, model: VisionModel, layer: str, dictionary: ConceptDictionary, photos: PhotoSource, seed: int,
+                 inputs: ConceptFolder | None = None) -> None:
+        self.model, self.photos, self.seed, self.inputs = model, photos, seed, inputs
+        self.dictionary = dictionary.to(model.device)
         self.layer = model.layer(layer).name
-        self.input_layer = model.earlier_main_layers(self.layer)[-1]
+        self.input_layer = input_layer_for(model, self.layer, inputs.layer if inputs is not None else None)
         self.stats = photo_statistics(model, [self.layer, self.input_layer], photos, top=1)
 
     def measure(self, concept: int, top_photos: list[int]) -> dict:
         """The concept's inputs (the strongest by attribution, with their sign), the shares its top
-        inputs and random ones explain, and the completeness error, on ``top_photos`` (indices)."""
-        model = self.model
+        inputs and random ones explain, the completeness error, and the units and classes it feeds
+        (its code set to the baseline's at every position), on ``top_photos`` (indices)."""
+        model, info = self.model, self.model.layer(self.layer)
         images = torch.cat([self.photos.image(model, p) for p in top_photos]).to(model.device)
-        atom = self.atoms[concept].float().cpu()
+        atom = self.dictionary.atoms[concept].float().cpu()
         usual = float(self.stats[self.layer].read.running_mean.float() @ atom)  # the direction reads the layer as read
-        return brief_inputs(model, direction(self.layer, atom), self.input_layer, images,
-                            as_used_mean(model, self.stats[self.input_layer], self.input_layer), usual,
-                            self.seed + concept)[0]
+        result, acts = brief_inputs(model, direction(self.layer, atom), self.input_layer, images,
+                                    as_used_mean(model, self.stats[self.input_layer], self.input_layer), usual,
+                                    self.seed + concept, self.inputs)
+        maps = info.as_used(acts[self.layer]).float()
+        if maps.dim() == 4:
+            mean = as_used_mean(model, self.stats[self.layer], self.layer).float().to(maps.device)
+            column = (self.dictionary.decode(torch.eye(self.dictionary.concepts, device=maps.device)[concept:concept + 1])
+                      - self.dictionary.decode(torch.zeros(1, self.dictionary.concepts, device=maps.device)))[0]
+            change = position_codes(self.dictionary, maps)[:, concept] - self.dictionary.encode(mean[None])[0, concept]
+            fed = feeds_of(model, self.layer, images, maps, maps - change[:, None] * column.view(1, -1, 1, 1), SHOWN)
+            result["feeds_layer"] = fed.layer
+            result["feeds"] = [{"unit": u["unit"], "drop": u["drop"]} for u in fed.units if u["drop"] > 0][:SHOWN]
+            result["classes"] = [{"index": c["index"], "name": c["name"], "drop": c["drop"]} for c in fed.classes[:3]]
+        return result
