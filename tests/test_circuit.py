@@ -277,8 +277,6 @@ def test_a_concept_is_a_target_and_concepts_build_concepts(planted, planted_fold
 def test_bad_concept_circuits_get_one_line(planted_folder, first_concepts, second_concepts, tmp_path, capsys):
     model = "tests/test_circuit.py:planted_model"
     out = tmp_path / "out"
-    refused(capsys, "circuit", model, f"second:{C}", "--from-concepts", str(first_concepts), "--depth", "2",
-            "--photos", str(planted_folder), "--out", str(out), match="--from-concepts explains one layer")
     refused(capsys, "circuit", model, f"{first_concepts}:c000", "--from-concepts", str(second_concepts),
             "--photos", str(planted_folder), "--out", str(out), match="at or after the target's layer")
     refused(capsys, "circuit", model, f"{second_concepts}:c099", "--photos", str(planted_folder), "--out", str(out),
@@ -352,3 +350,19 @@ def test_concept_pages_built_from_the_concepts_before_open_in_a_browser(planted,
         while not chromium.execute_script(loaded) and time.time() < deadline:
             time.sleep(0.2)
         assert chromium.execute_script(loaded), shown
+
+
+def test_a_graph_goes_from_concepts_to_the_units_that_build_them(planted, planted_folder, first_concepts, tmp_path):
+    """With --from-concepts and --depth 2, the root is built from concepts, and each of its
+    strongest concepts from the units of the layer before."""
+    out = tmp_path / "graph"
+    built = convscope.circuit(planted, f"second:{C}", photos=planted_folder, from_concepts=str(first_concepts),
+                              depth=2, expand=2, top=3, out=out, progress=False)
+    root, deeper = built.nodes[0], built.nodes[1:]
+    assert root.concepts == "first-concepts" and deeper
+    assert all(n.key.startswith("first-concepts:c") and n.concepts is None and n.depth == 1 for n in deeper)
+    assert {n.key for n in deeper} <= {root.input_key(i.unit) for i in root.inputs}
+    assert all(n.input_layer == built.settings["layers"][1] for n in deeper)
+    edges = built.edges
+    assert any(e["to"].startswith("first-concepts:") and not e["from"].startswith("first-concepts:") for e in edges)
+    assert (out / "graph.png").is_file() and all(n.completeness_error < 0.05 for n in built.nodes)

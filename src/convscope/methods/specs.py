@@ -299,7 +299,8 @@ class CircuitSpec(UnitPicturesOptions):
                                           "before the target's; any layer before it, inside blocks too)",
                                     metavar="LAYER", flag=False)
     from_concepts: str | None = option(None, "a concepts folder of an earlier layer: the target is built from its "
-                                             "concepts instead of the layer's units (with depth 1)", metavar="DIR")
+                                             "concepts instead of the layer's units (with depth, the concepts are "
+                                             "built from the units of the layers before)", metavar="DIR")
     top: int = option(8, "the strongest inputs of each node: shown, and ablated in order", minimum=1)
     depth: int = option(1, "layers of inputs: 2 or more also expands the strongest inputs of each input into a graph",
                         minimum=1, maximum=MAX_CIRCUIT_DEPTH)
@@ -319,12 +320,6 @@ class CircuitSpec(UnitPicturesOptions):
     batch: int = option(16, "photos (or points of a photo's path) per forward pass", minimum=1)
     seed: int = option(0, "random seed of the pictures and of the random orders")
 
-    def check(self) -> None:
-        """Resolves the recipe once; refuses concepts as inputs with a depth above 1."""
-        super().check()
-        if self.from_concepts is not None and self.depth > 1:
-            raise OutOfRangeError("{from_concepts} explains one layer of concepts: give {depth} 1",
-                                  options=["from_concepts", "depth"])
 
 
 CLASS_SOURCES = ("auto", "folder", "predictions")

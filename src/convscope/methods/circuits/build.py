@@ -30,7 +30,13 @@ from convscope.methods.circuits.concept_inputs import to_concepts
 from convscope.methods.circuits.feeds import unit_feeds
 from convscope.methods.circuits.replaced import Link
 from convscope.methods.circuits.result import Circuit, CircuitInput, CircuitNode
-from convscope.methods.circuits.targets import CircuitTarget, input_layer_for, parse_target, unit_target
+from convscope.methods.circuits.targets import (
+    CircuitTarget,
+    folder_concept,
+    input_layer_for,
+    parse_target,
+    unit_target,
+)
 from convscope.methods.circuits.where import around_peaks, peak_positions, where_picture
 from convscope.methods.concepts.folder import ConceptFolder
 from convscope.methods.specs import CircuitSpec
@@ -76,8 +82,8 @@ def _top_photos(run: CircuitRun, target: CircuitTarget, depth: int) -> tuple[Pho
     if exemplars is not None and target.unit is not None and target.unit[0] in exemplars.index.layers:
         photos = exemplars.index.layers[target.unit[0]]["mean_photos"][target.unit[1]]
         return exemplars.source, [int(p) for p in photos if int(p) >= 0][:count]
-    if depth == 0:
-        photos = run.kept.best_photos[0]
+    if depth == 0 or target.pass_index:
+        photos = run.kept.best_photos[target.pass_index]
     else:
         assert target.unit is not None
         photos = run.kept.units.results[run.chain[depth - 1]].mean_photos[target.unit[1]]
@@ -135,8 +141,8 @@ def _where(model: VisionModel, target: CircuitTarget, attribution: Attribution, 
 
 def _usual(kept: ObjectivePhotos, target: CircuitTarget, depth: int, chain: list[str]) -> float:
     """The target's mean over the folder."""
-    if depth == 0:
-        return kept.objective_mean(0)
+    if depth == 0 or target.pass_index:
+        return kept.objective_mean(target.pass_index)
     assert target.unit is not None
     return float(kept.units.results[chain[depth - 1]].running_mean[target.unit[1]])
 
@@ -160,8 +166,8 @@ class CircuitRun:
 def _node(run: CircuitRun, target: CircuitTarget, depth: int) -> CircuitNode:
     """One node explained by the units of the layer of its depth (or by the run's concepts of
     it), on its top photos (the time of its attribution and ablation is added to the run's)."""
-    model, source, kept, chain, spec, concepts, seconds = (run.model, run.source, run.kept, run.chain, run.spec,
-                                                           run.concepts, run.seconds)
+    model, source, kept, chain, spec, seconds = run.model, run.source, run.kept, run.chain, run.spec, run.seconds
+    concepts = run.concepts if depth == 0 else None  # concepts are the first layer of inputs; deeper ones are units
     started = time.perf_counter()
     source, photos = _top_photos(run, target, depth)
     link = Link(model, target.objective, chain[depth])
@@ -254,7 +260,10 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
                               f"asked for: give more photos or a smaller {{photos_top}}", options=["photos_top"])
     fed_layer = root.unit[0] if root.unit is not None and root.unit[0] != model.logits_layer else None
     mean_layers = [*chain, *([fed_layer] if fed_layer is not None else [])]
-    plan = ObjectivePhotosPass((root.objective,), {layer: model.layer(layer).channels for layer in chain[:-1]},
+    expanded_concepts = [folder_concept(model, concepts, k, 1 + k) for k in range(concepts.count)] \
+        if concepts is not None and len(chain) > 1 else []
+    plan = ObjectivePhotosPass((root.objective, *[t.objective for t in expanded_concepts]),
+                               {layer: model.layer(layer).channels for layer in chain[:-1]},
                                {layer: model.layer(layer).channels for layer in mean_layers}, spec.photos_top)
     started = time.perf_counter()
     state = run_pass(model, source, plan, batch=min(spec.batch, PHOTO_BATCH), progress=stage("photos", progress))
@@ -274,8 +283,12 @@ def build_circuit(model: VisionModel, target: str, photos: PhotosLike, spec: Cir
             if progress is not None:
                 progress("nodes", len(nodes), planned)
             known = {n.key for n in nodes} | {t.key for t in following}
+            if depth + 1 == len(chain):
+                continue
             strongest = [i for i in node.inputs[:spec.expand] if i.attribution > 0]  # the first of the ablation order
-            following += [t for t in (unit_target(model, input_layer, i.unit) for i in strongest) if t.key not in known]
+            expanded = [expanded_concepts[i.unit] if node.concepts else unit_target(model, input_layer, i.unit)
+                        for i in strongest]
+            following += [t for t in expanded if t.key not in known]
         frontier = following
     started = time.perf_counter()
     feeds = None

@@ -22,7 +22,8 @@ NOT_PER_PHOTO = ("diversity(", "alignment(", "channel_interpolate(")  # objectiv
 class CircuitTarget:
     """A target: its objective (one value per photo), a readable label, the unit it is (layer
     and channel) when it is one unit or class, the shallowest layer it reads, and for a concept
-    its name (``concepts-head:c012``) and picture."""
+    its name (``concepts-head:c012``) and picture; and where the circuit's photo pass keeps its
+    top photos (``pass_index``: the root's objective, or a concept's direction)."""
 
     objective: Objective
     label: str
@@ -30,6 +31,7 @@ class CircuitTarget:
     layer: str
     name: str | None = None
     picture: Path | None = None
+    pass_index: int = 0  # its objective's place in the circuit's photo pass (0: the root's)
 
     @property
     def key(self) -> str:
@@ -92,13 +94,17 @@ def concept_number(folder: ConceptFolder, text: str) -> int:
 
 
 def concept_target(model: VisionModel, folder: str | Path, text: str) -> CircuitTarget:
-    """The target of a concept of a concepts folder: its direction at the layer it was learned on
-    (the objective its picture maximizes)."""
+    """The target of a concept of a concepts folder, named by ``text`` (``c012``)."""
     found = ConceptFolder.open(folder, model)
-    k = concept_number(found, text)
-    name = f"{found.root.name}:{concept_name(k)}"
-    return CircuitTarget(direction(found.layer, found.dictionary.atoms[k]), f"{found.layer} concept {name}", None,
-                         model.layer(found.layer).name, name, found.picture_path(k))
+    return folder_concept(model, found, concept_number(found, text))
+
+
+def folder_concept(model: VisionModel, folder: ConceptFolder, concept: int, pass_index: int = 0) -> CircuitTarget:
+    """The target of concept ``concept`` of ``folder``: its direction at the layer it was learned on
+    (the objective its picture maximizes), its top photos at ``pass_index`` of the photo pass."""
+    name = f"{folder.root.name}:{concept_name(concept)}"
+    return CircuitTarget(direction(folder.layer, folder.dictionary.atoms[concept]), f"{folder.layer} concept {name}",
+                         None, model.layer(folder.layer).name, name, folder.picture_path(concept), pass_index)
 
 
 def input_layer_for(model: VisionModel, target_layer: str, given: str | None) -> str:
