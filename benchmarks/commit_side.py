@@ -1,6 +1,7 @@
 """convscope against another checkout of itself, side by side in one run: the convscope sides of
 sections 1 (the article's grid, keras2016) and 10 (lucid and maco), each in fresh processes that
-alternate the two trees, so a change of the code is measured against what it replaced.
+alternate the two trees (``harness.alternate_timed``), so a change of the code is measured
+against what it replaced.
 
     python -m benchmarks.commit_side OTHER_SRC [--runs 3] [--quick]
 
@@ -17,6 +18,8 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from .harness import alternate_timed
 
 THIS_SRC = Path(__file__).resolve().parent.parent / "src"
 
@@ -59,6 +62,12 @@ def one_run(src: Path, case: tuple[str, str, int, int]) -> dict:
     return result
 
 
+def timed(src: Path, case: tuple[str, str, int, int]) -> tuple[float, list[float]]:
+    """One case in a fresh process from ``src``: the seconds it reported and its activations."""
+    result = one_run(src, case)
+    return result["seconds"], result["activations"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("other_src", type=Path)
@@ -69,13 +78,8 @@ def main() -> None:
     runs = 1 if args.quick else args.runs
     rows = []
     for case in cases:
-        times: dict[str, list[float]] = {"this": [], "other": []}
-        acts: dict[str, list[float]] = {}
-        for _ in range(runs):
-            for name, src in (("other", args.other_src.resolve()), ("this", THIS_SRC)):
-                result = one_run(src, case)
-                times[name].append(result["seconds"])
-                acts[name] = result["activations"]
+        times, acts = alternate_timed(runs, other=lambda: timed(args.other_src.resolve(), case),
+                                      this=lambda: timed(THIS_SRC, case))
         this, other = statistics.median(times["this"]), statistics.median(times["other"])
         worst = max(abs(a - b) / max(abs(b), 1e-6) for a, b in zip(acts["this"], acts["other"]))
         rows.append({"recipe": case[0], "layer": case[1], "units": case[2], "steps": case[3],

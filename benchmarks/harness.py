@@ -9,9 +9,11 @@ import subprocess
 import sys
 import time
 from datetime import date
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import torch
+
+Result = TypeVar("Result")
 
 
 class WithPreprocessing(torch.nn.Module):
@@ -39,6 +41,20 @@ def alternate(runs: int, **variants: Callable[[], object]) -> dict[str, list[flo
             fn()
             times[name].append(time.perf_counter() - start)
     return times
+
+
+def alternate_timed(runs: int, **variants: Callable[[], tuple[float, Result]]) -> tuple[dict[str, list[float]],
+                                                                                      dict[str, Result]]:
+    """``alternate`` for variants that time themselves (such as a fresh process that warms up,
+    times its own work and reports it): each in turn (A, B, A, B ...) ``runs`` times. Returns the
+    seconds each reported, and each one's last result."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    results: dict[str, Result] = {}
+    for _ in range(runs):
+        for name, fn in variants.items():
+            seconds, results[name] = fn()
+            times[name].append(seconds)
+    return times, results
 
 
 def median(values: Sequence[float]) -> float:
