@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -160,6 +161,11 @@ def test_hostile_names_are_escaped(tmp_path):
     assert logits["units"][0]["class_name"] == labels_of_hostile()[0]
     conv = atlas["layers"][0]["units"][0]
     assert len(conv["drives"]) == 3  # the last conv layer lists the classes it drives
+    index = (out / "index.html").read_text()
+    entries = json.loads(re.search(r'<script type="application/json" id="search-index">(.*?)</script>', index,
+                                   re.S).group(1))
+    found = [e for e in entries if "simple" in e["words"].split()]  # a class's name finds its unit, and its drivers
+    assert "logits:1 (plain & simple)" in [e["title"] for e in found] and len(found) >= 2
 
 
 def labels_of_hostile() -> list[str]:

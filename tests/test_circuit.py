@@ -281,6 +281,8 @@ def test_bad_concept_circuits_get_one_line(planted_folder, first_concepts, secon
             "--photos", str(planted_folder), "--out", str(out), match="at or after the target's layer")
     refused(capsys, "circuit", model, f"{second_concepts}:c099", "--photos", str(planted_folder), "--out", str(out),
             match="is not a concept of")
+    refused(capsys, "circuit", "efficientnet-lite0", f"{second_concepts}:c000", "--photos", str(planted_folder),
+            "--out", str(out), match="are of planted, not efficientnet-lite0")
     refused(capsys, "circuit", model, f"second:{C}", "--from-concepts", str(first_concepts), "--from", "second",
             "--photos", str(planted_folder), "--out", str(out), match="are of first_act, not second")
     assert not out.exists()
