@@ -16,7 +16,7 @@ from .circuits_real import circuits_markdown
 from .concept_sizes import sizes_markdown
 from .gpu_report import gpu_markdown, profile_markdown
 from .halving_side import halving_markdown
-from .harness import machine
+from .harness import machine, merged
 from .labels_real import labels_markdown
 from .modern_report import modern_markdown
 from .ray_photos import ray_photos_markdown
@@ -188,7 +188,8 @@ def not_run_without(variable: str) -> str:
 
 def concept_sizes_section(lab: Lab) -> dict:
     """Section 20, over the photo folder ``CONCEPT_PHOTOS`` names (real photos: the measures mean
-    little on the sample photos' crops)."""
+    little on the sample photos' crops). ``CONCEPT_ROWS`` (such as ``nmf:1024``, comma-separated)
+    reruns only those dictionaries and keeps the other rows of the results file."""
     import tempfile
 
     from .concept_sizes import main as sizes_main
@@ -196,9 +197,18 @@ def concept_sizes_section(lab: Lab) -> dict:
     photos = os.environ.get("CONCEPT_PHOTOS")
     if not photos:
         return {"concept_sizes": not_run_without("CONCEPT_PHOTOS")}
+    keys = [k.split(":") for k in os.environ.get("CONCEPT_ROWS", "").split(",") if k]
     sizes, methods = ([32, 64], ["nmf"]) if lab.quick else ([32, 64, 256, 1024], ["nmf", "sae"])
     with tempfile.TemporaryDirectory() as folder:
-        return {"concept_sizes": sizes_main(Path(photos), Path(folder), sizes, methods, 4 if lab.quick else 8)}
+        if not keys:
+            return {"concept_sizes": sizes_main(Path(photos), Path(folder), sizes, methods, 4 if lab.quick else 8)}
+        runs = [sizes_main(Path(photos), Path(folder), [int(size)], [method], 8) for method, size in keys]
+    previous = lab.previous.get("concept_sizes")
+    result = dict(previous) if isinstance(previous, dict) else dict(runs[0])
+    rows = merged(result.get("rows", []), [row for run in runs for row in run["rows"]],
+                  lambda row: f"{row['method']}:{row['concepts']}")
+    result["rows"] = sorted(rows, key=lambda row: (row["method"], row["concepts"]))
+    return {"concept_sizes": result}
 
 
 def circuits_section(lab: Lab) -> dict:
@@ -267,14 +277,14 @@ def halving_section(lab: Lab) -> dict:
     """Section 18; ``HALVING_ROWS`` (row keys such as ``vgg16:conv3_1:lucid:512``, comma-separated)
     reruns only those rows and keeps the others of the results file (``--out``'s JSON), each with
     the machine that ran it."""
+    from .halving_side import key_of
     from .halving_side import main as halving_main
-    from .halving_side import merged
 
     keys = [k for k in os.environ.get("HALVING_ROWS", "").split(",") if k]
     rows = halving_main(lab.quick, keys)
     if not keys:
         return {"halving": rows}
-    return {"halving": merged(lab.previous.get("halving", []), rows)}
+    return {"halving": merged(lab.previous.get("halving", []), rows, key_of)}
 
 
 SECTIONS = {

@@ -176,13 +176,6 @@ def main(quick: bool, keys: list[str] | None = None) -> list[dict]:
     return rows
 
 
-def merged(earlier: list[dict], rerun: list[dict]) -> list[dict]:
-    """Earlier rows with those of the same key replaced by the rerun's, new keys appended."""
-    fresh = {key_of(r): r for r in rerun}
-    kept = [fresh.pop(key_of(r), r) for r in earlier]
-    return kept + list(fresh.values())
-
-
 if __name__ == "__main__":
     print(json.dumps(main(len(sys.argv) > 1 and sys.argv[1] == "quick")))
 

@@ -57,6 +57,14 @@ def alternate_timed(runs: int, **variants: Callable[[], tuple[float, Result]]) -
     return times, results
 
 
+def merged(earlier: list[dict], rerun: list[dict], key: Callable[[dict], str]) -> list[dict]:
+    """A section's earlier rows with those of the same ``key`` replaced by the rerun's, new keys
+    appended (a section that reruns some of its rows keeps the others)."""
+    fresh = {key(r): r for r in rerun}
+    kept = [fresh.pop(key(r), r) for r in earlier]
+    return kept + list(fresh.values())
+
+
 def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
