@@ -23,6 +23,7 @@ from convscope.jobs.atlas.store import same_tree
 from convscope.jobs.job_folder import JobFolderError
 from convscope.pages.atlas_site import render_index
 from convscope.runtime.record import RecordError
+from helpers import assert_one_line_error
 
 SMALL = ["--layers", "stem,block1", "--steps", "3", "--size", "48", "--batch", "16", "--seed", "4"]
 ARTIFACTS = Path(os.environ.get("CONVSCOPE_TEST_ARTIFACTS", Path(__file__).parent.parent / "test-artifacts"))
@@ -90,6 +91,29 @@ def test_kill_9_then_resume_gives_the_same_atlas(tmp_path, clean_atlas):
     assert result.returncode == 0, result.stderr
     assert f"({56 - finished} rendered now" in result.stdout
     assert same_tree(out, clean_atlas) == []
+
+
+def test_an_atlas_rendered_in_parts_ends_as_one_run(tmp_path, clean_atlas):
+    """--units renders only the batches that hold those units; the site shows them; a run without
+    --units completes the atlas to the files of one clean run."""
+    out = tmp_path / "atlas"
+    part = subprocess.run([*atlas_command(out), "--units", "20", "--json"], capture_output=True, text=True,
+                          timeout=600)
+    assert part.returncode == 0, part.stderr
+    data = json.loads(part.stdout)
+    assert (data["units"], data["present"], data["rendered"]) == (56, 24, 24)  # stem's batch 16-31, block1's 16-23
+    atlas = json.loads((out / "atlas.json").read_text())
+    assert [[u["channel"] for u in layer["units"]] for layer in atlas["layers"]] == [list(range(16, 32)),
+                                                                                   list(range(16, 24))]
+    index = (out / "index.html").read_text()
+    assert "16 of 32 rendered" in index and "8 of 24 rendered" in index
+    for link in re.findall(r'href="([^"#]+)"', index):
+        assert (out / link).is_file(), link
+    whole = subprocess.run(atlas_command(out), capture_output=True, text=True, timeout=600)
+    assert whole.returncode == 0 and "(32 rendered now, 24 already there)" in whole.stdout, whole.stdout
+    assert same_tree(out, clean_atlas) == []
+    refused = subprocess.run([*atlas_command(tmp_path / "other"), "--units", "99"], capture_output=True, text=True)
+    assert_one_line_error(refused, "beyond every layer's units")
 
 
 def test_a_last_batch_too_small_for_the_trust_controls_joins_the_one_before():

@@ -13,6 +13,7 @@ from convscope.cli.common import (
     fail,
     load_model,
     parse_size,
+    parse_units,
     plural,
     progress_bar,
     ray_runner,
@@ -40,7 +41,8 @@ def cmd_atlas(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     api.check_output_dir(args.out)
-    spec = spec_from_args(api.AtlasSpec, args, recipe=cli_recipe(args))
+    units = tuple(parse_units(args.units)) if args.units else ()
+    spec = spec_from_args(api.AtlasSpec, args, recipe=cli_recipe(args), units=units)
     if args.photos is not None:
         api.check_photo_folder(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
@@ -69,10 +71,13 @@ def cmd_atlas(args: argparse.Namespace) -> None:
             bar.close()
     warn_skipped(summary.skipped_photos)
     data = {"out": str(summary.root), "index": str(summary.root / "index.html"), "units": summary.units,
-            "rendered": summary.rendered, "layers": summary.layers, "skipped_photos": len(summary.skipped_photos)}
-    already = summary.units - summary.rendered
+            "present": summary.present, "rendered": summary.rendered, "layers": summary.layers,
+            "skipped_photos": len(summary.skipped_photos)}
+    already = summary.present - summary.rendered
+    left = summary.units - summary.present
     emit(args, data, f"{data['index']}: {plural(summary.units, 'unit')} in {plural(len(summary.layers), 'layer')} "
                      f"({summary.rendered} rendered now" + (f", {already} already there)" if already else ")")
+         + (f"; {left} still to render (run again without --units)" if left else "")
          + (f"; {plural(len(summary.skipped_photos), 'unreadable photo')} skipped" if summary.skipped_photos else ""))
 
 
@@ -167,6 +172,8 @@ def cmd_twins(args: argparse.Namespace) -> None:
 def atlas_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("model_name", metavar="MODEL", nargs="?", default=api.DEFAULT_MODEL, help=MODEL_HELP)
     p.add_argument("--out", required=True, help="output folder (resumable: run again to continue)")
+    p.add_argument("--units", help="render now only the batches that hold these units of each layer, e.g. 0-31 (the "
+                   "atlas shows what is rendered; a run without --units completes it)")
 
 
 def activation_atlas_arguments(p: argparse.ArgumentParser) -> None:

@@ -31,6 +31,9 @@ class AtlasSpec(Spec):
     """The options of ``atlas`` (see ``convscope.atlas``)."""
 
     layers: tuple[str, ...] = option((), "the layers (default: every layer, logits included)")
+    units: tuple[int, ...] = option((), "render now only the batches that hold these units of each layer (the atlas "
+                                        "shows what is rendered; a later run without them completes it, to the same "
+                                        "files as one run)", flag=False)
     recipe: Recipe | str = option(DEFAULT_RECIPE, "how the units are rendered", flag=False)
     photos: str | None = option(None, "a folder of your own photos for the statistics and, with enough photos, each "
                                       "unit's trust measures (its one picture as the reference); read with its "
@@ -53,9 +56,12 @@ class AtlasSpec(Spec):
     wait: bool = option(False, WAIT_HELP)
 
     def check(self) -> None:
-        """Resolves the recipe once; refuses a false-positive rate outside (0, 0.5)."""
+        """Resolves the recipe once; refuses a false-positive rate outside (0, 0.5) and a negative unit."""
         check_false_positive(self.false_positive)
         object.__setattr__(self, "recipe", resolve_recipe(self.recipe))
+        object.__setattr__(self, "units", tuple(int(u) for u in self.units))
+        if self.units and min(self.units) < 0:
+            raise OutOfRangeError(f"{{units}} are numbers from 0, got {min(self.units)}", options=["units"])
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,11 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def units_text(rendered: int, channels: int) -> str:
+    """A layer's unit count, or 'k of n rendered' for a layer the atlas holds in part."""
+    return str(channels) if rendered == channels else f"{rendered} of {channels} rendered"
+
+
 def verdicts_text(verdicts: dict | None) -> str:
     """A layer's verdict counts as 'shows / does not / cannot say', or a dash without trust."""
     return "-" if not verdicts else " / ".join(str(count) for count in verdicts.values())
@@ -52,7 +57,7 @@ def render_index(atlas: AtlasRecord) -> str:
     for layer in atlas.layers:
         anchor = quote(safe_name(layer.name))
         parts.append(f"<tr><td><a href=\"#{anchor}\">{escape(layer.name)}</a></td>"
-                     f"<td>{escape(layer.kind)}</td><td>{len(layer.units)}</td>"
+                     f"<td>{escape(layer.kind)}</td><td>{units_text(len(layer.units), layer.channels)}</td>"
                      f"<td>{escape(layer.read or 'as output')}</td>"
                      f"<td>{fmt(layer.median_ratio, 2)}</td><td>{fmt(layer.median_ratio_after, 2)}</td>"
                      f"<td>{fmt(layer.median_path_score, 2)}</td>"

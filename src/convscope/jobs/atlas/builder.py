@@ -86,9 +86,15 @@ class AtlasSummary:
     photos: int
     record: AtlasRecord  # every number of every unit, as atlas.json holds them
 
+    @property
+    def present(self) -> int:
+        """The units the folder holds now (fewer than ``units`` after a run with ``units``)."""
+        return sum(len(layer.units) for layer in self.record.layers)
+
     def _repr_html_(self) -> str:
         index = self.root / "index.html"
-        return fields_html(f"atlas: {index}", {"units": self.units, "rendered now": self.rendered,
+        return fields_html(f"atlas: {index}", {"units": self.units, "in the folder": self.present,
+                                                "rendered now": self.rendered,
                                                 "layers": ", ".join(self.layers), "photos": self.photos,
                                                 "unreadable photos": len(self.skipped_photos)})
 
@@ -217,6 +223,10 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
     names = [model.layer(name).name for name in (spec.layers or default_layers(model, seen))]
     for name in names:
         channel(name, 0).validate(model, seen)
+    widest = max(model.layers[n].channels for n in names)
+    if spec.units and min(spec.units) >= widest:
+        raise OutOfRangeError(f"{{units}} {min(spec.units)} and above are beyond every layer's units (the widest has "
+                              f"{widest}, 0..{widest - 1})", options=["units"])
     photos = photo_source(spec.photos, spec.workers, photo_runner)
     trust = TrustSettings(load_judge(spec.judge, model), trials_for(spec.trials, len(photos), 1), references=1,
                           false_positive=spec.false_positive) if spec.photos is not None else None
@@ -242,7 +252,7 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
     try:
         folder = JobFolder(out, config, key_file=CONFIG, wait=spec.wait, replace=spec.force, generated=GENERATED,
                            hint=batch_hint)
-        plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust, circuits, labels)
+        plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust, circuits, labels, set(spec.units))
         rendered, record = _build(model, folder, plan, runner, progress or (lambda *_: None))
     finally:
         runner.close()
@@ -253,7 +263,8 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
 class AtlasPlan:
     """What an atlas run renders and measures, resolved from its spec: the layers, the recipe,
     seed and batch, the photos, the exemplars folder, the trust settings (None: not measured),
-    whether the units' circuits are measured, and the labels' settings (None: not measured)."""
+    whether the units' circuits are measured, the labels' settings (None: not measured), and the
+    units whose batches are rendered now (empty: all)."""
 
     names: list[str]
     rec: Recipe
@@ -264,21 +275,22 @@ class AtlasPlan:
     trust: TrustSettings | None
     circuits: bool
     labels: LabelsSpec | None
+    units: set[int]  # render only the batches that hold these units (empty: every batch)
 
 
 def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: BatchRunner,
            report: AtlasProgress) -> tuple[int, AtlasRecord]:
     """The job proper, under the folder's lock; returns how many units it rendered, and atlas.json."""
     names, rec, seed, batch, photos = plan.names, plan.rec, plan.seed, plan.batch, plan.photos
-    total = sum(model.layers[n].channels for n in names)
     rendered = 0
     with folder:
         store = AtlasStore(folder.root)
         store.remove_partial_files()
         done = sum(store.is_done(n, c) for n in names for c in range(model.layers[n].channels))
-        report(done, total, None)
         jobs = [BatchJob(n, tuple(units)) for n in names for units in unit_batches(model.layers[n].channels, batch)
-                if not all(store.is_done(n, u) for u in units)]
+                if not all(store.is_done(n, u) for u in units) and (not plan.units or plan.units & set(units))]
+        total = done + sum(not store.is_done(job.layer, u) for job in jobs for u in job.units)
+        report(done, total, None)
         contexts: dict[str, LayerContext] = {}
         kernels: dict[str, list[Picture]] = {}
         for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
@@ -395,7 +407,7 @@ def _collect(store: AtlasStore, model: VisionModel, names: Sequence[str], config
     layers = []
     for name in names:
         info = model.layers[name]
-        units = [store.read_record(name, c) for c in range(info.channels)]
+        units = [store.read_record(name, c) for c in range(info.channels) if store.is_done(name, c)]
         entry = AtlasLayer(name=name, kind=info.kind, channels=info.channels, shape=list(info.shape),
                            median_ratio=median_of(u.ratio for u in units), units=units)
         if "trust" in config:
