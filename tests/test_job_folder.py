@@ -127,8 +127,10 @@ def test_every_folder_command_follows_the_umask(tmp_path, photo_folder):
         "circuit": ["circuit", "efficientnet-lite0", "block2:3", "--photos", str(photo_folder), "--out",
                     str(tmp_path / "circuit"), "--photos-top", "2", "--top", "2", "--depth", "2", "--ig-steps", "2",
                     *small],
+        "labels": ["labels", "efficientnet-lite0", "block2", "--photos", str(photo_folder), "--out",
+                   str(tmp_path / "labels"), "--units", "0-3", "--min-photos", "3", "--permutations", "99"],
     }
-    # one process runs the six jobs (a umask is a process's setting), so torch and the network load once
+    # one process runs the seven jobs (a umask is a process's setting), so torch and the network load once
     script = ("import json, os, sys\nfrom convscope.cli import main\nos.umask(0o002)\n"
               "print(json.dumps([main(argv) for argv in json.loads(sys.argv[1])]))")
     done = subprocess.run([sys.executable, "-c", script, json.dumps(list(runs.values()))], capture_output=True,
