@@ -13,7 +13,7 @@ $(BIN)/python:
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[test,ray,atlas,docs]'
+	$(BIN)/python -m pip install --quiet -e '.[test,ray,atlas,docs,serve]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -17,7 +17,8 @@ from convscope.runtime.progress import Bar
 pytestmark = pytest.mark.fast  # `make check` runs this file
 
 
-COMMANDS_WITHOUT_A_FUNCTION = {"models", "demo", "activation-atlas"}  # models.available(); the demo is a tour
+# models.available(); the demo is a tour; serve is a front end of its own
+COMMANDS_WITHOUT_A_FUNCTION = {"models", "demo", "activation-atlas", "serve"}
 
 
 def test_dir_shows_exactly_the_public_api_and_every_name_is_documented():

@@ -19,10 +19,13 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
     from convscope.api.circuits import circuit
     from convscope.api.defaults import CIRCUIT_OUT, GPUS_PER_TASK, TRUST_OUT
     from convscope.api.front_end import (
+        atlas_layers,
         check_output_dir,
         check_output_image,
         check_photo_folder,
+        check_port,
         recipe_from,
+        require_serve,
         save_with_importance,
         steps_strip,
     )
@@ -39,6 +42,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
         trust,
         twins,
     )
+    from convscope.data.atlas_folder import safe_name
     from convscope.data.layer_files import layer_file
     from convscope.data.photo_sources import PhotoSource, photo_source
     from convscope.engine.objective_text import parse_objective
@@ -61,6 +65,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
         ConceptsSpec,
         ExemplarsSpec,
         LabelsJobSpec,
+        ServeSpec,
         TrustSpec,
     )
     from convscope.methods.accentuation import accentuate, caricature
@@ -108,7 +113,9 @@ __all__ = [
     "NEEDS_WEIGHTS", "PRECISIONS", "PhotoSource", "Picture", "RECIPES", "RECIPE_SETTINGS", "RECIPE_USES",
     "RecipeSettings", "RecipeUses", "Recipe", "SELECT_RULES", "Spec", "SpecType",
     "VisionModel", "available", "builtin_photo", "builtin_photos", "check_output_dir", "check_output_image",
-    "check_photo_folder", "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
+    "check_photo_folder",
+    "atlas_layers", "safe_name", "ServeSpec", "check_port", "require_serve",
+    "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
     "load_architecture", "load_photo", "parse_objective", "photo_source", "recipe_from", "require_umap",
     "resolve_device", "save_with_importance", "size_text", "spec_options", "steps_strip", "stitch",
     "write_explanation", "write_json",

@@ -4,14 +4,18 @@ files beside a result written after it. Front ends import these from ``convscope
 nothing below it."""
 from __future__ import annotations
 
+import importlib.util
+import socket
 from pathlib import Path
 
 from convscope.data.photo_stream import photo_files
 from convscope.engine.recipes import Recipe, get_recipe
 from convscope.engine.spectrum import load_spectrum
-from convscope.errors import ImageInputError
+from convscope.errors import ImageInputError, MissingExtraError, OutOfRangeError
 from convscope.io.files import check_alpha_format, check_output_folder, image_format
 from convscope.io.picture import Picture, labelled, row, stitch
+from convscope.jobs.atlas.builder import default_layers
+from convscope.models.base import VisionModel
 
 
 def recipe_from(name: str | Recipe, **options: object) -> Recipe:
@@ -92,3 +96,30 @@ def save_with_importance(picture: Picture, out: Path, alpha: bool, importance: b
     if not importance:
         return {}
     return {"importance_map": str(picture.importance_picture().save(out.with_name(f"{out.stem}.importance.png")))}
+
+
+def atlas_layers(model: VisionModel, recipe: Recipe | str) -> list[str]:
+    """The layers an atlas of ``model`` holds by default when rendered with ``recipe``."""
+    return default_layers(model, get_recipe(recipe).view_hw(model.input_size))
+
+
+def require_serve() -> None:
+    """Raises a one-line error that says how to install the explorer's web framework, when it is missing."""
+    for module in ("starlette", "uvicorn"):
+        if importlib.util.find_spec(module) is None:
+            raise MissingExtraError(f"the explorer runs on Starlette and uvicorn, and {module} is not installed: "
+                                    "pip install 'convscope[serve]'")
+
+
+def check_port(host: str, port: int) -> None:
+    """Refuses a port that cannot be listened on at ``host`` (in use, or not allowed).
+
+    Raises:
+        OutOfRangeError: the port is taken or refused.
+    """
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise OutOfRangeError(f"cannot listen on {host}:{port} ({error.strerror or error}): give another {{port}}, "
+                                  "or stop what uses it", options=["port"]) from error

@@ -13,6 +13,7 @@ from convscope.cli import (
     layer_commands,
     photo_commands,
     pictures,
+    serve_command,
     trust_command,
 )
 from convscope.cli.flags import Command
@@ -31,6 +32,7 @@ COMMANDS: list[Command] = [
     *trust_command.COMMANDS,
     *circuit_command.COMMANDS,
     *labels_command.COMMANDS,
+    *serve_command.COMMANDS,
 ]
 """Every command, in the order ``convscope`` and ``--help`` list them."""
 

@@ -34,6 +34,8 @@ class AtlasSpec(Spec):
     units: tuple[int, ...] = option((), "render now only the batches that hold these units of each layer (the atlas "
                                         "shows what is rendered; a later run without them completes it, to the same "
                                         "files as one run)", flag=False)
+    render_layers: tuple[str, ...] = option((), "of the layers, render now only these (default: all; the others "
+                                                "later, into the same atlas)", flag=False)
     recipe: Recipe | str = option(DEFAULT_RECIPE, "how the units are rendered", flag=False)
     photos: str | None = option(None, "a folder of your own photos for the statistics and, with enough photos, each "
                                       "unit's trust measures (its one picture as the reference); read with its "
@@ -174,3 +176,21 @@ class LabelsJobSpec(LabelsSpec):
 
     force: bool = option(False, "replace labels of other settings in the output folder")
     wait: bool = option(False, WAIT_HELP)
+
+
+@dataclass(frozen=True)
+class ServeSpec(Spec):
+    """The options of ``serve``: the workspace the explorer keeps its work in, where it listens,
+    and how the units it shows are rendered (an atlas of the workspace, built on demand)."""
+
+    folder: str = option("explore", "the workspace folder: what the explorer computes is kept there, in the files the "
+                                    "commands write (its atlas is atlas/), and a restart goes on from it",
+                         metavar="DIR")
+    host: str = option("127.0.0.1", "the address to listen on (127.0.0.1: this machine only)")
+    port: int = option(8000, "the port to listen on", minimum=1, maximum=65535)
+    recipe: Recipe | str = option(DEFAULT_RECIPE, "how units are rendered", flag=False)
+    batch: int = option(32, "units optimized together (part of the atlas's settings)", minimum=1)
+    seed: int = option(0, "the seed of the pictures")
+    workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
+    export: str | None = option(None, "write what the workspace holds as pages that need no server into this "
+                                      "folder, and stop", metavar="DIR")

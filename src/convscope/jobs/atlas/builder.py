@@ -252,7 +252,8 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
     try:
         folder = JobFolder(out, config, key_file=CONFIG, wait=spec.wait, replace=spec.force, generated=GENERATED,
                            hint=batch_hint)
-        plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust, circuits, labels, set(spec.units))
+        now = {model.layer(name).name for name in spec.render_layers}
+        plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust, circuits, labels, set(spec.units), now)
         rendered, record = _build(model, folder, plan, runner, progress or (lambda *_: None))
     finally:
         runner.close()
@@ -264,7 +265,7 @@ class AtlasPlan:
     """What an atlas run renders and measures, resolved from its spec: the layers, the recipe,
     seed and batch, the photos, the exemplars folder, the trust settings (None: not measured),
     whether the units' circuits are measured, the labels' settings (None: not measured), and the
-    units whose batches are rendered now (empty: all)."""
+    units whose batches and the layers that are rendered now (empty: all)."""
 
     names: list[str]
     rec: Recipe
@@ -276,6 +277,7 @@ class AtlasPlan:
     circuits: bool
     labels: LabelsSpec | None
     units: set[int]  # render only the batches that hold these units (empty: every batch)
+    render_layers: set[str]  # render only these of the layers now (empty: all)
 
 
 def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: BatchRunner,
@@ -288,7 +290,8 @@ def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: Batch
         store.remove_partial_files()
         done = sum(store.is_done(n, c) for n in names for c in range(model.layers[n].channels))
         jobs = [BatchJob(n, tuple(units)) for n in names for units in unit_batches(model.layers[n].channels, batch)
-                if not all(store.is_done(n, u) for u in units) and (not plan.units or plan.units & set(units))]
+                if not all(store.is_done(n, u) for u in units) and (not plan.units or plan.units & set(units))
+                and (not plan.render_layers or n in plan.render_layers)]
         total = done + sum(not store.is_done(job.layer, u) for job in jobs for u in job.units)
         report(done, total, None)
         contexts: dict[str, LayerContext] = {}

@@ -1,0 +1,53 @@
+"""``python -m convscope.app SETTINGS``: the explorer's process, started by ``convscope serve``
+with its settings resolved (one JSON argument: the network and how to load it, the photos, the
+recipe and its options, the other options of ``ServeSpec``). It loads the network, then serves the workspace until Ctrl-C, or with
+``export`` writes the workspace's pages and stops. Bad input gets one line and exit status 2."""
+from __future__ import annotations
+
+import json
+import sys
+
+import uvicorn
+
+from convscope import api
+from convscope.app.routes import create_app
+from convscope.app.worker import Worker
+from convscope.app.workspace import Workspace
+from convscope.errors import ConvscopeError
+
+
+def main(argv: list[str]) -> int:
+    """Runs the explorer with the settings ``argv[0]`` holds; returns the exit status."""
+    settings = json.loads(argv[0])
+    try:
+        options = {name: tuple(value) if isinstance(value, list) else value
+                   for name, value in settings["recipe"]["options"].items()}
+        spec = api.ServeSpec.of(None, **settings["spec"], recipe=api.recipe_from(settings["recipe"]["name"], **options))
+        api.check_photo_folder(settings["photos"])
+        workspace = Workspace(spec.folder, api.load(**settings["model"]), settings["photos"], spec)
+        if spec.export is not None:
+            out = workspace.export(spec.export)
+            print(f"the workspace {spec.folder} written as pages to {out}; open {out / 'atlas' / 'index.html'}")
+            return 0
+        serve(workspace, spec)
+        return 0
+    except ConvscopeError as error:
+        print(f"convscope: error: {error.worded(lambda name: '--' + name.replace('_', '-'))}", file=sys.stderr)
+        return 2
+
+
+def serve(workspace: Workspace, spec: api.ServeSpec) -> None:
+    """Serves the workspace until Ctrl-C; a job running then stops where it is (the atlas goes on
+    from its last finished unit at the next start)."""
+    worker = Worker()
+    app = create_app(workspace, worker, sorted({spec.host, "127.0.0.1", "localhost"}))
+    print(f"convscope explorer: http://{spec.host}:{spec.port}/ (the workspace is {spec.folder}; Ctrl-C stops it)",
+          file=sys.stderr)
+    try:
+        uvicorn.run(app, host=spec.host, port=spec.port, log_level="warning")
+    finally:
+        worker.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,149 @@
+"""The explorer's web app (Starlette): its pages, its JSON API and the workspace's files.
+
+- ``GET /``, ``/layer/{name}``, ``/render``: the pages (see ``views``).
+- ``GET /api/layers``, ``/api/layers/{name}/units``: the layers, and a layer's rendered units.
+- ``POST /api/jobs`` with JSON ``{"kind": "layer", "layer": NAME}`` or ``{"kind": "render",
+  "objective": TEXT, "steps": N}``: the job that computes it (the same job for the same work);
+  bad input gets status 400 and ``{"error": one line}``. JSON only, so a page of another site
+  cannot post a form here.
+- ``GET /api/jobs/{id}``, ``/api/jobs/{id}/events``: a job's state, and its progress as
+  server-sent events until it ends.
+- ``/atlas/...`` and ``/renders/...``: the workspace's files (read only).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from convscope import api
+from convscope.app import views
+from convscope.app.worker import Job, Worker
+from convscope.app.workspace import Workspace
+from convscope.errors import ConvscopeError
+
+EVENT_SECONDS = 0.25  # how often a job's events check its progress
+MAX_STEPS = 4096
+
+
+def bad(message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = None) -> Starlette:
+    """The app over ``workspace``, its heavy work run by ``worker``; it answers requests for
+    ``hosts`` only (default: this machine's names), so a page of another site cannot reach it
+    through a name that points here."""
+    model = workspace.model
+
+    def layer_of(name: str) -> str | None:
+        return name if name in workspace.layer_names else None
+
+    async def home(_request: Request) -> Response:
+        return HTMLResponse(views.home(model.name, workspace.photos, workspace.layers()))
+
+    async def layer_page(request: Request) -> Response:
+        name = layer_of(request.path_params["name"])
+        if name is None:
+            return HTMLResponse(views.not_found(f"no layer {request.path_params['name']!r}"), status_code=404)
+        return HTMLResponse(views.layer_grid(model.name, name, model.layer(name).channels, workspace.rendered(name),
+                                             api.safe_name(name)))
+
+    async def render_page(_request: Request) -> Response:
+        recipe = workspace.spec.recipe
+        return HTMLResponse(views.render_page(model.name, workspace.renders(),
+                                              recipe if isinstance(recipe, str) else recipe.name))
+
+    async def layers(_request: Request) -> Response:
+        return JSONResponse(workspace.layers())
+
+    async def layer_units(request: Request) -> Response:
+        name = layer_of(request.path_params["name"])
+        if name is None:
+            return JSONResponse({"error": f"no layer {request.path_params['name']!r}"}, status_code=404)
+        return JSONResponse({"layer": name, "rendered": workspace.rendered(name)})
+
+    async def post_job(request: Request) -> Response:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return bad("send the job as JSON (Content-Type: application/json)")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return bad("the body is not JSON")
+        if not isinstance(body, dict):
+            return bad("send a JSON object")
+        try:
+            job = _submit(workspace, worker, body)
+        except ConvscopeError as error:
+            return bad(str(error))
+        return JSONResponse(job.to_json())
+
+    async def job_state(request: Request) -> Response:
+        job = worker.jobs.get(request.path_params["id"])
+        return JSONResponse(job.to_json()) if job else JSONResponse({"error": "no such job"}, status_code=404)
+
+    async def job_events(request: Request) -> Response:
+        job = worker.jobs.get(request.path_params["id"])
+        if job is None:
+            return JSONResponse({"error": "no such job"}, status_code=404)
+        return StreamingResponse(_events(job, request), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store"})
+
+    async def no_icon(_request: Request) -> Response:
+        return Response(status_code=204)
+
+    routes = [Route("/", home), Route("/favicon.ico", no_icon), Route("/layer/{name:path}", layer_page),
+              Route("/render", render_page),
+              Route("/api/layers", layers), Route("/api/layers/{name:path}/units", layer_units),
+              Route("/api/jobs", post_job, methods=["POST"]), Route("/api/jobs/{id:path}/events", job_events),
+              Route("/api/jobs/{id:path}", job_state),
+              Mount("/atlas", StaticFiles(directory=workspace.atlas_dir, check_dir=False)),
+              Mount("/renders", StaticFiles(directory=workspace.renders_dir, check_dir=False))]
+    allowed = hosts or ["127.0.0.1", "localhost", "testserver"]
+    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed)])
+
+
+def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
+    """The job a request asks for.
+
+    Raises:
+        ConvscopeError: an unknown kind or layer, an objective that does not parse or reads an
+            unknown layer, steps out of range.
+    """
+    kind = body.get("kind")
+    if kind == "layer":
+        layer = str(body.get("layer", ""))
+        if layer not in workspace.layer_names:
+            raise ConvscopeError(f"no layer {layer!r}: the layers are {', '.join(workspace.layer_names)}")
+        return worker.submit(f"layer:{layer}", "layer", f"render {layer}",
+                             lambda progress: workspace.render_layer(layer, progress))
+    if kind == "render":
+        text, steps = str(body.get("objective", "")).strip(), body.get("steps", 128)
+        if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+            raise ConvscopeError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
+        objective = api.parse_objective(text)  # a bad objective is refused here, not in the worker
+        objective.validate(workspace.model, workspace.model.input_size)
+        return worker.submit(f"render:{objective}:{steps}", "render", f"render {objective}",
+                             lambda progress: workspace.render_objective(text, steps, progress))
+    raise ConvscopeError(f"unknown job kind {kind!r}: give \"layer\" or \"render\"")
+
+
+async def _events(job: Job, request: Request) -> AsyncIterator[str]:
+    """The job's state as server-sent events, each time it changes, until it ends or the page goes."""
+    last = None
+    while True:
+        state = job.to_json()
+        if state != last:
+            yield f"data: {json.dumps(state)}\n\n"
+            last = state
+        if job.finished or await request.is_disconnected():
+            return
+        await asyncio.sleep(EVENT_SECONDS)

@@ -1,0 +1,83 @@
+"""One worker thread for the explorer's torch work, off the request path. A job is keyed by what
+it computes, so two pages asking for the same thing share one run; a job goes on when the page
+that asked for it closes; progress is read by whoever asks."""
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Callable
+
+from convscope.errors import ConvscopeError
+
+Progress = Callable[[int, int], None]
+Work = Callable[[Progress], dict]
+
+
+@dataclass
+class Job:
+    """A piece of work: its id (its key), kind and title, its state ("queued", "running", "done"
+    or "failed"), its progress, and its result or error."""
+
+    id: str
+    kind: str
+    title: str
+    work: Work = field(repr=False)
+    state: str = "queued"
+    done: int = 0
+    total: int = 0
+    result: dict | None = None
+    error: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "kind": self.kind, "title": self.title, "state": self.state, "done": self.done,
+                "total": self.total, "result": self.result, "error": self.error}
+
+
+class Worker:
+    """Runs jobs one at a time in a thread of its own."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._loop, name="convscope-worker", daemon=True)
+        self._thread.start()
+
+    def submit(self, key: str, kind: str, title: str, work: Work) -> Job:
+        """The job that computes ``key``: the one queued, running or done for it already, or a new one
+        (a failed job is tried again)."""
+        with self._lock:
+            found = self.jobs.get(key)
+            if found is not None and found.state != "failed":
+                return found
+            job = Job(key, kind, title, work)
+            self.jobs[key] = job
+        self._queue.put(job)
+        return job
+
+    def stop(self) -> None:
+        """Ends the thread after the job it runs (the queued ones are dropped)."""
+        self._queue.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            job.state = "running"
+
+            def progress(done: int, total: int, job: Job = job) -> None:
+                job.done, job.total = done, total
+
+            try:
+                job.result = job.work(progress)
+                job.state = "done"
+            except ConvscopeError as error:
+                job.error, job.state = str(error), "failed"
+            except Exception as error:  # a job's failure is reported on its page, and the worker goes on
+                job.error, job.state = f"{type(error).__name__}: {error}", "failed"

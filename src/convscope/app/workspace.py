@@ -1,0 +1,78 @@
+"""The explorer's workspace folder: ``atlas/`` (an atlas of the network, as ``convscope atlas``
+writes it, rendered a layer at a time when the layer is first looked at) and ``renders/`` (the
+pictures of objectives rendered live and kept). A restart goes on from what the folder holds."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from convscope import api
+from convscope.app.worker import Progress
+
+ATLAS = "atlas"
+RENDERS = "renders"
+
+
+class Workspace:
+    """One network's workspace: its layers, what of them is rendered, and the work that fills it.
+
+    Args:
+        root: the folder.
+        model: the network.
+        photos: the photo folder the units' statistics, trust and labels come from.
+        spec: the explorer's options.
+    """
+
+    def __init__(self, root: str | Path, model: api.VisionModel, photos: str, spec: api.ServeSpec) -> None:
+        self.root, self.model, self.photos, self.spec = Path(root), model, photos, spec
+        self.atlas_dir, self.renders_dir = self.root / ATLAS, self.root / RENDERS
+        self.layer_names = api.atlas_layers(model, spec.recipe)
+
+    def layers(self) -> list[dict]:
+        """Each layer the atlas holds: its name, kind, units and how many are rendered."""
+        return [{"name": name, "kind": self.model.layer(name).kind, "units": self.model.layer(name).channels,
+                 "rendered": len(self.rendered(name))} for name in self.layer_names]
+
+    def rendered(self, layer: str) -> list[int]:
+        """The units of ``layer`` whose pictures and pages are in the atlas."""
+        folder = self.atlas_dir / "units" / api.safe_name(layer)
+        return sorted(int(p.stem) for p in folder.glob("[0-9][0-9][0-9][0-9].json")) if folder.is_dir() else []
+
+    def render_layer(self, layer: str, progress: Progress) -> dict:
+        """Renders and measures every unit of ``layer`` not yet in the atlas (batch by batch, so
+        the first units appear first); returns how many were rendered."""
+        units = self.model.layer(layer).channels
+        summary = api.atlas(self.model, self.atlas_dir, render_layers=(layer,), photos=self.photos,
+                            recipe=self.spec.recipe, batch=self.spec.batch, seed=self.spec.seed,
+                            workers=self.spec.workers, wait=True,
+                            progress=lambda _done, _total, _busy: progress(len(self.rendered(layer)), units))
+        return {"layer": layer, "rendered": summary.rendered}
+
+    def render_objective(self, text: str, steps: int, progress: Progress) -> dict:
+        """Renders an objective in the text form and keeps its picture in ``renders/``; returns
+        its name, file and activation."""
+        recipe = api.recipe_from(self.spec.recipe, steps=steps)
+        result = api.pictures(self.model, text, recipe=recipe, seed=self.spec.seed, progress=progress)
+        self.renders_dir.mkdir(parents=True, exist_ok=True)
+        number = len(list(self.renders_dir.glob("*.json")))
+        name = f"render{number:04d}"
+        result.pictures[0].save(self.renders_dir / f"{name}.png")
+        record = {"name": name, "objective": text, "steps": steps, "recipe": recipe.name,
+                  "activation": float(result.final[0]), "file": f"{RENDERS}/{name}.png"}
+        api.write_json(self.renders_dir / f"{name}.json", record)
+        return record
+
+    def renders(self) -> list[dict]:
+        """The renders kept, newest first."""
+        return [json.loads(p.read_text()) for p in sorted(self.renders_dir.glob("*.json"), reverse=True)]
+
+    def export(self, out: str | Path) -> Path:
+        """Writes what the workspace holds as pages that need no server: the atlas's site and the
+        renders; returns the index page."""
+        out = Path(out)
+        if self.atlas_dir.is_dir():
+            shutil.copytree(self.atlas_dir, out / ATLAS, dirs_exist_ok=True)
+        if self.renders_dir.is_dir():
+            shutil.copytree(self.renders_dir, out / RENDERS, dirs_exist_ok=True)
+        return out

@@ -1,0 +1,152 @@
+"""The explorer: its pages and API over a workspace (a planted network's units rendered on
+demand into an atlas the atlas command continues), one job for the same work, bad requests get
+one line, the command refuses bad input in one line, exports, and stops cleanly on Ctrl-C."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import convscope
+from convscope.app.routes import create_app
+from convscope.app.worker import Worker
+from convscope.app.workspace import Workspace
+from helpers import ROOT, assert_one_line_error, cli
+from trust_nets import planted_model, write_colour_photos
+
+PLANTED = "tests/trust_nets.py:planted_model"
+FAST = {"recipe": convscope.get_recipe("lucid", steps=4, size=32), "batch": 8}
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    return write_colour_photos(tmp_path_factory.mktemp("photos"), 20)
+
+
+@pytest.fixture(scope="module")
+def served(photos, tmp_path_factory):
+    from starlette.testclient import TestClient
+
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path_factory.mktemp("ws") / "workspace"), workers=0, **FAST)
+    workspace = Workspace(spec.folder, planted_model(), str(photos), spec)
+    worker = Worker()
+    with TestClient(create_app(workspace, worker)) as client:
+        yield client, workspace, worker
+    worker.stop()
+
+
+def finished(client, job: dict, seconds: float = 120) -> dict:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        state = client.get(f"/api/jobs/{job['id']}").json()
+        if state["state"] in ("done", "failed"):
+            return state
+        time.sleep(0.1)
+    raise AssertionError(f"{job['id']} did not end")
+
+
+def test_a_layer_renders_when_asked_and_its_unit_pages_are_the_atlas_s(served):
+    client, workspace, _worker = served
+    home = client.get("/")
+    assert home.status_code == 200 and 'href="/layer/conv3"' in home.text
+    assert client.get("/layer/conv3").status_code == 200 and client.get("/layer/nope").status_code == 404
+    first = client.post("/api/jobs", json={"kind": "layer", "layer": "conv3"}).json()
+    again = client.post("/api/jobs", json={"kind": "layer", "layer": "conv3"}).json()
+    assert first["id"] == again["id"] == "layer:conv3"  # two pages asking share one job
+    state = finished(client, first)
+    assert state["state"] == "done" and state["done"] == state["total"] == 5, state
+    assert client.get("/api/layers/conv3/units").json()["rendered"] == [0, 1, 2, 3, 4]
+    page = client.get("/atlas/units/conv3/0002.html")
+    assert page.status_code == 200 and "conv3:2" in page.text
+    assert client.get("/atlas/units/conv3/0002.thumb.png").headers["content-type"] == "image/png"
+    assert client.get("/atlas/../../etc/passwd").status_code == 404
+    assert [layer["rendered"] for layer in client.get("/api/layers").json() if layer["name"] == "conv3"] == [5]
+    events = client.get(f"/api/jobs/{first['id']}/events")
+    assert events.headers["content-type"].startswith("text/event-stream")
+    assert json.loads(events.text.strip().splitlines()[-1].removeprefix("data: "))["state"] == "done"
+
+
+def test_the_atlas_command_continues_the_workspace_s_atlas(served, photos):
+    """The workspace's atlas is an atlas of the same settings: the command completes it."""
+    client, workspace, _worker = served
+    finished(client, client.post("/api/jobs", json={"kind": "layer", "layer": "conv3"}).json())
+    summary = convscope.atlas(workspace.model, workspace.atlas_dir, photos=str(photos), workers=0, progress=False,
+                              **FAST)
+    assert summary.present == summary.units and summary.rendered == summary.units - 5
+
+
+def test_an_objective_renders_live_and_is_kept(served):
+    client, workspace, _worker = served
+    job = client.post("/api/jobs", json={"kind": "render", "objective": "conv3:1 - 0.5*conv3:2", "steps": 4}).json()
+    state = finished(client, job)
+    assert state["state"] == "done", state
+    record = state["result"]
+    assert client.get("/" + record["file"]).headers["content-type"] == "image/png"
+    kept = json.loads((workspace.renders_dir / f"{record['name']}.json").read_text())
+    assert kept == record and kept["steps"] == 4 and isinstance(kept["activation"], float)
+    assert "conv3:1 - 0.5*conv3:2" in client.get("/render").text
+
+
+@pytest.mark.parametrize("body, words", [
+    ({"kind": "layer", "layer": "nope"}, "no layer 'nope'"),
+    ({"kind": "render", "objective": "conv9:1"}, "unknown layer"),
+    ({"kind": "render", "objective": "conv3:1 +", "steps": 4}, ""),
+    ({"kind": "render", "objective": "conv3:1", "steps": 0}, "steps must be"),
+    ({"kind": "dream"}, "unknown job kind"),
+])
+def test_bad_requests_get_one_line(served, body, words):
+    client, _workspace, _worker = served
+    answer = client.post("/api/jobs", json=body)
+    assert answer.status_code == 400 and words in answer.json()["error"] and "\n" not in answer.json()["error"]
+
+
+def test_forms_of_other_sites_and_other_hosts_are_refused(served):
+    client, _workspace, _worker = served
+    assert client.post("/api/jobs", data={"kind": "layer", "layer": "conv3"}).status_code == 400
+    assert client.get("/", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_bad_serve_input_gets_one_line(tmp_path, photos):
+    assert_one_line_error(cli("serve", PLANTED, "--photos", str(tmp_path / "none")), "not found")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert_one_line_error(cli("serve", PLANTED, "--photos", str(photos), "--port", str(port), "--folder",
+                                  str(tmp_path / "ws")), "give another --port")
+    assert_one_line_error(cli("serve", PLANTED, "--photos", str(photos), "--port", "0"), "--port must be")
+
+
+def test_serve_exports_pages_and_stops_cleanly_on_ctrl_c(tmp_path, photos):
+    folder, out = tmp_path / "ws", tmp_path / "site"
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "convscope", "serve", PLANTED, "--photos", str(photos), "--folder",
+                               str(folder), "--port", str(port), "--steps", "4", "--size", "32", "--batch", "8",
+                               "--workers", "0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "convscope explorer: http://127.0.0.1" in server.stderr.readline()
+        import httpx2 as httpx
+
+        job = httpx.post(f"http://127.0.0.1:{port}/api/jobs", json={"kind": "layer", "layer": "conv3"}).json()
+        deadline = time.time() + 120
+        while httpx.get(f"http://127.0.0.1:{port}/api/jobs/{job['id']}").json()["state"] != "done":
+            assert time.time() < deadline
+            time.sleep(0.2)
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            os.kill(server.pid, signal.SIGKILL)
+    exported = cli("serve", PLANTED, "--photos", str(photos), "--folder", str(folder), "--steps", "4", "--size", "32",
+                   "--batch", "8", "--export", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert (out / "atlas" / "index.html").is_file() and (out / "atlas" / "units" / "conv3" / "0004.html").is_file()
