@@ -27,12 +27,13 @@ def main(argv: list[str]) -> int:
         workspace = Workspace(spec.folder, api.load(**settings["model"]), settings["photos"], spec)
         if spec.export is not None:
             out = workspace.export(spec.export)
-            print(f"the workspace {spec.folder} written as pages to {out}; open {out / 'atlas' / 'index.html'}")
+            sys.stdout.write(f"the workspace {spec.folder} written as pages to {out}; open "
+                             f"{out / 'atlas' / 'index.html'}\n")
             return 0
         serve(workspace, spec)
         return 0
     except ConvscopeError as error:
-        print(f"convscope: error: {error.worded(lambda name: '--' + name.replace('_', '-'))}", file=sys.stderr)
+        sys.stderr.write(f"convscope: error: {error.worded(lambda name: '--' + name.replace('_', '-'))}\n")
         return 2
 
 
@@ -41,8 +42,9 @@ def serve(workspace: Workspace, spec: api.ServeSpec) -> None:
     from its last finished unit at the next start)."""
     worker = Worker()
     app = create_app(workspace, worker, sorted({spec.host, "127.0.0.1", "localhost"}))
-    print(f"convscope explorer: http://{spec.host}:{spec.port}/ (the workspace is {spec.folder}; Ctrl-C stops it)",
-          file=sys.stderr)
+    sys.stderr.write(f"convscope explorer: http://{spec.host}:{spec.port}/ (the workspace is {spec.folder}; Ctrl-C "
+                     "stops it)\n")
+    sys.stderr.flush()
     try:
         uvicorn.run(app, host=spec.host, port=spec.port, log_level="warning")
     finally:

@@ -1,8 +1,10 @@
 """The explorer's workspace folder: ``atlas/`` (an atlas of the network, as ``convscope atlas``
 writes it, rendered a layer at a time when the layer is first looked at) and ``renders/`` (the
-pictures of objectives rendered live and kept). A restart goes on from what the folder holds."""
+pictures of objectives rendered live and kept, each named by its settings, so two explorers on
+one folder write the same file). A restart goes on from what the folder holds."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -55,9 +57,9 @@ class Workspace:
         recipe = api.recipe_from(self.spec.recipe, steps=steps)
         result = api.pictures(self.model, text, recipe=recipe, seed=self.spec.seed, progress=progress)
         self.renders_dir.mkdir(parents=True, exist_ok=True)
-        number = len(list(self.renders_dir.glob("*.json")))
-        name = f"render{number:04d}"
-        result.pictures[0].save(self.renders_dir / f"{name}.png")
+        settings = {"objective": text, "steps": steps, "recipe": recipe.as_dict(), "seed": self.spec.seed}
+        name = "render-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+        result.pictures[0].save(self.renders_dir / f"{name}.png")  # the same settings give the same file
         record = {"name": name, "objective": text, "steps": steps, "recipe": recipe.name,
                   "activation": float(result.final[0]), "file": f"{RENDERS}/{name}.png"}
         api.write_json(self.renders_dir / f"{name}.json", record)
@@ -65,7 +67,8 @@ class Workspace:
 
     def renders(self) -> list[dict]:
         """The renders kept, newest first."""
-        return [json.loads(p.read_text()) for p in sorted(self.renders_dir.glob("*.json"), reverse=True)]
+        kept = sorted(self.renders_dir.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        return [json.loads(p.read_text()) for p in kept]
 
     def export(self, out: str | Path) -> Path:
         """Writes what the workspace holds as pages that need no server: the atlas's site and the
