@@ -73,6 +73,15 @@ def test_a_layer_renders_when_asked_and_its_unit_pages_are_the_atlas_s(served):
     assert json.loads(events.text.strip().splitlines()[-1].removeprefix("data: "))["state"] == "done"
 
 
+def test_the_app_searches_the_rendered_units_by_name(served):
+    client, _workspace, _worker = served
+    assert client.get("/api/search", params={"q": ""}).json() == []
+    finished(client, client.post("/api/jobs", json={"kind": "layer", "layer": "conv3"}).json())
+    found = client.get("/api/search", params={"q": "conv3:2"}).json()
+    assert [(f["layer"], f["unit"]) for f in found] == [("conv3", 2)]
+    assert client.get(found[0]["page"]).status_code == 200 and 'id="search"' in client.get("/").text
+
+
 def test_the_atlas_command_continues_the_workspace_s_atlas(served, photos):
     """The workspace's atlas is an atlas of the same settings: the command completes it."""
     client, workspace, _worker = served

@@ -76,7 +76,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
     from convscope.methods.explain import explain
     from convscope.methods.filters import filter_grid as grid
     from convscope.methods.filters import visualize_filter as filter  # the command's name
-    from convscope.methods.labels.result import NO_LABEL, Labels
+    from convscope.methods.labels.result import NO_LABEL, Labels, matches, words_of
     from convscope.methods.labels.result import RULE as LABEL_RULE
     from convscope.methods.labels.result import SOURCES as LABEL_SOURCES
     from convscope.methods.objective_pictures import objective_pictures as pictures
@@ -114,7 +114,7 @@ __all__ = [
     "RecipeSettings", "RecipeUses", "Recipe", "SELECT_RULES", "Spec", "SpecType",
     "VisionModel", "available", "builtin_photo", "builtin_photos", "check_output_dir", "check_output_image",
     "check_photo_folder",
-    "atlas_layers", "safe_name", "ServeSpec", "check_port", "require_serve",
+    "atlas_layers", "safe_name", "ServeSpec", "check_port", "require_serve", "matches", "words_of",
     "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
     "load_architecture", "load_photo", "parse_objective", "photo_source", "recipe_from", "require_umap",
     "resolve_device", "save_with_importance", "size_text", "spec_options", "steps_strip", "stitch",

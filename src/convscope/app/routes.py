@@ -2,6 +2,7 @@
 
 - ``GET /``, ``/layer/{name}``, ``/render``: the pages (see ``views``).
 - ``GET /api/layers``, ``/api/layers/{name}/units``: the layers, and a layer's rendered units.
+- ``GET /api/search?q=TEXT``: the rendered units found by their name, label, classes.
 - ``POST /api/jobs`` with JSON ``{"kind": "layer", "layer": NAME}`` or ``{"kind": "render",
   "objective": TEXT, "steps": N}``: the job that computes it (the same job for the same work);
   bad input gets status 400 and ``{"error": one line}``. JSON only, so a page of another site
@@ -71,6 +72,9 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
             return JSONResponse({"error": f"no layer {request.path_params['name']!r}"}, status_code=404)
         return JSONResponse({"layer": name, "rendered": workspace.rendered(name)})
 
+    async def search(request: Request) -> Response:
+        return JSONResponse(workspace.search(request.query_params.get("q", "")))
+
     async def post_job(request: Request) -> Response:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return bad("send the job as JSON (Content-Type: application/json)")
@@ -102,7 +106,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
 
     routes = [Route("/", home), Route("/favicon.ico", no_icon), Route("/layer/{name:path}", layer_page),
               Route("/render", render_page),
-              Route("/api/layers", layers), Route("/api/layers/{name:path}/units", layer_units),
+              Route("/api/layers", layers), Route("/api/search", search), Route("/api/layers/{name:path}/units", layer_units),
               Route("/api/jobs", post_job, methods=["POST"]), Route("/api/jobs/{id:path}/events", job_events),
               Route("/api/jobs/{id:path}", job_state),
               Mount("/atlas", StaticFiles(directory=workspace.atlas_dir, check_dir=False)),

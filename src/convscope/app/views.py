@@ -58,10 +58,24 @@ def home(model: str, photos: str, layers: list[dict]) -> str:
                    for layer in layers)
     body = (f"<h1>{escape(model)}</h1><p>Photos: {escape(photos)}. A layer's units render when the layer is first "
             "opened, batch by batch, and are kept in the workspace's atlas; each unit's page is the atlas's (its "
-            "picture, top photos, trust and label). The atlas's index has a search box over units, labels and "
-            "classes.</p><table><tr><th>layer</th><th>kind</th><th>units</th><th>rendered</th></tr>"
+            "picture, top photos, trust and label).</p><p><input type=\"search\" id=\"search\" size=\"40\" "
+            "aria-label=\"search\" placeholder=\"search rendered units: block8:12, dog, tabby\"></p>"
+            "<ul id=\"found\"></ul><table><tr><th>layer</th><th>kind</th><th>units</th><th>rendered</th></tr>"
             f"{rows}</table>")
-    return page(f"{model}: layers", body)
+    script = """
+const box = document.getElementById('search'), found = document.getElementById('found');
+box.addEventListener('input', async () => {
+  const response = await fetch('/api/search?q=' + encodeURIComponent(box.value));
+  found.replaceChildren();
+  for (const unit of await response.json()){
+    const item = document.createElement('li'), link = document.createElement('a');
+    link.href = unit.page; link.textContent = unit.layer + ':' + unit.unit;
+    item.append(link, unit.label ? ' ' + unit.label + ' (AUC ' + unit.auc.toFixed(2) + ')' : '');
+    found.append(item);
+  }
+});
+"""
+    return page(f"{model}: layers", body, script)
 
 
 def layer_grid(model: str, layer: str, units: int, rendered: list[int], stem: str) -> str:

@@ -41,6 +41,28 @@ class Workspace:
         folder = self.atlas_dir / "units" / api.safe_name(layer)
         return sorted(int(p.stem) for p in folder.glob("[0-9][0-9][0-9][0-9].json")) if folder.is_dir() else []
 
+    def search(self, text: str, most: int = 50) -> list[dict]:
+        """The atlas's units found by ``text`` (see ``api.matches``: the start of words of a unit's
+        name, its label, the label's classes and the names above it, its class, the classes it
+        drives), those with a label first; each with its layer, unit, label and page."""
+        path = self.atlas_dir / "atlas.json"
+        if not text.strip() or not path.is_file():
+            return []
+        found = []
+        for layer in json.loads(path.read_text())["layers"]:
+            for unit in layer["units"]:
+                words = unit.get("words") or {}
+                labelled = bool(words.get("labelled"))
+                texts = [f"{unit['layer']}:{unit['channel']}", *([words["label"], *words["classes"],
+                                                                  *words.get("broader", [])] if labelled else []),
+                         *([unit["class_name"]] if unit.get("class_name") else []),
+                         *(d["name"] for d in unit.get("drives") or [])]
+                if api.matches(text, api.words_of(texts)):
+                    found.append({"layer": unit["layer"], "unit": unit["channel"],
+                                  "label": words["label"] if labelled else None, "auc": words.get("auc"),
+                                  "page": f"/{ATLAS}/units/{api.safe_name(unit['layer'])}/{unit['channel']:04d}.html"})
+        return sorted(found, key=lambda f: (f["label"] is None, -(f["auc"] or 0)))[:most]
+
     def render_layer(self, layer: str, progress: Progress) -> dict:
         """Renders and measures every unit of ``layer`` not yet in the atlas (batch by batch, so
         the first units appear first); returns how many were rendered."""
