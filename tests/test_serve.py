@@ -96,6 +96,7 @@ def test_an_objective_renders_live_and_is_kept(served):
     job = client.post("/api/jobs", json={"kind": "render", "objective": "conv3:1 - 0.5*conv3:2", "steps": 4}).json()
     state = finished(client, job)
     assert state["state"] == "done", state
+    assert state["preview"].startswith("renders/") and "step=4" in state["preview"]  # the last picture shown
     record = state["result"]
     assert client.get("/" + record["file"]).headers["content-type"] == "image/png"
     kept = json.loads((workspace.renders_dir / f"{record['name']}.json").read_text())
@@ -159,3 +160,13 @@ def test_serve_exports_pages_and_stops_cleanly_on_ctrl_c(tmp_path, photos):
                    "--batch", "8", "--export", str(out))
     assert exported.returncode == 0, exported.stderr
     assert (out / "atlas" / "index.html").is_file() and (out / "atlas" / "units" / "conv3" / "0004.html").is_file()
+
+
+def test_watching_a_render_changes_no_pixel():
+    model = planted_model()
+    seen = []
+    plain = convscope.pictures(model, "conv3:1", progress=False, **FAST)
+    watched = convscope.pictures(model, "conv3:1", progress=False, watch=lambda images: seen.append(images.clone()),
+                                 **FAST)
+    assert len(seen) == 4 and seen[0].shape[-1] == 32
+    assert (plain.pictures[0].pixels == watched.pictures[0].pixels).all()

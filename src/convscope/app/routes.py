@@ -128,7 +128,7 @@ def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
         if layer not in workspace.layer_names:
             raise ConvscopeError(f"no layer {layer!r}: the layers are {', '.join(workspace.layer_names)}")
         return worker.submit(f"layer:{layer}", "layer", f"render {layer}",
-                             lambda progress: workspace.render_layer(layer, progress))
+                             lambda report: workspace.render_layer(layer, report))
     if kind == "render":
         text, steps = str(body.get("objective", "")).strip(), body.get("steps", 128)
         if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
@@ -136,7 +136,7 @@ def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
         objective = api.parse_objective(text)  # a bad objective is refused here, not in the worker
         objective.validate(workspace.model, workspace.model.input_size)
         return worker.submit(f"render:{objective}:{steps}", "render", f"render {objective}",
-                             lambda progress: workspace.render_objective(text, steps, progress))
+                             lambda report: workspace.render_objective(text, steps, report))
     raise ConvscopeError(f"unknown job kind {kind!r}: give \"layer\" or \"render\"")
 
 

@@ -131,7 +131,14 @@ document.getElementById('form').addEventListener('submit', async (event) => {
                 steps: Number(document.getElementById('steps').value)};
   try {
     const job = await start(body);
-    follow(job, state => show(bar, line, state), state => {
+    follow(job, state => {
+      show(bar, line, state);
+      if (state.preview && state.state === 'running'){
+        const shown = document.getElementById('result');
+        shown.innerHTML = '<figure><img width="256" alt="as it stands"><figcaption>as it stands</figcaption></figure>';
+        shown.querySelector('img').src = '/' + state.preview;
+      }
+    }, state => {
       if (state.state !== 'done') return;
       const r = state.result;
       document.getElementById('result').innerHTML = '<figure><img width="256" src="/' + r.file + '"><figcaption>' +

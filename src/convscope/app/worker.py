@@ -11,13 +11,29 @@ from typing import Callable
 from convscope.errors import ConvscopeError
 
 Progress = Callable[[int, int], None]
-Work = Callable[[Progress], dict]
+
+
+class Report:
+    """What a job's work tells while it runs: its progress, and a picture of how it stands."""
+
+    def __init__(self, job: "Job") -> None:
+        self.job = job
+
+    def progress(self, done: int, total: int) -> None:
+        self.job.done, self.job.total = done, total
+
+    def preview(self, url: str) -> None:
+        """The address of a picture of the work as it stands (it changes as the work goes)."""
+        self.job.preview = url
+
+
+Work = Callable[[Report], dict]
 
 
 @dataclass
 class Job:
     """A piece of work: its id (its key), kind and title, its state ("queued", "running", "done"
-    or "failed"), its progress, and its result or error."""
+    or "failed"), its progress and picture so far, and its result or error."""
 
     id: str
     kind: str
@@ -28,6 +44,7 @@ class Job:
     total: int = 0
     result: dict | None = None
     error: str | None = None
+    preview: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -35,7 +52,7 @@ class Job:
 
     def to_json(self) -> dict:
         return {"id": self.id, "kind": self.kind, "title": self.title, "state": self.state, "done": self.done,
-                "total": self.total, "result": self.result, "error": self.error}
+                "total": self.total, "result": self.result, "error": self.error, "preview": self.preview}
 
 
 class Worker:
@@ -70,12 +87,8 @@ class Worker:
             if job is None:
                 return
             job.state = "running"
-
-            def progress(done: int, total: int, job: Job = job) -> None:
-                job.done, job.total = done, total
-
             try:
-                job.result = job.work(progress)
+                job.result = job.work(Report(job))
                 job.state = "done"
             except ConvscopeError as error:
                 job.error, job.state = str(error), "failed"

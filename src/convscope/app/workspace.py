@@ -9,11 +9,14 @@ import json
 import shutil
 from pathlib import Path
 
+import torch
+
 from convscope import api
-from convscope.app.worker import Progress
+from convscope.app.worker import Report
 
 ATLAS = "atlas"
 RENDERS = "renders"
+PREVIEWS = 8  # pictures shown while a render runs
 
 
 class Workspace:
@@ -63,25 +66,37 @@ class Workspace:
                                   "page": f"/{ATLAS}/units/{api.safe_name(unit['layer'])}/{unit['channel']:04d}.html"})
         return sorted(found, key=lambda f: (f["label"] is None, -(f["auc"] or 0)))[:most]
 
-    def render_layer(self, layer: str, progress: Progress) -> dict:
+    def render_layer(self, layer: str, report: Report) -> dict:
         """Renders and measures every unit of ``layer`` not yet in the atlas (batch by batch, so
         the first units appear first); returns how many were rendered."""
         units = self.model.layer(layer).channels
         summary = api.atlas(self.model, self.atlas_dir, render_layers=(layer,), photos=self.photos,
                             recipe=self.spec.recipe, batch=self.spec.batch, seed=self.spec.seed,
                             workers=self.spec.workers, wait=True,
-                            progress=lambda _done, _total, _busy: progress(len(self.rendered(layer)), units))
+                            progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)), units))
         return {"layer": layer, "rendered": summary.rendered}
 
-    def render_objective(self, text: str, steps: int, progress: Progress) -> dict:
-        """Renders an objective in the text form and keeps its picture in ``renders/``; returns
-        its name, file and activation."""
+    def render_objective(self, text: str, steps: int, report: Report) -> dict:
+        """Renders an objective in the text form, showing the picture as it stands about every
+        eighth of the steps (``report.preview``), and keeps it in ``renders/``; returns its
+        name, file and activation."""
         recipe = api.recipe_from(self.spec.recipe, steps=steps)
-        result = api.pictures(self.model, text, recipe=recipe, seed=self.spec.seed, progress=progress)
-        self.renders_dir.mkdir(parents=True, exist_ok=True)
         settings = {"objective": text, "steps": steps, "recipe": recipe.as_dict(), "seed": self.spec.seed}
         name = "render-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+        self.renders_dir.mkdir(parents=True, exist_ok=True)
+        preview = self.renders_dir / f"{name}.preview.png"
+        seen = [0]
+
+        def watch(images: torch.Tensor) -> None:
+            seen[0] += 1
+            if seen[0] % max(1, steps // PREVIEWS) == 0:
+                api.Picture.from_tensor(images[0].detach().clamp(0, 1).cpu()).save(preview)
+                report.preview(f"{RENDERS}/{preview.name}?step={seen[0]}")
+
+        result = api.pictures(self.model, text, recipe=recipe, seed=self.spec.seed, progress=report.progress,
+                              watch=watch)
         result.pictures[0].save(self.renders_dir / f"{name}.png")  # the same settings give the same file
+        preview.unlink(missing_ok=True)
         record = {"name": name, "objective": text, "steps": steps, "recipe": recipe.name,
                   "activation": float(result.final[0]), "file": f"{RENDERS}/{name}.png"}
         api.write_json(self.renders_dir / f"{name}.json", record)

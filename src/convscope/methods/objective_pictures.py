@@ -2,9 +2,11 @@
 several seeds on the one loop."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from convscope.engine.batch import RenderResult
+import torch
+
+from convscope.engine.batch import RenderResult, Stop
 from convscope.engine.objectives import Objective
 from convscope.engine.render import render
 from convscope.methods.specs import RenderSpec
@@ -16,13 +18,16 @@ from convscope.runtime.spec import takes
 @shows_progress("render", "unit-step")
 @takes(RenderSpec)
 def objective_pictures(model: VisionModel | str, objective: Objective | str, *, progress: Progress | None = None,
-                       spec: RenderSpec | None = None, **options: Any) -> RenderResult:
+                       watch: Callable[[torch.Tensor], None] | None = None, spec: RenderSpec | None = None,
+                       **options: Any) -> RenderResult:
     """``count`` pictures of one objective, from the seeds ``seed``, ``seed + 1``, ...
 
     Args:
         model: a VisionModel or a model's name.
         objective: an Objective or its text ("block8:12 - 0.5*block8:40").
         progress: called with (unit-steps done, unit-steps in all).
+        watch: called at every step with the pictures as they stand, (N, 3, H, W) in [0, 1] (to
+            show them improve; it must not change them).
         spec: the options as a ``RenderSpec`` (keyword options override its values).
         options: any option of ``RenderSpec``, by name (listed below).
     Returns:
@@ -33,4 +38,13 @@ def objective_pictures(model: VisionModel | str, objective: Objective | str, *, 
     """
     spec = RenderSpec.of(spec, **options)
     return render(as_model(model), objective, spec.resolved, seeds=[spec.seed + i for i in range(spec.count)],
-                  transform_seed=spec.seed, batch=spec.batch, thresholds=spec.thresholds, progress=progress)
+                  transform_seed=spec.seed, batch=spec.batch, thresholds=spec.thresholds, progress=progress,
+                  stop=_watching(watch) if watch is not None else None)
+
+
+def _watching(watch: Callable[[torch.Tensor], None]) -> Stop:
+    """A stop hook that shows ``watch`` the pictures at every step and never stops the render."""
+    def never_stop(_acts: dict[str, torch.Tensor], images: torch.Tensor) -> bool:
+        watch(images)
+        return False
+    return never_stop
