@@ -259,9 +259,10 @@ def _labels(model: VisionModel, layer: str, shards: VectorShards, gathered: Code
     """The concepts' labels from each photo's mean code, or None where neither the folder nor the
     network gives classes, or too few photos per class for any label to be tried."""
     assert gathered.photo_means is not None
-    if folder_classes(shards.files) is None and gathered.predicted is None:
+    given = folder_classes(shards.files)
+    if given is None and gathered.predicted is None:
         return None
-    classes = photo_classes(model, shards.files, gathered.readable, gathered.predicted)
+    classes = photo_classes(model, shards.files, gathered.readable, given, gathered.predicted)
     concepts = list(range(gathered.photo_means.shape[1]))
     try:
         return label_means(model.name, f"{layer} concepts", gathered.photo_means, concepts, classes, spec,

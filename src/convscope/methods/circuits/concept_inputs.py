@@ -20,6 +20,7 @@ from typing import Sequence
 import torch
 
 from convscope.methods.circuits.attribution import Attribution
+from convscope.methods.concepts.dictionary import ConceptDictionary
 from convscope.methods.concepts.effects import position_codes
 from convscope.methods.concepts.folder import ConceptFolder
 
@@ -49,21 +50,28 @@ class ConceptAttribution(Attribution):
         return self.maps - removed
 
 
-def code_columns(folder: ConceptFolder) -> torch.Tensor:
-    """(K, C): what one unit of each concept's code adds to the decoded maps."""
-    eye = torch.eye(folder.count)
-    return folder.dictionary.decode(eye) - folder.dictionary.decode(torch.zeros(1, folder.count))
+def code_columns(dictionary: ConceptDictionary) -> torch.Tensor:
+    """(K, C): what one unit of each concept's code adds to the decoded maps (on the dictionary's device)."""
+    count, device = dictionary.concepts, dictionary.atoms.device
+    return dictionary.decode(torch.eye(count, device=device)) - dictionary.decode(torch.zeros(1, count, device=device))
+
+
+def code_changes(dictionary: ConceptDictionary, maps: torch.Tensor,
+                 baseline: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The codes of (P, C, H, W) ``maps`` at every position (P, K, H, W), those of the (C,)
+    ``baseline`` (K,), and each code's change from the baseline's (P, K, H, W)."""
+    codes = position_codes(dictionary, maps)
+    base_codes = dictionary.encode(baseline[None].float().to(maps.device))[0]
+    return codes, base_codes, codes - base_codes.view(1, -1, 1, 1)
 
 
 def to_concepts(attribution: Attribution, folder: ConceptFolder) -> ConceptAttribution:
     """The channel attribution ``attribution`` (of maps (P, C, H, W)) re-expressed over the
     concepts of ``folder`` (learned on the same layer)."""
-    maps, baseline = attribution.inputs, attribution.baseline
+    maps = attribution.inputs
     dictionary = folder.dictionary.to(maps.device)
-    codes = position_codes(dictionary, maps)  # (P, K, H, W)
-    base_codes = dictionary.encode(baseline[None].float())[0]  # (K,)
-    deltas = codes - base_codes.view(1, -1, 1, 1)
-    columns = code_columns(folder).to(maps.device)
+    codes, base_codes, deltas = code_changes(dictionary, maps, attribution.baseline)
+    columns = code_columns(dictionary)
     along = torch.einsum("kc,pchw->pkhw", columns, attribution.gradients)  # A_k . g at each position
     contributions = deltas * along
     rest = attribution.per_photo.sum(dim=1) - contributions.flatten(2).sum(dim=2).sum(dim=1)

@@ -12,12 +12,11 @@ from convscope.data.photo_stats import PhotoStats, photo_statistics
 from convscope.engine.objectives import Objective, channel, direction
 from convscope.methods.circuits.ablation import random_orders, shares_lost
 from convscope.methods.circuits.attribution import attribute
-from convscope.methods.circuits.concept_inputs import to_concepts
+from convscope.methods.circuits.concept_inputs import code_changes, code_columns, to_concepts
 from convscope.methods.circuits.feeds import feeds_of, unit_feeds
 from convscope.methods.circuits.replaced import Link
 from convscope.methods.circuits.targets import input_layer_for
 from convscope.methods.concepts.dictionary import ConceptDictionary
-from convscope.methods.concepts.effects import position_codes
 from convscope.methods.concepts.folder import ConceptFolder, concept_name
 from convscope.models.base import VisionModel
 
@@ -135,9 +134,8 @@ class ConceptCircuits:
         maps = info.as_used(acts[self.layer]).float()
         if maps.dim() == 4:
             mean = as_used_mean(model, self.stats[self.layer], self.layer).float().to(maps.device)
-            column = (self.dictionary.decode(torch.eye(self.dictionary.concepts, device=maps.device)[concept:concept + 1])
-                      - self.dictionary.decode(torch.zeros(1, self.dictionary.concepts, device=maps.device)))[0]
-            change = position_codes(self.dictionary, maps)[:, concept] - self.dictionary.encode(mean[None])[0, concept]
+            column = code_columns(self.dictionary)[concept].to(maps.device)
+            change = code_changes(self.dictionary, maps, mean)[2][:, concept]
             fed = feeds_of(model, self.layer, images, maps, maps - change[:, None] * column.view(1, -1, 1, 1), SHOWN)
             result["feeds_layer"] = fed.layer
             result["feeds"] = [{"unit": u["unit"], "drop": u["drop"]} for u in fed.units if u["drop"] > 0][:SHOWN]

@@ -59,12 +59,12 @@ def given_classes(model: VisionModel, names: Sequence[str], spec: LabelsSpec) ->
     return given
 
 
-def photo_classes(model: VisionModel, names: Sequence[str], indices: Sequence[int],
+def photo_classes(model: VisionModel, names: Sequence[str], indices: Sequence[int], given: list[str] | None,
                   predicted: torch.Tensor | None) -> PhotoClasses:
-    """The classes of the photos read (``indices`` into ``names``): the folder's, or with
-    ``predicted`` (the network's top class of each, in the same order) the network's."""
+    """The classes of the photos read (``indices`` into ``names``): the folder's (``given``, by
+    photo, see ``given_classes``), or with ``predicted`` (the network's top class of each, in the
+    same order) the network's."""
     if predicted is None:
-        given = folder_classes(names)
         assert given is not None
         keys = [given[i] for i in indices]
         origin = "subfolders" if all("/" in names[i] for i in indices) else "file names"
@@ -124,7 +124,7 @@ def build_labels(model: VisionModel, layer: str, photos: PhotosLike, spec: Label
     if state.read == 0:
         raise ImageInputError(f"none of the {len(source)} photos could be read: give a folder of PNG or JPEG photos")
     kept: PhotoMeans = state.part.kept
-    classes = photo_classes(model, source.names, kept.indices.tolist(), kept.predicted)
+    classes = photo_classes(model, source.names, kept.indices.tolist(), given, kept.predicted)
     return label_means(model.name, model.layer(layer).name, kept.means[:, units], units, classes, spec,
                        progress=stage("shuffles", progress))
 
