@@ -108,6 +108,34 @@ def trial_cost(model, photos: Path, pictures: list[list[Picture]], units: list[i
     return {"50": min(times[50]), "200": min(times[200]), "ratio_200_to_50": min(times[200]) / min(times[50])}
 
 
+def last_maps_summary(model, photos: Path, layer: str, recipe_name: str, units: list[int],
+                      pictures: list[list[Picture]], ranked: dict) -> dict:
+    """The layer's summary (see ``layer_summary``) with the judge reading its last maps, as it did
+    before it read the layer at the unit's depth: the same pictures, trials and settings
+    (``ranked`` keeps each layer's photo ranking for the other recipe)."""
+    import torch
+
+    from convscope.engine.batch import as_seen
+    from convscope.engine.recipes import get_recipe
+    from convscope.methods.trust.assess import picture_seeds
+    from convscope.methods.trust.controls import starting_noise
+    from convscope.methods.trust.judge import Judge, last_maps
+
+    judge_model = load_judge(None, model).model
+    settings = TrustSettings(Judge(judge_model, last_maps(judge_model)), trials=200, references=3)
+    source, recipe = as_source(photos), get_recipe(recipe_name)
+    if layer not in ranked:
+        ranked[layer] = photo_statistics(model, [layer], source, top=settings.top_photos,
+                                         low=settings.low_photos)[layer]
+    start = time.perf_counter()
+    seen = [as_seen(recipe, model, torch.stack([p.to_tensor() for p in unit])) for unit in pictures]
+    noise = [starting_noise(recipe, model, [s + u for s in picture_seeds(0, 3)]) for u in units]
+    meter = TrustMeter(model, layer, source, ranked[layer], settings, 0)
+    measured = measure_trust(meter, units, seen, noise)
+    summaries = [unit_summary(layer, recipe_name, {"unit": u, "trust": m.as_dict()}) for u, m in zip(units, measured)]
+    return layer_summary(summaries, time.perf_counter() - start) | {"judge_layer": meter.judge.layer}
+
+
 def uniform_noise_paths(model, photos: Path, layer: str, units: list[int]) -> list[dict]:
     """The path score, with its interval and its per-layer levels, of three images of uniform
     noise (seed 0) as a unit's references, for ``units`` of ``layer``: where noise stands above 1."""
@@ -147,7 +175,8 @@ def main(photos: Path, out: Path, quick: bool) -> dict:
     model = convscope.load("efficientnet-lite0")
     units = list(range(4 if quick else 16))
     layers = LAYERS[2:3] if quick else LAYERS
-    rows, per_unit, block8_pictures = [], [], None
+    rows, per_unit, block8_pictures, last_maps_rows = [], [], None, []
+    ranked: dict = {}  # layer -> its photo ranking, shared by the recipes
     examples: dict[str, list[tuple[str, Picture]]] = {v: [] for v in VERDICTS}
     for recipe in RECIPES:
         for layer in layers:
@@ -157,7 +186,8 @@ def main(photos: Path, out: Path, quick: bool) -> dict:
             seconds = time.perf_counter() - start
             summaries = [unit_summary(layer, recipe, r) for r in report.rows]
             per_unit += summaries
-            rows.append(layer_summary(summaries, seconds))
+            rows.append(layer_summary(summaries, seconds) | {"judge_layer": report.rows[0]["trust"]["judge_layer"]})
+            last_maps_rows.append(last_maps_summary(model, photos, layer, recipe, units, report.pictures, ranked))
             for summary, pictures, r in zip(summaries, report.pictures, report.rows):
                 pair = row([_small(pictures[0]), _photo(photos / r["best_photo"])], 2)
                 examples[summary["verdict"]].append((f"{recipe} {layer} {summary['unit']}", pair))
@@ -168,6 +198,7 @@ def main(photos: Path, out: Path, quick: bool) -> dict:
     spread_out = {v: examples[v][::max(1, len(examples[v]) // SHEET_UNITS)] for v in VERDICTS}
     contact_sheet(spread_out).save(out / "trust-verdicts.jpg")
     result: dict[str, object] = {"trust_validity": rows, "trust_validity_units": per_unit,
+                                 "trust_validity_last_maps": last_maps_rows,
                                  "trust_validity_machine": machine()}
     if block8_pictures is not None:
         result["trust_trial_seconds"] = trial_cost(model, photos, block8_pictures, units)
@@ -207,8 +238,9 @@ def trust_validity_markdown(result: dict | str) -> list[str]:
 
     parts += ["`TRUST_PHOTOS=DIR python -m benchmarks --only trust_validity`, or `python -m benchmarks.trust_validity "
               "DIR OUT`: `convscope.stats` over the photo folder for efficientnet-lite0, units 0-15 of each layer, "
-              "three pictures per unit (the recipe's defaults), 200 trials, judge efficientnet-lite2, false-positive "
-              "rate 0.05. Beat both: units whose pictures' choice is above both the starting noise's and the median "
+              "three pictures per unit (the recipe's defaults), 200 trials, judge efficientnet-lite2 reading its layer "
+              "at the unit's depth (the default), false-positive rate 0.05. Beat both: units whose pictures' choice "
+              "is above both the starting noise's and the median "
               "of the other 15 units' pictures' on the same trials (point estimates). AUC: per unit, the share of "
               "the other units whose pictures score below its own on its trials, averaged over the units (0.5: the "
               "own pictures are no better than another unit's). Noise < own: units whose starting noise has a lower "
@@ -224,6 +256,19 @@ def trust_validity_markdown(result: dict | str) -> list[str]:
                      f"{cell(r['median_choice_noise'])} | {cell(r['median_choice_others'])} | "
                      f"{cell(r['median_choice_photos'])} | {cell(r['median_path'])} | {cell(r['median_path_noise'])} | "
                      f"{r['noise_path_below_own']} | {r['noise_above_1_beyond_interval']} | {r['seconds']:.0f} |")
+    last = result.get("trust_validity_last_maps")
+    if last:
+        parts += ["", "The same pictures, trials and settings with the judge reading its last maps (head) instead "
+                  "of its layer at the unit's depth:", "",
+                  "| recipe | layer | judge layer at the unit's depth | beat both: at depth | last maps | "
+                  "shows / does not / cannot say: at depth | last maps | AUC: at depth | last maps |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        for r, m in zip(rows, last):
+            v, w = r["verdicts"], m["verdicts"]
+            parts.append(f"| {r['recipe']} | {r['layer']} | {r.get('judge_layer', '-')} | {r['beat_both']} of "
+                         f"{r['units']} | {m['beat_both']} of {m['units']} | {v['shows']} / {v['does not']} / "
+                         f"{v['cannot say']} | {w['shows']} / {w['does not']} / {w['cannot say']} | {r['auc']:.2f} | "
+                         f"{m['auc']:.2f} |")
     cost = result.get("trust_trial_seconds")
     if cost:
         parts += ["", f"What the trials cost: the measures alone (no render; every photo a trial shows read and "

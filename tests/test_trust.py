@@ -14,10 +14,11 @@ from convscope.data.photo_sources import as_source
 from convscope.data.photo_stats import photo_statistics
 from convscope.data.trust_record import TrustRecord
 from convscope.engine.recipes import get_recipe
+from convscope.errors import ConvscopeError
 from convscope.methods.trust.assess import TrustMeter, TrustSettings
 from convscope.methods.trust.choice import observer_correct, wilson_interval
 from convscope.methods.trust.controls import starting_noise
-from convscope.methods.trust.judge import Judge
+from convscope.methods.trust.judge import Judge, load_judge
 from convscope.methods.trust.path import spearman
 from convscope.models.probe import Probe
 from helpers import cli
@@ -140,6 +141,18 @@ def test_the_verdict_holds_on_a_network_of_planted_detectors(tmp_path):
         assert noise_path.interval is None or noise_path.interval[0] <= 1  # not above 1 beyond its interval
 
 
+def test_the_judge_reads_its_layer_at_the_units_depth_or_the_layer_named(model):
+    lite2 = convscope.load("efficientnet-lite2")
+    judge = Judge(lite2)
+    assert [judge.at_depth_of(model, layer).layer for layer in ("stem", "block8", "head", "logits")] == \
+        ["stem", "block11", "head", "head"]  # block8 is map layer 9 of 0-17; 9/17 of 22 rounds to 12: block11
+    assert judge.at_depth_of(model, "block8").reads == "its layer at the depth of the unit examined"
+    fixed = load_judge("efficientnet-lite2:block3", model)
+    assert fixed.at_depth_of(model, "head").layer == "block3" and fixed.reads == "block3"
+    with pytest.raises(ConvscopeError, match="no layer 'nope'"):
+        load_judge("efficientnet-lite2:nope", model)
+
+
 def test_a_verdict_needs_its_controls_and_a_rate_in_range():
     from convscope.errors import OutOfRangeError
     from convscope.methods.trust.choice import ChoiceScore
@@ -239,6 +252,7 @@ def test_trust_and_stats_give_the_same_numbers_and_the_trials_page_works(distinc
 @pytest.mark.parametrize("extra, match", [
     (["--layer-first"], "first layer"),
     (["--judge", "no-such-net"], "cannot load the judge"),
+    (["--judge", "efficientnet-lite2:no-such-layer"], "has no layer 'no-such-layer'"),
     (["--trials", "0"], "--trials must be positive"),
     (["--few-photos"], "need at least"),
     (["--units", "0-2"], "give --units at least 4 units"),

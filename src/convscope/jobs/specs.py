@@ -16,6 +16,7 @@ from convscope.methods.specs import CircuitSpec, LabelsSpec, StatsSpec
 from convscope.methods.trust.verdict import (
     DEFAULT_FALSE_POSITIVE,
     FALSE_POSITIVE_HELP,
+    JUDGE_HELP,
     TRIALS_HELP,
     check_false_positive,
 )
@@ -46,9 +47,7 @@ class AtlasSpec(Spec):
     batch: int = option(32, "units optimized together (part of the atlas's settings)", minimum=1)
     seed: int = option(0, "the seed of the pictures")
     workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
-    judge: str | VisionModel | None = option(None, "with photos: the network whose embeddings the machine observer "
-                                                   "compares (default: efficientnet-lite2; efficientnet-lite0 for "
-                                                   "efficientnet-lite2 itself)", metavar="MODEL")
+    judge: str | VisionModel | None = option(None, f"with photos: {JUDGE_HELP}", metavar="MODEL")
     trials: int | None = option(None, f"with photos: {TRIALS_HELP}", minimum=1)
     false_positive: float = option(DEFAULT_FALSE_POSITIVE, f"with photos: {FALSE_POSITIVE_HELP}",
                                    metavar="RATE")
@@ -123,9 +122,7 @@ class ConceptsSpec(Spec):
     batch: int = option(32, "concepts rendered together", minimum=1)
     photo_batch: int = option(32, "photos per forward pass", minimum=1)
     workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
-    judge: str | VisionModel | None = option(None, "the network whose embeddings judge each concept's picture "
-                                                   "(default: efficientnet-lite2; efficientnet-lite0 for "
-                                                   "efficientnet-lite2 itself)", metavar="MODEL")
+    judge: str | VisionModel | None = option(None, JUDGE_HELP.replace("the unit's depth", "the concepts' depth"), metavar="MODEL")
     trials: int | None = option(None, TRIALS_HELP.replace("per unit", "per concept"), minimum=1)
     false_positive: float = option(DEFAULT_FALSE_POSITIVE, FALSE_POSITIVE_HELP, metavar="RATE")
     wait: bool = option(False, WAIT_HELP)

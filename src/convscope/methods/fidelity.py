@@ -168,7 +168,7 @@ def measure_units(model: VisionModel, layer: str, photos: PhotosLike, spec: Stat
                     "choice_photos": unit_trust.choice_photos.score, "verdict": unit_trust.verdict.verdict,
                     "trust": unit_trust.as_dict()})
     pictures_per_unit = [[r.pictures[i] for r in results] for i in range(len(units))]
-    return UnitFidelity(info.name, rows, {**settings, "trust": trust.as_dict()}, measured, pictures_per_unit)
+    return UnitFidelity(info.name, rows, {**settings, "trust": meter.settings_dict()}, measured, pictures_per_unit)
 
 
 

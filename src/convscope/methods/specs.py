@@ -15,6 +15,7 @@ from convscope.errors import OutOfRangeError
 from convscope.methods.trust.verdict import (
     DEFAULT_FALSE_POSITIVE,
     FALSE_POSITIVE_HELP,
+    JUDGE_HELP,
     TRIALS_HELP,
     check_false_positive,
 )
@@ -237,9 +238,7 @@ class StatsSpec(Spec):
     """The options of ``stats`` (see ``convscope.stats``)."""
 
     units: tuple[int, ...] = option((), "the units to measure (default: the layer's first 8)", flag=False)
-    judge: str | VisionModel | None = option(None, "the network whose embeddings the machine observer compares "
-                                                   "(default: efficientnet-lite2; efficientnet-lite0 for "
-                                                   "efficientnet-lite2 itself)", metavar="MODEL")
+    judge: str | VisionModel | None = option(None, JUDGE_HELP, metavar="MODEL")
     trials: int | None = option(None, TRIALS_HELP, minimum=1)
     false_positive: float = option(DEFAULT_FALSE_POSITIVE, FALSE_POSITIVE_HELP, metavar="RATE")
     references: int = option(3, "references per kind: the unit's best photos, and its pictures (seeds)", minimum=1)

@@ -14,7 +14,8 @@ def trust_note(trust: dict | None) -> str:
             "and the unit's top photos' (1), with a 95% interval over the top photos; an image more uniform than "
             "any photo, such as noise, can stand above 1, so the verdict does not rest on it. "
             f"Choice: the share of {trust['trials']} two-alternative trials in which a judge network "
-            f"({escape(trust['judge'])}), shown the unit's picture, picks the photo that excites the unit more (0.5 "
+            f"({escape(trust['judge'])}, reading {escape(trust.get('judge_layer') or 'its last maps')}), shown the "
+            "unit's picture, picks the photo that excites the unit more (0.5 "
             f"is chance; its 95% interval is about +-{half_width:.2f}). Controls: the same measures on the same "
             "trials with the recipe's starting noise and with other units' pictures as the references. "
             f"Verdict: {escape(trust['rule'])}</p>")
@@ -52,6 +53,8 @@ def trust_section(stem: str, trust: dict) -> str:
             (f"... {len(others['units'])} other units' pictures (median)", _score(others["median_choice"])),
             ("... its top photos as references", choice_text(trust["choice_photos"])),
             ("... random photos as references (the observer's chance)", choice_text(trust["choice_random"]))]
+    if trust.get("judge_layer"):
+        rows.append(("the judge read", f"its layer {escape(trust['judge_layer'])}"))
     plot = (f"<figure><img src=\"{stem}.path.png\" alt=\"the path of its picture through the earlier layers\">"
             "<figcaption>its picture's path through the earlier layers beside its starting noise's, its top "
             "photos' and random photos'</figcaption></figure>") if trust.get("path") else ""

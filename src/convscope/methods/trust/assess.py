@@ -75,7 +75,7 @@ class TrustSettings:
         return max(photos_needed(self.trials, self.references), PATH_PHOTOS + 2)
 
     def as_dict(self) -> dict:
-        return {"judge": self.judge.name, "judge_layer": self.judge.layer, "trials": self.trials,
+        return {"judge": self.judge.name, "judge_layer": self.judge.reads, "trials": self.trials,
                 "references": self.references, "path_photos": PATH_PHOTOS, "false_positive": self.false_positive,
                 "note": TRUST_NOTE, "rule": verdict_rule(self.false_positive)}
 
@@ -138,6 +138,7 @@ class UnitTrust:
     noise: ControlScores
     other_units: dict[int, ControlScores]
     verdict: Verdict
+    judge_layer: str  # the layer of the judge that read its references and queries
     photo_means: dict[int, float] = field(default_factory=dict)  # top and weak photo -> the unit's mean
     path_photos: tuple[list[int], list[int]] = ([], [])  # the path's top photos and random photos
 
@@ -153,7 +154,7 @@ class UnitTrust:
                                              "choices": [o.choice.score for o in others],
                                              "median_path_score": _median([o.path_score for o in others]),
                                              "median_choice": _median([o.choice.score for o in others])}},
-                "verdict": self.verdict.as_dict()}
+                "verdict": self.verdict.as_dict(), "judge_layer": self.judge_layer}
 
     @property
     def path_score(self) -> float | None:
@@ -173,15 +174,20 @@ class TrustMeter:
     def __init__(self, model: VisionModel, layer: str, source: PhotoSource, stats: PhotoStats,
                  settings: TrustSettings, seed: int) -> None:
         self.model, self.source, self.stats, self.settings, self.seed = model, source, stats, settings, seed
+        self.judge = settings.judge.at_depth_of(model, layer)
         self.layers = model.earlier_main_layers(layer)  # none for the first layer: no path, the choice alone
         check_photo_count(len(stats.readable), settings)
         self._means: dict[int, dict[str, torch.Tensor]] = {}
         sample = torch.randperm(len(stats.readable), generator=torch.Generator().manual_seed(seed))[:CENTRE_PHOTOS]
         folder_sample = [stats.readable[i] for i in sample.tolist()]
-        self.centre = settings.judge.embed_photos(source, folder_sample).mean(dim=0)
+        self.centre = self.judge.embed_photos(source, folder_sample).mean(dim=0)
         self.folder_sample = folder_sample
         self.folder_means = {name: m.mean(dim=0) for name, m in self.photo_means(folder_sample).items()} \
             if self.layers else {}
+
+    def settings_dict(self) -> dict:
+        """The settings (see ``TrustSettings.as_dict``), with the judge's layer this layer's units are read at."""
+        return self.settings.as_dict() | {"judge_layer": self.judge.layer}
 
     def photo_means(self, indices: list[int]) -> dict[str, torch.Tensor]:
         """Per earlier layer, (N, C) channel means of photos ``indices``."""
@@ -197,7 +203,7 @@ class TrustMeter:
         """``pictures`` (R, 3, H, W) in [0, 1], as the network judges them, read as the measures
         read references: once per set, however many units compare with it."""
         means = channel_means(self.model, self.layers, pictures) if self.layers else {}
-        return PictureSet(self.settings.judge.embed(pictures), means)
+        return PictureSet(self.judge.embed(pictures), means)
 
     def single_sets(self, pictures: torch.Tensor) -> list[PictureSet]:
         """Each of ``pictures`` (N, 3, H, W) as a set of one picture (see ``picture_set``), read
@@ -232,7 +238,7 @@ class TrustMeter:
         in_pools = set(top_pool + weak_pool)
         rest = [i for i in self.stats.readable if i not in in_pools]
         trials = draw_trials(top_pool, weak_pool, rest, s.references, s.trials, generator)
-        judge = s.judge
+        judge = self.judge
         strong = judge.embed_photos(self.source, [t.strong for t in trials])
         weak = judge.embed_photos(self.source, [t.weak for t in trials])
 
@@ -258,7 +264,7 @@ class TrustMeter:
                          s.false_positive)
         means = dict(top) | dict(bottom)
         return UnitTrust(unit, path_of(pictures), by_pictures, by_photos, by_random, trials, by_noise, by_others,
-                         verdict, {i: means[i] for i in top_pool + weak_pool}, (top_path, random))
+                         verdict, judge.layer, {i: means[i] for i in top_pool + weak_pool}, (top_path, random))
 
     def _random_photos(self, excluded: set[int], count: int, generator: torch.Generator) -> list[int]:
         """``count`` readable photos drawn at random, none of ``excluded``."""

@@ -32,6 +32,9 @@ MIN_AUTO_TRIALS = 25  # the fewest trials chosen for a small folder (interval ab
 FALSE_POSITIVE_HELP = "the rate, in (0, 0.5), at which pictures that beat no control are called \"shows\""
 TRIALS_HELP = ("two-alternative trials per unit and kind of reference (default: 200, where the choice's 95% interval "
                "is about +-0.07, or as many as the photos allow, at least 25)")
+JUDGE_HELP = ("the network whose embeddings the machine observer compares (default: efficientnet-lite2; "
+              "efficientnet-lite0 for efficientnet-lite2 itself), read at its layer at the unit's depth, or "
+              "MODEL:LAYER for one layer")
 MIN_OTHER_UNITS = 3  # other units' pictures the prediction test needs (2 degrees of freedom)
 DOES_NOT_SHARE = 0.5  # "does not": below this share of the top photos' advantage over a control
 
