@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 import convscope
 from convscope.app.routes import create_app
@@ -97,6 +98,7 @@ def test_an_objective_renders_live_and_is_kept(served):
     state = finished(client, job)
     assert state["state"] == "done", state
     assert state["preview"].startswith("renders/") and "step=4" in state["preview"]  # the last picture shown
+    assert isinstance(state["preview_value"], float)  # with its activation
     record = state["result"]
     assert client.get("/" + record["file"]).headers["content-type"] == "image/png"
     kept = json.loads((workspace.renders_dir / f"{record['name']}.json").read_text())
@@ -134,11 +136,64 @@ def test_bad_serve_input_gets_one_line(tmp_path, photos):
     assert_one_line_error(cli("serve", PLANTED, "--photos", str(photos), "--port", "0"), "--port must be")
 
 
-def test_serve_exports_pages_and_stops_cleanly_on_ctrl_c(tmp_path, photos):
-    folder, out = tmp_path / "ws", tmp_path / "site"
+def free_port() -> int:
     with socket.socket() as free:
         free.bind(("127.0.0.1", 0))
-        port = free.getsockname()[1]
+        return free.getsockname()[1]
+
+
+def test_a_workspace_of_another_network_is_refused(tmp_path, photos):
+    atlas = tmp_path / "ws" / "atlas"
+    atlas.mkdir(parents=True)
+    (atlas / "job.json").write_text(json.dumps({"job": "atlas", "model": "efficientnet-lite0"}))
+    assert_one_line_error(cli("serve", PLANTED, "--photos", str(photos), "--folder", str(tmp_path / "ws"), "--port",
+                              str(free_port())), "holds the work of efficientnet-lite0")
+    assert sorted(p.name for p in (tmp_path / "ws").iterdir()) == ["atlas"]
+
+
+def test_beyond_this_machine_every_request_needs_the_token(tmp_path, photos):
+    import httpx2 as httpx
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "convscope", "serve", PLANTED, "--photos", str(photos), "--folder",
+                               str(tmp_path / "ws"), "--host", "0.0.0.0", "--port", str(port), "--workers", "0"],
+                              cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stderr.readline()
+        assert "?token=" in line, line
+        token = line.split("?token=")[1].split()[0]
+        base = f"http://127.0.0.1:{port}"
+        refused = httpx.get(f"{base}/api/layers")
+        assert refused.status_code == 403 and "needs its token" in refused.text
+        assert httpx.get(f"{base}/api/layers", params={"token": "wrong"}).status_code == 403
+        assert httpx.post(f"{base}/api/jobs", json={"kind": "layer", "layer": "conv3"}).status_code == 403
+        opened = httpx.get(f"{base}/", params={"token": token})
+        assert opened.status_code == 200 and "HttpOnly" in opened.headers["set-cookie"]
+        assert httpx.get(f"{base}/api/layers", cookies={"convscope_token": token}).status_code == 200
+        assert httpx.get(f"{base}/api/layers", headers={"Authorization": f"token {token}"}).status_code == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+
+
+def test_python_starts_the_same_app_and_gives_its_address(tmp_path, photos):
+    import httpx2 as httpx
+
+    explorer = convscope.serve(planted_model(), photos, folder=str(tmp_path / "ws"), port=free_port(), workers=0,
+                               **FAST)
+    try:
+        assert explorer.url.startswith("http://127.0.0.1:") and "token" not in explorer.url
+        assert explorer.url in explorer._repr_html_()
+        assert 'href="/layer/conv3"' in httpx.get(explorer.url).text
+    finally:
+        explorer.stop()
+    with pytest.raises(convscope.ConvscopeError, match="export"):
+        convscope.serve(planted_model(), photos, folder=str(tmp_path / "ws"), export=str(tmp_path / "site"))
+
+
+def test_serve_exports_pages_and_stops_cleanly_on_ctrl_c(tmp_path, photos):
+    folder, out = tmp_path / "ws", tmp_path / "site"
+    port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "convscope", "serve", PLANTED, "--photos", str(photos), "--folder",
                                str(folder), "--port", str(port), "--steps", "4", "--size", "32", "--batch", "8",
                                "--workers", "0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
@@ -166,7 +221,9 @@ def test_watching_a_render_changes_no_pixel():
     model = planted_model()
     seen = []
     plain = convscope.pictures(model, "conv3:1", progress=False, **FAST)
-    watched = convscope.pictures(model, "conv3:1", progress=False, watch=lambda images: seen.append(images.clone()),
-                                 **FAST)
-    assert len(seen) == 4 and seen[0].shape[-1] == 32
+    watched = convscope.pictures(model, "conv3:1", progress=False,
+                                 watch=lambda images, values: seen.append((images.clone(), values)), **FAST)
+    assert len(seen) == 4 and seen[0][0].shape[-1] == 32 and seen[0][1].shape == (1,)
+    values = torch.stack([v for _images, v in seen])  # the objective on each step's views, as the loop had it
+    assert torch.allclose(values, watched.history.float().cpu(), atol=1e-5), (values, watched.history)
     assert (plain.pictures[0].pixels == watched.pictures[0].pixels).all()

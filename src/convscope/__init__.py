@@ -3,7 +3,8 @@
 One function per command (``filter``, ``grid``, ``pictures`` (the ``render`` command), ``dream``, ``classviz``,
 ``accentuate``, ``caricature``, ``explain``, ``saliency``, ``classify``, ``stats``, ``twins``,
 ``spectrum``, ``exemplars``, ``atlas``, ``activation_atlas``, ``concepts``, ``trust``, ``circuit``, ``labels``,
-``layers``; each takes its options by keyword or as its spec, such as ``FilterSpec``; the models are listed
+``layers``, ``serve`` (the explorer, started in this process); each takes its options by keyword or
+as its spec, such as ``FilterSpec``; the models are listed
 by ``convscope.models.available()``), ``load`` for networks, and the engine's parts for a recipe
 of one's own (``Recipe``, ``get_recipe``, ``objectives``, ``parse_objective``, and ``Halving``,
 which lets ``render`` drop the units far behind); ``PhotoFolder`` and ``on_ray`` read photo
@@ -63,6 +64,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy)
         trust,
         twins,
     )
+    from convscope.app.notebook import serve
     from convscope.data.photo_sources import PhotoFolder
     from convscope.engine import objectives
     from convscope.engine.batch import RenderResult
@@ -87,7 +89,7 @@ __all__ = [
     "RECIPES", "ConvscopeError", "Grid", "Halving", "PhotoFolder", "Picture", "Recipe", "RenderResult", "accentuate",
     "activation_atlas", "atlas", "caricature", "circuit", "classify", "classviz", "compiling", "concepts", "dream", "exemplars",
     "explain", "filter", "get_recipe", "grid", "labels", "layers", "load", "models", "objectives", "on_ray", "parse_objective",
-    "render", "saliency", "show", "spectrum", "stats", "trust", "twins",
+    "render", "saliency", "serve", "show", "spectrum", "stats", "trust", "twins",
 ]
 
 __getattr__, __dir__ = lazy_exports(__name__, __file__)

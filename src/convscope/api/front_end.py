@@ -5,6 +5,7 @@ nothing below it."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import socket
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from convscope.errors import ImageInputError, MissingExtraError, OutOfRangeError
 from convscope.io.files import check_alpha_format, check_output_folder, image_format
 from convscope.io.picture import Picture, labelled, row, stitch
 from convscope.jobs.atlas.builder import default_layers
+from convscope.jobs.job_folder import KEY_FILE
 from convscope.models.base import VisionModel
 
 
@@ -123,3 +125,20 @@ def check_port(host: str, port: int) -> None:
         except OSError as error:
             raise OutOfRangeError(f"cannot listen on {host}:{port} ({error.strerror or error}): give another {{port}}, "
                                   "or stop what uses it", options=["port"]) from error
+
+
+def check_folder_network(folder: str | Path, model_name: str) -> None:
+    """Refuses a job folder (an atlas, exemplars, concepts...) that holds another network's work,
+    before any work.
+
+    Raises:
+        OutOfRangeError: the folder's settings name another network.
+    """
+    key = Path(folder) / KEY_FILE
+    try:
+        stored = json.loads(key.read_text()).get("model") if key.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        stored = None
+    if isinstance(stored, str) and stored != model_name:
+        raise OutOfRangeError(f"{Path(folder)} holds the work of {stored}, not of {model_name}: give {{folder}} "
+                              "another folder, or serve that network", options=["folder"])

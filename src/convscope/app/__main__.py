@@ -7,11 +7,8 @@ from __future__ import annotations
 import json
 import sys
 
-import uvicorn
-
 from convscope import api
-from convscope.app.routes import create_app
-from convscope.app.worker import Worker
+from convscope.app.server import build, open_workspace
 from convscope.app.workspace import Workspace
 from convscope.errors import ConvscopeError
 
@@ -23,8 +20,8 @@ def main(argv: list[str]) -> int:
         options = {name: tuple(value) if isinstance(value, list) else value
                    for name, value in settings["recipe"]["options"].items()}
         spec = api.ServeSpec.of(None, **settings["spec"], recipe=api.recipe_from(settings["recipe"]["name"], **options))
-        api.check_photo_folder(settings["photos"])
-        workspace = Workspace(spec.folder, api.load(**settings["model"]), settings["photos"], spec)
+        api.check_photo_folder(settings["photos"])  # before the network loads
+        workspace = open_workspace(api.load(**settings["model"]), settings["photos"], spec)
         if spec.export is not None:
             out = workspace.export(spec.export)
             sys.stdout.write(f"the workspace {spec.folder} written as pages to {out}; open "
@@ -40,13 +37,13 @@ def main(argv: list[str]) -> int:
 def serve(workspace: Workspace, spec: api.ServeSpec) -> None:
     """Serves the workspace until Ctrl-C; a job running then stops where it is (the atlas goes on
     from its last finished unit at the next start)."""
-    worker = Worker()
-    app = create_app(workspace, worker, sorted({spec.host, "127.0.0.1", "localhost"}))
-    sys.stderr.write(f"convscope explorer: http://{spec.host}:{spec.port}/ (the workspace is {spec.folder}; Ctrl-C "
-                     "stops it)\n")
+    server, worker, url = build(workspace, spec)
+    sys.stderr.write(f"convscope explorer: {url} (the workspace is {spec.folder}; Ctrl-C stops it)\n")
     sys.stderr.flush()
     try:
-        uvicorn.run(app, host=spec.host, port=spec.port, log_level="warning")
+        server.run()
+    except KeyboardInterrupt:  # the server stopped on Ctrl-C and passes it on: that is a clean stop
+        pass
     finally:
         worker.stop()
 

@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 
 from convscope import api
 from convscope.app import views
+from convscope.app.access import LOCAL_HOSTS, TokenRequired
 from convscope.app.worker import Job, Worker
 from convscope.app.workspace import Workspace
 from convscope.errors import ConvscopeError
@@ -39,10 +40,12 @@ def bad(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=400)
 
 
-def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = None) -> Starlette:
+def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = None,
+               token: str | None = None) -> Starlette:
     """The app over ``workspace``, its heavy work run by ``worker``; it answers requests for
     ``hosts`` only (default: this machine's names), so a page of another site cannot reach it
-    through a name that points here."""
+    through a name that points here; with ``token``, requests for any name that carry the token
+    (see ``access``)."""
     model = workspace.model
 
     def layer_of(name: str) -> str | None:
@@ -111,7 +114,9 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
               Route("/api/jobs/{id:path}", job_state),
               Mount("/atlas", StaticFiles(directory=workspace.atlas_dir, check_dir=False)),
               Mount("/renders", StaticFiles(directory=workspace.renders_dir, check_dir=False))]
-    allowed = hosts or ["127.0.0.1", "localhost", "testserver"]
+    if token is not None:
+        return Starlette(routes=routes, middleware=[Middleware(TokenRequired, token=token)])
+    allowed = hosts or [*LOCAL_HOSTS, "testserver"]
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed)])
 
 

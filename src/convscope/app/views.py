@@ -135,8 +135,10 @@ document.getElementById('form').addEventListener('submit', async (event) => {
       show(bar, line, state);
       if (state.preview && state.state === 'running'){
         const shown = document.getElementById('result');
-        shown.innerHTML = '<figure><img width="256" alt="as it stands"><figcaption>as it stands</figcaption></figure>';
+        shown.innerHTML = '<figure><img width="256" alt="as it stands"><figcaption></figcaption></figure>';
         shown.querySelector('img').src = '/' + state.preview;
+        shown.querySelector('figcaption').textContent = 'as it stands: activation ' +
+          (state.preview_value === null ? '-' : state.preview_value.toFixed(3)) + ' (on this step\'s views)';
       }
     }, state => {
       if (state.state !== 'done') return;

@@ -22,9 +22,10 @@ class Report:
     def progress(self, done: int, total: int) -> None:
         self.job.done, self.job.total = done, total
 
-    def preview(self, url: str) -> None:
-        """The address of a picture of the work as it stands (it changes as the work goes)."""
-        self.job.preview = url
+    def preview(self, url: str, value: float | None = None) -> None:
+        """The address of a picture of the work as it stands (it changes as the work goes), and
+        the value it scores then."""
+        self.job.preview, self.job.preview_value = url, value
 
 
 Work = Callable[[Report], dict]
@@ -45,6 +46,7 @@ class Job:
     result: dict | None = None
     error: str | None = None
     preview: str | None = None
+    preview_value: float | None = None
 
     @property
     def finished(self) -> bool:
@@ -52,7 +54,8 @@ class Job:
 
     def to_json(self) -> dict:
         return {"id": self.id, "kind": self.kind, "title": self.title, "state": self.state, "done": self.done,
-                "total": self.total, "result": self.result, "error": self.error, "preview": self.preview}
+                "total": self.total, "result": self.result, "error": self.error, "preview": self.preview,
+                "preview_value": self.preview_value}
 
 
 class Worker:

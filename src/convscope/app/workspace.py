@@ -78,8 +78,8 @@ class Workspace:
 
     def render_objective(self, text: str, steps: int, report: Report) -> dict:
         """Renders an objective in the text form, showing the picture as it stands about every
-        eighth of the steps (``report.preview``), and keeps it in ``renders/``; returns its
-        name, file and activation."""
+        eighth of the steps with the objective on that step's views (``report.preview``), and
+        keeps it in ``renders/``; returns its name, file and activation."""
         recipe = api.recipe_from(self.spec.recipe, steps=steps)
         settings = {"objective": text, "steps": steps, "recipe": recipe.as_dict(), "seed": self.spec.seed}
         name = "render-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
@@ -87,11 +87,11 @@ class Workspace:
         preview = self.renders_dir / f"{name}.preview.png"
         seen = [0]
 
-        def watch(images: torch.Tensor) -> None:
+        def watch(images: torch.Tensor, values: torch.Tensor) -> None:
             seen[0] += 1
             if seen[0] % max(1, steps // PREVIEWS) == 0:
                 api.Picture.from_tensor(images[0].detach().clamp(0, 1).cpu()).save(preview)
-                report.preview(f"{RENDERS}/{preview.name}?step={seen[0]}")
+                report.preview(f"{RENDERS}/{preview.name}?step={seen[0]}", float(values[0]))
 
         result = api.pictures(self.model, text, recipe=recipe, seed=self.spec.seed, progress=report.progress,
                               watch=watch)
