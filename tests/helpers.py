@@ -3,6 +3,7 @@ error, and a folder of distinct real photos."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,10 @@ def distinct_photos(folder: Path) -> Path:
         image.thumbnail((LONGEST, LONGEST))
         image.save(folder / f"{name}.jpg", quality=92)
     return folder
+
+
+def free_port() -> int:
+    """A port no one listens on now, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -19,10 +19,9 @@ import convscope
 from convscope.app.routes import create_app
 from convscope.app.worker import Worker
 from convscope.app.workspace import Workspace
-from helpers import ROOT, assert_one_line_error, cli
-from trust_nets import planted_model, write_colour_photos
+from helpers import ROOT, assert_one_line_error, cli, free_port
+from trust_nets import COLOUR_NAMES, PLANTED_FACTORY, planted_model, write_colour_photos
 
-PLANTED = "tests/trust_nets.py:planted_model"
 FAST = {"recipe": convscope.get_recipe("lucid", steps=4, size=32), "batch": 8}
 
 
@@ -36,7 +35,7 @@ def served(photos, tmp_path_factory):
     from starlette.testclient import TestClient
 
     spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path_factory.mktemp("ws") / "workspace"), workers=0, **FAST)
-    workspace = Workspace(spec.folder, planted_model(), str(photos), spec)
+    workspace = Workspace(spec.folder, planted_model(labels=COLOUR_NAMES), str(photos), spec)
     worker = Worker()
     with TestClient(create_app(workspace, worker)) as client:
         yield client, workspace, worker
@@ -72,6 +71,47 @@ def test_a_layer_renders_when_asked_and_its_unit_pages_are_the_atlas_s(served):
     events = client.get(f"/api/jobs/{first['id']}/events")
     assert events.headers["content-type"].startswith("text/event-stream")
     assert json.loads(events.text.strip().splitlines()[-1].removeprefix("data: "))["state"] == "done"
+
+
+def test_a_unit_page_shows_its_record_and_computes_its_circuit_once(served):
+    client, workspace, _worker = served
+    finished(client, client.post("/api/jobs", json={"kind": "layer", "layer": "conv3"}).json())
+    page = client.get("/unit/conv3/2").text
+    assert 'src="/atlas/units/conv3/0002.png"' in page and "top photo 1" in page and "its atlas page" in page
+    assert client.get("/unit/conv3/5").status_code == 404 and client.get("/unit/nope/1").status_code == 404
+    assert client.get("/api/units/conv3/2").json()["circuit"] is None
+    job = client.post("/api/jobs", json={"kind": "circuit", "layer": "conv3", "unit": 2}).json()
+    state = finished(client, job)
+    assert state["state"] == "done", state
+    circuit = state["result"]
+    assert circuit["input_layer"] == "conv2" and circuit["built_from"][0]["unit"] == 2  # conv3:2 reads conv2:2
+    assert circuit["classes"][0]["name"] == "blue"  # and drives the class of its colour
+    assert client.get("/" + circuit["page"]).status_code == 200
+    assert client.get("/api/units/conv3/2").json()["circuit"] == circuit  # kept: the page shows it at once
+    assert '"input_layer": "conv2"' in client.get("/unit/conv3/2").text
+    refused = client.post("/api/jobs", json={"kind": "circuit", "layer": "conv1", "unit": 0})
+    assert refused.status_code == 400 and "first layer" in refused.json()["error"]
+
+
+def test_a_dropped_photo_is_kept_and_explained(served, photos):
+    client, workspace, _worker = served
+    photo = sorted(photos.iterdir())[0]
+    kept = client.post("/api/photos", content=photo.read_bytes(), headers={"content-type": "image/png"}).json()
+    assert kept["photo"].startswith("photo-") and (workspace.root / "photos" / kept["photo"]).is_file()
+    for body, kind, words in [(b"hello", "text/plain", "not a photo"), (b"not a png", "image/png", "cannot be read")]:
+        answer = client.post("/api/photos", content=body, headers={"content-type": kind})
+        assert answer.status_code == 400 and words in answer.json()["error"], answer.json()
+    assert sorted(p.name for p in (workspace.root / "photos").iterdir()) == [kept["photo"]]  # nothing half-kept
+    too_big = client.post("/api/photos", content=b"0" * (20 * 2**20 + 1), headers={"content-type": "image/png"})
+    assert too_big.status_code == 400 and "20 MB" in too_big.json()["error"]
+    state = finished(client, client.post("/api/jobs", json={"kind": "explain", "photo": kept["photo"],
+                                                            "layer": "conv3"}).json())
+    assert state["state"] == "done", state
+    assert state["result"]["top_class"]["name"] in COLOUR_NAMES and client.get("/" + state["result"]["page"]).status_code == 200
+    for body, words in [({"kind": "explain", "photo": "../etc/passwd", "layer": "conv3"}, "no dropped photo"),
+                        ({"kind": "explain", "photo": kept["photo"], "layer": "logits"}, "cannot explain")]:
+        answer = client.post("/api/jobs", json=body)
+        assert answer.status_code == 400 and words in answer.json()["error"]
 
 
 def test_the_app_searches_the_rendered_units_by_name(served):
@@ -126,27 +166,21 @@ def test_forms_of_other_sites_and_other_hosts_are_refused(served):
 
 
 def test_bad_serve_input_gets_one_line(tmp_path, photos):
-    assert_one_line_error(cli("serve", PLANTED, "--photos", str(tmp_path / "none")), "not found")
+    assert_one_line_error(cli("serve", PLANTED_FACTORY, "--photos", str(tmp_path / "none")), "not found")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert_one_line_error(cli("serve", PLANTED, "--photos", str(photos), "--port", str(port), "--folder",
+        assert_one_line_error(cli("serve", PLANTED_FACTORY, "--photos", str(photos), "--port", str(port), "--folder",
                                   str(tmp_path / "ws")), "give another --port")
-    assert_one_line_error(cli("serve", PLANTED, "--photos", str(photos), "--port", "0"), "--port must be")
-
-
-def free_port() -> int:
-    with socket.socket() as free:
-        free.bind(("127.0.0.1", 0))
-        return free.getsockname()[1]
+    assert_one_line_error(cli("serve", PLANTED_FACTORY, "--photos", str(photos), "--port", "0"), "--port must be")
 
 
 def test_a_workspace_of_another_network_is_refused(tmp_path, photos):
     atlas = tmp_path / "ws" / "atlas"
     atlas.mkdir(parents=True)
     (atlas / "job.json").write_text(json.dumps({"job": "atlas", "model": "efficientnet-lite0"}))
-    assert_one_line_error(cli("serve", PLANTED, "--photos", str(photos), "--folder", str(tmp_path / "ws"), "--port",
+    assert_one_line_error(cli("serve", PLANTED_FACTORY, "--photos", str(photos), "--folder", str(tmp_path / "ws"), "--port",
                               str(free_port())), "holds the work of efficientnet-lite0")
     assert sorted(p.name for p in (tmp_path / "ws").iterdir()) == ["atlas"]
 
@@ -155,7 +189,7 @@ def test_beyond_this_machine_every_request_needs_the_token(tmp_path, photos):
     import httpx2 as httpx
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "convscope", "serve", PLANTED, "--photos", str(photos), "--folder",
+    server = subprocess.Popen([sys.executable, "-m", "convscope", "serve", PLANTED_FACTORY, "--photos", str(photos), "--folder",
                                str(tmp_path / "ws"), "--host", "0.0.0.0", "--port", str(port), "--workers", "0"],
                               cwd=ROOT, stderr=subprocess.PIPE, text=True)
     try:
@@ -194,7 +228,7 @@ def test_python_starts_the_same_app_and_gives_its_address(tmp_path, photos):
 def test_serve_exports_pages_and_stops_cleanly_on_ctrl_c(tmp_path, photos):
     folder, out = tmp_path / "ws", tmp_path / "site"
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "convscope", "serve", PLANTED, "--photos", str(photos), "--folder",
+    server = subprocess.Popen([sys.executable, "-m", "convscope", "serve", PLANTED_FACTORY, "--photos", str(photos), "--folder",
                                str(folder), "--port", str(port), "--steps", "4", "--size", "32", "--batch", "8",
                                "--workers", "0"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
     try:
@@ -211,7 +245,7 @@ def test_serve_exports_pages_and_stops_cleanly_on_ctrl_c(tmp_path, photos):
     finally:
         if server.poll() is None:
             os.kill(server.pid, signal.SIGKILL)
-    exported = cli("serve", PLANTED, "--photos", str(photos), "--folder", str(folder), "--steps", "4", "--size", "32",
+    exported = cli("serve", PLANTED_FACTORY, "--photos", str(photos), "--folder", str(folder), "--steps", "4", "--size", "32",
                    "--batch", "8", "--export", str(out))
     assert exported.returncode == 0, exported.stderr
     assert (out / "atlas" / "index.html").is_file() and (out / "atlas" / "units" / "conv3" / "0004.html").is_file()

@@ -87,6 +87,8 @@ def blind_model():
 
 
 PALETTE = torch.tensor([[0.8, 0.2, 0.2], [0.2, 0.75, 0.2], [0.2, 0.25, 0.85], [0.8, 0.75, 0.15], [0.75, 0.2, 0.8]])
+COLOUR_NAMES = ["red", "green", "blue", "yellow", "magenta"]  # the PALETTE's colours, as class names
+PLANTED_FACTORY = "tests/trust_nets.py:planted_model"  # the planted network, as the command line loads it
 
 
 def colour_photo(colour: int, rng: np.random.Generator) -> np.ndarray:
@@ -134,7 +136,8 @@ class PlantedNet(nn.Module):
         return self.conv3(self.relu(self.conv2(self.relu(self.conv1(x))))).mean(dim=(2, 3))
 
 
-def planted_model(name: str = "planted"):
+def planted_model(name: str = "planted", labels: list[str] | None = None):
+    """The planted network (see ``PlantedNet``); ``labels`` names its outputs as classes."""
     from convscope import models
 
-    return models.wrap(PlantedNet(), input_size=SIDE, name=name, min_size=16)
+    return models.wrap(PlantedNet(), input_size=SIDE, name=name, min_size=16, labels=labels)

@@ -37,15 +37,15 @@ def main(argv: list[str]) -> int:
 def serve(workspace: Workspace, spec: api.ServeSpec) -> None:
     """Serves the workspace until Ctrl-C; a job running then stops where it is (the atlas goes on
     from its last finished unit at the next start)."""
-    server, worker, url = build(workspace, spec)
-    sys.stderr.write(f"convscope explorer: {url} (the workspace is {spec.folder}; Ctrl-C stops it)\n")
+    built = build(workspace, spec)
+    sys.stderr.write(f"convscope explorer: {built.url} (the workspace is {spec.folder}; Ctrl-C stops it)\n")
     sys.stderr.flush()
     try:
-        server.run()
+        built.run()
     except KeyboardInterrupt:  # the server stopped on Ctrl-C and passes it on: that is a clean stop
         pass
     finally:
-        worker.stop()
+        built.worker.stop()
 
 
 if __name__ == "__main__":

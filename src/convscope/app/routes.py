@@ -1,15 +1,20 @@
 """The explorer's web app (Starlette): its pages, its JSON API and the workspace's files.
 
-- ``GET /``, ``/layer/{name}``, ``/render``: the pages (see ``views``).
+- ``GET /``, ``/layer/{name}``, ``/unit/{layer}/{unit}``, ``/render``: the pages (see ``views``).
 - ``GET /api/layers``, ``/api/layers/{name}/units``: the layers, and a layer's rendered units.
+- ``GET /api/units/{layer}/{unit}``: a unit's atlas record and circuit, as far as computed.
+- ``POST /api/photos`` with a photo as the body (``Content-Type: image/...``, at most 20 MB):
+  keeps it in the workspace; answers ``{"photo": name}``.
 - ``GET /api/search?q=TEXT``: the rendered units found by their name, label, classes.
-- ``POST /api/jobs`` with JSON ``{"kind": "layer", "layer": NAME}`` or ``{"kind": "render",
-  "objective": TEXT, "steps": N}``: the job that computes it (the same job for the same work);
+- ``POST /api/jobs`` with JSON ``{"kind": "layer", "layer": NAME}``, ``{"kind": "render",
+  "objective": TEXT, "steps": N}``, ``{"kind": "circuit", "layer": NAME, "unit": N}`` or
+  ``{"kind": "explain", "photo": NAME, "layer": NAME}``: the job that computes it (the same job for the same work);
   bad input gets status 400 and ``{"error": one line}``. JSON only, so a page of another site
   cannot post a form here.
 - ``GET /api/jobs/{id}``, ``/api/jobs/{id}/events``: a job's state, and its progress as
   server-sent events until it ends.
-- ``/atlas/...`` and ``/renders/...``: the workspace's files (read only).
+- ``/atlas/...``, ``/renders/...``, ``/circuits/...``, ``/explained/...``: the workspace's
+  files (read only).
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ from convscope import api
 from convscope.app import views
 from convscope.app.access import LOCAL_HOSTS, TokenRequired
 from convscope.app.worker import Job, Worker
-from convscope.app.workspace import Workspace
+from convscope.app.workspace import CIRCUITS, DROPPED_NAME, EXPLAINED, MAX_PHOTO_BYTES, PHOTOS, Workspace
 from convscope.errors import ConvscopeError
 
 EVENT_SECONDS = 0.25  # how often a job's events check its progress
@@ -60,6 +65,37 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
             return HTMLResponse(views.not_found(f"no layer {request.path_params['name']!r}"), status_code=404)
         return HTMLResponse(views.layer_grid(model.name, name, model.layer(name).channels, workspace.rendered(name),
                                              api.safe_name(name)))
+
+    async def unit_page(request: Request) -> Response:
+        found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
+        if isinstance(found, str):
+            return HTMLResponse(views.not_found(found), status_code=404)
+        layer, unit = found
+        return HTMLResponse(views.unit_page(model.name, layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
+                                            workspace.circuit(layer, unit)))
+
+    async def unit_state(request: Request) -> Response:
+        found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
+        if isinstance(found, str):
+            return JSONResponse({"error": found}, status_code=404)
+        layer, unit = found
+        return JSONResponse({"layer": layer, "unit": unit, "atlas": workspace.unit(layer, unit),
+                             "circuit": workspace.circuit(layer, unit)})
+
+    async def post_photo(request: Request) -> Response:
+        kind = request.headers.get("content-type", "")
+        if not kind.startswith("image/"):
+            return bad(f"not a photo ({kind or 'no type'}): drop a JPEG, PNG, WebP, GIF, BMP or TIFF file")
+        data = bytearray()
+        async for chunk in request.stream():
+            data += chunk
+            if len(data) > MAX_PHOTO_BYTES:
+                return bad(f"the photo is larger than {MAX_PHOTO_BYTES // 2**20} MB: drop a smaller one")
+        try:
+            name = await asyncio.to_thread(workspace.keep_photo, bytes(data), kind)
+        except ConvscopeError as error:
+            return bad(str(error))
+        return JSONResponse({"photo": name})
 
     async def render_page(_request: Request) -> Response:
         recipe = workspace.spec.recipe
@@ -108,12 +144,15 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         return Response(status_code=204)
 
     routes = [Route("/", home), Route("/favicon.ico", no_icon), Route("/layer/{name:path}", layer_page),
-              Route("/render", render_page),
+              Route("/unit/{layer:path}/{unit}", unit_page), Route("/render", render_page),
+              Route("/api/units/{layer:path}/{unit}", unit_state), Route("/api/photos", post_photo, methods=["POST"]),
               Route("/api/layers", layers), Route("/api/search", search), Route("/api/layers/{name:path}/units", layer_units),
               Route("/api/jobs", post_job, methods=["POST"]), Route("/api/jobs/{id:path}/events", job_events),
               Route("/api/jobs/{id:path}", job_state),
               Mount("/atlas", StaticFiles(directory=workspace.atlas_dir, check_dir=False)),
-              Mount("/renders", StaticFiles(directory=workspace.renders_dir, check_dir=False))]
+              Mount("/renders", StaticFiles(directory=workspace.renders_dir, check_dir=False)),
+              Mount("/circuits", StaticFiles(directory=workspace.root / CIRCUITS, check_dir=False)),
+              Mount("/explained", StaticFiles(directory=workspace.root / EXPLAINED, check_dir=False))]
     if token is not None:
         return Starlette(routes=routes, middleware=[Middleware(TokenRequired, token=token)])
     allowed = hosts or [*LOCAL_HOSTS, "testserver"]
@@ -142,7 +181,36 @@ def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
         objective.validate(workspace.model, workspace.model.input_size)
         return worker.submit(f"render:{objective}:{steps}", "render", f"render {objective}",
                              lambda report: workspace.render_objective(text, steps, report))
-    raise ConvscopeError(f"unknown job kind {kind!r}: give \"layer\" or \"render\"")
+    if kind == "circuit":
+        found = _unit_of(workspace, str(body.get("layer", "")), str(body.get("unit", "")))
+        if isinstance(found, str):
+            raise ConvscopeError(found)
+        layer, unit = found
+        if not workspace.model.earlier_main_layers(layer):
+            raise ConvscopeError(f"{layer} is the network's first layer: no earlier layer builds its units")
+        return worker.submit(f"circuit:{layer}:{unit}", "circuit", f"the circuit of {layer}:{unit}",
+                             lambda report: workspace.compute_circuit(layer, unit, report))
+    if kind == "explain":
+        photo, layer = str(body.get("photo", "")), str(body.get("layer", ""))
+        if not DROPPED_NAME.match(photo) or not (workspace.root / PHOTOS / photo).is_file():
+            raise ConvscopeError(f"no dropped photo {photo!r}: drop the photo on the page first")
+        spatial = [name for name in workspace.layer_names if workspace.model.layer(name).spatial]
+        if layer not in spatial:
+            raise ConvscopeError(f"{layer!r} cannot explain a photo: choose a layer with positions, such as "
+                                 f"{', '.join(spatial[-3:])}")
+        return worker.submit(f"explain:{photo}:{layer}", "explain", f"explain the photo at {layer}",
+                             lambda report: workspace.explain(photo, layer, report))
+    raise ConvscopeError(f"unknown job kind {kind!r}: give \"layer\", \"render\", \"circuit\" or \"explain\"")
+
+
+def _unit_of(workspace: Workspace, layer: str, unit: str) -> tuple[str, int] | str:
+    """(layer, unit) when both exist, else why not, in one line."""
+    if layer not in workspace.layer_names:
+        return f"no layer {layer!r}: the layers are {', '.join(workspace.layer_names)}"
+    units = workspace.model.layer(layer).channels
+    if not unit.isdigit() or int(unit) >= units:
+        return f"no unit {unit!r} in {layer}: its units are 0 to {units - 1}"
+    return layer, int(unit)
 
 
 async def _events(job: Job, request: Request) -> AsyncIterator[str]:

@@ -3,6 +3,7 @@ Ctrl-C stops it), or in a thread of its own (``convscope.serve`` in a notebook, 
 address and goes on until ``stop``)."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -27,15 +28,53 @@ def address(host: str, port: int, token: str | None) -> str:
     return f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
 
 
-def build(workspace: Workspace, spec: api.ServeSpec) -> tuple[uvicorn.Server, Worker, str]:
-    """The server over ``workspace``, its worker and its address (a token is drawn when
-    ``spec.host`` is not this machine's own address)."""
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, so that a browser that connects before the
+    server's loop runs waits instead of being refused.
+
+    Raises:
+        ConvscopeError: the port is taken or not allowed.
+    """
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise ConvscopeError(f"cannot listen on {host}:{port} ({error.strerror or error}): give another {{port}}, or "
+                             "stop what uses it", options=["port"]) from error
+    return sock
+
+
+@dataclass
+class Built:
+    """A server ready to run: uvicorn's server, the socket it serves, its worker and address."""
+
+    server: uvicorn.Server
+    sock: socket.socket
+    worker: Worker
+    url: str
+
+    def run(self) -> None:
+        """Serves until the server is told to stop (or, in the main thread, until Ctrl-C)."""
+        self.server.run(sockets=[self.sock])
+
+
+def build(workspace: Workspace, spec: api.ServeSpec) -> Built:
+    """The server over ``workspace``, listening already, with its worker and its address (a token
+    is drawn when ``spec.host`` is not this machine's own address).
+
+    Raises:
+        ConvscopeError: the port is taken.
+    """
     token = None if is_local(spec.host) else new_token()
+    sock = listening_socket(spec.host, spec.port)
     worker = Worker()
     hosts = None if token else sorted({spec.host, *LOCAL_HOSTS})
     app = create_app(workspace, worker, hosts, token)
     config = uvicorn.Config(app, host=spec.host, port=spec.port, log_level="warning")
-    return uvicorn.Server(config), worker, address(spec.host, spec.port, token)
+    return Built(uvicorn.Server(config), sock, worker, address(spec.host, spec.port, token))
 
 
 def open_workspace(model: api.VisionModel, photos: str | Path, spec: api.ServeSpec) -> Workspace:
@@ -81,19 +120,19 @@ class Explorer:
 
 
 def start_in_thread(workspace: Workspace, spec: api.ServeSpec) -> Explorer:
-    """Serves ``workspace`` from a thread of this process; returns once it listens.
+    """Serves ``workspace`` from a thread of this process; returns once it serves.
 
     Raises:
         ConvscopeError: it could not listen (the port was taken meanwhile).
     """
-    server, worker, url = build(workspace, spec)
-    thread = threading.Thread(target=server.run, name="convscope-explorer", daemon=True)
+    built = build(workspace, spec)
+    thread = threading.Thread(target=built.run, name="convscope-explorer", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_SECONDS
-    while not server.started:
+    while not built.server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
-            worker.stop()
-            raise ConvscopeError(f"the explorer could not listen on {spec.host}:{spec.port}: give {{port}} another "
+            built.worker.stop()
+            raise ConvscopeError(f"the explorer did not start on {spec.host}:{spec.port}: give {{port}} another "
                                  "port", options=["port"])
         time.sleep(0.05)
-    return Explorer(url, workspace, server, worker, thread)
+    return Explorer(built.url, workspace, built.server, built.worker, thread)

@@ -15,7 +15,8 @@ nav a{margin-right:1em} .grid{display:flex;flex-wrap:wrap;gap:3px}
 .grid a,.grid span.todo{display:block;width:64px;height:64px;position:relative;background:#222}
 .grid img{width:64px;height:64px;display:block} .grid i{position:absolute;left:2px;bottom:1px;font-size:10px;
 color:#fff;font-style:normal;text-shadow:0 0 2px #000} progress{width:24em} .error{color:#f88}
-input[type=text]{width:28em}
+input[type=text]{width:28em} .unit{display:flex;gap:1.5em;align-items:flex-start}
+#drop{border:2px dashed #555;padding:1em;margin:1em 0;max-width:40em} #drop.over{border-color:#9cf}
 """
 
 JOB_SCRIPT = """
@@ -57,11 +58,11 @@ def home(model: str, photos: str, layers: list[dict]) -> str:
                    f"<td>{escape(layer['kind'])}</td><td>{layer['units']}</td><td>{layer['rendered']}</td></tr>"
                    for layer in layers)
     body = (f"<h1>{escape(model)}</h1><p>Photos: {escape(photos)}. A layer's units render when the layer is first "
-            "opened, batch by batch, and are kept in the workspace's atlas; each unit's page is the atlas's (its "
-            "picture, top photos, trust and label).</p><p><input type=\"search\" id=\"search\" size=\"40\" "
+            "opened, batch by batch, and are kept in the workspace's atlas; each unit has a page (its picture, top "
+            "photos, trust, label and circuit).</p><p><input type=\"search\" id=\"search\" size=\"40\" "
             "aria-label=\"search\" placeholder=\"search rendered units: block8:12, dog, tabby\"></p>"
             "<ul id=\"found\"></ul><table><tr><th>layer</th><th>kind</th><th>units</th><th>rendered</th></tr>"
-            f"{rows}</table>")
+            f"{rows}</table>" + drop_zone([layer["name"] for layer in layers if layer["spatial"]]))
     script = """
 const box = document.getElementById('search'), found = document.getElementById('found');
 box.addEventListener('input', async () => {
@@ -69,13 +70,65 @@ box.addEventListener('input', async () => {
   found.replaceChildren();
   for (const unit of await response.json()){
     const item = document.createElement('li'), link = document.createElement('a');
-    link.href = unit.page; link.textContent = unit.layer + ':' + unit.unit;
+    link.href = '/unit/' + encodeURIComponent(unit.layer) + '/' + unit.unit;
+    link.textContent = unit.layer + ':' + unit.unit;
     item.append(link, unit.label ? ' ' + unit.label + ' (AUC ' + unit.auc.toFixed(2) + ')' : '');
     found.append(item);
   }
 });
 """
-    return page(f"{model}: layers", body, script)
+    return page(f"{model}: layers", body, script + DROP_SCRIPT)
+
+
+def drop_zone(layers: list[str]) -> str:
+    """Where a photo is dropped (or chosen) to be explained by a layer's units."""
+    if not layers:
+        return ""
+    chosen = layers[round(0.6 * (len(layers) - 1))]
+    options = "".join(f"<option{' selected' if name == chosen else ''}>{escape(name)}</option>" for name in layers)
+    return ("<div id=\"drop\"><p>Drop a photo here, or <input type=\"file\" id=\"file\" accept=\"image/*\" "
+            f"aria-label=\"photo\">, to explain it by the units of <select id=\"explain-layer\" aria-label=\"layer\">"
+            f"{options}</select>.</p><p><progress id=\"ebar\" value=\"0\" hidden></progress> <span id=\"eline\">"
+            "</span></p><div id=\"explained\"></div></div>")
+
+
+DROP_SCRIPT = """
+const drop = document.getElementById('drop');
+async function explainPhoto(file){
+  const line = document.getElementById('eline'), bar = document.getElementById('ebar');
+  line.className = ''; line.textContent = 'sending ' + file.name;
+  try {
+    const answer = await fetch('/api/photos', {method: 'POST', headers: {'Content-Type': file.type || 'application/octet-stream'},
+                                               body: file});
+    const kept = await answer.json();
+    if (!answer.ok) throw new Error(kept.error);
+    bar.hidden = false;
+    const job = await start({kind: 'explain', photo: kept.photo, layer: document.getElementById('explain-layer').value});
+    follow(job, state => show(bar, line, state), state => {
+      if (state.state !== 'done') return;
+      bar.hidden = true;
+      line.textContent = 'top class ' + state.result.top_class.name + ' (p = ' +
+                         state.result.top_class.probability.toFixed(3) + '): ';
+      const link = document.createElement('a'); link.href = '/' + state.result.page; link.textContent = 'its explanation';
+      line.append(link);
+      const frame = document.createElement('iframe');
+      frame.src = '/' + state.result.page; frame.width = '100%'; frame.height = '640'; frame.title = 'explanation';
+      document.getElementById('explained').replaceChildren(frame);
+    });
+  } catch (error) { line.textContent = error.message; line.className = 'error'; }
+}
+if (drop){
+  drop.addEventListener('dragover', event => { event.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', event => {
+    event.preventDefault(); drop.classList.remove('over');
+    if (event.dataTransfer.files.length) explainPhoto(event.dataTransfer.files[0]);
+  });
+  document.getElementById('file').addEventListener('change', event => {
+    if (event.target.files.length) explainPhoto(event.target.files[0]);
+  });
+}
+"""
 
 
 def layer_grid(model: str, layer: str, units: int, rendered: list[int], stem: str) -> str:
@@ -91,7 +144,7 @@ function fill(units){{
     if (!cell || cell.tagName === 'A') continue;
     const name = String(u).padStart(4, '0');
     const link = document.createElement('a');
-    link.id = 'u' + u; link.href = '/atlas/units/' + stem + '/' + name + '.html';
+    link.id = 'u' + u; link.href = '/unit/' + encodeURIComponent(layer) + '/' + u;
     const img = document.createElement('img'), label = document.createElement('i');
     img.alt = layer + ':' + u; img.src = '/atlas/units/' + stem + '/' + name + '.thumb.png';
     label.textContent = String(u);
@@ -130,15 +183,19 @@ document.getElementById('form').addEventListener('submit', async (event) => {
   const body = {kind: 'render', objective: document.getElementById('objective').value,
                 steps: Number(document.getElementById('steps').value)};
   try {
+    delete document.getElementById('result').dataset.previews;
     const job = await start(body);
     follow(job, state => {
       show(bar, line, state);
       if (state.preview && state.state === 'running'){
         const shown = document.getElementById('result');
+        const seen = shown.dataset.previews ? shown.dataset.previews.split(' ') : [];
+        if (!seen.includes(state.preview)) seen.push(state.preview);
+        shown.dataset.previews = seen.join(' ');
         shown.innerHTML = '<figure><img width="256" alt="as it stands"><figcaption></figcaption></figure>';
         shown.querySelector('img').src = '/' + state.preview;
         shown.querySelector('figcaption').textContent = 'as it stands: activation ' +
-          (state.preview_value === null ? '-' : state.preview_value.toFixed(3)) + ' (on this step\'s views)';
+          (state.preview_value === null ? '-' : state.preview_value.toFixed(3)) + " (on this step's views)";
       }
     }, state => {
       if (state.state !== 'done') return;
@@ -150,6 +207,83 @@ document.getElementById('form').addEventListener('submit', async (event) => {
 });
 """
     return page(f"{model}: render", body, script)
+
+
+def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None, circuit: dict | None) -> str:
+    """One unit: its picture, activation, top photos, trust verdict and label (from the atlas,
+    once its layer is rendered; opening the page starts that), and its circuit (built from, feeds,
+    the classes it drives), computed when first asked and then kept."""
+    name = f"{unit:04d}"
+    base = f"/atlas/units/{stem}/{name}"
+    if record is None:
+        shown = ("<p id=\"waiting\">Its layer is rendering: the picture, top photos and trust come with its batch. "
+                 "<progress id=\"bar\" value=\"0\"></progress> <span id=\"line\"></span></p>")
+    else:
+        words = record.get("words") or {}
+        trust = record.get("trust") or {}
+        verdict = (trust.get("verdict") or {}).get("text") or record.get("verdict") or "not measured"
+        label = words.get("label") if words.get("labelled") else None
+        photos = "".join(f"<img src=\"{base}.top{i}.png\" width=\"96\" alt=\"top photo {i}: "
+                         f"{escape(str(p['photo']))}\" title=\"{escape(str(p['photo']))}\">"
+                         for i, p in enumerate(record.get("top_photos") or [], start=1) if i <= 8)
+        shown = (f"<div class=\"unit\"><img src=\"{base}.png\" width=\"224\" alt=\"{escape(layer)}:{unit}\">"
+                 f"<table><tr><th>activation of its picture</th><td>{record['activation']:.3f}</td></tr>"
+                 f"<tr><th>... over the best photo's</th><td>{_number(record.get('ratio'))}</td></tr>"
+                 f"<tr><th>can its picture be trusted?</th><td>{escape(str(verdict))}</td></tr>"
+                 f"<tr><th>in words</th><td>{escape(label) if label else 'no label'}</td></tr></table></div>"
+                 f"<h2>Top photos</h2><p>{photos or 'none: the atlas was built without a photo folder'}</p>"
+                 f"<p><a href=\"{base}.html\">its atlas page</a>: where it looks in each top photo, its trust "
+                 "measures and controls, its label's score.</p>")
+    body = (f"<h1>{escape(model)} &middot; {escape(layer)}:{unit}</h1>{shown}<h2>Built from, and what it feeds</h2>"
+            "<p><progress id=\"cbar\" value=\"0\"></progress> <span id=\"cline\"></span></p>"
+            "<div id=\"circuit\"></div>")
+    script = f"""
+const layer = {_js(layer)}, unit = {unit}, known = {json.dumps(circuit)};
+function unitLink(l, u, text){{
+  const a = document.createElement('a');
+  a.href = '/unit/' + encodeURIComponent(l) + '/' + u; a.textContent = text || (l + ':' + u);
+  return a;
+}}
+function showCircuit(c){{
+  const box = document.getElementById('circuit');
+  box.replaceChildren();
+  const lead = document.createElement('p');
+  lead.textContent = 'Its top ' + c.built_from.length + ' inputs of ' + c.input_layer + ' explain ' +
+    Math.round(100 * c.top_share) + '% of it' + (c.small_circuit ? '.' : ': it is not a small circuit.') + ' ';
+  const page = document.createElement('a'); page.href = '/' + c.page; page.textContent = 'the circuit page';
+  lead.append(page);
+  const from = document.createElement('p'); from.append('Built from: ');
+  for (const i of c.built_from){{
+    from.append(unitLink(c.input_layer, i.unit), ' (' + i.sign + ', ' + i.attribution.toFixed(3) + ') ');
+  }}
+  const feeds = document.createElement('p'); feeds.append('Feeds: ');
+  for (const f of c.feeds){{ feeds.append(unitLink(c.feeds_layer, f.unit), ' (' + f.drop.toFixed(3) + ') '); }}
+  const classes = document.createElement('p');
+  classes.textContent = 'Drives the classes: ' + c.classes.map(k => k.name + ' (' + k.drop.toFixed(3) + ')').join(', ');
+  box.append(lead, from, feeds, classes);
+}}
+const cbar = document.getElementById('cbar'), cline = document.getElementById('cline');
+if (known){{ showCircuit(known); cbar.hidden = true; }}
+else {{
+  start({{kind: 'circuit', layer: layer, unit: unit}}).then(job => follow(job, state => show(cbar, cline, state),
+      state => {{ if (state.state === 'done'){{ showCircuit(state.result); cbar.hidden = true; cline.textContent = ''; }} }}))
+    .catch(error => {{ cline.textContent = error.message; cline.className = 'error'; }});
+}}
+if (document.getElementById('waiting')){{
+  const bar = document.getElementById('bar'), line = document.getElementById('line');
+  start({{kind: 'layer', layer: layer}}).then(job => follow(job, async state => {{
+      show(bar, line, state);
+      const answer = await fetch('/api/units/' + encodeURIComponent(layer) + '/' + unit);
+      if ((await answer.json()).atlas) location.reload();
+    }}, state => {{ if (state.state === 'done') location.reload(); }}))
+    .catch(error => {{ line.textContent = error.message; line.className = 'error'; }});
+}}
+"""
+    return page(f"{model}: {layer}:{unit}", body, script)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
 
 
 def not_found(what: str) -> str:

@@ -1,11 +1,19 @@
-"""The explorer's workspace folder: ``atlas/`` (an atlas of the network, as ``convscope atlas``
-writes it, rendered a layer at a time when the layer is first looked at) and ``renders/`` (the
-pictures of objectives rendered live and kept, each named by its settings, so two explorers on
-one folder write the same file). A restart goes on from what the folder holds."""
+"""The explorer's workspace folder, in the files the commands write:
+
+- ``atlas/``: an atlas of the network, as ``convscope atlas`` writes it, rendered a layer at a
+  time when the layer is first looked at;
+- ``renders/``: the pictures of objectives rendered live and kept, each named by its settings,
+  so two explorers on one folder write the same file;
+- ``circuits/LAYER-UNIT/``: a unit's circuit, as ``convscope circuit`` writes it;
+- ``photos/`` and ``explained/NAME-LAYER/``: photos dropped on the page (named by their
+  content), and their explanations, as ``convscope explain`` writes them.
+
+A restart goes on from what the folder holds."""
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -13,10 +21,18 @@ import torch
 
 from convscope import api
 from convscope.app.worker import Report
+from convscope.errors import ConvscopeError
 
 ATLAS = "atlas"
 RENDERS = "renders"
+CIRCUITS = "circuits"
+PHOTOS = "photos"
+EXPLAINED = "explained"
 PREVIEWS = 8  # pictures shown while a render runs
+MAX_PHOTO_BYTES = 20 * 1024 * 1024  # the largest photo a page may drop
+PHOTO_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
+                  "image/bmp": ".bmp", "image/tiff": ".tif"}
+DROPPED_NAME = re.compile(r"^photo-[0-9a-f]{16}\.(jpg|png|webp|gif|bmp|tif)$")
 
 
 class Workspace:
@@ -35,14 +51,20 @@ class Workspace:
         self.layer_names = api.atlas_layers(model, spec.recipe)
 
     def layers(self) -> list[dict]:
-        """Each layer the atlas holds: its name, kind, units and how many are rendered."""
+        """Each layer the atlas holds: its name, kind, units, whether it has positions, and how many
+        units are rendered."""
         return [{"name": name, "kind": self.model.layer(name).kind, "units": self.model.layer(name).channels,
-                 "rendered": len(self.rendered(name))} for name in self.layer_names]
+                 "spatial": self.model.layer(name).spatial, "rendered": len(self.rendered(name))}
+                for name in self.layer_names]
 
     def rendered(self, layer: str) -> list[int]:
         """The units of ``layer`` whose pictures and pages are in the atlas."""
         folder = self.atlas_dir / "units" / api.safe_name(layer)
         return sorted(int(p.stem) for p in folder.glob("[0-9][0-9][0-9][0-9].json")) if folder.is_dir() else []
+
+    def whole(self, layer: str) -> bool:
+        """Whether every unit of ``layer`` is in the atlas (its pictures can be taken from it)."""
+        return layer in self.layer_names and len(self.rendered(layer)) == self.model.layer(layer).channels
 
     def search(self, text: str, most: int = 50) -> list[dict]:
         """The atlas's units found by ``text`` (see ``api.matches``: the start of words of a unit's
@@ -65,6 +87,83 @@ class Workspace:
                                   "label": words["label"] if labelled else None, "auc": words.get("auc"),
                                   "page": f"/{ATLAS}/units/{api.safe_name(unit['layer'])}/{unit['channel']:04d}.html"})
         return sorted(found, key=lambda f: (f["label"] is None, -(f["auc"] or 0)))[:most]
+
+    def unit(self, layer: str, unit: int) -> dict | None:
+        """The atlas's record of a unit (its picture's activation, top photos, trust, label), or
+        None before its layer renders it."""
+        path = self.atlas_dir / "units" / api.safe_name(layer) / f"{unit:04d}.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def circuit_folder(self, layer: str, unit: int) -> Path:
+        return self.root / CIRCUITS / f"{api.safe_name(layer)}-{unit:04d}"
+
+    def circuit(self, layer: str, unit: int) -> dict | None:
+        """A unit's circuit in brief, once computed (see ``compute_circuit``), else None."""
+        path = self.circuit_folder(layer, unit) / "circuit.json"
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        root, feeds = data["nodes"][0], data.get("feeds") or {}
+        return {"page": f"{CIRCUITS}/{path.parent.name}/index.html", "input_layer": root["input_layer"],
+                "top_share": root["ablation"]["top_share"], "small_circuit": root["ablation"]["small_circuit"],
+                "built_from": [{"unit": i["unit"], "attribution": i["attribution"], "sign": i["sign"]}
+                               for i in root["inputs"]],
+                "feeds_layer": feeds.get("layer"), "feeds": feeds.get("units") or [],
+                "classes": feeds.get("classes") or []}
+
+    def compute_circuit(self, layer: str, unit: int, report: Report) -> dict:
+        """Computes the unit's circuit over the workspace's photos (the units of the main layer
+        before that build it, checked by ablation; the units and classes it feeds), as
+        ``convscope circuit`` writes it; returns it in brief."""
+        recipe = api.recipe_from(self.spec.recipe)
+        pictured = [layer, *self.model.earlier_main_layers(layer)[-1:]]
+        api.circuit(self.model, f"{layer}:{unit}", photos=self.photos, out=self.circuit_folder(layer, unit),
+                    recipe=recipe, steps=recipe.steps, seed=self.spec.seed,
+                    atlas=self.atlas_dir if all(self.whole(name) for name in pictured) else None,
+                    progress=lambda _stage, done, total: report.progress(done, total))
+        found = self.circuit(layer, unit)
+        assert found is not None  # the job wrote circuit.json
+        return found
+
+    def keep_photo(self, data: bytes, content_type: str) -> str:
+        """Keeps a photo dropped on a page, named by its content; returns its name.
+
+        Raises:
+            ConvscopeError: not a photo of a known type, too large, or unreadable.
+        """
+        suffix = PHOTO_SUFFIXES.get(content_type.split(";")[0].strip().lower())
+        if suffix is None:
+            raise ConvscopeError(f"not a photo ({content_type or 'no type'}): drop a JPEG, PNG, WebP, GIF, BMP or TIFF "
+                                 "file")
+        if len(data) > MAX_PHOTO_BYTES:
+            raise ConvscopeError(f"the photo is {len(data) / 2**20:.0f} MB: drop one of at most "
+                                 f"{MAX_PHOTO_BYTES // 2**20} MB")
+        name = f"photo-{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+        path = self.root / PHOTOS / name
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            trial = path.with_name(f".{name}.part")
+            trial.write_bytes(data)
+            try:
+                api.load_photo(trial)  # a file that does not decode is refused, and not kept
+            except ConvscopeError as error:
+                trial.unlink()
+                raise ConvscopeError("the dropped file cannot be read as a photo: drop a JPEG, PNG, WebP, GIF, BMP "
+                                     "or TIFF file") from error
+            trial.replace(path)
+        return name
+
+    def explain(self, photo: str, layer: str, report: Report) -> dict:
+        """Explains a kept photo by the units of ``layer`` (their pictures from the atlas when
+        the layer is rendered whole, else rendered now), written as ``convscope explain``
+        writes it; returns its page and top class."""
+        out = self.root / EXPLAINED / f"{Path(photo).stem}-{api.safe_name(layer)}"
+        pixels, _notes = api.load_photo(self.root / PHOTOS / photo)
+        recipe = api.recipe_from(self.spec.recipe)
+        result = api.explain(self.model, pixels, layer, recipe=recipe, steps=recipe.steps, seed=self.spec.seed,
+                             atlas=self.atlas_dir if self.whole(layer) else None, progress=report.progress)
+        api.write_explanation(out, result, self.model.name, photo)
+        return {"page": f"{EXPLAINED}/{out.name}/index.html", "layer": layer, "top_class": result.top_class}
 
     def render_layer(self, layer: str, report: Report) -> dict:
         """Renders and measures every unit of ``layer`` not yet in the atlas (batch by batch, so
