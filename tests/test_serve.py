@@ -235,11 +235,12 @@ def test_serve_exports_pages_and_stops_cleanly_on_ctrl_c(tmp_path, photos):
         assert "convscope explorer: http://127.0.0.1" in server.stderr.readline()
         import httpx2 as httpx
 
-        job = httpx.post(f"http://127.0.0.1:{port}/api/jobs", json={"kind": "layer", "layer": "conv3"}).json()
-        deadline = time.time() + 120
-        while httpx.get(f"http://127.0.0.1:{port}/api/jobs/{job['id']}").json()["state"] != "done":
-            assert time.time() < deadline
-            time.sleep(0.2)
+        for body in ({"kind": "layer", "layer": "conv3"}, {"kind": "render", "objective": "conv3:1", "steps": 4}):
+            job = httpx.post(f"http://127.0.0.1:{port}/api/jobs", json=body).json()
+            deadline = time.time() + 120
+            while httpx.get(f"http://127.0.0.1:{port}/api/jobs/{job['id']}").json()["state"] != "done":
+                assert time.time() < deadline
+                time.sleep(0.2)
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=30) == 0
     finally:
@@ -249,6 +250,10 @@ def test_serve_exports_pages_and_stops_cleanly_on_ctrl_c(tmp_path, photos):
                    "--batch", "8", "--export", str(out))
     assert exported.returncode == 0, exported.stderr
     assert (out / "atlas" / "index.html").is_file() and (out / "atlas" / "units" / "conv3" / "0004.html").is_file()
+    index = (out / "index.html").read_text()
+    assert str(out / "index.html") in exported.stdout and 'href="atlas/index.html"' in index
+    render = next((folder / "renders").glob("render-*.png")).name
+    assert f'src="renders/{render}"' in index and (out / "renders" / render).is_file()
 
 
 def test_watching_a_render_changes_no_pixel():

@@ -24,8 +24,7 @@ def main(argv: list[str]) -> int:
         workspace = open_workspace(api.load(**settings["model"]), settings["photos"], spec)
         if spec.export is not None:
             out = workspace.export(spec.export)
-            sys.stdout.write(f"the workspace {spec.folder} written as pages to {out}; open "
-                             f"{out / 'atlas' / 'index.html'}\n")
+            sys.stdout.write(f"the workspace {spec.folder} written as pages to {out.parent}; open {out}\n")
             return 0
         serve(workspace, spec)
         return 0

@@ -168,7 +168,7 @@ start({{kind: 'layer', layer: layer}}).then(job => follow(job, state => {{ show(
 def render_page(model: str, renders: list[dict], recipe: str) -> str:
     """A form to render an objective live, and the renders kept."""
     kept = "".join(f"<figure><img src=\"/{escape(r['file'])}\" width=\"160\" alt=\"{escape(r['objective'])}\">"
-                   f"<figcaption>{escape(r['objective'])}<br>{r['recipe']}, {r['steps']} steps: activation "
+                   f"<figcaption>{escape(r['objective'])}<br>{escape(r['recipe'])}, {r['steps']} steps: activation "
                    f"{r['activation']:.3f}</figcaption></figure>" for r in renders)
     body = (f"<h1>{escape(model)} &middot; render</h1><form id=\"form\"><p>Objective <input type=\"text\" "
             "id=\"objective\" value=\"block8:12\" aria-label=\"objective\"> (such as block8:12 - 0.5*block8:40) "
@@ -284,6 +284,23 @@ if (document.getElementById('waiting')){{
 
 def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def exported_index(model: str, atlas: bool, renders: list[dict], circuits: list[str], explained: list[str]) -> str:
+    """The index of an exported workspace: links to the atlas, the circuits and the explained
+    photos, and the renders kept, as a page that needs no server (relative links only)."""
+    kept = "".join(f"<figure><img src=\"{escape(r['file'])}\" width=\"160\" alt=\"{escape(r['objective'])}\">"
+                   f"<figcaption>{escape(r['objective'])}<br>{escape(r['recipe'])}, {r['steps']} steps: activation "
+                   f"{r['activation']:.3f}</figcaption></figure>" for r in renders)
+    links = "".join(f"<li><a href=\"circuits/{quote(name)}/index.html\">{escape(name)}</a></li>" for name in circuits)
+    photos = "".join(f"<li><a href=\"explained/{quote(name)}/index.html\">{escape(name)}</a></li>" for name in explained)
+    body = (f"<h1>{escape(model)}</h1>"
+            + ("<p><a href=\"atlas/index.html\">The atlas</a>: every unit rendered, with its page.</p>" if atlas else "")
+            + (f"<h2>Circuits</h2><ul>{links}</ul>" if circuits else "")
+            + (f"<h2>Explained photos</h2><ul>{photos}</ul>" if explained else "")
+            + (f"<h2>Renders</h2><div class=\"kept\">{kept}</div>" if renders else ""))
+    return (f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(model)}</title>"
+            f"<style>{STYLE}</style></head>\n<body>\n{body}\n</body></html>\n")
 
 
 def not_found(what: str) -> str:

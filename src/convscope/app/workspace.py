@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from convscope import api
+from convscope.app import views
 from convscope.app.worker import Report
 from convscope.errors import ConvscopeError
 
@@ -207,11 +208,16 @@ class Workspace:
         return [json.loads(p.read_text()) for p in kept]
 
     def export(self, out: str | Path) -> Path:
-        """Writes what the workspace holds as pages that need no server: the atlas's site and the
-        renders; returns the index page."""
+        """Writes what the workspace holds as pages that need no server: the atlas's site, the
+        renders, the circuits and the explained photos, with an index page that links them;
+        returns the index page."""
         out = Path(out)
-        if self.atlas_dir.is_dir():
-            shutil.copytree(self.atlas_dir, out / ATLAS, dirs_exist_ok=True)
-        if self.renders_dir.is_dir():
-            shutil.copytree(self.renders_dir, out / RENDERS, dirs_exist_ok=True)
-        return out
+        for name in (ATLAS, RENDERS, CIRCUITS, EXPLAINED):
+            if (self.root / name).is_dir():
+                shutil.copytree(self.root / name, out / name, dirs_exist_ok=True)
+        circuits = sorted(p.parent.name for p in (self.root / CIRCUITS).glob("*/circuit.json"))
+        explained = sorted(p.parent.name for p in (self.root / EXPLAINED).glob("*/explain.json"))
+        index = out / "index.html"
+        index.write_text(views.exported_index(self.model.name, self.atlas_dir.is_dir(), self.renders(), circuits,
+                                              explained))
+        return index
