@@ -34,7 +34,8 @@ def photos(tmp_path_factory) -> Path:
 def served(photos, tmp_path_factory):
     from starlette.testclient import TestClient
 
-    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path_factory.mktemp("ws") / "workspace"), workers=0, **FAST)
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path_factory.mktemp("ws") / "workspace"), workers=0,
+                                      concept_epochs=2, **FAST)
     workspace = Workspace(spec.folder, planted_model(labels=COLOUR_NAMES), str(photos), spec)
     worker = Worker()
     with TestClient(create_app(workspace, worker)) as client:
@@ -91,6 +92,27 @@ def test_a_unit_page_shows_its_record_and_computes_its_circuit_once(served):
     assert '"input_layer": "conv2"' in client.get("/unit/conv3/2").text
     refused = client.post("/api/jobs", json={"kind": "circuit", "layer": "conv1", "unit": 0})
     assert refused.status_code == 400 and "first layer" in refused.json()["error"]
+
+
+def test_a_layer_s_concepts_are_learned_on_demand_and_found(served):
+    client, workspace, _worker = served
+    assert "learn its concepts" in client.get("/layer/conv2").text
+    state = finished(client, client.post("/api/jobs", json={"kind": "concepts", "layer": "conv2"}).json(), 300)
+    assert state["state"] == "done", state
+    assert state["result"]["page"] == "concepts/conv2/index.html" and client.get("/concepts/conv2/index.html").status_code == 200
+    assert 'href="/concepts/conv2/index.html"' in client.get("/layer/conv2").text
+    concepts = client.get("/api/units/conv2/1").json()["concepts"]
+    assert concepts and concepts == sorted(concepts, key=lambda c: -c["weight"])
+    assert client.get("/" + concepts[0]["page"]).status_code == 200 and concepts[0]["page"] in client.get("/unit/conv2/1").text
+    found = client.get("/api/search", params={"q": f"conv2 {concepts[0]['name']}"}).json()
+    assert [f["concept"] for f in found] == [concepts[0]["name"]]
+    refused = client.post("/api/jobs", json={"kind": "concepts", "layer": "logits"})
+    assert refused.status_code == 400 and "no concepts to learn" in refused.json()["error"]
+    convscope.concepts(workspace.model, "conv1", workspace.photos, workspace.concepts_folder("conv1"), epochs=1,
+                       concepts=4, k=2, method="sae", workers=0, progress=False, **FAST)  # the command's folder shows in the app
+    assert 'href="/concepts/conv1/index.html"' in client.get("/layer/conv1").text
+    kept = finished(client, client.post("/api/jobs", json={"kind": "concepts", "layer": "conv1"}).json())
+    assert kept["result"]["count"] == 4  # what the command learned is kept, not learned again
 
 
 def test_a_dropped_photo_is_kept_and_explained(served, photos):

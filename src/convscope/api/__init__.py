@@ -17,6 +17,7 @@ from convscope.runtime.lazy import lazy_exports
 
 if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy), so --help needs no torch
     from convscope.api.circuits import circuit
+    from convscope.api.concept_units import concepts_of_unit
     from convscope.api.defaults import CIRCUIT_OUT, GPUS_PER_TASK, TRUST_OUT
     from convscope.api.front_end import (
         atlas_layers,
@@ -115,7 +116,8 @@ __all__ = [
     "RecipeSettings", "RecipeUses", "Recipe", "SELECT_RULES", "Spec", "SpecType",
     "VisionModel", "available", "builtin_photo", "builtin_photos", "check_output_dir", "check_output_image",
     "check_photo_folder",
-    "atlas_layers", "safe_name", "ServeSpec", "check_folder_network", "check_port", "require_serve", "matches", "words_of",
+    "atlas_layers", "safe_name", "ServeSpec", "check_folder_network", "check_port", "concepts_of_unit",
+    "require_serve", "matches", "words_of",
     "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
     "load_architecture", "load_photo", "parse_objective", "photo_source", "recipe_from", "require_umap",
     "resolve_device", "save_with_importance", "size_text", "spec_options", "steps_strip", "stitch",

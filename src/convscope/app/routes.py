@@ -2,19 +2,20 @@
 
 - ``GET /``, ``/layer/{name}``, ``/unit/{layer}/{unit}``, ``/render``: the pages (see ``views``).
 - ``GET /api/layers``, ``/api/layers/{name}/units``: the layers, and a layer's rendered units.
-- ``GET /api/units/{layer}/{unit}``: a unit's atlas record and circuit, as far as computed.
+- ``GET /api/units/{layer}/{unit}``: a unit's atlas record, circuit and concepts, as far as computed.
 - ``POST /api/photos`` with a photo as the body (``Content-Type: image/...``, at most 20 MB):
   keeps it in the workspace; answers ``{"photo": name}``.
-- ``GET /api/search?q=TEXT``: the rendered units found by their name, label, classes.
+- ``GET /api/search?q=TEXT``: the rendered units and learned concepts found by their name,
+  label, classes.
 - ``POST /api/jobs`` with JSON ``{"kind": "layer", "layer": NAME}``, ``{"kind": "render",
-  "objective": TEXT, "steps": N}``, ``{"kind": "circuit", "layer": NAME, "unit": N}`` or
-  ``{"kind": "explain", "photo": NAME, "layer": NAME}``: the job that computes it (the same job for the same work);
-  bad input gets status 400 and ``{"error": one line}``. JSON only, so a page of another site
-  cannot post a form here.
+  "objective": TEXT, "steps": N}``, ``{"kind": "circuit", "layer": NAME, "unit": N}``,
+  ``{"kind": "concepts", "layer": NAME}`` or ``{"kind": "explain", "photo": NAME, "layer":
+  NAME}``: the job that computes it (the same job for the same work); bad input gets status
+  400 and ``{"error": one line}``. JSON only, so a page of another site cannot post a form here.
 - ``GET /api/jobs/{id}``, ``/api/jobs/{id}/events``: a job's state, and its progress as
   server-sent events until it ends.
-- ``/atlas/...``, ``/renders/...``, ``/circuits/...``, ``/explained/...``: the workspace's
-  files (read only).
+- ``/atlas/...``, ``/renders/...``, ``/circuits/...``, ``/concepts/...``, ``/explained/...``:
+  the workspace's files (read only).
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ from convscope import api
 from convscope.app import views
 from convscope.app.access import LOCAL_HOSTS, TokenRequired
 from convscope.app.worker import Job, Worker
-from convscope.app.workspace import CIRCUITS, DROPPED_NAME, EXPLAINED, MAX_PHOTO_BYTES, PHOTOS, Workspace
+from convscope.app.workspace import CIRCUITS, CONCEPTS, DROPPED_NAME, EXPLAINED, MAX_PHOTO_BYTES, PHOTOS, Workspace
 from convscope.errors import ConvscopeError
 
 EVENT_SECONDS = 0.25  # how often a job's events check its progress
@@ -64,7 +65,8 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         if name is None:
             return HTMLResponse(views.not_found(f"no layer {request.path_params['name']!r}"), status_code=404)
         return HTMLResponse(views.layer_grid(model.name, name, model.layer(name).channels, workspace.rendered(name),
-                                             api.safe_name(name)))
+                                             api.safe_name(name), workspace.concepts(name),
+                                             model.layer(name).spatial))
 
     async def unit_page(request: Request) -> Response:
         found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
@@ -72,7 +74,8 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
             return HTMLResponse(views.not_found(found), status_code=404)
         layer, unit = found
         return HTMLResponse(views.unit_page(model.name, layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
-                                            workspace.circuit(layer, unit)))
+                                            workspace.circuit(layer, unit), workspace.unit_concepts(layer, unit),
+                                            model.layer(layer).spatial))
 
     async def unit_state(request: Request) -> Response:
         found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
@@ -80,7 +83,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
             return JSONResponse({"error": found}, status_code=404)
         layer, unit = found
         return JSONResponse({"layer": layer, "unit": unit, "atlas": workspace.unit(layer, unit),
-                             "circuit": workspace.circuit(layer, unit)})
+                             "circuit": workspace.circuit(layer, unit), "concepts": workspace.unit_concepts(layer, unit)})
 
     async def post_photo(request: Request) -> Response:
         kind = request.headers.get("content-type", "")
@@ -152,6 +155,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
               Mount("/atlas", StaticFiles(directory=workspace.atlas_dir, check_dir=False)),
               Mount("/renders", StaticFiles(directory=workspace.renders_dir, check_dir=False)),
               Mount("/circuits", StaticFiles(directory=workspace.root / CIRCUITS, check_dir=False)),
+              Mount("/concepts", StaticFiles(directory=workspace.root / CONCEPTS, check_dir=False)),
               Mount("/explained", StaticFiles(directory=workspace.root / EXPLAINED, check_dir=False))]
     if token is not None:
         return Starlette(routes=routes, middleware=[Middleware(TokenRequired, token=token)])
@@ -190,6 +194,16 @@ def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
             raise ConvscopeError(f"{layer} is the network's first layer: no earlier layer builds its units")
         return worker.submit(f"circuit:{layer}:{unit}", "circuit", f"the circuit of {layer}:{unit}",
                              lambda report: workspace.compute_circuit(layer, unit, report))
+    if kind == "concepts":
+        layer = str(body.get("layer", ""))
+        if layer not in workspace.layer_names or not workspace.model.layer(layer).spatial:
+            spatial = [name for name in workspace.layer_names if workspace.model.layer(name).spatial]
+            raise ConvscopeError(f"{layer!r} has no concepts to learn: choose a layer with positions, such as "
+                                 f"{', '.join(spatial[-3:])}")
+        learned = workspace.concepts(layer)  # learned already (here, or by the concepts command): kept as it is
+        return worker.submit(f"concepts:{layer}", "concepts", f"the concepts of {layer}",
+                             (lambda _report: learned) if learned else
+                             (lambda report: workspace.compute_concepts(layer, report)))
     if kind == "explain":
         photo, layer = str(body.get("photo", "")), str(body.get("layer", ""))
         if not DROPPED_NAME.match(photo) or not (workspace.root / PHOTOS / photo).is_file():
@@ -200,7 +214,8 @@ def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
                                  f"{', '.join(spatial[-3:])}")
         return worker.submit(f"explain:{photo}:{layer}", "explain", f"explain the photo at {layer}",
                              lambda report: workspace.explain(photo, layer, report))
-    raise ConvscopeError(f"unknown job kind {kind!r}: give \"layer\", \"render\", \"circuit\" or \"explain\"")
+    raise ConvscopeError(f"unknown job kind {kind!r}: give \"layer\", \"render\", \"circuit\", \"concepts\" or "
+                         "\"explain\"")
 
 
 def _unit_of(workspace: Workspace, layer: str, unit: str) -> tuple[str, int] | str:

@@ -60,7 +60,7 @@ def home(model: str, photos: str, layers: list[dict]) -> str:
     body = (f"<h1>{escape(model)}</h1><p>Photos: {escape(photos)}. A layer's units render when the layer is first "
             "opened, batch by batch, and are kept in the workspace's atlas; each unit has a page (its picture, top "
             "photos, trust, label and circuit).</p><p><input type=\"search\" id=\"search\" size=\"40\" "
-            "aria-label=\"search\" placeholder=\"search rendered units: block8:12, dog, tabby\"></p>"
+            "aria-label=\"search\" placeholder=\"search units and concepts: block8:12, dog, tabby\"></p>"
             "<ul id=\"found\"></ul><table><tr><th>layer</th><th>kind</th><th>units</th><th>rendered</th></tr>"
             f"{rows}</table>" + drop_zone([layer["name"] for layer in layers if layer["spatial"]]))
     script = """
@@ -70,8 +70,11 @@ box.addEventListener('input', async () => {
   found.replaceChildren();
   for (const unit of await response.json()){
     const item = document.createElement('li'), link = document.createElement('a');
-    link.href = '/unit/' + encodeURIComponent(unit.layer) + '/' + unit.unit;
-    link.textContent = unit.layer + ':' + unit.unit;
+    if (unit.concept){ link.href = unit.page; link.textContent = unit.layer + ' concept ' + unit.concept; }
+    else {
+      link.href = '/unit/' + encodeURIComponent(unit.layer) + '/' + unit.unit;
+      link.textContent = unit.layer + ':' + unit.unit;
+    }
     item.append(link, unit.label ? ' ' + unit.label + ' (AUC ' + unit.auc.toFixed(2) + ')' : '');
     found.append(item);
   }
@@ -131,11 +134,13 @@ if (drop){
 """
 
 
-def layer_grid(model: str, layer: str, units: int, rendered: list[int], stem: str) -> str:
-    """A layer's units as a grid: thumbnails of those rendered, the others as they come."""
+def layer_grid(model: str, layer: str, units: int, rendered: list[int], stem: str, concepts: dict | None,
+               spatial: bool) -> str:
+    """A layer's units as a grid: thumbnails of those rendered, the others as they come; its
+    concepts, or a button that learns them (a layer with positions)."""
     cells = "".join(f"<span class=\"todo\" id=\"u{u}\"><i>{u}</i></span>" for u in range(units))
     body = (f"<h1>{escape(model)} &middot; {escape(layer)}</h1><p><progress id=\"bar\" value=\"0\"></progress> "
-            f"<span id=\"line\"></span></p><div class=\"grid\">{cells}</div>")
+            f"<span id=\"line\"></span></p>{concepts_part(layer, concepts, spatial)}<div class=\"grid\">{cells}</div>")
     script = f"""
 const layer = {_js(layer)}, stem = {_js(stem)};
 function fill(units){{
@@ -163,6 +168,33 @@ start({{kind: 'layer', layer: layer}}).then(job => follow(job, state => {{ show(
   .catch(error => {{ line.textContent = error.message; line.className = 'error'; }});
 """
     return page(f"{model}: {layer}", body, script)
+
+
+def concepts_part(layer: str, concepts: dict | None, spatial: bool) -> str:
+    """A layer's concepts: a link once learned, else a button that learns them (minutes)."""
+    if concepts is not None:
+        return (f"<p>Its concepts: <a href=\"/{escape(concepts['page'])}\">{concepts['count']} concepts of "
+                f"{escape(layer)}</a>.</p>")
+    if not spatial:
+        return ""
+    return (f"<p id=\"concepts\"><button type=\"button\" data-layer=\"{escape(layer)}\">learn its concepts</button> "
+            "(a dictionary over the photos, each concept rendered and measured: minutes) <progress hidden></progress> "
+            f"<span></span></p>{CONCEPTS_SCRIPT}")
+
+
+CONCEPTS_SCRIPT = """<script>
+document.addEventListener('DOMContentLoaded', () => {
+  const box = document.getElementById('concepts');
+  if (!box) return;
+  const button = box.querySelector('button'), bar = box.querySelector('progress'), line = box.querySelector('span');
+  button.addEventListener('click', () => {
+    button.disabled = true; bar.hidden = false;
+    start({kind: 'concepts', layer: button.dataset.layer}).then(job => follow(job, state => show(bar, line, state),
+        state => { if (state.state === 'done') location.reload(); }))
+      .catch(error => { line.textContent = error.message; line.className = 'error'; button.disabled = false; });
+  });
+});
+</script>"""
 
 
 def render_page(model: str, renders: list[dict], recipe: str) -> str:
@@ -209,10 +241,12 @@ document.getElementById('form').addEventListener('submit', async (event) => {
     return page(f"{model}: render", body, script)
 
 
-def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None, circuit: dict | None) -> str:
+def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None, circuit: dict | None,
+              concepts: list[dict], spatial: bool) -> str:
     """One unit: its picture, activation, top photos, trust verdict and label (from the atlas,
-    once its layer is rendered; opening the page starts that), and its circuit (built from, feeds,
-    the classes it drives), computed when first asked and then kept."""
+    once its layer is rendered; opening the page starts that), its circuit (built from, feeds,
+    the classes it drives), computed when first asked and then kept, and the concepts of its
+    layer that weigh it most (once learned)."""
     name = f"{unit:04d}"
     base = f"/atlas/units/{stem}/{name}"
     if record is None:
@@ -234,9 +268,15 @@ def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None,
                  f"<h2>Top photos</h2><p>{photos or 'none: the atlas was built without a photo folder'}</p>"
                  f"<p><a href=\"{base}.html\">its atlas page</a>: where it looks in each top photo, its trust "
                  "measures and controls, its label's score.</p>")
+    if concepts:
+        weighed = "".join(f"<li><a href=\"/{escape(c['page'])}\">{escape(c['name'])}</a> (weight {c['weight']:.2f})"
+                          f"{': ' + escape(c['label']) if c['label'] else ''}</li>" for c in concepts)
+        concepts_html = f"<p>The concepts of {escape(layer)} that weigh it most:</p><ul id=\"unit-concepts\">{weighed}</ul>"
+    else:
+        concepts_html = concepts_part(layer, None, spatial) or "<p>Its layer has no positions: no concepts.</p>"
     body = (f"<h1>{escape(model)} &middot; {escape(layer)}:{unit}</h1>{shown}<h2>Built from, and what it feeds</h2>"
             "<p><progress id=\"cbar\" value=\"0\"></progress> <span id=\"cline\"></span></p>"
-            "<div id=\"circuit\"></div>")
+            f"<div id=\"circuit\"></div><h2>Its concepts</h2>{concepts_html}")
     script = f"""
 const layer = {_js(layer)}, unit = {unit}, known = {json.dumps(circuit)};
 function unitLink(l, u, text){{

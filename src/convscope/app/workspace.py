@@ -5,6 +5,7 @@
 - ``renders/``: the pictures of objectives rendered live and kept, each named by its settings,
   so two explorers on one folder write the same file;
 - ``circuits/LAYER-UNIT/``: a unit's circuit, as ``convscope circuit`` writes it;
+- ``concepts/LAYER/``: a layer's concepts, as ``convscope concepts`` writes them;
 - ``photos/`` and ``explained/NAME-LAYER/``: photos dropped on the page (named by their
   content), and their explanations, as ``convscope explain`` writes them.
 
@@ -27,6 +28,7 @@ from convscope.errors import ConvscopeError
 ATLAS = "atlas"
 RENDERS = "renders"
 CIRCUITS = "circuits"
+CONCEPTS = "concepts"
 PHOTOS = "photos"
 EXPLAINED = "explained"
 PREVIEWS = 8  # pictures shown while a render runs
@@ -68,14 +70,15 @@ class Workspace:
         return layer in self.layer_names and len(self.rendered(layer)) == self.model.layer(layer).channels
 
     def search(self, text: str, most: int = 50) -> list[dict]:
-        """The atlas's units found by ``text`` (see ``api.matches``: the start of words of a unit's
-        name, its label, the label's classes and the names above it, its class, the classes it
-        drives), those with a label first; each with its layer, unit, label and page."""
-        path = self.atlas_dir / "atlas.json"
-        if not text.strip() or not path.is_file():
+        """The atlas's units and the learned concepts found by ``text`` (see ``api.matches``: the
+        start of words of a unit's or concept's name, its label, the label's classes and the
+        names above it, a unit's class and the classes it drives), those with a label first; each
+        with its layer, unit or concept, label and page."""
+        if not text.strip():
             return []
+        path = self.atlas_dir / "atlas.json"
         found = []
-        for layer in json.loads(path.read_text())["layers"]:
+        for layer in json.loads(path.read_text())["layers"] if path.is_file() else []:
             for unit in layer["units"]:
                 words = unit.get("words") or {}
                 labelled = bool(words.get("labelled"))
@@ -87,7 +90,26 @@ class Workspace:
                     found.append({"layer": unit["layer"], "unit": unit["channel"],
                                   "label": words["label"] if labelled else None, "auc": words.get("auc"),
                                   "page": f"/{ATLAS}/units/{api.safe_name(unit['layer'])}/{unit['channel']:04d}.html"})
+        found += self._search_concepts(text)
         return sorted(found, key=lambda f: (f["label"] is None, -(f["auc"] or 0)))[:most]
+
+    def _search_concepts(self, text: str) -> list[dict]:
+        """The learned concepts found by ``text``: their name (``block8 c012``), label, its
+        classes and the names above it."""
+        found = []
+        for path in sorted((self.root / CONCEPTS).glob("*/concepts.json")):
+            record = json.loads(path.read_text())
+            layer = record["settings"]["layer"]
+            for concept in record["concepts"]:
+                words = concept.get("words") or {}
+                labelled = bool(words.get("labelled"))
+                texts = [f"{layer} {concept['name']}", "concept",
+                         *([words["label"], *words["classes"], *words.get("broader", [])] if labelled else [])]
+                if api.matches(text, api.words_of(texts)):
+                    found.append({"layer": layer, "concept": concept["name"],
+                                  "label": words["label"] if labelled else None, "auc": words.get("auc"),
+                                  "page": f"/{CONCEPTS}/{path.parent.name}/concepts/{concept['name']}.html"})
+        return found
 
     def unit(self, layer: str, unit: int) -> dict | None:
         """The atlas's record of a unit (its picture's activation, top photos, trust, label), or
@@ -125,6 +147,36 @@ class Workspace:
         found = self.circuit(layer, unit)
         assert found is not None  # the job wrote circuit.json
         return found
+
+    def concepts_folder(self, layer: str) -> Path:
+        return self.root / CONCEPTS / api.safe_name(layer)
+
+    def concepts(self, layer: str) -> dict | None:
+        """A layer's concepts once learned: their index page and how many; else None."""
+        path = self.concepts_folder(layer) / "concepts.json"
+        if not path.is_file():
+            return None
+        return {"layer": layer, "page": f"{CONCEPTS}/{path.parent.name}/index.html",
+                "count": len(json.loads(path.read_text())["concepts"])}
+
+    def compute_concepts(self, layer: str, report: Report) -> dict:
+        """Learns the concepts of ``layer`` over the workspace's photos (the default dictionary),
+        renders and measures them, as ``convscope concepts`` writes them; returns them in brief."""
+        api.concepts(self.model, layer, self.photos, self.concepts_folder(layer), recipe=self.spec.recipe,
+                     seed=self.spec.seed, workers=self.spec.workers, epochs=self.spec.concept_epochs,
+                     progress=lambda _stage, done, total: report.progress(done, total))
+        found = self.concepts(layer)
+        assert found is not None  # the job wrote concepts.json
+        return found
+
+    def unit_concepts(self, layer: str, unit: int) -> list[dict]:
+        """The concepts of the unit's layer whose atoms weigh it most, with their pages (none
+        before the layer's concepts are learned)."""
+        if self.concepts(layer) is None:
+            return []
+        folder = self.concepts_folder(layer)
+        return [{**c, "page": f"{CONCEPTS}/{folder.name}/{c['page']}"}
+                for c in api.concepts_of_unit(self.model, folder, unit)]
 
     def keep_photo(self, data: bytes, content_type: str) -> str:
         """Keeps a photo dropped on a page, named by its content; returns its name.

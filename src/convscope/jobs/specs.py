@@ -189,5 +189,7 @@ class ServeSpec(Spec):
     batch: int = option(32, "units optimized together (part of the atlas's settings)", minimum=1)
     seed: int = option(0, "the seed of the pictures")
     workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
+    concept_epochs: int | None = option(None, "passes over the vectors when a layer's concepts are learned (default: "
+                                              "as the concepts command)", minimum=1, metavar="N")
     export: str | None = option(None, "write what the workspace holds as pages that need no server into this "
                                       "folder, and stop", metavar="DIR")
