@@ -159,7 +159,7 @@ def test_an_objective_renders_live_and_is_kept(served):
     job = client.post("/api/jobs", json={"kind": "render", "objective": "conv3:1 - 0.5*conv3:2", "steps": 4}).json()
     state = finished(client, job)
     assert state["state"] == "done", state
-    assert state["preview"].startswith("renders/") and "step=4" in state["preview"]  # the last picture shown
+    assert state["preview"].startswith("renders/") and "preview-00004" in state["preview"]  # the last step shown
     assert isinstance(state["preview_value"], float)  # with its activation
     record = state["result"]
     assert client.get("/" + record["file"]).headers["content-type"] == "image/png"

@@ -66,6 +66,17 @@ def test_a_layer_fills_in_and_a_unit_shows_its_photos_trust_and_circuit(explorer
     assert not [e for e in chromium.get_log("browser") if e["level"] == "SEVERE"]
 
 
+def test_a_unit_of_a_layer_not_rendered_yet_renders_alone_first(explorer, chromium):
+    from selenium.webdriver.common.by import By
+
+    chromium.get(explorer.url + "unit/conv1/3")
+    caption = wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, "#live img + figcaption"))
+    assert caption[0].text.startswith(("as it stands: activation", "rendered alone: activation")), caption[0].text
+    wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, "img[alt^='top photo 1']"))  # then its layer's batch
+    assert explorer.worker.jobs["render:conv1:3:64"].state == "done"
+    assert not [e for e in chromium.get_log("browser") if e["level"] == "SEVERE"]
+
+
 def test_an_objective_renders_live_then_is_kept(explorer, chromium):
     from selenium.webdriver.common.by import By
 

@@ -75,7 +75,8 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         layer, unit = found
         return HTMLResponse(views.unit_page(model.name, layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
                                             workspace.circuit(layer, unit), workspace.unit_concepts(layer, unit),
-                                            model.layer(layer).spatial))
+                                            model.layer(layer).spatial, api.recipe_from(workspace.spec.recipe).steps,
+                                            not model.earlier_main_layers(layer)))
 
     async def unit_state(request: Request) -> Response:
         found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
@@ -184,7 +185,7 @@ def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
         objective = api.parse_objective(text)  # a bad objective is refused here, not in the worker
         objective.validate(workspace.model, workspace.model.input_size)
         return worker.submit(f"render:{objective}:{steps}", "render", f"render {objective}",
-                             lambda report: workspace.render_objective(text, steps, report))
+                             lambda report: workspace.render_objective(text, steps, report), urgent=True)
     if kind == "circuit":
         found = _unit_of(workspace, str(body.get("layer", "")), str(body.get("unit", "")))
         if isinstance(found, str):

@@ -242,16 +242,19 @@ document.getElementById('form').addEventListener('submit', async (event) => {
 
 
 def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None, circuit: dict | None,
-              concepts: list[dict], spatial: bool) -> str:
+              concepts: list[dict], spatial: bool, steps: int, first: bool) -> str:
     """One unit: its picture, activation, top photos, trust verdict and label (from the atlas,
-    once its layer is rendered; opening the page starts that), its circuit (built from, feeds,
-    the classes it drives), computed when first asked and then kept, and the concepts of its
-    layer that weigh it most (once learned)."""
+    once its layer is rendered; opening the page starts that, and meanwhile renders the unit
+    alone with ``steps`` steps, shown as it improves), its circuit (built from, feeds, the
+    classes it drives; none for the ``first`` layer), computed when first asked and then kept,
+    and the concepts of its layer that weigh it most (once learned)."""
     name = f"{unit:04d}"
     base = f"/atlas/units/{stem}/{name}"
     if record is None:
-        shown = ("<p id=\"waiting\">Its layer is rendering: the picture, top photos and trust come with its batch. "
-                 "<progress id=\"bar\" value=\"0\"></progress> <span id=\"line\"></span></p>")
+        shown = ("<div class=\"unit\"><figure id=\"live\"><figcaption>rendering it alone...</figcaption></figure>"
+                 "<p id=\"waiting\">Its layer is rendering for the atlas: its own picture there, its top photos and "
+                 "trust come with its batch. <progress id=\"bar\" value=\"0\"></progress> <span id=\"line\"></span>"
+                 "</p></div>")
     else:
         words = record.get("words") or {}
         trust = record.get("trust") or {}
@@ -278,7 +281,7 @@ def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None,
             "<p><progress id=\"cbar\" value=\"0\"></progress> <span id=\"cline\"></span></p>"
             f"<div id=\"circuit\"></div><h2>Its concepts</h2>{concepts_html}")
     script = f"""
-const layer = {_js(layer)}, unit = {unit}, known = {json.dumps(circuit)};
+const layer = {_js(layer)}, unit = {unit}, known = {json.dumps(circuit)}, first = {json.dumps(first)};
 function unitLink(l, u, text){{
   const a = document.createElement('a');
   a.href = '/unit/' + encodeURIComponent(l) + '/' + u; a.textContent = text || (l + ':' + u);
@@ -303,19 +306,37 @@ function showCircuit(c){{
   box.append(lead, from, feeds, classes);
 }}
 const cbar = document.getElementById('cbar'), cline = document.getElementById('cline');
-if (known){{ showCircuit(known); cbar.hidden = true; }}
-else {{
+function startCircuit(){{
+  if (known){{ showCircuit(known); cbar.hidden = true; return; }}
+  if (first){{ cbar.hidden = true; cline.textContent = 'the first layer: no earlier layer builds its units'; return; }}
   start({{kind: 'circuit', layer: layer, unit: unit}}).then(job => follow(job, state => show(cbar, cline, state),
       state => {{ if (state.state === 'done'){{ showCircuit(state.result); cbar.hidden = true; cline.textContent = ''; }} }}))
     .catch(error => {{ cline.textContent = error.message; cline.className = 'error'; }});
 }}
-if (document.getElementById('waiting')){{
+function showLive(figure, src, caption){{
+  figure.replaceChildren();
+  const img = document.createElement('img'), text = document.createElement('figcaption');
+  img.src = src; img.width = 224; img.alt = layer + ':' + unit + ' as it stands'; text.textContent = caption;
+  figure.append(img, text);
+}}
+if (!document.getElementById('waiting')) startCircuit();
+else {{
+  const live = document.getElementById('live');
+  start({{kind: 'render', objective: layer + ':' + unit, steps: {steps}}}).then(job => follow(job, state => {{
+      if (state.preview && state.state === 'running')
+        showLive(live, '/' + state.preview, 'as it stands: activation ' +
+                 (state.preview_value === null ? '-' : state.preview_value.toFixed(3)) + " (on this step's views)");
+    }}, state => {{
+      if (state.state === 'done') showLive(live, '/' + state.result.file, 'rendered alone: activation ' +
+                                           state.result.activation.toFixed(3));
+    }}))
+    .catch(error => {{ live.textContent = error.message; live.className = 'error'; }});
   const bar = document.getElementById('bar'), line = document.getElementById('line');
-  start({{kind: 'layer', layer: layer}}).then(job => follow(job, async state => {{
+  start({{kind: 'layer', layer: layer}}).then(job => {{ startCircuit(); follow(job, async state => {{
       show(bar, line, state);
       const answer = await fetch('/api/units/' + encodeURIComponent(layer) + '/' + unit);
       if ((await answer.json()).atlas) location.reload();
-    }}, state => {{ if (state.state === 'done') location.reload(); }}))
+    }}, state => {{ if (state.state === 'done') location.reload(); }}); }})
     .catch(error => {{ line.textContent = error.message; line.className = 'error'; }});
 }}
 """

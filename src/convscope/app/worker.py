@@ -3,6 +3,7 @@ it computes, so two pages asking for the same thing share one run; a job goes on
 that asked for it closes; progress is read by whoever asks."""
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -59,34 +60,36 @@ class Job:
 
 
 class Worker:
-    """Runs jobs one at a time in a thread of its own."""
+    """Runs jobs one at a time in a thread of its own; a job a person waits to watch (``urgent``)
+    goes before the queued ones, though not before the one running."""
 
     def __init__(self) -> None:
         self.jobs: dict[str, Job] = {}
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._queue: queue.PriorityQueue[tuple[int, int, Job | None]] = queue.PriorityQueue()
+        self._order = itertools.count()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="convscope-worker", daemon=True)
         self._thread.start()
 
-    def submit(self, key: str, kind: str, title: str, work: Work) -> Job:
+    def submit(self, key: str, kind: str, title: str, work: Work, urgent: bool = False) -> Job:
         """The job that computes ``key``: the one queued, running or done for it already, or a new one
-        (a failed job is tried again)."""
+        (a failed job is tried again), queued before the others when ``urgent``."""
         with self._lock:
             found = self.jobs.get(key)
             if found is not None and found.state != "failed":
                 return found
             job = Job(key, kind, title, work)
             self.jobs[key] = job
-        self._queue.put(job)
+        self._queue.put((0 if urgent else 1, next(self._order), job))
         return job
 
     def stop(self) -> None:
         """Ends the thread after the job it runs (the queued ones are dropped)."""
-        self._queue.put(None)
+        self._queue.put((-1, next(self._order), None))
 
     def _loop(self) -> None:
         while True:
-            job = self._queue.get()
+            _priority, _order, job = self._queue.get()
             if job is None:
                 return
             job.state = "running"

@@ -3,7 +3,8 @@
 - ``atlas/``: an atlas of the network, as ``convscope atlas`` writes it, rendered a layer at a
   time when the layer is first looked at;
 - ``renders/``: the pictures of objectives rendered live and kept, each named by its settings,
-  so two explorers on one folder write the same file;
+  so two explorers on one folder write the same file (and, for a minute after each render,
+  the last pictures it showed as it went);
 - ``circuits/LAYER-UNIT/``: a unit's circuit, as ``convscope circuit`` writes it;
 - ``concepts/LAYER/``: a layer's concepts, as ``convscope concepts`` writes them;
 - ``photos/`` and ``explained/NAME-LAYER/``: photos dropped on the page (named by their
@@ -16,6 +17,7 @@ import hashlib
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import torch
@@ -31,7 +33,8 @@ CIRCUITS = "circuits"
 CONCEPTS = "concepts"
 PHOTOS = "photos"
 EXPLAINED = "explained"
-PREVIEWS = 8  # pictures shown while a render runs
+PREVIEW_SECONDS = 0.5  # how often a render shows its picture as it stands
+STALE_PREVIEW_SECONDS = 60.0  # a page may still read a render's last pictures this long after it ends
 MAX_PHOTO_BYTES = 20 * 1024 * 1024  # the largest photo a page may drop
 PHOTO_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
                   "image/bmp": ".bmp", "image/tiff": ".tif"}
@@ -229,26 +232,33 @@ class Workspace:
         return {"layer": layer, "rendered": summary.rendered}
 
     def render_objective(self, text: str, steps: int, report: Report) -> dict:
-        """Renders an objective in the text form, showing the picture as it stands about every
-        eighth of the steps with the objective on that step's views (``report.preview``), and
-        keeps it in ``renders/``; returns its name, file and activation."""
+        """Renders an objective in the text form, showing the picture as it stands about twice a
+        second and at the last step, with the objective on that step's views
+        (``report.preview``), and keeps it in ``renders/``; returns its name, file and activation."""
         recipe = api.recipe_from(self.spec.recipe, steps=steps)
         settings = {"objective": text, "steps": steps, "recipe": recipe.as_dict(), "seed": self.spec.seed}
         name = "render-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         self.renders_dir.mkdir(parents=True, exist_ok=True)
-        preview = self.renders_dir / f"{name}.preview.png"
-        seen = [0]
+        for stale in self.renders_dir.glob("*.preview-*.png"):  # the last pictures shown by renders that ended
+            if time.time() - stale.stat().st_mtime > STALE_PREVIEW_SECONDS:
+                stale.unlink(missing_ok=True)
+        previews: list[Path] = []  # each picture shown gets a file of its own, so none changes while read
+        seen, shown = [0], [time.monotonic()]
 
         def watch(images: torch.Tensor, values: torch.Tensor) -> None:
             seen[0] += 1
-            if seen[0] % max(1, steps // PREVIEWS) == 0:
+            if seen[0] == steps or time.monotonic() - shown[0] >= PREVIEW_SECONDS:
+                preview = self.renders_dir / f"{name}.preview-{seen[0]:05d}.png"
                 api.Picture.from_tensor(images[0].detach().clamp(0, 1).cpu()).save(preview)
-                report.preview(f"{RENDERS}/{preview.name}?step={seen[0]}", float(values[0]))
+                report.preview(f"{RENDERS}/{preview.name}", float(values[0]))
+                previews.append(preview)
+                if len(previews) > 2:  # the page may still be reading the one before
+                    previews.pop(0).unlink(missing_ok=True)
+                shown[0] = time.monotonic()
 
         result = api.pictures(self.model, text, recipe=recipe, seed=self.spec.seed, progress=report.progress,
                               watch=watch)
         result.pictures[0].save(self.renders_dir / f"{name}.png")  # the same settings give the same file
-        preview.unlink(missing_ok=True)
         record = {"name": name, "objective": text, "steps": steps, "recipe": recipe.name,
                   "activation": float(result.final[0]), "file": f"{RENDERS}/{name}.png"}
         api.write_json(self.renders_dir / f"{name}.json", record)
@@ -266,7 +276,8 @@ class Workspace:
         out = Path(out)
         for name in (ATLAS, RENDERS, CIRCUITS, EXPLAINED):
             if (self.root / name).is_dir():
-                shutil.copytree(self.root / name, out / name, dirs_exist_ok=True)
+                shutil.copytree(self.root / name, out / name, dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("*.preview-*.png", ".*"))
         circuits = sorted(p.parent.name for p in (self.root / CIRCUITS).glob("*/circuit.json"))
         explained = sorted(p.parent.name for p in (self.root / EXPLAINED).glob("*/explain.json"))
         index = out / "index.html"
