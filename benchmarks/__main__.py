@@ -14,6 +14,7 @@ import convscope
 from .atlas_circuits import atlas_circuits_markdown
 from .circuits_real import circuits_markdown
 from .concept_sizes import sizes_markdown
+from .explorer_speed import explorer_speed_markdown
 from .gpu_report import gpu_markdown, profile_markdown
 from .halving_side import halving_markdown
 from .harness import machine, merged
@@ -267,6 +268,21 @@ def labels_section(lab: Lab) -> dict:
     return result
 
 
+def explorer_speed_section(lab: Lab) -> dict:
+    """Section 25, over the photo folder ``EXPLORER_PHOTOS`` names (real photos)."""
+    import tempfile
+
+    from .explorer_speed import main as explorer_main
+
+    photos = os.environ.get("EXPLORER_PHOTOS")
+    if not photos:
+        return {"explorer_speed": not_run_without("EXPLORER_PHOTOS")}
+    with tempfile.TemporaryDirectory() as folder:
+        result = explorer_main(Path(photos), Path(folder), lab.quick)
+        (ROOT / "sheets" / "explorer-pages.jpg").write_bytes((Path(folder) / "explorer-pages.jpg").read_bytes())
+    return result
+
+
 def ray_photos_section(lab: Lab) -> dict:
     from .ray_photos import main as ray_photos_main
 
@@ -313,6 +329,7 @@ SECTIONS = {
     "atlas_circuits": ("the atlas with and without the units' circuits", atlas_circuits_section),
     "trust_validity": ("trust per unit: controls and verdicts on real photos", trust_validity_section),
     "labels": ("labels on real photos", labels_section),
+    "explorer_speed": ("the explorer in a real browser", explorer_speed_section),
 }
 
 
@@ -550,13 +567,15 @@ def markdown(res: dict) -> str:
         parts += trust_validity_markdown(res if isinstance(res["trust_validity"], list) else res["trust_validity"])
     if "labels" in res:
         parts += labels_markdown(res if isinstance(res["labels"], list) else res["labels"])
+    if "explorer_speed" in res:
+        parts += explorer_speed_markdown(res["explorer_speed"])
     return "\n".join(with_machines(parts, res["machines"]))
 
 
 SECTION_KEYS = {1: "article", 2: "lucent", 3: "dream", 4: "atlas", 5: "ray", 6: "profile", 8: "networks",
                 9: "maco_settings", 10: "modern", 11: "exemplars", 12: "compile", 13: "process", 14: "cpu_step",
                 15: "commit", 16: "concepts", 17: "trust", 18: "halving", 19: "ray_photos", 20: "concept_sizes",
-                21: "circuits", 22: "atlas_circuits", 23: "trust_validity", 24: "labels"}
+                21: "circuits", 22: "atlas_circuits", 23: "trust_validity", 24: "labels", 25: "explorer_speed"}
 
 
 def with_machines(parts: list[str], machines: dict[str, str]) -> list[str]:

@@ -1,0 +1,236 @@
+"""Section 25: the explorer's speed, measured in a real browser.
+
+``convscope serve efficientnet-lite0`` (the lucid recipe at 128 px, its other settings the
+defaults) runs in a process of its own over a photo folder (the first PHOTOS of the folder
+given), and headless Chromium (Debian's chromium and chromium-driver, through selenium) opens
+its pages:
+
+- first picture: the page of unit 12 of block8, whose layer is not rendered yet: seconds from
+  opening the page to the first picture of the unit as it renders, loaded in the page;
+- a screen of thumbnails: the page of block8 in a fresh workspace: seconds from opening it until
+  32 thumbnails have loaded (the atlas's pass over the photos, then its first batch of units),
+  with the recipe's 512 steps and with ``--steps 128``;
+- progress updates: in this process, the render of block8:12 as the explorer runs it (a
+  picture saved about twice a second, with its value) against the same render without,
+  alternated three times: the cost per update and its share of the render's time.
+
+Screenshots of the pages make a contact sheet. ``python -m benchmarks.explorer_speed PHOTOS OUT
+[--quick]`` prints one JSON line and writes OUT/explorer-pages.jpg.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+import convscope
+from convscope.app.worker import Job, Report
+from convscope.app.workspace import Workspace
+from convscope.io.picture import Picture, column, labelled
+
+from .harness import median
+
+MODEL, LAYER, UNIT, SIZE = "efficientnet-lite0", "block8", 12, 128
+SCREEN = 32  # thumbnails on a first screen
+PAGE_SECONDS = 600.0  # the longest a page may take here
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def browser():
+    """Headless Chromium through selenium (Debian's chromium and chromium-driver)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--window-size=1100,900"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver") or "chromedriver"),
+                            options=options)
+
+
+class Server:
+    """``convscope serve`` in a process of its own, over a fresh workspace."""
+
+    def __init__(self, photos: Path, folder: Path, *extra: str) -> None:
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, "-m", "convscope", "serve", MODEL, "--photos", str(photos),
+                                         "--folder", str(folder), "--port", str(self.port), "--size", str(SIZE),
+                                         *extra], stderr=subprocess.PIPE, text=True)
+        line = self.process.stderr.readline() if self.process.stderr else ""
+        if "convscope explorer" not in line:
+            raise RuntimeError(f"the explorer did not start: {line}")
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def seconds_until(driver, script: str) -> float:
+    """Seconds until ``script`` (JavaScript returning a truth value) holds in the page, polled
+    every 20 ms from now."""
+    start = time.perf_counter()
+    while not driver.execute_script(script):
+        if time.perf_counter() - start > PAGE_SECONDS:
+            raise RuntimeError(f"the page did not get there in {PAGE_SECONDS:.0f} s: {script}")
+        time.sleep(0.02)
+    return time.perf_counter() - start
+
+
+def first_picture(driver, photos: Path, folder: Path, shots: dict[str, Picture]) -> dict:
+    """Seconds from opening a unit's page (its layer not rendered) to its first picture loaded."""
+    server = Server(photos, folder)
+    try:
+        start = time.perf_counter()
+        driver.get(f"{server.url}unit/{LAYER}/{UNIT}")
+        opened = time.perf_counter() - start
+        shown = opened + seconds_until(driver, "const i = document.querySelector('#live img'); "
+                                               "return !!(i && i.complete && i.naturalWidth > 0)")
+        done = opened + seconds_until(driver, "const c = document.querySelector('#live figcaption'); "
+                                              "return !!(c && c.textContent.startsWith('rendered alone'))")
+        shots["a unit's page, its picture rendered alone"] = screenshot(driver)
+    finally:
+        server.stop()
+    return {"page_seconds": opened, "first_picture_seconds": shown, "render_seconds": done}
+
+
+def screen_of_thumbnails(driver, photos: Path, folder: Path, steps: int | None, shots: dict[str, Picture]) -> dict:
+    """Seconds from opening a layer's page in a fresh workspace until SCREEN thumbnails have loaded."""
+    server = Server(photos, folder, *(["--steps", str(steps)] if steps else []))
+    try:
+        start = time.perf_counter()
+        driver.get(f"{server.url}layer/{LAYER}")
+        first = seconds_until(driver, "return [...document.querySelectorAll('.grid a img')].some("
+                                      "i => i.complete && i.naturalWidth > 0)")
+        screen = seconds_until(driver, "return [...document.querySelectorAll('.grid a img')].filter("
+                                       f"i => i.complete && i.naturalWidth > 0).length >= {SCREEN}")
+        total = time.perf_counter() - start
+        shots[f"a layer's grid, {steps or 512} steps"] = screenshot(driver)
+        if steps:
+            driver.get(f"{server.url}unit/{LAYER}/{UNIT}")
+            seconds_until(driver, "return !!document.getElementById('circuit').textContent")
+            shots["a unit's page with its circuit"] = screenshot(driver)
+    finally:
+        server.stop()
+    return {"steps": steps or 512, "first_seconds": first, "screen_seconds": total, "after_first_seconds": screen}
+
+
+def screenshot(driver) -> Picture:
+    from io import BytesIO
+
+    from PIL import Image
+
+    with Image.open(BytesIO(driver.get_screenshot_as_png())) as image:
+        return Picture(np.asarray(image.convert("RGB").resize((550, 450))))
+
+
+class CountingReport(Report):
+    """A job's report that counts the pictures shown."""
+
+    def __init__(self) -> None:
+        super().__init__(Job("render", "render", "render", work=lambda _report: {}))
+        self.updates = 0
+
+    def preview(self, url: str, value: float | None = None) -> None:
+        super().preview(url, value)
+        self.updates += 1
+
+
+def update_cost(photos: Path, folder: Path, runs: int) -> dict:
+    """The explorer's render of block8:12 (pictures shown as it goes) against the same render
+    without, alternated ``runs`` times after one of each untimed."""
+    model = convscope.load(MODEL)
+    recipe = convscope.get_recipe("lucid", size=SIZE)
+    workspace = Workspace(folder, model, str(photos), convscope.api.ServeSpec.of(None, recipe=recipe))
+    updates: list[int] = []
+
+    def plain() -> None:
+        convscope.pictures(model, f"{LAYER}:{UNIT}", recipe=recipe, seed=0, progress=lambda _done, _total: None)
+
+    def shown() -> None:
+        report = CountingReport()
+        for stale in workspace.renders_dir.glob("*"):
+            stale.unlink()
+        workspace.render_objective(f"{LAYER}:{UNIT}", recipe.steps, report)
+        updates.append(report.updates)
+
+    times: dict[str, list[float]] = {"plain": [], "shown": []}
+    variants: dict[str, Callable[[], None]] = {"plain": plain, "shown": shown}
+    for timed in [False] + [True] * runs:
+        for name, work in variants.items():
+            start = time.perf_counter()
+            work()
+            if timed:
+                times[name].append(time.perf_counter() - start)
+    plain_s, shown_s = median(times["plain"]), median(times["shown"])
+    per_update = (shown_s - plain_s) / max(1, median([float(u) for u in updates]))
+    return {"plain_seconds": times["plain"], "shown_seconds": times["shown"], "updates": updates,
+            "overhead_share": shown_s / plain_s - 1, "seconds_per_update": per_update}
+
+
+def main(photos: Path, out: Path, quick: bool) -> dict:
+    count = 40 if quick else 200
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        subset = root / "photos"
+        subset.mkdir()
+        for path in sorted(p for p in photos.iterdir() if p.suffix.lower() in (".jpeg", ".jpg", ".png"))[:count]:
+            shutil.copy(path, subset / path.name)
+        shots: dict[str, Picture] = {}
+        driver = browser()
+        try:
+            first = first_picture(driver, subset, root / "ws-unit", shots)
+            screens = [screen_of_thumbnails(driver, subset, root / f"ws-layer-{steps}", steps, shots)
+                       for steps in (None, 128)]
+        finally:
+            driver.quit()
+        cost = update_cost(subset, root / "ws-cost", 1 if quick else 3)
+        out.mkdir(parents=True, exist_ok=True)
+        column([labelled(shot, title) for title, shot in shots.items()], 8).save(out / "explorer-pages.jpg")
+    return {"explorer_speed": {"photos": count, "first_picture": first, "screens": screens, "updates": cost}}
+
+
+def explorer_speed_markdown(result: dict | str) -> list[str]:
+    """Section 25 of BENCHMARKS.md."""
+    parts = ["## 25. The explorer in a real browser", ""]
+    if isinstance(result, str):
+        return parts + [result, ""]
+    first, cost = result["first_picture"], result["updates"]
+    parts += ["`EXPLORER_PHOTOS=DIR python -m benchmarks --only explorer_speed`, or `python -m "
+              "benchmarks.explorer_speed DIR OUT`: `convscope serve efficientnet-lite0 --size 128` (lucid, its other "
+              f"settings the defaults) in a process of its own over the first {result['photos']} photos of the folder, "
+              "and headless Chromium through selenium. Seconds from opening a page; each a single run.", "",
+              "| what | seconds |", "| --- | --- |",
+              f"| a unit's page (block8:12, its layer not rendered): the page | {first['page_seconds']:.2f} |",
+              f"| ... its first picture as it renders, loaded | {first['first_picture_seconds']:.2f} |",
+              f"| ... its render done (512 steps, alone) | {first['render_seconds']:.1f} |"]
+    for s in result["screens"]:
+        parts += [f"| a layer's page (block8, fresh workspace, {s['steps']} steps): the first thumbnail | "
+                  f"{s['first_seconds']:.1f} |",
+                  f"| ... {SCREEN} thumbnails (a first screen) | {s['screen_seconds']:.1f} |"]
+    parts += ["", f"Progress updates: the explorer's render of block8:12 (512 steps, a picture saved about twice a "
+              f"second with its value; {median([float(u) for u in cost['updates']]):.0f} updates) took "
+              f"{median(cost['shown_seconds']):.2f} s against {median(cost['plain_seconds']):.2f} s for the same "
+              f"render without (medians of {len(cost['plain_seconds'])} alternated runs): "
+              f"{100 * cost['overhead_share']:+.1f}%, {1000 * cost['seconds_per_update']:.1f} ms per update.", "",
+              "![The explorer's pages](sheets/explorer-pages.jpg)", ""]
+    return parts
+
+
+if __name__ == "__main__":
+    arguments = [a for a in sys.argv[1:] if a != "--quick"]
+    print(json.dumps(main(Path(arguments[0]), Path(arguments[1]), "--quick" in sys.argv)))
