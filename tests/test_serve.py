@@ -115,6 +115,27 @@ def test_a_layer_s_concepts_are_learned_on_demand_and_found(served):
     assert kept["result"]["count"] == 4  # what the command learned is kept, not learned again
 
 
+def test_a_layer_s_exemplars_pass_runs_on_demand_and_shows_on_its_unit_pages(served):
+    client, workspace, _worker = served
+    assert "find its dataset examples" in client.get("/unit/conv3/1").text
+    assert client.get("/api/units/conv3/1/exemplars.png").status_code == 404
+    state = finished(client, client.post("/api/jobs", json={"kind": "exemplars", "layer": "conv3"}).json())
+    assert state["state"] == "done" and state["result"]["photos"] == 20, state
+    sheet = client.get("/api/units/conv3/1/exemplars.png")
+    assert sheet.status_code == 200 and sheet.headers["content-type"] == "image/png"
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(BytesIO(sheet.content)).convert("RGB"))
+    red, green, blue = pixels[:pixels.shape[0] // 4, :pixels.shape[1] // 4].reshape(-1, 3).mean(axis=0)
+    assert green > 1.5 * max(red, blue)  # conv3:1 detects the green photos: its best example is green
+    assert (workspace.root / "exemplars" / "conv3" / "sheets" / "0001.png").is_file()  # drawn once, then kept
+    assert 'src="/api/units/conv3/1/exemplars.png"' in client.get("/unit/conv3/1").text
+    assert client.get("/api/units/conv3/1").json()["exemplars"] is True
+
+
 def test_a_dropped_photo_is_kept_and_explained(served, photos):
     client, workspace, _worker = served
     photo = sorted(photos.iterdir())[0]

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
     from convscope.api.circuits import circuit
     from convscope.api.concept_units import concepts_of_unit
     from convscope.api.defaults import CIRCUIT_OUT, GPUS_PER_TASK, TRUST_OUT
+    from convscope.api.exemplar_sheets import exemplar_sheet
     from convscope.api.front_end import (
         atlas_layers,
         check_folder_network,
@@ -116,7 +117,7 @@ __all__ = [
     "RecipeSettings", "RecipeUses", "Recipe", "SELECT_RULES", "Spec", "SpecType",
     "VisionModel", "available", "builtin_photo", "builtin_photos", "check_output_dir", "check_output_image",
     "check_photo_folder",
-    "atlas_layers", "safe_name", "ServeSpec", "check_folder_network", "check_port", "concepts_of_unit",
+    "atlas_layers", "safe_name", "ServeSpec", "check_folder_network", "check_port", "concepts_of_unit", "exemplar_sheet",
     "require_serve", "matches", "words_of",
     "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
     "load_architecture", "load_photo", "parse_objective", "photo_source", "recipe_from", "require_umap",

@@ -2,16 +2,18 @@
 
 - ``GET /``, ``/layer/{name}``, ``/unit/{layer}/{unit}``, ``/render``: the pages (see ``views``).
 - ``GET /api/layers``, ``/api/layers/{name}/units``: the layers, and a layer's rendered units.
-- ``GET /api/units/{layer}/{unit}``: a unit's atlas record, circuit and concepts, as far as computed.
+- ``GET /api/units/{layer}/{unit}``: a unit's atlas record, circuit and concepts, as far as computed;
+  ``.../exemplars.png``: its dataset examples, once its layer's exemplars pass is done.
 - ``POST /api/photos`` with a photo as the body (``Content-Type: image/...``, at most 20 MB):
   keeps it in the workspace; answers ``{"photo": name}``.
 - ``GET /api/search?q=TEXT``: the rendered units and learned concepts found by their name,
   label, classes.
 - ``POST /api/jobs`` with JSON ``{"kind": "layer", "layer": NAME}``, ``{"kind": "render",
   "objective": TEXT, "steps": N}``, ``{"kind": "circuit", "layer": NAME, "unit": N}``,
-  ``{"kind": "concepts", "layer": NAME}`` or ``{"kind": "explain", "photo": NAME, "layer":
-  NAME}``: the job that computes it (the same job for the same work); bad input gets status
-  400 and ``{"error": one line}``. JSON only, so a page of another site cannot post a form here.
+  ``{"kind": "concepts", "layer": NAME}``, ``{"kind": "exemplars", "layer": NAME}`` or
+  ``{"kind": "explain", "photo": NAME, "layer": NAME}``: the job that computes it (the same
+  job for the same work); bad input gets status 400 and ``{"error": one line}``. JSON only, so
+  a page of another site cannot post a form here.
 - ``GET /api/jobs/{id}``, ``/api/jobs/{id}/events``: a job's state, and its progress as
   server-sent events until it ends.
 - ``/atlas/...``, ``/renders/...``, ``/circuits/...``, ``/concepts/...``, ``/explained/...``:
@@ -27,7 +29,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -76,7 +78,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         return HTMLResponse(views.unit_page(model.name, layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
                                             workspace.circuit(layer, unit), workspace.unit_concepts(layer, unit),
                                             model.layer(layer).spatial, api.recipe_from(workspace.spec.recipe).steps,
-                                            not model.earlier_main_layers(layer)))
+                                            not model.earlier_main_layers(layer), workspace.exemplars(layer)))
 
     async def unit_state(request: Request) -> Response:
         found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
@@ -84,7 +86,17 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
             return JSONResponse({"error": found}, status_code=404)
         layer, unit = found
         return JSONResponse({"layer": layer, "unit": unit, "atlas": workspace.unit(layer, unit),
-                             "circuit": workspace.circuit(layer, unit), "concepts": workspace.unit_concepts(layer, unit)})
+                             "circuit": workspace.circuit(layer, unit), "concepts": workspace.unit_concepts(layer, unit),
+                             "exemplars": workspace.exemplars(layer)})
+
+    async def exemplar_sheet(request: Request) -> Response:
+        found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
+        if isinstance(found, str):
+            return JSONResponse({"error": found}, status_code=404)
+        path = await asyncio.to_thread(workspace.exemplar_sheet, *found)
+        if path is None:
+            return JSONResponse({"error": f"no exemplars pass of {found[0]} yet"}, status_code=404)
+        return FileResponse(path, media_type="image/png")
 
     async def post_photo(request: Request) -> Response:
         kind = request.headers.get("content-type", "")
@@ -149,6 +161,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
 
     routes = [Route("/", home), Route("/favicon.ico", no_icon), Route("/layer/{name:path}", layer_page),
               Route("/unit/{layer:path}/{unit}", unit_page), Route("/render", render_page),
+              Route("/api/units/{layer:path}/{unit}/exemplars.png", exemplar_sheet),
               Route("/api/units/{layer:path}/{unit}", unit_state), Route("/api/photos", post_photo, methods=["POST"]),
               Route("/api/layers", layers), Route("/api/search", search), Route("/api/layers/{name:path}/units", layer_units),
               Route("/api/jobs", post_job, methods=["POST"]), Route("/api/jobs/{id:path}/events", job_events),
@@ -205,6 +218,13 @@ def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
         return worker.submit(f"concepts:{layer}", "concepts", f"the concepts of {layer}",
                              (lambda _report: learned) if learned else
                              (lambda report: workspace.compute_concepts(layer, report)))
+    if kind == "exemplars":
+        layer = str(body.get("layer", ""))
+        if layer not in workspace.layer_names:
+            raise ConvscopeError(f"no layer {layer!r}: the layers are {', '.join(workspace.layer_names)}")
+        return worker.submit(f"exemplars:{layer}", "exemplars", f"the exemplars pass of {layer}",
+                             (lambda _report: {"layer": layer}) if workspace.exemplars(layer) else
+                             (lambda report: workspace.compute_exemplars(layer, report)))
     if kind == "explain":
         photo, layer = str(body.get("photo", "")), str(body.get("layer", ""))
         if not DROPPED_NAME.match(photo) or not (workspace.root / PHOTOS / photo).is_file():
@@ -215,8 +235,8 @@ def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
                                  f"{', '.join(spatial[-3:])}")
         return worker.submit(f"explain:{photo}:{layer}", "explain", f"explain the photo at {layer}",
                              lambda report: workspace.explain(photo, layer, report))
-    raise ConvscopeError(f"unknown job kind {kind!r}: give \"layer\", \"render\", \"circuit\", \"concepts\" or "
-                         "\"explain\"")
+    raise ConvscopeError(f"unknown job kind {kind!r}: give \"layer\", \"render\", \"circuit\", \"concepts\", "
+                         "\"exemplars\" or \"explain\"")
 
 
 def _unit_of(workspace: Workspace, layer: str, unit: str) -> tuple[str, int] | str:

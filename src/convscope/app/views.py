@@ -170,6 +170,31 @@ start({{kind: 'layer', layer: layer}}).then(job => follow(job, state => {{ show(
     return page(f"{model}: {layer}", body, script)
 
 
+def exemplars_part(layer: str, unit: int, done: bool) -> str:
+    """A unit's dataset examples (its top photos over the whole folder, cropped to its receptive
+    field around the peak) once its layer's exemplars pass is done; else a button that runs it."""
+    if done:
+        return (f"<p><img src=\"/api/units/{quote(layer, safe='')}/{unit}/exemplars.png\" width=\"288\" "
+                f"alt=\"dataset examples of {escape(layer)}:{unit}\"></p>")
+    return (f"<p id=\"exemplars\"><button type=\"button\" data-layer=\"{escape(layer)}\">find its dataset "
+            "examples</button> (one pass of the layer over all the photos) <progress hidden></progress> <span></span>"
+            f"</p>{EXEMPLARS_SCRIPT}")
+
+
+EXEMPLARS_SCRIPT = """<script>
+document.addEventListener('DOMContentLoaded', () => {
+  const box = document.getElementById('exemplars');
+  const button = box.querySelector('button'), bar = box.querySelector('progress'), line = box.querySelector('span');
+  button.addEventListener('click', () => {
+    button.disabled = true; bar.hidden = false;
+    start({kind: 'exemplars', layer: button.dataset.layer}).then(job => follow(job, state => show(bar, line, state),
+        state => { if (state.state === 'done') location.reload(); }))
+      .catch(error => { line.textContent = error.message; line.className = 'error'; button.disabled = false; });
+  });
+});
+</script>"""
+
+
 def concepts_part(layer: str, concepts: dict | None, spatial: bool) -> str:
     """A layer's concepts: a link once learned, else a button that learns them (minutes)."""
     if concepts is not None:
@@ -242,12 +267,13 @@ document.getElementById('form').addEventListener('submit', async (event) => {
 
 
 def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None, circuit: dict | None,
-              concepts: list[dict], spatial: bool, steps: int, first: bool) -> str:
+              concepts: list[dict], spatial: bool, steps: int, first: bool, exemplars: bool) -> str:
     """One unit: its picture, activation, top photos, trust verdict and label (from the atlas,
     once its layer is rendered; opening the page starts that, and meanwhile renders the unit
     alone with ``steps`` steps, shown as it improves), its circuit (built from, feeds, the
     classes it drives; none for the ``first`` layer), computed when first asked and then kept,
-    and the concepts of its layer that weigh it most (once learned)."""
+    the concepts of its layer that weigh it most (once learned), and its dataset examples over
+    all the photos (once its layer's ``exemplars`` pass is done; else a button starts it)."""
     name = f"{unit:04d}"
     base = f"/atlas/units/{stem}/{name}"
     if record is None:
@@ -279,7 +305,8 @@ def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None,
         concepts_html = concepts_part(layer, None, spatial) or "<p>Its layer has no positions: no concepts.</p>"
     body = (f"<h1>{escape(model)} &middot; {escape(layer)}:{unit}</h1>{shown}<h2>Built from, and what it feeds</h2>"
             "<p><progress id=\"cbar\" value=\"0\"></progress> <span id=\"cline\"></span></p>"
-            f"<div id=\"circuit\"></div><h2>Its concepts</h2>{concepts_html}")
+            f"<div id=\"circuit\"></div><h2>Its concepts</h2>{concepts_html}<h2>Dataset examples</h2>"
+            + exemplars_part(layer, unit, exemplars))
     script = f"""
 const layer = {_js(layer)}, unit = {unit}, known = {json.dumps(circuit)}, first = {json.dumps(first)};
 function unitLink(l, u, text){{

@@ -7,6 +7,8 @@
   the last pictures it showed as it went);
 - ``circuits/LAYER-UNIT/``: a unit's circuit, as ``convscope circuit`` writes it;
 - ``concepts/LAYER/``: a layer's concepts, as ``convscope concepts`` writes them;
+- ``exemplars/LAYER/``: a layer's exemplars pass over all the photos, as ``convscope exemplars``
+  writes it, and in ``sheets/`` each unit's dataset examples, drawn when first shown;
 - ``photos/`` and ``explained/NAME-LAYER/``: photos dropped on the page (named by their
   content), and their explanations, as ``convscope explain`` writes them.
 
@@ -31,6 +33,7 @@ ATLAS = "atlas"
 RENDERS = "renders"
 CIRCUITS = "circuits"
 CONCEPTS = "concepts"
+EXEMPLARS = "exemplars"
 PHOTOS = "photos"
 EXPLAINED = "explained"
 PREVIEW_SECONDS = 0.5  # how often a render shows its picture as it stands
@@ -180,6 +183,31 @@ class Workspace:
         folder = self.concepts_folder(layer)
         return [{**c, "page": f"{CONCEPTS}/{folder.name}/{c['page']}"}
                 for c in api.concepts_of_unit(self.model, folder, unit)]
+
+    def exemplars_folder(self, layer: str) -> Path:
+        return self.root / EXEMPLARS / api.safe_name(layer)
+
+    def exemplars(self, layer: str) -> bool:
+        """Whether the layer's exemplars pass is finished."""
+        return (self.exemplars_folder(layer) / "exemplars.json").is_file()
+
+    def compute_exemplars(self, layer: str, report: Report) -> dict:
+        """The layer's exemplars pass over all the workspace's photos (each unit's top photos by
+        peak), as ``convscope exemplars`` writes it."""
+        run = api.exemplars(self.model, self.photos, self.exemplars_folder(layer), [layer], workers=self.spec.workers,
+                            progress=report.progress)
+        return {"layer": layer, "photos": len(run.files), "skipped": len(run.skipped)}
+
+    def exemplar_sheet(self, layer: str, unit: int) -> Path | None:
+        """The unit's dataset examples as a picture (drawn once, then kept), or None before the
+        layer's exemplars pass."""
+        if not self.exemplars(layer):
+            return None
+        path = self.exemplars_folder(layer) / "sheets" / f"{unit:04d}.png"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            api.exemplar_sheet(self.model, self.exemplars_folder(layer), layer, unit).save(path)
+        return path
 
     def keep_photo(self, data: bytes, content_type: str) -> str:
         """Keeps a photo dropped on a page, named by its content; returns its name.
