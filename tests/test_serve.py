@@ -187,6 +187,9 @@ def test_an_objective_renders_live_and_is_kept(served):
     kept = json.loads((workspace.renders_dir / f"{record['name']}.json").read_text())
     assert kept == record and kept["steps"] == 4 and isinstance(kept["activation"], float)
     assert "conv3:1 - 0.5*conv3:2" in client.get("/render").text
+    other = finished(client, client.post("/api/jobs", json={"kind": "render", "objective": "conv3:1", "steps": 4,
+                                                            "recipe": "keras2016"}).json())
+    assert other["result"]["recipe"] == "keras2016" and other["id"].endswith(":keras2016"), other
 
 
 @pytest.mark.parametrize("body, words", [
@@ -195,6 +198,7 @@ def test_an_objective_renders_live_and_is_kept(served):
     ({"kind": "render", "objective": "conv3:1 +", "steps": 4}, ""),
     ({"kind": "render", "objective": "conv3:1", "steps": 0}, "steps must be"),
     ({"kind": "dream"}, "unknown job kind"),
+    ({"kind": "render", "objective": "conv3:1", "recipe": "my.py:recipe"}, "unknown recipe 'my.py:recipe'"),
 ])
 def test_bad_requests_get_one_line(served, body, words):
     client, _workspace, _worker = served

@@ -9,7 +9,7 @@
 - ``GET /api/search?q=TEXT``: the rendered units and learned concepts found by their name,
   label, classes.
 - ``POST /api/jobs`` with JSON ``{"kind": "layer", "layer": NAME}``, ``{"kind": "render",
-  "objective": TEXT, "steps": N}``, ``{"kind": "circuit", "layer": NAME, "unit": N}``,
+  "objective": TEXT, "steps": N[, "recipe": a built-in recipe's name]}``, ``{"kind": "circuit", "layer": NAME, "unit": N}``,
   ``{"kind": "concepts", "layer": NAME}``, ``{"kind": "exemplars", "layer": NAME}`` or
   ``{"kind": "explain", "photo": NAME, "layer": NAME}``: the job that computes it (the same
   job for the same work); bad input gets status 400 and ``{"error": one line}``. JSON only, so
@@ -116,7 +116,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
     async def render_page(_request: Request) -> Response:
         recipe = workspace.spec.recipe
         return HTMLResponse(views.render_page(model.name, workspace.renders(),
-                                              recipe if isinstance(recipe, str) else recipe.name))
+                                              recipe if isinstance(recipe, str) else recipe.name, list(api.RECIPES)))
 
     async def layers(_request: Request) -> Response:
         return JSONResponse(workspace.layers())
@@ -197,8 +197,15 @@ def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
             raise ConvscopeError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
         objective = api.parse_objective(text)  # a bad objective is refused here, not in the worker
         objective.validate(workspace.model, workspace.model.input_size)
-        return worker.submit(f"render:{objective}:{steps}", "render", f"render {objective}",
-                             lambda report: workspace.render_objective(text, steps, report), urgent=True)
+        own = api.recipe_from(workspace.spec.recipe).name
+        recipe = str(body.get("recipe") or own)
+        if recipe not in {own, *api.RECIPES}:
+            raise ConvscopeError(f"unknown recipe {recipe!r}: choose {own} (the workspace's) or one of "
+                                 f"{', '.join(api.RECIPES)}")
+        chosen = None if recipe == own else recipe
+        return worker.submit(f"render:{objective}:{steps}" + (f":{recipe}" if chosen else ""), "render",
+                             f"render {objective}",
+                             lambda report: workspace.render_objective(text, steps, report, chosen), urgent=True)
     if kind == "circuit":
         found = _unit_of(workspace, str(body.get("layer", "")), str(body.get("unit", "")))
         if isinstance(found, str):

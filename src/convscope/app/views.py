@@ -222,23 +222,31 @@ document.addEventListener('DOMContentLoaded', () => {
 </script>"""
 
 
-def render_page(model: str, renders: list[dict], recipe: str) -> str:
-    """A form to render an objective live, and the renders kept."""
+def render_page(model: str, renders: list[dict], recipe: str, recipes: list[str]) -> str:
+    """A form to render an objective live (with the workspace's ``recipe`` or a built-in one of
+    ``recipes``; ``?objective=`` fills it in), and the renders kept."""
     kept = "".join(f"<figure><img src=\"/{escape(r['file'])}\" width=\"160\" alt=\"{escape(r['objective'])}\">"
                    f"<figcaption>{escape(r['objective'])}<br>{escape(r['recipe'])}, {r['steps']} steps: activation "
                    f"{r['activation']:.3f}</figcaption></figure>" for r in renders)
+    options = "".join(f"<option value=\"{escape(name)}\"{' selected' if name == recipe else ''}>{escape(name)}"
+                      f"{' (the workspace' + chr(39) + 's)' if name == recipe else ''}</option>"
+                      for name in dict.fromkeys([recipe, *recipes]))
     body = (f"<h1>{escape(model)} &middot; render</h1><form id=\"form\"><p>Objective <input type=\"text\" "
             "id=\"objective\" value=\"block8:12\" aria-label=\"objective\"> (such as block8:12 - 0.5*block8:40) "
             f"steps <input type=\"number\" id=\"steps\" value=\"128\" min=\"1\" max=\"4096\" aria-label=\"steps\"> "
-            f"<button>render</button> (recipe {escape(recipe)})</p></form><p><progress id=\"bar\" value=\"0\">"
+            f"recipe <select id=\"recipe\" aria-label=\"recipe\">{options}</select> "
+            "<button>render</button></p></form><p><progress id=\"bar\" value=\"0\">"
             "</progress> <span id=\"line\"></span></p><div id=\"result\"></div>"
             f"<h2>Kept</h2><div class=\"kept\">{kept}</div>")
     script = """
 const bar = document.getElementById('bar'), line = document.getElementById('line');
+const asked = new URLSearchParams(location.search).get('objective');
+if (asked) document.getElementById('objective').value = asked;
 document.getElementById('form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const body = {kind: 'render', objective: document.getElementById('objective').value,
-                steps: Number(document.getElementById('steps').value)};
+                steps: Number(document.getElementById('steps').value),
+                recipe: document.getElementById('recipe').value};
   try {
     delete document.getElementById('result').dataset.previews;
     const job = await start(body);
@@ -303,7 +311,9 @@ def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None,
         concepts_html = f"<p>The concepts of {escape(layer)} that weigh it most:</p><ul id=\"unit-concepts\">{weighed}</ul>"
     else:
         concepts_html = concepts_part(layer, None, spatial) or "<p>Its layer has no positions: no concepts.</p>"
-    body = (f"<h1>{escape(model)} &middot; {escape(layer)}:{unit}</h1>{shown}<h2>Built from, and what it feeds</h2>"
+    body = (f"<h1>{escape(model)} &middot; {escape(layer)}:{unit}</h1>{shown}"
+            f"<p><a href=\"/render?objective={quote(f'{layer}:{unit}')}\">render it with another recipe or more "
+            "steps</a></p><h2>Built from, and what it feeds</h2>"
             "<p><progress id=\"cbar\" value=\"0\"></progress> <span id=\"cline\"></span></p>"
             f"<div id=\"circuit\"></div><h2>Its concepts</h2>{concepts_html}<h2>Dataset examples</h2>"
             + exemplars_part(layer, unit, exemplars))

@@ -259,11 +259,12 @@ class Workspace:
                             progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)), units))
         return {"layer": layer, "rendered": summary.rendered}
 
-    def render_objective(self, text: str, steps: int, report: Report) -> dict:
-        """Renders an objective in the text form, showing the picture as it stands about twice a
-        second and at the last step, with the objective on that step's views
-        (``report.preview``), and keeps it in ``renders/``; returns its name, file and activation."""
-        recipe = api.recipe_from(self.spec.recipe, steps=steps)
+    def render_objective(self, text: str, steps: int, report: Report, recipe_name: str | None = None) -> dict:
+        """Renders an objective in the text form with the workspace's recipe or the built-in one
+        ``recipe_name``, showing the picture as it stands about twice a second and at the last
+        step, with the objective on that step's views (``report.preview``), and keeps it in
+        ``renders/``; returns its name, file, recipe and activation."""
+        recipe = api.recipe_from(recipe_name or self.spec.recipe, steps=steps)
         settings = {"objective": text, "steps": steps, "recipe": recipe.as_dict(), "seed": self.spec.seed}
         name = "render-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         self.renders_dir.mkdir(parents=True, exist_ok=True)
