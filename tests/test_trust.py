@@ -163,6 +163,9 @@ def test_a_verdict_needs_its_controls_and_a_rate_in_range():
     assert few.verdict == "cannot say" and "at least 3 are needed" in few.reason
     assert decide(right, chance, [chance] * 3, right, 0.05).verdict == "shows"
     assert decide(chance, chance, [chance] * 3, right, 0.05).verdict == "does not"
+    good, wrong = ChoiceScore((True,) * 45 + (False,) * 5), ChoiceScore((False,) * 50)
+    half = decide(good, chance, [right, right, wrong, wrong], right, 0.05)  # above their mean, not above most
+    assert half.verdict == "cannot say" and "not most of them" in half.reason and half.p_other_units < 0.05
     with pytest.raises(OutOfRangeError, match="in \\(0, 0.5\\)"):
         TrustSettings(Judge(blind_model()), false_positive=0.5)
 

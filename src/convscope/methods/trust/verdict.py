@@ -6,7 +6,10 @@ same layer, and the unit's top photos. Every test is paired over the same trials
 - "shows": the pictures beat the noise (a one-sided exact sign test over the trials where the
   two disagree) and beat the other units' pictures (a one-sided paired t-test of the pictures'
   pick against the other units' mean pick, trial by trial), each at p < the false-positive
-  rate. Pictures that do no better than either control are called "shows" at most that often.
+  rate, and their score is above that of most other units' pictures (more than half of them:
+  pictures that some other units' serve as well on these trials do not show what sets this
+  unit apart). Pictures that do no better than either control are called "shows" at most that
+  often.
 - "does not": against the noise or the other units, the top photos beat that control (same
   tests) while the pictures' advantage over it is, with confidence 1 - the rate, less than
   half the top photos' advantage.
@@ -140,11 +143,16 @@ def decide(pictures: ChoiceScore, noise: ChoiceScore, others: Sequence[ChoiceSco
     little_over_others = t_p_above(top, by_others) < rate and \
         upper_bound(own, by_others, rate) < DOES_NOT_SHARE * paired_t(top, by_others)[0]
     advantage_others = paired_t(own, by_others)[0]
-    if p_noise < rate and p_others < rate:
+    above_most = sum(pictures.score > o.score for o in others) > len(others) / 2
+    if p_noise < rate and p_others < rate and above_most:
         verdict, reason = SHOWS, f"beats noise (p {p_noise:.2g}) and {len(others)} other units (p {p_others:.2g})"
     elif little_over_noise or little_over_others:
         control = "noise" if little_over_noise else f"{len(others)} other units' pictures"
         verdict, reason = DOES_NOT, f"gains less than half of what its top photos gain over {control}"
+    elif p_noise < rate and p_others < rate:
+        verdict = CANNOT_SAY
+        reason = (f"beats noise (p {p_noise:.2g}) and the mean of {len(others)} other units (p {p_others:.2g}), "
+                  "but not most of them: their pictures serve its trials as well")
     else:
         verdict = CANNOT_SAY
         reason = (f"p {p_noise:.2g} against noise and {p_others:.2g} against {len(others)} other units: "
