@@ -170,3 +170,37 @@ def test_a_server_killed_with_sigkill_loses_nothing(photos, tmp_path):
     finally:
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=30) == 0
+
+
+def test_ctrl_c_stops_at_once_while_a_page_follows_a_long_job(photos, tmp_path):
+    import threading
+
+    import httpx2 as httpx
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "convscope", "serve", PLANTED_FACTORY, "--photos", str(photos),
+                               "--folder", str(tmp_path / "ws"), "--port", str(port), "--size", "32", "--workers", "0"],
+                              cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        assert "convscope explorer" in server.stderr.readline()
+        base = f"http://127.0.0.1:{port}"
+        job = httpx.post(f"{base}/api/jobs", json={"kind": "render", "objective": "conv3:1", "steps": 4096}).json()
+        followed = threading.Event()
+
+        def follow() -> None:  # a page's progress events, open while the job runs
+            try:
+                with httpx.stream("GET", f"{base}/api/jobs/{job['id']}/events", timeout=None) as events:
+                    for _line in events.iter_lines():
+                        followed.set()
+            except httpx.HTTPError:
+                pass
+
+        threading.Thread(target=follow, daemon=True).start()
+        assert followed.wait(30)
+        assert httpx.get(f"{base}/api/jobs/{job['id']}").json()["state"] == "running"
+        start = time.time()
+        server.send_signal(signal.SIGINT)
+        assert server.wait(timeout=20) == 0 and time.time() - start < 10
+    finally:
+        if server.poll() is None:
+            os.kill(server.pid, signal.SIGKILL)

@@ -20,6 +20,7 @@ from convscope.app.workspace import Workspace
 from convscope.errors import ConvscopeError
 
 START_SECONDS = 30.0  # how long a server in a thread may take to listen
+GRACE_SECONDS = 2.0  # how long a stop waits for open pages (a page's progress events stay open while its job runs)
 
 
 def address(host: str, port: int, token: str | None) -> str:
@@ -73,7 +74,8 @@ def build(workspace: Workspace, spec: api.ServeSpec) -> Built:
     worker = Worker()
     hosts = None if token else sorted({spec.host, *LOCAL_HOSTS})
     app = create_app(workspace, worker, hosts, token)
-    config = uvicorn.Config(app, host=spec.host, port=spec.port, log_level="warning")
+    config = uvicorn.Config(app, host=spec.host, port=spec.port, log_level="warning",
+                            timeout_graceful_shutdown=GRACE_SECONDS)
     return Built(uvicorn.Server(config), sock, worker, address(spec.host, spec.port, token))
 
 

@@ -12,21 +12,34 @@ from typing import Callable
 from convscope.errors import ConvscopeError
 
 Progress = Callable[[int, int], None]
+STOP_SECONDS = 60.0  # the longest a stop waits for the running job to reach its next report
+
+
+class Stopped(ConvscopeError):
+    """Raised inside a job's work when the explorer stops: the job ends where it is."""
 
 
 class Report:
-    """What a job's work tells while it runs: its progress, and a picture of how it stands."""
+    """What a job's work tells while it runs: its progress, and a picture of how it stands. When
+    the explorer stops, the next report raises ``Stopped``, which ends the work there (every
+    file is written whole, so a restart goes on from what was finished)."""
 
-    def __init__(self, job: "Job") -> None:
-        self.job = job
+    def __init__(self, job: "Job", stopping: threading.Event | None = None) -> None:
+        self.job, self.stopping = job, stopping or threading.Event()
 
     def progress(self, done: int, total: int) -> None:
+        self._check()
         self.job.done, self.job.total = done, total
 
     def preview(self, url: str, value: float | None = None) -> None:
         """The address of a picture of the work as it stands (it changes as the work goes), and
         the value it scores then."""
+        self._check()
         self.job.preview, self.job.preview_value = url, value
+
+    def _check(self) -> None:
+        if self.stopping.is_set():
+            raise Stopped("the explorer stopped")
 
 
 Work = Callable[[Report], dict]
@@ -67,6 +80,7 @@ class Worker:
         self.jobs: dict[str, Job] = {}
         self._queue: queue.PriorityQueue[tuple[int, int, Job | None]] = queue.PriorityQueue()
         self._order = itertools.count()
+        self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="convscope-worker", daemon=True)
         self._thread.start()
@@ -83,9 +97,12 @@ class Worker:
         self._queue.put((0 if urgent else 1, next(self._order), job))
         return job
 
-    def stop(self) -> None:
-        """Ends the thread after the job it runs (the queued ones are dropped)."""
+    def stop(self, wait: float = STOP_SECONDS) -> None:
+        """Stops the job running at its next report, drops the queued ones, and waits up to
+        ``wait`` seconds for the thread to end."""
+        self._stopping.set()
         self._queue.put((-1, next(self._order), None))
+        self._thread.join(wait)
 
     def _loop(self) -> None:
         while True:
@@ -94,7 +111,7 @@ class Worker:
                 return
             job.state = "running"
             try:
-                job.result = job.work(Report(job))
+                job.result = job.work(Report(job, self._stopping))
                 job.state = "done"
             except ConvscopeError as error:
                 job.error, job.state = str(error), "failed"
