@@ -303,6 +303,32 @@ def test_serve_exports_pages_and_stops_cleanly_on_ctrl_c(tmp_path, photos):
     assert f'src="renders/{render}"' in index and (out / "renders" / render).is_file()
 
 
+def test_a_layer_shows_its_batch_as_it_renders_and_keeps_the_same_pixels(photos, tmp_path, monkeypatch):
+    from convscope.app import workspace as workspace_module
+    from convscope.app.worker import Job, Report
+
+    monkeypatch.setattr(workspace_module, "PREVIEW_BATCH_SECONDS", 0.0)  # show every step's pictures
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path / "ws"), workers=0, **FAST)
+    workspace = Workspace(spec.folder, planted_model(), str(photos), spec)
+    seen: list[dict] = []
+
+    class Watching(Report):
+        def preview(self, url: str, value: float | None = None) -> None:
+            super().preview(url, value)
+            shown = workspace.previews("conv3")
+            assert all((workspace.root / path).is_file() for path in shown.values())
+            seen.append(shown)
+
+    workspace.render_layer("conv3", Watching(Job("layer:conv3", "layer", "conv3", work=lambda _report: {})))
+    assert seen and sorted(seen[0]) == [0, 1, 2, 3, 4] and len({s[0] for s in seen}) > 1  # a new picture each time
+    assert workspace.previews("conv3") == {} and not (workspace.root / "previews" / "conv3").exists()
+    plain = tmp_path / "plain"
+    convscope.atlas(workspace.model, plain, photos=str(photos), workers=0, progress=False, render_layers=("conv3",),
+                    **FAST)
+    for path in sorted((plain / "units" / "conv3").glob("*.png")):
+        assert (workspace.atlas_dir / "units" / "conv3" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
 def test_watching_a_render_changes_no_pixel():
     model = planted_model()
     seen = []

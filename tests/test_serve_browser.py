@@ -50,6 +50,8 @@ def test_a_layer_fills_in_and_a_unit_shows_its_photos_trust_and_circuit(explorer
     from selenium.webdriver.common.by import By
 
     chromium.get(explorer.url + "layer/conv3")
+    shown = wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, ".grid span.todo img, .grid a img"))
+    assert shown  # the batch's pictures as they render, or already the thumbnails
     first = wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, ".grid a img"))
     assert len(first) < 5 or "done" in chromium.find_element(By.ID, "line").text  # batches of 2 arrive in turn
     wait_for(lambda: len(chromium.find_elements(By.CSS_SELECTOR, ".grid a img")) == 5)

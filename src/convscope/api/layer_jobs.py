@@ -19,7 +19,7 @@ from convscope.io.builtin_photos import builtin_photos
 from convscope.io.photo_reading import readable_photos
 from convscope.jobs import activation_atlas as activation_atlas_job
 from convscope.jobs.activation_atlas import ActivationAtlasSummary
-from convscope.jobs.atlas.builder import AtlasProgress, AtlasSummary, build_atlas
+from convscope.jobs.atlas.builder import AtlasProgress, AtlasSummary, BatchWatch, LocalRunner, build_atlas
 from convscope.jobs.atlas.ray_runner import ray_runner_factory
 from convscope.jobs.cluster.connect import RayCluster
 from convscope.jobs.cluster.photo_shards import RayShards
@@ -173,7 +173,8 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
 @shows_progress("atlas", "unit")
 @takes(AtlasSpec)
 def atlas(model: VisionModel | str, out: str | Path, *, runner: ShardRunner | None = None,
-          progress: AtlasProgress | None = None, spec: AtlasSpec | None = None, **options: Any) -> AtlasSummary:
+          progress: AtlasProgress | None = None, watch: BatchWatch | None = None, spec: AtlasSpec | None = None,
+          **options: Any) -> AtlasSummary:
     """Every unit of a network rendered, measured against photos, and written as a static site
     (``out/index.html``); a stopped run continues where it was.
 
@@ -183,6 +184,9 @@ def atlas(model: VisionModel | str, out: str | Path, *, runner: ShardRunner | No
         runner: where the photo folder is read (default: in this process); ``on_ray(...)`` also
             renders the batches as Ray tasks there (the files are the same).
         progress: called with (units done, units in all, Ray workers busy or None).
+        watch: called at every step of a batch rendered in this process with (layer, units, the
+            pictures as they stand, (B, 3, H, W) in [0, 1]), to show them as they go; it must not
+            change them (the files are the same).
         spec: the options as an ``AtlasSpec`` (keyword options override its values).
         options: any option of ``AtlasSpec``, by name (listed below); ``recipe`` is a Recipe or
             a recipe's name, ``judge`` a VisionModel or a model's name.
@@ -194,7 +198,8 @@ def atlas(model: VisionModel | str, out: str | Path, *, runner: ShardRunner | No
     """
     if "layers" in options and options["layers"] is not None:
         options["layers"] = tuple(options["layers"])
-    renders = ray_runner_factory(runner.cluster) if isinstance(runner, RayShards) else None
+    renders = ray_runner_factory(runner.cluster) if isinstance(runner, RayShards) else \
+        (lambda m, r, seed: LocalRunner(m, r, seed, watch)) if watch is not None else None
     return build_atlas(as_model(model), out, AtlasSpec.of(spec, **options), progress=progress, runner_factory=renders,
                        photo_runner=runner)
 

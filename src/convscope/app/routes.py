@@ -1,7 +1,8 @@
 """The explorer's web app (Starlette): its pages, its JSON API and the workspace's files.
 
 - ``GET /``, ``/layer/{name}``, ``/unit/{layer}/{unit}``, ``/render``: the pages (see ``views``).
-- ``GET /api/layers``, ``/api/layers/{name}/units``: the layers, and a layer's rendered units.
+- ``GET /api/layers``, ``/api/layers/{name}/units``: the layers, and a layer's rendered units
+  (and, while it renders, its batch's pictures as they stand).
 - ``GET /api/units/{layer}/{unit}``: a unit's atlas record, circuit and concepts, as far as computed;
   ``.../exemplars.png``: its dataset examples, once its layer's exemplars pass is done.
 - ``POST /api/photos`` with a photo as the body (``Content-Type: image/...``, at most 20 MB):
@@ -16,7 +17,7 @@
   a page of another site cannot post a form here.
 - ``GET /api/jobs/{id}``, ``/api/jobs/{id}/events``: a job's state, and its progress as
   server-sent events until it ends.
-- ``/atlas/...``, ``/renders/...``, ``/circuits/...``, ``/concepts/...``, ``/explained/...``:
+- ``/atlas/...``, ``/renders/...``, ``/previews/...``, ``/circuits/...``, ``/concepts/...``, ``/explained/...``:
   the workspace's files (read only).
 """
 from __future__ import annotations
@@ -37,7 +38,16 @@ from convscope import api
 from convscope.app import views
 from convscope.app.access import LOCAL_HOSTS, TokenRequired
 from convscope.app.worker import Job, Worker
-from convscope.app.workspace import CIRCUITS, CONCEPTS, DROPPED_NAME, EXPLAINED, MAX_PHOTO_BYTES, PHOTOS, Workspace
+from convscope.app.workspace import (
+    CIRCUITS,
+    CONCEPTS,
+    DROPPED_NAME,
+    EXPLAINED,
+    MAX_PHOTO_BYTES,
+    PHOTOS,
+    PREVIEWS,
+    Workspace,
+)
 from convscope.errors import ConvscopeError
 
 EVENT_SECONDS = 0.25  # how often a job's events check its progress
@@ -125,7 +135,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         name = layer_of(request.path_params["name"])
         if name is None:
             return JSONResponse({"error": f"no layer {request.path_params['name']!r}"}, status_code=404)
-        return JSONResponse({"layer": name, "rendered": workspace.rendered(name)})
+        return JSONResponse({"layer": name, "rendered": workspace.rendered(name), "previews": workspace.previews(name)})
 
     async def search(request: Request) -> Response:
         return JSONResponse(workspace.search(request.query_params.get("q", "")))
@@ -169,6 +179,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
               Mount("/atlas", StaticFiles(directory=workspace.atlas_dir, check_dir=False)),
               Mount("/renders", StaticFiles(directory=workspace.renders_dir, check_dir=False)),
               Mount("/circuits", StaticFiles(directory=workspace.root / CIRCUITS, check_dir=False)),
+              Mount("/previews", StaticFiles(directory=workspace.root / PREVIEWS, check_dir=False)),
               Mount("/concepts", StaticFiles(directory=workspace.root / CONCEPTS, check_dir=False)),
               Mount("/explained", StaticFiles(directory=workspace.root / EXPLAINED, check_dir=False))]
     if token is not None:

@@ -20,7 +20,7 @@ from convscope.app.workspace import Workspace
 from convscope.errors import ConvscopeError
 
 START_SECONDS = 30.0  # how long a server in a thread may take to listen
-GRACE_SECONDS = 2.0  # how long a stop waits for open pages (a page's progress events stay open while its job runs)
+GRACE_SECONDS = 2  # how long a stop waits for open pages (a page's progress events stay open while its job runs)
 
 
 def address(host: str, port: int, token: str | None) -> str:

@@ -13,6 +13,7 @@ a{color:#9cf} h1,h2{font-weight:500} table{border-collapse:collapse}
 td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #333}
 nav a{margin-right:1em} .grid{display:flex;flex-wrap:wrap;gap:3px}
 .grid a,.grid span.todo{display:block;width:64px;height:64px;position:relative;background:#222}
+.grid span.todo img{opacity:0.6}
 .grid img{width:64px;height:64px;display:block} .grid i{position:absolute;left:2px;bottom:1px;font-size:10px;
 color:#fff;font-style:normal;text-shadow:0 0 2px #000} progress{width:24em} .error{color:#f88}
 input[type=text]{width:28em} .unit{display:flex;gap:1.5em;align-items:flex-start}
@@ -157,9 +158,20 @@ function fill(units){{
     cell.replaceWith(link);
   }}
 }}
+function preview(shown){{
+  for (const [u, src] of Object.entries(shown)){{
+    const cell = document.getElementById('u' + u);
+    if (!cell || cell.tagName === 'A') continue;
+    let img = cell.querySelector('img');
+    if (!img){{ img = document.createElement('img'); img.alt = layer + ':' + u + ' as it renders'; cell.prepend(img); }}
+    img.src = '/' + src;
+  }}
+}}
 async function refresh(){{
   const response = await fetch('/api/layers/' + encodeURIComponent(layer) + '/units');
-  fill((await response.json()).rendered);
+  const state = await response.json();
+  fill(state.rendered);
+  preview(state.previews || {{}});
 }}
 fill({rendered});
 const bar = document.getElementById('bar'), line = document.getElementById('line');

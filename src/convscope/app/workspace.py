@@ -2,6 +2,8 @@
 
 - ``atlas/``: an atlas of the network, as ``convscope atlas`` writes it, rendered a layer at a
   time when the layer is first looked at;
+- ``previews/LAYER/``: while a layer renders, its batch's pictures as they stand (removed when
+  it ends);
 - ``renders/``: the pictures of objectives rendered live and kept, each named by its settings,
   so two explorers on one folder write the same file (and, for a minute after each render,
   the last pictures it showed as it went);
@@ -21,6 +23,7 @@ import re
 import shutil
 import time
 from pathlib import Path
+from typing import Sequence
 
 import torch
 
@@ -37,6 +40,9 @@ EXEMPLARS = "exemplars"
 PHOTOS = "photos"
 EXPLAINED = "explained"
 PREVIEW_SECONDS = 0.5  # how often a render shows its picture as it stands
+PREVIEW_BATCH_SECONDS = 2.0  # how often a layer's batch shows its pictures as they stand
+THUMB_PX = 64  # the side of those pictures
+PREVIEWS = "previews"
 STALE_PREVIEW_SECONDS = 60.0  # a page may still read a render's last pictures this long after it ends
 MAX_PHOTO_BYTES = 20 * 1024 * 1024  # the largest photo a page may drop
 PHOTO_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
@@ -58,6 +64,7 @@ class Workspace:
         self.root, self.model, self.photos, self.spec = Path(root), model, photos, spec
         self.atlas_dir, self.renders_dir = self.root / ATLAS, self.root / RENDERS
         self.layer_names = api.atlas_layers(model, spec.recipe)
+        self._previews: dict[str, dict[int, list[Path]]] = {}  # layer -> unit -> its last pictures as they stood
 
     def layers(self) -> list[dict]:
         """Each layer the atlas holds: its name, kind, units, whether it has positions, and how many
@@ -251,13 +258,44 @@ class Workspace:
 
     def render_layer(self, layer: str, report: Report) -> dict:
         """Renders and measures every unit of ``layer`` not yet in the atlas (batch by batch, so
-        the first units appear first); returns how many were rendered."""
+        the first units appear first), showing each batch's pictures as they go about every
+        PREVIEW_BATCH_SECONDS (``previews``); returns how many were rendered."""
         units = self.model.layer(layer).channels
-        summary = api.atlas(self.model, self.atlas_dir, render_layers=(layer,), photos=self.photos,
-                            recipe=self.spec.recipe, batch=self.spec.batch, seed=self.spec.seed,
-                            workers=self.spec.workers, wait=True,
-                            progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)), units))
+        folder = self.root / PREVIEWS / api.safe_name(layer)
+        shown = [time.monotonic()]
+
+        def watch(_layer: str, batch: Sequence[int], images: torch.Tensor) -> None:
+            if time.monotonic() - shown[0] < PREVIEW_BATCH_SECONDS:
+                return
+            small = torch.nn.functional.interpolate(images.detach().float().clamp(0, 1), size=(THUMB_PX, THUMB_PX),
+                                                    mode="bilinear", antialias=True, align_corners=False).cpu()
+            stamp, shown_now = time.monotonic_ns(), self._previews.setdefault(layer, {})
+            folder.mkdir(parents=True, exist_ok=True)
+            for unit, picture in zip(batch, small):
+                path = folder / f"{unit:04d}-{stamp}.png"  # a file of its own, so none changes while read
+                api.Picture.from_tensor(picture).save(path)
+                kept = shown_now.setdefault(unit, [])
+                kept.append(path)
+                if len(kept) > 2:  # a page may still be reading the one before
+                    kept.pop(0).unlink(missing_ok=True)
+            report.preview(self.previews(layer)[batch[0]])  # the page follows the job's state; a stop ends here
+            shown[0] = time.monotonic()
+
+        try:
+            summary = api.atlas(self.model, self.atlas_dir, render_layers=(layer,), photos=self.photos,
+                                recipe=self.spec.recipe, batch=self.spec.batch, seed=self.spec.seed,
+                                workers=self.spec.workers, wait=True, watch=watch,
+                                progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)),
+                                                                                      units))
+        finally:
+            self._previews.pop(layer, None)
+            shutil.rmtree(folder, ignore_errors=True)
         return {"layer": layer, "rendered": summary.rendered}
+
+    def previews(self, layer: str) -> dict[int, str]:
+        """The units of ``layer`` being rendered now -> the address of their picture as it stands."""
+        return {unit: f"{PREVIEWS}/{paths[-1].parent.name}/{paths[-1].name}"
+                for unit, paths in dict(self._previews.get(layer, {})).items() if paths}
 
     def render_objective(self, text: str, steps: int, report: Report, recipe_name: str | None = None) -> dict:
         """Renders an objective in the text form with the workspace's recipe or the built-in one

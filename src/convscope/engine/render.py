@@ -190,7 +190,8 @@ def render(model: VisionModel, objectives: Objective | str | Sequence[Objective 
 
 
 def render_units(model: VisionModel, layer: str, units: Sequence[int], recipe: Recipe | str = DEFAULT_RECIPE, *,
-                 seed: int = 0, progress: Progress | None = None, **options: Any) -> RenderResult:
+                 seed: int = 0, progress: Progress | None = None, stop: Stop | None = None,
+                 **options: Any) -> RenderResult:
     """Pictures of units of one layer (see ``unit_objective``): unit u starts from noise drawn with
     ``seed + u`` and every unit sees the transforms drawn with ``seed``, so a unit's picture does
     not depend on which units are rendered with it.
@@ -202,9 +203,10 @@ def render_units(model: VisionModel, layer: str, units: Sequence[int], recipe: R
         recipe: a Recipe or a recipe's name.
         seed: the seed of the noise and the transforms.
         progress: called with (unit-steps done, unit-steps in all).
+        stop: called at every step (see ``render``).
         options: the loop's other options (``LoopSpec``: batch, thresholds, select).
     Returns:
         One picture per unit (per unit kept, with ``select``), with their activations (see ``render``).
     """
-    return render(model, [unit_objective(model, layer, u) for u in units], recipe, progress=progress,
+    return render(model, [unit_objective(model, layer, u) for u in units], recipe, progress=progress, stop=stop,
                   loop=LoopSpec.of(seeds=[seed + u for u in units], transform_seed=seed, **options))

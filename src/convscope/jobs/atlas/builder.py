@@ -166,18 +166,30 @@ def batch_trust(meter: TrustMeter, model: VisionModel, recipe: Recipe, seed: int
             for u, n in zip(units, noise)]
 
 
+BatchWatch = Callable[[str, Sequence[int], torch.Tensor], None]
+"""Shown each step of a batch's render: (layer, units, the pictures as they stand, (B, 3, H, W)
+in [0, 1]); it must not change them."""
+
+
 def render_batch(model: VisionModel, job: BatchJob, recipe: Recipe, seed: int,
-                 progress: Progress | None = None) -> tuple[list[Picture], list[float]]:
-    """The pictures of a batch's units and the activation each reaches."""
-    result = render_units(model, job.layer, job.units, recipe, seed=seed, batch=len(job.units), progress=progress)
+                 progress: Progress | None = None, watch: BatchWatch | None = None) -> tuple[list[Picture], list[float]]:
+    """The pictures of a batch's units and the activation each reaches (``watch`` sees them as
+    they go, which changes no pixel)."""
+    def never_stop(_acts: dict[str, torch.Tensor], images: torch.Tensor) -> bool:
+        assert watch is not None
+        watch(job.layer, job.units, images)
+        return False
+
+    result = render_units(model, job.layer, job.units, recipe, seed=seed, batch=len(job.units), progress=progress,
+                          stop=never_stop if watch is not None else None)
     return result.pictures, result.final.tolist()
 
 
 class LocalRunner:
-    """Renders the batches in this process, one after another."""
+    """Renders the batches in this process, one after another (``watch``: see ``BatchWatch``)."""
 
-    def __init__(self, model: VisionModel, recipe: Recipe, seed: int) -> None:
-        self.model, self.recipe, self.seed = model, recipe, seed
+    def __init__(self, model: VisionModel, recipe: Recipe, seed: int, watch: BatchWatch | None = None) -> None:
+        self.model, self.recipe, self.seed, self.watch = model, recipe, seed, watch
         self.precision = model.effective_precision
 
     def run(self, jobs: Sequence[BatchJob], progress: Callable[[float, int | None], None]
@@ -185,7 +197,7 @@ class LocalRunner:
         for job in jobs:
             steps = self.recipe.steps
             pictures, finals = render_batch(self.model, job, self.recipe, self.seed,
-                                            lambda done, _total: progress(done / steps, None))
+                                            lambda done, _total: progress(done / steps, None), self.watch)
             yield job, pictures, finals
 
     def close(self) -> None:
