@@ -85,10 +85,11 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         if isinstance(found, str):
             return HTMLResponse(views.not_found(found), status_code=404)
         layer, unit = found
-        return HTMLResponse(views.unit_page(model.name, layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
-                                            workspace.circuit(layer, unit), workspace.unit_concepts(layer, unit),
-                                            model.layer(layer).spatial, api.recipe_from(workspace.spec.recipe).steps,
-                                            not model.earlier_main_layers(layer), workspace.exemplars(layer)))
+        parts = views.UnitParts(layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
+                                workspace.circuit(layer, unit), workspace.unit_concepts(layer, unit),
+                                model.layer(layer).spatial, api.recipe_from(workspace.spec.recipe).steps,
+                                not model.earlier_main_layers(layer), workspace.exemplars(layer))
+        return HTMLResponse(views.unit_page(model.name, parts))
 
     async def unit_state(request: Request) -> Response:
         found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])

@@ -4,6 +4,7 @@ filled in as they come), and live renders of objectives."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
@@ -286,14 +287,35 @@ document.getElementById('form').addEventListener('submit', async (event) => {
     return page(f"{model}: render", body, script)
 
 
-def unit_page(model: str, layer: str, unit: int, stem: str, record: dict | None, circuit: dict | None,
-              concepts: list[dict], spatial: bool, steps: int, first: bool, exemplars: bool) -> str:
+@dataclass(frozen=True)
+class UnitParts:
+    """What a unit's page shows, as far as computed: the atlas's ``record`` (None before its
+    layer renders), its ``circuit`` in brief, the ``concepts`` that weigh it most; whether its
+    layer has positions (``spatial``), is the network's ``first``, and has its ``exemplars``
+    pass; the ``steps`` of the workspace's recipe."""
+
+    layer: str
+    unit: int
+    stem: str
+    record: dict | None
+    circuit: dict | None
+    concepts: list[dict]
+    spatial: bool
+    steps: int
+    first: bool
+    exemplars: bool
+
+
+def unit_page(model: str, parts: UnitParts) -> str:
     """One unit: its picture, activation, top photos, trust verdict and label (from the atlas,
     once its layer is rendered; opening the page starts that, and meanwhile renders the unit
-    alone with ``steps`` steps, shown as it improves), its circuit (built from, feeds, the
-    classes it drives; none for the ``first`` layer), computed when first asked and then kept,
-    the concepts of its layer that weigh it most (once learned), and its dataset examples over
-    all the photos (once its layer's ``exemplars`` pass is done; else a button starts it)."""
+    alone, shown as it improves), its circuit (built from, feeds, the classes it drives; none
+    for the first layer), computed when first asked and then kept, the concepts of its layer
+    that weigh it most (once learned), and its dataset examples over all the photos (once its
+    layer's exemplars pass is done; else a button starts it)."""
+    layer, unit, stem, record, circuit, concepts = (parts.layer, parts.unit, parts.stem, parts.record, parts.circuit,
+                                                    parts.concepts)
+    spatial, steps, first, exemplars = parts.spatial, parts.steps, parts.first, parts.exemplars
     name = f"{unit:04d}"
     base = f"/atlas/units/{stem}/{name}"
     if record is None:
