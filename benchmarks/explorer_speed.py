@@ -103,6 +103,7 @@ def first_picture(driver, photos: Path, folder: Path, shots: dict[str, Picture])
                                                "return !!(i && i.complete && i.naturalWidth > 0)")
         done = opened + seconds_until(driver, "const c = document.querySelector('#live figcaption'); "
                                               "return !!(c && c.textContent.startsWith('rendered alone'))")
+        seconds_until(driver, "const i = document.querySelector('#live img'); return !!(i && i.complete)")
         shots["a unit's page, its picture rendered alone"] = screenshot(driver)
     finally:
         server.stop()
