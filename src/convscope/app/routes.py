@@ -35,23 +35,20 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from convscope import api
-from convscope.app import views
+from convscope.app import jobs, unit_view, views
 from convscope.app.access import LOCAL_HOSTS, TokenRequired
 from convscope.app.worker import Job, Worker
 from convscope.app.workspace import (
     CIRCUITS,
     CONCEPTS,
-    DROPPED_NAME,
     EXPLAINED,
     MAX_PHOTO_BYTES,
-    PHOTOS,
     PREVIEWS,
     Workspace,
 )
 from convscope.errors import ConvscopeError
 
 EVENT_SECONDS = 0.25  # how often a job's events check its progress
-MAX_STEPS = 4096
 
 
 def bad(message: str) -> JSONResponse:
@@ -81,18 +78,18 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
                                              model.layer(name).spatial))
 
     async def unit_page(request: Request) -> Response:
-        found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
+        found = jobs.unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
         if isinstance(found, str):
             return HTMLResponse(views.not_found(found), status_code=404)
         layer, unit = found
-        parts = views.UnitParts(layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
+        parts = unit_view.UnitParts(layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
                                 workspace.circuit(layer, unit), workspace.unit_concepts(layer, unit),
                                 model.layer(layer).spatial, api.recipe_from(workspace.spec.recipe).steps,
                                 not model.earlier_main_layers(layer), workspace.exemplars(layer))
-        return HTMLResponse(views.unit_page(model.name, parts))
+        return HTMLResponse(unit_view.unit_page(model.name, parts))
 
     async def unit_state(request: Request) -> Response:
-        found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
+        found = jobs.unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
         if isinstance(found, str):
             return JSONResponse({"error": found}, status_code=404)
         layer, unit = found
@@ -101,7 +98,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
                              "exemplars": workspace.exemplars(layer)})
 
     async def exemplar_sheet(request: Request) -> Response:
-        found = _unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
+        found = jobs.unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
         if isinstance(found, str):
             return JSONResponse({"error": found}, status_code=404)
         path = await asyncio.to_thread(workspace.exemplar_sheet, *found)
@@ -151,7 +148,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         if not isinstance(body, dict):
             return bad("send a JSON object")
         try:
-            job = _submit(workspace, worker, body)
+            job = jobs.submit(workspace, worker, body)
         except ConvscopeError as error:
             return bad(str(error))
         return JSONResponse(job.to_json())
@@ -187,85 +184,6 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         return Starlette(routes=routes, middleware=[Middleware(TokenRequired, token=token)])
     allowed = hosts or [*LOCAL_HOSTS, "testserver"]
     return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=allowed)])
-
-
-def _submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
-    """The job a request asks for.
-
-    Raises:
-        ConvscopeError: an unknown kind or layer, an objective that does not parse or reads an
-            unknown layer, steps out of range.
-    """
-    kind = body.get("kind")
-    if kind == "layer":
-        layer = str(body.get("layer", ""))
-        if layer not in workspace.layer_names:
-            raise ConvscopeError(f"no layer {layer!r}: the layers are {', '.join(workspace.layer_names)}")
-        return worker.submit(f"layer:{layer}", "layer", f"render {layer}",
-                             lambda report: workspace.render_layer(layer, report))
-    if kind == "render":
-        text, steps = str(body.get("objective", "")).strip(), body.get("steps", 128)
-        if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-            raise ConvscopeError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
-        objective = api.parse_objective(text)  # a bad objective is refused here, not in the worker
-        objective.validate(workspace.model, workspace.model.input_size)
-        own = api.recipe_from(workspace.spec.recipe).name
-        recipe = str(body.get("recipe") or own)
-        if recipe not in {own, *api.RECIPES}:
-            raise ConvscopeError(f"unknown recipe {recipe!r}: choose {own} (the workspace's) or one of "
-                                 f"{', '.join(api.RECIPES)}")
-        chosen = None if recipe == own else recipe
-        return worker.submit(f"render:{objective}:{steps}" + (f":{recipe}" if chosen else ""), "render",
-                             f"render {objective}",
-                             lambda report: workspace.render_objective(text, steps, report, chosen), urgent=True)
-    if kind == "circuit":
-        found = _unit_of(workspace, str(body.get("layer", "")), str(body.get("unit", "")))
-        if isinstance(found, str):
-            raise ConvscopeError(found)
-        layer, unit = found
-        if not workspace.model.earlier_main_layers(layer):
-            raise ConvscopeError(f"{layer} is the network's first layer: no earlier layer builds its units")
-        return worker.submit(f"circuit:{layer}:{unit}", "circuit", f"the circuit of {layer}:{unit}",
-                             lambda report: workspace.compute_circuit(layer, unit, report))
-    if kind == "concepts":
-        layer = str(body.get("layer", ""))
-        if layer not in workspace.layer_names or not workspace.model.layer(layer).spatial:
-            spatial = [name for name in workspace.layer_names if workspace.model.layer(name).spatial]
-            raise ConvscopeError(f"{layer!r} has no concepts to learn: choose a layer with positions, such as "
-                                 f"{', '.join(spatial[-3:])}")
-        learned = workspace.concepts(layer)  # learned already (here, or by the concepts command): kept as it is
-        return worker.submit(f"concepts:{layer}", "concepts", f"the concepts of {layer}",
-                             (lambda _report: learned) if learned else
-                             (lambda report: workspace.compute_concepts(layer, report)))
-    if kind == "exemplars":
-        layer = str(body.get("layer", ""))
-        if layer not in workspace.layer_names:
-            raise ConvscopeError(f"no layer {layer!r}: the layers are {', '.join(workspace.layer_names)}")
-        return worker.submit(f"exemplars:{layer}", "exemplars", f"the exemplars pass of {layer}",
-                             (lambda _report: {"layer": layer}) if workspace.exemplars(layer) else
-                             (lambda report: workspace.compute_exemplars(layer, report)))
-    if kind == "explain":
-        photo, layer = str(body.get("photo", "")), str(body.get("layer", ""))
-        if not DROPPED_NAME.match(photo) or not (workspace.root / PHOTOS / photo).is_file():
-            raise ConvscopeError(f"no dropped photo {photo!r}: drop the photo on the page first")
-        spatial = [name for name in workspace.layer_names if workspace.model.layer(name).spatial]
-        if layer not in spatial:
-            raise ConvscopeError(f"{layer!r} cannot explain a photo: choose a layer with positions, such as "
-                                 f"{', '.join(spatial[-3:])}")
-        return worker.submit(f"explain:{photo}:{layer}", "explain", f"explain the photo at {layer}",
-                             lambda report: workspace.explain(photo, layer, report))
-    raise ConvscopeError(f"unknown job kind {kind!r}: give \"layer\", \"render\", \"circuit\", \"concepts\", "
-                         "\"exemplars\" or \"explain\"")
-
-
-def _unit_of(workspace: Workspace, layer: str, unit: str) -> tuple[str, int] | str:
-    """(layer, unit) when both exist, else why not, in one line."""
-    if layer not in workspace.layer_names:
-        return f"no layer {layer!r}: the layers are {', '.join(workspace.layer_names)}"
-    units = workspace.model.layer(layer).channels
-    if not unit.isdigit() or int(unit) >= units:
-        return f"no unit {unit!r} in {layer}: its units are 0 to {units - 1}"
-    return layer, int(unit)
 
 
 async def _events(job: Job, request: Request) -> AsyncIterator[str]:
