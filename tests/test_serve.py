@@ -94,6 +94,43 @@ def test_a_unit_page_shows_its_record_and_computes_its_circuit_once(served):
     assert refused.status_code == 400 and "first layer" in refused.json()["error"]
 
 
+def test_a_unit_s_top_photos_get_its_map_over_each(served):
+    from io import BytesIO
+
+    import numpy as np
+    from PIL import Image
+
+    client, workspace, _worker = served
+    finished(client, client.post("/api/jobs", json={"kind": "layer", "layer": "conv3"}).json())
+    assert 'id="maps"' in client.get("/unit/conv3/1").text  # the page asks for them
+    state = finished(client, client.post("/api/jobs", json={"kind": "maps", "layer": "conv3", "unit": 1}).json())
+    assert state["state"] == "done", state
+    maps = state["result"]
+    assert len(maps["maps"]) == len(maps["photos"]) == 8 and maps == workspace.unit_maps("conv3", 1)
+    first = np.asarray(Image.open(BytesIO(client.get("/" + maps["maps"][0]).content)).convert("RGB")).astype(float)
+    assert first.shape[:2] == (64, 64) and first[..., 0].mean() > first[..., 2].mean()  # heat (red, yellow) over it
+    assert maps["maps"][0] in client.get("/unit/conv3/1").text and 'id="maps"' not in client.get("/unit/conv3/1").text
+    refused = client.post("/api/jobs", json={"kind": "maps", "layer": "logits", "unit": 1})
+    assert refused.status_code == 400 and "no positions to map" in refused.json()["error"]
+
+
+def test_the_map_of_a_unit_is_where_it_fires(model):
+    import numpy as np
+
+    from convscope.io.builtin_photos import builtin_photos
+    from trust_nets import PALETTE, SIDE
+
+    halves = np.zeros((SIDE, SIDE, 3), dtype=np.uint8)
+    halves[:, :SIDE // 2], halves[:, SIDE // 2:] = (PALETTE[1].numpy() * 255), (PALETTE[0].numpy() * 255)
+    (picture,) = convscope.api.unit_maps(planted_model(), "conv3", 1, [halves])  # conv3:1 detects green
+    colour = picture.pixels.max(axis=2).astype(float) - picture.pixels.min(axis=2)  # heat is coloured, the rest gray
+    assert colour[:, 4:SIDE // 2 - 4].mean() > 50 > 5 > colour[:, SIDE // 2 + 4:-4].mean()
+    (real,) = convscope.api.unit_maps(model, "block8", 12, [builtin_photos()[0].pixels])  # the real network too
+    assert real.pixels.shape == (model.input_size, model.input_size, 3)
+    with pytest.raises(convscope.ConvscopeError, match="no positions to map"):
+        convscope.api.unit_maps(model, "logits", 1, [halves])
+
+
 def test_a_layer_s_concepts_are_learned_on_demand_and_found(served):
     client, workspace, _worker = served
     assert "learn its concepts" in client.get("/layer/conv2").text

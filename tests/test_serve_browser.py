@@ -61,6 +61,7 @@ def test_a_layer_fills_in_and_a_unit_shows_its_photos_trust_and_circuit(explorer
     wait_for(lambda: "conv3:2" in chromium.title)
     assert chromium.find_elements(By.CSS_SELECTOR, "img[alt^='top photo 1']")
     assert "can its picture be trusted?" in chromium.page_source
+    assert len(wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, "img[alt^='its map over']"))) == 8
     circuit = wait_for(lambda: chromium.find_element(By.ID, "circuit").text)
     assert "Built from: conv2:2" in circuit and "blue" in circuit, circuit
     chromium.find_element(By.LINK_TEXT, "conv2:2").click()

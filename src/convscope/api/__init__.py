@@ -99,6 +99,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
         StatsSpec,
         TwinsSpec,
     )
+    from convscope.methods.unit_maps import unit_maps
     from convscope.models import DEFAULT_MODEL
     from convscope.models.base import VisionModel
     from convscope.models.loading import NEEDS_WEIGHTS, available, load, load_architecture
@@ -118,6 +119,7 @@ __all__ = [
     "VisionModel", "available", "builtin_photo", "builtin_photos", "check_output_dir", "check_output_image",
     "check_photo_folder",
     "atlas_layers", "safe_name", "ServeSpec", "check_folder_network", "check_port", "concepts_of_unit", "exemplar_sheet",
+    "unit_maps",
     "require_serve", "matches", "words_of",
     "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
     "load_architecture", "load_photo", "parse_objective", "photo_source", "recipe_from", "require_umap",

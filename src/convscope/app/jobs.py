@@ -14,8 +14,8 @@ MAX_STEPS = 4096
 
 
 def submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
-    """The job ``body`` asks for (its ``kind``: layer, render, circuit, concepts, exemplars or
-    explain).
+    """The job ``body`` asks for (its ``kind``: layer, render, circuit, maps, concepts, exemplars
+    or explain).
 
     Raises:
         ConvscopeError: an unknown kind, layer or unit, an objective that does not parse or reads
@@ -88,6 +88,19 @@ def circuit_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
                          lambda report: workspace.compute_circuit(layer, unit, report))
 
 
+def maps_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
+    """A unit's top photos with its map over each; drawn already, they are kept."""
+    found = unit_of(workspace, str(body.get("layer", "")), body.get("unit", ""))
+    if isinstance(found, str):
+        raise ConvscopeError(found)
+    layer, unit = found
+    layer_of(workspace, layer, positions=True, what="has no positions to map")
+    drawn = workspace.unit_maps(layer, unit)
+    return worker.submit(f"maps:{layer}:{unit}", "maps", f"the maps of {layer}:{unit}",
+                         (lambda _report: drawn) if drawn else
+                         (lambda report: workspace.compute_maps(layer, unit, report)))
+
+
 def concepts_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
     """A layer's concepts; learned already (here, or by the concepts command), they are kept."""
     layer = layer_of(workspace, body.get("layer"), positions=True, what="has no concepts to learn")
@@ -115,5 +128,5 @@ def explain_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
 
 
 KINDS: dict[str, Callable[[Workspace, Worker, dict], Job]] = {
-    "layer": layer_job, "render": render_job, "circuit": circuit_job, "concepts": concepts_job,
+    "layer": layer_job, "render": render_job, "circuit": circuit_job, "maps": maps_job, "concepts": concepts_job,
     "exemplars": exemplars_job, "explain": explain_job}

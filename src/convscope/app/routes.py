@@ -10,7 +10,8 @@
 - ``GET /api/search?q=TEXT``: the rendered units and learned concepts found by their name,
   label, classes.
 - ``POST /api/jobs`` with JSON ``{"kind": "layer", "layer": NAME}``, ``{"kind": "render",
-  "objective": TEXT, "steps": N[, "recipe": a built-in recipe's name]}``, ``{"kind": "circuit", "layer": NAME, "unit": N}``,
+  "objective": TEXT, "steps": N[, "recipe": a built-in recipe's name]}``, ``{"kind": "circuit",
+  "layer": NAME, "unit": N}``, ``{"kind": "maps", "layer": NAME, "unit": N}``,
   ``{"kind": "concepts", "layer": NAME}``, ``{"kind": "exemplars", "layer": NAME}`` or
   ``{"kind": "explain", "photo": NAME, "layer": NAME}``: the job that computes it (the same
   job for the same work); bad input gets status 400 and ``{"error": one line}``. JSON only, so
@@ -42,6 +43,7 @@ from convscope.app.workspace import (
     CIRCUITS,
     CONCEPTS,
     EXPLAINED,
+    MAPS,
     MAX_PHOTO_BYTES,
     PREVIEWS,
     Workspace,
@@ -85,7 +87,8 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         parts = unit_view.UnitParts(layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
                                 workspace.circuit(layer, unit), workspace.unit_concepts(layer, unit),
                                 model.layer(layer).spatial, api.recipe_from(workspace.spec.recipe).steps,
-                                not model.earlier_main_layers(layer), workspace.exemplars(layer))
+                                not model.earlier_main_layers(layer), workspace.exemplars(layer),
+                                workspace.unit_maps(layer, unit))
         return HTMLResponse(unit_view.unit_page(model.name, parts))
 
     async def unit_state(request: Request) -> Response:
@@ -177,6 +180,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
               Mount("/atlas", StaticFiles(directory=workspace.atlas_dir, check_dir=False)),
               Mount("/renders", StaticFiles(directory=workspace.renders_dir, check_dir=False)),
               Mount("/circuits", StaticFiles(directory=workspace.root / CIRCUITS, check_dir=False)),
+              Mount("/maps", StaticFiles(directory=workspace.root / MAPS, check_dir=False)),
               Mount("/previews", StaticFiles(directory=workspace.root / PREVIEWS, check_dir=False)),
               Mount("/concepts", StaticFiles(directory=workspace.root / CONCEPTS, check_dir=False)),
               Mount("/explained", StaticFiles(directory=workspace.root / EXPLAINED, check_dir=False))]

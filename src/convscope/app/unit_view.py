@@ -10,6 +10,37 @@ from urllib.parse import quote
 from convscope.app.views import concepts_part, js_string, page
 
 
+def maps_part(maps: dict | None, photos: bool) -> str:
+    """Its top photos with its map over each (where it fires, as heat), drawn when the page first
+    asks (the script starts that job)."""
+    if maps is None:
+        return ("<div id=\"maps\"><p>Where it fires in them: <progress hidden></progress> <span>drawing its maps"
+                "</span></p></div>") if photos else ""
+    shown = "".join(f"<img src=\"/{escape(src)}\" width=\"128\" alt=\"its map over {escape(name)}\" "
+                    f"title=\"{escape(name)}\">" for src, name in zip(maps["maps"], maps["photos"]))
+    return f"<p>Where it fires in them (its activation as heat, each photo scaled to its peak):</p><p>{shown}</p>"
+
+
+MAPS_SCRIPT = """
+const mapsBox = document.getElementById('maps');
+if (mapsBox){
+  const bar = mapsBox.querySelector('progress'), line = mapsBox.querySelector('span');
+  start({kind: 'maps', layer: layer, unit: unit}).then(job => follow(job, state => show(bar, line, state), state => {
+    if (state.state !== 'done') return;
+    const row = document.createElement('p');
+    state.result.maps.forEach((src, k) => {
+      const img = document.createElement('img');
+      img.src = '/' + src; img.width = 128; img.alt = 'its map over ' + state.result.photos[k];
+      img.title = state.result.photos[k];
+      row.append(img);
+    });
+    mapsBox.replaceChildren(Object.assign(document.createElement('p'), {textContent:
+      'Where it fires in them (its activation as heat, each photo scaled to its peak):'}), row);
+  })).catch(error => { line.textContent = error.message; line.className = 'error'; });
+}
+"""
+
+
 def exemplars_part(layer: str, unit: int, done: bool) -> str:
     """A unit's dataset examples (its top photos over the whole folder, cropped to its receptive
     field around the peak) once its layer's exemplars pass is done; else a button that runs it."""
@@ -40,7 +71,7 @@ class UnitParts:
     """What a unit's page shows, as far as computed: the atlas's ``record`` (None before its
     layer renders), its ``circuit`` in brief, the ``concepts`` that weigh it most; whether its
     layer has positions (``spatial``), is the network's ``first``, and has its ``exemplars``
-    pass; the ``steps`` of the workspace's recipe."""
+    pass; the ``steps`` of the workspace's recipe; its top photos' ``maps`` once drawn."""
 
     layer: str
     unit: int
@@ -52,6 +83,7 @@ class UnitParts:
     steps: int
     first: bool
     exemplars: bool
+    maps: dict | None
 
 
 def unit_page(model: str, parts: UnitParts) -> str:
@@ -85,8 +117,9 @@ def unit_page(model: str, parts: UnitParts) -> str:
                  f"<tr><th>can its picture be trusted?</th><td>{escape(str(verdict))}</td></tr>"
                  f"<tr><th>in words</th><td>{escape(label) if label else 'no label'}</td></tr></table></div>"
                  f"<h2>Top photos</h2><p>{photos or 'none: the atlas was built without a photo folder'}</p>"
-                 f"<p><a href=\"{base}.html\">its atlas page</a>: where it looks in each top photo, its trust "
-                 "measures and controls, its label's score.</p>")
+                 + maps_part(parts.maps, bool(photos))
+                 + f"<p><a href=\"{base}.html\">its atlas page</a>: where its picture looks, its trust measures and "
+                 "controls, its label's score.</p>")
     if concepts:
         weighed = "".join(f"<li><a href=\"/{escape(c['page'])}\">{escape(c['name'])}</a> (weight {c['weight']:.2f})"
                           f"{': ' + escape(c['label']) if c['label'] else ''}</li>" for c in concepts)
@@ -139,6 +172,7 @@ function showLive(figure, src, caption){{
   figure.append(img, text);
 }}
 if (!document.getElementById('waiting')) startCircuit();
+{MAPS_SCRIPT}
 else {{
   const live = document.getElementById('live');
   start({{kind: 'render', objective: layer + ':' + unit, steps: {steps}}}).then(job => follow(job, state => {{

@@ -11,6 +11,7 @@
 - ``concepts/LAYER/``: a layer's concepts, as ``convscope concepts`` writes them;
 - ``exemplars/LAYER/``: a layer's exemplars pass over all the photos, as ``convscope exemplars``
   writes it, and in ``sheets/`` each unit's dataset examples, drawn when first shown;
+- ``maps/LAYER-UNIT/``: a unit's top photos with its map over each, drawn when first shown;
 - ``photos/`` and ``explained/NAME-LAYER/``: photos dropped on the page (named by their
   content), and their explanations, as ``convscope explain`` writes them.
 
@@ -37,6 +38,8 @@ RENDERS = "renders"
 CIRCUITS = "circuits"
 CONCEPTS = "concepts"
 EXEMPLARS = "exemplars"
+MAPS = "maps"
+TOP_MAPS = 8  # top photos a unit's page shows with its map
 PHOTOS = "photos"
 EXPLAINED = "explained"
 PREVIEW_SECONDS = 0.5  # how often a render shows its picture as it stands
@@ -215,6 +218,30 @@ class Workspace:
             path.parent.mkdir(parents=True, exist_ok=True)
             api.exemplar_sheet(self.model, self.exemplars_folder(layer), layer, unit).save(path)
         return path
+
+    def maps_folder(self, layer: str, unit: int) -> Path:
+        return self.root / MAPS / f"{api.safe_name(layer)}-{unit:04d}"
+
+    def unit_maps(self, layer: str, unit: int) -> dict | None:
+        """A unit's top photos with its map over each, once drawn (see ``compute_maps``), else None."""
+        path = self.maps_folder(layer, unit) / "maps.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    def compute_maps(self, layer: str, unit: int, report: Report) -> dict:
+        """Draws the unit's map over each of its top photos (the atlas's, up to TOP_MAPS), kept in
+        ``maps/``; returns the pictures' addresses and the photos' names."""
+        record = self.unit(layer, unit)
+        if record is None or not record.get("top_photos"):
+            raise ConvscopeError(f"{layer}:{unit} has no top photos yet: its layer renders them first")
+        names = [str(top["photo"]) for top in record["top_photos"][:TOP_MAPS]]
+        folder = self.maps_folder(layer, unit)
+        folder.mkdir(parents=True, exist_ok=True)
+        report.progress(0, len(names))
+        for k, picture in enumerate(api.unit_maps(self.model, layer, unit, [Path(self.photos) / n for n in names])):
+            picture.save(folder / f"{k + 1}.png")
+        found = {"maps": [f"{MAPS}/{folder.name}/{k + 1}.png" for k in range(len(names))], "photos": names}
+        api.write_json(folder / "maps.json", found)  # last: its presence says the maps are whole
+        return found
 
     def keep_photo(self, data: bytes, content_type: str) -> str:
         """Keeps a photo dropped on a page, named by its content; returns its name.
