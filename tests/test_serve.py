@@ -243,6 +243,18 @@ def test_bad_requests_get_one_line(served, body, words):
     assert answer.status_code == 400 and words in answer.json()["error"] and "\n" not in answer.json()["error"]
 
 
+def test_the_workspace_s_folders_answer_404_before_they_exist(photos, tmp_path):
+    from starlette.testclient import TestClient
+
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path / "ws"), workers=0, **FAST)
+    worker = Worker()
+    with TestClient(create_app(Workspace(spec.folder, planted_model(), str(photos), spec), worker)) as client:
+        for path in ("atlas/index.html", "atlas/%2e%2e/%2e%2e/etc/passwd", "explained/x/index.html", "maps/x/1.png",
+                     "previews/conv3/0001.png", "concepts/conv2/index.html", "circuits/x/index.html"):
+            assert client.get("/" + path).status_code == 404, path
+    worker.stop()
+
+
 def test_forms_of_other_sites_and_other_hosts_are_refused(served):
     client, _workspace, _worker = served
     assert client.post("/api/jobs", data={"kind": "layer", "layer": "conv3"}).status_code == 400

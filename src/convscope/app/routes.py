@@ -25,15 +25,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from convscope import api
 from convscope.app import jobs, unit_view, views
@@ -55,6 +57,17 @@ EVENT_SECONDS = 0.25  # how often a job's events check its progress
 
 def bad(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=400)
+
+
+class WorkspaceFiles(StaticFiles):
+    """A folder of the workspace, read only: 404 for anything not in it, and for everything
+    before the folder exists (a job makes it when it first writes there)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not Path(str(self.directory)).is_dir():
+            await PlainTextResponse("not found\n", status_code=404)(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = None,
@@ -177,13 +190,13 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
               Route("/api/layers", layers), Route("/api/search", search), Route("/api/layers/{name:path}/units", layer_units),
               Route("/api/jobs", post_job, methods=["POST"]), Route("/api/jobs/{id:path}/events", job_events),
               Route("/api/jobs/{id:path}", job_state),
-              Mount("/atlas", StaticFiles(directory=workspace.atlas_dir, check_dir=False)),
-              Mount("/renders", StaticFiles(directory=workspace.renders_dir, check_dir=False)),
-              Mount("/circuits", StaticFiles(directory=workspace.root / CIRCUITS, check_dir=False)),
-              Mount("/maps", StaticFiles(directory=workspace.root / MAPS, check_dir=False)),
-              Mount("/previews", StaticFiles(directory=workspace.root / PREVIEWS, check_dir=False)),
-              Mount("/concepts", StaticFiles(directory=workspace.root / CONCEPTS, check_dir=False)),
-              Mount("/explained", StaticFiles(directory=workspace.root / EXPLAINED, check_dir=False))]
+              Mount("/atlas", WorkspaceFiles(directory=workspace.atlas_dir, check_dir=False)),
+              Mount("/renders", WorkspaceFiles(directory=workspace.renders_dir, check_dir=False)),
+              Mount("/circuits", WorkspaceFiles(directory=workspace.root / CIRCUITS, check_dir=False)),
+              Mount("/maps", WorkspaceFiles(directory=workspace.root / MAPS, check_dir=False)),
+              Mount("/previews", WorkspaceFiles(directory=workspace.root / PREVIEWS, check_dir=False)),
+              Mount("/concepts", WorkspaceFiles(directory=workspace.root / CONCEPTS, check_dir=False)),
+              Mount("/explained", WorkspaceFiles(directory=workspace.root / EXPLAINED, check_dir=False))]
     if token is not None:
         return Starlette(routes=routes, middleware=[Middleware(TokenRequired, token=token)])
     allowed = hosts or [*LOCAL_HOSTS, "testserver"]
