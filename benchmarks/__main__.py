@@ -8,6 +8,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import convscope
 
@@ -237,50 +238,23 @@ def atlas_circuits_section(lab: Lab) -> dict:
     return {"atlas_circuits": atlas_circuits_main(Path(photos), "block3" if lab.quick else "block8")}
 
 
-def trust_validity_section(lab: Lab) -> dict:
-    """Section 23, over the photo folder ``TRUST_PHOTOS`` names (real photos, such as the 1,000 ImageNet ones)."""
-    import tempfile
+def sheet_section(variable: str, key: str, module: str, sheet: str, kept_as: str) -> Callable[[Lab], dict]:
+    """A section over the photo folder ``variable`` names (real photos, such as the 1,000 ImageNet
+    ones), run by ``benchmarks.<module>.main(photos, out, quick)``, whose contact sheet
+    ``out/sheet`` is kept as ``sheets/kept_as``."""
+    def section(lab: Lab) -> dict:
+        import importlib
+        import tempfile
 
-    from .trust_validity import main as trust_validity_main
-
-    photos = os.environ.get("TRUST_PHOTOS")
-    if not photos:
-        return {"trust_validity": not_run_without("TRUST_PHOTOS")}
-    with tempfile.TemporaryDirectory() as folder:
-        result = trust_validity_main(Path(photos), Path(folder), lab.quick)
-        (ROOT / "sheets" / "trust-verdicts.jpg").write_bytes((Path(folder) / "trust-verdicts.jpg").read_bytes())
-    return result
-
-
-def labels_section(lab: Lab) -> dict:
-    """Section 24, over the photo folder ``LABEL_PHOTOS`` names (photos whose file names start with
-    their synsets, such as the 1,000 ImageNet ones)."""
-    import tempfile
-
-    from .labels_real import main as labels_main
-
-    photos = os.environ.get("LABEL_PHOTOS")
-    if not photos:
-        return {"labels": not_run_without("LABEL_PHOTOS")}
-    with tempfile.TemporaryDirectory() as folder:
-        result = labels_main(Path(photos), Path(folder), lab.quick)
-        (ROOT / "sheets" / "labels-twelve.jpg").write_bytes((Path(folder) / "labels-sheet.jpg").read_bytes())
-    return result
-
-
-def explorer_speed_section(lab: Lab) -> dict:
-    """Section 25, over the photo folder ``EXPLORER_PHOTOS`` names (real photos)."""
-    import tempfile
-
-    from .explorer_speed import main as explorer_main
-
-    photos = os.environ.get("EXPLORER_PHOTOS")
-    if not photos:
-        return {"explorer_speed": not_run_without("EXPLORER_PHOTOS")}
-    with tempfile.TemporaryDirectory() as folder:
-        result = explorer_main(Path(photos), Path(folder), lab.quick)
-        (ROOT / "sheets" / "explorer-pages.jpg").write_bytes((Path(folder) / "explorer-pages.jpg").read_bytes())
-    return result
+        photos = os.environ.get(variable)
+        if not photos:
+            return {key: not_run_without(variable)}
+        run = importlib.import_module(f".{module}", __package__).main
+        with tempfile.TemporaryDirectory() as folder:
+            result = run(Path(photos), Path(folder), lab.quick)
+            (ROOT / "sheets" / kept_as).write_bytes((Path(folder) / sheet).read_bytes())
+        return result
+    return section
 
 
 def ray_photos_section(lab: Lab) -> dict:
@@ -327,9 +301,14 @@ SECTIONS = {
     "concept_sizes": ("concept dictionaries by size, on real photos", concept_sizes_section),
     "circuits": ("circuits on real photos", circuits_section),
     "atlas_circuits": ("the atlas with and without the units' circuits", atlas_circuits_section),
-    "trust_validity": ("trust per unit: controls and verdicts on real photos", trust_validity_section),
-    "labels": ("labels on real photos", labels_section),
-    "explorer_speed": ("the explorer in a real browser", explorer_speed_section),
+    "trust_validity": ("trust per unit: controls and verdicts on real photos",
+                       sheet_section("TRUST_PHOTOS", "trust_validity", "trust_validity", "trust-verdicts.jpg",
+                                     "trust-verdicts.jpg")),
+    "labels": ("labels on real photos",
+               sheet_section("LABEL_PHOTOS", "labels", "labels_real", "labels-sheet.jpg", "labels-twelve.jpg")),
+    "explorer_speed": ("the explorer in a real browser",
+                       sheet_section("EXPLORER_PHOTOS", "explorer_speed", "explorer_speed", "explorer-pages.jpg",
+                                     "explorer-pages.jpg")),
 }
 
 

@@ -30,7 +30,7 @@ def photos(tmp_path_factory) -> Path:
 def explorer(photos, tmp_path_factory):
     running = convscope.serve(planted_model(labels=COLOUR_NAMES), photos, folder=str(tmp_path_factory.mktemp("ws") / "ws"),
                               port=free_port(), workers=0, recipe=convscope.get_recipe("lucid", steps=64, size=32),
-                              batch=2)
+                              batch=2, concept_epochs=2)
     yield running
     running.stop()
 
@@ -132,6 +132,16 @@ def test_two_tabs_asking_for_one_layer_share_one_render(explorer, chromium):
     chromium.close()  # the tab that opened it second; the job went on regardless
     chromium.switch_to.window(chromium.window_handles[0])
     assert explorer.worker.jobs["layer:conv2"].state == "done"
+
+
+def test_a_button_learns_a_layer_s_concepts_and_the_page_links_them(explorer, chromium):
+    from selenium.webdriver.common.by import By
+
+    chromium.get(explorer.url + "layer/conv2")
+    chromium.find_element(By.CSS_SELECTOR, ".job-button button[data-kind='concepts']").click()
+    link = wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, "a[href='/concepts/conv2/index.html']"))
+    assert "concepts of conv2" in link[0].text and not chromium.find_elements(By.CSS_SELECTOR, ".job-button")
+    assert not [e for e in chromium.get_log("browser") if e["level"] == "SEVERE"]
 
 
 def test_a_path_outside_the_workspace_gets_404(explorer):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from convscope.app.views import concepts_part, js_string, page
+from convscope.app.views import concepts_part, job_button, js_string, page
 
 
 def maps_part(maps: dict | None, photos: bool) -> str:
@@ -47,23 +47,7 @@ def exemplars_part(layer: str, unit: int, done: bool) -> str:
     if done:
         return (f"<p><img src=\"/api/units/{quote(layer, safe='')}/{unit}/exemplars.png\" width=\"288\" "
                 f"alt=\"dataset examples of {escape(layer)}:{unit}\"></p>")
-    return (f"<p id=\"exemplars\"><button type=\"button\" data-layer=\"{escape(layer)}\">find its dataset "
-            "examples</button> (one pass of the layer over all the photos) <progress hidden></progress> <span></span>"
-            f"</p>{EXEMPLARS_SCRIPT}")
-
-
-EXEMPLARS_SCRIPT = """<script>
-document.addEventListener('DOMContentLoaded', () => {
-  const box = document.getElementById('exemplars');
-  const button = box.querySelector('button'), bar = box.querySelector('progress'), line = box.querySelector('span');
-  button.addEventListener('click', () => {
-    button.disabled = true; bar.hidden = false;
-    start({kind: 'exemplars', layer: button.dataset.layer}).then(job => follow(job, state => show(bar, line, state),
-        state => { if (state.state === 'done') location.reload(); }))
-      .catch(error => { line.textContent = error.message; line.className = 'error'; button.disabled = false; });
-  });
-});
-</script>"""
+    return job_button("exemplars", layer, "find its dataset examples", "one pass of the layer over all the photos")
 
 
 @dataclass(frozen=True)

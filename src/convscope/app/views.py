@@ -36,6 +36,17 @@ async function start(body){
   if (!response.ok){ throw new Error(data.error); }
   return data;
 }
+document.addEventListener('DOMContentLoaded', () => {
+  for (const box of document.querySelectorAll('.job-button')){
+    const button = box.querySelector('button'), bar = box.querySelector('progress'), line = box.querySelector('span');
+    button.addEventListener('click', () => {
+      button.disabled = true; bar.hidden = false;
+      start({kind: button.dataset.kind, layer: button.dataset.layer}).then(job => follow(job,
+          state => show(bar, line, state), state => { if (state.state === 'done') location.reload(); }))
+        .catch(error => { line.textContent = error.message; line.className = 'error'; button.disabled = false; });
+    });
+  }
+});
 function show(bar, line, state){
   if (state.total){ bar.max = state.total; bar.value = state.done; }
   line.textContent = state.state + (state.total ? ' ' + state.done + ' / ' + state.total : '') +
@@ -189,24 +200,16 @@ def concepts_part(layer: str, concepts: dict | None, spatial: bool) -> str:
                 f"{escape(layer)}</a>.</p>")
     if not spatial:
         return ""
-    return (f"<p id=\"concepts\"><button type=\"button\" data-layer=\"{escape(layer)}\">learn its concepts</button> "
-            "(a dictionary over the photos, each concept rendered and measured: minutes) <progress hidden></progress> "
-            f"<span></span></p>{CONCEPTS_SCRIPT}")
+    return job_button("concepts", layer, "learn its concepts",
+                      "a dictionary over the photos, each concept rendered and measured: minutes")
 
 
-CONCEPTS_SCRIPT = """<script>
-document.addEventListener('DOMContentLoaded', () => {
-  const box = document.getElementById('concepts');
-  if (!box) return;
-  const button = box.querySelector('button'), bar = box.querySelector('progress'), line = box.querySelector('span');
-  button.addEventListener('click', () => {
-    button.disabled = true; bar.hidden = false;
-    start({kind: 'concepts', layer: button.dataset.layer}).then(job => follow(job, state => show(bar, line, state),
-        state => { if (state.state === 'done') location.reload(); }))
-      .catch(error => { line.textContent = error.message; line.className = 'error'; button.disabled = false; });
-  });
-});
-</script>"""
+def job_button(kind: str, layer: str, label: str, about: str) -> str:
+    """A button that starts a layer's job of ``kind`` (see JOB_BUTTON_SCRIPT), with its progress
+    beside it; the page reloads when the job is done."""
+    return (f"<p class=\"job-button\"><button type=\"button\" data-kind=\"{escape(kind)}\" "
+            f"data-layer=\"{escape(layer)}\">{escape(label)}</button> ({escape(about)}) <progress hidden></progress> "
+            "<span></span></p>")
 
 
 def render_page(model: str, renders: list[dict], recipe: str, recipes: list[str]) -> str:
