@@ -238,10 +238,10 @@ def atlas_circuits_section(lab: Lab) -> dict:
     return {"atlas_circuits": atlas_circuits_main(Path(photos), "block3" if lab.quick else "block8")}
 
 
-def sheet_section(variable: str, key: str, module: str, sheet: str, kept_as: str) -> Callable[[Lab], dict]:
+def sheet_section(variable: str, key: str, module: str, sheets: dict[str, str]) -> Callable[[Lab], dict]:
     """A section over the photo folder ``variable`` names (real photos, such as the 1,000 ImageNet
-    ones), run by ``benchmarks.<module>.main(photos, out, quick)``, whose contact sheet
-    ``out/sheet`` is kept as ``sheets/kept_as``."""
+    ones), run by ``benchmarks.<module>.main(photos, out, quick)``, whose contact sheets
+    ``out/NAME`` are kept as ``sheets/sheets[NAME]``."""
     def section(lab: Lab) -> dict:
         import importlib
         import tempfile
@@ -252,7 +252,8 @@ def sheet_section(variable: str, key: str, module: str, sheet: str, kept_as: str
         run = importlib.import_module(f".{module}", __package__).main
         with tempfile.TemporaryDirectory() as folder:
             result = run(Path(photos), Path(folder), lab.quick)
-            (ROOT / "sheets" / kept_as).write_bytes((Path(folder) / sheet).read_bytes())
+            for sheet, kept_as in sheets.items():
+                (ROOT / "sheets" / kept_as).write_bytes((Path(folder) / sheet).read_bytes())
         return result
     return section
 
@@ -302,13 +303,14 @@ SECTIONS = {
     "circuits": ("circuits on real photos", circuits_section),
     "atlas_circuits": ("the atlas with and without the units' circuits", atlas_circuits_section),
     "trust_validity": ("trust per unit: controls and verdicts on real photos",
-                       sheet_section("TRUST_PHOTOS", "trust_validity", "trust_validity", "trust-verdicts.jpg",
-                                     "trust-verdicts.jpg")),
+                       sheet_section("TRUST_PHOTOS", "trust_validity", "trust_validity",
+                                     {"trust-verdicts.jpg": "trust-verdicts.jpg"})),
     "labels": ("labels on real photos",
-               sheet_section("LABEL_PHOTOS", "labels", "labels_real", "labels-sheet.jpg", "labels-twelve.jpg")),
+               sheet_section("LABEL_PHOTOS", "labels", "labels_real", {"labels-sheet.jpg": "labels-twelve.jpg"})),
     "explorer_speed": ("the explorer in a real browser",
-                       sheet_section("EXPLORER_PHOTOS", "explorer_speed", "explorer_speed", "explorer-pages.jpg",
-                                     "explorer-pages.jpg")),
+                       sheet_section("EXPLORER_PHOTOS", "explorer_speed", "explorer_speed",
+                                     {"explorer-pages.jpg": "explorer-pages.jpg",
+                                      "explorer-first-pictures.jpg": "explorer-first-pictures.jpg"})),
 }
 
 

@@ -8,15 +8,19 @@ its pages:
 - first picture: the page of unit 12 of block8, whose layer is not rendered yet: seconds from
   opening the page to the first picture of the unit as it renders, loaded in the page;
 - a screen of thumbnails: the page of block8 in a fresh workspace: seconds from opening it until
-  32 cells show their pictures as they render, and until 32 final thumbnails have loaded (the
-  atlas's pass over the photos, then its first batch of units), with the recipe's 512 steps and
-  with ``--steps 128``;
+  32 cells show their pictures as they render, until they show their first pictures (the
+  default ``--thumbnail-steps 128``), and until 32 of the atlas's thumbnails have loaded (the
+  first batch at the recipe's 512 steps, after the atlas's pass over the photos); and the
+  same page with ``--thumbnail-steps 0`` (no first pictures);
+- first pictures beside the atlas's: the first screen's units at 128 steps, the activation each
+  reaches as a share of its atlas picture's, and a contact sheet;
 - progress updates: in this process, the render of block8:12 as the explorer runs it (a
   picture saved about twice a second, with its value) against the same render without,
   alternated three times: the cost per update and its share of the render's time.
 
 Screenshots of the pages make a contact sheet. ``python -m benchmarks.explorer_speed PHOTOS OUT
-[--quick]`` prints one JSON line and writes OUT/explorer-pages.jpg.
+[--quick]`` prints one JSON line and writes OUT/explorer-pages.jpg and
+OUT/explorer-first-pictures.jpg.
 """
 from __future__ import annotations
 
@@ -31,16 +35,18 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from PIL import Image
 
 import convscope
 from convscope.app.worker import Job, Report
 from convscope.app.workspace import Workspace
-from convscope.io.picture import Picture, column, labelled
+from convscope.io.picture import Picture, column, labelled, row
 
 from .harness import median
 
 MODEL, LAYER, UNIT, SIZE = "efficientnet-lite0", "block8", 12, 128
 SCREEN = 32  # thumbnails on a first screen
+FIRST_STEPS = 128  # the explorer's default first pictures
 PAGE_SECONDS = 600.0  # the longest a page may take here
 
 
@@ -110,28 +116,57 @@ def first_picture(driver, photos: Path, folder: Path, shots: dict[str, Picture])
     return {"page_seconds": opened, "first_picture_seconds": shown, "render_seconds": done}
 
 
-def screen_of_thumbnails(driver, photos: Path, folder: Path, steps: int | None, shots: dict[str, Picture]) -> dict:
-    """Seconds from opening a layer's page in a fresh workspace until SCREEN thumbnails have loaded."""
-    server = Server(photos, folder, *(["--steps", str(steps)] if steps else []))
+def screen_of_thumbnails(driver, photos: Path, folder: Path, first_steps: int, shots: dict[str, Picture]) -> dict:
+    """Seconds from opening a layer's page in a fresh workspace (its first pictures at
+    ``first_steps`` steps, 0: none) until SCREEN cells show their pictures as they render, show
+    their first pictures, and show the atlas's thumbnails."""
+    server = Server(photos, folder, "--thumbnail-steps", str(first_steps))
     try:
         start = time.perf_counter()
         driver.get(f"{server.url}layer/{LAYER}")
         loaded = "i => i.complete && i.naturalWidth > 0"
         shown = seconds_until(driver, "return [...document.querySelectorAll('.grid img')].filter("
                                       f"{loaded}).length >= {SCREEN}")
-        first = shown + seconds_until(driver, f"return [...document.querySelectorAll('.grid a img')].some({loaded})")
-        screen = seconds_until(driver, f"return [...document.querySelectorAll('.grid a img')].filter({loaded})"
-                                       f".length >= {SCREEN}")
+        firsts = None
+        if first_steps:
+            firsts = time.perf_counter() - start + seconds_until(
+                driver, f"return [...document.querySelectorAll('.grid a img')].filter({loaded}).length >= {SCREEN}")
+            shots[f"a layer's grid: first pictures ({first_steps} steps)"] = screenshot(driver)
+        first = time.perf_counter() - start + seconds_until(
+            driver, f"return [...document.querySelectorAll('.grid a.done img')].some({loaded})")
+        seconds_until(driver, f"return [...document.querySelectorAll('.grid a.done img')].filter({loaded})"
+                              f".length >= {SCREEN}")
         total = time.perf_counter() - start
-        shots[f"a layer's grid, {steps or 512} steps"] = screenshot(driver)
-        if steps:
+        shots[f"a layer's grid: the atlas's thumbnails (512 steps{', after first pictures' if first_steps else ''})"] \
+            = screenshot(driver)
+        if first_steps:
             driver.get(f"{server.url}unit/{LAYER}/{UNIT}")
             seconds_until(driver, "return !!document.getElementById('circuit').textContent")
             shots["a unit's page with its circuit"] = screenshot(driver)
     finally:
         server.stop()
-    return {"steps": steps or 512, "shown_seconds": shown, "first_seconds": first, "screen_seconds": total,
-            "after_first_seconds": screen}
+    return {"first_steps": first_steps, "shown_seconds": shown, "first_pictures_seconds": firsts,
+            "first_seconds": first, "screen_seconds": total}
+
+
+def first_pictures_beside_final(atlas: Path, first_steps: int, out: Path) -> dict:
+    """The first screen's units rendered as the explorer's first pictures (``first_steps`` steps)
+    beside the atlas's pictures of them (512 steps): the activation each reaches, as a share of
+    the atlas's, and a contact sheet (first pictures above, the atlas's below)."""
+    model = convscope.load(MODEL)
+    units = list(range(SCREEN))
+    recipe = convscope.get_recipe("lucid", size=SIZE, steps=first_steps)
+    pictures, values = convscope.api.unit_pictures(model, LAYER, units, recipe=recipe, seed=0,
+                                                   progress=lambda _done, _total: None)
+    records = [json.loads((atlas / "units" / LAYER / f"{u:04d}.json").read_text()) for u in units]
+    shares = [value / record["activation"] for value, record in zip(values, records)]
+    finals = [Picture(np.asarray(Image.open(atlas / "units" / LAYER / f"{u:04d}.thumb.png").convert("RGB")))
+              for u in units]
+    half = SCREEN // 2
+    rows = [row(group, 2) for group in ([convscope.api.atlas_thumbnail(p) for p in pictures][:half], finals[:half],
+                                        [convscope.api.atlas_thumbnail(p) for p in pictures][half:], finals[half:])]
+    column(rows, 6).save(out / "explorer-first-pictures.jpg")
+    return {"median_share": median(shares), "min_share": min(shares), "units": len(units)}
 
 
 def screenshot(driver) -> Picture:
@@ -216,13 +251,15 @@ def main(photos: Path, out: Path, quick: bool) -> dict:
         try:
             first = first_picture(driver, subset, root / "ws-unit", shots)
             screens = [screen_of_thumbnails(driver, subset, root / f"ws-layer-{steps}", steps, shots)
-                       for steps in (None, 128)]
+                       for steps in (FIRST_STEPS, 0)]
         finally:
             driver.quit()
-        cost = update_cost(subset, root / "ws-cost", 1 if quick else 3)
         out.mkdir(parents=True, exist_ok=True)
+        quality = first_pictures_beside_final(root / f"ws-layer-{FIRST_STEPS}" / "atlas", FIRST_STEPS, out)
+        cost = update_cost(subset, root / "ws-cost", 1 if quick else 3)
         column([labelled(shot, title) for title, shot in shots.items()], 8).save(out / "explorer-pages.jpg")
-    return {"explorer_speed": {"photos": count, "first_picture": first, "screens": screens, "updates": cost}}
+    return {"explorer_speed": {"photos": count, "first_picture": first, "screens": screens, "first_pictures": quality,
+                               "updates": cost}}
 
 
 def explorer_speed_markdown(result: dict | str) -> list[str]:
@@ -240,11 +277,21 @@ def explorer_speed_markdown(result: dict | str) -> list[str]:
               f"| ... its first picture as it renders, loaded | {first['first_picture_seconds']:.2f} |",
               f"| ... its render done (512 steps, alone) | {first['render_seconds']:.1f} |"]
     for s in result["screens"]:
-        parts += [f"| a layer's page (block8, fresh workspace, {s['steps']} steps): {SCREEN} cells showing their "
-                  f"pictures as they render | {s['shown_seconds']:.1f} |",
-                  f"| ... the first final thumbnail | {s['first_seconds']:.1f} |",
-                  f"| ... {SCREEN} final thumbnails (a first screen) | {s['screen_seconds']:.1f} |"]
-    parts += ["", f"Progress updates: the explorer's render of block8:12 (512 steps, a picture saved about twice a "
+        first_steps = s["first_steps"]
+        parts += [f"| a layer's page (block8, fresh workspace, `--thumbnail-steps {first_steps}`): {SCREEN} cells "
+                  f"showing their pictures as they render | {s['shown_seconds']:.1f} |"]
+        if first_steps:
+            parts += [f"| ... {SCREEN} first pictures ({first_steps} steps; a first screen) | "
+                      f"{s['first_pictures_seconds']:.1f} |"]
+        parts += [f"| ... the atlas's first thumbnail (512 steps) | {s['first_seconds']:.1f} |",
+                  f"| ... {SCREEN} atlas thumbnails (512 steps) | {s['screen_seconds']:.1f} |"]
+    quality = result["first_pictures"]
+    parts += ["", f"First pictures beside the atlas's: the first screen's {quality['units']} units of block8 rendered "
+              f"at {result['screens'][0]['first_steps']} steps reach a median {100 * quality['median_share']:.0f}% "
+              f"(lowest {100 * quality['min_share']:.0f}%) of the activation of their atlas picture at 512 steps "
+              "(the sheet: rows of first pictures, each above the atlas's thumbnails of the same units).", "",
+              "![First pictures above the atlas's](sheets/explorer-first-pictures.jpg)", "",
+              f"Progress updates: the explorer's render of block8:12 (512 steps, a picture saved about twice a "
               f"second with its value; {median([float(u) for u in cost['updates']]):.0f} updates) took "
               f"{median(cost['shown_seconds']):.2f} s against {median(cost['plain_seconds']):.2f} s for the same "
               f"render without (medians of {len(cost['plain_seconds'])} alternated runs): "

@@ -19,6 +19,7 @@ import convscope
 from convscope.app.routes import create_app
 from convscope.app.worker import Worker
 from convscope.app.workspace import Workspace
+from convscope.errors import ConvscopeError
 from helpers import ROOT, assert_one_line_error, cli, free_port
 from trust_nets import COLOUR_NAMES, PLANTED_FACTORY, planted_model, write_colour_photos
 
@@ -376,6 +377,42 @@ def test_a_layer_shows_its_batch_as_it_renders_and_keeps_the_same_pixels(photos,
                     **FAST)
     for path in sorted((plain / "units" / "conv3").glob("*.png")):
         assert (workspace.atlas_dir / "units" / "conv3" / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_a_layer_shows_its_first_pictures_first_and_they_are_its_atlas_s_at_that_step(photos, tmp_path):
+    from convscope.app.worker import Job, Report
+
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path / "ws"), workers=0, thumbnail_steps=2, **FAST)
+    workspace = Workspace(spec.folder, planted_model(), str(photos), spec)
+    stages: list[str] = []
+    firsts: dict[int, bytes] = {}
+
+    class Watching(Report):
+        def stage(self, name: str) -> None:
+            super().stage(name)
+            stages.append(name)
+            if name.startswith("the atlas"):  # every unit has its first picture before the atlas starts
+                firsts.update({u: (workspace.root / path).read_bytes()
+                               for u, path in workspace.thumbnails("conv3").items()})
+
+    result = workspace.render_layer("conv3", Watching(Job("layer:conv3", "layer", "conv3", work=lambda _report: {})))
+    assert stages == ["first pictures, 2 steps", "the atlas, 4 steps"], stages
+    assert result == {"layer": "conv3", "thumbnails": 5, "rendered": 5} and sorted(firsts) == [0, 1, 2, 3, 4]
+    assert workspace.thumbnails("conv3") == {}  # the atlas holds every unit now
+    short = tmp_path / "short"  # an atlas stopped at the first pictures' step holds the same thumbnails
+    convscope.atlas(workspace.model, short, photos=str(photos), workers=0, progress=False, render_layers=("conv3",),
+                    recipe=convscope.get_recipe("lucid", steps=2, size=32), batch=8)
+    for unit, data in firsts.items():
+        assert (short / "units" / "conv3" / f"{unit:04d}.thumb.png").read_bytes() == data, unit
+    assert workspace.render_thumbnails("conv2", Watching(Job("x", "layer", "x", work=lambda _report: {})),
+                                       lambda *_: None) == 5
+    assert workspace.render_thumbnails("conv2", Watching(Job("x", "layer", "x", work=lambda _report: {})),
+                                       lambda *_: None) == 0  # kept: a restart goes on from them
+    for steps in (0, 4, 9):  # none, or not fewer steps than the atlas's
+        other = convscope.api.ServeSpec.of(spec, folder=str(tmp_path / f"ws{steps}"), thumbnail_steps=steps)
+        assert Workspace(other.folder, workspace.model, str(photos), other).thumbnail_recipe is None
+    with pytest.raises(ConvscopeError, match="out of range"):
+        convscope.api.unit_pictures(workspace.model, "conv3", [5], recipe=FAST["recipe"], progress=False)
 
 
 def test_watching_a_render_changes_no_pixel():

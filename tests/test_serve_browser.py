@@ -30,7 +30,7 @@ def photos(tmp_path_factory) -> Path:
 def explorer(photos, tmp_path_factory):
     running = convscope.serve(planted_model(labels=COLOUR_NAMES), photos, folder=str(tmp_path_factory.mktemp("ws") / "ws"),
                               port=free_port(), workers=0, recipe=convscope.get_recipe("lucid", steps=64, size=32),
-                              batch=2, concept_epochs=2)
+                              batch=2, thumbnail_steps=16, concept_epochs=2)
     yield running
     running.stop()
 
@@ -51,10 +51,12 @@ def test_a_layer_fills_in_and_a_unit_shows_its_photos_trust_and_circuit(explorer
 
     chromium.get(explorer.url + "layer/conv3")
     shown = wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, ".grid span.todo img, .grid a img"))
-    assert shown  # the batch's pictures as they render, or already the thumbnails
-    first = wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, ".grid a img"))
+    assert shown  # the batch's pictures as they render, or already their first pictures
+    firsts = wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, ".grid a.first img"))
+    assert "16 of 64 steps" in firsts[0].get_attribute("title")  # the first pictures, while the atlas renders
+    first = wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, ".grid a.done img"))
     assert len(first) < 5 or "done" in chromium.find_element(By.ID, "line").text  # batches of 2 arrive in turn
-    wait_for(lambda: len(chromium.find_elements(By.CSS_SELECTOR, ".grid a img")) == 5)
+    wait_for(lambda: len(chromium.find_elements(By.CSS_SELECTOR, ".grid a.done img")) == 5)
     wait_for(lambda: chromium.execute_script(
         "return [...document.querySelectorAll('.grid img')].every(i => i.complete && i.naturalWidth > 0)"))
     chromium.find_element(By.CSS_SELECTOR, "a#u2").click()

@@ -45,7 +45,9 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
         trust,
         twins,
     )
+    from convscope.api.unit_pictures import unit_pictures
     from convscope.data.atlas_folder import safe_name
+    from convscope.data.atlas_folder import thumbnail as atlas_thumbnail
     from convscope.data.layer_files import layer_file
     from convscope.data.photo_sources import PhotoSource, photo_source
     from convscope.engine.objective_text import parse_objective
@@ -60,6 +62,7 @@ if TYPE_CHECKING:  # the names below load on first use (convscope.runtime.lazy),
     from convscope.io.picture import Picture, stitch
     from convscope.io.user_code import is_user_spec
     from convscope.jobs.activation_atlas import require_umap
+    from convscope.jobs.atlas.builder import BatchWatch
     from convscope.jobs.concepts.result import Concepts
     from convscope.jobs.specs import (
         ActivationAtlasSpec,
@@ -119,7 +122,7 @@ __all__ = [
     "VisionModel", "available", "builtin_photo", "builtin_photos", "check_output_dir", "check_output_image",
     "check_photo_folder",
     "atlas_layers", "safe_name", "ServeSpec", "check_folder_network", "check_port", "concepts_of_unit", "exemplar_sheet",
-    "unit_maps",
+    "unit_maps", "unit_pictures", "atlas_thumbnail", "BatchWatch",
     "require_serve", "matches", "words_of",
     "compiling", "default_of", "help_text", "is_user_spec", "layer_file", "load",
     "load_architecture", "load_photo", "parse_objective", "photo_source", "recipe_from", "require_umap",

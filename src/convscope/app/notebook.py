@@ -21,7 +21,7 @@ def serve(model: api.VisionModel | str, photos: str | Path, *, spec: api.ServeSp
         photos: the photo folder the units' statistics, trust and labels come from.
         spec: the options as a ``ServeSpec`` (keyword options override its values).
         options: any option of ``ServeSpec``, by name (folder, host, port, recipe, batch, seed,
-            workers).
+            thumbnail_steps, workers, concept_epochs).
     Returns:
         The running explorer: its ``url`` (with its token when it listens beyond this machine),
         shown as a link in a notebook, and ``stop()``.

@@ -1,8 +1,8 @@
 """The explorer's web app (Starlette): its pages, its JSON API and the workspace's files.
 
 - ``GET /``, ``/layer/{name}``, ``/unit/{layer}/{unit}``, ``/render``: the pages (see ``views``).
-- ``GET /api/layers``, ``/api/layers/{name}/units``: the layers, and a layer's rendered units
-  (and, while it renders, its batch's pictures as they stand).
+- ``GET /api/layers``, ``/api/layers/{name}/units``: the layers, and a layer's rendered units,
+  its first pictures, and while it renders its batch's pictures as they stand.
 - ``GET /api/units/{layer}/{unit}``: a unit's atlas record, circuit and concepts, as far as computed;
   ``.../exemplars.png``: its dataset examples, once its layer's exemplars pass is done.
 - ``POST /api/photos`` with a photo as the body (``Content-Type: image/...``, at most 20 MB):
@@ -18,8 +18,8 @@
   a page of another site cannot post a form here.
 - ``GET /api/jobs/{id}``, ``/api/jobs/{id}/events``: a job's state, and its progress as
   server-sent events until it ends.
-- ``/atlas/...``, ``/renders/...``, ``/previews/...``, ``/circuits/...``, ``/concepts/...``, ``/explained/...``:
-  the workspace's files (read only).
+- ``/atlas/...``, ``/renders/...``, ``/thumbnails/...``, ``/previews/...``, ``/circuits/...``,
+  ``/maps/...``, ``/concepts/...``, ``/explained/...``: the workspace's files (read only).
 """
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ from convscope.app.workspace import (
     MAPS,
     MAX_PHOTO_BYTES,
     PREVIEWS,
+    THUMBNAILS,
     Workspace,
 )
 from convscope.errors import ConvscopeError
@@ -90,7 +91,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
             return HTMLResponse(views.not_found(f"no layer {request.path_params['name']!r}"), status_code=404)
         return HTMLResponse(views.layer_grid(model.name, name, model.layer(name).channels, workspace.rendered(name),
                                              api.safe_name(name), workspace.concepts(name),
-                                             model.layer(name).spatial))
+                                             model.layer(name).spatial, workspace.steps()))
 
     async def unit_page(request: Request) -> Response:
         found = jobs.unit_of(workspace, request.path_params["layer"], request.path_params["unit"])
@@ -149,7 +150,8 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         name = layer_of(request.path_params["name"])
         if name is None:
             return JSONResponse({"error": f"no layer {request.path_params['name']!r}"}, status_code=404)
-        return JSONResponse({"layer": name, "rendered": workspace.rendered(name), "previews": workspace.previews(name)})
+        return JSONResponse({"layer": name, "rendered": workspace.rendered(name), "thumbnails": workspace.thumbnails(name),
+                             "previews": workspace.previews(name)})
 
     async def search(request: Request) -> Response:
         return JSONResponse(workspace.search(request.query_params.get("q", "")))
@@ -194,6 +196,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
               Mount("/renders", WorkspaceFiles(directory=workspace.renders_dir, check_dir=False)),
               Mount("/circuits", WorkspaceFiles(directory=workspace.root / CIRCUITS, check_dir=False)),
               Mount("/maps", WorkspaceFiles(directory=workspace.root / MAPS, check_dir=False)),
+              Mount("/thumbnails", WorkspaceFiles(directory=workspace.root / THUMBNAILS, check_dir=False)),
               Mount("/previews", WorkspaceFiles(directory=workspace.root / PREVIEWS, check_dir=False)),
               Mount("/concepts", WorkspaceFiles(directory=workspace.root / CONCEPTS, check_dir=False)),
               Mount("/explained", WorkspaceFiles(directory=workspace.root / EXPLAINED, check_dir=False))]

@@ -13,7 +13,8 @@ a{color:#9cf} h1,h2{font-weight:500} table{border-collapse:collapse}
 td,th{padding:2px 10px;text-align:left;border-bottom:1px solid #333}
 nav a{margin-right:1em} .grid{display:flex;flex-wrap:wrap;gap:3px}
 .grid a,.grid span.todo{display:block;width:64px;height:64px;position:relative;background:#222}
-.grid span.todo img{opacity:0.6}
+.grid span.todo img{opacity:0.6} .grid a.first::after,.dot{content:'';position:absolute;right:3px;top:3px;width:6px;
+height:6px;border-radius:50%;background:#fc6} .dot{position:static;display:inline-block;margin:0 .3em 1px}
 .grid img{width:64px;height:64px;display:block} .grid i{position:absolute;left:2px;bottom:1px;font-size:10px;
 color:#fff;font-style:normal;text-shadow:0 0 2px #000} progress{width:24em} .error{color:#f88}
 input[type=text]{width:28em} .unit{display:flex;gap:1.5em;align-items:flex-start}
@@ -49,7 +50,8 @@ document.addEventListener('DOMContentLoaded', () => {
 });
 function show(bar, line, state){
   if (state.total){ bar.max = state.total; bar.value = state.done; }
-  line.textContent = state.state + (state.total ? ' ' + state.done + ' / ' + state.total : '') +
+  line.textContent = state.state + (state.stage && state.state === 'running' ? ': ' + state.stage : '') +
+                     (state.total ? ' ' + state.done + ' / ' + state.total : '') +
                      (state.error ? ': ' + state.error : '');
   line.className = state.state === 'failed' ? 'error' : '';
 }
@@ -147,32 +149,46 @@ if (drop){
 
 
 def layer_grid(model: str, layer: str, units: int, rendered: list[int], stem: str, concepts: dict | None,
-               spatial: bool) -> str:
-    """A layer's units as a grid: thumbnails of those rendered, the others as they come; its
-    concepts, or a button that learns them (a layer with positions)."""
+               spatial: bool, steps: tuple[int | None, int]) -> str:
+    """A layer's units as a grid: thumbnails of those rendered, the others as they come (first
+    their pictures as they render, then their first pictures at ``steps[0]`` steps where there
+    are, then the atlas's at ``steps[1]``), each a link to its unit's page once it has a picture
+    of its own; its concepts, or a button that learns them (a layer with positions)."""
     cells = "".join(f"<span class=\"todo\" id=\"u{u}\"><i>{u}</i></span>" for u in range(units))
+    first_steps, steps_now = steps
+    legend = (f"<p>Dimmed: a picture as it renders. With a <span class=\"dot\"></span>dot: its first "
+              f"{first_steps} steps, until the atlas's picture at {steps_now} steps replaces it.</p>"
+              if first_steps and len(rendered) < units else "")
     body = (f"<h1>{escape(model)} &middot; {escape(layer)}</h1><p><progress id=\"bar\" value=\"0\"></progress> "
-            f"<span id=\"line\"></span></p>{concepts_part(layer, concepts, spatial)}<div class=\"grid\">{cells}</div>")
+            f"<span id=\"line\"></span></p>{concepts_part(layer, concepts, spatial)}{legend}"
+            f"<div class=\"grid\">{cells}</div>")
     script = f"""
-const layer = {js_string(layer)}, stem = {js_string(stem)};
+const layer = {js_string(layer)}, stem = {js_string(stem)}, firstSteps = {first_steps or 0}, atlasSteps = {steps_now};
+function place(u, src, kind, about){{
+  const cell = document.getElementById('u' + u);
+  if (!cell || cell.classList.contains('done') || (kind === 'first' && cell.classList.contains('first'))) return;
+  const link = document.createElement('a');
+  link.id = 'u' + u; link.className = kind; link.href = '/unit/' + encodeURIComponent(layer) + '/' + u;
+  const img = document.createElement('img'), label = document.createElement('i');
+  img.alt = layer + ':' + u; img.src = src; img.title = layer + ':' + u + ', ' + about;
+  label.textContent = String(u);
+  link.append(img, label);
+  cell.replaceWith(link);
+}}
 function fill(units){{
   for (const u of units){{
-    const cell = document.getElementById('u' + u);
-    if (!cell || cell.tagName === 'A') continue;
-    const name = String(u).padStart(4, '0');
-    const link = document.createElement('a');
-    link.id = 'u' + u; link.href = '/unit/' + encodeURIComponent(layer) + '/' + u;
-    const img = document.createElement('img'), label = document.createElement('i');
-    img.alt = layer + ':' + u; img.src = '/atlas/units/' + stem + '/' + name + '.thumb.png';
-    label.textContent = String(u);
-    link.append(img, label);
-    cell.replaceWith(link);
+    place(u, '/atlas/units/' + stem + '/' + String(u).padStart(4, '0') + '.thumb.png', 'done', atlasSteps + ' steps');
+  }}
+}}
+function first(shown){{
+  for (const [u, src] of Object.entries(shown)){{
+    place(u, '/' + src, 'first', 'its first ' + firstSteps + ' of ' + atlasSteps + ' steps');
   }}
 }}
 function preview(shown){{
   for (const [u, src] of Object.entries(shown)){{
     const cell = document.getElementById('u' + u);
-    if (!cell || cell.tagName === 'A') continue;
+    if (!cell || cell.tagName === 'A') continue;  // it has a picture of its own already
     let img = cell.querySelector('img');
     if (!img){{ img = document.createElement('img'); img.alt = layer + ':' + u + ' as it renders'; cell.prepend(img); }}
     img.src = '/' + src;
@@ -182,6 +198,7 @@ async function refresh(){{
   const response = await fetch('/api/layers/' + encodeURIComponent(layer) + '/units');
   const state = await response.json();
   fill(state.rendered);
+  first(state.thumbnails || {{}});
   preview(state.previews || {{}});
 }}
 fill({rendered});

@@ -31,6 +31,11 @@ class Report:
         self._check()
         self.job.done, self.job.total = done, total
 
+    def stage(self, name: str) -> None:
+        """What part of the work runs now (shown beside its progress), with no progress yet."""
+        self._check()
+        self.job.stage, self.job.done, self.job.total = name, 0, 0
+
     def preview(self, url: str, value: float | None = None) -> None:
         """The address of a picture of the work as it stands (it changes as the work goes), and
         the value it scores then."""
@@ -48,13 +53,15 @@ Work = Callable[[Report], dict]
 @dataclass
 class Job:
     """A piece of work: its id (its key), kind and title, its state ("queued", "running", "done"
-    or "failed"), its progress and picture so far, and its result or error."""
+    or "failed"), the part of it running, its progress and picture so far, and its result or
+    error."""
 
     id: str
     kind: str
     title: str
     work: Work = field(repr=False)
     state: str = "queued"
+    stage: str | None = None
     done: int = 0
     total: int = 0
     result: dict | None = None
@@ -67,9 +74,9 @@ class Job:
         return self.state in ("done", "failed")
 
     def to_json(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "title": self.title, "state": self.state, "done": self.done,
-                "total": self.total, "result": self.result, "error": self.error, "preview": self.preview,
-                "preview_value": self.preview_value}
+        return {"id": self.id, "kind": self.kind, "title": self.title, "state": self.state, "stage": self.stage,
+                "done": self.done, "total": self.total, "result": self.result, "error": self.error,
+                "preview": self.preview, "preview_value": self.preview_value}
 
 
 class Worker:

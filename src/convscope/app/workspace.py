@@ -2,6 +2,9 @@
 
 - ``atlas/``: an atlas of the network, as ``convscope atlas`` writes it, rendered a layer at a
   time when the layer is first looked at;
+- ``thumbnails/SETTINGS/LAYER/``: a layer's first pictures, each unit's picture at the first
+  ``thumbnail_steps`` steps of its atlas render (written before the atlas renders the layer,
+  removed once it has);
 - ``previews/LAYER/``: while a layer renders, its batch's pictures as they stand (removed when
   it ends);
 - ``renders/``: the pictures of objectives rendered live and kept, each named by its settings,
@@ -46,6 +49,7 @@ PREVIEW_SECONDS = 0.5  # how often a render shows its picture as it stands
 PREVIEW_BATCH_SECONDS = 2.0  # how often a layer's batch shows its pictures as they stand
 THUMB_PX = 64  # the side of those pictures
 PREVIEWS = "previews"
+THUMBNAILS = "thumbnails"
 STALE_PREVIEW_SECONDS = 60.0  # a page may still read a render's last pictures this long after it ends
 MAX_PHOTO_BYTES = 20 * 1024 * 1024  # the largest photo a page may drop
 PHOTO_SUFFIXES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp", "image/gif": ".gif",
@@ -68,6 +72,10 @@ class Workspace:
         self.atlas_dir, self.renders_dir = self.root / ATLAS, self.root / RENDERS
         self.layer_names = api.atlas_layers(model, spec.recipe)
         self._previews: dict[str, dict[int, list[Path]]] = {}  # layer -> unit -> its last pictures as they stood
+        recipe = api.recipe_from(spec.recipe)  # a layer's first pictures: this recipe stopped early, if it is
+        self.thumbnail_recipe = api.recipe_from(recipe, steps=spec.thumbnail_steps) \
+            if 0 < spec.thumbnail_steps < recipe.steps else None
+        self.thumbnails_dir = self.root / THUMBNAILS / self._thumbnail_settings()
 
     def layers(self) -> list[dict]:
         """Each layer the atlas holds: its name, kind, units, whether it has positions, and how many
@@ -283,11 +291,79 @@ class Workspace:
         api.write_explanation(out, result, self.model.name, photo)
         return {"page": f"{EXPLAINED}/{out.name}/index.html", "layer": layer, "top_class": result.top_class}
 
+    def _thumbnail_settings(self) -> str:
+        """The name of the folder of first pictures of these settings (another recipe, step count
+        or seed writes another)."""
+        if self.thumbnail_recipe is None:
+            return "none"
+        settings = {"model": self.model.name, "recipe": self.thumbnail_recipe.as_dict(), "seed": self.spec.seed}
+        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+        return f"{api.safe_name(self.thumbnail_recipe.name)}-{self.thumbnail_recipe.steps}-{digest}"
+
+    def steps(self) -> tuple[int | None, int]:
+        """The steps of a layer's first pictures (None: none) and of its atlas."""
+        return (self.thumbnail_recipe.steps if self.thumbnail_recipe else None,
+                api.recipe_from(self.spec.recipe).steps)
+
+    def thumbnails(self, layer: str) -> dict[int, str]:
+        """The units of ``layer`` with a first picture -> its address."""
+        folder = self.thumbnails_dir / api.safe_name(layer)
+        if self.thumbnail_recipe is None or not folder.is_dir():
+            return {}
+        return {int(path.stem): f"{THUMBNAILS}/{self.thumbnails_dir.name}/{folder.name}/{path.name}"
+                for path in sorted(folder.glob("[0-9][0-9][0-9][0-9].png"))}
+
     def render_layer(self, layer: str, report: Report) -> dict:
-        """Renders and measures every unit of ``layer`` not yet in the atlas (batch by batch, so
-        the first units appear first), showing each batch's pictures as they go about every
-        PREVIEW_BATCH_SECONDS (``previews``); returns how many were rendered."""
+        """Renders every unit of ``layer`` not yet in the atlas: first its first pictures (see
+        ``render_thumbnails``), then in the atlas, where each is measured (batch by batch, so the
+        first units appear first); shows each batch's pictures as they go about every
+        PREVIEW_BATCH_SECONDS (``previews``); returns how many units were rendered in each part."""
         units = self.model.layer(layer).channels
+        watch = self._batch_watch(layer, report)
+        try:
+            first = self.render_thumbnails(layer, report, watch)
+            report.stage(f"the atlas, {self.steps()[1]} steps")
+            summary = api.atlas(self.model, self.atlas_dir, render_layers=(layer,), photos=self.photos,
+                                recipe=self.spec.recipe, batch=self.spec.batch, seed=self.spec.seed,
+                                workers=self.spec.workers, wait=True, watch=watch,
+                                progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)),
+                                                                                      units))
+        finally:
+            self._previews.pop(layer, None)
+            shutil.rmtree(self.root / PREVIEWS / api.safe_name(layer), ignore_errors=True)
+        shutil.rmtree(self.thumbnails_dir / api.safe_name(layer), ignore_errors=True)  # the atlas holds them all now
+        return {"layer": layer, "thumbnails": first, "rendered": summary.rendered}
+
+    def render_thumbnails(self, layer: str, report: Report, watch: api.BatchWatch) -> int:
+        """Renders the first pictures of the units of ``layer`` that have neither a picture in the
+        atlas nor a first picture, in batches of the atlas's size (each unit's picture at the
+        first ``thumbnail_steps`` steps of its atlas render, as a thumbnail of the atlas's size);
+        returns how many."""
+        recipe = self.thumbnail_recipe
+        have = set(self.rendered(layer)) | set(self.thumbnails(layer))
+        missing = [u for u in range(self.model.layer(layer).channels) if u not in have]
+        if recipe is None or not missing:
+            return 0
+        report.stage(f"first pictures, {recipe.steps} steps")
+        folder = self.thumbnails_dir / api.safe_name(layer)
+        folder.mkdir(parents=True, exist_ok=True)
+        api.write_json(self.thumbnails_dir / "settings.json",
+                       {"model": self.model.name, "recipe": recipe.as_dict(), "seed": self.spec.seed})
+        for start in range(0, len(missing), self.spec.batch):
+            batch = missing[start:start + self.spec.batch]
+
+            def progress(done: int, _total: int, before: int = start) -> None:
+                report.progress(before + done // recipe.steps, len(missing))  # in units
+
+            pictures, _values = api.unit_pictures(self.model, layer, batch, recipe=recipe, seed=self.spec.seed,
+                                                  watch=watch, progress=progress)
+            for unit, picture in zip(batch, pictures):
+                api.atlas_thumbnail(picture).save(folder / f"{unit:04d}.png")
+        return len(missing)
+
+    def _batch_watch(self, layer: str, report: Report) -> api.BatchWatch:
+        """What shows a batch's pictures of ``layer`` as they stand, about every
+        PREVIEW_BATCH_SECONDS, in ``previews/``."""
         folder = self.root / PREVIEWS / api.safe_name(layer)
         shown = [time.monotonic()]
 
@@ -308,16 +384,7 @@ class Workspace:
             report.preview(self.previews(layer)[batch[0]])  # the page follows the job's state; a stop ends here
             shown[0] = time.monotonic()
 
-        try:
-            summary = api.atlas(self.model, self.atlas_dir, render_layers=(layer,), photos=self.photos,
-                                recipe=self.spec.recipe, batch=self.spec.batch, seed=self.spec.seed,
-                                workers=self.spec.workers, wait=True, watch=watch,
-                                progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)),
-                                                                                      units))
-        finally:
-            self._previews.pop(layer, None)
-            shutil.rmtree(folder, ignore_errors=True)
-        return {"layer": layer, "rendered": summary.rendered}
+        return watch
 
     def previews(self, layer: str) -> dict[int, str]:
         """The units of ``layer`` being rendered now -> the address of their picture as it stands."""

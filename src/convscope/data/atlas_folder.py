@@ -6,9 +6,13 @@ import re
 from pathlib import Path
 from typing import Sequence
 
+import torch.nn.functional as F
+
 from convscope.errors import ConvscopeError
 from convscope.io.photo_reading import load_photo
 from convscope.io.picture import Picture
+
+THUMB_PX = 64  # the side of a unit's thumbnail
 
 
 class AtlasFolderError(ConvscopeError):
@@ -25,6 +29,13 @@ def safe_name(name: str) -> str:
 
 def unit_stem(channel: int) -> str:
     return f"{channel:04d}"
+
+
+def thumbnail(picture: Picture) -> Picture:
+    """A unit's picture as its thumbnail in an atlas (``NNNN.thumb.png``): THUMB_PX square."""
+    small = F.interpolate(picture.to_tensor()[None], size=(THUMB_PX, THUMB_PX), mode="bilinear",
+                          antialias=True, align_corners=False)[0]
+    return Picture.from_tensor(small)
 
 
 def atlas_pictures(atlas: str | Path, layer: str, units: Sequence[int]) -> dict[int, Picture]:

@@ -188,6 +188,10 @@ class ServeSpec(Spec):
     recipe: Recipe | str = option(DEFAULT_RECIPE, "how units are rendered", flag=False)
     batch: int = option(32, "units optimized together (part of the atlas's settings)", minimum=1)
     seed: int = option(0, "the seed of the pictures")
+    thumbnail_steps: int = option(128, "a layer's grid first shows each unit's picture at this many steps (the "
+                                       "picture its atlas holds at that step), then the atlas renders every unit at "
+                                       "the recipe's steps (0, or the recipe's steps or more: no first pictures)",
+                                  minimum=0, metavar="N")
     workers: int = option(2, "processes decoding photos (0: decode in this one)", minimum=0)
     concept_epochs: int | None = option(None, "passes over the vectors when a layer's concepts are learned (default: "
                                               "as the concepts command)", minimum=1, metavar="N")

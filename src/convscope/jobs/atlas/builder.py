@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
 
 import torch
-import torch.nn.functional as F
 
-from convscope.data.atlas_folder import unit_stem
+from convscope.data.atlas_folder import thumbnail, unit_stem
 from convscope.data.atlas_record import AtlasLayer, AtlasRecord, ExemplarPhoto, TopPhoto, UnitExemplars, UnitRecord
 from convscope.data.exemplar_crops import ExemplarIndex
 from convscope.data.photo_pass import ShardRunner
@@ -46,7 +45,6 @@ from convscope.models.base import VisionModel
 from convscope.pages.atlas_site import write_site
 from convscope.runtime.progress import Progress
 
-THUMB_PX = 64
 AtlasProgress = Callable[[float, int, "int | None"], None]
 """Called with (units done, units in all, workers busy or None); fractions count partly
 rendered batches."""
@@ -336,12 +334,6 @@ def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: Batch
     return rendered, atlas
 
 
-def _thumbnail(picture: Picture) -> Picture:
-    small = F.interpolate(picture.to_tensor()[None], size=(THUMB_PX, THUMB_PX), mode="bilinear",
-                          antialias=True, align_corners=False)[0]
-    return Picture.from_tensor(small)
-
-
 @dataclass
 class UnitResult:
     """What rendering gave for one unit."""
@@ -359,7 +351,7 @@ def _write_unit(store: AtlasStore, model: VisionModel, layer: str, unit: int, re
     folder = store.unit_dir(layer)
     stem = unit_stem(unit)
     result.picture.save(folder / f"{stem}.png")
-    _thumbnail(result.picture).save(folder / f"{stem}.thumb.png")
+    thumbnail(result.picture).save(folder / f"{stem}.thumb.png")
     if result.kernel is not None:
         result.kernel.save(folder / f"{stem}.kernel.png")
     if result.picture.importance is not None:
