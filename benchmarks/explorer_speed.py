@@ -11,7 +11,9 @@ its pages:
   32 cells show their pictures as they render, until they show their first pictures (the
   default ``--thumbnail-steps 128``), and until 32 of the atlas's thumbnails have loaded (the
   first batch at the recipe's 512 steps, after the atlas's pass over the photos); and the
-  same page with ``--thumbnail-steps 0`` (no first pictures);
+  same page with ``--thumbnail-steps 0`` (no first pictures), after which, while the atlas
+  renders its second batch, the page of a unit of a later batch opens: seconds to its first
+  picture (the layer's render gives way to it);
 - first pictures beside the atlas's: the first screen's units at 128 steps, the activation each
   reaches as a share of its atlas picture's, and a contact sheet;
 - progress updates: in this process, the render of block8:12 as the explorer runs it (a
@@ -45,6 +47,7 @@ from convscope.io.picture import Picture, column, labelled, row
 from .harness import median
 
 MODEL, LAYER, UNIT, SIZE = "efficientnet-lite0", "block8", 12, 128
+BUSY_UNIT = 100  # a unit of block8's last batch
 SCREEN = 32  # thumbnails on a first screen
 FIRST_STEPS = 128  # the explorer's default first pictures
 PAGE_SECONDS = 600.0  # the longest a page may take here
@@ -139,14 +142,20 @@ def screen_of_thumbnails(driver, photos: Path, folder: Path, first_steps: int, s
         total = time.perf_counter() - start
         shots[f"a layer's grid: the atlas's thumbnails (512 steps{', after first pictures' if first_steps else ''})"] \
             = screenshot(driver)
+        busy = None
         if first_steps:
             driver.get(f"{server.url}unit/{LAYER}/{UNIT}")
             seconds_until(driver, "return !!document.getElementById('circuit').textContent")
             shots["a unit's page with its circuit"] = screenshot(driver)
+        else:  # the layer's atlas renders its second batch: a unit of a later batch is opened
+            opened = time.perf_counter()
+            driver.get(f"{server.url}unit/{LAYER}/{BUSY_UNIT}")
+            busy = time.perf_counter() - opened + seconds_until(
+                driver, "const i = document.querySelector('#live img'); return !!(i && i.complete && i.naturalWidth > 0)")
     finally:
         server.stop()
     return {"first_steps": first_steps, "shown_seconds": shown, "first_pictures_seconds": firsts,
-            "first_seconds": first, "screen_seconds": total}
+            "first_seconds": first, "screen_seconds": total, "busy_unit_first_picture_seconds": busy}
 
 
 def first_pictures_beside_final(atlas: Path, first_steps: int, out: Path) -> dict:
@@ -285,6 +294,9 @@ def explorer_speed_markdown(result: dict | str) -> list[str]:
                       f"{s['first_pictures_seconds']:.1f} |"]
         parts += [f"| ... the atlas's first thumbnail (512 steps) | {s['first_seconds']:.1f} |",
                   f"| ... {SCREEN} atlas thumbnails (512 steps) | {s['screen_seconds']:.1f} |"]
+        if s.get("busy_unit_first_picture_seconds") is not None:
+            parts += [f"| then, while the atlas renders its second batch, the page of {LAYER}:{BUSY_UNIT}: its first "
+                      f"picture, loaded | {s['busy_unit_first_picture_seconds']:.2f} |"]
     quality = result["first_pictures"]
     parts += ["", f"First pictures beside the atlas's: the first screen's {quality['units']} units of block8 rendered "
               f"at {result['screens'][0]['first_steps']} steps reach a median {100 * quality['median_share']:.0f}% "

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import torch
 
 import convscope
 from convscope.app.routes import create_app
-from convscope.app.worker import Worker
+from convscope.app.worker import WATCHED, Worker
 from convscope.app.workspace import Workspace
 from convscope.errors import ConvscopeError
 from helpers import ROOT, assert_one_line_error, cli, free_port
@@ -232,6 +233,7 @@ def test_an_objective_renders_live_and_is_kept(served):
 
 @pytest.mark.parametrize("body, words", [
     ({"kind": "layer", "layer": "nope"}, "no layer 'nope'"),
+    ({"kind": "layer", "layer": "conv3", "unit": 9}, "no unit '9' in conv3"),
     ({"kind": "render", "objective": "conv9:1"}, "unknown layer"),
     ({"kind": "render", "objective": "conv3:1 +", "steps": 4}, ""),
     ({"kind": "render", "objective": "conv3:1", "steps": 0}, "steps must be"),
@@ -413,6 +415,77 @@ def test_a_layer_shows_its_first_pictures_first_and_they_are_its_atlas_s_at_that
         assert Workspace(other.folder, workspace.model, str(photos), other).thumbnail_recipe is None
     with pytest.raises(ConvscopeError, match="out of range"):
         convscope.api.unit_pictures(workspace.model, "conv3", [5], recipe=FAST["recipe"], progress=False)
+
+
+def test_a_unit_s_page_renders_only_its_batch_of_the_atlas(photos, tmp_path):
+    from convscope.app.worker import Job, Report
+
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path / "ws"), workers=0, **{**FAST, "batch": 2})
+    workspace = Workspace(spec.folder, planted_model(), str(photos), spec)
+    result = workspace.render_batch_of("conv2", 3, Report(Job("batch:conv2:3", "layer", "x", work=lambda _r: {})))
+    assert result == {"layer": "conv2", "unit": 3, "rendered": 3} and workspace.rendered("conv2") == [2, 3, 4]
+
+
+def test_a_long_job_gives_way_to_one_a_person_waits_for_then_goes_on_first():
+    worker = Worker()
+    parts: list[int] = []
+    ran: list[str] = []
+    reached, go_on = threading.Event(), threading.Event()
+
+    def long(report) -> dict:
+        for part in range(len(parts), 4):  # goes on from the parts done, as a layer from its files
+            if part == 1:
+                reached.set()
+                go_on.wait(30)
+            parts.append(part)
+            report.give_way()
+        ran.append("long")
+        return {"parts": len(parts)}
+
+    def watched(report) -> dict:
+        report.give_way()  # a job does not give way to one of its own priority
+        ran.append("watched")
+        return {}
+
+    job = worker.submit("long", "layer", "long", long)
+    assert reached.wait(30)
+    worker.submit("queued", "layer", "queued", lambda report: ran.append("queued") or {})
+    worker.submit("watched", "render", "watched", watched, priority=WATCHED)
+    worker.submit("watched too", "render", "watched too", watched, priority=WATCHED)
+    go_on.set()
+    deadline = time.time() + 30
+    while len(ran) < 4 and time.time() < deadline:
+        time.sleep(0.02)
+    worker.stop()
+    assert ran == ["watched", "watched", "long", "queued"] and parts == [0, 1, 2, 3], (ran, parts)
+    assert job.state == "done"
+
+
+def test_a_layer_that_gives_way_mid_batch_goes_on_to_the_same_pixels(photos, tmp_path):
+    from convscope.app.worker import Deferred, Job, Report
+
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path / "ws"), workers=0, thumbnail_steps=2, **FAST)
+    workspace = Workspace(spec.folder, planted_model(), str(photos), spec)
+    calls = [0]
+
+    def waiting() -> bool:  # a picture is asked for after the first pictures, then at the atlas's second step
+        calls[0] += 1
+        return calls[0] in (3, 5)
+
+    job = Job("layer:conv3", "layer", "conv3", work=lambda _report: {})
+    with pytest.raises(Deferred):
+        workspace.render_layer("conv3", Report(job, waiting=waiting))
+    assert len(workspace.thumbnails("conv3")) == 5 and workspace.rendered("conv3") == []
+    with pytest.raises(Deferred):
+        workspace.render_layer("conv3", Report(job, waiting=waiting))
+    assert workspace.rendered("conv3") == [] and not (workspace.root / "previews" / "conv3").exists()
+    assert workspace.render_layer("conv3", Report(job, waiting=waiting)) == {"layer": "conv3", "thumbnails": 0,
+                                                                             "rendered": 5}
+    plain = tmp_path / "plain"
+    convscope.atlas(workspace.model, plain, photos=str(photos), workers=0, progress=False, render_layers=("conv3",),
+                    **FAST)
+    for path in sorted((plain / "units" / "conv3").glob("*.png")):
+        assert (workspace.atlas_dir / "units" / "conv3" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_watching_a_render_changes_no_pixel():

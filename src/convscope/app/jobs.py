@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Callable
 
 from convscope import api
-from convscope.app.worker import Job, Worker
+from convscope.app.worker import WAITED, WATCHED, Job, Worker
 from convscope.app.workspace import DROPPED_NAME, PHOTOS, Workspace
 from convscope.errors import ConvscopeError
 
@@ -14,8 +14,8 @@ MAX_STEPS = 4096
 
 
 def submit(workspace: Workspace, worker: Worker, body: dict) -> Job:
-    """The job ``body`` asks for (its ``kind``: layer, render, circuit, maps, concepts, exemplars
-    or explain).
+    """The job ``body`` asks for (its ``kind``: layer (with or without a unit), render, circuit,
+    maps, concepts, exemplars or explain).
 
     Raises:
         ConvscopeError: an unknown kind, layer or unit, an objective that does not parse or reads
@@ -54,13 +54,22 @@ def unit_of(workspace: Workspace, layer: str, unit: object) -> tuple[str, int] |
 
 
 def layer_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
+    """A layer's atlas, its first pictures first; with ``unit``, only the atlas's batch that holds
+    it, ahead of the queued jobs (its page waits for it)."""
     layer = layer_of(workspace, body.get("layer"))
-    return worker.submit(f"layer:{layer}", "layer", f"render {layer}",
-                         lambda report: workspace.render_layer(layer, report))
+    if "unit" not in body:
+        return worker.submit(f"layer:{layer}", "layer", f"render {layer}",
+                             lambda report: workspace.render_layer(layer, report))
+    found = unit_of(workspace, layer, body["unit"])
+    if isinstance(found, str):
+        raise ConvscopeError(found)
+    unit = found[1]
+    return worker.submit(f"batch:{layer}:{unit}", "layer", f"render the batch of {layer}:{unit}",
+                         lambda report: workspace.render_batch_of(layer, unit, report), priority=WAITED)
 
 
 def render_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
-    """A live render (ahead of the queued jobs: a person watches it)."""
+    """A live render, before every other job: a person watches it."""
     text, steps = str(body.get("objective", "")).strip(), body.get("steps", 128)
     if not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
         raise ConvscopeError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
@@ -74,7 +83,7 @@ def render_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
     chosen = None if recipe == own else recipe
     return worker.submit(f"render:{objective}:{steps}" + (f":{recipe}" if chosen else ""), "render",
                          f"render {objective}", lambda report: workspace.render_objective(text, steps, report, chosen),
-                         urgent=True)
+                         priority=WATCHED)
 
 
 def circuit_job(workspace: Workspace, worker: Worker, body: dict) -> Job:

@@ -84,8 +84,9 @@ def unit_page(model: str, parts: UnitParts) -> str:
     base = f"/atlas/units/{stem}/{name}"
     if record is None:
         shown = ("<div class=\"unit\"><figure id=\"live\"><figcaption>rendering it alone...</figcaption></figure>"
-                 "<p id=\"waiting\">Its layer is rendering for the atlas: its own picture there, its top photos and "
-                 "trust come with its batch. <progress id=\"bar\" value=\"0\"></progress> <span id=\"line\"></span>"
+                 "<p id=\"waiting\">Its batch of units is rendering for the atlas, ahead of the rest of its layer: "
+                 "its own picture there, its top photos and trust come with it. "
+                 "<progress id=\"bar\" value=\"0\"></progress> <span id=\"line\"></span>"
                  "</p></div>")
     else:
         words = record.get("words") or {}
@@ -169,7 +170,7 @@ else {{
     }}))
     .catch(error => {{ live.textContent = error.message; live.className = 'error'; }});
   const bar = document.getElementById('bar'), line = document.getElementById('line');
-  start({{kind: 'layer', layer: layer}}).then(job => {{ startCircuit(); follow(job, async state => {{
+  start({{kind: 'layer', layer: layer, unit: unit}}).then(job => {{ startCircuit(); follow(job, async state => {{
       show(bar, line, state);
       const answer = await fetch('/api/units/' + encodeURIComponent(layer) + '/' + unit);
       if ((await answer.json()).atlas) location.reload();

@@ -318,21 +318,38 @@ class Workspace:
         ``render_thumbnails``), then in the atlas, where each is measured (batch by batch, so the
         first units appear first); shows each batch's pictures as they go about every
         PREVIEW_BATCH_SECONDS (``previews``); returns how many units were rendered in each part."""
-        units = self.model.layer(layer).channels
         watch = self._batch_watch(layer, report)
         try:
             first = self.render_thumbnails(layer, report, watch)
-            report.stage(f"the atlas, {self.steps()[1]} steps")
-            summary = api.atlas(self.model, self.atlas_dir, render_layers=(layer,), photos=self.photos,
-                                recipe=self.spec.recipe, batch=self.spec.batch, seed=self.spec.seed,
-                                workers=self.spec.workers, wait=True, watch=watch,
-                                progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)),
-                                                                                      units))
+            rendered = self._render_atlas(layer, (), report, watch)
         finally:
             self._previews.pop(layer, None)
             shutil.rmtree(self.root / PREVIEWS / api.safe_name(layer), ignore_errors=True)
         shutil.rmtree(self.thumbnails_dir / api.safe_name(layer), ignore_errors=True)  # the atlas holds them all now
-        return {"layer": layer, "thumbnails": first, "rendered": summary.rendered}
+        return {"layer": layer, "thumbnails": first, "rendered": rendered}
+
+    def render_batch_of(self, layer: str, unit: int, report: Report) -> dict:
+        """Renders and measures the atlas's batch of ``layer`` that holds ``unit`` (for its page,
+        ahead of the rest of its layer), showing its pictures as they go; returns how many units
+        were rendered."""
+        watch = self._batch_watch(layer, report)
+        try:
+            rendered = self._render_atlas(layer, (unit,), report, watch)
+        finally:
+            self._previews.pop(layer, None)
+            shutil.rmtree(self.root / PREVIEWS / api.safe_name(layer), ignore_errors=True)
+        return {"layer": layer, "unit": unit, "rendered": rendered}
+
+    def _render_atlas(self, layer: str, units: tuple[int, ...], report: Report, watch: api.BatchWatch) -> int:
+        """Renders the units of ``layer`` not yet in the atlas (those of the batches that hold
+        ``units``; all for none) into it; returns how many."""
+        channels = self.model.layer(layer).channels
+        report.stage(f"the atlas, {self.steps()[1]} steps")
+        return api.atlas(self.model, self.atlas_dir, render_layers=(layer,), units=units, photos=self.photos,
+                         recipe=self.spec.recipe, batch=self.spec.batch, seed=self.spec.seed,
+                         workers=self.spec.workers, wait=True, watch=watch,
+                         progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)),
+                                                                               channels)).rendered
 
     def render_thumbnails(self, layer: str, report: Report, watch: api.BatchWatch) -> int:
         """Renders the first pictures of the units of ``layer`` that have neither a picture in the
@@ -359,15 +376,18 @@ class Workspace:
                                                   watch=watch, progress=progress)
             for unit, picture in zip(batch, pictures):
                 api.atlas_thumbnail(picture).save(folder / f"{unit:04d}.png")
+            report.give_way()
         return len(missing)
 
     def _batch_watch(self, layer: str, report: Report) -> api.BatchWatch:
         """What shows a batch's pictures of ``layer`` as they stand, about every
-        PREVIEW_BATCH_SECONDS, in ``previews/``."""
+        PREVIEW_BATCH_SECONDS, in ``previews/``, and gives way at every step to a job that goes
+        before this one (see ``Report.give_way``)."""
         folder = self.root / PREVIEWS / api.safe_name(layer)
         shown = [time.monotonic()]
 
         def watch(_layer: str, batch: Sequence[int], images: torch.Tensor) -> None:
+            report.give_way()  # to a picture a person watches form: this batch starts again after it
             if time.monotonic() - shown[0] < PREVIEW_BATCH_SECONDS:
                 return
             small = torch.nn.functional.interpolate(images.detach().float().clamp(0, 1), size=(THUMB_PX, THUMB_PX),
