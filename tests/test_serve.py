@@ -138,6 +138,9 @@ def test_a_layer_s_concepts_are_learned_on_demand_and_found(served):
     assert "learn its concepts" in client.get("/layer/conv2").text
     state = finished(client, client.post("/api/jobs", json={"kind": "concepts", "layer": "conv2"}).json(), 300)
     assert state["state"] == "done", state
+    assert [layer["concepts"] for layer in client.get("/api/layers").json() if layer["name"] == "conv2"] == [
+        state["result"]["count"]]
+    assert "<th>concepts</th>" in client.get("/").text
     assert state["result"]["page"] == "concepts/conv2/index.html" and client.get("/concepts/conv2/index.html").status_code == 200
     assert 'href="/concepts/conv2/index.html"' in client.get("/layer/conv2").text
     concepts = client.get("/api/units/conv2/1").json()["concepts"]
@@ -159,6 +162,7 @@ def test_a_layer_s_exemplars_pass_runs_on_demand_and_shows_on_its_unit_pages(ser
     assert "find its dataset examples" in client.get("/unit/conv3/1").text
     assert client.get("/api/units/conv3/1/exemplars.png").status_code == 404
     state = finished(client, client.post("/api/jobs", json={"kind": "exemplars", "layer": "conv3"}).json())
+    assert [layer["exemplars"] for layer in client.get("/api/layers").json() if layer["name"] == "conv3"] == [True]
     assert state["state"] == "done" and state["result"]["photos"] == 20, state
     sheet = client.get("/api/units/conv3/1/exemplars.png")
     assert sheet.status_code == 200 and sheet.headers["content-type"] == "image/png"

@@ -136,6 +136,27 @@ def test_two_tabs_asking_for_one_layer_share_one_render(explorer, chromium):
     assert explorer.worker.jobs["layer:conv2"].state == "done"
 
 
+def test_two_tabs_asking_for_one_unit_share_one_render(photos, tmp_path, chromium):
+    from selenium.webdriver.common.by import By
+
+    running = convscope.serve(planted_model(labels=COLOUR_NAMES), photos, folder=str(tmp_path / "ws"), port=free_port(),
+                              workers=0, recipe=convscope.get_recipe("lucid", steps=64, size=32), batch=2)
+    try:
+        chromium.get(running.url + "unit/conv2/1")
+        chromium.switch_to.new_window("tab")
+        chromium.get(running.url + "unit/conv2/1")
+        wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, "img[alt^='top photo 1']"))
+        assert [key for key in running.worker.jobs if key.startswith("render:")] == ["render:conv2:1:64"]
+        assert [key for key in running.worker.jobs if key.startswith(("batch:", "layer:"))] == ["batch:conv2:1"]
+        kept = [p.name for p in (tmp_path / "ws" / "renders").glob("render-*.png") if ".preview-" not in p.name]
+        assert len(kept) == 1, kept  # rendered once, for both tabs
+        chromium.close()
+        chromium.switch_to.window(chromium.window_handles[0])
+        assert running.worker.jobs["render:conv2:1:64"].state == "done"
+    finally:
+        running.stop()
+
+
 def test_a_button_learns_a_layer_s_concepts_and_the_page_links_them(explorer, chromium):
     from selenium.webdriver.common.by import By
 

@@ -67,15 +67,19 @@ def page(title: str, body: str, script: str = "") -> str:
 
 
 def home(model: str, photos: str, layers: list[dict]) -> str:
-    """The layers of the network, with how much of each is rendered."""
+    """The layers of the network, with what of each is computed (see ``Workspace.layers``)."""
     rows = "".join(f"<tr><td><a href=\"/layer/{quote(layer['name'], safe='')}\">{escape(layer['name'])}</a></td>"
-                   f"<td>{escape(layer['kind'])}</td><td>{layer['units']}</td><td>{layer['rendered']}</td></tr>"
+                   f"<td>{escape(layer['kind'])}</td><td>{layer['units']}</td><td>{layer['rendered']}</td>"
+                   f"<td>{layer['first_pictures'] or ''}</td><td>{layer['concepts'] or ''}</td>"
+                   f"<td>{'done' if layer['exemplars'] else ''}</td></tr>"
                    for layer in layers)
     body = (f"<h1>{escape(model)}</h1><p>Photos: {escape(photos)}. A layer's units render when the layer is first "
-            "opened, batch by batch, and are kept in the workspace's atlas; each unit has a page (its picture, top "
-            "photos, trust, label and circuit).</p><p><input type=\"search\" id=\"search\" size=\"40\" "
+            "opened, batch by batch: first their first pictures, then into the workspace's atlas, where they are "
+            "kept; each unit has a page (its picture, top photos, trust, label and circuit).</p>"
+            "<p><input type=\"search\" id=\"search\" size=\"40\" "
             "aria-label=\"search\" placeholder=\"search units and concepts: block8:12, dog, tabby\"></p>"
-            "<ul id=\"found\"></ul><table><tr><th>layer</th><th>kind</th><th>units</th><th>rendered</th></tr>"
+            "<ul id=\"found\"></ul><table><tr><th>layer</th><th>kind</th><th>units</th><th>rendered</th>"
+            "<th>first pictures</th><th>concepts</th><th>exemplars pass</th></tr>"
             f"{rows}</table>" + drop_zone([layer["name"] for layer in layers if layer["spatial"]]))
     script = """
 const box = document.getElementById('search'), found = document.getElementById('found');

@@ -78,11 +78,16 @@ class Workspace:
         self.thumbnails_dir = self.root / THUMBNAILS / self._thumbnail_settings()
 
     def layers(self) -> list[dict]:
-        """Each layer the atlas holds: its name, kind, units, whether it has positions, and how many
-        units are rendered."""
-        return [{"name": name, "kind": self.model.layer(name).kind, "units": self.model.layer(name).channels,
-                 "spatial": self.model.layer(name).spatial, "rendered": len(self.rendered(name))}
-                for name in self.layer_names]
+        """Each layer the atlas holds: its name, kind, units, whether it has positions, and what of it
+        is computed: how many units are rendered, and have a first picture; its concepts (how
+        many, or None), and whether its exemplars pass is done."""
+        found = []
+        for name in self.layer_names:
+            info, concepts = self.model.layer(name), self.concepts(name)
+            found.append({"name": name, "kind": info.kind, "units": info.channels, "spatial": info.spatial,
+                          "rendered": len(self.rendered(name)), "first_pictures": len(self.thumbnails(name)),
+                          "concepts": concepts["count"] if concepts else None, "exemplars": self.exemplars(name)})
+        return found
 
     def rendered(self, layer: str) -> list[int]:
         """The units of ``layer`` whose pictures and pages are in the atlas."""
