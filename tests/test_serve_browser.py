@@ -1,6 +1,7 @@
 """The explorer in a real browser (headless Chromium) against a running server: a layer's
-thumbnails arrive, a unit's page shows its photos, trust and circuit, an objective's picture
-changes while it renders, a dropped photo is explained, two tabs share one render, and a server
+first pictures and thumbnails arrive, a unit's page shows its photos, trust and circuit, an
+objective's picture changes while it renders, a dropped photo is explained, two tabs share one
+render of a layer and of a unit, a page beyond this machine needs the token, and a server
 killed with SIGKILL loses nothing."""
 from __future__ import annotations
 
@@ -165,6 +166,26 @@ def test_a_button_learns_a_layer_s_concepts_and_the_page_links_them(explorer, ch
     link = wait_for(lambda: chromium.find_elements(By.CSS_SELECTOR, "a[href='/concepts/conv2/index.html']"))
     assert "concepts of conv2" in link[0].text and not chromium.find_elements(By.CSS_SELECTOR, ".job-button")
     assert not [e for e in chromium.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def test_beyond_this_machine_a_page_without_the_token_is_refused(photos, tmp_path, chromium):
+    from selenium.webdriver.common.by import By
+
+    running = convscope.serve(planted_model(), photos, folder=str(tmp_path / "ws"), host="0.0.0.0", port=free_port(),
+                              workers=0, recipe=convscope.get_recipe("lucid", steps=4, size=32), batch=8)
+    try:
+        assert "?token=" in running.url
+        base = running.url.split("?")[0].replace("0.0.0.0", "127.0.0.1")
+        chromium.delete_all_cookies()
+        chromium.get(base + "layer/conv3")
+        assert "needs its token" in chromium.find_element(By.TAG_NAME, "body").text
+        chromium.get(base + "?token=" + running.url.split("?token=")[1])
+        assert "layers" in chromium.title  # let in; the address set a cookie for the rest
+        chromium.get(base + "layer/conv3")
+        wait_for(lambda: len(chromium.find_elements(By.CSS_SELECTOR, ".grid a.done img")) == 5)  # its requests too
+    finally:
+        running.stop()
+        chromium.delete_all_cookies()
 
 
 def test_a_path_outside_the_workspace_gets_404(explorer):
