@@ -26,8 +26,9 @@ import json
 import re
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 
@@ -323,13 +324,9 @@ class Workspace:
         ``render_thumbnails``), then in the atlas, where each is measured (batch by batch, so the
         first units appear first); shows each batch's pictures as they go about every
         PREVIEW_BATCH_SECONDS (``previews``); returns how many units were rendered in each part."""
-        watch = self._batch_watch(layer, report)
-        try:
+        with self._batch_watch(layer, report) as watch:
             first = self.render_thumbnails(layer, report, watch)
             rendered = self._render_atlas(layer, (), report, watch)
-        finally:
-            self._previews.pop(layer, None)
-            shutil.rmtree(self.root / PREVIEWS / api.safe_name(layer), ignore_errors=True)
         shutil.rmtree(self.thumbnails_dir / api.safe_name(layer), ignore_errors=True)  # the atlas holds them all now
         return {"layer": layer, "thumbnails": first, "rendered": rendered}
 
@@ -337,12 +334,8 @@ class Workspace:
         """Renders and measures the atlas's batch of ``layer`` that holds ``unit`` (for its page,
         ahead of the rest of its layer), showing its pictures as they go; returns how many units
         were rendered."""
-        watch = self._batch_watch(layer, report)
-        try:
+        with self._batch_watch(layer, report) as watch:
             rendered = self._render_atlas(layer, (unit,), report, watch)
-        finally:
-            self._previews.pop(layer, None)
-            shutil.rmtree(self.root / PREVIEWS / api.safe_name(layer), ignore_errors=True)
         return {"layer": layer, "unit": unit, "rendered": rendered}
 
     def _render_atlas(self, layer: str, units: tuple[int, ...], report: Report, watch: api.BatchWatch) -> int:
@@ -384,10 +377,11 @@ class Workspace:
             report.give_way()
         return len(missing)
 
-    def _batch_watch(self, layer: str, report: Report) -> api.BatchWatch:
-        """What shows a batch's pictures of ``layer`` as they stand, about every
-        PREVIEW_BATCH_SECONDS, in ``previews/``, and gives way at every step to a job that goes
-        before this one (see ``Report.give_way``)."""
+    @contextmanager
+    def _batch_watch(self, layer: str, report: Report) -> Iterator[api.BatchWatch]:
+        """Within the block, what shows a batch's pictures of ``layer`` as they stand, about every
+        PREVIEW_BATCH_SECONDS, in ``previews/`` (removed when the block ends), and gives way at
+        every step to a job that goes before this one (see ``Report.give_way``)."""
         folder = self.root / PREVIEWS / api.safe_name(layer)
         shown = [time.monotonic()]
 
@@ -409,7 +403,11 @@ class Workspace:
             report.preview(self.previews(layer)[batch[0]])  # the page follows the job's state; a stop ends here
             shown[0] = time.monotonic()
 
-        return watch
+        try:
+            yield watch
+        finally:
+            self._previews.pop(layer, None)
+            shutil.rmtree(folder, ignore_errors=True)
 
     def previews(self, layer: str) -> dict[int, str]:
         """The units of ``layer`` being rendered now -> the address of their picture as it stands."""
