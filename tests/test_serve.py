@@ -18,7 +18,7 @@ import torch
 
 import convscope
 from convscope.app.routes import create_app
-from convscope.app.worker import WATCHED, Worker
+from convscope.app.worker import WAITED, WATCHED, Worker
 from convscope.app.workspace import Workspace
 from convscope.errors import ConvscopeError
 from helpers import ROOT, assert_one_line_error, cli, free_port
@@ -77,13 +77,14 @@ def test_a_layer_renders_when_asked_and_its_unit_pages_are_the_atlas_s(served):
 
 
 def test_a_unit_page_shows_its_record_and_computes_its_circuit_once(served):
-    client, workspace, _worker = served
+    client, workspace, worker = served
     finished(client, client.post("/api/jobs", json={"kind": "layer", "layer": "conv3"}).json())
     page = client.get("/unit/conv3/2").text
     assert 'src="/atlas/units/conv3/0002.png"' in page and "top photo 1" in page and "its atlas page" in page
     assert client.get("/unit/conv3/5").status_code == 404 and client.get("/unit/nope/1").status_code == 404
     assert client.get("/api/units/conv3/2").json()["circuit"] is None
     job = client.post("/api/jobs", json={"kind": "circuit", "layer": "conv3", "unit": 2}).json()
+    assert worker.jobs[job["id"]].priority == WAITED  # ahead of a layer's render, which gives way to it
     state = finished(client, job)
     assert state["state"] == "done", state
     circuit = state["result"]

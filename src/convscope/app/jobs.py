@@ -87,6 +87,7 @@ def render_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
 
 
 def circuit_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
+    """A unit's circuit, ahead of the queued jobs (its page waits for it)."""
     found = unit_of(workspace, str(body.get("layer", "")), body.get("unit", ""))
     if isinstance(found, str):
         raise ConvscopeError(found)
@@ -94,11 +95,12 @@ def circuit_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
     if not workspace.model.earlier_main_layers(layer):
         raise ConvscopeError(f"{layer} is the network's first layer: no earlier layer builds its units")
     return worker.submit(f"circuit:{layer}:{unit}", "circuit", f"the circuit of {layer}:{unit}",
-                         lambda report: workspace.compute_circuit(layer, unit, report))
+                         lambda report: workspace.compute_circuit(layer, unit, report), priority=WAITED)
 
 
 def maps_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
-    """A unit's top photos with its map over each; drawn already, they are kept."""
+    """A unit's top photos with its map over each, ahead of the queued jobs (its page waits for
+    them); drawn already, they are kept."""
     found = unit_of(workspace, str(body.get("layer", "")), body.get("unit", ""))
     if isinstance(found, str):
         raise ConvscopeError(found)
@@ -107,7 +109,7 @@ def maps_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
     drawn = workspace.unit_maps(layer, unit)
     return worker.submit(f"maps:{layer}:{unit}", "maps", f"the maps of {layer}:{unit}",
                          (lambda _report: drawn) if drawn else
-                         (lambda report: workspace.compute_maps(layer, unit, report)))
+                         (lambda report: workspace.compute_maps(layer, unit, report)), priority=WAITED)
 
 
 def concepts_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
@@ -128,12 +130,13 @@ def exemplars_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
 
 
 def explain_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
+    """A dropped photo's explanation, ahead of the queued jobs (the page waits for it)."""
     photo = str(body.get("photo", ""))
     if not DROPPED_NAME.match(photo) or not (workspace.root / PHOTOS / photo).is_file():
         raise ConvscopeError(f"no dropped photo {photo!r}: drop the photo on the page first")
     layer = layer_of(workspace, body.get("layer"), positions=True, what="cannot explain a photo")
     return worker.submit(f"explain:{photo}:{layer}", "explain", f"explain the photo at {layer}",
-                         lambda report: workspace.explain(photo, layer, report))
+                         lambda report: workspace.explain(photo, layer, report), priority=WAITED)
 
 
 KINDS: dict[str, Callable[[Workspace, Worker, dict], Job]] = {
