@@ -422,6 +422,21 @@ def test_a_layer_shows_its_first_pictures_first_and_they_are_its_atlas_s_at_that
         convscope.api.unit_pictures(workspace.model, "conv3", [5], recipe=FAST["recipe"], progress=False)
 
 
+def test_the_first_pictures_of_the_real_network_are_its_atlas_s_at_that_step(model, photo_folder, tmp_path):
+    from convscope.app.worker import Job, Report
+
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path / "ws"), workers=0, thumbnail_steps=2,
+                                      recipe=convscope.get_recipe("lucid", steps=6, size=64))
+    workspace = Workspace(spec.folder, model, str(photo_folder), spec)
+    job = Job("layer:block2", "layer", "block2", work=lambda _report: {})
+    assert workspace.render_thumbnails("block2", Report(job), lambda *_: None) == 24
+    short = tmp_path / "short"
+    convscope.atlas(model, short, photos=str(photo_folder), workers=0, progress=False, render_layers=("block2",),
+                    recipe=convscope.get_recipe("lucid", steps=2, size=64))
+    for unit, path in workspace.thumbnails("block2").items():
+        assert (workspace.root / path).read_bytes() == (short / "units" / "block2" / f"{unit:04d}.thumb.png").read_bytes()
+
+
 def test_a_unit_s_page_renders_only_its_batch_of_the_atlas(photos, tmp_path):
     from convscope.app.worker import Job, Report
 
