@@ -75,7 +75,7 @@ def render_job(workspace: Workspace, worker: Worker, body: dict) -> Job:
         raise ConvscopeError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {steps!r}")
     objective = api.parse_objective(text)  # a bad objective is refused here, not in the worker
     objective.validate(workspace.model, workspace.model.input_size)
-    own = api.recipe_from(workspace.spec.recipe).name
+    own = workspace.recipe.name
     recipe = str(body.get("recipe") or own)
     if recipe not in {own, *api.RECIPES}:
         raise ConvscopeError(f"unknown recipe {recipe!r}: choose {own} (the workspace's) or one of "

@@ -100,7 +100,7 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         layer, unit = found
         parts = unit_view.UnitParts(layer, unit, api.safe_name(layer), workspace.unit(layer, unit),
                                 workspace.circuit(layer, unit), workspace.unit_concepts(layer, unit),
-                                model.layer(layer).spatial, api.recipe_from(workspace.spec.recipe).steps,
+                                model.layer(layer).spatial, workspace.recipe.steps,
                                 not model.earlier_main_layers(layer), workspace.exemplars(layer),
                                 workspace.unit_maps(layer, unit))
         return HTMLResponse(unit_view.unit_page(model.name, parts))
@@ -139,9 +139,8 @@ def create_app(workspace: Workspace, worker: Worker, hosts: list[str] | None = N
         return JSONResponse({"photo": name})
 
     async def render_page(_request: Request) -> Response:
-        recipe = workspace.spec.recipe
-        return HTMLResponse(views.render_page(model.name, workspace.renders(),
-                                              recipe if isinstance(recipe, str) else recipe.name, list(api.RECIPES)))
+        return HTMLResponse(views.render_page(model.name, workspace.renders(), workspace.recipe.name,
+                                              list(api.RECIPES)))
 
     async def layers(_request: Request) -> Response:
         return JSONResponse(workspace.layers())

@@ -48,7 +48,6 @@ PHOTOS = "photos"
 EXPLAINED = "explained"
 PREVIEW_SECONDS = 0.5  # how often a render shows its picture as it stands
 PREVIEW_BATCH_SECONDS = 2.0  # how often a layer's batch shows its pictures as they stand
-THUMB_PX = 64  # the side of those pictures
 PREVIEWS = "previews"
 THUMBNAILS = "thumbnails"
 STALE_PREVIEW_SECONDS = 60.0  # a page may still read a render's last pictures this long after it ends
@@ -71,11 +70,11 @@ class Workspace:
     def __init__(self, root: str | Path, model: api.VisionModel, photos: str, spec: api.ServeSpec) -> None:
         self.root, self.model, self.photos, self.spec = Path(root), model, photos, spec
         self.atlas_dir, self.renders_dir = self.root / ATLAS, self.root / RENDERS
-        self.layer_names = api.atlas_layers(model, spec.recipe)
+        self.recipe = api.recipe_from(spec.recipe)  # resolved once
+        self.layer_names = api.atlas_layers(model, self.recipe)
         self._previews: dict[str, dict[int, list[Path]]] = {}  # layer -> unit -> its last pictures as they stood
-        recipe = api.recipe_from(spec.recipe)  # a layer's first pictures: this recipe stopped early, if it is
-        self.thumbnail_recipe = api.recipe_from(recipe, steps=spec.thumbnail_steps) \
-            if 0 < spec.thumbnail_steps < recipe.steps else None
+        self.thumbnail_recipe = api.recipe_from(self.recipe, steps=spec.thumbnail_steps) \
+            if 0 < spec.thumbnail_steps < self.recipe.steps else None  # a layer's first pictures: stopped early
         self.thumbnails_dir = self.root / THUMBNAILS / self._thumbnail_settings()
 
     def layers(self) -> list[dict]:
@@ -168,10 +167,9 @@ class Workspace:
         """Computes the unit's circuit over the workspace's photos (the units of the main layer
         before that build it, checked by ablation; the units and classes it feeds), as
         ``convscope circuit`` writes it; returns it in brief."""
-        recipe = api.recipe_from(self.spec.recipe)
         pictured = [layer, *self.model.earlier_main_layers(layer)[-1:]]
         api.circuit(self.model, f"{layer}:{unit}", photos=self.photos, out=self.circuit_folder(layer, unit),
-                    recipe=recipe, steps=recipe.steps, seed=self.spec.seed,
+                    recipe=self.recipe, steps=self.recipe.steps, seed=self.spec.seed,
                     atlas=self.atlas_dir if all(self.whole(name) for name in pictured) else None,
                     progress=lambda _stage, done, total: report.progress(done, total))
         found = self.circuit(layer, unit)
@@ -192,7 +190,7 @@ class Workspace:
     def compute_concepts(self, layer: str, report: Report) -> dict:
         """Learns the concepts of ``layer`` over the workspace's photos (the default dictionary),
         renders and measures them, as ``convscope concepts`` writes them; returns them in brief."""
-        api.concepts(self.model, layer, self.photos, self.concepts_folder(layer), recipe=self.spec.recipe,
+        api.concepts(self.model, layer, self.photos, self.concepts_folder(layer), recipe=self.recipe,
                      seed=self.spec.seed, workers=self.spec.workers, epochs=self.spec.concept_epochs,
                      progress=lambda _stage, done, total: report.progress(done, total))
         found = self.concepts(layer)
@@ -291,8 +289,7 @@ class Workspace:
         writes it; returns its page and top class."""
         out = self.root / EXPLAINED / f"{Path(photo).stem}-{api.safe_name(layer)}"
         pixels, _notes = api.load_photo(self.root / PHOTOS / photo)
-        recipe = api.recipe_from(self.spec.recipe)
-        result = api.explain(self.model, pixels, layer, recipe=recipe, steps=recipe.steps, seed=self.spec.seed,
+        result = api.explain(self.model, pixels, layer, recipe=self.recipe, steps=self.recipe.steps, seed=self.spec.seed,
                              atlas=self.atlas_dir if self.whole(layer) else None, progress=report.progress)
         api.write_explanation(out, result, self.model.name, photo)
         return {"page": f"{EXPLAINED}/{out.name}/index.html", "layer": layer, "top_class": result.top_class}
@@ -308,8 +305,7 @@ class Workspace:
 
     def steps(self) -> tuple[int | None, int]:
         """The steps of a layer's first pictures (None: none) and of its atlas."""
-        return (self.thumbnail_recipe.steps if self.thumbnail_recipe else None,
-                api.recipe_from(self.spec.recipe).steps)
+        return self.thumbnail_recipe.steps if self.thumbnail_recipe else None, self.recipe.steps
 
     def thumbnails(self, layer: str) -> dict[int, str]:
         """The units of ``layer`` with a first picture -> its address."""
@@ -344,7 +340,7 @@ class Workspace:
         channels = self.model.layer(layer).channels
         report.stage(f"the atlas, {self.steps()[1]} steps")
         return api.atlas(self.model, self.atlas_dir, render_layers=(layer,), units=units, photos=self.photos,
-                         recipe=self.spec.recipe, batch=self.spec.batch, seed=self.spec.seed,
+                         recipe=self.recipe, batch=self.spec.batch, seed=self.spec.seed,
                          workers=self.spec.workers, wait=True, watch=watch,
                          progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)),
                                                                                channels)).rendered
@@ -389,13 +385,13 @@ class Workspace:
             report.give_way()  # to a picture a person watches form: this batch starts again after it
             if time.monotonic() - shown[0] < PREVIEW_BATCH_SECONDS:
                 return
-            small = torch.nn.functional.interpolate(images.detach().float().clamp(0, 1), size=(THUMB_PX, THUMB_PX),
-                                                    mode="bilinear", antialias=True, align_corners=False).cpu()
+            small = [api.atlas_thumbnail(api.Picture.from_tensor(image.detach().float().clamp(0, 1).cpu()))
+                     for image in images]
             stamp, shown_now = time.monotonic_ns(), self._previews.setdefault(layer, {})
             folder.mkdir(parents=True, exist_ok=True)
             for unit, picture in zip(batch, small):
                 path = folder / f"{unit:04d}-{stamp}.png"  # a file of its own, so none changes while read
-                api.Picture.from_tensor(picture).save(path)
+                picture.save(path)
                 kept = shown_now.setdefault(unit, [])
                 kept.append(path)
                 if len(kept) > 2:  # a page may still be reading the one before
@@ -419,7 +415,7 @@ class Workspace:
         ``recipe_name``, showing the picture as it stands about twice a second and at the last
         step, with the objective on that step's views (``report.preview``), and keeps it in
         ``renders/``; returns its name, file, recipe and activation."""
-        recipe = api.recipe_from(recipe_name or self.spec.recipe, steps=steps)
+        recipe = api.recipe_from(recipe_name or self.recipe, steps=steps)
         settings = {"objective": text, "steps": steps, "recipe": recipe.as_dict(), "seed": self.spec.seed}
         name = "render-" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
         self.renders_dir.mkdir(parents=True, exist_ok=True)
