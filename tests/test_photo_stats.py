@@ -12,7 +12,10 @@ import torch
 from convscope.cli import main
 from convscope.data.photo_sources import PhotoFolder
 from convscope.data.photo_stats import photo_statistics
+from convscope.jobs.atlas.builder import layer_context
 from convscope.jobs.atlas.measure import class_drive
+from convscope.methods.labels.build import build_labels
+from convscope.methods.specs import LabelsSpec
 from convscope.methods.twins import find_twins
 from convscope.models.probe import Probe
 
@@ -104,3 +107,34 @@ def test_photos_past_pillows_size_limit(model, tmp_path):
     assert "too large to decode whole" in source.skipped[0] and "wide.png" in source.skipped[0]
     assert stats["block3"].best_photo(0) == "wide.jpg"
     assert len(classify(model, tmp_path / "wide.jpg", top=1)) == 1
+
+
+class CountedFolder(PhotoFolder):
+    """A photo folder that counts the batches it decodes."""
+
+    decoded = 0
+
+    def read(self, model, batch, first=0, stop=None):
+        for part in super().read(model, batch, first, stop):
+            self.decoded += 1
+            yield part
+
+
+def test_an_atlas_layer_reads_its_photos_once_for_every_measure(model, photo_folder):
+    source = CountedFolder(photo_folder, workers=0)
+    labels = LabelsSpec(min_photos=2, permutations=99)
+    context = layer_context(model, "head", source, circuits=True, labels=labels)
+    assert source.decoded == 1  # 12 photos: one batch, for the statistics, drive, circuits and labels together
+
+    alone = photo_statistics(model, ["head"], PhotoFolder(photo_folder, workers=0), top=3)["head"]
+    for kept, expected in ((context.stats.read, alone.read), (context.stats.after, alone.after)):
+        assert torch.equal(kept.peak_photos, expected.peak_photos) and torch.equal(kept.mean_values, expected.mean_values)
+    circuit_stats = photo_statistics(model, ["head", "block15"], PhotoFolder(photo_folder, workers=0), top=8)
+    assert context.circuits is not None
+    for name in ("head", "block15"):
+        assert torch.equal(context.circuits.stats[name].read.mean_photos, circuit_stats[name].read.mean_photos)
+        assert torch.equal(context.circuits.stats[name].read.running_mean, circuit_stats[name].read.running_mean)
+    assert context.drive is not None
+    torch.testing.assert_close(context.drive, class_drive(model, "head", PhotoFolder(photo_folder, workers=0)))
+    expected_labels = build_labels(model, "head", PhotoFolder(photo_folder, workers=0), labels)
+    assert context.labels is not None and context.labels.to_json() == expected_labels.to_json()

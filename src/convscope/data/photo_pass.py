@@ -1,6 +1,7 @@
 """One pass over a photo source, in shards that merge: every command that reads a photo folder
 (exemplars, the activation atlas's sample, concepts' vectors, the photo statistics of stats,
-grid, atlas and twins) runs through ``run_pass``.
+grid and twins, the atlas's measures of a layer, labels) runs through ``run_pass`` (several
+at once through ``joint_pass``).
 
 - A shard is ``SHARD_BATCHES`` consecutive batches. What a command keeps (a ``PassPart``) is
   computed for each shard from empty, wherever the shard is read: in this process, or as a

@@ -13,10 +13,10 @@ from typing import Sequence
 
 import torch
 
-from convscope.data.photo_pass import BatchSeen, run_pass
+from convscope.data.joint_pass import run_passes
+from convscope.data.photo_pass import BatchSeen
 from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, as_source
 from convscope.data.unit_exemplars import ExemplarSet, LayerExemplars
-from convscope.errors import ImageInputError
 from convscope.models.base import VisionModel
 from convscope.runtime.progress import Progress
 
@@ -100,6 +100,22 @@ class StatsPass:
                          ExemplarSet.empty(self.channels if self.low > 0 else {}, self.low))
 
 
+def stats_pass(model: VisionModel, layers: Sequence[str], *, top: int = 1, low: int = 0) -> StatsPass:
+    """The statistics pass of ``layers``: the ``top`` photos of every unit (and with ``low``, its
+    ``low`` lowest by mean), also after each layer's activation function."""
+    names = [model.layer(name).name for name in layers]
+    return StatsPass(names, {n: model.layer(n).channels for n in names}, [n for n in names if model.layer(n).after],
+                     top, low)
+
+
+def layer_stats(part: StatsPart, names: list[str]) -> dict[str, PhotoStats]:
+    """Per layer of the pass, its statistics, from what the pass kept of every photo
+    (``names``: the source's photos)."""
+    return {n: PhotoStats(part.read.results[n], part.after.results.get(n), names, part.read.results[n].map_size,
+                          part.lowest.results.get(n), part.readable)
+            for n in part.read.results}
+
+
 def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotosLike = None,
                      *, top: int = 1, low: int = 0, batch: int = PHOTO_BATCH, progress: Progress | None = None
                      ) -> dict[str, PhotoStats]:
@@ -111,15 +127,6 @@ def photo_statistics(model: VisionModel, layers: Sequence[str], photos: PhotosLi
         ImageInputError: no photo could be read.
     """
     source = as_source(photos)
-    names = [model.layer(name).name for name in layers]
-    spec = StatsPass(names, {n: model.layer(n).channels for n in names}, [n for n in names if model.layer(n).after],
-                     top, low)
-    state = run_pass(model, source, spec, batch=batch, progress=progress)
-    if state.read == 0:
-        shown = "; ".join(source.skipped[:2])
-        raise ImageInputError(f"none of the {len(source)} photos could be read ({shown}): give a folder of PNG or "
-                              "JPEG photos")
-    part = state.part
-    return {n: PhotoStats(part.read.results[n], part.after.results.get(n), source.names, part.read.results[n].map_size,
-                          part.lowest.results.get(n), part.readable)
-            for n in names}
+    part = run_passes(model, source, {"stats": stats_pass(model, layers, top=top, low=low)}, batch=batch,
+                      progress=progress)["stats"]
+    return layer_stats(part, source.names)

@@ -15,9 +15,11 @@ import torch
 from convscope.data.atlas_folder import thumbnail, unit_stem
 from convscope.data.atlas_record import AtlasLayer, AtlasRecord, ExemplarPhoto, TopPhoto, UnitExemplars, UnitRecord
 from convscope.data.exemplar_crops import ExemplarIndex
-from convscope.data.photo_pass import ShardRunner
-from convscope.data.photo_sources import PhotoSource, photo_source
-from convscope.data.photo_stats import PhotoStats, photo_statistics
+from convscope.data.joint_pass import run_passes
+from convscope.data.photo_means import PhotoMeans
+from convscope.data.photo_pass import PhotoPass, ShardRunner
+from convscope.data.photo_sources import PHOTO_BATCH, PhotoSource, photo_source
+from convscope.data.photo_stats import PhotoStats, layer_stats, stats_pass
 from convscope.engine.batch import as_seen
 from convscope.engine.objectives import channel, unit_objective
 from convscope.engine.recipes import Recipe, get_recipe
@@ -33,7 +35,7 @@ from convscope.jobs.specs import AtlasSpec
 from convscope.methods.circuits.unit_summary import UnitCircuits
 from convscope.methods.fidelity import fidelity, median_of, unit_values
 from convscope.methods.kernels import kernel_pictures
-from convscope.methods.labels.build import build_labels
+from convscope.methods.labels.build import LabelsPlan, labels_of_means, labels_plan
 from convscope.methods.labels.result import Labels
 from convscope.methods.specs import LabelsSpec
 from convscope.methods.trust.assess import TrustMeter, TrustSettings, UnitTrust, trials_for, trust_impossible
@@ -133,23 +135,42 @@ def layer_context(model: VisionModel, layer: str, photos: PhotoSource, trust: Tr
     its measures need), the classes it drives over all the photos if it is the last conv
     layer, with ``trust`` its units' trust meter, with ``circuits`` what measures its units'
     circuits (for a layer with a main layer before it), and with ``labels`` its units' labels
-    (None where the photos give too few classes for any label to be tried)."""
-    drive = None
-    if layer == model.last_conv_layer and model.labels is not None:
-        drive = measure.class_drive(model, layer, photos)
+    (None where the photos give too few classes for any label to be tried). The photos are
+    read once, for all of them."""
     top, low = (max(measure.TOP_PHOTOS, trust.top_photos), trust.low_photos) if trust else (measure.TOP_PHOTOS, 0)
-    stats = photo_statistics(model, [layer], photos, top=top, low=low)[layer]
+    passes: dict[str, PhotoPass] = {"stats": stats_pass(model, [layer], top=top, low=low)}
+    if layer == model.last_conv_layer and model.labels is not None:
+        passes["drive"] = measure.ClassDrivePass(layer)
+    if circuits and UnitCircuits.possible(model, layer):
+        passes["circuits"] = UnitCircuits.stats_pass(model, layer)
+    plan = _labels_plan(model, layer, photos, labels) if labels is not None else None
+    if plan is not None:
+        passes["labels"] = plan.means
+    parts = run_passes(model, photos, passes, batch=PHOTO_BATCH)
+    stats = layer_stats(parts["stats"], photos.names)[layer]
     meter = TrustMeter(model, layer, photos, stats, trust, seed) if trust is not None else None
-    built = UnitCircuits(model, layer, photos, seed) if circuits and UnitCircuits.possible(model, layer) else None
-    return LayerContext(stats, drive, layer == model.logits_layer, meter, built,
-                        layer_labels(model, layer, photos, labels) if labels is not None else None)
+    built = UnitCircuits(model, layer, photos, seed, layer_stats(parts["circuits"], photos.names)) \
+        if "circuits" in parts else None
+    unit_labels = _labels(model, layer, photos, plan, parts["labels"].kept, labels) \
+        if plan is not None and labels is not None else None
+    drive = parts["drive"].total if "drive" in parts else None
+    return LayerContext(stats, drive, layer == model.logits_layer, meter, built, unit_labels)
 
 
-def layer_labels(model: VisionModel, layer: str, photos: PhotoSource, spec: LabelsSpec) -> Labels | None:
-    """The labels of every unit of ``layer``, or None where the photos or the network give no
-    classes, or too few photos per class for any label to be tried."""
+def _labels_plan(model: VisionModel, layer: str, photos: PhotoSource, spec: LabelsSpec) -> LabelsPlan | None:
+    """How ``layer``'s units are labelled, or None where neither the photos nor the network give classes."""
     try:
-        return build_labels(model, layer, photos, spec)
+        return labels_plan(model, layer, photos.names, spec)
+    except OutOfRangeError:
+        return None
+
+
+def _labels(model: VisionModel, layer: str, photos: PhotoSource, plan: LabelsPlan, kept: PhotoMeans,
+            spec: LabelsSpec) -> Labels | None:
+    """The labels of every unit of ``layer``, or None where the photos give too few photos per
+    class for any label to be tried."""
+    try:
+        return labels_of_means(model, layer, photos.names, plan, kept, spec)
     except OutOfRangeError:
         return None
 

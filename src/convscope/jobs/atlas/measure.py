@@ -1,12 +1,15 @@
 """What real photos show of a unit in the atlas: crops around its peaks, the classes a layer drives."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
 from convscope.data.atlas_record import ClassDrive
-from convscope.data.photo_sources import PhotoSource
-from convscope.errors import ImageInputError
+from convscope.data.joint_pass import run_passes
+from convscope.data.photo_pass import BatchSeen
+from convscope.data.photo_sources import PHOTO_BATCH, PhotoSource
 from convscope.io.picture import Picture
 from convscope.models.base import VisionModel
 
@@ -35,17 +38,48 @@ def crop_around(prepared: torch.Tensor, position: tuple[int, int], map_size: tup
     return Picture.from_tensor(small)
 
 
+@dataclass
+class ClassDrivePart:
+    """The class drive of ``layer`` over some photos, summed (None before the first)."""
+
+    layer: str
+    total: torch.Tensor | None = None
+
+    def add(self, model: VisionModel, seen: BatchSeen) -> None:
+        with torch.enable_grad():
+            part = _batch_drive(model, self.layer, seen.images)
+        self.total = part if self.total is None else self.total + part
+
+    def merge(self, later: "ClassDrivePart") -> None:
+        if later.total is not None:
+            self.total = later.total if self.total is None else self.total + later.total
+
+
+@dataclass(frozen=True)
+class ClassDrivePass:
+    """The pass that sums the class drive of ``layer`` over the photos: per batch, its own
+    forward and backward of the images the joint forward read."""
+
+    layer: str
+
+    @property
+    def layers(self) -> list[str]:
+        return [self.layer]
+
+    def empty(self) -> ClassDrivePart:
+        return ClassDrivePart(self.layer)
+
+
 def class_drive(model: VisionModel, layer: str, photos: PhotoSource) -> torch.Tensor:
     """(classes, channels): how much each logit rises when a channel's whole map rises by one,
-    summed over the photos (the gradient of the logits by a per-channel offset of the layer),
-    batch by batch."""
-    total: torch.Tensor | None = None
-    for _indices, images in photos.batches(model):
-        part = _batch_drive(model, layer, images)
-        total = part if total is None else total + part
-    if total is None:
-        raise ImageInputError("no photo could be read to measure the class drive")
-    return total
+    summed over the photos (the gradient of the logits by a per-channel offset of the layer).
+
+    Raises:
+        ImageInputError: no photo could be read.
+    """
+    part = run_passes(model, photos, {"drive": ClassDrivePass(model.layer(layer).name)}, batch=PHOTO_BATCH)["drive"]
+    assert part.total is not None  # a photo was read
+    return part.total
 
 
 def _batch_drive(model: VisionModel, layer: str, images: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from convscope.data.photo_sources import PhotoSource
-from convscope.data.photo_stats import PhotoStats, photo_statistics
+from convscope.data.photo_stats import PhotoStats, StatsPass, photo_statistics, stats_pass
 from convscope.engine.objectives import Objective, channel, direction
 from convscope.methods.circuits.ablation import random_orders, shares_lost
 from convscope.methods.circuits.attribution import attribute
@@ -77,16 +77,25 @@ class UnitCircuits:
 
     settings = {"photos": SUMMARY_PHOTOS, "ig_steps": SUMMARY_STEPS, "top": SUMMARY_TOP, "random": SUMMARY_RANDOM}
 
-    def __init__(self, model: VisionModel, layer: str, photos: PhotoSource, seed: int) -> None:
-        self.model, self.photos, self.seed = model, photos, seed
+    def __init__(self, model: VisionModel, layer: str, photos: PhotoSource, seed: int,
+                 stats: dict[str, PhotoStats]) -> None:
+        """``stats``: what ``photos`` make ``layer`` and the main layer before it do (the
+        statistics ``stats_pass`` reads)."""
+        self.model, self.photos, self.seed, self.stats = model, photos, seed, stats
         self.layer = model.layer(layer).name
         self.input_layer = model.earlier_main_layers(self.layer)[-1]
-        self.stats = photo_statistics(model, [self.layer, self.input_layer], photos, top=SUMMARY_PHOTOS)
 
     @staticmethod
     def possible(model: VisionModel, layer: str) -> bool:
         """Whether ``layer`` has a main layer before it to be built from."""
         return bool(model.earlier_main_layers(layer))
+
+    @staticmethod
+    def stats_pass(model: VisionModel, layer: str) -> StatsPass:
+        """The photo statistics the circuits of ``layer``'s units are measured with: its units'
+        SUMMARY_PHOTOS best photos, and the usual values of the main layer before it."""
+        name = model.layer(layer).name
+        return stats_pass(model, [name, model.earlier_main_layers(name)[-1]], top=SUMMARY_PHOTOS)
 
     def measure(self, unit: int) -> dict:
         """The unit's inputs (the strongest by attribution, with their sign), the shares its top

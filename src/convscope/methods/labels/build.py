@@ -8,11 +8,11 @@ from typing import Sequence
 
 import torch
 
+from convscope.data.joint_pass import run_passes
 from convscope.data.photo_classes import folder_classes
 from convscope.data.photo_means import PhotoMeans, PhotoMeansPass
-from convscope.data.photo_pass import run_pass
 from convscope.data.photo_sources import PHOTO_BATCH, PhotosLike, as_source
-from convscope.errors import ImageInputError, OutOfRangeError
+from convscope.errors import OutOfRangeError
 from convscope.methods.labels.hierarchy import ancestors, candidate_groups, imagenet_synset, synset_name
 from convscope.methods.labels.labeller import MAX_P, MIN_AUC, Candidates, UnitSearch, candidates, label_units
 from convscope.methods.labels.result import NO_LABEL, Labels, UnitLabel
@@ -96,6 +96,43 @@ def _unit_label(found: Candidates, classes: PhotoClasses, searched: UnitSearch) 
                      tuple(g.synset for g in groups), tuple(dict.fromkeys(synset_name(a) for a in above)))
 
 
+@dataclass(frozen=True)
+class LabelsPlan:
+    """What labelling a layer's units reads of the photos (``means``: each photo's unit means,
+    and its top class where the folder gives none) and the classes the folder gives (None:
+    the network's top classes are used)."""
+
+    means: PhotoMeansPass
+    given: list[str] | None
+
+
+def labels_plan(model: VisionModel, layer: str, names: Sequence[str], spec: LabelsSpec) -> LabelsPlan:
+    """How the units of ``layer`` are labelled over photos ``names`` (relative paths).
+
+    Raises:
+        UnknownNameError: an unknown layer.
+        OutOfRangeError: ``spec.classes`` is "folder" and the folder gives none, or neither the
+            folder nor the network gives classes.
+    """
+    info = model.layer(layer)
+    given = given_classes(model, names, spec)
+    return LabelsPlan(PhotoMeansPass(info.name, info.channels, predict=given is None), given)
+
+
+def labels_of_means(model: VisionModel, layer: str, names: Sequence[str], plan: LabelsPlan, kept: PhotoMeans,
+                    spec: LabelsSpec, *, progress: Progress | None = None) -> Labels:
+    """The labels of the units of ``layer`` asked for by ``spec``, from what ``plan``'s pass
+    kept of the photos ``names``.
+
+    Raises:
+        OutOfRangeError: a unit out of range, or too few photos per class.
+    """
+    units = spec.units_of(model, layer)
+    classes = photo_classes(model, names, kept.indices.tolist(), plan.given, kept.predicted)
+    return label_means(model.name, model.layer(layer).name, kept.means[:, units], units, classes, spec,
+                       progress=progress)
+
+
 def build_labels(model: VisionModel, layer: str, photos: PhotosLike, spec: LabelsSpec, *,
                  progress: StageProgress | None = None) -> Labels:
     """The label of each unit of ``layer`` asked for by ``spec``.
@@ -116,17 +153,12 @@ def build_labels(model: VisionModel, layer: str, photos: PhotosLike, spec: Label
             nor the network gives.
         ImageInputError: no photo could be read.
     """
-    units = spec.units_of(model, layer)
+    spec.units_of(model, layer)  # a unit out of range is said before the photos are read
     source = as_source(photos)
-    given = given_classes(model, source.names, spec)
-    plan = PhotoMeansPass(layer, model.layer(layer).channels, predict=given is None)
-    state = run_pass(model, source, plan, batch=min(spec.batch, PHOTO_BATCH), progress=stage("photos", progress))
-    if state.read == 0:
-        raise ImageInputError(f"none of the {len(source)} photos could be read: give a folder of PNG or JPEG photos")
-    kept: PhotoMeans = state.part.kept
-    classes = photo_classes(model, source.names, kept.indices.tolist(), given, kept.predicted)
-    return label_means(model.name, model.layer(layer).name, kept.means[:, units], units, classes, spec,
-                       progress=stage("shuffles", progress))
+    plan = labels_plan(model, layer, source.names, spec)
+    part = run_passes(model, source, {"means": plan.means}, batch=min(spec.batch, PHOTO_BATCH),
+                      progress=stage("photos", progress))["means"]
+    return labels_of_means(model, layer, source.names, plan, part.kept, spec, progress=stage("shuffles", progress))
 
 
 def label_means(model: str, layer: str, means: torch.Tensor, units: list[int], classes: PhotoClasses,
