@@ -20,6 +20,7 @@ from .gpu_report import gpu_markdown, profile_markdown
 from .halving_side import halving_markdown
 from .harness import machine, merged
 from .labels_real import labels_markdown
+from .layer_measures import layer_measures_markdown
 from .modern_report import modern_markdown
 from .ray_photos import ray_photos_markdown
 from .readings import readings, with_readings
@@ -162,6 +163,18 @@ def commit_section(lab: Lab) -> dict:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     revision = subprocess.run(["git", "-C", other, "log", "-1", "--format=%h %s"], capture_output=True, text=True)
     return {"commit": result["rows"], "commit_other": revision.stdout.strip() or other}
+
+
+def layer_measures_section(lab: Lab) -> dict:
+    """Section 26: over ``LAYER_PHOTOS`` (real photos), this tree against ``CONVSCOPE_OTHER_SRC``."""
+    from .layer_measures import main as layer_measures_main
+
+    photos, other = os.environ.get("LAYER_PHOTOS"), os.environ.get("CONVSCOPE_OTHER_SRC")
+    if not photos or not other:
+        return {"layer_measures": "not run: set LAYER_PHOTOS to a folder of real photos and CONVSCOPE_OTHER_SRC to "
+                                  "the src folder of another checkout (git worktree add /tmp/old REV)"}
+    return {"layer_measures": layer_measures_main(Path(photos), Path(other), 100 if lab.quick else 500,
+                                                  1 if lab.quick else 2)}
 
 
 def concepts_section(lab: Lab) -> dict:
@@ -307,6 +320,8 @@ SECTIONS = {
                                      {"trust-verdicts.jpg": "trust-verdicts.jpg"})),
     "labels": ("labels on real photos",
                sheet_section("LABEL_PHOTOS", "labels", "labels_real", {"labels-sheet.jpg": "labels-twelve.jpg"})),
+    "layer_measures": ("a layer's measures in one read of the photos, against another checkout",
+                       layer_measures_section),
     "explorer_speed": ("the explorer in a real browser",
                        sheet_section("EXPLORER_PHOTOS", "explorer_speed", "explorer_speed",
                                      {"explorer-pages.jpg": "explorer-pages.jpg",
@@ -550,13 +565,16 @@ def markdown(res: dict) -> str:
         parts += labels_markdown(res if isinstance(res["labels"], list) else res["labels"])
     if "explorer_speed" in res:
         parts += explorer_speed_markdown(res["explorer_speed"])
+    if "layer_measures" in res:
+        parts += layer_measures_markdown(res["layer_measures"])
     return "\n".join(with_machines(parts, res["machines"]))
 
 
 SECTION_KEYS = {1: "article", 2: "lucent", 3: "dream", 4: "atlas", 5: "ray", 6: "profile", 8: "networks",
                 9: "maco_settings", 10: "modern", 11: "exemplars", 12: "compile", 13: "process", 14: "cpu_step",
                 15: "commit", 16: "concepts", 17: "trust", 18: "halving", 19: "ray_photos", 20: "concept_sizes",
-                21: "circuits", 22: "atlas_circuits", 23: "trust_validity", 24: "labels", 25: "explorer_speed"}
+                21: "circuits", 22: "atlas_circuits", 23: "trust_validity", 24: "labels", 25: "explorer_speed",
+                26: "layer_measures"}
 
 
 def with_machines(parts: list[str], machines: dict[str, str]) -> list[str]:
