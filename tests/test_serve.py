@@ -518,3 +518,64 @@ def test_watching_a_render_changes_no_pixel():
     values = torch.stack([v for _images, v in seen])  # the objective on each step's views, as the loop had it
     assert torch.allclose(values, watched.history.float().cpu(), atol=1e-5), (values, watched.history)
     assert (plain.pictures[0].pixels == watched.pictures[0].pixels).all()
+
+
+def test_an_exemplars_pass_gives_way_between_shards_and_goes_on_from_them(tmp_path):
+    from convscope.app.worker import Deferred, Job, Report
+
+    many = write_colour_photos(tmp_path / "photos", 270)  # two shards (4 batches of 64 photos, then 14)
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path / "ws"), workers=0, **FAST)
+    workspace = Workspace(spec.folder, planted_model(), str(many), spec)
+    job = Job("exemplars:conv3", "exemplars", "conv3", work=lambda _report: {})
+    reported: list[int] = []
+
+    def waiting() -> bool:  # a page asks for something once the first shard is read
+        reported.append(job.done)
+        return job.done == 256 and reported.count(256) == 1
+
+    with pytest.raises(Deferred):
+        workspace.compute_exemplars("conv3", Report(job, waiting=waiting))
+    assert reported == [0, 256] and not workspace.exemplars("conv3")
+    assert workspace.compute_exemplars("conv3", Report(job, waiting=waiting)) == {"layer": "conv3", "photos": 270,
+                                                                                 "skipped": 0}
+    assert reported[2:] == [256, 270]  # it went on from the shard it had read
+    plain = tmp_path / "plain"
+    convscope.api.exemplars(workspace.model, many, plain, ["conv3"], workers=0)
+    files = sorted(p.name for p in plain.iterdir())
+    assert files == sorted(p.name for p in workspace.exemplars_folder("conv3").iterdir())
+    for name in files:
+        if name.endswith(".safetensors"):
+            assert (workspace.exemplars_folder("conv3") / name).read_bytes() == (plain / name).read_bytes(), name
+
+
+def test_concepts_give_way_while_they_read_the_photos_and_go_on_from_them(tmp_path):
+    from convscope.app.worker import Deferred, Job, Report, Stopped
+    from convscope.data.vector_shards import VectorDraw, collect_vectors
+    from convscope.jobs.specs import ConceptsSpec
+
+    many = write_colour_photos(tmp_path / "photos", 140)  # two shards of the collection (4 batches of 32, then 12)
+    spec = convscope.api.ServeSpec.of(None, folder=str(tmp_path / "ws"), workers=0, concept_epochs=2, **FAST)
+    workspace = Workspace(spec.folder, planted_model(), str(many), spec)
+    job = Job("concepts:conv2", "concepts", "conv2", work=lambda _report: {})
+    stopping = threading.Event()
+    reported: list[int] = []
+
+    def waiting() -> bool:  # asked once the first shard is read; the second run is stopped once the photos are
+        reported.append(job.done)
+        if job.done == 140:
+            stopping.set()  # the next report (training) ends the work
+        return job.done == 128 and reported.count(128) == 1
+
+    with pytest.raises(Deferred):
+        workspace.compute_concepts("conv2", Report(job, stopping, waiting))
+    with pytest.raises(Stopped):
+        workspace.compute_concepts("conv2", Report(job, stopping, waiting))
+    assert reported == [0, 128, 128, 140]  # the second run went on from the shard the first had read
+    defaults = ConceptsSpec()
+    plain = tmp_path / "plain"
+    collect_vectors(workspace.model, "conv2", many, plain, VectorDraw(defaults.samples, defaults.held_out, defaults.seed),
+                    batch=defaults.photo_batch)
+    kept = workspace.concepts_folder("conv2") / "vectors"
+    assert sorted(p.name for p in plain.iterdir()) == sorted(p.name for p in kept.iterdir())
+    for path in plain.glob("*.safetensors"):
+        assert (kept / path.name).read_bytes() == path.read_bytes(), path.name

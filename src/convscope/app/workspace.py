@@ -189,10 +189,16 @@ class Workspace:
 
     def compute_concepts(self, layer: str, report: Report) -> dict:
         """Learns the concepts of ``layer`` over the workspace's photos (the default dictionary),
-        renders and measures them, as ``convscope concepts`` writes them; returns them in brief."""
+        renders and measures them, as ``convscope concepts`` writes them; returns them in brief.
+        While it reads the photos, it gives way to a job that goes before it (``Report.give_way``)."""
+        def progress(stage: str, done: int, total: int) -> None:
+            report.progress(done, total)
+            if stage == "photos":  # its pass saves what it has read first, and goes on from there
+                report.give_way()
+
         api.concepts(self.model, layer, self.photos, self.concepts_folder(layer), recipe=self.recipe,
                      seed=self.spec.seed, workers=self.spec.workers, epochs=self.spec.concept_epochs,
-                     progress=lambda _stage, done, total: report.progress(done, total))
+                     progress=progress)
         found = self.concepts(layer)
         assert found is not None  # the job wrote concepts.json
         return found
@@ -215,9 +221,14 @@ class Workspace:
 
     def compute_exemplars(self, layer: str, report: Report) -> dict:
         """The layer's exemplars pass over all the workspace's photos (each unit's top photos by
-        peak), as ``convscope exemplars`` writes it."""
+        peak), as ``convscope exemplars`` writes it; it gives way to a job that goes before it
+        (``Report.give_way``) between two shards, and goes on from them."""
+        def progress(done: int, total: int) -> None:
+            report.progress(done, total)
+            report.give_way()  # between two shards of the pass, which saves what it has read first
+
         run = api.exemplars(self.model, self.photos, self.exemplars_folder(layer), [layer], workers=self.spec.workers,
-                            progress=report.progress)
+                            progress=progress)
         return {"layer": layer, "photos": len(run.files), "skipped": len(run.skipped)}
 
     def exemplar_sheet(self, layer: str, unit: int) -> Path | None:

@@ -216,7 +216,8 @@ def run_pass(model: VisionModel, source: PhotoSource, spec: PhotoPass, *, batch:
         batch: photos per forward pass.
         checkpoint: where the state is saved as the pass goes, and read back to go on (None: it is not).
             Between two saves: what is merged, and the shards finished early.
-        progress: called with (photos done, photos in all).
+        progress: called with (photos done, photos in all). It may stop the pass by raising: with
+            a checkpoint, the state is saved first, and the same call goes on from it.
         on_merge: called after each shard is merged (in photo order, so what it does is the same
             whoever read the shards), before a save: e.g. to write what is complete.
     Returns:
@@ -244,6 +245,17 @@ def run_pass(model: VisionModel, source: PhotoSource, spec: PhotoPass, *, batch:
             checkpoint.save(state)
             unsaved = 0
         if progress is not None:
-            progress(done, len(source))
+            _report(progress, done, len(source), checkpoint, state)
     source.skipped = [reason for _i, reason in state.skipped]
     return state
+
+
+def _report(progress: Progress, done: int, total: int, checkpoint: Checkpoint | None, state: PassState) -> None:
+    """Calls ``progress``; where it raises (its caller stops the pass there), the state is saved
+    first, so that the pass goes on later from every shard merged so far."""
+    try:
+        progress(done, total)
+    except BaseException:
+        if checkpoint is not None:
+            checkpoint.save(state)
+        raise
