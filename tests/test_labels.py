@@ -106,6 +106,33 @@ def test_ranks_groups_classes_and_search_words():
     assert matches("dog", ["toy", "dog"]) and matches("Toy D", ["toy", "dog"]) and not matches("dog", ["hotdog"])
 
 
+def test_a_union_s_auc_from_the_groups_overlaps_is_that_of_the_union_itself():
+    from convscope.methods.labels.hierarchy import Group
+    from convscope.methods.labels.labeller import PAIRED, _pair_aucs, _pairs, candidates
+    from convscope.methods.labels.scoring import A_IN_B, B_IN_A, DISJOINT, OTHER, auc, class_rank_sums
+
+    generator = torch.Generator().manual_seed(0)
+    classes, photos = 24, 240
+    members = [tuple(c for c in range(classes) if torch.rand(1, generator=generator) < 0.3) for _ in range(10)]
+    members += [members[0][:3], (), tuple(range(12, 24))]  # one held by another, an empty one, one apart from some
+    groups = [Group(f"g{i}", None, m) for i, m in enumerate(members) if m]
+    found = candidates(groups, [i % classes for i in range(photos)], classes, min_photos=5)
+    kinds = set(found.overlaps.kind.flatten().tolist())
+    assert {DISJOINT, A_IN_B, B_IN_A, OTHER} <= kinds, kinds
+    ranks = torch.stack([average_ranks(torch.randn(photos, generator=generator).round(decimals=1))
+                         for _ in range(50)], dim=1)  # ties included
+    rank_sums = class_rank_sums(ranks, found.photo_classes, classes)
+    sums = found.members @ rank_sums
+    top = torch.stack([torch.randperm(len(found.groups), generator=generator)[:PAIRED] for _ in range(50)])
+    paired = _pair_aucs(found, top, sums, rank_sums)
+    for p in range(50):
+        for k, (a, b) in enumerate(_pairs(top[p]).tolist()):
+            union = torch.maximum(found.members[a], found.members[b])
+            inside = union @ found.counts
+            expected = auc(union @ rank_sums[:, p], inside, found.counts.sum()) if photos - inside >= 5 else 0.0
+            assert float(paired[p, k]) == float(expected), (p, a, b)  # the same number, to the bit
+
+
 def test_the_command_its_json_its_page_and_the_python_object_agree(class_folder, planted_labels, tmp_path):
     out = tmp_path / "labels"
     run = cli("labels", PLANTED, "conv3", "--photos", str(class_folder), "--out", str(out), "--json", "--quiet",

@@ -10,12 +10,13 @@ from typing import Callable
 import torch
 
 from convscope.methods.labels.hierarchy import Group
-from convscope.methods.labels.scoring import aucs, average_ranks, class_rank_sums, shuffles, unions
+from convscope.methods.labels.scoring import Overlaps, auc, average_ranks, class_rank_sums, shuffles
 
 MAX_P = 0.01  # a label holds when its corrected p-value is at most this ...
 MIN_AUC = 0.75  # ... and its AUC at least this
 PAIR_GAIN = 0.01  # "a OR b" is chosen over the best single group only when its AUC is this much higher
 PAIRED = 8  # the best single groups whose pairs are tried
+NULL_ELEMENTS = 2**24  # the numbers in the largest tables of a call of the null search (128 MiB of float64)
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class Candidates:
     counts: torch.Tensor
     photo_classes: torch.Tensor
     min_photos: int
+    photos: torch.Tensor  # (G,) float64: the photos in each group
+    overlaps: Overlaps
 
     @property
     def pairs_tried(self) -> int:
@@ -54,7 +57,7 @@ def candidates(groups: list[Group], photo_classes: list[int], classes: int, min_
     inside = members @ counts
     keep = (inside >= min_photos) & (counts.sum() - inside >= min_photos)
     kept = [group for group, k in zip(groups, keep.tolist()) if k]
-    return Candidates(kept, members[keep], counts, index, min_photos)
+    return Candidates(kept, members[keep], counts, index, min_photos, inside[keep], Overlaps.of(members[keep]))
 
 
 @dataclass(frozen=True)
@@ -72,46 +75,61 @@ def _choose(single: torch.Tensor, pair: torch.Tensor) -> torch.Tensor:
 
 
 def _pairs(top: torch.Tensor) -> torch.Tensor:
-    """(..., K, 2): every pair of the last dimension's group indices."""
+    """(K(K-1)/2, 2): every pair of the group indices ``top`` (K,), in ``_pair_aucs``'s order."""
     first, second = torch.triu_indices(top.shape[-1], top.shape[-1], offset=1)
-    return torch.stack([top[..., first], top[..., second]], dim=-1)
+    return torch.stack([top[first], top[second]], dim=-1)
 
 
-def _pair_aucs(found: Candidates, pairs: torch.Tensor, sums: torch.Tensor) -> torch.Tensor:
-    """The AUC of each "a OR b" of ``pairs`` ((K, 2), or (P, K, 2) for each ranking's own) for the
-    class rank sums ``sums``; 0 for a union that leaves fewer than ``min_photos`` photos outside
-    it (it is not tried)."""
-    union = unions(found.members, pairs)
-    outside = found.counts.sum() - union @ found.counts
-    paired = aucs(union, found.counts, sums)
-    return torch.where(outside >= found.min_photos, paired, torch.zeros_like(paired))
+def _pair_aucs(found: Candidates, top: torch.Tensor, sums: torch.Tensor, rank_sums: torch.Tensor) -> torch.Tensor:
+    """(P, K(K-1)/2): for each ranking's groups ``top`` (P, K), the AUC of every "a OR b" of two
+    of them, in ``_pairs``'s order, from the groups' rank sums ``sums`` (G, P) and the classes'
+    ``rank_sums`` (C, P); 0 for a union that leaves fewer than ``min_photos`` photos outside it
+    (it is not tried). A union's sums are a's plus b's less those of a AND b."""
+    first, second = torch.triu_indices(top.shape[1], top.shape[1], offset=1)
+    a, b = top[:, first], top[:, second]
+    sums_a, sums_b = sums.T.gather(1, a), sums.T.gather(1, b)
+    photos_a, photos_b = found.photos[a], found.photos[b]
+    union_sums = sums_a + sums_b - found.overlaps.both(a, b, sums_a, sums_b, rank_sums.T)
+    inside = photos_a + photos_b - found.overlaps.both(a, b, photos_a, photos_b, found.counts.expand(len(a), -1))
+    total = found.counts.sum()
+    paired = auc(union_sums, inside, total)
+    return torch.where(total - inside >= found.min_photos, paired, torch.zeros_like(paired))
 
 
 def search(found: Candidates, ranks: torch.Tensor) -> Search:
     """The label the rule chooses for one ranking of the photos."""
-    sums = class_rank_sums(ranks, found.photo_classes, len(found.counts))
-    single = aucs(found.members, found.counts, sums)
+    rank_sums = class_rank_sums(ranks, found.photo_classes, len(found.counts))[:, None]  # (C, 1)
+    sums = found.members @ rank_sums  # (G, 1)
+    single = auc(sums, found.photos[:, None], found.counts.sum())[:, 0]
     best = int(torch.argmax(single))  # the groups run by size, so a tie goes to the smaller
     if found.pairs_tried:
-        pairs = _pairs(torch.topk(single, min(PAIRED, len(single))).indices)
-        paired = _pair_aucs(found, pairs, sums)
+        top = torch.topk(single, min(PAIRED, len(single))).indices
+        paired = _pair_aucs(found, top[None], sums, rank_sums)[0]
         k = int(torch.argmax(paired))
         if float(paired[k]) >= float(single[best]) + PAIR_GAIN:
-            return Search(tuple(int(g) for g in pairs[k]), float(paired[k]))
+            return Search(tuple(int(g) for g in _pairs(top)[k]), float(paired[k]))
     return Search((best,), float(single[best]))
 
 
-def null_beats(found: Candidates, ranks: torch.Tensor, observed: float, order: torch.Tensor) -> int:
-    """How many of the shuffles ``order`` ((N, P) photo indices) give a chosen label's AUC at
-    least ``observed``: the same search on shuffled photos."""
-    sums = class_rank_sums(ranks[order], found.photo_classes, len(found.counts))  # (C, P)
-    single = aucs(found.members, found.counts, sums)  # (G, P)
+def null_beats(found: Candidates, ranks: torch.Tensor, observed: torch.Tensor, order: torch.Tensor) -> torch.Tensor:
+    """(U,): for each of U rankings ``ranks`` (N, U), how many of the shuffles ``order`` ((N, P)
+    photo indices) give a chosen label's AUC at least its ``observed`` (U,) one: the same search
+    on shuffled photos."""
+    photos, shuffled = order.shape
+    rank_sums = class_rank_sums(ranks[order].reshape(photos, -1), found.photo_classes, len(found.counts))  # (C, P*U)
+    sums = found.members @ rank_sums  # (G, P*U)
+    single = auc(sums, found.photos[:, None], found.counts.sum())
     best = single.max(dim=0).values
     if found.pairs_tried:
-        top = torch.topk(single.T, min(PAIRED, single.shape[0]), dim=1).indices  # (P, K)
-        paired = _pair_aucs(found, _pairs(top), sums)  # (P, pairs)
-        best = _choose(best, paired.max(dim=1).values)
-    return int((best >= observed - 1e-12).sum())
+        top = torch.topk(single.T, min(PAIRED, single.shape[0]), dim=1).indices  # (P*U, K)
+        best = _choose(best, _pair_aucs(found, top, sums, rank_sums).max(dim=1).values)
+    return (best.reshape(shuffled, -1) >= observed - 1e-12).sum(dim=0)
+
+
+def units_per_call(found: Candidates, photos: int, shuffled: int) -> int:
+    """How many units ``null_beats`` takes at once: its largest tables, (photos, classes or
+    groups) x shuffles x units, stay near NULL_ELEMENTS numbers."""
+    return max(1, NULL_ELEMENTS // (shuffled * max(photos, len(found.counts), len(found.groups))))
 
 
 @dataclass(frozen=True)
@@ -138,15 +156,18 @@ def label_units(activations: torch.Tensor, units: list[int], found: Candidates, 
     Returns:
         One search per unit, in the order of ``units``.
     """
-    ranks = [average_ranks(activations[:, u].double()) for u in range(len(units))]
-    chosen = [search(found, r) for r in ranks]
-    beats = [0] * len(units)
+    ranks = torch.stack([average_ranks(activations[:, u].double()) for u in range(len(units))], dim=1)  # (N, U)
+    chosen = [search(found, ranks[:, u]) for u in range(len(units))]
+    observed = torch.tensor([c.auc for c in chosen], dtype=torch.float64)
+    beats = torch.zeros(len(units), dtype=torch.long)
     done = 0
     for order in shuffles(activations.shape[0], permutations, seed):
-        for u, r in enumerate(ranks):
-            beats[u] += null_beats(found, r, chosen[u].auc, order)
+        step = units_per_call(found, order.shape[0], order.shape[1])
+        for start in range(0, len(units), step):
+            beats[start:start + step] += null_beats(found, ranks[:, start:start + step], observed[start:start + step],
+                                                     order)
         done += order.shape[1]
         if progress is not None:
             progress(done, permutations)
-    return [UnitSearch(unit, c.groups, c.auc, (1 + b) / (1 + permutations))
+    return [UnitSearch(unit, c.groups, c.auc, (1 + int(b)) / (1 + permutations))
             for unit, c, b in zip(units, chosen, beats)]

@@ -4,9 +4,11 @@ each photo, and the permutation null of the best label of a search (the maximum 
 label tried, each shuffle), which corrects for the number of labels tried.
 
 Everything is computed from the sum of the photos' ranks in each class, so a group's AUC costs
-one product over classes, whatever the number of photos."""
+one product over classes, whatever the number of photos, and a union's ("a OR b") comes from
+its two groups' sums less those of their overlap (``Overlaps``), with no union built."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterator
 
 import torch
@@ -31,32 +33,54 @@ def class_rank_sums(ranks: torch.Tensor, photo_classes: torch.Tensor, classes: i
     return torch.zeros(shape, dtype=torch.float64).index_add_(0, photo_classes, ranks)
 
 
-def aucs(members: torch.Tensor, counts: torch.Tensor, rank_sums: torch.Tensor) -> torch.Tensor:
-    """The AUC of each group, for each ranking.
-
-    Args:
-        members: (G, C) float64, 1 where class c is in group g (or (P, G, C): each ranking's own groups).
-        counts: (C,) float64, the photos of each class.
-        rank_sums: (C,) or (C, P) float64, the ranks' sum of each class's photos per ranking.
-    Returns:
-        (G,), (G, P), or for each ranking's own groups (P, G): the probability that a photo of
-        the group outranks one outside it, ties counting a half (the Mann-Whitney U over the
-        product of the two counts).
-    """
-    photos = counts.sum()
-    positives = members @ counts
-    if members.dim() == 3:
-        sums = torch.einsum("pgc,cp->pg", members, rank_sums)
-    else:
-        sums = members @ rank_sums
-        if rank_sums.dim() == 2:
-            positives = positives[:, None]
+def auc(sums: torch.Tensor, positives: torch.Tensor, photos: torch.Tensor) -> torch.Tensor:
+    """The probability that a photo of a group outranks one outside it, ties counting a half
+    (the Mann-Whitney U over the product of the two counts), for groups of ``positives`` photos
+    whose ranks sum to ``sums``, of ``photos`` in all (any shapes that broadcast)."""
     return (sums - positives * (positives + 1) / 2) / (positives * (photos - positives))
 
 
-def unions(members: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
-    """The groups "a OR b" of ``pairs`` ((K, 2) or (P, K, 2) group indices) of ``members`` (G, C)."""
-    return torch.maximum(members[pairs[..., 0]], members[pairs[..., 1]])
+DISJOINT, A_IN_B, B_IN_A, OTHER = 0, 1, 2, 3  # how two groups a and b overlap (see ``Overlaps``)
+
+
+@dataclass(frozen=True)
+class Overlaps:
+    """How groups overlap, so that a union's rank sum is a's plus b's less that of a AND b, read
+    from the groups' own sums where one holds the other or none is shared, and summed over the
+    classes of a AND b for the few others.
+
+    ``kind``: (G, G) DISJOINT, A_IN_B, B_IN_A or OTHER; ``other``: (G, G) the row in ``shared``
+    of each OTHER pair; ``shared``: (O, C) float64, the classes of both, for the OTHER pairs."""
+
+    kind: torch.Tensor
+    other: torch.Tensor
+    shared: torch.Tensor
+
+    @staticmethod
+    def of(members: torch.Tensor) -> "Overlaps":
+        """The overlaps of the groups ``members`` (G, C)."""
+        common, size = members @ members.T, members.sum(dim=1)
+        kind = torch.full(common.shape, OTHER, dtype=torch.long)
+        kind[common == size[None, :]] = B_IN_A  # b's classes are all a's
+        kind[common == size[:, None]] = A_IN_B
+        kind[common == 0] = DISJOINT
+        pairs = (kind == OTHER).nonzero()
+        other = torch.full(common.shape, -1, dtype=torch.long)
+        other[pairs[:, 0], pairs[:, 1]] = torch.arange(len(pairs))
+        return Overlaps(kind, other, members[pairs[:, 0]] * members[pairs[:, 1]])
+
+    def both(self, a: torch.Tensor, b: torch.Tensor, own_a: torch.Tensor, own_b: torch.Tensor,
+             per_class: torch.Tensor) -> torch.Tensor:
+        """(R, K): a sum over the photos of a AND b, for the groups ``a`` and ``b`` ((R, K)
+        indices; row r of ranking r) whose own sums are ``own_a`` and ``own_b`` (R, K), from
+        ``per_class`` (R, C): what each class adds to it in ranking r (its rank sum, or photos)."""
+        kind = self.kind[a, b]
+        found = torch.where(kind == A_IN_B, own_a, torch.where(kind == B_IN_A, own_b, torch.zeros_like(own_a)))
+        rows, columns = (kind == OTHER).nonzero(as_tuple=True)
+        if len(rows):
+            shared = self.shared[self.other[a[rows, columns], b[rows, columns]]]
+            found[rows, columns] = (shared * per_class[rows]).sum(dim=1)
+        return found
 
 
 def shuffles(photos: int, permutations: int, seed: int, chunk: int = 100) -> Iterator[torch.Tensor]:
