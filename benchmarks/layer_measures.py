@@ -1,5 +1,5 @@
 """What the atlas measures of a layer from the photos (its units' statistics, trust meter,
-circuits' photos and labels), in this tree and in
+circuits' photos and labels, and for the last conv layer the classes they drive), in this tree and in
 another checkout, side by side: fresh processes that alternate the two trees
 (``harness.alternate_timed``), each timing one ``layer_context`` of efficientnet-lite0 over the
 same photos after an untimed one over a few of them.
@@ -25,7 +25,7 @@ from pathlib import Path
 from .harness import alternate_timed
 
 THIS_SRC = Path(__file__).resolve().parent.parent / "src"
-LAYERS = ["block8", "block15"]
+LAYERS = ["block8", "block15", "head"]
 
 CASE = """
 import json, sys, time, torch
@@ -101,7 +101,8 @@ def layer_measures_markdown(result: dict | str) -> list[str]:
                      f"{r['same_photos']} | {r['same_labels']} |" for r in result["rows"])
     return parts + ["`LAYER_PHOTOS=DIR CONVSCOPE_OTHER_SRC=SRC python -m benchmarks --only layer_measures`: what the "
                     "atlas measures of one efficientnet-lite0 layer from the photos before it writes a unit (the "
-                    "units' statistics and trust meter, the photos of their circuits, their labels), in fresh "
+                    "units' statistics and trust meter, the photos of their circuits, their labels, and for head "
+                    "the classes they drive), in fresh "
                     "processes that alternate this tree and another checkout "
                     f"({result['other']}), {result['runs']} runs each, after an untimed one over 64 photos; times "
                     "are medians, the ratio is this tree's over the other's. \"same\" columns: whether the two "
