@@ -320,6 +320,30 @@ def test_the_top_photos_come_from_an_exemplars_folder_when_one_is_given(planted,
     assert not (tmp_path / "out").exists()
 
 
+def test_a_concepts_job_with_circuits_reads_its_photos_in_two_passes(planted, planted_folder, tmp_path, monkeypatch):
+    """The collection pass and the codes pass; the circuits' usual values come from the codes pass."""
+    import convscope.jobs.concepts.codes_pass as codes_pass
+    from convscope.data.photo_sources import PhotoFolder
+
+    passes: list[str] = []
+    read, batches = PhotoFolder.read, codes_pass.photo_batches
+
+    def folder_read(self, *args, **kwargs):
+        passes.append("a folder pass")
+        yield from read(self, *args, **kwargs)
+
+    def codes_batches(*args, **kwargs):
+        passes.append("the codes pass")
+        return batches(*args, **kwargs)
+
+    monkeypatch.setattr(PhotoFolder, "read", folder_read)
+    monkeypatch.setattr(codes_pass, "photo_batches", codes_batches)
+    out = learn(planted, "second", planted_folder, tmp_path / "second-concepts", 3, circuits=True, method="sae")
+    assert passes == ["a folder pass", "the codes pass"]  # the collection, then the codes
+    concepts = json.loads((out / "concepts.json").read_text())["concepts"]
+    assert all(c["circuit"]["photos"] == 8 and c["circuit"]["input_layer"] == "first" for c in concepts)
+
+
 def test_concept_pages_built_from_the_concepts_before_open_in_a_browser(planted, planted_folder, first_concepts,
                                                                         tmp_path, chromium):
     """concepts --circuits --circuits-from DIR: each concept's page shows the earlier concepts that

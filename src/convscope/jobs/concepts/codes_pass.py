@@ -8,6 +8,8 @@ every position, for
   for the importance indices;
 - each photo's mean code of every concept and, where the labels need it, the network's top
   class of the photo (``labels``);
+- with circuits, the usual values of the layer and of the one its concepts' inputs come from
+  (their statistics, ``usual_layers``);
 - the code maps of every held-out photo, written as they come in float16 parts of
   HELD_OUT_PART photos (``held-out-codes/part-NNNNN.safetensors``: ``codes`` (n, K, H, W) and
   ``photos`` (n,), indices into the file list), so memory stays bounded.
@@ -19,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from convscope.data.photo_pass import BatchSeen
+from convscope.data.photo_stats import PhotoStats, layer_stats, stats_pass
 from convscope.data.photo_stream import photo_batches
 from convscope.data.unit_exemplars import LayerExemplars
 from convscope.data.vector_shards import VectorShards
@@ -102,14 +106,16 @@ class CodesPass:
     readable: list[int] = field(default_factory=list)  # the photos read
     photo_means: torch.Tensor | None = None  # (read, K) each photo's mean code, in the order of ``readable``
     predicted: torch.Tensor | None = None  # (read,) the network's top class of each, when asked
+    usual: dict[str, PhotoStats] = field(default_factory=dict)  # the plan's usual layers' statistics
 
 
 @dataclass(frozen=True)
 class CodesPlan:
     """What the codes pass keeps: ``k`` units per vector for the baseline, ``top`` photos per
     concept, ``effect_photos`` held-out photos for the removal effects, ``class_photos`` photos
-    of each class of ``classes``, each concept's ``low`` lowest photos by mean code (0: none), and
-    with ``predict`` the network's top class of every photo."""
+    of each class of ``classes``, each concept's ``low`` lowest photos by mean code (0: none),
+    with ``predict`` the network's top class of every photo, and the statistics of the
+    ``usual_layers`` (their units' usual values, for the concepts' circuits)."""
 
     k: int
     top: int
@@ -118,6 +124,7 @@ class CodesPlan:
     class_photos: int
     low: int = 0
     predict: bool = False
+    usual_layers: tuple[str, ...] = ()
 
 
 def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: ConceptDictionary, plan: CodesPlan, *,
@@ -146,7 +153,8 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
         ReconstructionMeter(info.channels, info.channels)
     kept = KeptPhotos()
     per_class = {c: KeptPhotos() for c in classes}
-    wanted = [info.name] + (["logits"] if classes or plan.predict else [])
+    usual = stats_pass(model, plan.usual_layers).empty() if plan.usual_layers else None
+    wanted = list(dict.fromkeys([info.name, *plan.usual_layers] + (["logits"] if classes or plan.predict else [])))
     means: list[torch.Tensor] = []
     predicted: list[torch.Tensor] = []
     device_dictionary = dictionary.to(model.device)
@@ -162,6 +170,8 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
                 if lowest is not None:  # the highest of the negated means are the lowest means
                     lowest.update(part.indices, -codes.cpu())
                 readable += part.indices.tolist()
+                if usual is not None:
+                    usual.add(model, BatchSeen(part.indices, images, acts, probe))
                 means.append(codes.flatten(2).mean(dim=2).cpu())
                 if plan.predict:
                     predicted.append(acts["logits"].argmax(dim=1).cpu())
@@ -178,7 +188,8 @@ def run_codes_pass(model: VisionModel, shards: VectorShards, dictionary: Concept
     parts.flush()
     return CodesPass(exemplars, concept_meter.summary(), unit_meter.summary(), kept, per_class, lowest, readable,
                      torch.cat(means) if means else torch.empty(0, dictionary.concepts),
-                     torch.cat(predicted) if plan.predict and predicted else None)
+                     torch.cat(predicted) if plan.predict and predicted else None,
+                     layer_stats(usual, shards.files) if usual is not None else {})
 
 
 def _measure(maps: torch.Tensor, dictionary: ConceptDictionary, k: int, concepts: ReconstructionMeter,

@@ -125,15 +125,20 @@ def learn_concepts(model: VisionModel, layer: str, photos_dir: str | Path, out: 
         top = max(TOP_PHOTOS, trust.top_photos) if trust is not None else TOP_PHOTOS
         labelling = LabelsSpec(seed=spec.seed)
         predict = folder_classes(shards.files) is None and model.labels is not None
+        inputs = ConceptFolder.open(spec.circuits_from, model) if spec.circuits and spec.circuits_from is not None else None
+        usual = ConceptCircuits.stats_layers(model, info.name, inputs) \
+            if spec.circuits and UnitCircuits.possible(model, info.name) else []
         plan = CodesPlan(k=spec.k, top=top, effect_photos=EFFECT_PHOTOS, classes=targets, class_photos=CLASS_PHOTOS,
-                         low=trust.low_photos if trust is not None else 0, predict=predict)
+                         low=trust.low_photos if trust is not None else 0, predict=predict, usual_layers=tuple(usual))
         gathered = run_codes_pass(model, shards, dictionary, plan, batch=photo_batch, workers=workers, out=out,
                                   progress=lambda done, total: report("codes", done, total))
         classes = _class_records(model, info.name, dictionary, gathered, targets, spec.seed,
                                  lambda done, total: report("classes", done, total))
         labels = _labels(model, info.name, shards, gathered, labelling, lambda done, total: report("labels", done, total))
-        circuits = _circuits(model, info.name, dictionary, shards, gathered, spec, workers,
-                             lambda done, total: report("circuits", done, total)) if spec.circuits else {}
+        circuits = _circuits(ConceptCircuits(model, info.name, dictionary,
+                                             PhotoFolder(shards.root, workers, names=shards.files), spec.seed,
+                                             gathered.usual, inputs), gathered,
+                             lambda done, total: report("circuits", done, total)) if gathered.usual else {}
         activations = render_concepts(model, info.name, dictionary, out, spec, key=key,
                                       progress=lambda done, total: report("pictures", done, total))
         photos = write_concept_crops(model, shards, dictionary, gathered.exemplars, out, TOP_PHOTOS)
@@ -271,22 +276,18 @@ def _labels(model: VisionModel, layer: str, shards: VectorShards, gathered: Code
         return None
 
 
-def _circuits(model: VisionModel, layer: str, dictionary: ConceptDictionary, shards: VectorShards,
-              gathered: CodesPass, spec: ConceptsSpec, workers: int,
-              progress: Callable[[int, int], None]) -> dict[int, dict]:
-    """Each concept's circuit in brief (on its photos of highest mean code), or none for a layer
-    with no main layer before it."""
-    if not UnitCircuits.possible(model, layer) or gathered.photo_means is None or not gathered.readable:
+def _circuits(measurer: ConceptCircuits, gathered: CodesPass, progress: Callable[[int, int], None]) -> dict[int, dict]:
+    """Each concept's circuit in brief, on its photos of highest mean code (none where no photo
+    was read)."""
+    if gathered.photo_means is None or not gathered.readable:
         return {}
-    inputs = ConceptFolder.open(spec.circuits_from, model) if spec.circuits_from is not None else None
-    measurer = ConceptCircuits(model, layer, dictionary, PhotoFolder(shards.root, workers, names=shards.files),
-                               spec.seed, inputs)
     count = min(SUMMARY_PHOTOS, len(gathered.readable))
+    concepts = measurer.dictionary.concepts
     found = {}
-    for k in range(dictionary.concepts):
+    for k in range(concepts):
         best = gathered.photo_means[:, k].argsort(descending=True, stable=True)[:count].tolist()
         found[k] = measurer.measure(k, [gathered.readable[i] for i in best])
-        progress(k + 1, dictionary.concepts)
+        progress(k + 1, concepts)
     return found
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from convscope.data.photo_sources import PhotoSource
-from convscope.data.photo_stats import PhotoStats, StatsPass, photo_statistics, stats_pass
+from convscope.data.photo_stats import PhotoStats, StatsPass, stats_pass
 from convscope.engine.objectives import Objective, channel, direction
 from convscope.methods.circuits.ablation import random_orders, shares_lost
 from convscope.methods.circuits.attribution import attribute
@@ -122,12 +122,19 @@ class ConceptCircuits:
     of an earlier layer)."""
 
     def __init__(self, model: VisionModel, layer: str, dictionary: ConceptDictionary, photos: PhotoSource, seed: int,
-                 inputs: ConceptFolder | None = None) -> None:
-        self.model, self.photos, self.seed, self.inputs = model, photos, seed, inputs
+                 stats: dict[str, PhotoStats], inputs: ConceptFolder | None = None) -> None:
+        """``stats``: what ``photos`` make the layers of ``stats_layers`` do (their usual values)."""
+        self.model, self.photos, self.seed, self.inputs, self.stats = model, photos, seed, inputs, stats
         self.dictionary = dictionary.to(model.device)
         self.layer = model.layer(layer).name
         self.input_layer = input_layer_for(model, self.layer, inputs.layer if inputs is not None else None)
-        self.stats = photo_statistics(model, [self.layer, self.input_layer], photos, top=1)
+
+    @staticmethod
+    def stats_layers(model: VisionModel, layer: str, inputs: ConceptFolder | None = None) -> list[str]:
+        """The layers whose usual values over the photos the circuits of ``layer``'s concepts
+        are measured with: ``layer``, and the one their inputs come from."""
+        name = model.layer(layer).name
+        return [name, input_layer_for(model, name, inputs.layer if inputs is not None else None)]
 
     def measure(self, concept: int, top_photos: list[int]) -> dict:
         """The concept's inputs (the strongest by attribution, with their sign), the shares its top
