@@ -194,8 +194,11 @@ def test_atlas_unit_pages_show_what_builds_a_unit_and_what_it_feeds(planted, pla
     out = tmp_path / "atlas"
     recipe = convscope.get_recipe("lucid", steps=2, size=32)
     no_trust = 1000  # trials 48 photos cannot hold: the atlas leaves out the trust measures, which are not checked here
+    read: list[tuple[int, int]] = []
     summary = convscope.atlas(planted, out, layers=("first", "second"), photos=str(planted_folder), recipe=recipe,
-                              trials=no_trust, circuits=True, progress=False)
+                              trials=no_trust, circuits=True, progress=False,
+                              photos_progress=lambda done, total: read.append((done, total)))
+    assert read[0] == (0, 48) and read.count((48, 48)) == 2  # each layer's photos, read once
     record = next(u for layer in summary.record.layers for u in layer.units if u.layer == "second" and u.channel == C)
     circuit = record.circuit
     assert circuit["input_layer"] == "first"

@@ -123,8 +123,11 @@ class CountedFolder(PhotoFolder):
 def test_an_atlas_layer_reads_its_photos_once_for_every_measure(model, photo_folder):
     source = CountedFolder(photo_folder, workers=0)
     labels = LabelsSpec(min_photos=2, permutations=99)
-    context = layer_context(model, "head", source, circuits=True, labels=labels)
+    read: list[tuple[int, int]] = []
+    context = layer_context(model, "head", source, circuits=True, labels=labels,
+                            progress=lambda done, total: read.append((done, total)))
     assert source.decoded == 1  # 12 photos: one batch, for the statistics, drive, circuits and labels together
+    assert read == [(0, 12), (12, 12)]
 
     alone = photo_statistics(model, ["head"], PhotoFolder(photo_folder, workers=0), top=3)["head"]
     for kept, expected in ((context.stats.read, alone.read), (context.stats.after, alone.after)):

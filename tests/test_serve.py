@@ -403,7 +403,8 @@ def test_a_layer_shows_its_first_pictures_first_and_they_are_its_atlas_s_at_that
                                for u, path in workspace.thumbnails("conv3").items()})
 
     result = workspace.render_layer("conv3", Watching(Job("layer:conv3", "layer", "conv3", work=lambda _report: {})))
-    assert stages == ["first pictures, 2 steps", "the atlas, 4 steps"], stages
+    assert stages == ["first pictures, 2 steps", "the atlas, 4 steps", "the layer's photos",  # its measures read them
+                      "the atlas, 4 steps"], stages
     assert result == {"layer": "conv3", "thumbnails": 5, "rendered": 5} and sorted(firsts) == [0, 1, 2, 3, 4]
     assert workspace.thumbnails("conv3") == {}  # the atlas holds every unit now
     short = tmp_path / "short"  # an atlas stopped at the first pictures' step holds the same thumbnails

@@ -170,11 +170,11 @@ def exemplars(model: VisionModel | str, photos: str | Path, out: str | Path, lay
                          progress=progress)
 
 
-@shows_progress("atlas", "unit")
+@shows_progress("atlas", "unit", "photos_progress")
 @takes(AtlasSpec)
 def atlas(model: VisionModel | str, out: str | Path, *, runner: ShardRunner | None = None,
-          progress: AtlasProgress | None = None, watch: BatchWatch | None = None, spec: AtlasSpec | None = None,
-          **options: Any) -> AtlasSummary:
+          progress: AtlasProgress | None = None, photos_progress: Progress | None = None,
+          watch: BatchWatch | None = None, spec: AtlasSpec | None = None, **options: Any) -> AtlasSummary:
     """Every unit of a network rendered, measured against photos, and written as a static site
     (``out/index.html``); a stopped run continues where it was.
 
@@ -184,6 +184,8 @@ def atlas(model: VisionModel | str, out: str | Path, *, runner: ShardRunner | No
         runner: where the photo folder is read (default: in this process); ``on_ray(...)`` also
             renders the batches as Ray tasks there (the files are the same).
         progress: called with (units done, units in all, Ray workers busy or None).
+        photos_progress: called with (photos read, photos in all) while a layer's photos are read
+            for its measures (once per layer, before its first unit is written).
         watch: called at every step of a batch rendered in this process with (layer, units, the
             pictures as they stand, (B, 3, H, W) in [0, 1]), to show them as they go; it must not
             change them (the files are the same).
@@ -201,7 +203,7 @@ def atlas(model: VisionModel | str, out: str | Path, *, runner: ShardRunner | No
     renders = ray_runner_factory(runner.cluster) if isinstance(runner, RayShards) else \
         (lambda m, r, seed: LocalRunner(m, r, seed, watch)) if watch is not None else None
     return build_atlas(as_model(model), out, AtlasSpec.of(spec, **options), progress=progress, runner_factory=renders,
-                       photo_runner=runner)
+                       photo_runner=runner, photos_progress=photos_progress)
 
 
 @shows_progress("activation atlas", "step")

@@ -46,6 +46,7 @@ MAPS = "maps"
 TOP_MAPS = 8  # top photos a unit's page shows with its map
 PHOTOS = "photos"
 EXPLAINED = "explained"
+PHOTOS_STAGE = "the layer's photos"  # the part of a layer's render that reads the photos for its measures
 PREVIEW_SECONDS = 0.5  # how often a render shows its picture as it stands
 PREVIEW_BATCH_SECONDS = 2.0  # how often a layer's batch shows its pictures as they stand
 PREVIEWS = "previews"
@@ -348,13 +349,23 @@ class Workspace:
     def _render_atlas(self, layer: str, units: tuple[int, ...], report: Report, watch: api.BatchWatch) -> int:
         """Renders the units of ``layer`` not yet in the atlas (those of the batches that hold
         ``units``; all for none) into it; returns how many."""
-        channels = self.model.layer(layer).channels
-        report.stage(f"the atlas, {self.steps()[1]} steps")
+        channels, rendering = self.model.layer(layer).channels, f"the atlas, {self.steps()[1]} steps"
+
+        def units_done(_done: float, _total: int, _busy: int | None) -> None:
+            if report.job.stage != rendering:
+                report.stage(rendering)
+            report.progress(len(self.rendered(layer)), channels)
+
+        def photos_read(done: int, total: int) -> None:
+            if report.job.stage != PHOTOS_STAGE:
+                report.stage(PHOTOS_STAGE)
+            report.progress(done, total)
+
+        report.stage(rendering)
         return api.atlas(self.model, self.atlas_dir, render_layers=(layer,), units=units, photos=self.photos,
                          recipe=self.recipe, batch=self.spec.batch, seed=self.spec.seed,
-                         workers=self.spec.workers, wait=True, watch=watch,
-                         progress=lambda _done, _total, _busy: report.progress(len(self.rendered(layer)),
-                                                                               channels)).rendered
+                         workers=self.spec.workers, wait=True, watch=watch, progress=units_done,
+                         photos_progress=photos_read).rendered
 
     def render_thumbnails(self, layer: str, report: Report, watch: api.BatchWatch) -> int:
         """Renders the first pictures of the units of ``layer`` that have neither a picture in the

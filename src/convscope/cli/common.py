@@ -78,7 +78,8 @@ def ray_runner(args: argparse.Namespace, needs_photos: bool = False) -> Iterator
 
 @contextmanager
 def progress_bar(label: str, unit: str = "unit-step") -> Iterator:
-    """A tqdm bar on stderr, fed through the library's (done, total) progress callback."""
+    """A tqdm bar on stderr, fed through the library's (done, total) progress callback; a count
+    that goes back (the next layer's pass) starts the bar again."""
     from tqdm import tqdm
 
     bar = None
@@ -88,6 +89,8 @@ def progress_bar(label: str, unit: str = "unit-step") -> Iterator:
         if bar is None:
             bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, dynamic_ncols=True,
                        disable=TERMINAL.bars_off, leave=False)
+        if done < bar.n:
+            bar.reset(total=total)
         if total != bar.total:  # a job that learns its size as it goes (a grid that drops filters)
             bar.total = total
         bar.update(done - bar.n)

@@ -47,7 +47,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
         api.check_photo_folder(args.photos)  # a missing or empty folder is refused before the model loads
     args.model = args.model_name
     model = load_model(args)
-    with ray_runner(args) as runner:
+    with ray_runner(args) as runner, progress_bar("atlas: a layer's photos", unit="photo") as photos_bar:
         bar = tqdm(desc="atlas", unit="unit", file=sys.stderr, dynamic_ncols=True, disable=TERMINAL.bars_off,
                    bar_format="{l_bar}{bar}| {n:.0f}/{total} units [{elapsed}<{remaining}{postfix}]")
         start: list[float] = []
@@ -66,7 +66,7 @@ def cmd_atlas(args: argparse.Namespace) -> None:
                 bar.set_postfix_str(f"{60 * (done - start[0]) / elapsed:.1f} units/min{busy_text}", refresh=False)
 
         try:
-            summary = api.atlas(model, args.out, runner=runner, progress=update, spec=spec)
+            summary = api.atlas(model, args.out, runner=runner, progress=update, photos_progress=photos_bar, spec=spec)
         finally:
             bar.close()
     warn_skipped(summary.skipped_photos)

@@ -130,13 +130,14 @@ def unit_batches(channels: int, batch: int) -> list[list[int]]:
 
 
 def layer_context(model: VisionModel, layer: str, photos: PhotoSource, trust: TrustSettings | None = None,
-                  seed: int = 0, circuits: bool = False, labels: LabelsSpec | None = None) -> LayerContext:
+                  seed: int = 0, circuits: bool = False, labels: LabelsSpec | None = None,
+                  progress: Progress | None = None) -> LayerContext:
     """Photo statistics of ``layer`` (each unit's TOP_PHOTOS best photos, and with ``trust`` what
     its measures need), the classes it drives over all the photos if it is the last conv
     layer, with ``trust`` its units' trust meter, with ``circuits`` what measures its units'
     circuits (for a layer with a main layer before it), and with ``labels`` its units' labels
     (None where the photos give too few classes for any label to be tried). The photos are
-    read once, for all of them."""
+    read once, for all of them (``progress``: called with (photos read, photos in all))."""
     top, low = (max(measure.TOP_PHOTOS, trust.top_photos), trust.low_photos) if trust else (measure.TOP_PHOTOS, 0)
     passes: dict[str, PhotoPass] = {"stats": stats_pass(model, [layer], top=top, low=low)}
     if layer == model.last_conv_layer and model.labels is not None:
@@ -146,7 +147,7 @@ def layer_context(model: VisionModel, layer: str, photos: PhotoSource, trust: Tr
     plan = _labels_plan(model, layer, photos, labels) if labels is not None else None
     if plan is not None:
         passes["labels"] = plan.means
-    parts = run_passes(model, photos, passes, batch=PHOTO_BATCH)
+    parts = run_passes(model, photos, passes, batch=PHOTO_BATCH, progress=progress)
     stats = layer_stats(parts["stats"], photos.names)[layer]
     meter = TrustMeter(model, layer, photos, stats, trust, seed) if trust is not None else None
     built = UnitCircuits(model, layer, photos, seed, layer_stats(parts["circuits"], photos.names)) \
@@ -225,7 +226,7 @@ class LocalRunner:
 
 def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progress: AtlasProgress | None = None,
                 runner_factory: Callable[[VisionModel, Recipe, int], BatchRunner] | None = None,
-                photo_runner: ShardRunner | None = None) -> AtlasSummary:
+                photo_runner: ShardRunner | None = None, photos_progress: Progress | None = None) -> AtlasSummary:
     """Renders and measures every unit of the spec's layers into ``out`` and writes the site
     there; a stopped run continues where it was, with the pixels of a clean run.
 
@@ -242,6 +243,8 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
             ``ray_runner.ray_runner_factory``); the files are the same either way.
         photo_runner: where the photos are read (a ``photo_pass.ShardRunner``, e.g. a Ray
             cluster's; default: in this process; the statistics are the same).
+        photos_progress: called with (photos read, photos in all) while a layer's photos are
+            read (once per layer, before its first unit is written).
     Returns:
         The folder, its units, and how many were rendered now.
     Raises:
@@ -285,7 +288,7 @@ def build_atlas(model: VisionModel, out: str | Path, spec: AtlasSpec, *, progres
                            hint=batch_hint)
         now = {model.layer(name).name for name in spec.render_layers}
         plan = AtlasPlan(names, rec, seed, batch, photos, exemplars, trust, circuits, labels, set(spec.units), now)
-        rendered, record = _build(model, folder, plan, runner, progress or (lambda *_: None))
+        rendered, record = _build(model, folder, plan, runner, progress or (lambda *_: None), photos_progress)
     finally:
         runner.close()
     return AtlasSummary(Path(out), total, rendered, names, photos.skipped, len(photos) - len(photos.skipped), record)
@@ -312,7 +315,7 @@ class AtlasPlan:
 
 
 def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: BatchRunner,
-           report: AtlasProgress) -> tuple[int, AtlasRecord]:
+           report: AtlasProgress, photos_report: Progress | None) -> tuple[int, AtlasRecord]:
     """The job proper, under the folder's lock; returns how many units it rendered, and atlas.json."""
     names, rec, seed, batch, photos = plan.names, plan.rec, plan.seed, plan.batch, plan.photos
     rendered = 0
@@ -330,7 +333,7 @@ def _build(model: VisionModel, folder: JobFolder, plan: AtlasPlan, runner: Batch
         for job, pictures, finals in runner.run(jobs, lambda part, busy: report(done + part, total, busy)):
             if job.layer not in contexts:
                 contexts[job.layer] = layer_context(model, job.layer, photos, plan.trust, seed, plan.circuits,
-                                                    plan.labels)
+                                                    plan.labels, photos_report)
                 if model.is_first_conv(job.layer):
                     kernels[job.layer] = kernel_pictures(model, min(pictures[0].size))
             after = model.layers[job.layer].after
