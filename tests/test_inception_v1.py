@@ -88,10 +88,10 @@ def weights(tmp_path_factory):
 
 def test_the_file_loads_and_matches_an_independent_forward(weights):
     model = convscope.load("inceptionv1", weights=weights)
-    x = torch.rand(2, 3, 224, 224)
+    x = torch.rand(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
     logits, acts = reference(torch.load(weights, weights_only=True), x)
-    with torch.no_grad():
-        assert torch.allclose(model.logits(x), logits, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():  # random weights give logits in the hundreds: float32 rounding only, on their scale
+        assert (model.logits(x) - logits).abs().max() < 1e-5 * logits.abs().max()
     from convscope.models.probe import Probe
 
     with torch.no_grad(), Probe(model, ["mixed4a", "mixed5b"]) as probe:
