@@ -53,6 +53,13 @@ class Report:
         self._check()
         self.job.stage, self.job.done, self.job.total = name, 0, 0
 
+    def progress_in(self, stage: str, done: int, total: int) -> None:
+        """The progress of the part ``stage`` of the work, which starts (see ``stage``) where
+        another part ran until now."""
+        if self.job.stage != stage:
+            self.stage(stage)
+        self.progress(done, total)
+
     def preview(self, url: str, value: float | None = None) -> None:
         """The address of a picture of the work as it stands (it changes as the work goes), and
         the value it scores then."""

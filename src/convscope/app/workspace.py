@@ -311,9 +311,13 @@ class Workspace:
         or seed writes another)."""
         if self.thumbnail_recipe is None:
             return "none"
-        settings = {"model": self.model.name, "recipe": self.thumbnail_recipe.as_dict(), "seed": self.spec.seed}
-        digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
+        digest = hashlib.sha256(json.dumps(self._thumbnail_key(), sort_keys=True).encode()).hexdigest()[:12]
         return f"{api.safe_name(self.thumbnail_recipe.name)}-{self.thumbnail_recipe.steps}-{digest}"
+
+    def _thumbnail_key(self) -> dict:
+        """What the first pictures depend on: the model, their recipe (stopped early) and the seed."""
+        assert self.thumbnail_recipe is not None
+        return {"model": self.model.name, "recipe": self.thumbnail_recipe.as_dict(), "seed": self.spec.seed}
 
     def steps(self) -> tuple[int | None, int]:
         """The steps of a layer's first pictures (None: none) and of its atlas."""
@@ -351,21 +355,13 @@ class Workspace:
         ``units``; all for none) into it; returns how many."""
         channels, rendering = self.model.layer(layer).channels, f"the atlas, {self.steps()[1]} steps"
 
-        def units_done(_done: float, _total: int, _busy: int | None) -> None:
-            if report.job.stage != rendering:
-                report.stage(rendering)
-            report.progress(len(self.rendered(layer)), channels)
-
-        def photos_read(done: int, total: int) -> None:
-            if report.job.stage != PHOTOS_STAGE:
-                report.stage(PHOTOS_STAGE)
-            report.progress(done, total)
-
         report.stage(rendering)
         return api.atlas(self.model, self.atlas_dir, render_layers=(layer,), units=units, photos=self.photos,
                          recipe=self.recipe, batch=self.spec.batch, seed=self.spec.seed,
-                         workers=self.spec.workers, wait=True, watch=watch, progress=units_done,
-                         photos_progress=photos_read).rendered
+                         workers=self.spec.workers, wait=True, watch=watch,
+                         progress=lambda _done, _total, _busy: report.progress_in(rendering, len(self.rendered(layer)),
+                                                                                  channels),
+                         photos_progress=lambda done, total: report.progress_in(PHOTOS_STAGE, done, total)).rendered
 
     def render_thumbnails(self, layer: str, report: Report, watch: api.BatchWatch) -> int:
         """Renders the first pictures of the units of ``layer`` that have neither a picture in the
@@ -380,8 +376,7 @@ class Workspace:
         report.stage(f"first pictures, {recipe.steps} steps")
         folder = self.thumbnails_dir / api.safe_name(layer)
         folder.mkdir(parents=True, exist_ok=True)
-        api.write_json(self.thumbnails_dir / "settings.json",
-                       {"model": self.model.name, "recipe": recipe.as_dict(), "seed": self.spec.seed})
+        api.write_json(self.thumbnails_dir / "settings.json", self._thumbnail_key())
         for start in range(0, len(missing), self.spec.batch):
             batch = missing[start:start + self.spec.batch]
 
